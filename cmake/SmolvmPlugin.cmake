@@ -1,0 +1,16 @@
+# smolvm_add_plugin(<kind> <name> SOURCES ... [LIBS ...])
+# Builds lib/smolvm/plugins/smolvm-<kind>-<name>.so, which sees only
+# include/smolvm/{plugin,smolvm}.h and exports only smolvm_plugin_entry.
+function(smolvm_add_plugin kind name)
+  cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
+  set(target smolvm-${kind}-${name})
+  add_library(${target} MODULE ${P_SOURCES})
+  set_target_properties(${target} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME ${target}
+    LIBRARY_OUTPUT_DIRECTORY ${SMOLVM_PLUGIN_DIR})
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR})
+  target_link_libraries(${target} PRIVATE ${P_LIBS})
+  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  install(TARGETS ${target} LIBRARY DESTINATION lib/smolvm/plugins)
+endfunction()

@@ -1,0 +1,118 @@
+#include "core/config/vm_spec.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/common/error.h"
+
+namespace smolvm {
+namespace {
+
+void check_one_of(const char* field, const std::string& value,
+                  std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    if (!list.empty()) list += "|";
+    list += a;
+  }
+  fail(SMOLVM_EINVAL, std::string(field) + "='" + value + "': must be one of " + list);
+}
+
+void check_range(const char* field, uint64_t value, uint64_t lo, uint64_t hi) {
+  if (value < lo || value > hi) {
+    fail(SMOLVM_EINVAL, std::string(field) + "=" + std::to_string(value) + ": must be " +
+                            std::to_string(lo) + ".." + std::to_string(hi));
+  }
+}
+
+void check_path(const char* field, const std::string& value) {
+  if (value.find('\0') != std::string::npos || value.find('\n') != std::string::npos) {
+    fail(SMOLVM_EINVAL, std::string(field) + ": must not contain NUL or newline characters");
+  }
+}
+
+}  // namespace
+
+bool is_valid_vm_id(std::string_view id) {
+  if (id.empty() || id.size() > 63) return false;
+  auto ok_first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!ok_first(id[0])) return false;
+  for (char c : id.substr(1)) {
+    if (!ok_first(c) && c != '-') return false;
+  }
+  return true;
+}
+
+void check_vm_id(std::string_view id) {
+  if (!is_valid_vm_id(id)) {
+    fail(SMOLVM_EINVAL, "vm_id='" + std::string(id) +
+                            "': must match [a-z0-9][a-z0-9-]{0,62} (lower-case letters, digits "
+                            "and '-', 1 to 63 characters, not starting with '-')");
+  }
+}
+
+std::string generate_vm_id() {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "vm-%08x", static_cast<unsigned>(rng()));
+  return buf;
+}
+
+void validate(const VmSpec& s) {
+  check_vm_id(s.vm_id);
+  check_range("vcpu_count", s.vcpu_count, kVcpuMin, kVcpuMax);
+  check_range("mem_size_mib", s.mem_size_mib, kMemMin, kMemMax);
+  check_one_of("disk_mode", s.disk_mode, {"isolated", "shared"});
+  check_one_of("vmm", s.vmm, {"auto", "qemu", "firecracker"});
+  check_one_of("executor", s.executor, {"auto", "agent", "ssh"});
+  check_one_of("network", s.network, {"auto", "none", "nftables", "iptables"});
+  check_one_of("accel", s.accel, {"auto", "kvm", "tcg"});
+  check_range("boot_timeout_s", s.boot_timeout_s, 1, kBootTimeoutMax);
+  check_path("kernel_path", s.kernel_path);
+  check_path("rootfs_path", s.rootfs_path);
+  if (s.boot_args.find('\n') != std::string::npos || s.boot_args.size() > 2048) {
+    fail(SMOLVM_EINVAL, "boot_args: must be one line of at most 2048 characters");
+  }
+}
+
+nlohmann::json to_json(const VmSpec& s) {
+  return {{"vm_id", s.vm_id},
+          {"vcpu_count", s.vcpu_count},
+          {"mem_size_mib", s.mem_size_mib},
+          {"disk_mode", s.disk_mode},
+          {"kernel_path", s.kernel_path},
+          {"rootfs_path", s.rootfs_path},
+          {"boot_args", s.boot_args},
+          {"vmm", s.vmm},
+          {"executor", s.executor},
+          {"network", s.network},
+          {"accel", s.accel},
+          {"boot_timeout_s", s.boot_timeout_s}};
+}
+
+VmSpec spec_from_json(const nlohmann::json& j) {
+  VmSpec s;
+  auto str = [&](const char* k, std::string& out) {
+    if (j.contains(k) && j[k].is_string()) out = j[k].get<std::string>();
+  };
+  auto num = [&](const char* k, uint32_t& out) {
+    if (j.contains(k) && j[k].is_number_unsigned()) out = j[k].get<uint32_t>();
+  };
+  str("vm_id", s.vm_id);
+  num("vcpu_count", s.vcpu_count);
+  num("mem_size_mib", s.mem_size_mib);
+  str("disk_mode", s.disk_mode);
+  str("kernel_path", s.kernel_path);
+  str("rootfs_path", s.rootfs_path);
+  str("boot_args", s.boot_args);
+  str("vmm", s.vmm);
+  str("executor", s.executor);
+  str("network", s.network);
+  str("accel", s.accel);
+  num("boot_timeout_s", s.boot_timeout_s);
+  return s;
+}
+
+}  // namespace smolvm

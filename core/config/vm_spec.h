@@ -1,0 +1,49 @@
+// VmSpec: the one validated description of a VM (Firecracker's habit of one
+// validated config type per resource). Everything that makes a VM - the C
+// API's options, a YAML profile, the CLI's flags - becomes a VmSpec and goes
+// through validate() before anything acts on it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace smolvm {
+
+struct VmSpec {
+  std::string vm_id;  // empty until assigned: validate() requires it
+  uint32_t vcpu_count = 2;
+  uint32_t mem_size_mib = 512;
+  std::string disk_mode = "isolated";
+  std::string kernel_path;  // empty: the default image
+  std::string rootfs_path;  // empty: the default image
+  std::string boot_args;
+  std::string vmm = "auto";
+  std::string executor = "auto";
+  std::string network = "auto";
+  std::string accel = "auto";
+  uint32_t boot_timeout_s = 120;
+};
+
+inline constexpr uint32_t kVcpuMin = 1, kVcpuMax = 32;
+inline constexpr uint32_t kMemMin = 128, kMemMax = 16384;
+inline constexpr uint32_t kBootTimeoutMax = 3600;
+
+// Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value
+// and what is allowed, e.g. "mem_size_mib=64: must be 128..16384".
+void validate(const VmSpec& spec);
+
+// [a-z0-9][a-z0-9-]{0,62}
+bool is_valid_vm_id(std::string_view id);
+// Throws EINVAL with the rule if id is not valid.
+void check_vm_id(std::string_view id);
+// "vm-" + 8 random hex digits.
+std::string generate_vm_id();
+
+nlohmann::json to_json(const VmSpec& spec);
+// Reads a stored spec; unknown fields are ignored, missing ones default.
+VmSpec spec_from_json(const nlohmann::json& j);
+
+}  // namespace smolvm

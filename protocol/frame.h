@@ -1,0 +1,80 @@
+// Frame codec of the SmolVM agent protocol (docs/protocol.md).
+// Shared by the guest agent, the supervisor and the executor-agent plugin;
+// depends on nothing but the C++ standard library.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace smolvm::proto {
+
+inline constexpr uint32_t kVersion = 1;
+inline constexpr size_t kHeaderSize = 12;
+inline constexpr size_t kMaxPayload = size_t{1} << 20;
+inline constexpr uint32_t kDefaultWindow = 4u << 20;
+inline constexpr uint8_t kFlagEnd = 0x01;
+
+enum class Type : uint8_t {
+  kHello = 0x01,
+  kHelloOk = 0x02,
+  kError = 0x03,
+  kExec = 0x10,
+  kStdin = 0x11,
+  kStdout = 0x12,
+  kStderr = 0x13,
+  kExit = 0x14,
+  kSignal = 0x15,
+  kCredit = 0x16,
+  kFileWrite = 0x20,
+  kFileRead = 0x21,
+  kData = 0x22,
+  kDone = 0x23,
+  kShutdown = 0x30,
+  kPing = 0x31,
+  kPong = 0x32,
+  kVmStop = 0x40,
+  kVmStopping = 0x41,
+};
+
+bool is_known_type(uint8_t type);
+const char* type_name(Type type);
+
+struct Frame {
+  Type type = Type::kPing;
+  uint8_t flags = 0;
+  uint32_t stream = 0;
+  std::string payload;
+
+  bool end() const { return (flags & kFlagEnd) != 0; }
+};
+
+// Appends one encoded frame to out. payload must be at most kMaxPayload.
+void append_frame(std::string& out, Type type, uint8_t flags, uint32_t stream,
+                  std::string_view payload);
+std::string encode(const Frame& frame);
+
+// Incremental decoder: feed bytes as they arrive, take frames as they
+// complete. After an error the decoder stays failed (a stream with a broken
+// frame cannot be resynchronised).
+class Decoder {
+ public:
+  enum class Result { kFrame, kNeedMore, kError };
+
+  void feed(const void* data, size_t len);
+  Result next(Frame& out);
+  const std::string& error() const { return error_; }
+  size_t buffered() const { return buf_.size() - pos_; }
+
+ private:
+  std::string buf_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+// 4-byte little-endian helpers (CREDIT payload).
+std::string u32_le(uint32_t value);
+bool read_u32_le(std::string_view bytes, uint32_t& out);
+
+}  // namespace smolvm::proto

@@ -1,0 +1,239 @@
+#include "protocol/messages.h"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace smolvm::proto {
+namespace {
+
+using nlohmann::json;
+
+// Reads a JSON object, refusing anything else.
+bool load(std::string_view text, json& out, std::string& err) {
+  out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) {
+    err = "payload is not valid JSON";
+    return false;
+  }
+  if (!out.is_object()) {
+    err = "payload is not a JSON object";
+    return false;
+  }
+  return true;
+}
+
+bool get_string(const json& j, const char* key, std::string& out, bool required,
+                std::string& err) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    if (required) err = std::string("missing field '") + key + "'";
+    return !required;
+  }
+  if (!it->is_string()) {
+    err = std::string("field '") + key + "' must be a string";
+    return false;
+  }
+  out = it->get<std::string>();
+  return true;
+}
+
+template <typename Int>
+bool get_int(const json& j, const char* key, Int& out, bool required, std::string& err) {
+  auto it = j.find(key);
+  if (it == j.end()) {
+    if (required) err = std::string("missing field '") + key + "'";
+    return !required;
+  }
+  if (!it->is_number_integer()) {
+    err = std::string("field '") + key + "' must be an integer";
+    return false;
+  }
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<Int>::max())) {
+      err = std::string("field '") + key + "' is out of range";
+      return false;
+    }
+    out = static_cast<Int>(v);
+    return true;
+  }
+  const auto v = it->get<int64_t>();
+  if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
+      (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<Int>::max()))) {
+    err = std::string("field '") + key + "' is out of range";
+    return false;
+  }
+  out = static_cast<Int>(v);
+  return true;
+}
+
+bool get_bool(const json& j, const char* key, bool& out, std::string& err) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  if (!it->is_boolean()) {
+    err = std::string("field '") + key + "' must be a boolean";
+    return false;
+  }
+  out = it->get<bool>();
+  return true;
+}
+
+bool get_strings(const json& j, const char* key, std::vector<std::string>& out,
+                 std::string& err) {
+  auto it = j.find(key);
+  if (it == j.end()) return true;
+  if (!it->is_array()) {
+    err = std::string("field '") + key + "' must be an array of strings";
+    return false;
+  }
+  out.clear();
+  for (const auto& item : *it) {
+    if (!item.is_string()) {
+      err = std::string("field '") + key + "' must be an array of strings";
+      return false;
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse(std::string_view text, Hello& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_int(j, "version", out.version, true, err) &&
+         get_string(j, "token", out.token, false, err) &&
+         get_string(j, "client", out.client, false, err);
+}
+
+bool parse(std::string_view text, HelloOk& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_int(j, "version", out.version, true, err) &&
+         get_string(j, "agent", out.agent, false, err) &&
+         get_int(j, "max_payload", out.max_payload, false, err);
+}
+
+bool parse(std::string_view text, ErrorMsg& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_string(j, "code", out.code, false, err) &&
+         get_string(j, "message", out.message, true, err);
+}
+
+bool parse(std::string_view text, ExecRequest& out, std::string& err) {
+  json j;
+  if (!load(text, j, err) || !get_strings(j, "argv", out.argv, err) ||
+      !get_string(j, "shell", out.shell, false, err) ||
+      !get_strings(j, "env", out.env, err) || !get_string(j, "cwd", out.cwd, false, err) ||
+      !get_int(j, "timeout_ms", out.timeout_ms, false, err) ||
+      !get_int(j, "window", out.window, false, err)) {
+    return false;
+  }
+  if (out.argv.empty() == out.shell.empty()) {
+    err = "exactly one of 'argv' (non-empty) and 'shell' must be set";
+    return false;
+  }
+  for (const auto& kv : out.env) {
+    if (kv.find('=') == std::string::npos || kv.front() == '=') {
+      err = "env entry '" + kv + "' must be KEY=VALUE";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parse(std::string_view text, ExitStatus& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_int(j, "exit_code", out.exit_code, true, err) &&
+         get_int(j, "signal", out.signal, false, err) &&
+         get_bool(j, "timed_out", out.timed_out, err) &&
+         get_int(j, "duration_us", out.duration_us, false, err);
+}
+
+bool parse(std::string_view text, FileWrite& out, std::string& err) {
+  json j;
+  if (!load(text, j, err) || !get_string(j, "path", out.path, true, err) ||
+      !get_int(j, "mode", out.mode, false, err)) {
+    return false;
+  }
+  if (out.path.empty() || out.path.front() != '/') {
+    err = "path '" + out.path + "' must be absolute";
+    return false;
+  }
+  if (out.mode > 07777) {
+    err = "mode " + std::to_string(out.mode) + " must be at most 07777";
+    return false;
+  }
+  return true;
+}
+
+bool parse(std::string_view text, FileRead& out, std::string& err) {
+  json j;
+  if (!load(text, j, err) || !get_string(j, "path", out.path, true, err) ||
+      !get_int(j, "window", out.window, false, err)) {
+    return false;
+  }
+  if (out.path.empty() || out.path.front() != '/') {
+    err = "path '" + out.path + "' must be absolute";
+    return false;
+  }
+  return true;
+}
+
+bool parse(std::string_view text, SignalMsg& out, std::string& err) {
+  json j;
+  if (!load(text, j, err) || !get_int(j, "signal", out.signal, true, err)) return false;
+  if (out.signal < 1 || out.signal > 64) {
+    err = "signal " + std::to_string(out.signal) + " must be 1..64";
+    return false;
+  }
+  return true;
+}
+
+bool parse(std::string_view text, VmStop& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_int(j, "timeout_ms", out.timeout_ms, false, err);
+}
+
+std::string to_json(const Hello& m) {
+  return json{{"version", m.version}, {"token", m.token}, {"client", m.client}}.dump();
+}
+std::string to_json(const HelloOk& m) {
+  return json{{"version", m.version}, {"agent", m.agent}, {"max_payload", m.max_payload}}.dump();
+}
+std::string to_json(const ErrorMsg& m) {
+  return json{{"code", m.code}, {"message", m.message}}.dump(-1, ' ', false,
+                                                              json::error_handler_t::replace);
+}
+std::string to_json(const ExecRequest& m) {
+  json j;
+  if (!m.shell.empty()) {
+    j["shell"] = m.shell;
+  } else {
+    j["argv"] = m.argv;
+  }
+  if (!m.env.empty()) j["env"] = m.env;
+  if (!m.cwd.empty()) j["cwd"] = m.cwd;
+  if (m.timeout_ms) j["timeout_ms"] = m.timeout_ms;
+  if (m.window) j["window"] = m.window;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+std::string to_json(const ExitStatus& m) {
+  return json{{"exit_code", m.exit_code},
+              {"signal", m.signal},
+              {"timed_out", m.timed_out},
+              {"duration_us", m.duration_us}}
+      .dump();
+}
+std::string to_json(const FileWrite& m) {
+  return json{{"path", m.path}, {"mode", m.mode}}.dump(-1, ' ', false,
+                                                        json::error_handler_t::replace);
+}
+std::string to_json(const FileRead& m) {
+  json j{{"path", m.path}};
+  if (m.window) j["window"] = m.window;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+std::string to_json(const SignalMsg& m) { return json{{"signal", m.signal}}.dump(); }
+std::string to_json(const VmStop& m) { return json{{"timeout_ms", m.timeout_ms}}.dump(); }
+
+}  // namespace smolvm::proto

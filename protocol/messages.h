@@ -1,0 +1,86 @@
+// JSON payloads of the SmolVM agent protocol's control frames, with strict
+// parsing: a payload of the wrong shape is refused with a message naming the
+// field, never a crash (the parsers are fuzzed).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smolvm::proto {
+
+struct Hello {
+  uint32_t version = 0;
+  std::string token;
+  std::string client;
+};
+
+struct HelloOk {
+  uint32_t version = 0;
+  std::string agent;
+  uint32_t max_payload = 0;
+};
+
+struct ErrorMsg {
+  std::string code;  // smolvm_status_str() name, e.g. "EINVAL"
+  std::string message;
+};
+
+struct ExecRequest {
+  std::vector<std::string> argv;  // empty when shell is set
+  std::string shell;
+  std::vector<std::string> env;  // "KEY=VALUE"
+  std::string cwd;
+  uint32_t timeout_ms = 0;
+  uint32_t window = 0;
+};
+
+struct ExitStatus {
+  int exit_code = 0;
+  int signal = 0;
+  bool timed_out = false;
+  uint64_t duration_us = 0;
+};
+
+struct FileWrite {
+  std::string path;
+  uint32_t mode = 0644;
+};
+
+struct FileRead {
+  std::string path;
+  uint32_t window = 0;
+};
+
+struct SignalMsg {
+  int signal = 0;
+};
+
+struct VmStop {
+  uint32_t timeout_ms = 0;
+};
+
+// Each parse_* returns false and sets err on a malformed payload.
+bool parse(std::string_view json, Hello& out, std::string& err);
+bool parse(std::string_view json, HelloOk& out, std::string& err);
+bool parse(std::string_view json, ErrorMsg& out, std::string& err);
+bool parse(std::string_view json, ExecRequest& out, std::string& err);
+bool parse(std::string_view json, ExitStatus& out, std::string& err);
+bool parse(std::string_view json, FileWrite& out, std::string& err);
+bool parse(std::string_view json, FileRead& out, std::string& err);
+bool parse(std::string_view json, SignalMsg& out, std::string& err);
+bool parse(std::string_view json, VmStop& out, std::string& err);
+
+std::string to_json(const Hello& m);
+std::string to_json(const HelloOk& m);
+std::string to_json(const ErrorMsg& m);
+std::string to_json(const ExecRequest& m);
+std::string to_json(const ExitStatus& m);
+std::string to_json(const FileWrite& m);
+std::string to_json(const FileRead& m);
+std::string to_json(const SignalMsg& m);
+std::string to_json(const VmStop& m);
+
+}  // namespace smolvm::proto

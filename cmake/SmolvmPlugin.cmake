@@ -11,6 +11,11 @@ function(smolvm_add_plugin kind name)
     LIBRARY_OUTPUT_DIRECTORY ${SMOLVM_PLUGIN_DIR})
   target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR})
   target_link_libraries(${target} PRIVATE ${P_LIBS})
-  target_link_options(${target} PRIVATE -Wl,--no-undefined)
+  # -fvisibility=hidden does not cover libstdc++ templates (namespace std
+  # has default visibility): the version script keeps the export list to
+  # the entry point alone.
+  target_link_options(${target} PRIVATE -Wl,--no-undefined
+    -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)
   install(TARGETS ${target} LIBRARY DESTINATION lib/smolvm/plugins)
 endfunction()

@@ -122,6 +122,11 @@ SMOLVM_API int smolvm_runtime_list(smolvm_strarray *out, smolvm_runtime *rt);
  * receives how many things were repaired. */
 SMOLVM_API int smolvm_runtime_gc(uint32_t *out_fixed, smolvm_runtime *rt);
 
+/* Checks what this host offers SmolVM (KVM kind, VMM binaries, guest image,
+ * network tools, privileges) and writes a JSON report to *out_json (free
+ * with smolvm_free). rt may be NULL: the default plugin path is used. */
+SMOLVM_API int smolvm_doctor(char **out_json, smolvm_runtime *rt);
+
 /* ---- VM options ----------------------------------------------------- */
 
 #define SMOLVM_VCPU_MIN 1

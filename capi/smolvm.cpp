@@ -1,0 +1,511 @@
+// The C ABI (include/smolvm/smolvm.h) over the C++ core. Every entry point
+// runs its body through guard(), which turns any exception into a status
+// code and the thread's last error: nothing C++ crosses this boundary.
+#include "smolvm/smolvm.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "core/common/error.h"
+#include "core/common/names.h"
+#include "core/common/paths.h"
+#include "core/host/doctor.h"
+#include "core/runtime/guest_session.h"
+#include "core/runtime/runtime.h"
+#include "core/state/vm_state.h"
+
+struct smolvm_runtime {
+  std::unique_ptr<smolvm::Runtime> rt;
+};
+
+struct smolvm_vm {
+  smolvm_runtime* owner = nullptr;
+  std::string id;
+  std::unique_ptr<smolvm::GuestSession> session;  // opened on first use
+  smolvm::VmRecord info_rec;                      // backs smolvm_vm_info strings
+  std::string info_error;
+
+  smolvm::GuestSession& guest() {
+    if (!session) session = std::make_unique<smolvm::GuestSession>(*owner->rt, id);
+    return *session;
+  }
+};
+
+struct smolvm_exec {
+  std::unique_ptr<smolvm::ExecStream> stream;
+  bool done = false;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+int set_error(int status, const std::string& message) {
+  last_error = message;
+  return status;
+}
+
+template <typename F>
+int guard(F&& body) {
+  try {
+    body();
+    return SMOLVM_OK;
+  } catch (const smolvm::Error& e) {
+    return set_error(e.status(), e.what());
+  } catch (const std::bad_alloc&) {
+    return set_error(SMOLVM_ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return set_error(SMOLVM_ERROR, e.what());
+  } catch (...) {
+    return set_error(SMOLVM_ERROR, "unknown internal error");
+  }
+}
+
+// Refuses a struct from a newer library (fields we would not honour) and
+// one too small to hold the fields of version 1.
+template <typename T>
+void check_struct(const T* p, const char* name, size_t min_size) {
+  if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
+  if (p->struct_size < min_size || p->struct_size > sizeof(T)) {
+    smolvm::fail(SMOLVM_EINVAL, std::string(name) + ".struct_size=" +
+                                    std::to_string(p->struct_size) + ": must be " +
+                                    std::to_string(min_size) + ".." + std::to_string(sizeof(T)) +
+                                    " (call the matching _init function first)");
+  }
+}
+
+void need(const void* p, const char* name) {
+  if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
+}
+
+std::string str_or(const char* s, const char* fallback) { return s ? s : fallback; }
+
+uint8_t* copy_bytes(const std::string& s) {
+  auto* p = static_cast<uint8_t*>(std::malloc(s.size() + 1));
+  if (!p) throw std::bad_alloc();
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = 0;  // convenient for callers that print text
+  return p;
+}
+
+smolvm::ExecRequest to_request(const smolvm_exec_options* o) {
+  check_struct(o, "exec options", sizeof(smolvm_exec_options));
+  smolvm::ExecRequest r;
+  if (o->argv) {
+    for (size_t i = 0; i < o->argc; ++i) {
+      need(o->argv[i], "exec options argv entry");
+      r.argv.emplace_back(o->argv[i]);
+    }
+  }
+  if (o->command) r.command = o->command;
+  if (o->env) {
+    for (size_t i = 0; i < o->env_count; ++i) {
+      need(o->env[i], "exec options env entry");
+      r.env.emplace_back(o->env[i]);
+    }
+  }
+  if (o->cwd) r.cwd = o->cwd;
+  r.timeout_ms = o->timeout_ms;
+  smolvm::check_exec_request(r);
+  return r;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* smolvm_status_str(int status) { return smolvm::status_name(status); }
+
+const char* smolvm_last_error(void) { return last_error.c_str(); }
+
+const char* smolvm_version(void) { return SMOLVM_VERSION_STRING; }
+
+void smolvm_free(void* ptr) { std::free(ptr); }
+
+void smolvm_strarray_dispose(smolvm_strarray* array) {
+  if (!array) return;
+  for (size_t i = 0; i < array->count; ++i) std::free(array->strings[i]);
+  std::free(array->strings);
+  array->strings = nullptr;
+  array->count = 0;
+}
+
+void smolvm_buf_dispose(smolvm_buf* buf) {
+  if (!buf) return;
+  std::free(buf->data);
+  buf->data = nullptr;
+  buf->size = 0;
+}
+
+const char* smolvm_vm_state_str(int state) { return smolvm::vm_state_name(state); }
+
+int smolvm_runtime_options_init(smolvm_runtime_options* opts) {
+  return guard([&] {
+    need(opts, "opts");
+    *opts = smolvm_runtime_options{};
+    opts->struct_size = sizeof *opts;
+  });
+}
+
+int smolvm_runtime_open(smolvm_runtime** out, const smolvm_runtime_options* opts) {
+  return guard([&] {
+    need(out, "out");
+    *out = nullptr;
+    smolvm::RuntimeOptions o;
+    if (opts) {
+      check_struct(opts, "runtime options", sizeof(smolvm_runtime_options));
+      o.state_dir = str_or(opts->state_dir, "");
+      o.cache_dir = str_or(opts->cache_dir, "");
+      o.plugin_path = str_or(opts->plugin_path, "");
+      o.store = str_or(opts->store, "sqlite");
+    }
+    auto rt = std::make_unique<smolvm_runtime>();
+    rt->rt = std::make_unique<smolvm::Runtime>(o);
+    *out = rt.release();
+  });
+}
+
+void smolvm_runtime_close(smolvm_runtime* rt) { delete rt; }
+
+int smolvm_runtime_list(smolvm_strarray* out, smolvm_runtime* rt) {
+  return guard([&] {
+    need(out, "out");
+    need(rt, "rt");
+    *out = smolvm_strarray{};
+    auto all = rt->rt->list();
+    out->strings = static_cast<char**>(std::calloc(all.size() + 1, sizeof(char*)));
+    if (!out->strings) throw std::bad_alloc();
+    for (const auto& rec : all) {
+      out->strings[out->count] = strdup(rec.id.c_str());
+      if (!out->strings[out->count]) {
+        smolvm_strarray_dispose(out);
+        throw std::bad_alloc();
+      }
+      ++out->count;
+    }
+  });
+}
+
+int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt) {
+  return guard([&] {
+    need(rt, "rt");
+    const uint32_t fixed = rt->rt->gc();
+    if (out_fixed) *out_fixed = fixed;
+  });
+}
+
+int smolvm_doctor(char** out_json, smolvm_runtime* rt) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    nlohmann::json report;
+    if (rt) {
+      report = smolvm::run_doctor(rt->rt->plugins(), rt->rt->state_dir(), rt->rt->cache_dir());
+    } else {
+      smolvm::PluginRegistry plugins("");
+      report = smolvm::run_doctor(plugins, smolvm::resolve_state_dir(""),
+                                  smolvm::resolve_cache_dir(""));
+    }
+    *out_json = strdup(report.dump(2).c_str());
+    if (!*out_json) throw std::bad_alloc();
+  });
+}
+
+int smolvm_vm_options_init(smolvm_vm_options* opts) {
+  return guard([&] {
+    need(opts, "opts");
+    *opts = smolvm_vm_options{};
+    opts->struct_size = sizeof *opts;
+    opts->vcpu_count = SMOLVM_VCPU_DEFAULT;
+    opts->mem_size_mib = SMOLVM_MEM_MIB_DEFAULT;
+  });
+}
+
+int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_options* opts) {
+  return guard([&] {
+    need(out, "out");
+    need(rt, "rt");
+    *out = nullptr;
+    smolvm::VmSpec spec;
+    if (opts) {
+      check_struct(opts, "vm options", sizeof(smolvm_vm_options));
+      spec.vm_id = str_or(opts->vm_id, "");
+      spec.vcpu_count = opts->vcpu_count;
+      spec.mem_size_mib = opts->mem_size_mib;
+      spec.disk_mode = str_or(opts->disk_mode, "isolated");
+      spec.kernel_path = str_or(opts->kernel_path, "");
+      spec.rootfs_path = str_or(opts->rootfs_path, "");
+      spec.boot_args = str_or(opts->boot_args, "");
+      spec.vmm = str_or(opts->vmm, "auto");
+      spec.executor = str_or(opts->executor, "auto");
+      spec.network = str_or(opts->network, "auto");
+      spec.accel = str_or(opts->accel, "auto");
+      if (opts->boot_timeout_s) spec.boot_timeout_s = opts->boot_timeout_s;
+    }
+    auto vm = std::make_unique<smolvm_vm>();
+    vm->owner = rt;
+    vm->id = rt->rt->create(spec).id;
+    *out = vm.release();
+  });
+}
+
+int smolvm_vm_open(smolvm_vm** out, smolvm_runtime* rt, const char* vm_id) {
+  return guard([&] {
+    need(out, "out");
+    need(rt, "rt");
+    need(vm_id, "vm_id");
+    *out = nullptr;
+    rt->rt->get(vm_id);  // exists?
+    auto vm = std::make_unique<smolvm_vm>();
+    vm->owner = rt;
+    vm->id = vm_id;
+    *out = vm.release();
+  });
+}
+
+void smolvm_vm_free(smolvm_vm* vm) { delete vm; }
+
+int smolvm_vm_start(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->session.reset();
+    vm->owner->rt->start(vm->id);
+  });
+}
+
+int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->session.reset();
+    vm->owner->rt->stop(vm->id, timeout_ms);
+  });
+}
+
+int smolvm_vm_delete(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->session.reset();
+    vm->owner->rt->remove(vm->id);
+  });
+}
+
+const char* smolvm_vm_id(const smolvm_vm* vm) { return vm ? vm->id.c_str() : ""; }
+
+int smolvm_vm_info_init(smolvm_vm_info* out) {
+  return guard([&] {
+    need(out, "out");
+    *out = smolvm_vm_info{};
+    out->struct_size = sizeof *out;
+  });
+}
+
+int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    check_struct(out, "vm info", sizeof(smolvm_vm_info));
+    const uint32_t size = out->struct_size;
+    vm->info_rec = vm->owner->rt->get(vm->id);
+    const auto& r = vm->info_rec;
+    // Strings point into the handle's copy of the record (a JSON tree whose
+    // string nodes stay put until the next call).
+    auto s = [&](const nlohmann::json& j, const char* key) -> const char* {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>()->c_str() : "";
+    };
+    auto n = [&](const nlohmann::json& j, const char* key) -> int64_t {
+      auto it = j.find(key);
+      return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
+    };
+    *out = smolvm_vm_info{};
+    out->struct_size = size;
+    out->id = r.id.c_str();
+    out->state = static_cast<int>(smolvm::parse_state(r.state));
+    out->state_name = smolvm::vm_state_name(out->state);
+    out->vcpu_count = static_cast<uint32_t>(n(r.spec, "vcpu_count"));
+    out->mem_size_mib = static_cast<uint32_t>(n(r.spec, "mem_size_mib"));
+    out->disk_mode = s(r.spec, "disk_mode");
+    out->vmm = s(r.runtime, "vmm");
+    out->executor = s(r.runtime, "executor");
+    out->network = s(r.runtime, "network");
+    out->accel = s(r.runtime, "accel");
+    out->kernel_path = s(r.runtime, "kernel_path");
+    out->rootfs_path = s(r.runtime, "rootfs_path");
+    out->disk_path = s(r.runtime, "disk_path");
+    out->ip = s(r.runtime, "ip");
+    out->state_dir = s(r.runtime, "vm_dir");
+    out->console_log = s(r.runtime, "console_log");
+    out->supervisor_pid = n(r.runtime, "supervisor_pid");
+    out->vmm_pid = n(r.runtime, "vmm_pid");
+    out->created_at_ms = r.created_at_ms;
+    out->started_at_ms = n(r.runtime, "started_at_ms");
+    out->last_error = s(r.runtime, "last_error");
+  });
+}
+
+int smolvm_exec_options_init(smolvm_exec_options* opts) {
+  return guard([&] {
+    need(opts, "opts");
+    *opts = smolvm_exec_options{};
+    opts->struct_size = sizeof *opts;
+  });
+}
+
+int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm, const smolvm_exec_options* opts) {
+  return guard([&] {
+    need(out, "out");
+    need(vm, "vm");
+    *out = nullptr;
+    const smolvm::ExecRequest req = to_request(opts);
+    std::string input;
+    if (opts->stdin_data) {
+      input.assign(reinterpret_cast<const char*>(opts->stdin_data), opts->stdin_len);
+    }
+    const smolvm::ExecResult r = vm->guest().run(req, input);
+    auto* res = static_cast<smolvm_exec_result*>(std::calloc(1, sizeof(smolvm_exec_result)));
+    if (!res) throw std::bad_alloc();
+    res->exit_code = r.exit_code;
+    res->signal = r.signal;
+    res->timed_out = r.timed_out ? 1 : 0;
+    res->duration_us = r.duration_us;
+    try {
+      res->stdout_data = copy_bytes(r.out);
+      res->stdout_len = r.out.size();
+      res->stderr_data = copy_bytes(r.err);
+      res->stderr_len = r.err.size();
+    } catch (...) {
+      smolvm_exec_result_free(res);
+      throw;
+    }
+    *out = res;
+  });
+}
+
+int smolvm_vm_run(smolvm_exec_result** out, smolvm_vm* vm, const char* command,
+                  uint32_t timeout_ms) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = command;
+  o.timeout_ms = timeout_ms;
+  if (!command) return set_error(SMOLVM_EINVAL, "command must not be NULL");
+  return smolvm_vm_exec(out, vm, &o);
+}
+
+void smolvm_exec_result_free(smolvm_exec_result* result) {
+  if (!result) return;
+  std::free(result->stdout_data);
+  std::free(result->stderr_data);
+  std::free(result);
+}
+
+int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_exec_options* opts) {
+  return guard([&] {
+    need(out, "out");
+    need(vm, "vm");
+    *out = nullptr;
+    const smolvm::ExecRequest req = to_request(opts);
+    auto ex = std::make_unique<smolvm_exec>();
+    ex->stream = vm->guest().start(req);
+    if (opts->stdin_data && opts->stdin_len) ex->stream->write_stdin(opts->stdin_data, opts->stdin_len);
+    *out = ex.release();
+  });
+}
+
+int smolvm_exec_next_event(smolvm_exec_event* out, smolvm_exec* ex, int32_t wait_ms) {
+  int rc = SMOLVM_OK;
+  const int g = guard([&] {
+    need(out, "out");
+    need(ex, "ex");
+    if (ex->done) {
+      rc = SMOLVM_EDONE;
+      return;
+    }
+    smolvm_executor_event ev{};
+    rc = ex->stream->next(ev, wait_ms);
+    if (rc != 0) return;
+    *out = smolvm_exec_event{ev.type,   ev.data,      ev.len,        ev.exit_code,
+                             ev.signal, ev.timed_out, ev.duration_us};
+    if (ev.type == SMOLVM_EVENT_EXIT) ex->done = true;
+  });
+  if (g != SMOLVM_OK) return g;
+  if (rc == SMOLVM_ETIMEOUT) return set_error(rc, "no event within the wait time");
+  if (rc == SMOLVM_EDONE) return set_error(rc, "the command has exited; no more events");
+  return rc;
+}
+
+int smolvm_exec_write_stdin(smolvm_exec* ex, const uint8_t* data, size_t len) {
+  return guard([&] {
+    need(ex, "ex");
+    if (len) need(data, "data");
+    ex->stream->write_stdin(data, len);
+  });
+}
+
+int smolvm_exec_close_stdin(smolvm_exec* ex) {
+  return guard([&] {
+    need(ex, "ex");
+    ex->stream->close_stdin();
+  });
+}
+
+int smolvm_exec_kill(smolvm_exec* ex, int signal) {
+  return guard([&] {
+    need(ex, "ex");
+    if (signal < 1 || signal > 64) {
+      smolvm::fail(SMOLVM_EINVAL, "signal=" + std::to_string(signal) + ": must be 1..64");
+    }
+    ex->stream->kill(signal);
+  });
+}
+
+void smolvm_exec_free(smolvm_exec* ex) {
+  try {
+    delete ex;
+  } catch (...) {
+  }
+}
+
+int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* data, size_t len,
+                         uint32_t mode) {
+  return guard([&] {
+    need(vm, "vm");
+    need(guest_path, "guest_path");
+    if (len) need(data, "data");
+    vm->guest().write_file(guest_path, std::string(reinterpret_cast<const char*>(data), len),
+                           mode ? mode : 0644);
+  });
+}
+
+int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
+  return guard([&] {
+    need(out, "out");
+    need(vm, "vm");
+    need(guest_path, "guest_path");
+    *out = smolvm_buf{};
+    const std::string data = vm->guest().read_file(guest_path);
+    out->data = copy_bytes(data);
+    out->size = data.size();
+  });
+}
+
+int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
+  return guard([&] {
+    need(vm, "vm");
+    need(host_path, "host_path");
+    need(guest_path, "guest_path");
+    vm->guest().put(host_path, guest_path);
+  });
+}
+
+int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
+  return guard([&] {
+    need(vm, "vm");
+    need(guest_path, "guest_path");
+    need(host_path, "host_path");
+    vm->guest().get(guest_path, host_path);
+  });
+}
+
+}  // extern "C"

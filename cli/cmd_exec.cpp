@@ -1,0 +1,144 @@
+// Commands in the guest: run, exec, cp.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <memory>
+
+#include "cli/common.h"
+
+namespace smolvm_cli {
+namespace {
+
+volatile sig_atomic_t g_interrupt = 0;
+
+const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout"};
+const std::map<std::string, std::string> kExecAliases = {
+    {"-e", "--env"}, {"-w", "--workdir"}, {"-t", "--timeout"}, {"-i", "--stdin"}};
+
+// Runs argv (one argument: a shell command line) in the VM, streaming its
+// output to ours; returns its exit code. Ctrl-C is passed to the command.
+int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
+  if (cmd.empty()) throw UsageError("no command given (put it after --)");
+  std::vector<const char*> argv, env;
+  for (const auto& c : cmd) argv.push_back(c.c_str());
+  const auto envs = a.all("--env");
+  for (const auto& e : envs) env.push_back(e.c_str());
+  const std::string cwd = a.get("--workdir");
+  std::string input;
+  if (a.has("--stdin")) input.assign(std::istreambuf_iterator<char>(std::cin), {});
+
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  if (cmd.size() == 1) {
+    o.command = cmd[0].c_str();  // one argument: a shell command line
+  } else {
+    o.argv = argv.data();
+    o.argc = argv.size();
+  }
+  o.env = env.empty() ? nullptr : env.data();
+  o.env_count = env.size();
+  o.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  o.timeout_ms = static_cast<uint32_t>(a.number("--timeout", 0, 0, 86400) * 1000);
+  o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
+  o.stdin_len = input.size();
+
+  smolvm_exec* raw = nullptr;
+  check(smolvm_exec_start(&raw, vm, &o));
+  std::unique_ptr<smolvm_exec, void (*)(smolvm_exec*)> ex(raw, smolvm_exec_free);
+  check(smolvm_exec_close_stdin(ex.get()));
+  struct sigaction sa{};
+  sa.sa_handler = [](int) { g_interrupt = 1; };
+  sigaction(SIGINT, &sa, nullptr);
+  smolvm_exec_event ev;
+  for (;;) {
+    if (g_interrupt) {
+      g_interrupt = 0;
+      smolvm_exec_kill(ex.get(), SIGINT);
+    }
+    const int rc = smolvm_exec_next_event(&ev, ex.get(), 200);
+    if (rc == SMOLVM_ETIMEOUT) continue;
+    check(rc);
+    if (ev.type == SMOLVM_EVENT_STDOUT) {
+      fwrite(ev.data, 1, ev.len, stdout);
+      fflush(stdout);
+    } else if (ev.type == SMOLVM_EVENT_STDERR) {
+      fwrite(ev.data, 1, ev.len, stderr);
+    } else if (ev.type == SMOLVM_EVENT_EXIT) {
+      if (ev.timed_out) std::cerr << "smolvm: command timed out and was killed\n";
+      return ev.exit_code;
+    }
+  }
+}
+
+}  // namespace
+
+int cmd_exec(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, kExecValueFlags, {"--stdin"}, kExecAliases);
+  if (a.positional.size() != 1) throw UsageError("exec takes one VM id, then -- COMMAND");
+  Runtime rt;
+  Vm vm(rt, a.positional[0]);
+  return stream_command(vm.vm, a, a.rest);
+}
+
+int cmd_run(const std::vector<std::string>& argv) {
+  std::set<std::string> values = kCreateValueFlags;
+  values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
+  const Args a = parse_args(argv, values, {"--rm", "--stdin"}, kExecAliases);
+  if (!a.has("--rm")) {
+    if (a.positional.size() != 1) {
+      throw UsageError("run takes a VM id (or --rm for a one-shot VM), then -- COMMAND");
+    }
+    Runtime rt;
+    Vm vm(rt, a.positional[0]);
+    return stream_command(vm.vm, a, a.rest);
+  }
+  if (!a.positional.empty()) throw UsageError("run --rm makes its own VM: give no VM id");
+  smolvm_vm_options o;
+  std::vector<std::string> keep;
+  fill_vm_options(a, o, keep);
+  Runtime rt;
+  smolvm_vm* raw = nullptr;
+  check(smolvm_vm_create(&raw, rt.rt, &o));
+  Vm vm(raw);
+  // Whatever happens, the one-shot VM goes away.
+  struct Cleanup {
+    smolvm_vm* vm;
+    ~Cleanup() {
+      if (smolvm_vm_delete(vm) != 0) {
+        std::cerr << "smolvm: could not delete " << smolvm_vm_id(vm) << ": "
+                  << smolvm_last_error() << "\n";
+      }
+    }
+  } cleanup{vm.vm};
+  check(smolvm_vm_start(vm.vm));
+  return stream_command(vm.vm, a, a.rest);
+}
+
+int cmd_cp(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {});
+  if (a.positional.size() != 2) throw UsageError("cp takes SRC and DST; one of them ID:/path");
+  auto split = [](const std::string& s, std::string& id, std::string& path) {
+    const auto colon = s.find(':');
+    if (colon == std::string::npos || colon == 0 || s.find('/') < colon) return false;
+    id = s.substr(0, colon);
+    path = s.substr(colon + 1);
+    return true;
+  };
+  std::string id, path, other;
+  Runtime rt;
+  if (split(a.positional[0], id, path)) {
+    Vm vm(rt, id);
+    check(smolvm_vm_get(vm.vm, path.c_str(), a.positional[1].c_str()));
+  } else if (split(a.positional[1], id, path)) {
+    Vm vm(rt, id);
+    check(smolvm_vm_put(vm.vm, a.positional[0].c_str(), path.c_str()));
+  } else {
+    throw UsageError("cp: one of SRC and DST must be ID:/path");
+  }
+  return 0;
+}
+
+}  // namespace smolvm_cli

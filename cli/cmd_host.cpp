@@ -1,0 +1,126 @@
+// Host commands: doctor, gc, image.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/common.h"
+
+namespace smolvm_cli {
+namespace {
+
+std::string exe_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : p.parent_path().string();
+}
+
+std::string first_existing(const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates) {
+    if (!c.empty() && ::access(c.c_str(), F_OK) == 0) return c;
+  }
+  return "";
+}
+
+std::string env_or(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string cache_dir() {
+  if (auto v = env_or("SMOLVM_CACHE_DIR"); !v.empty()) return v;
+  if (auto v = env_or("XDG_CACHE_HOME"); !v.empty()) return v + "/smolvm";
+  return env_or("HOME") + "/.cache/smolvm";
+}
+
+}  // namespace
+
+int cmd_doctor(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {"--json"});
+  char* raw = nullptr;
+  check(smolvm_doctor(&raw, nullptr));
+  const auto report = nlohmann::json::parse(raw);
+  smolvm_free(raw);
+  if (a.has("--json")) {
+    std::cout << report.dump(2) << "\n";
+    return report["ok"].get<bool>() ? 0 : 1;
+  }
+  std::cout << "SmolVM " << smolvm_version() << " doctor\n";
+  for (const auto& c : report["checks"]) {
+    const bool ok = c["ok"].get<bool>();
+    const bool required = c["required"].get<bool>();
+    std::cout << (ok ? "  [ok]   " : required ? "  [FAIL] " : "  [warn] ")
+              << c["name"].get<std::string>() << ": " << c["message"].get<std::string>() << "\n";
+    if (!ok && !c["fix"].get<std::string>().empty()) {
+      std::cout << "         fix: " << c["fix"].get<std::string>() << "\n";
+    }
+  }
+  std::cout << "accelerator: " << report["accel"].get<std::string>() << " ("
+            << report["kvm"]["detail"].get<std::string>() << ")\n";
+  std::cout << (report["ok"].get<bool>() ? "ready to run VMs\n"
+                                         : "not ready: fix the [FAIL] lines above\n");
+  return report["ok"].get<bool>() ? 0 : 1;
+}
+
+int cmd_gc(const std::vector<std::string>& argv) {
+  parse_args(argv, {}, {});
+  Runtime rt;
+  uint32_t fixed = 0;
+  check(smolvm_runtime_gc(&fixed, rt.rt));
+  std::cout << "gc: repaired " << fixed << (fixed == 1 ? " thing\n" : " things\n");
+  return 0;
+}
+
+int cmd_image(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0] == "--help") {
+    std::cout << "usage: smolvm image build [--force]   build (or reuse) the default guest image\n"
+                 "       smolvm image ls                list cached images\n";
+    return argv.empty() ? 2 : 0;
+  }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "build") {
+    const Args a = parse_args(rest, {}, {"--force", "--quiet"});
+    const std::string dir = exe_dir();
+    const std::string script =
+        first_existing({env_or("SMOLVM_IMAGE_BUILDER"), dir + "/../share/smolvm/guest/build-image.sh",
+                        std::string(SMOLVM_SOURCE_DIR) + "/guest/build-image.sh"});
+    const std::string agent =
+        first_existing({env_or("SMOLVM_AGENT"), dir + "/../lib/smolvm/smolvm-agent"});
+    if (script.empty()) throw UsageError("guest/build-image.sh not found; set SMOLVM_IMAGE_BUILDER");
+    if (agent.empty()) {
+      throw UsageError("the static smolvm-agent was not found next to smolvm; set SMOLVM_AGENT");
+    }
+    std::vector<std::string> args = {"bash", script, "--agent", agent};
+    if (a.has("--force")) args.push_back("--force");
+    if (a.has("--quiet")) args.push_back("--quiet");
+    std::vector<char*> cargv;
+    for (auto& s : args) cargv.push_back(s.data());
+    cargv.push_back(nullptr);
+    ::execvp("bash", cargv.data());
+    std::perror("smolvm: exec bash");
+    return 1;
+  }
+  if (argv[0] == "ls") {
+    parse_args(rest, {}, {});
+    const std::string images = cache_dir() + "/images";
+    std::error_code ec;
+    const auto def = std::filesystem::read_symlink(images + "/default", ec);
+    std::printf("%-18s %-8s %-20s %s\n", "KEY", "DEFAULT", "CREATED", "PATH");
+    for (const auto& e : std::filesystem::directory_iterator(images, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name == "default" || name[0] == '.' || !e.is_directory()) continue;
+      std::ifstream in(e.path() / "manifest.json");
+      const auto m = nlohmann::json::parse(in, nullptr, false);
+      std::printf("%-18s %-8s %-20s %s\n", name.c_str(), def.filename() == name ? "*" : "",
+                  m.is_object() ? m.value("created", std::string("?")).c_str() : "?",
+                  e.path().string().c_str());
+    }
+    return 0;
+  }
+  throw UsageError("image takes build or ls, not '" + argv[0] + "'");
+}
+
+}  // namespace smolvm_cli

@@ -1,0 +1,150 @@
+// Lifecycle commands: create, start, stop, rm, ls, inspect, logs.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/common.h"
+
+namespace smolvm_cli {
+namespace {
+
+std::string one_id(const Args& a, const char* cmd) {
+  if (a.positional.size() != 1) throw UsageError(std::string(cmd) + " takes exactly one VM id");
+  return a.positional[0];
+}
+
+}  // namespace
+
+int cmd_create(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, kCreateValueFlags, {"--start"});
+  if (!a.positional.empty()) throw UsageError("create takes no positional arguments (use --id)");
+  smolvm_vm_options o;
+  std::vector<std::string> keep;
+  fill_vm_options(a, o, keep);
+  Runtime rt;
+  smolvm_vm* raw = nullptr;
+  check(smolvm_vm_create(&raw, rt.rt, &o));
+  Vm vm(raw);
+  if (a.has("--start")) check(smolvm_vm_start(vm.vm));
+  std::cout << smolvm_vm_id(vm.vm) << "\n";
+  return 0;
+}
+
+int cmd_start(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {});
+  Runtime rt;
+  Vm vm(rt, one_id(a, "start"));
+  const auto t0 = std::chrono::steady_clock::now();
+  check(smolvm_vm_start(vm.vm));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+  const auto info = info_json(vm.vm);
+  std::cout << smolvm_vm_id(vm.vm) << " running (" << info["accel"].get<std::string>() << ", "
+            << ms << " ms)\n";
+  return 0;
+}
+
+int cmd_stop(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {"--timeout"}, {}, {{"-t", "--timeout"}});
+  const auto timeout_s = a.number("--timeout", 10, 1, 3600);
+  Runtime rt;
+  Vm vm(rt, one_id(a, "stop"));
+  check(smolvm_vm_stop(vm.vm, static_cast<uint32_t>(timeout_s * 1000)));
+  std::cout << smolvm_vm_id(vm.vm) << " stopped\n";
+  return 0;
+}
+
+int cmd_rm(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {"--force"}, {{"-f", "--force"}});
+  if (a.positional.empty()) throw UsageError("rm takes one or more VM ids");
+  Runtime rt;
+  int rc = 0;
+  for (const auto& id : a.positional) {
+    smolvm_vm* raw = nullptr;
+    int r = smolvm_vm_open(&raw, rt.rt, id.c_str());
+    if (r == 0) {
+      r = smolvm_vm_delete(raw);
+      smolvm_vm_free(raw);
+    }
+    if (r == 0) {
+      std::cout << id << "\n";
+    } else if (!(a.has("--force") && r == SMOLVM_ENOTFOUND)) {
+      std::cerr << "smolvm: " << smolvm_last_error() << "\n";
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
+int cmd_ls(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {"--json", "--quiet"}, {{"-q", "--quiet"}});
+  Runtime rt;
+  smolvm_strarray ids{};
+  check(smolvm_runtime_list(&ids, rt.rt));
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t i = 0; i < ids.count; ++i) {
+    smolvm_vm* raw = nullptr;
+    if (smolvm_vm_open(&raw, rt.rt, ids.strings[i]) != 0) continue;  // deleted meanwhile
+    Vm vm(raw);
+    all.push_back(info_json(vm.vm));
+  }
+  smolvm_strarray_dispose(&ids);
+  if (a.has("--json")) {
+    std::cout << all.dump(2) << "\n";
+    return 0;
+  }
+  if (a.has("--quiet")) {
+    for (const auto& v : all) std::cout << v["id"].get<std::string>() << "\n";
+    return 0;
+  }
+  std::printf("%-22s %-9s %5s %7s %-9s %-5s %s\n", "ID", "STATE", "VCPUS", "MEM", "DISK", "ACCEL",
+              "CREATED");
+  for (const auto& v : all) {
+    std::printf("%-22s %-9s %5u %6uM %-9s %-5s %s\n", v["id"].get<std::string>().c_str(),
+                v["state"].get<std::string>().c_str(), v["vcpu_count"].get<unsigned>(),
+                v["mem_size_mib"].get<unsigned>(), v["disk_mode"].get<std::string>().c_str(),
+                v["accel"].get<std::string>().empty() ? "-" : v["accel"].get<std::string>().c_str(),
+                v["created_at"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int cmd_inspect(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {});
+  Runtime rt;
+  Vm vm(rt, one_id(a, "inspect"));
+  std::cout << info_json(vm.vm).dump(2) << "\n";
+  return 0;
+}
+
+int cmd_logs(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {"--follow"}, {{"-f", "--follow"}});
+  Runtime rt;
+  Vm vm(rt, one_id(a, "logs"));
+  const std::string path = info_json(vm.vm)["console_log"];
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "smolvm: no console log yet at " << path << " (has the VM been started?)\n";
+    return 1;
+  }
+  char buf[65536];
+  for (;;) {
+    in.read(buf, sizeof buf);
+    std::cout.write(buf, in.gcount());
+    if (in.gcount() > 0) continue;
+    std::cout.flush();
+    if (!a.has("--follow")) break;
+    const std::string state = info_json(vm.vm)["state"];
+    if (state != "running" && state != "starting") break;
+    in.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return 0;
+}
+
+}  // namespace smolvm_cli

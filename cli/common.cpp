@@ -1,0 +1,78 @@
+#include "cli/common.h"
+
+#include <ctime>
+
+namespace smolvm_cli {
+
+void check(int rc) {
+  if (rc != 0) throw ApiError(rc, smolvm_last_error());
+}
+
+Runtime::Runtime() { check(smolvm_runtime_open(&rt, nullptr)); }
+
+Vm::Vm(Runtime& rt, const std::string& id) { check(smolvm_vm_open(&vm, rt.rt, id.c_str())); }
+
+std::string format_time_ms(int64_t ms) {
+  if (ms <= 0) return "-";
+  const time_t t = static_cast<time_t>(ms / 1000);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", localtime(&t));
+  return buf;
+}
+
+nlohmann::json info_json(smolvm_vm* vm) {
+  smolvm_vm_info i;
+  smolvm_vm_info_init(&i);
+  check(smolvm_vm_get_info(&i, vm));
+  return {{"id", i.id},
+          {"state", i.state_name},
+          {"vcpu_count", i.vcpu_count},
+          {"mem_size_mib", i.mem_size_mib},
+          {"disk_mode", i.disk_mode},
+          {"vmm", i.vmm},
+          {"executor", i.executor},
+          {"network", i.network},
+          {"accel", i.accel},
+          {"kernel_path", i.kernel_path},
+          {"rootfs_path", i.rootfs_path},
+          {"disk_path", i.disk_path},
+          {"ip", i.ip},
+          {"state_dir", i.state_dir},
+          {"console_log", i.console_log},
+          {"supervisor_pid", i.supervisor_pid},
+          {"vmm_pid", i.vmm_pid},
+          {"created_at", format_time_ms(i.created_at_ms)},
+          {"started_at", format_time_ms(i.started_at_ms)},
+          {"last_error", i.last_error}};
+}
+
+const std::set<std::string> kCreateValueFlags = {
+    "--id",   "--vcpus",    "--mem",     "--disk-mode", "--kernel", "--rootfs",
+    "--boot-args", "--vmm", "--executor", "--network",  "--accel",  "--boot-timeout"};
+
+void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
+  smolvm_vm_options_init(&o);
+  // The C API copies strings, but only at create: keep ours alive till then.
+  keep.reserve(16);
+  auto str = [&](const char* flag) -> const char* {
+    if (!a.has(flag)) return nullptr;
+    keep.push_back(a.get(flag));
+    return keep.back().c_str();
+  };
+  o.vm_id = str("--id");
+  // Out-of-range numbers are passed through so the library's validation
+  // names the field and range; only non-numbers are refused here.
+  o.vcpu_count = static_cast<uint32_t>(a.number("--vcpus", SMOLVM_VCPU_DEFAULT, 0, 1u << 30));
+  o.mem_size_mib = static_cast<uint32_t>(a.number("--mem", SMOLVM_MEM_MIB_DEFAULT, 0, 1u << 30));
+  o.disk_mode = str("--disk-mode");
+  o.kernel_path = str("--kernel");
+  o.rootfs_path = str("--rootfs");
+  o.boot_args = str("--boot-args");
+  o.vmm = str("--vmm");
+  o.executor = str("--executor");
+  o.network = str("--network");
+  o.accel = str("--accel");
+  o.boot_timeout_s = static_cast<uint32_t>(a.number("--boot-timeout", 0, 0, 3600));
+}
+
+}  // namespace smolvm_cli

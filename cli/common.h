@@ -1,0 +1,59 @@
+// Shared pieces of the CLI commands: errors from the C API, the runtime,
+// output helpers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "smolvm/smolvm.h"
+
+namespace smolvm_cli {
+
+// A failed C API call: the CLI prints "smolvm: <message>" and exits 1 (125
+// for run/exec, whose own exit codes belong to the guest command).
+struct ApiError : std::runtime_error {
+  int status;
+  ApiError(int s, const std::string& m) : std::runtime_error(m), status(s) {}
+};
+
+void check(int rc);
+
+// RAII owners of C API handles.
+struct Runtime {
+  smolvm_runtime* rt = nullptr;
+  Runtime();
+  ~Runtime() { smolvm_runtime_close(rt); }
+};
+struct Vm {
+  smolvm_vm* vm = nullptr;
+  Vm(Runtime& rt, const std::string& id);
+  explicit Vm(smolvm_vm* v) : vm(v) {}
+  ~Vm() { smolvm_vm_free(vm); }
+};
+
+nlohmann::json info_json(smolvm_vm* vm);
+std::string format_time_ms(int64_t ms);
+
+// Each command: argv after the command name; returns the exit code.
+int cmd_create(const std::vector<std::string>& argv);
+int cmd_start(const std::vector<std::string>& argv);
+int cmd_stop(const std::vector<std::string>& argv);
+int cmd_rm(const std::vector<std::string>& argv);
+int cmd_ls(const std::vector<std::string>& argv);
+int cmd_inspect(const std::vector<std::string>& argv);
+int cmd_logs(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
+int cmd_exec(const std::vector<std::string>& argv);
+int cmd_cp(const std::vector<std::string>& argv);
+int cmd_gc(const std::vector<std::string>& argv);
+int cmd_doctor(const std::vector<std::string>& argv);
+int cmd_image(const std::vector<std::string>& argv);
+
+// Flags shared by create and run --rm.
+extern const std::set<std::string> kCreateValueFlags;
+void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep);
+
+}  // namespace smolvm_cli

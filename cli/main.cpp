@@ -1,0 +1,138 @@
+// smolvm: the command line. A client of the C ABI (smolvm.h) only.
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+
+namespace {
+
+using Command = std::function<int(const std::vector<std::string>&)>;
+
+struct Entry {
+  Command run;
+  const char* summary;
+  const char* help;
+};
+
+const std::map<std::string, Entry>& commands() {
+  using namespace smolvm_cli;
+  static const std::map<std::string, Entry> table = {
+      {"create",
+       {cmd_create, "record a new VM (and its disk); --start boots it",
+        "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
+        "                     [--kernel PATH] [--rootfs PATH] [--boot-args ARGS]\n"
+        "                     [--vmm auto|qemu] [--executor auto|agent] [--network auto|none]\n"
+        "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
+        "Prints the new VM's id. Defaults: 2 vCPUs (1..32), 512 MiB (128..16384),\n"
+        "isolated disk, the default image from `smolvm image build`, accel auto\n"
+        "(KVM where the host has hardware KVM, else TCG)."}},
+      {"start",
+       {cmd_start, "boot a VM and wait for its agent",
+        "usage: smolvm start ID\nBoots the VM and returns once its guest agent answers."}},
+      {"run",
+       {cmd_run, "run a command in a VM (or in a one-shot VM with --rm)",
+        "usage: smolvm run ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] -- COMMAND...\n"
+        "       smolvm run --rm [create options] [-e K=V]... -- COMMAND...\n"
+        "One COMMAND argument is a shell command line (/bin/sh -c); several are run\n"
+        "as argv. Output streams as it comes; the exit code is the command's.\n"
+        "--rm creates, starts, runs and deletes a VM in one go.\n"
+        "-i sends this process's stdin to the command. -t kills the command's whole\n"
+        "process group after SECONDS. Ctrl-C is passed on to the command.\n"
+        "Exit codes: the command's own; 125 when SmolVM itself failed; 2 for usage."}},
+      {"exec",
+       {cmd_exec, "run a command in a running VM (same as run ID)",
+        "usage: smolvm exec ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] -- COMMAND...\n"
+        "See `smolvm run --help`."}},
+      {"cp",
+       {cmd_cp, "copy files or folders between host and VM",
+        "usage: smolvm cp HOST_PATH ID:/GUEST_PATH\n       smolvm cp ID:/GUEST_PATH HOST_PATH\n"
+        "Folders are copied recursively."}},
+      {"stop",
+       {cmd_stop, "shut a VM down (graceful, then forced)",
+        "usage: smolvm stop ID [-t SECONDS]\nAsks the guest to shut down and forces it off after "
+        "SECONDS (default 10)."}},
+      {"rm",
+       {cmd_rm, "delete VMs (stopping them first)",
+        "usage: smolvm rm [-f] ID...\nStops each VM if it runs and removes its disk, logs, "
+        "processes and record.\n-f: ignore VMs that do not exist."}},
+      {"ls",
+       {cmd_ls, "list VMs", "usage: smolvm ls [--json] [-q]\n-q prints ids only."}},
+      {"inspect",
+       {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
+      {"logs",
+       {cmd_logs, "print a VM's console log",
+        "usage: smolvm logs [-f] ID\n-f follows the log while the VM runs."}},
+      {"gc",
+       {cmd_gc, "clean up after crashes (dead supervisors, orphan folders)",
+        "usage: smolvm gc\nMarks VMs whose supervisor died as failed, kills what they left and\n"
+        "removes folders that belong to no VM."}},
+      {"doctor",
+       {cmd_doctor, "check what this host offers SmolVM",
+        "usage: smolvm doctor [--json]\nChecks KVM (hardware, PVM or absent), the VMM binaries, "
+        "the guest image,\nnetwork tools and privileges, and says how to fix what is missing. "
+        "Exit 1 if a\nrequired piece is missing."}},
+      {"image",
+       {cmd_image, "build or list guest images",
+        "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\nBuilds the "
+        "default guest kernel and rootfs into ~/.cache/smolvm/images (cached\nby a hash of their "
+        "inputs: a second build is a no-op)."}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "smolvm " << smolvm_version()
+      << ": disposable, hardware-isolated Linux microVMs for AI agents\n\n"
+         "usage: smolvm COMMAND [OPTIONS]   (smolvm COMMAND --help for details)\n\ncommands:\n";
+  for (const auto& [name, e] : commands()) {
+    out << "  " << name << std::string(10 - name.size(), ' ') << e.summary << "\n";
+  }
+  out << "  version   print the version\n\n"
+         "environment: SMOLVM_STATE_DIR (state, default ~/.local/state/smolvm),\n"
+         "SMOLVM_CACHE_DIR (images, default ~/.cache/smolvm), SMOLVM_PLUGIN_PATH.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::cout << "smolvm " << smolvm_version() << "\n";
+    return 0;
+  }
+  const auto it = commands().find(args[0]);
+  if (it == commands().end()) {
+    std::cerr << "smolvm: unknown command '" << args[0] << "'\n\n";
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& a : rest) {
+    if (a == "--") break;
+    if (a == "--help" || a == "-h") {
+      std::cout << it->second.help << "\n";
+      return 0;
+    }
+  }
+  const bool guest_exit_codes = args[0] == "run" || args[0] == "exec";
+  try {
+    return it->second.run(rest);
+  } catch (const smolvm_cli::UsageError& e) {
+    std::cerr << "smolvm " << args[0] << ": " << e.what() << "\n";
+    return 2;
+  } catch (const smolvm_cli::ApiError& e) {
+    std::cerr << "smolvm: " << e.what() << "\n";
+    return guest_exit_codes ? 125 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "smolvm: " << e.what() << "\n";
+    return guest_exit_codes ? 125 : 1;
+  }
+}

@@ -1,0 +1,149 @@
+#include "core/host/doctor.h"
+
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/common/error.h"
+#include "core/common/files.h"
+#include "core/common/paths.h"
+#include "core/host/host_probe.h"
+#include "core/plugins/loader.h"
+#include "core/runtime/image.h"
+#include "core/runtime/launcher.h"
+
+namespace smolvm {
+namespace {
+
+bool has_cap_net_admin() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
+}
+
+std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "";
+  for (const char* extra : {"/usr/sbin", "/sbin"}) p += std::string(":") + extra;
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    const std::string candidate = p.substr(start, end - start) + "/" + name;
+    if (!candidate.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
+                          const std::string& cache_dir) {
+  nlohmann::json report;
+  nlohmann::json checks = nlohmann::json::array();
+  auto check = [&](const std::string& name, bool ok, const std::string& message,
+                   const std::string& fix, bool required = true) {
+    checks.push_back({{"name", name}, {"ok", ok}, {"required", required},
+                      {"message", message}, {"fix", ok ? "" : fix}});
+  };
+
+  const KvmProbe kvm = probe_kvm();
+  report["kvm"] = {{"kind", kvm.kind}, {"usable", kvm.usable}, {"detail", kvm.detail}};
+  report["accel"] = kvm.usable ? "kvm" : "tcg";
+  check("kvm", kvm.usable, kvm.detail,
+        kvm.kind == "pvm" ? "nothing to do: SmolVM falls back to TCG (a host with hardware KVM, "
+                            "kvm_intel or kvm_amd, runs VMs many times faster)"
+        : kvm.kind == "inaccessible" ? "add this user to the 'kvm' group, or run as root"
+                                     : "enable virtualization (VT-x/AMD-V) or use a host with KVM; "
+                                       "SmolVM falls back to TCG meanwhile",
+        /*required=*/false);
+
+  nlohmann::json plugin_list;
+  for (uint32_t kind : {SMOLVM_PLUGIN_VMM, SMOLVM_PLUGIN_EXECUTOR, SMOLVM_PLUGIN_NETWORK,
+                        SMOLVM_PLUGIN_STORE}) {
+    plugin_list[plugin_kind_name(kind)] = plugins.available(kind);
+  }
+  report["plugins"] = plugin_list;
+  report["plugin_dirs"] = plugins.search_dirs();
+
+  nlohmann::json vmm = nlohmann::json::object();
+  for (const auto& name : plugins.available(SMOLVM_PLUGIN_VMM)) {
+    try {
+      const auto& p = plugins.get(SMOLVM_PLUGIN_VMM, name);
+      char buf[4096] = {0};
+      smolvm_plugin_error err{};
+      if (p.vtable<smolvm_vmm_vtable>().probe(buf, sizeof buf, &err) == 0) {
+        vmm[name] = nlohmann::json::parse(buf, nullptr, false);
+      } else {
+        vmm[name] = {{"available", false}, {"reason", err.message}};
+      }
+    } catch (const Error& e) {
+      vmm[name] = {{"available", false}, {"reason", e.what()}};
+    }
+  }
+  if (!vmm.contains("firecracker")) {
+    const std::string fc = find_on_path("firecracker");
+    vmm["firecracker"] = {
+        {"available", false},
+        {"binary", fc},
+        {"reason", std::string("the vmm-firecracker plugin is not installed yet") +
+                       (kvm.usable ? "" : "; Firecracker also needs hardware KVM, which this host "
+                                          "lacks (" + kvm.kind + ")")}};
+  }
+  report["vmm"] = vmm;
+  const bool qemu_ok = vmm.contains("qemu") && vmm["qemu"].value("available", false);
+  check("qemu", qemu_ok,
+        qemu_ok ? vmm["qemu"].value("version", std::string()) + " at " +
+                      vmm["qemu"].value("binary", std::string())
+                : (vmm.contains("qemu") ? vmm["qemu"].value("reason", std::string())
+                                        : std::string("the vmm-qemu plugin was not found")),
+        "apt-get install qemu-system-x86 qemu-utils");
+  check("firecracker", vmm["firecracker"].value("available", false),
+        vmm["firecracker"].value("reason", std::string("available")),
+        "optional: install a Firecracker release binary on PATH on a host with hardware KVM",
+        /*required=*/false);
+
+  try {
+    const ImagePaths img = resolve_image("", "", cache_dir);
+    check("image", true, "default guest image: " + img.kernel + ", " + img.rootfs, "");
+    report["image"] = {{"kernel", img.kernel}, {"rootfs", img.rootfs}};
+  } catch (const Error& e) {
+    check("image", false, e.what(), "smolvm image build   (about 5 minutes the first time)");
+  }
+
+  try {
+    const std::string sup = supervisor_binary();
+    check("supervisor", true, sup, "");
+  } catch (const Error& e) {
+    check("supervisor", false, e.what(), "reinstall SmolVM, or set SMOLVM_SUPERVISOR");
+  }
+
+  const std::string nft = find_on_path("nft"), ipt = find_on_path("iptables");
+  const bool net_admin = has_cap_net_admin();
+  report["network"] = {{"nft", nft}, {"iptables", ipt}, {"cap_net_admin", net_admin}};
+  check("nftables", !nft.empty(), nft.empty() ? "nft not found" : nft, "apt-get install nftables",
+        false);
+  check("iptables", !ipt.empty(), ipt.empty() ? "iptables not found" : ipt,
+        "apt-get install iptables", false);
+  check("cap_net_admin", net_admin,
+        net_admin ? "this process may create TAP devices and firewall rules"
+                  : "no CAP_NET_ADMIN: networked VMs cannot be created (network=none still works)",
+        "run as root or grant CAP_NET_ADMIN; or use network=none", false);
+
+  report["uid"] = ::getuid();
+  report["state_dir"] = state_dir;
+  report["cache_dir"] = cache_dir;
+  bool all_required = true;
+  for (const auto& c : checks) {
+    if (c["required"].get<bool>() && !c["ok"].get<bool>()) all_required = false;
+  }
+  report["checks"] = checks;
+  report["ok"] = all_required;
+  return report;
+}
+
+}  // namespace smolvm

@@ -1,0 +1,253 @@
+#include "core/runtime/guest_session.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/common/error.h"
+#include "core/common/files.h"
+#include "protocol/fd_io.h"
+
+namespace smolvm {
+namespace {
+
+void check(int rc, const smolvm_plugin_error& err) {
+  if (rc != 0) fail(rc, err.message[0] ? err.message : "executor failed");
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+void check_guest_path(const std::string& p) {
+  if (p.empty() || p[0] != '/') {
+    fail(SMOLVM_EINVAL, "guest_path='" + p + "': must be an absolute path");
+  }
+}
+
+// Runs a host command with its stdout captured (tar -c) or its stdin fed
+// (tar -x); returns the exit status.
+int host_command(const std::vector<std::string>& argv, const std::string* input, std::string* output) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1};
+  if ((input && ::pipe2(in, O_CLOEXEC) != 0) || (output && ::pipe2(out, O_CLOEXEC) != 0)) {
+    fail_errno(SMOLVM_EIO, "pipe");
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) fail_errno(SMOLVM_EIO, "fork");
+  if (pid == 0) {
+    if (input) ::dup2(in[0], 0);
+    if (output) ::dup2(out[1], 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  if (input) {
+    ::close(in[0]);
+    proto::write_all(in[1], *input);
+    ::close(in[1]);
+  }
+  if (output) {
+    ::close(out[1]);
+    char buf[65536];
+    long n;
+    while ((n = proto::read_some(out[0], buf, sizeof buf)) > 0) output->append(buf, size_t(n));
+    ::close(out[0]);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+void check_exec_request(const ExecRequest& req) {
+  if (req.argv.empty() == req.command.empty()) {
+    fail(SMOLVM_EINVAL, "exec: exactly one of argv (non-empty) and command must be set");
+  }
+  for (const auto& kv : req.env) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fail(SMOLVM_EINVAL, "env entry '" + kv + "': must be KEY=VALUE with a non-empty KEY");
+    }
+  }
+}
+
+ExecStream::~ExecStream() { vt_.exec_free(exec_); }
+
+int ExecStream::next(smolvm_executor_event& out, int32_t wait_ms) {
+  smolvm_plugin_error err{};
+  const int rc = vt_.exec_next_event(exec_, &out, wait_ms, &err);
+  if (rc == 0 || rc == SMOLVM_ETIMEOUT || rc == SMOLVM_EDONE) return rc;
+  check(rc, err);
+  return rc;
+}
+
+void ExecStream::write_stdin(const uint8_t* data, size_t len) {
+  smolvm_plugin_error err{};
+  check(vt_.exec_write_stdin(exec_, data, len, &err), err);
+}
+
+void ExecStream::close_stdin() {
+  smolvm_plugin_error err{};
+  check(vt_.exec_close_stdin(exec_, &err), err);
+}
+
+void ExecStream::kill(int signal) {
+  smolvm_plugin_error err{};
+  check(vt_.exec_kill(exec_, signal, &err), err);
+}
+
+GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : vm_id_(vm_id) {
+  VmRecord rec = rt.get(vm_id);
+  if (rec.state != "running") {
+    fail(SMOLVM_ESTATE, "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
+  }
+  const auto& plugin = rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR,
+                                        rec.runtime.value("executor", std::string("agent")));
+  vt_ = &plugin.vtable<smolvm_executor_vtable>();
+  const std::string sock = rec.runtime.value("supervisor_socket", std::string());
+  const std::string token = rec.runtime.value("token", std::string());
+  const std::string ip = rec.runtime.value("ip", std::string());
+  const std::string dir = rec.runtime.value("vm_dir", std::string());
+  smolvm_executor_target target{};
+  target.struct_size = sizeof target;
+  target.vm_id = vm_id_.c_str();
+  target.supervisor_socket = sock.c_str();
+  target.token = token.c_str();
+  target.guest_ip = ip.empty() ? nullptr : ip.c_str();
+  target.vm_dir = dir.c_str();
+  smolvm_plugin_error err{};
+  check(vt_->connect(&conn_, &target, 5000, &err), err);
+}
+
+GuestSession::~GuestSession() {
+  if (conn_) vt_->disconnect(conn_);
+}
+
+std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
+  check_exec_request(req);
+  std::vector<const char*> argv, env;
+  for (const auto& a : req.argv) argv.push_back(a.c_str());
+  for (const auto& e : req.env) env.push_back(e.c_str());
+  smolvm_executor_request r{};
+  r.struct_size = sizeof r;
+  r.argv = argv.empty() ? nullptr : argv.data();
+  r.argc = argv.size();
+  r.command = req.command.empty() ? nullptr : req.command.c_str();
+  r.env = env.empty() ? nullptr : env.data();
+  r.env_count = env.size();
+  r.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
+  r.timeout_ms = req.timeout_ms;
+  void* exec = nullptr;
+  smolvm_plugin_error err{};
+  check(vt_->exec_start(&exec, conn_, &r, &err), err);
+  return std::make_unique<ExecStream>(*vt_, exec);
+}
+
+ExecResult GuestSession::run(const ExecRequest& req, const std::string& stdin_data) {
+  auto stream = start(req);
+  if (!stdin_data.empty()) {
+    stream->write_stdin(reinterpret_cast<const uint8_t*>(stdin_data.data()), stdin_data.size());
+  }
+  stream->close_stdin();
+  ExecResult result;
+  smolvm_executor_event ev{};
+  for (;;) {
+    const int rc = stream->next(ev, -1);
+    if (rc == SMOLVM_EDONE) break;
+    if (rc != 0) continue;
+    if (ev.type == SMOLVM_EVENT_STDOUT) {
+      result.out.append(reinterpret_cast<const char*>(ev.data), ev.len);
+    } else if (ev.type == SMOLVM_EVENT_STDERR) {
+      result.err.append(reinterpret_cast<const char*>(ev.data), ev.len);
+    } else if (ev.type == SMOLVM_EVENT_EXIT) {
+      result.exit_code = ev.exit_code;
+      result.signal = ev.signal;
+      result.timed_out = ev.timed_out != 0;
+      result.duration_us = ev.duration_us;
+      break;
+    }
+  }
+  return result;
+}
+
+void GuestSession::write_file(const std::string& guest_path, const std::string& data,
+                              uint32_t mode) {
+  check_guest_path(guest_path);
+  if (mode > 07777) fail(SMOLVM_EINVAL, "mode=" + std::to_string(mode) + ": must be at most 07777");
+  smolvm_plugin_error err{};
+  check(vt_->file_write(conn_, guest_path.c_str(), reinterpret_cast<const uint8_t*>(data.data()),
+                        data.size(), mode, &err),
+        err);
+}
+
+std::string GuestSession::read_file(const std::string& guest_path) {
+  check_guest_path(guest_path);
+  std::string out;
+  smolvm_plugin_error err{};
+  check(vt_->file_read(
+            conn_, guest_path.c_str(),
+            [](void* ctx, const uint8_t* d, size_t n) {
+              static_cast<std::string*>(ctx)->append(reinterpret_cast<const char*>(d), n);
+            },
+            &out, &err),
+        err);
+  return out;
+}
+
+void GuestSession::put(const std::string& host_path, const std::string& guest_path) {
+  check_guest_path(guest_path);
+  struct stat st{};
+  if (::stat(host_path.c_str(), &st) != 0) {
+    fail_errno(SMOLVM_ENOTFOUND, "host_path='" + host_path + "'");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    write_file(guest_path, smolvm::read_file(host_path), st.st_mode & 07777);
+    return;
+  }
+  // Folders travel as a tar stream through a command's stdin.
+  std::string archive;
+  if (host_command({"tar", "-C", host_path, "-cf", "-", "."}, nullptr, &archive) != 0) {
+    fail(SMOLVM_EIO, "cannot archive host folder '" + host_path + "' with tar");
+  }
+  ExecRequest req;
+  req.command = "mkdir -p " + shell_quote(guest_path) + " && tar -xf - -C " + shell_quote(guest_path);
+  const ExecResult r = run(req, archive);
+  if (r.exit_code != 0) {
+    fail(SMOLVM_EIO, "cannot unpack into guest folder '" + guest_path + "': " + r.err);
+  }
+}
+
+void GuestSession::get(const std::string& guest_path, const std::string& host_path) {
+  check_guest_path(guest_path);
+  ExecRequest probe;
+  probe.argv = {"test", "-d", guest_path};
+  if (run(probe, "").exit_code != 0) {
+    write_file_atomic(host_path, read_file(guest_path), 0644);
+    return;
+  }
+  ExecRequest req;
+  req.argv = {"tar", "-C", guest_path, "-cf", "-", "."};
+  const ExecResult r = run(req, "");
+  if (r.exit_code != 0) fail(SMOLVM_EIO, "cannot archive guest folder '" + guest_path + "': " + r.err);
+  make_dirs(host_path, 0755);
+  if (host_command({"tar", "-C", host_path, "-xf", "-"}, &r.out, nullptr) != 0) {
+    fail(SMOLVM_EIO, "cannot unpack into host folder '" + host_path + "'");
+  }
+}
+
+}  // namespace smolvm

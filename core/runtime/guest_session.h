@@ -1,0 +1,73 @@
+// A connection to a running VM's guest through its executor plugin:
+// commands (collected or streamed) and files. One per VM handle; a session
+// is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/runtime/runtime.h"
+#include "smolvm/plugin.h"
+
+namespace smolvm {
+
+struct ExecRequest {
+  std::vector<std::string> argv;  // or command
+  std::string command;
+  std::vector<std::string> env;  // KEY=VALUE
+  std::string cwd;
+  uint32_t timeout_ms = 0;
+};
+
+struct ExecResult {
+  int exit_code = 0;
+  int signal = 0;
+  bool timed_out = false;
+  std::string out, err;
+  uint64_t duration_us = 0;
+};
+
+class ExecStream {
+ public:
+  ExecStream(const smolvm_executor_vtable& vt, void* exec) : vt_(vt), exec_(exec) {}
+  ~ExecStream();
+  ExecStream(const ExecStream&) = delete;
+  ExecStream& operator=(const ExecStream&) = delete;
+
+  // 0 with an event, SMOLVM_ETIMEOUT, SMOLVM_EDONE; throws on failure.
+  int next(smolvm_executor_event& out, int32_t wait_ms);
+  void write_stdin(const uint8_t* data, size_t len);
+  void close_stdin();
+  void kill(int signal);
+
+ private:
+  const smolvm_executor_vtable& vt_;
+  void* exec_;
+};
+
+class GuestSession {
+ public:
+  GuestSession(Runtime& rt, const std::string& vm_id);
+  ~GuestSession();
+  GuestSession(const GuestSession&) = delete;
+  GuestSession& operator=(const GuestSession&) = delete;
+
+  std::unique_ptr<ExecStream> start(const ExecRequest& req);
+  ExecResult run(const ExecRequest& req, const std::string& stdin_data);
+  void write_file(const std::string& guest_path, const std::string& data, uint32_t mode);
+  std::string read_file(const std::string& guest_path);
+  // Files or whole folders, in either direction.
+  void put(const std::string& host_path, const std::string& guest_path);
+  void get(const std::string& guest_path, const std::string& host_path);
+
+ private:
+  const smolvm_executor_vtable* vt_ = nullptr;
+  void* conn_ = nullptr;
+  std::string vm_id_;
+};
+
+void check_exec_request(const ExecRequest& req);
+
+}  // namespace smolvm

@@ -1,0 +1,67 @@
+// The runtime: the VM lifecycle on top of the store and the plugins. Every
+// operation reads the VM's record fresh from the store, so any number of
+// processes can act on the same VMs; state changes are compare-and-set.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config/vm_spec.h"
+#include "core/plugins/loader.h"
+#include "core/store/store.h"
+
+namespace smolvm {
+
+struct RuntimeOptions {
+  std::string state_dir;    // "" = default
+  std::string cache_dir;    // "" = default
+  std::string plugin_path;  // extra plugin folders
+  std::string store = "sqlite";
+};
+
+class Runtime {
+ public:
+  explicit Runtime(const RuntimeOptions& opts);
+
+  const std::string& state_dir() const { return state_dir_; }
+  const std::string& cache_dir() const { return cache_dir_; }
+  const std::string& plugin_path() const { return opts_.plugin_path; }
+  Store& store() { return *store_; }
+  PluginRegistry& plugins() { return plugins_; }
+
+  // Validates, records and prepares a VM (state created). Rolls back
+  // everything on failure.
+  VmRecord create(VmSpec spec);
+  // Boots the VM and waits for its agent. On failure: state failed, no
+  // process or socket left.
+  void start(const std::string& id);
+  // Graceful with a deadline, then forced. No-op when not running.
+  void stop(const std::string& id, uint32_t timeout_ms);
+  // Stops if needed, then removes every file, process and row.
+  void remove(const std::string& id);
+  // The record, after reconciling a dead supervisor (lazy gc).
+  VmRecord get(const std::string& id);
+  std::vector<VmRecord> list();
+  // Reconciles every VM with reality and deletes orphan folders; returns
+  // how many things it repaired.
+  uint32_t gc();
+
+  // Resolved plugin names for a spec ("auto" -> a concrete one).
+  std::string resolve_vmm(const std::string& requested);
+  std::string resolve_executor(const std::string& requested);
+  std::string resolve_network(const std::string& requested);
+
+ private:
+  // Marks a VM whose supervisor died failed and cleans its leftovers.
+  // Returns true if it changed anything.
+  bool reconcile(VmRecord& rec);
+  void cleanup_processes(const VmRecord& rec);
+
+  RuntimeOptions opts_;
+  std::string state_dir_, cache_dir_;
+  PluginRegistry plugins_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace smolvm

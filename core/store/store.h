@@ -1,0 +1,70 @@
+// The core's view of the store plugin: C++ types in, C++ types out,
+// smolvm::Error on failure. Only this file speaks the store vtable.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/plugins/loader.h"
+
+namespace smolvm {
+
+struct VmRecord {
+  std::string id;
+  std::string state;
+  nlohmann::json spec = nlohmann::json::object();
+  nlohmann::json runtime = nlohmann::json::object();
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct ProcessRecord {
+  std::string vm_id;
+  std::string role;
+  int64_t pid = 0;
+  int64_t start_time = -1;
+};
+
+struct LeaseRecord {
+  std::string vm_id;
+  std::string ip;
+  std::string tap;
+};
+
+class Store {
+ public:
+  Store(const LoadedPlugin& plugin, const std::string& location);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  void insert(const VmRecord& rec);
+  // Compare-and-set on state when expect is non-empty ("a|b"). Fields left
+  // empty (state "", spec/runtime null) keep their value.
+  void update(const std::string& id, const std::string& state, const nlohmann::json* spec,
+              const nlohmann::json* runtime, const std::string& expect);
+  std::optional<VmRecord> find(const std::string& id);
+  VmRecord get(const std::string& id);  // ENOTFOUND if absent
+  std::vector<VmRecord> list();
+  // False if it was already gone.
+  bool remove(const std::string& id);
+
+  void set_process(const ProcessRecord& p);
+  void clear_processes(const std::string& vm_id, const std::string& role);
+  std::vector<ProcessRecord> processes(const std::string& vm_id);
+
+  std::vector<LeaseRecord> leases();
+
+  const std::string& location() const { return location_; }
+
+ private:
+  const smolvm_store_vtable& vt_;
+  void* handle_ = nullptr;
+  std::string location_;
+};
+
+}  // namespace smolvm

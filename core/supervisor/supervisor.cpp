@@ -1,0 +1,691 @@
+#include "core/supervisor/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "core/common/error.h"
+#include "core/common/files.h"
+#include "core/common/paths.h"
+#include "core/common/process.h"
+#include "core/common/unix_socket.h"
+#include "core/plugins/loader.h"
+#include "core/state/vm_state.h"
+#include "core/store/store.h"
+#include "core/supervisor/router.h"
+#include "protocol/fd_io.h"
+#include "protocol/messages.h"
+
+namespace smolvm {
+namespace {
+
+using proto::Frame;
+using proto::Type;
+
+// A client queue past this stops the supervisor from reading more from that
+// client until the agent has taken it (stdin floods).
+constexpr size_t kMaxAgentBacklog = 8u << 20;
+constexpr int kForceKillGraceMs = 5000;
+
+void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void log(const char* fmt, ...) {
+  char ts[32];
+  const time_t now = time(nullptr);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", gmtime(&now));
+  std::fprintf(stderr, "%s supervisor[%d]: ", ts, getpid());
+  va_list ap;
+  va_start(ap, fmt);
+  std::vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+std::string exit_description(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "ended (status " + std::to_string(status) + ")";
+}
+
+struct Client {
+  int fd = -1;
+  proto::Decoder decoder;
+  std::string out;
+  bool hello = false;
+  bool closing = false;  // close once `out` is flushed
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(const SupervisorArgs& args) : args_(args), plugins_(args.plugin_path) {}
+
+  int run() {
+    try {
+      setup();
+      loop();
+    } catch (const std::exception& e) {
+      failure_ = e.what();
+      log("fatal: %s", e.what());
+      shutdown_now();
+    }
+    return finish();
+  }
+
+ private:
+  enum class Phase { kBooting, kRunning, kStopping, kDone };
+
+  // ---- setup --------------------------------------------------------------
+
+  void setup() {
+    ::signal(SIGPIPE, SIG_IGN);
+    // The VMM must not inherit the report pipe (it would hold it open).
+    if (args_.ready_fd >= 0) proto::set_cloexec(args_.ready_fd);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    sigfd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd_ < 0) fail_errno(SMOLVM_EIO, "signalfd");
+
+    const auto& store_plugin = plugins_.get(SMOLVM_PLUGIN_STORE, args_.store);
+    store_ = std::make_unique<Store>(store_plugin, store_path(args_.state_dir));
+    rec_ = store_->get(args_.vm_id);
+    if (rec_.state != "starting") {
+      fail(SMOLVM_ESTATE, "vm '" + rec_.id + "' is " + rec_.state + ", expected starting");
+    }
+    store_->set_process({rec_.id, "supervisor", getpid(), process_start_time(getpid())});
+
+    const auto& rt = rec_.runtime;
+    vm_dir_ = rt.value("vm_dir", std::string());
+    socket_path_ = rt.value("supervisor_socket", std::string());
+    token_ = rt.value("token", std::string());
+    const uint32_t boot_timeout_s = rec_.spec.value("boot_timeout_s", 120u);
+    boot_deadline_ = monotonic_ms() + int64_t{boot_timeout_s} * 1000;
+
+    const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rt.value("vmm", std::string("qemu")));
+    vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
+    launch_vmm();
+    agent_fd_ = connect_agent();
+    proto::set_nonblocking(agent_fd_, true);
+    send_agent(Type::kHello, 0, 0,
+               proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
+    log("vm %s: VMM pid %lld launched, waiting for the agent", rec_.id.c_str(),
+        static_cast<long long>(vmm_pid_));
+  }
+
+  void launch_vmm() {
+    const auto& rt = rec_.runtime;
+    const auto& spec = rec_.spec;
+    // Strings must outlive the launch call: keep them in locals.
+    const std::string kernel = rt.value("kernel_path", std::string());
+    const std::string rootfs = rt.value("rootfs_path", std::string());
+    const std::string disk_mode = spec.value("disk_mode", std::string("isolated"));
+    const std::string disk = rt.value("disk_path", std::string());
+    const std::string accel = rt.value("accel", std::string("tcg"));
+    const std::string boot_args = rt.value("boot_args", std::string());
+    const std::string console = rt.value("console_log", std::string());
+    smolvm_vmm_config cfg{};
+    cfg.struct_size = sizeof cfg;
+    cfg.vm_id = rec_.id.c_str();
+    cfg.vcpu_count = spec.value("vcpu_count", 2u);
+    cfg.mem_size_mib = spec.value("mem_size_mib", 512u);
+    cfg.kernel_path = kernel.c_str();
+    cfg.rootfs_path = rootfs.c_str();
+    cfg.disk_mode = disk_mode.c_str();
+    cfg.disk_path = disk.empty() ? nullptr : disk.c_str();
+    cfg.accel = accel.c_str();
+    cfg.boot_args = boot_args.c_str();
+    cfg.vm_dir = vm_dir_.c_str();
+    cfg.console_log = console.c_str();
+    smolvm_plugin_error err{};
+    const int rc = vmm_->launch(&inst_, &cfg, &err);
+    if (rc != 0) fail(rc, err.message);
+    vmm_pid_ = vmm_->pid(inst_);
+    store_->set_process({rec_.id, "vmm", vmm_pid_, process_start_time(vmm_pid_)});
+  }
+
+  int connect_agent() {
+    int fd = -1;
+    smolvm_plugin_error err{};
+    const int64_t left = boot_deadline_ - monotonic_ms();
+    const int rc = vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
+    if (rc != 0) fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message);
+    return fd;
+  }
+
+  // ---- event loop ---------------------------------------------------------
+
+  void loop() {
+    std::vector<pollfd> fds;
+    std::vector<uint64_t> ids;  // client id per pollfd slot (0 for others)
+    while (phase_ != Phase::kDone) {
+      fds.clear();
+      ids.clear();
+      fds.push_back({sigfd_, POLLIN, 0});
+      ids.push_back(0);
+      if (agent_fd_ >= 0) {
+        fds.push_back({agent_fd_, static_cast<short>(POLLIN | (agent_out_.empty() ? 0 : POLLOUT)), 0});
+        ids.push_back(0);
+      }
+      if (listen_fd_ >= 0) {
+        fds.push_back({listen_fd_, POLLIN, 0});
+        ids.push_back(0);
+      }
+      const bool agent_backlogged = agent_out_.size() > kMaxAgentBacklog;
+      for (auto& [id, c] : clients_) {
+        short ev = c.out.empty() ? 0 : POLLOUT;
+        if (!agent_backlogged && !c.closing) ev |= POLLIN;
+        fds.push_back({c.fd, ev, 0});
+        ids.push_back(id);
+      }
+      const int r = ::poll(fds.data(), fds.size(), poll_timeout());
+      if (r < 0 && errno != EINTR) fail_errno(SMOLVM_EIO, "poll");
+      on_timers();
+      if (r <= 0) continue;
+      for (size_t i = 0; i < fds.size() && phase_ != Phase::kDone; ++i) {
+        if (!fds[i].revents) continue;
+        if (fds[i].fd == sigfd_) {
+          on_signals();
+        } else if (fds[i].fd == agent_fd_ && ids[i] == 0) {
+          if (fds[i].revents & POLLOUT) flush_agent();
+          if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) on_agent_readable();
+        } else if (fds[i].fd == listen_fd_ && ids[i] == 0) {
+          on_accept();
+        } else if (ids[i] != 0) {
+          on_client_event(ids[i], fds[i].revents);
+        }
+      }
+      reap_closed_clients();
+    }
+  }
+
+  int poll_timeout() const {
+    int64_t next = -1;
+    auto consider = [&](int64_t deadline) {
+      if (deadline > 0 && (next < 0 || deadline < next)) next = deadline;
+    };
+    if (phase_ == Phase::kBooting) consider(boot_deadline_);
+    consider(stop_deadline_);
+    consider(kill_deadline_);
+    if (next < 0) return -1;
+    const int64_t left = next - monotonic_ms();
+    return left < 0 ? 0 : static_cast<int>(left);
+  }
+
+  void on_timers() {
+    const int64_t now = monotonic_ms();
+    if (phase_ == Phase::kBooting && now >= boot_deadline_) {
+      failure_ = "the guest agent did not answer within " +
+                 std::to_string(rec_.spec.value("boot_timeout_s", 120u)) + " s" + console_hint();
+      log("%s", failure_.c_str());
+      shutdown_now();
+    }
+    if (stop_deadline_ > 0 && now >= stop_deadline_) {
+      log("graceful stop deadline passed; forcing the VM off");
+      stop_deadline_ = 0;
+      force_kill();
+    }
+    if (kill_deadline_ > 0 && now >= kill_deadline_) {
+      log("VMM pid %lld still alive; SIGKILL", static_cast<long long>(vmm_pid_));
+      kill_deadline_ = 0;
+      ::kill(static_cast<pid_t>(vmm_pid_), SIGKILL);
+    }
+  }
+
+  void on_signals() {
+    signalfd_siginfo si;
+    while (::read(sigfd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (si.ssi_signo == SIGCHLD) {
+        reap();
+      } else {
+        log("signal %u: stopping the VM", si.ssi_signo);
+        begin_stop(10000);
+      }
+    }
+  }
+
+  void reap() {
+    int status = 0;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      if (pid == vmm_pid_) on_vmm_exit(status);
+    }
+  }
+
+  void on_vmm_exit(int status) {
+    vmm_exited_ = true;
+    vmm_status_ = status;
+    log("VMM %s", exit_description(status).c_str());
+    if (phase_ == Phase::kBooting && failure_.empty()) {
+      failure_ = "the VMM " + exit_description(status) + " before the guest agent answered" +
+                 console_hint();
+    } else if (phase_ == Phase::kRunning && failure_.empty()) {
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        guest_shutdown_ = true;  // the guest powered itself off
+      } else {
+        failure_ = "the VMM " + exit_description(status) + " while the VM was running" +
+                   console_hint();
+      }
+    }
+    phase_ = Phase::kDone;
+  }
+
+  std::string console_hint() const {
+    const std::string console = rec_.runtime.value("console_log", std::string());
+    std::string tail = tail_file(console, 600);
+    for (char& c : tail) {
+      if (c == '\r') c = ' ';
+    }
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+    if (tail.empty()) return " (console log " + console + " is empty)";
+    return "; console log " + console + " ends with:\n" + tail;
+  }
+
+  // ---- the agent channel --------------------------------------------------
+
+  void send_agent(Type type, uint8_t flags, uint32_t stream, std::string_view payload) {
+    proto::append_frame(agent_out_, type, flags, stream, payload);
+    flush_agent();
+  }
+
+  void flush_agent() {
+    if (agent_fd_ < 0 || agent_out_.empty()) return;
+    const long n = proto::write_some(agent_fd_, agent_out_);
+    if (n < 0) {
+      on_agent_lost(std::string("write: ") + std::strerror(errno));
+      return;
+    }
+    agent_out_.erase(0, static_cast<size_t>(n));
+  }
+
+  void on_agent_readable() {
+    char buf[65536];
+    const long n = proto::read_some(agent_fd_, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      on_agent_lost(n == 0 ? "closed" : std::strerror(errno));
+      return;
+    }
+    agent_decoder_.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    for (;;) {
+      const auto res = agent_decoder_.next(f);
+      if (res == proto::Decoder::Result::kNeedMore) break;
+      if (res == proto::Decoder::Result::kError) {
+        on_agent_lost("protocol error: " + agent_decoder_.error());
+        return;
+      }
+      on_agent_frame(f);
+      if (phase_ == Phase::kDone) return;
+    }
+  }
+
+  void on_agent_lost(const std::string& why) {
+    log("agent channel lost (%s)", why.c_str());
+    ::close(agent_fd_);
+    agent_fd_ = -1;
+    agent_out_.clear();
+    for (uint32_t global : router_.all()) {
+      fail_stream(global, "EIO", "the agent channel closed (" + why + ")");
+    }
+    if (phase_ == Phase::kBooting) {
+      failure_ = "the guest agent channel closed during boot (" + why + ")" + console_hint();
+      shutdown_now();
+    }
+    // When running, the VM is normally going down; the VMM exit ends us.
+  }
+
+  void on_agent_frame(Frame& f) {
+    if (f.stream == 0) {
+      switch (f.type) {
+        case Type::kHelloOk: {
+          proto::HelloOk ok;
+          std::string err;
+          if (!proto::parse(f.payload, ok, err) || ok.version != proto::kVersion) {
+            failure_ = "the guest agent answered an unusable HELLO_OK (" +
+                       (err.empty() ? "version " + std::to_string(ok.version) : err) + ")";
+            shutdown_now();
+            return;
+          }
+          agent_version_ = ok.agent;
+          if (phase_ == Phase::kBooting) on_ready();
+          return;
+        }
+        case Type::kError: {
+          proto::ErrorMsg e;
+          std::string err;
+          proto::parse(f.payload, e, err);
+          log("agent error: %s", e.message.c_str());
+          if (phase_ == Phase::kBooting) {
+            failure_ = "the guest agent refused the handshake: " + e.message;
+            shutdown_now();
+          }
+          return;
+        }
+        default:
+          return;  // PONG and friends need nothing
+      }
+    }
+    const StreamRouter::Route* route = router_.from_global(f.stream);
+    if (!route) return;  // a stream we already closed
+    const bool ends = StreamRouter::ends_stream(*route, f);
+    if (route->client) {
+      auto it = clients_.find(route->client);
+      if (it != clients_.end()) {
+        proto::append_frame(it->second.out, f.type, f.flags, route->local, f.payload);
+        flush_client(it->second);
+      }
+    }
+    if (ends) router_.close(f.stream);
+  }
+
+  void fail_stream(uint32_t global, const std::string& code, const std::string& message) {
+    const StreamRouter::Route* route = router_.from_global(global);
+    if (!route) return;
+    if (route->client) {
+      auto it = clients_.find(route->client);
+      if (it != clients_.end()) {
+        proto::append_frame(it->second.out, Type::kError, 0, route->local,
+                            proto::to_json(proto::ErrorMsg{code, message}));
+        flush_client(it->second);
+      }
+    }
+    router_.close(global);
+  }
+
+  // ---- readiness ----------------------------------------------------------
+
+  void on_ready() {
+    listen_fd_ = listen_unix(socket_path_, 0600);
+    nlohmann::json runtime = rec_.runtime;
+    runtime["supervisor_pid"] = getpid();
+    runtime["vmm_pid"] = vmm_pid_;
+    runtime["started_at_ms"] = now_ms();
+    runtime["agent_version"] = agent_version_;
+    runtime["last_error"] = "";
+    store_->update(rec_.id, "running", nullptr, &runtime, "starting");
+    rec_.runtime = runtime;
+    phase_ = Phase::kRunning;
+    log("vm %s: running (agent %s)", rec_.id.c_str(), agent_version_.c_str());
+    report("READY\n");
+  }
+
+  void report(const std::string& line) {
+    if (args_.ready_fd < 0) return;
+    proto::write_all(args_.ready_fd, line);
+    ::close(args_.ready_fd);
+    args_.ready_fd = -1;
+  }
+
+  // ---- clients ------------------------------------------------------------
+
+  void on_accept() {
+    for (;;) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;
+      Client c;
+      c.fd = fd;
+      clients_.emplace(next_client_++, std::move(c));
+    }
+  }
+
+  void on_client_event(uint64_t id, short revents) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    Client& c = it->second;
+    if (revents & POLLOUT) flush_client(c);
+    if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
+    char buf[65536];
+    const long n = proto::read_some(c.fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      drop_client(id);
+      return;
+    }
+    c.decoder.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    for (;;) {
+      const auto res = c.decoder.next(f);
+      if (res == proto::Decoder::Result::kNeedMore) break;
+      if (res == proto::Decoder::Result::kError) {
+        refuse_client(c, "EPROTO", c.decoder.error());
+        break;
+      }
+      on_client_frame(id, c, f);
+      if (c.closing || phase_ == Phase::kDone) break;
+    }
+  }
+
+  void refuse_client(Client& c, const std::string& code, const std::string& message) {
+    proto::append_frame(c.out, Type::kError, 0, 0, proto::to_json(proto::ErrorMsg{code, message}));
+    c.closing = true;
+    flush_client(c);
+  }
+
+  void on_client_frame(uint64_t id, Client& c, Frame& f) {
+    if (!c.hello) {
+      proto::Hello h;
+      std::string err;
+      if (f.type != Type::kHello || !proto::parse(f.payload, h, err)) {
+        refuse_client(c, "EPROTO", "the first frame must be HELLO" + (err.empty() ? "" : ": " + err));
+        return;
+      }
+      if (h.version != proto::kVersion) {
+        refuse_client(c, "EPROTO", "protocol version " + std::to_string(h.version) +
+                                       " is not supported by this supervisor (version " +
+                                       std::to_string(proto::kVersion) + ")");
+        return;
+      }
+      if (h.token != token_) {
+        refuse_client(c, "EPERM", "wrong token for vm '" + rec_.id + "'");
+        return;
+      }
+      c.hello = true;
+      proto::append_frame(
+          c.out, Type::kHelloOk, 0, 0,
+          proto::to_json(proto::HelloOk{proto::kVersion, agent_version_, proto::kMaxPayload}));
+      flush_client(c);
+      return;
+    }
+    switch (f.type) {
+      case Type::kPing:
+        proto::append_frame(c.out, Type::kPong, 0, 0, f.payload);
+        flush_client(c);
+        return;
+      case Type::kVmStop: {
+        proto::VmStop stop;
+        std::string err;
+        proto::parse(f.payload, stop, err);
+        proto::append_frame(c.out, Type::kVmStopping, 0, 0, "{}");
+        flush_client(c);
+        begin_stop(stop.timeout_ms ? stop.timeout_ms : 10000);
+        return;
+      }
+      case Type::kExec:
+      case Type::kFileWrite:
+      case Type::kFileRead: {
+        if (phase_ != Phase::kRunning || agent_fd_ < 0) {
+          proto::append_frame(c.out, Type::kError, 0, f.stream,
+                              proto::to_json(proto::ErrorMsg{"ESTATE", "the VM is stopping"}));
+          flush_client(c);
+          return;
+        }
+        auto global = router_.open(id, f.stream, f.type);
+        if (!global) {
+          proto::append_frame(c.out, Type::kError, 0, f.stream,
+                              proto::to_json(proto::ErrorMsg{
+                                  "EINVAL", "stream " + std::to_string(f.stream) +
+                                                " is zero or already in use"}));
+          flush_client(c);
+          return;
+        }
+        send_agent(f.type, f.flags, *global, f.payload);
+        return;
+      }
+      case Type::kStdin:
+      case Type::kSignal:
+      case Type::kCredit:
+      case Type::kData: {
+        if (auto global = router_.to_global(id, f.stream)) {
+          send_agent(f.type, f.flags, *global, f.payload);
+        }
+        return;  // frames for an ended stream are dropped
+      }
+      default:
+        refuse_client(c, "EPROTO",
+                      std::string("frame type ") + proto::type_name(f.type) +
+                          " is not accepted from clients");
+    }
+  }
+
+  void flush_client(Client& c) {
+    if (c.out.empty()) return;
+    const long n = proto::write_some(c.fd, c.out);
+    if (n < 0) {
+      c.out.clear();
+      c.closing = true;
+      return;
+    }
+    c.out.erase(0, static_cast<size_t>(n));
+  }
+
+  void drop_client(uint64_t id) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    // Commands of a client that went away die with it (docs/protocol.md).
+    for (auto [global, kind] : router_.orphan_client(id)) {
+      if (kind == Type::kExec && agent_fd_ >= 0) {
+        send_agent(Type::kSignal, 0, global, proto::to_json(proto::SignalMsg{SIGKILL}));
+      }
+    }
+    ::close(it->second.fd);
+    clients_.erase(it);
+  }
+
+  void reap_closed_clients() {
+    std::vector<uint64_t> done;
+    for (auto& [id, c] : clients_) {
+      if (c.closing && c.out.empty()) done.push_back(id);
+    }
+    for (uint64_t id : done) drop_client(id);
+  }
+
+  // ---- stopping -----------------------------------------------------------
+
+  void begin_stop(uint32_t timeout_ms) {
+    if (phase_ == Phase::kStopping || phase_ == Phase::kDone) return;
+    if (phase_ == Phase::kBooting) {
+      failure_ = "stopped while booting";
+      shutdown_now();
+      return;
+    }
+    try {
+      store_->update(rec_.id, "stopping", nullptr, nullptr, "running");
+    } catch (const std::exception& e) {
+      log("cannot record stopping: %s", e.what());
+    }
+    phase_ = Phase::kStopping;
+    if (agent_fd_ >= 0) {
+      send_agent(Type::kShutdown, 0, 0, "{}");
+      stop_deadline_ = monotonic_ms() + timeout_ms;
+      log("asked the guest to shut down (deadline %u ms)", timeout_ms);
+    } else {
+      force_kill();
+    }
+  }
+
+  void force_kill() {
+    if (vmm_exited_ || !inst_) return;
+    smolvm_plugin_error err{};
+    if (vmm_->kill(inst_, &err) != 0) log("VMM kill: %s", err.message);
+    kill_deadline_ = monotonic_ms() + kForceKillGraceMs;
+  }
+
+  // Ends the VM now (failure paths): kill the VMM and wait for it.
+  void shutdown_now() {
+    if (inst_ && !vmm_exited_) {
+      force_kill();
+      if (!wait_process_exit(vmm_pid_, -1, kForceKillGraceMs)) {
+        ::kill(static_cast<pid_t>(vmm_pid_), SIGKILL);
+      }
+      int status = 0;
+      if (::waitpid(static_cast<pid_t>(vmm_pid_), &status, 0) == vmm_pid_) vmm_status_ = status;
+      vmm_exited_ = true;
+    }
+    phase_ = Phase::kDone;
+  }
+
+  int finish() {
+    const bool failed = !failure_.empty();
+    report(failed ? "ERROR " + failure_ + "\n" : "ERROR the VM stopped\n");
+    for (auto& [id, c] : clients_) {
+      flush_client(c);
+      ::close(c.fd);
+    }
+    clients_.clear();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (agent_fd_ >= 0) ::close(agent_fd_);
+    if (inst_) vmm_->release(inst_);
+    if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
+    if (store_) {
+      try {
+        nlohmann::json runtime = rec_.runtime;
+        runtime["supervisor_pid"] = 0;
+        runtime["vmm_pid"] = 0;
+        runtime["last_error"] = failure_;
+        runtime["stopped_at_ms"] = now_ms();
+        if (guest_shutdown_) runtime["last_exit"] = "the guest shut down";
+        store_->update(rec_.id, failed ? "failed" : "stopped", nullptr, &runtime, "");
+        store_->clear_processes(rec_.id, "");
+      } catch (const std::exception& e) {
+        log("cannot record the VM's end: %s", e.what());
+      }
+    }
+    log("vm %s: %s", rec_.id.c_str(), failed ? ("failed: " + failure_).c_str() : "stopped");
+    return failed ? 1 : 0;
+  }
+
+  SupervisorArgs args_;
+  PluginRegistry plugins_;
+  std::unique_ptr<Store> store_;
+  VmRecord rec_;
+  std::string vm_dir_, socket_path_, token_, agent_version_;
+  const smolvm_vmm_vtable* vmm_ = nullptr;
+  void* inst_ = nullptr;
+  int64_t vmm_pid_ = 0;
+  bool vmm_exited_ = false;
+  int vmm_status_ = 0;
+  bool guest_shutdown_ = false;
+  int sigfd_ = -1, agent_fd_ = -1, listen_fd_ = -1;
+  proto::Decoder agent_decoder_;
+  std::string agent_out_;
+  std::map<uint64_t, Client> clients_;
+  uint64_t next_client_ = 1;
+  StreamRouter router_;
+  Phase phase_ = Phase::kBooting;
+  int64_t boot_deadline_ = 0, stop_deadline_ = 0, kill_deadline_ = 0;
+  std::string failure_;
+};
+
+}  // namespace
+
+int run_supervisor(const SupervisorArgs& args) {
+  Supervisor s(args);
+  return s.run();
+}
+
+}  // namespace smolvm

@@ -1,0 +1,311 @@
+// executor-agent: runs commands and moves files through the guest agent,
+// reached via the VM's supervisor socket (which multiplexes the one agent
+// channel among all clients).
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "plugins/executor-agent/connection.h"
+#include "protocol/messages.h"
+#include "smolvm/plugin.h"
+
+namespace {
+
+using smolvm::proto::Frame;
+using smolvm::proto::Type;
+using smolvm_agent_exec::Connection;
+using smolvm_agent_exec::status_from_code;
+
+// Output the agent may send before we grant more: large enough to keep the
+// channel busy, small enough to bound memory per stream.
+constexpr uint32_t kWindow = 4u << 20;
+constexpr uint32_t kCreditStep = 1u << 20;
+constexpr size_t kChunk = 256u << 10;
+
+int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
+  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+  return status;
+}
+
+int error_frame(const Frame& f, smolvm_plugin_error* err, const std::string& what) {
+  smolvm::proto::ErrorMsg e;
+  std::string perr;
+  if (!smolvm::proto::parse(f.payload, e, perr)) e.message = "malformed ERROR frame: " + perr;
+  return set_err(err, status_from_code(e.code), what + e.message);
+}
+
+struct Exec {
+  Connection* conn = nullptr;
+  uint32_t id = 0;
+  std::string data;  // bytes of the last event handed out
+  uint32_t unacked = 0;
+  bool done = false;
+  bool stdin_closed = false;
+};
+
+// Takes the next frame of a stream, pumping the connection until one
+// arrives or wait_ms passes.
+int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
+               smolvm_plugin_error* err) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    auto* q = conn.queue(id);
+    if (q && !q->frames.empty()) {
+      out = std::move(q->frames.front());
+      q->frames.pop_front();
+      return 0;
+    }
+    if (conn.broken()) return set_err(err, SMOLVM_EIO, conn.error());
+    int32_t left = -1;
+    if (wait_ms >= 0) {
+      left = static_cast<int32_t>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                 deadline - std::chrono::steady_clock::now())
+                 .count()));
+    }
+    const int rc = conn.pump(left);
+    if (rc == SMOLVM_ETIMEOUT) {
+      if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
+        return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
+      }
+      continue;
+    }
+    if (rc != 0) return set_err(err, rc, conn.error());
+  }
+}
+
+int connect(void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
+            smolvm_plugin_error* err) {
+  if (!target || !target->supervisor_socket || !*target->supervisor_socket) {
+    return set_err(err, SMOLVM_EINVAL, "executor-agent needs the VM's supervisor socket");
+  }
+  auto conn = std::make_unique<Connection>();
+  std::string error;
+  const int rc = conn->open(target->supervisor_socket, target->token ? target->token : "",
+                            timeout_ms, error);
+  if (rc != 0) return set_err(err, rc, error);
+  *out_conn = conn.release();
+  return 0;
+}
+
+void disconnect(void* conn) { delete static_cast<Connection*>(conn); }
+
+int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
+               smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Connection*>(conn_ptr);
+  smolvm::proto::ExecRequest m;
+  for (size_t i = 0; req->argv && i < req->argc; ++i) m.argv.emplace_back(req->argv[i]);
+  if (req->command) m.shell = req->command;
+  for (size_t i = 0; req->env && i < req->env_count; ++i) m.env.emplace_back(req->env[i]);
+  if (req->cwd) m.cwd = req->cwd;
+  m.timeout_ms = req->timeout_ms;
+  m.window = kWindow;
+  auto ex = std::make_unique<Exec>();
+  ex->conn = &conn;
+  ex->id = conn.open_stream();
+  if (!conn.send(Type::kExec, 0, ex->id, smolvm::proto::to_json(m))) {
+    conn.close_stream(ex->id);
+    return set_err(err, SMOLVM_EIO, conn.error());
+  }
+  *out_exec = ex.release();
+  return 0;
+}
+
+int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
+                    smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.done) return set_err(err, SMOLVM_EDONE, "the command has exited");
+  Frame f;
+  for (;;) {
+    const int rc = next_frame(*ex.conn, ex.id, f, wait_ms, err);
+    if (rc != 0) return rc;
+    *out = smolvm_executor_event{};
+    switch (f.type) {
+      case Type::kStdout:
+      case Type::kStderr: {
+        ex.data = std::move(f.payload);
+        out->type = f.type == Type::kStdout ? SMOLVM_EVENT_STDOUT : SMOLVM_EVENT_STDERR;
+        out->data = reinterpret_cast<const uint8_t*>(ex.data.data());
+        out->len = ex.data.size();
+        // Consumed by the caller now: let the agent send more.
+        ex.unacked += static_cast<uint32_t>(ex.data.size());
+        if (ex.unacked >= kCreditStep) {
+          ex.conn->send(Type::kCredit, 0, ex.id, smolvm::proto::u32_le(ex.unacked));
+          ex.unacked = 0;
+        }
+        return 0;
+      }
+      case Type::kExit: {
+        smolvm::proto::ExitStatus st;
+        std::string perr;
+        ex.done = true;
+        ex.conn->close_stream(ex.id);
+        if (!smolvm::proto::parse(f.payload, st, perr)) {
+          return set_err(err, SMOLVM_EPROTO, "malformed EXIT from the agent: " + perr);
+        }
+        out->type = SMOLVM_EVENT_EXIT;
+        out->exit_code = st.exit_code;
+        out->signal = st.signal;
+        out->timed_out = st.timed_out ? 1 : 0;
+        out->duration_us = st.duration_us;
+        return 0;
+      }
+      case Type::kError:
+        ex.done = true;
+        ex.conn->close_stream(ex.id);
+        return error_frame(f, err, "command failed: ");
+      default:
+        continue;  // nothing else belongs on an exec stream
+    }
+  }
+}
+
+int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.stdin_closed) return set_err(err, SMOLVM_ESTATE, "stdin is already closed");
+  for (size_t off = 0; off < len; off += kChunk) {
+    const size_t n = std::min(kChunk, len - off);
+    if (!ex.conn->send(Type::kStdin, 0, ex.id,
+                       std::string_view(reinterpret_cast<const char*>(data) + off, n))) {
+      return set_err(err, SMOLVM_EIO, ex.conn->error());
+    }
+  }
+  return 0;
+}
+
+int exec_close_stdin(void* exec_ptr, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.stdin_closed || ex.done) return 0;
+  ex.stdin_closed = true;
+  if (!ex.conn->send(Type::kStdin, smolvm::proto::kFlagEnd, ex.id, "")) {
+    return set_err(err, SMOLVM_EIO, ex.conn->error());
+  }
+  return 0;
+}
+
+int exec_kill(void* exec_ptr, int signal, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.done) return 0;
+  if (!ex.conn->send(Type::kSignal, 0, ex.id,
+                     smolvm::proto::to_json(smolvm::proto::SignalMsg{signal}))) {
+    return set_err(err, SMOLVM_EIO, ex.conn->error());
+  }
+  return 0;
+}
+
+void exec_free(void* exec_ptr) {
+  auto* ex = static_cast<Exec*>(exec_ptr);
+  if (!ex) return;
+  if (!ex->done) {
+    // A stream dropped before its exit: kill the command, forget the stream.
+    ex->conn->send(Type::kSignal, 0, ex->id,
+                   smolvm::proto::to_json(smolvm::proto::SignalMsg{SIGKILL}));
+    ex->conn->close_stream(ex->id);
+  }
+  delete ex;
+}
+
+int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+               uint32_t mode, smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Connection*>(conn_ptr);
+  const uint32_t id = conn.open_stream();
+  bool ok = conn.send(Type::kFileWrite, 0, id,
+                      smolvm::proto::to_json(smolvm::proto::FileWrite{guest_path, mode}));
+  size_t off = 0;
+  do {
+    const size_t n = std::min(kChunk, len - off);
+    const bool last = off + n >= len;
+    ok = ok && conn.send(Type::kData, last ? smolvm::proto::kFlagEnd : 0, id,
+                         std::string_view(reinterpret_cast<const char*>(data) + off, n));
+    off += n;
+  } while (ok && off < len);
+  if (!ok) {
+    conn.close_stream(id);
+    return set_err(err, SMOLVM_EIO, conn.error());
+  }
+  Frame f;
+  for (;;) {
+    const int rc = next_frame(conn, id, f, -1, err);
+    if (rc != 0) {
+      conn.close_stream(id);
+      return rc;
+    }
+    if (f.type == Type::kDone) break;
+    if (f.type == Type::kError) {
+      conn.close_stream(id);
+      return error_frame(f, err, std::string("cannot write ") + guest_path + ": ");
+    }
+  }
+  conn.close_stream(id);
+  return 0;
+}
+
+int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
+              smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Connection*>(conn_ptr);
+  const uint32_t id = conn.open_stream();
+  if (!conn.send(Type::kFileRead, 0, id,
+                 smolvm::proto::to_json(smolvm::proto::FileRead{guest_path, kWindow}))) {
+    conn.close_stream(id);
+    return set_err(err, SMOLVM_EIO, conn.error());
+  }
+  uint32_t unacked = 0;
+  Frame f;
+  for (;;) {
+    const int rc = next_frame(conn, id, f, -1, err);
+    if (rc != 0) {
+      conn.close_stream(id);
+      return rc;
+    }
+    if (f.type == Type::kError) {
+      conn.close_stream(id);
+      return error_frame(f, err, std::string("cannot read ") + guest_path + ": ");
+    }
+    if (f.type != Type::kData) continue;
+    if (!f.payload.empty()) {
+      sink(ctx, reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size());
+    }
+    if (f.end()) break;
+    unacked += static_cast<uint32_t>(f.payload.size());
+    if (unacked >= kCreditStep) {
+      conn.send(Type::kCredit, 0, id, smolvm::proto::u32_le(unacked));
+      unacked = 0;
+    }
+  }
+  conn.close_stream(id);
+  return 0;
+}
+
+const smolvm_executor_vtable kVtable = {
+    sizeof(smolvm_executor_vtable),
+    connect,
+    disconnect,
+    exec_start,
+    exec_next_event,
+    exec_write_stdin,
+    exec_close_stdin,
+    exec_kill,
+    exec_free,
+    file_write,
+    file_read,
+};
+
+const smolvm_plugin_descriptor kDescriptor = {
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR,
+    SMOLVM_PLUGIN_EXECUTOR,
+    "agent",
+    "the SmolVM guest agent, over the VM's supervisor socket",
+    &kVtable,
+};
+
+}  // namespace
+
+extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
+  return &kDescriptor;
+}

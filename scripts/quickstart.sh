@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian machine: install what is missing, build,
+# make the guest image (cached in ~/.cache/smolvm), boot a microVM, run a
+# command in it, print its output, and tear the VM down.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing dependencies (Debian packages)"
+"$root/scripts/install-deps.sh"
+step "building SmolVM"
+"$root/scripts/build.sh"
+smolvm="${SMOLVM_BUILD_DIR:-$root/build}/bin/smolvm"
+step "building the guest image (first time: ~5 min for the kernel, ~1 min for the rootfs)"
+"$smolvm" image build
+step "checking the host"
+"$smolvm" doctor || true
+step "booting a microVM, running a command in it, deleting it"
+cmd=${1:-'echo "Hello from SmolVM: $(uname -sr), python $(python3 -c "import sys; print(sys.version.split()[0])")"'}
+time "$smolvm" run --rm -- "$cmd"

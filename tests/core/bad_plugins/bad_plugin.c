@@ -1,0 +1,54 @@
+/* Deliberately wrong plugins for the loader's refusal tests: one source,
+ * built once per BAD_* variant by tests/core/CMakeLists.txt. */
+#include "smolvm/plugin.h"
+
+__attribute__((unused)) static int probe(char* out, size_t cap, smolvm_plugin_error* err) {
+  (void)err;
+  if (cap) out[0] = 0;
+  return 0;
+}
+
+static const smolvm_network_vtable vt = {
+#if defined(BAD_SMALL_VTABLE)
+    4,
+#else
+    sizeof(smolvm_network_vtable),
+#endif
+#if defined(BAD_MISSING_SLOT)
+    0,
+#else
+    probe,
+#endif
+};
+
+__attribute__((unused)) static const smolvm_plugin_descriptor desc = {
+#if defined(BAD_MAJOR)
+    SMOLVM_PLUGIN_ABI_MAJOR + 1,
+    0,
+#elif defined(BAD_MINOR)
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR + 1,
+#else
+    SMOLVM_PLUGIN_ABI_MAJOR, SMOLVM_PLUGIN_ABI_MINOR,
+#endif
+    SMOLVM_PLUGIN_NETWORK,
+#if defined(BAD_NO_NAME)
+    "",
+#else
+    "testnet",
+#endif
+    "test plugin",
+    &vt,
+};
+
+#if !defined(BAD_NO_ENTRY)
+SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
+#if defined(BAD_NULL_DESCRIPTOR)
+  return 0;
+#else
+  return &desc;
+#endif
+}
+#else
+SMOLVM_PLUGIN_EXPORT int not_a_plugin(void) { return desc.abi_major == 0; }
+#endif

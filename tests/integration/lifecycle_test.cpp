@@ -1,0 +1,163 @@
+// The VM lifecycle and what is left after faults, with real VMs. Each test
+// boots its own VM, so they are kept few.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "vm_fixture.h"
+
+namespace vmtest {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Only the files a stopped VM keeps: its disk and logs, no sockets.
+void expect_no_sockets(const std::string& vm_dir) {
+  for (const auto& f : files_in(vm_dir)) {
+    EXPECT_EQ(f.find(".sock"), std::string::npos) << vm_dir << "/" << f << " left behind";
+  }
+}
+
+TEST(Lifecycle, StopStartKeepsTheIsolatedDiskAndDeleteRemovesEverything) {
+  smolvm_vm* vm = create_and_start("life");
+  ASSERT_NE(vm, nullptr);
+  ASSERT_EQ(run(vm, "echo kept > /root/persist && sync").rc, 0);
+  const smolvm_vm_info before = info(vm);
+  const std::string dir = before.state_dir;
+  const int64_t sup = before.supervisor_pid, vmm = before.vmm_pid;
+
+  ASSERT_EQ(smolvm_vm_stop(vm, 10000), 0) << smolvm_last_error();
+  EXPECT_STREQ(info(vm).state_name, "stopped");
+  EXPECT_FALSE(pid_alive(sup));
+  EXPECT_FALSE(pid_alive(vmm));
+  expect_no_sockets(dir);
+  EXPECT_EQ(run(vm, "true").rc, SMOLVM_ESTATE);
+  EXPECT_EQ(smolvm_vm_stop(vm, 0), 0);  // stopping a stopped VM is a no-op
+
+  ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  EXPECT_EQ(run(vm, "cat /root/persist").out, "kept\n");
+  EXPECT_EQ(smolvm_vm_start(vm), SMOLVM_ESTATE);
+  EXPECT_NE(std::string(smolvm_last_error()).find("is running"), std::string::npos);
+
+  const int64_t sup2 = info(vm).supervisor_pid, vmm2 = info(vm).vmm_pid;
+  ASSERT_EQ(smolvm_vm_delete(vm), 0) << smolvm_last_error();
+  EXPECT_FALSE(pid_alive(sup2));
+  EXPECT_FALSE(pid_alive(vmm2));
+  EXPECT_FALSE(fs::exists(dir));
+  smolvm_vm* again = nullptr;
+  EXPECT_EQ(smolvm_vm_open(&again, runtime(), "life"), SMOLVM_ENOTFOUND);
+  smolvm_vm_free(vm);
+}
+
+TEST(Lifecycle, SharedDiskWritesAreThrownAwayOnStop) {
+  smolvm_vm* vm = create("shdisk", "shared");
+  ASSERT_NE(vm, nullptr);
+  EXPECT_STREQ(info(vm).disk_path, "");
+  ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  ASSERT_EQ(run(vm, "echo x > /root/scratch && sync && cat /root/scratch").out, "x\n");
+  ASSERT_EQ(smolvm_vm_stop(vm, 10000), 0);
+  ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  EXPECT_EQ(run(vm, "test -e /root/scratch && echo present || echo absent").out, "absent\n");
+  EXPECT_EQ(smolvm_vm_delete(vm), 0);
+  smolvm_vm_free(vm);
+}
+
+TEST(Faults, QemuKilledIsRecordedAndCleanedUp) {
+  smolvm_vm* vm = create_and_start("killqemu");
+  ASSERT_NE(vm, nullptr);
+  const smolvm_vm_info i = info(vm);
+  const std::string dir = i.state_dir;
+  const int64_t sup = i.supervisor_pid;
+  ASSERT_EQ(kill(static_cast<pid_t>(i.vmm_pid), SIGKILL), 0);
+  EXPECT_EQ(wait_state_change(vm, "running", 10000), "failed");
+  const smolvm_vm_info after = info(vm);
+  EXPECT_NE(std::string(after.last_error).find("killed by signal 9"), std::string::npos)
+      << after.last_error;
+  EXPECT_EQ(after.vmm_pid, 0);
+  for (int n = 0; n < 100 && pid_alive(sup); ++n) usleep(20000);
+  EXPECT_FALSE(pid_alive(sup)) << "the supervisor outlived its VM";
+  expect_no_sockets(dir);
+  // A failed VM can be started again.
+  ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  EXPECT_EQ(run(vm, "echo back").out, "back\n");
+  EXPECT_EQ(smolvm_vm_delete(vm), 0);
+  smolvm_vm_free(vm);
+}
+
+TEST(Faults, SupervisorKilledTakesQemuWithItAndIsReconciled) {
+  smolvm_vm* vm = create_and_start("killsup");
+  ASSERT_NE(vm, nullptr);
+  const smolvm_vm_info i = info(vm);
+  const int64_t vmm = i.vmm_pid;
+  const std::string dir = i.state_dir;
+  ASSERT_EQ(kill(static_cast<pid_t>(i.supervisor_pid), SIGKILL), 0);
+  // QEMU dies with its supervisor (PDEATHSIG): no VM is left unowned.
+  for (int n = 0; n < 250 && pid_alive(vmm); ++n) usleep(20000);
+  EXPECT_FALSE(pid_alive(vmm)) << "QEMU outlived its supervisor";
+  // The next look at the VM notices and records it.
+  const smolvm_vm_info after = info(vm);
+  EXPECT_STREQ(after.state_name, "failed");
+  EXPECT_NE(std::string(after.last_error).find("supervisor"), std::string::npos);
+  expect_no_sockets(dir);
+  EXPECT_EQ(run(vm, "true").rc, SMOLVM_ESTATE);
+  uint32_t fixed = 99;
+  EXPECT_EQ(smolvm_runtime_gc(&fixed, runtime()), 0);
+  EXPECT_EQ(fixed, 0u);  // already reconciled
+  EXPECT_EQ(smolvm_vm_delete(vm), 0);
+  smolvm_vm_free(vm);
+}
+
+TEST(Faults, ABrokenKernelFailsStartAndLeavesNothingRunning) {
+  const std::string kernel = state_dir() + "/broken-vmlinux";
+  std::ofstream(kernel) << "this is not a kernel";
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.vm_id = "broken";
+  o.kernel_path = kernel.c_str();
+  o.boot_timeout_s = 20;
+  smolvm_vm* vm = nullptr;
+  ASSERT_EQ(smolvm_vm_create(&vm, runtime(), &o), 0) << smolvm_last_error();
+  EXPECT_NE(smolvm_vm_start(vm), 0);
+  const std::string err = smolvm_last_error();
+  EXPECT_NE(err.find("failed to start"), std::string::npos) << err;
+  const smolvm_vm_info i = info(vm);
+  EXPECT_STREQ(i.state_name, "failed");
+  EXPECT_EQ(i.supervisor_pid, 0);
+  EXPECT_EQ(i.vmm_pid, 0);
+  EXPECT_STRNE(i.last_error, "");
+  expect_no_sockets(i.state_dir);
+  EXPECT_EQ(smolvm_vm_delete(vm), 0);
+  smolvm_vm_free(vm);
+}
+
+TEST(Cli, OneShotRunCleansUpAndPassesTheExitCode) {
+  CliResult r = cli("run --rm --mem 256 -- 'echo one-shot; exit 4'");
+  EXPECT_EQ(r.out, "one-shot\n");
+  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(cli("ls -q").out.find("vm-"), std::string::npos) << "the one-shot VM was not deleted";
+}
+
+TEST(Cli, BadInputIsAClearErrorWithUsageExitCodes) {
+  CliResult r = cli("create --mem 64");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("mem_size_mib=64: must be 128..16384"), std::string::npos) << r.out;
+  r = cli("create --mem lots");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--mem=lots"), std::string::npos) << r.out;
+  r = cli("frobnicate");
+  EXPECT_EQ(r.status, 2);
+  r = cli("run no-such-vm -- true");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_NE(r.out.find("no-such-vm"), std::string::npos);
+  for (const char* cmd : {"create", "start", "run", "exec", "cp", "stop", "rm", "ls", "inspect",
+                          "logs", "gc", "doctor", "image"}) {
+    r = cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.status, 0) << cmd;
+    EXPECT_NE(r.out.find("usage: smolvm"), std::string::npos) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace vmtest

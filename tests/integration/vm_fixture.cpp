@@ -1,0 +1,160 @@
+#include "vm_fixture.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace vmtest {
+
+const std::string& state_dir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/svit-XXXXXX";
+    std::string d = mkdtemp(tmpl);
+    setenv("SMOLVM_STATE_DIR", d.c_str(), 1);
+    return d;
+  }();
+  return dir;
+}
+
+smolvm_runtime* runtime() {
+  static smolvm_runtime* rt = [] {
+    smolvm_runtime_options o;
+    smolvm_runtime_options_init(&o);
+    o.state_dir = state_dir().c_str();
+    smolvm_runtime* r = nullptr;
+    if (smolvm_runtime_open(&r, &o) != 0) {
+      ADD_FAILURE() << "runtime_open: " << smolvm_last_error();
+    }
+    return r;
+  }();
+  return rt;
+}
+
+namespace {
+
+Result collect(int rc, smolvm_exec_result* r) {
+  Result out;
+  out.rc = rc;
+  if (rc != 0) {
+    out.err = smolvm_last_error();
+    return out;
+  }
+  out.exit_code = r->exit_code;
+  out.signal = r->signal;
+  out.timed_out = r->timed_out;
+  out.out.assign(reinterpret_cast<const char*>(r->stdout_data), r->stdout_len);
+  out.err.assign(reinterpret_cast<const char*>(r->stderr_data), r->stderr_len);
+  out.duration_us = r->duration_us;
+  smolvm_exec_result_free(r);
+  return out;
+}
+
+}  // namespace
+
+Result run(smolvm_vm* vm, const std::string& command, uint32_t timeout_ms) {
+  smolvm_exec_result* r = nullptr;
+  const int rc = smolvm_vm_run(&r, vm, command.c_str(), timeout_ms);
+  return collect(rc, r);
+}
+
+Result exec_argv(smolvm_vm* vm, const std::vector<std::string>& argv, const std::string& input,
+                 const std::vector<std::string>& env, const std::string& cwd) {
+  std::vector<const char*> a, e;
+  for (const auto& s : argv) a.push_back(s.c_str());
+  for (const auto& s : env) e.push_back(s.c_str());
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.argv = a.data();
+  o.argc = a.size();
+  o.env = e.empty() ? nullptr : e.data();
+  o.env_count = e.size();
+  o.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
+  o.stdin_len = input.size();
+  smolvm_exec_result* r = nullptr;
+  const int rc = smolvm_vm_exec(&r, vm, &o);
+  return collect(rc, r);
+}
+
+smolvm_vm* create(const std::string& id, const char* disk_mode) {
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.vm_id = id.c_str();
+  o.disk_mode = disk_mode;
+  o.mem_size_mib = 256;
+  smolvm_vm* vm = nullptr;
+  EXPECT_EQ(smolvm_vm_create(&vm, runtime(), &o), 0) << smolvm_last_error();
+  return vm;
+}
+
+smolvm_vm* create_and_start(const std::string& id) {
+  smolvm_vm* vm = create(id);
+  if (vm) {
+    EXPECT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  }
+  return vm;
+}
+
+smolvm_vm_info info(smolvm_vm* vm) {
+  smolvm_vm_info i;
+  smolvm_vm_info_init(&i);
+  EXPECT_EQ(smolvm_vm_get_info(&i, vm), 0) << smolvm_last_error();
+  return i;
+}
+
+CliResult cli(const std::string& args) {
+  const std::string cmd =
+      "SMOLVM_STATE_DIR='" + state_dir() + "' '" SMOLVM_CLI "' " + args + " 2>&1";
+  CliResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool pid_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0) return false;
+  // A zombie is not alive.
+  FILE* f = fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return false;
+  char buf[512] = {0};
+  const size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  const std::string s(buf, n);
+  const auto close = s.rfind(')');
+  return close == std::string::npos || close + 2 >= s.size() || s[close + 2] != 'Z';
+}
+
+std::string wait_state_change(smolvm_vm* vm, const std::string& state, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const std::string now = info(vm).state_name;
+    if (now != state || std::chrono::steady_clock::now() > deadline) return now;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != "..") out.push_back(n);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+}  // namespace vmtest

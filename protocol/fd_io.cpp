@@ -1,9 +1,10 @@
 #include "protocol/fd_io.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace smolvm::proto {
 

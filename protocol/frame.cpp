@@ -32,25 +32,44 @@ bool is_known_type(uint8_t type) {
 
 const char* type_name(Type type) {
   switch (type) {
-    case Type::kHello: return "HELLO";
-    case Type::kHelloOk: return "HELLO_OK";
-    case Type::kError: return "ERROR";
-    case Type::kExec: return "EXEC";
-    case Type::kStdin: return "STDIN";
-    case Type::kStdout: return "STDOUT";
-    case Type::kStderr: return "STDERR";
-    case Type::kExit: return "EXIT";
-    case Type::kSignal: return "SIGNAL";
-    case Type::kCredit: return "CREDIT";
-    case Type::kFileWrite: return "FILE_WRITE";
-    case Type::kFileRead: return "FILE_READ";
-    case Type::kData: return "DATA";
-    case Type::kDone: return "DONE";
-    case Type::kShutdown: return "SHUTDOWN";
-    case Type::kPing: return "PING";
-    case Type::kPong: return "PONG";
-    case Type::kVmStop: return "VM_STOP";
-    case Type::kVmStopping: return "VM_STOPPING";
+    case Type::kHello:
+      return "HELLO";
+    case Type::kHelloOk:
+      return "HELLO_OK";
+    case Type::kError:
+      return "ERROR";
+    case Type::kExec:
+      return "EXEC";
+    case Type::kStdin:
+      return "STDIN";
+    case Type::kStdout:
+      return "STDOUT";
+    case Type::kStderr:
+      return "STDERR";
+    case Type::kExit:
+      return "EXIT";
+    case Type::kSignal:
+      return "SIGNAL";
+    case Type::kCredit:
+      return "CREDIT";
+    case Type::kFileWrite:
+      return "FILE_WRITE";
+    case Type::kFileRead:
+      return "FILE_READ";
+    case Type::kData:
+      return "DATA";
+    case Type::kDone:
+      return "DONE";
+    case Type::kShutdown:
+      return "SHUTDOWN";
+    case Type::kPing:
+      return "PING";
+    case Type::kPong:
+      return "PONG";
+    case Type::kVmStop:
+      return "VM_STOP";
+    case Type::kVmStopping:
+      return "VM_STOPPING";
   }
   return "UNKNOWN";
 }
@@ -105,8 +124,8 @@ Decoder::Result Decoder::next(Frame& out) {
   uint32_t length = 0;
   read_u32_le(std::string_view(buf_).substr(pos_, 4), length);
   if (length < 8 || length > 8 + kMaxPayload) {
-    error_ = "frame length " + std::to_string(length) + " outside 8.." +
-             std::to_string(8 + kMaxPayload);
+    error_ =
+        "frame length " + std::to_string(length) + " outside 8.." + std::to_string(8 + kMaxPayload);
     return Result::kError;
   }
   if (avail < 4 + size_t{length}) {

@@ -22,8 +22,7 @@ bool load(std::string_view text, json& out, std::string& err) {
   return true;
 }
 
-bool get_string(const json& j, const char* key, std::string& out, bool required,
-                std::string& err) {
+bool get_string(const json& j, const char* key, std::string& out, bool required, std::string& err) {
   auto it = j.find(key);
   if (it == j.end()) {
     if (required) err = std::string("missing field '") + key + "'";
@@ -59,7 +58,8 @@ bool get_int(const json& j, const char* key, Int& out, bool required, std::strin
   }
   const auto v = it->get<int64_t>();
   if (v < static_cast<int64_t>(std::numeric_limits<Int>::min()) ||
-      (v > 0 && static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<Int>::max()))) {
+      (v > 0 &&
+       static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<Int>::max()))) {
     err = std::string("field '") + key + "' is out of range";
     return false;
   }
@@ -78,8 +78,7 @@ bool get_bool(const json& j, const char* key, bool& out, std::string& err) {
   return true;
 }
 
-bool get_strings(const json& j, const char* key, std::vector<std::string>& out,
-                 std::string& err) {
+bool get_strings(const json& j, const char* key, std::vector<std::string>& out, std::string& err) {
   auto it = j.find(key);
   if (it == j.end()) return true;
   if (!it->is_array()) {
@@ -122,8 +121,8 @@ bool parse(std::string_view text, ErrorMsg& out, std::string& err) {
 bool parse(std::string_view text, ExecRequest& out, std::string& err) {
   json j;
   if (!load(text, j, err) || !get_strings(j, "argv", out.argv, err) ||
-      !get_string(j, "shell", out.shell, false, err) ||
-      !get_strings(j, "env", out.env, err) || !get_string(j, "cwd", out.cwd, false, err) ||
+      !get_string(j, "shell", out.shell, false, err) || !get_strings(j, "env", out.env, err) ||
+      !get_string(j, "cwd", out.cwd, false, err) ||
       !get_int(j, "timeout_ms", out.timeout_ms, false, err) ||
       !get_int(j, "window", out.window, false, err)) {
     return false;
@@ -191,7 +190,8 @@ bool parse(std::string_view text, SignalMsg& out, std::string& err) {
 
 bool parse(std::string_view text, VmStop& out, std::string& err) {
   json j;
-  return load(text, j, err) && get_int(j, "timeout_ms", out.timeout_ms, false, err);
+  return load(text, j, err) && get_int(j, "timeout_ms", out.timeout_ms, false, err) &&
+         get_bool(j, "force", out.force, err);
 }
 
 std::string to_json(const Hello& m) {
@@ -202,7 +202,7 @@ std::string to_json(const HelloOk& m) {
 }
 std::string to_json(const ErrorMsg& m) {
   return json{{"code", m.code}, {"message", m.message}}.dump(-1, ' ', false,
-                                                              json::error_handler_t::replace);
+                                                             json::error_handler_t::replace);
 }
 std::string to_json(const ExecRequest& m) {
   json j;
@@ -226,7 +226,7 @@ std::string to_json(const ExitStatus& m) {
 }
 std::string to_json(const FileWrite& m) {
   return json{{"path", m.path}, {"mode", m.mode}}.dump(-1, ' ', false,
-                                                        json::error_handler_t::replace);
+                                                       json::error_handler_t::replace);
 }
 std::string to_json(const FileRead& m) {
   json j{{"path", m.path}};
@@ -234,6 +234,8 @@ std::string to_json(const FileRead& m) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 std::string to_json(const SignalMsg& m) { return json{{"signal", m.signal}}.dump(); }
-std::string to_json(const VmStop& m) { return json{{"timeout_ms", m.timeout_ms}}.dump(); }
+std::string to_json(const VmStop& m) {
+  return json{{"timeout_ms", m.timeout_ms}, {"force", m.force}}.dump();
+}
 
 }  // namespace smolvm::proto

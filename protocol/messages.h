@@ -60,6 +60,9 @@ struct SignalMsg {
 
 struct VmStop {
   uint32_t timeout_ms = 0;
+  // Skip the guest's shutdown and quit the VMM at once (delete: the disk is
+  // thrown away, so a clean guest shutdown buys nothing).
+  bool force = false;
 };
 
 // Each parse_* returns false and sets err on a malformed payload.

@@ -22,7 +22,7 @@ void make_dirs(const std::string& path, unsigned mode) {
       }
     }
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     fail(SMOLVM_EIO, "'" + path + "' is not a folder");
   }
@@ -59,7 +59,7 @@ void write_file_atomic(const std::string& path, const std::string& data, unsigne
 }
 
 bool path_exists(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
 

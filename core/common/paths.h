@@ -13,7 +13,7 @@ std::string resolve_state_dir(const std::string& override_dir);
 // else ~/.cache/smolvm.
 std::string resolve_cache_dir(const std::string& override_dir);
 
-std::string store_path(const std::string& state_dir);                         // smolvm.db
+std::string store_path(const std::string& state_dir);                        // smolvm.db
 std::string vm_dir(const std::string& state_dir, const std::string& vm_id);  // vms/<id>
 
 // The folder holding the code that called this (libsmolvm.so or the

@@ -47,8 +47,11 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
   nlohmann::json checks = nlohmann::json::array();
   auto check = [&](const std::string& name, bool ok, const std::string& message,
                    const std::string& fix, bool required = true) {
-    checks.push_back({{"name", name}, {"ok", ok}, {"required", required},
-                      {"message", message}, {"fix", ok ? "" : fix}});
+    checks.push_back({{"name", name},
+                      {"ok", ok},
+                      {"required", required},
+                      {"message", message},
+                      {"fix", ok ? "" : fix}});
   };
 
   const KvmProbe kvm = probe_kvm();
@@ -63,8 +66,8 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
         /*required=*/false);
 
   nlohmann::json plugin_list;
-  for (uint32_t kind : {SMOLVM_PLUGIN_VMM, SMOLVM_PLUGIN_EXECUTOR, SMOLVM_PLUGIN_NETWORK,
-                        SMOLVM_PLUGIN_STORE}) {
+  for (uint32_t kind :
+       {SMOLVM_PLUGIN_VMM, SMOLVM_PLUGIN_EXECUTOR, SMOLVM_PLUGIN_NETWORK, SMOLVM_PLUGIN_STORE}) {
     plugin_list[plugin_kind_name(kind)] = plugins.available(kind);
   }
   report["plugins"] = plugin_list;
@@ -91,8 +94,10 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
         {"available", false},
         {"binary", fc},
         {"reason", std::string("the vmm-firecracker plugin is not installed yet") +
-                       (kvm.usable ? "" : "; Firecracker also needs hardware KVM, which this host "
-                                          "lacks (" + kvm.kind + ")")}};
+                       (kvm.usable ? ""
+                                   : "; Firecracker also needs hardware KVM, which this host "
+                                     "lacks (" +
+                                         kvm.kind + ")")}};
   }
   report["vmm"] = vmm;
   const bool qemu_ok = vmm.contains("qemu") && vmm["qemu"].value("available", false);

@@ -29,14 +29,18 @@ KvmProbe probe_kvm() {
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     p.kind = "inaccessible";
-    p.detail = "/dev/kvm exists but this user cannot open it read-write (add the user to the kvm "
-               "group): VMs run under TCG";
+    p.detail =
+        "/dev/kvm exists but this user cannot open it read-write (add the user to the kvm "
+        "group): VMs run under TCG";
     return p;
   }
   ::close(fd);
   p.kind = "hardware";
   p.usable = true;
-  p.detail = std::string("hardware KVM (") + (intel ? "kvm_intel" : amd ? "kvm_amd" : "kvm") +
+  p.detail = std::string("hardware KVM (") +
+             (intel ? "kvm_intel"
+              : amd ? "kvm_amd"
+                    : "kvm") +
              "): VMs run accelerated";
   return p;
 }

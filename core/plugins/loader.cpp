@@ -107,10 +107,14 @@ std::vector<std::string> split_path(const std::string& s) {
 
 const char* plugin_kind_name(uint32_t kind) {
   switch (kind) {
-    case SMOLVM_PLUGIN_VMM: return "vmm";
-    case SMOLVM_PLUGIN_EXECUTOR: return "executor";
-    case SMOLVM_PLUGIN_NETWORK: return "network";
-    case SMOLVM_PLUGIN_STORE: return "store";
+    case SMOLVM_PLUGIN_VMM:
+      return "vmm";
+    case SMOLVM_PLUGIN_EXECUTOR:
+      return "executor";
+    case SMOLVM_PLUGIN_NETWORK:
+      return "network";
+    case SMOLVM_PLUGIN_STORE:
+      return "store";
   }
   return "unknown";
 }
@@ -131,11 +135,13 @@ std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t
   }
   // From here on, any refusal must dlclose: hold the handle in the result
   // object first so an exception releases it.
-  auto entry = reinterpret_cast<smolvm_plugin_entry_fn>(::dlsym(handle, SMOLVM_PLUGIN_ENTRY_SYMBOL));
+  auto entry =
+      reinterpret_cast<smolvm_plugin_entry_fn>(::dlsym(handle, SMOLVM_PLUGIN_ENTRY_SYMBOL));
   if (!entry) {
     ::dlclose(handle);
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": no '" SMOLVM_PLUGIN_ENTRY_SYMBOL
-                         "' entry point (not a SmolVM plugin?)");
+    fail(SMOLVM_EPLUGIN, "plugin " + path +
+                             ": no '" SMOLVM_PLUGIN_ENTRY_SYMBOL
+                             "' entry point (not a SmolVM plugin?)");
   }
   const smolvm_plugin_descriptor* desc = entry();
   if (!desc) {
@@ -161,8 +167,8 @@ std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t
                              " plugin, expected " + plugin_kind_name(expected_kind));
   }
   if (!expected_name.empty() && expected_name != desc->name) {
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": is named '" + desc->name + "', expected '" +
-                             expected_name + "'");
+    fail(SMOLVM_EPLUGIN,
+         "plugin " + path + ": is named '" + desc->name + "', expected '" + expected_name + "'");
   }
   if (!desc->vtable) fail(SMOLVM_EPLUGIN, "plugin " + path + ": descriptor has no vtable");
   check_vtable(path, desc->kind, desc->vtable);

@@ -38,7 +38,8 @@ void check_guest_path(const std::string& p) {
 
 // Runs a host command with its stdout captured (tar -c) or its stdin fed
 // (tar -x); returns the exit status.
-int host_command(const std::vector<std::string>& argv, const std::string* input, std::string* output) {
+int host_command(const std::vector<std::string>& argv, const std::string* input,
+                 std::string* output) {
   int in[2] = {-1, -1}, out[2] = {-1, -1};
   if ((input && ::pipe2(in, O_CLOEXEC) != 0) || (output && ::pipe2(out, O_CLOEXEC) != 0)) {
     fail_errno(SMOLVM_EIO, "pipe");
@@ -114,10 +115,11 @@ void ExecStream::kill(int signal) {
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : vm_id_(vm_id) {
   VmRecord rec = rt.get(vm_id);
   if (rec.state != "running") {
-    fail(SMOLVM_ESTATE, "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
+    fail(SMOLVM_ESTATE,
+         "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
   }
-  const auto& plugin = rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR,
-                                        rec.runtime.value("executor", std::string("agent")));
+  const auto& plugin =
+      rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.value("executor", std::string("agent")));
   vt_ = &plugin.vtable<smolvm_executor_vtable>();
   const std::string sock = rec.runtime.value("supervisor_socket", std::string());
   const std::string token = rec.runtime.value("token", std::string());
@@ -211,7 +213,7 @@ std::string GuestSession::read_file(const std::string& guest_path) {
 
 void GuestSession::put(const std::string& host_path, const std::string& guest_path) {
   check_guest_path(guest_path);
-  struct stat st{};
+  struct stat st {};
   if (::stat(host_path.c_str(), &st) != 0) {
     fail_errno(SMOLVM_ENOTFOUND, "host_path='" + host_path + "'");
   }
@@ -225,7 +227,8 @@ void GuestSession::put(const std::string& host_path, const std::string& guest_pa
     fail(SMOLVM_EIO, "cannot archive host folder '" + host_path + "' with tar");
   }
   ExecRequest req;
-  req.command = "mkdir -p " + shell_quote(guest_path) + " && tar -xf - -C " + shell_quote(guest_path);
+  req.command =
+      "mkdir -p " + shell_quote(guest_path) + " && tar -xf - -C " + shell_quote(guest_path);
   const ExecResult r = run(req, archive);
   if (r.exit_code != 0) {
     fail(SMOLVM_EIO, "cannot unpack into guest folder '" + guest_path + "': " + r.err);
@@ -243,7 +246,8 @@ void GuestSession::get(const std::string& guest_path, const std::string& host_pa
   ExecRequest req;
   req.argv = {"tar", "-C", guest_path, "-cf", "-", "."};
   const ExecResult r = run(req, "");
-  if (r.exit_code != 0) fail(SMOLVM_EIO, "cannot archive guest folder '" + guest_path + "': " + r.err);
+  if (r.exit_code != 0)
+    fail(SMOLVM_EIO, "cannot archive guest folder '" + guest_path + "': " + r.err);
   make_dirs(host_path, 0755);
   if (host_command({"tar", "-C", host_path, "-xf", "-"}, &r.out, nullptr) != 0) {
     fail(SMOLVM_EIO, "cannot unpack into host folder '" + host_path + "'");

@@ -20,7 +20,9 @@ std::string absolute_existing(const std::string& field, const std::string& path,
 
 }  // namespace
 
-std::string default_image_dir(const std::string& cache_dir) { return cache_dir + "/images/default"; }
+std::string default_image_dir(const std::string& cache_dir) {
+  return cache_dir + "/images/default";
+}
 
 ImagePaths resolve_image(const std::string& kernel_path, const std::string& rootfs_path,
                          const std::string& cache_dir) {
@@ -32,9 +34,9 @@ ImagePaths resolve_image(const std::string& kernel_path, const std::string& root
   ImagePaths p;
   p.kernel = absolute_existing("kernel_path", kernel_path.empty() ? dir + "/vmlinux" : kernel_path,
                                kernel_path.empty() ? hint : "");
-  p.rootfs = absolute_existing("rootfs_path",
-                               rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
-                               rootfs_path.empty() ? hint : "");
+  p.rootfs =
+      absolute_existing("rootfs_path", rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
+                        rootfs_path.empty() ? hint : "");
   return p;
 }
 

@@ -33,9 +33,9 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
   if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) {
     fail_errno(SMOLVM_EIO, "pipe");
   }
-  std::vector<std::string> args = {binary,          "--vm-id", req.vm_id,    "--state-dir",
-                                   req.state_dir,   "--store", req.store,    "--ready-fd",
-                                   "3",             "--plugin-path", req.plugin_path};
+  std::vector<std::string> args = {binary,        "--vm-id",       req.vm_id,      "--state-dir",
+                                   req.state_dir, "--store",       req.store,      "--ready-fd",
+                                   "3",           "--plugin-path", req.plugin_path};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -79,8 +79,8 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
   for (;;) {
     const int64_t left = deadline - monotonic_ms();
     if (left <= 0) {
-      result.error = "the supervisor did not report within " +
-                     std::to_string(req.timeout_ms / 1000) + " s";
+      result.error =
+          "the supervisor did not report within " + std::to_string(req.timeout_ms / 1000) + " s";
       break;
     }
     pollfd p{ready[0], POLLIN, 0};

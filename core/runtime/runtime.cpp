@@ -156,10 +156,7 @@ void Runtime::start(const std::string& id) {
   store_->update(id, "starting", nullptr, &runtime, states_leading_to(VmState::kStarting));
 
   const std::string dir = runtime["vm_dir"];
-  LaunchRequest req{id,
-                    state_dir_,
-                    opts_.plugin_path,
-                    opts_.store.empty() ? "sqlite" : opts_.store,
+  LaunchRequest req{id, state_dir_, opts_.plugin_path, opts_.store.empty() ? "sqlite" : opts_.store,
                     dir + "/supervisor.log",
                     // The supervisor enforces the boot timeout itself; this
                     // margin only covers a supervisor that hangs.
@@ -187,20 +184,21 @@ void Runtime::start(const std::string& id) {
   after.runtime["vmm_pid"] = 0;
   store_->update(id, "failed", nullptr, &after.runtime, "");
   ::unlink(after.runtime.value("supervisor_socket", std::string()).c_str());
-  fail(res.error.find("did not answer within") != std::string::npos ? SMOLVM_ETIMEOUT
-                                                                      : SMOLVM_ERROR,
-       "vm '" + id + "' failed to start: " + res.error);
+  fail(
+      res.error.find("did not answer within") != std::string::npos ? SMOLVM_ETIMEOUT : SMOLVM_ERROR,
+      "vm '" + id + "' failed to start: " + res.error);
 }
 
-void Runtime::stop(const std::string& id, uint32_t timeout_ms) {
+void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   if (timeout_ms == 0) timeout_ms = 10000;
   VmRecord rec = get(id);
   if (!is_live_state(rec.state)) return;  // created, stopped, failed: nothing runs
 
   const int64_t sup_pid = rec.runtime.value("supervisor_pid", int64_t{0});
   std::string error;
-  const bool asked = request_stop(rec.runtime.value("supervisor_socket", std::string()),
-                                  rec.runtime.value("token", std::string()), timeout_ms, error);
+  const bool asked =
+      request_stop(rec.runtime.value("supervisor_socket", std::string()),
+                   rec.runtime.value("token", std::string()), timeout_ms, force, error);
   int64_t sup_start = -1;
   for (const auto& p : store_->processes(id)) {
     if (p.role == "supervisor") sup_start = p.start_time;
@@ -221,7 +219,8 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms) {
 
 void Runtime::remove(const std::string& id) {
   VmRecord rec = get(id);
-  if (is_live_state(rec.state)) stop(id, 10000);
+  // Everything of the VM is thrown away: no need for a clean guest shutdown.
+  if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
   // Only the process whose delete removed the row removes the files, so two
   // concurrent deletes cannot trip over each other.
   if (!store_->remove(id)) fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");

@@ -36,8 +36,9 @@ class Runtime {
   // Boots the VM and waits for its agent. On failure: state failed, no
   // process or socket left.
   void start(const std::string& id);
-  // Graceful with a deadline, then forced. No-op when not running.
-  void stop(const std::string& id, uint32_t timeout_ms);
+  // Graceful with a deadline, then forced (or forced at once). No-op when
+  // not running.
+  void stop(const std::string& id, uint32_t timeout_ms, bool force = false);
   // Stops if needed, then removes every file, process and row.
   void remove(const std::string& id);
   // The record, after reconciling a dead supervisor (lazy gc).

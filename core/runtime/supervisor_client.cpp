@@ -53,7 +53,7 @@ bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std:
 }  // namespace
 
 bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
-                  std::string& error) {
+                  bool force, std::string& error) {
   int fd = -1;
   try {
     fd = connect_unix(socket_path, 200);
@@ -66,7 +66,7 @@ bool request_stop(const std::string& socket_path, const std::string& token, uint
   proto::append_frame(out, proto::Type::kHello, 0, 0,
                       proto::to_json(proto::Hello{proto::kVersion, token, "runtime"}));
   proto::append_frame(out, proto::Type::kVmStop, 0, 0,
-                      proto::to_json(proto::VmStop{timeout_ms}));
+                      proto::to_json(proto::VmStop{timeout_ms, force}));
   proto::Decoder dec;
   const bool ok = proto::write_all(fd, out) &&
                   await(fd, dec, proto::Type::kHelloOk, deadline, error) &&

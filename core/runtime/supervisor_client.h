@@ -11,6 +11,6 @@ namespace smolvm {
 // the supervisor could not be reached or refused (the caller then falls back
 // to killing the recorded processes).
 bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
-                  std::string& error);
+                  bool force, std::string& error);
 
 }  // namespace smolvm

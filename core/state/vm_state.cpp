@@ -31,8 +31,7 @@ bool can_transition(VmState from, VmState to) {
     case VmState::kStopped:
       return from == VmState::kStopping || from == VmState::kRunning;
     case VmState::kFailed:
-      return from == VmState::kStarting || from == VmState::kRunning ||
-             from == VmState::kStopping;
+      return from == VmState::kStarting || from == VmState::kRunning || from == VmState::kStopping;
     case VmState::kCreated:
       return false;
   }

@@ -42,8 +42,12 @@ Store::~Store() {
 void Store::insert(const VmRecord& rec) {
   const std::string spec = rec.spec.dump(), runtime = rec.runtime.dump();
   const int64_t now = now_ms();
-  smolvm_store_vm row{rec.id.c_str(), rec.state.c_str(), spec.c_str(), runtime.c_str(),
-                      rec.created_at_ms ? rec.created_at_ms : now, now};
+  smolvm_store_vm row{rec.id.c_str(),
+                      rec.state.c_str(),
+                      spec.c_str(),
+                      runtime.c_str(),
+                      rec.created_at_ms ? rec.created_at_ms : now,
+                      now};
   smolvm_plugin_error err{};
   check(vt_.vm_insert(handle_, &row, &err), err);
 }
@@ -51,8 +55,11 @@ void Store::insert(const VmRecord& rec) {
 void Store::update(const std::string& id, const std::string& state, const nlohmann::json* spec,
                    const nlohmann::json* runtime, const std::string& expect) {
   const std::string spec_s = spec ? spec->dump() : "", runtime_s = runtime ? runtime->dump() : "";
-  smolvm_store_vm row{id.c_str(), state.empty() ? nullptr : state.c_str(),
-                      spec ? spec_s.c_str() : nullptr, runtime ? runtime_s.c_str() : nullptr, 0,
+  smolvm_store_vm row{id.c_str(),
+                      state.empty() ? nullptr : state.c_str(),
+                      spec ? spec_s.c_str() : nullptr,
+                      runtime ? runtime_s.c_str() : nullptr,
+                      0,
                       now_ms()};
   smolvm_plugin_error err{};
   check(vt_.vm_update(handle_, &row, expect.empty() ? nullptr : expect.c_str(), &err), err);

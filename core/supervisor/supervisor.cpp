@@ -162,7 +162,8 @@ class Supervisor {
     int fd = -1;
     smolvm_plugin_error err{};
     const int64_t left = boot_deadline_ - monotonic_ms();
-    const int rc = vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
+    const int rc =
+        vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
     if (rc != 0) fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message);
     return fd;
   }
@@ -178,7 +179,8 @@ class Supervisor {
       fds.push_back({sigfd_, POLLIN, 0});
       ids.push_back(0);
       if (agent_fd_ >= 0) {
-        fds.push_back({agent_fd_, static_cast<short>(POLLIN | (agent_out_.empty() ? 0 : POLLOUT)), 0});
+        fds.push_back(
+            {agent_fd_, static_cast<short>(POLLIN | (agent_out_.empty() ? 0 : POLLOUT)), 0});
         ids.push_back(0);
       }
       if (listen_fd_ >= 0) {
@@ -253,7 +255,7 @@ class Supervisor {
         reap();
       } else {
         log("signal %u: stopping the VM", si.ssi_signo);
-        begin_stop(10000);
+        begin_stop(10000, false);
       }
     }
   }
@@ -277,8 +279,8 @@ class Supervisor {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         guest_shutdown_ = true;  // the guest powered itself off
       } else {
-        failure_ = "the VMM " + exit_description(status) + " while the VM was running" +
-                   console_hint();
+        failure_ =
+            "the VMM " + exit_description(status) + " while the VM was running" + console_hint();
       }
     }
     phase_ = Phase::kDone;
@@ -481,13 +483,15 @@ class Supervisor {
       proto::Hello h;
       std::string err;
       if (f.type != Type::kHello || !proto::parse(f.payload, h, err)) {
-        refuse_client(c, "EPROTO", "the first frame must be HELLO" + (err.empty() ? "" : ": " + err));
+        refuse_client(c, "EPROTO",
+                      "the first frame must be HELLO" + (err.empty() ? "" : ": " + err));
         return;
       }
       if (h.version != proto::kVersion) {
-        refuse_client(c, "EPROTO", "protocol version " + std::to_string(h.version) +
-                                       " is not supported by this supervisor (version " +
-                                       std::to_string(proto::kVersion) + ")");
+        refuse_client(c, "EPROTO",
+                      "protocol version " + std::to_string(h.version) +
+                          " is not supported by this supervisor (version " +
+                          std::to_string(proto::kVersion) + ")");
         return;
       }
       if (h.token != token_) {
@@ -512,7 +516,7 @@ class Supervisor {
         proto::parse(f.payload, stop, err);
         proto::append_frame(c.out, Type::kVmStopping, 0, 0, "{}");
         flush_client(c);
-        begin_stop(stop.timeout_ms ? stop.timeout_ms : 10000);
+        begin_stop(stop.timeout_ms ? stop.timeout_ms : 10000, stop.force);
         return;
       }
       case Type::kExec:
@@ -526,10 +530,10 @@ class Supervisor {
         }
         auto global = router_.open(id, f.stream, f.type);
         if (!global) {
-          proto::append_frame(c.out, Type::kError, 0, f.stream,
-                              proto::to_json(proto::ErrorMsg{
-                                  "EINVAL", "stream " + std::to_string(f.stream) +
-                                                " is zero or already in use"}));
+          proto::append_frame(
+              c.out, Type::kError, 0, f.stream,
+              proto::to_json(proto::ErrorMsg{
+                  "EINVAL", "stream " + std::to_string(f.stream) + " is zero or already in use"}));
           flush_client(c);
           return;
         }
@@ -586,7 +590,7 @@ class Supervisor {
 
   // ---- stopping -----------------------------------------------------------
 
-  void begin_stop(uint32_t timeout_ms) {
+  void begin_stop(uint32_t timeout_ms, bool force) {
     if (phase_ == Phase::kStopping || phase_ == Phase::kDone) return;
     if (phase_ == Phase::kBooting) {
       failure_ = "stopped while booting";
@@ -599,7 +603,7 @@ class Supervisor {
       log("cannot record stopping: %s", e.what());
     }
     phase_ = Phase::kStopping;
-    if (agent_fd_ >= 0) {
+    if (agent_fd_ >= 0 && !force) {
       send_agent(Type::kShutdown, 0, 0, "{}");
       stop_deadline_ = monotonic_ms() + timeout_ms;
       log("asked the guest to shut down (deadline %u ms)", timeout_ms);

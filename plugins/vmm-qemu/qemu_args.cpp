@@ -60,30 +60,50 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
   }
   std::vector<std::string> a = {
       binary,
-      "-M", "microvm,acpi=off",
-      "-accel", accel,
+      "-M",
+      "microvm,acpi=off",
+      "-accel",
+      accel,
       // -cpu host aborts on PVM hosts (MSR 0x10a); max is TCG's richest model.
-      "-cpu", accel == "kvm" ? "host" : "max",
-      "-m", std::to_string(cfg.mem_size_mib),
-      "-smp", std::to_string(cfg.vcpu_count),
-      "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-      "-kernel", cfg.kernel_path,
-      "-append", kernel_cmdline(cfg),
-      "-serial", "file:" + str(cfg.console_log),
-      "-drive", drive,
-      "-device", "virtio-blk-device,drive=root",
-      "-chardev", "socket,id=agent,server=on,wait=off,path=" + escape_commas(vm_dir + "/agent.sock"),
-      "-device", "virtio-serial-device,max_ports=2",
-      "-device", "virtserialport,chardev=agent,name=smolvm.agent",
-      "-object", "rng-random,id=rng0,filename=/dev/urandom",
-      "-device", "virtio-rng-device,rng=rng0",
-      "-qmp", "unix:" + escape_commas(vm_dir + "/qmp.sock") + ",server=on,wait=off",
+      "-cpu",
+      accel == "kvm" ? "host" : "max",
+      "-m",
+      std::to_string(cfg.mem_size_mib),
+      "-smp",
+      std::to_string(cfg.vcpu_count),
+      "-nodefaults",
+      "-no-user-config",
+      "-nographic",
+      "-no-reboot",
+      "-kernel",
+      cfg.kernel_path,
+      "-append",
+      kernel_cmdline(cfg),
+      "-serial",
+      "file:" + str(cfg.console_log),
+      "-drive",
+      drive,
+      "-device",
+      "virtio-blk-device,drive=root",
+      "-chardev",
+      "socket,id=agent,server=on,wait=off,path=" + escape_commas(vm_dir + "/agent.sock"),
+      "-device",
+      "virtio-serial-device,max_ports=2",
+      "-device",
+      "virtserialport,chardev=agent,name=smolvm.agent",
+      "-object",
+      "rng-random,id=rng0,filename=/dev/urandom",
+      "-device",
+      "virtio-rng-device,rng=rng0",
+      "-qmp",
+      "unix:" + escape_commas(vm_dir + "/qmp.sock") + ",server=on,wait=off",
   };
   if (cfg.tap_name && *cfg.tap_name) {
-    a.insert(a.end(), {"-netdev", std::string("tap,id=net0,script=no,downscript=no,ifname=") +
-                                      cfg.tap_name,
-                       "-device", std::string("virtio-net-device,netdev=net0") +
-                                      (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
+    a.insert(a.end(),
+             {"-netdev", std::string("tap,id=net0,script=no,downscript=no,ifname=") + cfg.tap_name,
+              "-device",
+              std::string("virtio-net-device,netdev=net0") +
+                  (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
   }
   return a;
 }

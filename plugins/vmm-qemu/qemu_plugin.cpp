@@ -241,7 +241,13 @@ void release(void* instance) {
 }
 
 const smolvm_vmm_vtable kVtable = {
-    sizeof(smolvm_vmm_vtable), probe, prepare_disk, launch, instance_pid, agent_connect, kill_vm,
+    sizeof(smolvm_vmm_vtable),
+    probe,
+    prepare_disk,
+    launch,
+    instance_pid,
+    agent_connect,
+    kill_vm,
     release,
 };
 

@@ -70,10 +70,10 @@ template <typename T>
 void check_struct(const T* p, const char* name, size_t min_size) {
   if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
   if (p->struct_size < min_size || p->struct_size > sizeof(T)) {
-    smolvm::fail(SMOLVM_EINVAL, std::string(name) + ".struct_size=" +
-                                    std::to_string(p->struct_size) + ": must be " +
-                                    std::to_string(min_size) + ".." + std::to_string(sizeof(T)) +
-                                    " (call the matching _init function first)");
+    smolvm::fail(SMOLVM_EINVAL,
+                 std::string(name) + ".struct_size=" + std::to_string(p->struct_size) +
+                     ": must be " + std::to_string(min_size) + ".." + std::to_string(sizeof(T)) +
+                     " (call the matching _init function first)");
   }
 }
 
@@ -206,8 +206,8 @@ int smolvm_doctor(char** out_json, smolvm_runtime* rt) {
       report = smolvm::run_doctor(rt->rt->plugins(), rt->rt->state_dir(), rt->rt->cache_dir());
     } else {
       smolvm::PluginRegistry plugins("");
-      report = smolvm::run_doctor(plugins, smolvm::resolve_state_dir(""),
-                                  smolvm::resolve_cache_dir(""));
+      report =
+          smolvm::run_doctor(plugins, smolvm::resolve_state_dir(""), smolvm::resolve_cache_dir(""));
     }
     *out_json = strdup(report.dump(2).c_str());
     if (!*out_json) throw std::bad_alloc();
@@ -241,7 +241,7 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
       spec.boot_args = str_or(opts->boot_args, "");
       spec.vmm = str_or(opts->vmm, "auto");
       spec.executor = str_or(opts->executor, "auto");
-      spec.network = str_or(opts->network, "auto");
+      spec.network = str_or(opts->network, "none");
       spec.accel = str_or(opts->accel, "auto");
       if (opts->boot_timeout_s) spec.boot_timeout_s = opts->boot_timeout_s;
     }
@@ -408,7 +408,8 @@ int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_exec_option
     const smolvm::ExecRequest req = to_request(opts);
     auto ex = std::make_unique<smolvm_exec>();
     ex->stream = vm->guest().start(req);
-    if (opts->stdin_data && opts->stdin_len) ex->stream->write_stdin(opts->stdin_data, opts->stdin_len);
+    if (opts->stdin_data && opts->stdin_len)
+      ex->stream->write_stdin(opts->stdin_data, opts->stdin_len);
     *out = ex.release();
   });
 }
@@ -467,14 +468,50 @@ void smolvm_exec_free(smolvm_exec* ex) {
   }
 }
 
+int smolvm_vm_expose(uint32_t* out_host_port, smolvm_vm* vm, uint32_t guest_port,
+                     uint32_t host_port, const char* host_addr, const char* protocol) {
+  return guard([&] {
+    need(vm, "vm");
+    const uint32_t port = vm->owner->rt->expose(
+        vm->id, guest_port, host_port, str_or(host_addr, "127.0.0.1"), str_or(protocol, "tcp"));
+    if (out_host_port) *out_host_port = port;
+  });
+}
+
+int smolvm_vm_unexpose(smolvm_vm* vm, uint32_t host_port, const char* host_addr,
+                       const char* protocol) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->owner->rt->unexpose(vm->id, host_port, str_or(host_addr, "127.0.0.1"),
+                            str_or(protocol, "tcp"));
+  });
+}
+
+int smolvm_vm_list_ports(char** out_json, smolvm_vm* vm) {
+  return guard([&] {
+    need(out_json, "out_json");
+    need(vm, "vm");
+    *out_json = nullptr;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : vm->owner->rt->ports(vm->id)) {
+      list.push_back({{"protocol", f.protocol},
+                      {"host_addr", f.host_addr},
+                      {"host_port", f.host_port},
+                      {"guest_port", f.guest_port}});
+    }
+    *out_json = strdup(list.dump().c_str());
+    if (!*out_json) throw std::bad_alloc();
+  });
+}
+
 int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* data, size_t len,
                          uint32_t mode) {
   return guard([&] {
     need(vm, "vm");
     need(guest_path, "guest_path");
     if (len) need(data, "data");
-    vm->guest().write_file(guest_path, std::string(reinterpret_cast<const char*>(data), len),
-                           mode ? mode : 0644);
+    const std::string bytes = len ? std::string(reinterpret_cast<const char*>(data), len) : "";
+    vm->guest().write_file(guest_path, bytes, mode ? mode : 0644);
   });
 }
 

@@ -49,7 +49,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   check(smolvm_exec_start(&raw, vm, &o));
   std::unique_ptr<smolvm_exec, void (*)(smolvm_exec*)> ex(raw, smolvm_exec_free);
   check(smolvm_exec_close_stdin(ex.get()));
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = [](int) { g_interrupt = 1; };
   sigaction(SIGINT, &sa, nullptr);
   smolvm_exec_event ev;
@@ -108,8 +108,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     smolvm_vm* vm;
     ~Cleanup() {
       if (smolvm_vm_delete(vm) != 0) {
-        std::cerr << "smolvm: could not delete " << smolvm_vm_id(vm) << ": "
-                  << smolvm_last_error() << "\n";
+        std::cerr << "smolvm: could not delete " << smolvm_vm_id(vm) << ": " << smolvm_last_error()
+                  << "\n";
       }
     }
   } cleanup{vm.vm};

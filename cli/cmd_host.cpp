@@ -52,7 +52,9 @@ int cmd_doctor(const std::vector<std::string>& argv) {
   for (const auto& c : report["checks"]) {
     const bool ok = c["ok"].get<bool>();
     const bool required = c["required"].get<bool>();
-    std::cout << (ok ? "  [ok]   " : required ? "  [FAIL] " : "  [warn] ")
+    std::cout << (ok         ? "  [ok]   "
+                  : required ? "  [FAIL] "
+                             : "  [warn] ")
               << c["name"].get<std::string>() << ": " << c["message"].get<std::string>() << "\n";
     if (!ok && !c["fix"].get<std::string>().empty()) {
       std::cout << "         fix: " << c["fix"].get<std::string>() << "\n";
@@ -84,12 +86,13 @@ int cmd_image(const std::vector<std::string>& argv) {
   if (argv[0] == "build") {
     const Args a = parse_args(rest, {}, {"--force", "--quiet"});
     const std::string dir = exe_dir();
-    const std::string script =
-        first_existing({env_or("SMOLVM_IMAGE_BUILDER"), dir + "/../share/smolvm/guest/build-image.sh",
-                        std::string(SMOLVM_SOURCE_DIR) + "/guest/build-image.sh"});
+    const std::string script = first_existing(
+        {env_or("SMOLVM_IMAGE_BUILDER"), dir + "/../share/smolvm/guest/build-image.sh",
+         std::string(SMOLVM_SOURCE_DIR) + "/guest/build-image.sh"});
     const std::string agent =
         first_existing({env_or("SMOLVM_AGENT"), dir + "/../lib/smolvm/smolvm-agent"});
-    if (script.empty()) throw UsageError("guest/build-image.sh not found; set SMOLVM_IMAGE_BUILDER");
+    if (script.empty())
+      throw UsageError("guest/build-image.sh not found; set SMOLVM_IMAGE_BUILDER");
     if (agent.empty()) {
       throw UsageError("the static smolvm-agent was not found next to smolvm; set SMOLVM_AGENT");
     }

@@ -40,12 +40,12 @@ int cmd_start(const std::vector<std::string>& argv) {
   Vm vm(rt, one_id(a, "start"));
   const auto t0 = std::chrono::steady_clock::now();
   check(smolvm_vm_start(vm.vm));
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   const auto info = info_json(vm.vm);
-  std::cout << smolvm_vm_id(vm.vm) << " running (" << info["accel"].get<std::string>() << ", "
-            << ms << " ms)\n";
+  std::cout << smolvm_vm_id(vm.vm) << " running (" << info["accel"].get<std::string>() << ", " << ms
+            << " ms)\n";
   return 0;
 }
 

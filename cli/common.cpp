@@ -47,8 +47,8 @@ nlohmann::json info_json(smolvm_vm* vm) {
 }
 
 const std::set<std::string> kCreateValueFlags = {
-    "--id",   "--vcpus",    "--mem",     "--disk-mode", "--kernel", "--rootfs",
-    "--boot-args", "--vmm", "--executor", "--network",  "--accel",  "--boot-timeout"};
+    "--id",        "--vcpus", "--mem",      "--disk-mode", "--kernel", "--rootfs",
+    "--boot-args", "--vmm",   "--executor", "--network",   "--accel",  "--boot-timeout"};
 
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
   smolvm_vm_options_init(&o);

@@ -59,10 +59,8 @@ const std::map<std::string, Entry>& commands() {
        {cmd_rm, "delete VMs (stopping them first)",
         "usage: smolvm rm [-f] ID...\nStops each VM if it runs and removes its disk, logs, "
         "processes and record.\n-f: ignore VMs that do not exist."}},
-      {"ls",
-       {cmd_ls, "list VMs", "usage: smolvm ls [--json] [-q]\n-q prints ids only."}},
-      {"inspect",
-       {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
+      {"ls", {cmd_ls, "list VMs", "usage: smolvm ls [--json] [-q]\n-q prints ids only."}},
+      {"inspect", {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
       {"logs",
        {cmd_logs, "print a VM's console log",
         "usage: smolvm logs [-f] ID\n-f follows the log while the VM runs."}},

@@ -195,6 +195,8 @@ assemble_image() {
     mkdir -p "$tmp/root"
     tar -C "$tmp/root" --numeric-owner -xf "$base_dir/base.tar"
     install -m 0755 "$agent" "$tmp/root/sbin/smolvm-agent"
+    # Debug info is for the host; the guest gets a small binary.
+    strip --strip-all "$tmp/root/sbin/smolvm-agent" 2>/dev/null || true
     # The agent is PID 1: it mounts, configures the network from the command
     # line, then serves the host. No systemd on the boot path.
     ln -sf /sbin/smolvm-agent "$tmp/root/sbin/smolvm-init"

@@ -194,11 +194,14 @@ bool parse(std::string_view text, VmStop& out, std::string& err) {
          get_bool(j, "force", out.force, err);
 }
 
+// Strings that came from users may hold invalid UTF-8: replace, never throw.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string to_json(const Hello& m) {
-  return json{{"version", m.version}, {"token", m.token}, {"client", m.client}}.dump();
+  return dump(json{{"version", m.version}, {"token", m.token}, {"client", m.client}});
 }
 std::string to_json(const HelloOk& m) {
-  return json{{"version", m.version}, {"agent", m.agent}, {"max_payload", m.max_payload}}.dump();
+  return dump(json{{"version", m.version}, {"agent", m.agent}, {"max_payload", m.max_payload}});
 }
 std::string to_json(const ErrorMsg& m) {
   return json{{"code", m.code}, {"message", m.message}}.dump(-1, ' ', false,

@@ -11,7 +11,7 @@ packages=(
   libgtest-dev clang-format
   # bindings and their tests
   swig python3 python3-dev python3-setuptools python3-pip python3-pytest python3-yaml
-  python3-jsonschema golang-go nodejs libnode-dev
+  python3-jsonschema golang-go nodejs
   # guest image: kernel build, rootfs, tiny tools
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils debootstrap e2fsprogs
   busybox-static
@@ -24,6 +24,12 @@ packages=(
   # benchmarks
   python3-matplotlib hyperfine
 )
+
+# Node's headers: the machine's Node 20 ships them in /usr/include/node;
+# Debian's own nodejs needs libnode-dev (which conflicts with Node 20).
+if [ ! -f /usr/include/node/node.h ] && ! dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q nodesource; then
+  packages+=(libnode-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -21,7 +21,9 @@ struct VmSpec {
   std::string boot_args;
   std::string vmm = "auto";
   std::string executor = "auto";
-  std::string network = "auto";
+  // No NIC unless asked for: a sandbox reaches nothing by default. "auto"
+  // picks the best network plugin the host supports.
+  std::string network = "none";
   std::string accel = "auto";
   uint32_t boot_timeout_s = 120;
 };

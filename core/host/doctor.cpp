@@ -1,7 +1,5 @@
 #include "core/host/doctor.h"
 
-#include <linux/capability.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,13 +14,6 @@
 
 namespace smolvm {
 namespace {
-
-bool has_cap_net_admin() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2]{};
-  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
-  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
-}
 
 std::string find_on_path(const std::string& name) {
   const char* path = std::getenv("PATH");

@@ -1,6 +1,8 @@
 #include "core/host/host_probe.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/common/error.h"
@@ -43,6 +45,13 @@ KvmProbe probe_kvm() {
                     : "kvm") +
              "): VMs run accelerated";
   return p;
+}
+
+bool has_cap_net_admin() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
 }
 
 std::string resolve_accel(const std::string& requested) {

@@ -16,6 +16,9 @@ struct KvmProbe {
 
 KvmProbe probe_kvm();
 
+// Whether this process may create TAP devices and firewall rules.
+bool has_cap_net_admin();
+
 // "auto" -> "kvm" where usable, else "tcg". "kvm" where not usable throws
 // EUNSUPPORTED saying why and what to use instead.
 std::string resolve_accel(const std::string& requested);

@@ -83,6 +83,10 @@ void check_vtable(const std::string& path, uint32_t kind, const void* vt) {
       const auto* v = static_cast<const smolvm_network_vtable*>(vt);
       if (v->struct_size < sizeof(smolvm_network_vtable)) too_small(v->struct_size, sizeof(*v));
       if (!v->probe) missing("probe");
+      if (!v->setup) missing("setup");
+      if (!v->teardown) missing("teardown");
+      if (!v->forward_add) missing("forward_add");
+      if (!v->forward_remove) missing("forward_remove");
       break;
     }
     default:

@@ -1,7 +1,10 @@
 #include "core/runtime/runtime.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <set>
@@ -11,6 +14,7 @@
 #include "core/common/paths.h"
 #include "core/common/process.h"
 #include "core/host/host_probe.h"
+#include "core/network/network.h"
 #include "core/runtime/image.h"
 #include "core/runtime/launcher.h"
 #include "core/runtime/supervisor_client.h"
@@ -53,7 +57,22 @@ std::string Runtime::resolve_executor(const std::string& requested) {
 }
 
 std::string Runtime::resolve_network(const std::string& requested) {
-  return requested == "auto" ? "none" : requested;
+  if (requested != "auto") return requested;
+  // The first network plugin whose probe says it can work here.
+  for (const char* name : {"nftables", "iptables"}) {
+    try {
+      const auto& p = plugins_.get(SMOLVM_PLUGIN_NETWORK, name);
+      char buf[1024] = {0};
+      smolvm_plugin_error err{};
+      if (p.vtable<smolvm_network_vtable>().probe(buf, sizeof buf, &err) == 0 &&
+          nlohmann::json::parse(buf, nullptr, false).value("available", false)) {
+        return name;
+      }
+    } catch (const Error&) {
+      // not installed: try the next
+    }
+  }
+  return "none";
 }
 
 VmRecord Runtime::create(VmSpec spec) {
@@ -72,7 +91,14 @@ VmRecord Runtime::create(VmSpec spec) {
   // a later start.
   const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, vmm);
   plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor);
-  if (network != "none") plugins_.get(SMOLVM_PLUGIN_NETWORK, network);
+  if (network != "none") {
+    plugins_.get(SMOLVM_PLUGIN_NETWORK, network);
+    if (!has_cap_net_admin()) {
+      fail(SMOLVM_EPERM, "network='" + network +
+                             "': a networked VM needs CAP_NET_ADMIN to create its TAP device and "
+                             "firewall rules; run as root, or use network=none (no NIC)");
+    }
+  }
 
   // Insert first: the row reserves the id before any file is made. A
   // generated id that collides is simply drawn again.
@@ -113,6 +139,12 @@ VmRecord Runtime::create(VmSpec spec) {
   try {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
+    if (network != "none") {
+      // The lease is taken in the store's own transaction, so concurrent
+      // creates never get the same address; deleting the row releases it.
+      allocate_network(*store_, rec.id, rec.runtime);
+      store_->update(rec.id, "", nullptr, &rec.runtime, "");
+    }
     if (spec.disk_mode == "isolated") {
       const std::string kernel = image.kernel, rootfs = image.rootfs;
       smolvm_vmm_config cfg{};
@@ -150,6 +182,7 @@ void Runtime::start(const std::string& id) {
   nlohmann::json runtime = rec.runtime;
   runtime["accel"] = resolve_accel(spec.accel);
   std::string boot_args = "init=/sbin/smolvm-init";
+  if (const std::string net = network_boot_args(runtime); !net.empty()) boot_args += " " + net;
   if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
   runtime["boot_args"] = boot_args;
   runtime["last_error"] = "";
@@ -221,6 +254,10 @@ void Runtime::remove(const std::string& id) {
   VmRecord rec = get(id);
   // Everything of the VM is thrown away: no need for a clean guest shutdown.
   if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
+  // The supervisor tore the network down when the VM stopped; do it again
+  // in case it could not (idempotent), before the record that names the
+  // TAP and forwards is gone.
+  teardown_network(rec);
   // Only the process whose delete removed the row removes the files, so two
   // concurrent deletes cannot trip over each other.
   if (!store_->remove(id)) fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");
@@ -250,6 +287,11 @@ void Runtime::cleanup_processes(const VmRecord& rec) {
     if (p.role == "supervisor") kill_process(p.pid, p.start_time);
   }
   store_->clear_processes(rec.id, "");
+  try {
+    teardown_network(rec);
+  } catch (const Error&) {
+    // Left for delete or gc, which retry it.
+  }
   for (const char* sock : {"/supervisor.sock", "/agent.sock", "/qmp.sock"}) {
     ::unlink((rec.runtime.value("vm_dir", std::string()) + sock).c_str());
   }
@@ -284,6 +326,113 @@ bool Runtime::reconcile(VmRecord& rec) {
     rec = store_->get(rec.id);  // someone else moved it on meanwhile
   }
   return true;
+}
+
+namespace {
+
+void check_port(const char* field, uint32_t port, bool zero_ok) {
+  if ((port == 0 && !zero_ok) || port > 65535) {
+    fail(SMOLVM_EINVAL, std::string(field) + "=" + std::to_string(port) + ": must be 1..65535" +
+                            (zero_ok ? " (or 0 for any free port)" : ""));
+  }
+}
+
+// Binds host_addr:port to see that it is free (port 0: the kernel picks
+// one). Returns the port; throws EEXISTS naming what holds it.
+uint32_t claim_host_port(const std::string& host_addr, uint32_t port, const std::string& protocol) {
+  uint32_t addr = 0;
+  parse_ipv4(host_addr, addr);
+  const int fd =
+      ::socket(AF_INET, (protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail_errno(SMOLVM_EIO, "socket");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(addr);
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    const int e = errno;
+    ::close(fd);
+    if (e == EADDRINUSE) {
+      fail(SMOLVM_EEXISTS, "host_port=" + std::to_string(port) + ": " + protocol + " port " +
+                               std::to_string(port) + " on " + host_addr +
+                               " is in use by another program");
+    }
+    errno = e;
+    fail_errno(SMOLVM_EINVAL, "host_addr='" + host_addr + "': cannot bind");
+  }
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+}  // namespace
+
+uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t host_port,
+                         const std::string& host_addr, const std::string& protocol) {
+  check_port("guest_port", guest_port, false);
+  check_port("host_port", host_port, true);
+  if (protocol != "tcp" && protocol != "udp") {
+    fail(SMOLVM_EINVAL, "protocol='" + protocol + "': must be one of tcp|udp");
+  }
+  uint32_t addr = 0;
+  if (!parse_ipv4(host_addr, addr)) {
+    fail(SMOLVM_EINVAL, "host_addr='" + host_addr + "': must be an IPv4 address (e.g. 127.0.0.1)");
+  }
+  VmRecord rec = get(id);
+  const std::string network = rec.runtime.value("network", std::string("none"));
+  if (network == "none") {
+    fail(SMOLVM_EUNSUPPORTED, "vm '" + id +
+                                  "' has no network (network=none): port forwarding needs a "
+                                  "network backend; create the VM with network=auto");
+  }
+  for (const auto& f : store_->forwards("")) {
+    if (f.protocol == protocol && f.host_port == host_port && host_port != 0 &&
+        (f.host_addr == host_addr || f.host_addr == "0.0.0.0" || host_addr == "0.0.0.0")) {
+      fail(SMOLVM_EEXISTS, "host_port=" + std::to_string(host_port) + ": " + protocol + " " +
+                               f.host_addr + ":" + std::to_string(host_port) +
+                               " already forwards to vm '" + f.vm_id + "'");
+    }
+  }
+  ForwardRecord f{id, protocol, host_addr, claim_host_port(host_addr, host_port, protocol),
+                  guest_port};
+  store_->add_forward(f);
+  if (rec.state == "running") {
+    try {
+      NetworkBackend(plugins_, network).add_forward(rec.runtime, f);
+    } catch (...) {
+      store_->remove_forward(f);
+      throw;
+    }
+  }
+  return f.host_port;
+}
+
+void Runtime::unexpose(const std::string& id, uint32_t host_port, const std::string& host_addr,
+                       const std::string& protocol) {
+  VmRecord rec = get(id);
+  for (const auto& f : store_->forwards(id)) {
+    if (f.host_port != host_port || f.host_addr != host_addr || f.protocol != protocol) continue;
+    if (is_live_state(rec.state)) {
+      NetworkBackend(plugins_, rec.runtime.value("network", std::string()))
+          .remove_forward(rec.runtime, f);
+    }
+    store_->remove_forward(f);
+    return;
+  }
+  fail(SMOLVM_ENOTFOUND, "vm '" + id + "' has no " + protocol + " forward from " + host_addr + ":" +
+                             std::to_string(host_port));
+}
+
+std::vector<ForwardRecord> Runtime::ports(const std::string& id) {
+  get(id);
+  return store_->forwards(id);
+}
+
+void Runtime::teardown_network(const VmRecord& rec) {
+  const std::string network = rec.runtime.value("network", std::string("none"));
+  if (network == "none" || rec.runtime.value("tap", std::string()).empty()) return;
+  NetworkBackend(plugins_, network).teardown(rec.id, rec.runtime, store_->forwards(rec.id));
 }
 
 uint32_t Runtime::gc() {

@@ -48,6 +48,15 @@ class Runtime {
   // how many things it repaired.
   uint32_t gc();
 
+  // Port forwarding: host_addr:host_port -> the guest's guest_port.
+  // host_port 0 picks a free port. Stored (and so restored on every start)
+  // and applied at once if the VM runs. Returns the host port.
+  uint32_t expose(const std::string& id, uint32_t guest_port, uint32_t host_port,
+                  const std::string& host_addr, const std::string& protocol);
+  void unexpose(const std::string& id, uint32_t host_port, const std::string& host_addr,
+                const std::string& protocol);
+  std::vector<ForwardRecord> ports(const std::string& id);
+
   // Resolved plugin names for a spec ("auto" -> a concrete one).
   std::string resolve_vmm(const std::string& requested);
   std::string resolve_executor(const std::string& requested);
@@ -58,6 +67,7 @@ class Runtime {
   // Returns true if it changed anything.
   bool reconcile(VmRecord& rec);
   void cleanup_processes(const VmRecord& rec);
+  void teardown_network(const VmRecord& rec);
 
   RuntimeOptions opts_;
   std::string state_dir_, cache_dir_;

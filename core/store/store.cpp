@@ -146,4 +146,46 @@ std::vector<LeaseRecord> Store::leases() {
   return out;
 }
 
+uint32_t Store::acquire_lease(const std::string& vm_id, uint32_t first, uint32_t last,
+                              const std::string& tap) {
+  uint32_t ip = 0;
+  smolvm_plugin_error err{};
+  check(vt_.lease_acquire(handle_, vm_id.c_str(), first, last, tap.c_str(), &ip, &err), err);
+  return ip;
+}
+
+void Store::release_lease(const std::string& vm_id) {
+  smolvm_plugin_error err{};
+  check(vt_.lease_release(handle_, vm_id.c_str(), &err), err);
+}
+
+void Store::add_forward(const ForwardRecord& f) {
+  smolvm_store_forward row{f.vm_id.c_str(), f.protocol.c_str(), f.host_addr.c_str(), f.host_port,
+                           f.guest_port};
+  smolvm_plugin_error err{};
+  check(vt_.forward_add(handle_, &row, &err), err);
+}
+
+void Store::remove_forward(const ForwardRecord& f) {
+  smolvm_store_forward row{f.vm_id.c_str(), f.protocol.c_str(), f.host_addr.c_str(), f.host_port,
+                           f.guest_port};
+  smolvm_plugin_error err{};
+  check(vt_.forward_remove(handle_, &row, &err), err);
+}
+
+std::vector<ForwardRecord> Store::forwards(const std::string& vm_id) {
+  std::vector<ForwardRecord> out;
+  smolvm_plugin_error err{};
+  check(vt_.forward_list(
+            handle_, vm_id.empty() ? nullptr : vm_id.c_str(),
+            [](void* ctx, const smolvm_store_forward* f) {
+              static_cast<std::vector<ForwardRecord>*>(ctx)->push_back(
+                  {f->vm_id ? f->vm_id : "", f->protocol ? f->protocol : "",
+                   f->host_addr ? f->host_addr : "", f->host_port, f->guest_port});
+            },
+            &out, &err),
+        err);
+  return out;
+}
+
 }  // namespace smolvm

@@ -28,6 +28,14 @@ struct ProcessRecord {
   int64_t start_time = -1;
 };
 
+struct ForwardRecord {
+  std::string vm_id;
+  std::string protocol;
+  std::string host_addr;
+  uint32_t host_port = 0;
+  uint32_t guest_port = 0;
+};
+
 struct LeaseRecord {
   std::string vm_id;
   std::string ip;
@@ -57,6 +65,14 @@ class Store {
   std::vector<ProcessRecord> processes(const std::string& vm_id);
 
   std::vector<LeaseRecord> leases();
+  // The lowest free address in [first, last] (host byte order), atomically.
+  uint32_t acquire_lease(const std::string& vm_id, uint32_t first, uint32_t last,
+                         const std::string& tap);
+  void release_lease(const std::string& vm_id);
+
+  void add_forward(const ForwardRecord& f);  // EEXISTS if the host side is taken
+  void remove_forward(const ForwardRecord& f);
+  std::vector<ForwardRecord> forwards(const std::string& vm_id);  // "" = all
 
   const std::string& location() const { return location_; }
 

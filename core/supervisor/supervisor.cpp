@@ -20,6 +20,7 @@
 #include "core/common/paths.h"
 #include "core/common/process.h"
 #include "core/common/unix_socket.h"
+#include "core/network/network.h"
 #include "core/plugins/loader.h"
 #include "core/state/vm_state.h"
 #include "core/store/store.h"
@@ -118,6 +119,7 @@ class Supervisor {
 
     const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rt.value("vmm", std::string("qemu")));
     vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
+    setup_network();
     launch_vmm();
     agent_fd_ = connect_agent();
     proto::set_nonblocking(agent_fd_, true);
@@ -125,6 +127,17 @@ class Supervisor {
                proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
     log("vm %s: VMM pid %lld launched, waiting for the agent", rec_.id.c_str(),
         static_cast<long long>(vmm_pid_));
+  }
+
+  // TAP, addresses, isolation and the VM's stored port forwards, before the
+  // VMM opens the TAP. Undone in finish() however the VM ends.
+  void setup_network() {
+    const std::string name = rec_.runtime.value("network", std::string("none"));
+    if (name == "none") return;
+    network_ = std::make_unique<NetworkBackend>(plugins_, name);
+    network_up_ = true;  // teardown is idempotent: also undo a half setup
+    network_->setup(rec_.id, rec_.runtime);
+    for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime, f);
   }
 
   void launch_vmm() {
@@ -138,6 +151,8 @@ class Supervisor {
     const std::string accel = rt.value("accel", std::string("tcg"));
     const std::string boot_args = rt.value("boot_args", std::string());
     const std::string console = rt.value("console_log", std::string());
+    const std::string tap = network_ ? rt.value("tap", std::string()) : std::string();
+    const std::string mac = rt.value("mac", std::string());
     smolvm_vmm_config cfg{};
     cfg.struct_size = sizeof cfg;
     cfg.vm_id = rec_.id.c_str();
@@ -151,6 +166,8 @@ class Supervisor {
     cfg.boot_args = boot_args.c_str();
     cfg.vm_dir = vm_dir_.c_str();
     cfg.console_log = console.c_str();
+    cfg.tap_name = tap.empty() ? nullptr : tap.c_str();
+    cfg.mac = mac.empty() ? nullptr : mac.c_str();
     smolvm_plugin_error err{};
     const int rc = vmm_->launch(&inst_, &cfg, &err);
     if (rc != 0) fail(rc, err.message);
@@ -645,6 +662,14 @@ class Supervisor {
     if (agent_fd_ >= 0) ::close(agent_fd_);
     if (inst_) vmm_->release(inst_);
     if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
+    if (network_up_ && store_) {
+      try {
+        network_->teardown(rec_.id, rec_.runtime, store_->forwards(rec_.id));
+      } catch (const std::exception& e) {
+        log("%s", e.what());
+        if (failure_.empty()) failure_ = e.what();
+      }
+    }
     if (store_) {
       try {
         nlohmann::json runtime = rec_.runtime;
@@ -670,6 +695,8 @@ class Supervisor {
   std::string vm_dir_, socket_path_, token_, agent_version_;
   const smolvm_vmm_vtable* vmm_ = nullptr;
   void* inst_ = nullptr;
+  std::unique_ptr<NetworkBackend> network_;
+  bool network_up_ = false;
   int64_t vmm_pid_ = 0;
   bool vmm_exited_ = false;
   int vmm_status_ = 0;

@@ -62,31 +62,31 @@ typedef enum smolvm_status {
 } smolvm_status;
 
 /* Short fixed name of a status code ("EINVAL"...); never NULL. */
-SMOLVM_API const char *smolvm_status_str(int status);
+SMOLVM_API const char* smolvm_status_str(int status);
 
 /* Message of the last failure on this thread, or "" if none. Valid until the
  * next failing call on this thread. */
-SMOLVM_API const char *smolvm_last_error(void);
+SMOLVM_API const char* smolvm_last_error(void);
 
 /* Library version, e.g. "0.1.0". */
-SMOLVM_API const char *smolvm_version(void);
+SMOLVM_API const char* smolvm_version(void);
 
 /* Frees memory the library returned with a "free with smolvm_free" note. */
-SMOLVM_API void smolvm_free(void *ptr);
+SMOLVM_API void smolvm_free(void* ptr);
 
 /* A list of strings; dispose with smolvm_strarray_dispose. */
 typedef struct smolvm_strarray {
-  char **strings;
+  char** strings;
   size_t count;
 } smolvm_strarray;
-SMOLVM_API void smolvm_strarray_dispose(smolvm_strarray *array);
+SMOLVM_API void smolvm_strarray_dispose(smolvm_strarray* array);
 
 /* A byte buffer; dispose with smolvm_buf_dispose. */
 typedef struct smolvm_buf {
-  uint8_t *data;
+  uint8_t* data;
   size_t size;
 } smolvm_buf;
-SMOLVM_API void smolvm_buf_dispose(smolvm_buf *buf);
+SMOLVM_API void smolvm_buf_dispose(smolvm_buf* buf);
 
 /* ---- runtime -------------------------------------------------------- */
 
@@ -96,36 +96,35 @@ typedef struct smolvm_runtime_options {
   uint32_t struct_size;
   /* Folder for the store and per-VM state. NULL: $SMOLVM_STATE_DIR, else
    * $XDG_STATE_HOME/smolvm, else ~/.local/state/smolvm. */
-  const char *state_dir;
+  const char* state_dir;
   /* Folder for images. NULL: $SMOLVM_CACHE_DIR, else ~/.cache/smolvm. */
-  const char *cache_dir;
+  const char* cache_dir;
   /* Extra plugin folders, ':'-separated, searched before $SMOLVM_PLUGIN_PATH
    * and the install's lib/smolvm/plugins. NULL: none. */
-  const char *plugin_path;
+  const char* plugin_path;
   /* Store plugin name. NULL: "sqlite". */
-  const char *store;
+  const char* store;
 } smolvm_runtime_options;
 
-SMOLVM_API int smolvm_runtime_options_init(smolvm_runtime_options *opts);
+SMOLVM_API int smolvm_runtime_options_init(smolvm_runtime_options* opts);
 
 /* Opens the runtime (store, plugin registry). opts may be NULL. */
-SMOLVM_API int smolvm_runtime_open(smolvm_runtime **out,
-                                   const smolvm_runtime_options *opts);
-SMOLVM_API void smolvm_runtime_close(smolvm_runtime *rt);
+SMOLVM_API int smolvm_runtime_open(smolvm_runtime** out, const smolvm_runtime_options* opts);
+SMOLVM_API void smolvm_runtime_close(smolvm_runtime* rt);
 
 /* Ids of every VM in the store, oldest first. */
-SMOLVM_API int smolvm_runtime_list(smolvm_strarray *out, smolvm_runtime *rt);
+SMOLVM_API int smolvm_runtime_list(smolvm_strarray* out, smolvm_runtime* rt);
 
 /* Reconciles the store with reality after a crash: VMs whose supervisor is
  * gone are marked stopped, their leftover processes, sockets and network
  * resources removed; folders with no VM are deleted. *out_fixed (may be NULL)
  * receives how many things were repaired. */
-SMOLVM_API int smolvm_runtime_gc(uint32_t *out_fixed, smolvm_runtime *rt);
+SMOLVM_API int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt);
 
 /* Checks what this host offers SmolVM (KVM kind, VMM binaries, guest image,
  * network tools, privileges) and writes a JSON report to *out_json (free
  * with smolvm_free). rt may be NULL: the default plugin path is used. */
-SMOLVM_API int smolvm_doctor(char **out_json, smolvm_runtime *rt);
+SMOLVM_API int smolvm_doctor(char** out_json, smolvm_runtime* rt);
 
 /* ---- VM options ----------------------------------------------------- */
 
@@ -139,32 +138,35 @@ SMOLVM_API int smolvm_doctor(char **out_json, smolvm_runtime *rt);
 typedef struct smolvm_vm_options {
   uint32_t struct_size;
   /* [a-z0-9][a-z0-9-]{0,62}; NULL: "vm-" + 8 random hex digits. */
-  const char *vm_id;
+  const char* vm_id;
   uint32_t vcpu_count;   /* 1..32, default 2 */
   uint32_t mem_size_mib; /* 128..16384, default 512 */
   /* "isolated" (default): a private copy-on-write disk per VM, kept across
    * stop/start, removed on delete. "shared": every VM boots the same
    * read-only base image; its writes go to a throwaway overlay and are lost
    * when the VM stops. */
-  const char *disk_mode;
+  const char* disk_mode;
   /* Guest kernel and root file system; NULL: the default image built by
    * `smolvm image build`. */
-  const char *kernel_path;
-  const char *rootfs_path;
+  const char* kernel_path;
+  const char* rootfs_path;
   /* Appended to the kernel command line. NULL: nothing. */
-  const char *boot_args;
+  const char* boot_args;
   /* Plugin names; NULL or "auto" picks the best the host supports. */
-  const char *vmm;      /* "qemu" | "firecracker" | "auto" */
-  const char *executor; /* "agent" | "ssh" | "auto" */
-  const char *network;  /* "none" | "nftables" | "iptables" | "auto" */
+  const char* vmm;      /* "qemu" | "firecracker" | "auto" */
+  const char* executor; /* "agent" | "ssh" | "auto" */
+  /* "none" (default: no NIC, the sandbox reaches nothing), "auto" (the best
+   * network plugin the host supports), "nftables" or "iptables". A network
+   * needs CAP_NET_ADMIN. */
+  const char* network;
   /* Acceleration: "auto" (default) uses KVM where the host has hardware KVM,
    * TCG otherwise; "kvm" or "tcg" to force. */
-  const char *accel;
+  const char* accel;
   /* Seconds start() waits for the guest agent; 0: default (120). */
   uint32_t boot_timeout_s;
 } smolvm_vm_options;
 
-SMOLVM_API int smolvm_vm_options_init(smolvm_vm_options *opts);
+SMOLVM_API int smolvm_vm_options_init(smolvm_vm_options* opts);
 
 /* ---- VMs ------------------------------------------------------------ */
 
@@ -180,64 +182,62 @@ typedef enum smolvm_vm_state {
 } smolvm_vm_state;
 
 /* "created", "starting", ...; never NULL. */
-SMOLVM_API const char *smolvm_vm_state_str(int state);
+SMOLVM_API const char* smolvm_vm_state_str(int state);
 
 /* Validates opts and records a new VM (state "created"), with its disk. On
  * failure nothing is left behind. */
-SMOLVM_API int smolvm_vm_create(smolvm_vm **out, smolvm_runtime *rt,
-                                const smolvm_vm_options *opts);
+SMOLVM_API int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_options* opts);
 
 /* Opens an existing VM by id, from any process. */
-SMOLVM_API int smolvm_vm_open(smolvm_vm **out, smolvm_runtime *rt,
-                              const char *vm_id);
+SMOLVM_API int smolvm_vm_open(smolvm_vm** out, smolvm_runtime* rt, const char* vm_id);
 
 /* Releases the handle. The VM itself is untouched. NULL is allowed. */
-SMOLVM_API void smolvm_vm_free(smolvm_vm *vm);
+SMOLVM_API void smolvm_vm_free(smolvm_vm* vm);
 
 /* Boots the VM and returns once its agent answers. On failure the VM is
  * left "failed" with the reason, and no process or socket remains. */
-SMOLVM_API int smolvm_vm_start(smolvm_vm *vm);
+SMOLVM_API int smolvm_vm_start(smolvm_vm* vm);
 
 /* Asks the guest to shut down, waits up to timeout_ms (0: 10000), then
  * forces it off. A stopped VM is a no-op. */
-SMOLVM_API int smolvm_vm_stop(smolvm_vm *vm, uint32_t timeout_ms);
+SMOLVM_API int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms);
 
 /* Stops the VM if needed and removes every file, process and record of it.
  * The handle must still be freed. */
-SMOLVM_API int smolvm_vm_delete(smolvm_vm *vm);
+SMOLVM_API int smolvm_vm_delete(smolvm_vm* vm);
 
 /* The VM's id; owned by the handle. */
-SMOLVM_API const char *smolvm_vm_id(const smolvm_vm *vm);
+SMOLVM_API const char* smolvm_vm_id(const smolvm_vm* vm);
 
 typedef struct smolvm_vm_info {
   uint32_t struct_size;
-  const char *id;
+  const char* id;
   int state;              /* smolvm_vm_state */
-  const char *state_name; /* smolvm_vm_state_str(state) */
+  const char* state_name; /* smolvm_vm_state_str(state) */
   uint32_t vcpu_count;
   uint32_t mem_size_mib;
-  const char *disk_mode;
-  const char *vmm;      /* resolved plugin name */
-  const char *executor; /* resolved plugin name */
-  const char *network;  /* resolved plugin name */
-  const char *accel;    /* "kvm" or "tcg" once started, else "" */
-  const char *kernel_path;
-  const char *rootfs_path;
-  const char *disk_path; /* the VM's own disk, "" in shared mode */
-  const char *ip;        /* guest address, "" without network */
-  const char *state_dir; /* per-VM folder */
-  const char *console_log;
+  const char* disk_mode;
+  const char* vmm;      /* resolved plugin name */
+  const char* executor; /* resolved plugin name */
+  const char* network;  /* resolved plugin name */
+  const char* accel;    /* "kvm" or "tcg" once started, else "" */
+  const char* kernel_path;
+  const char* rootfs_path;
+  const char* disk_path; /* the VM's own disk, "" in shared mode */
+  const char* ip;        /* guest address, "" without network */
+  const char* state_dir; /* per-VM folder */
+  const char* console_log;
   int64_t supervisor_pid; /* 0 when not running */
   int64_t vmm_pid;        /* 0 when not running */
   int64_t created_at_ms;  /* Unix epoch milliseconds */
   int64_t started_at_ms;  /* 0 if never started */
-  const char *last_error; /* why it failed or stopped unexpectedly, or "" */
+  const char* last_error; /* why it failed or stopped unexpectedly, or "" */
 } smolvm_vm_info;
 
 /* Fills *out from the store (fresh on every call). Set out->struct_size
  * first (or use smolvm_vm_info_init). Strings are owned by the handle. */
-SMOLVM_API int smolvm_vm_info_init(smolvm_vm_info *out);
-SMOLVM_API int smolvm_vm_get_info(smolvm_vm_info *out, smolvm_vm *vm);
+SMOLVM_API int smolvm_vm_info_init(smolvm_vm_info* out);
+SMOLVM_API int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm);
 
 /* ---- commands ------------------------------------------------------- */
 
@@ -245,42 +245,42 @@ typedef struct smolvm_exec_options {
   uint32_t struct_size;
   /* Either argv (argc entries, run directly) or command (run by /bin/sh -c).
    * Exactly one must be set. */
-  const char *const *argv;
+  const char* const* argv;
   size_t argc;
-  const char *command;
+  const char* command;
   /* "KEY=VALUE" entries added to the guest's default environment. */
-  const char *const *env;
+  const char* const* env;
   size_t env_count;
-  const char *cwd;          /* NULL: / */
-  const uint8_t *stdin_data; /* for smolvm_vm_exec; NULL: empty stdin */
+  const char* cwd;           /* NULL: / */
+  const uint8_t* stdin_data; /* for smolvm_vm_exec; NULL: empty stdin */
   size_t stdin_len;
   /* Kill the command's whole process group after this long; 0: no limit. */
   uint32_t timeout_ms;
 } smolvm_exec_options;
 
-SMOLVM_API int smolvm_exec_options_init(smolvm_exec_options *opts);
+SMOLVM_API int smolvm_exec_options_init(smolvm_exec_options* opts);
 
 typedef struct smolvm_exec_result {
-  int exit_code;  /* the exit status, or 128+signal when killed */
-  int signal;     /* the signal that ended it, or 0 */
-  int timed_out;  /* 1 if the timeout killed it */
-  uint8_t *stdout_data;
+  int exit_code; /* the exit status, or 128+signal when killed */
+  int signal;    /* the signal that ended it, or 0 */
+  int timed_out; /* 1 if the timeout killed it */
+  uint8_t* stdout_data;
   size_t stdout_len;
-  uint8_t *stderr_data;
+  uint8_t* stderr_data;
   size_t stderr_len;
   uint64_t duration_us;
 } smolvm_exec_result;
 
 /* Runs a command to completion and collects its output. A non-zero exit
  * code is a result, not a failure. Free with smolvm_exec_result_free. */
-SMOLVM_API int smolvm_vm_exec(smolvm_exec_result **out, smolvm_vm *vm,
-                              const smolvm_exec_options *opts);
+SMOLVM_API int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm,
+                              const smolvm_exec_options* opts);
 
 /* Shorthand: /bin/sh -c command, with a timeout (0: none). */
-SMOLVM_API int smolvm_vm_run(smolvm_exec_result **out, smolvm_vm *vm,
-                             const char *command, uint32_t timeout_ms);
+SMOLVM_API int smolvm_vm_run(smolvm_exec_result** out, smolvm_vm* vm, const char* command,
+                             uint32_t timeout_ms);
 
-SMOLVM_API void smolvm_exec_result_free(smolvm_exec_result *result);
+SMOLVM_API void smolvm_exec_result_free(smolvm_exec_result* result);
 
 /* Streaming: start a command and pull its events. */
 typedef struct smolvm_exec smolvm_exec;
@@ -294,7 +294,7 @@ typedef enum smolvm_event_type {
 typedef struct smolvm_exec_event {
   int type; /* smolvm_event_type */
   /* Output bytes, valid until the next call on the smolvm_exec. */
-  const uint8_t *data;
+  const uint8_t* data;
   size_t len;
   /* Set on SMOLVM_EVENT_EXIT. */
   int exit_code;
@@ -305,36 +305,45 @@ typedef struct smolvm_exec_event {
 
 /* opts->stdin_data is sent first; more with smolvm_exec_write_stdin. Stdin is
  * closed by smolvm_exec_close_stdin (or when the stream is freed). */
-SMOLVM_API int smolvm_exec_start(smolvm_exec **out, smolvm_vm *vm,
-                                 const smolvm_exec_options *opts);
+SMOLVM_API int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_exec_options* opts);
 
 /* Waits up to wait_ms (-1: forever) for the next event. Returns
  * SMOLVM_ETIMEOUT if none came in time, SMOLVM_EDONE after the exit event. */
-SMOLVM_API int smolvm_exec_next_event(smolvm_exec_event *out, smolvm_exec *ex,
-                                      int32_t wait_ms);
-SMOLVM_API int smolvm_exec_write_stdin(smolvm_exec *ex, const uint8_t *data,
-                                       size_t len);
-SMOLVM_API int smolvm_exec_close_stdin(smolvm_exec *ex);
+SMOLVM_API int smolvm_exec_next_event(smolvm_exec_event* out, smolvm_exec* ex, int32_t wait_ms);
+SMOLVM_API int smolvm_exec_write_stdin(smolvm_exec* ex, const uint8_t* data, size_t len);
+SMOLVM_API int smolvm_exec_close_stdin(smolvm_exec* ex);
 /* Sends a signal to the command's process group. */
-SMOLVM_API int smolvm_exec_kill(smolvm_exec *ex, int signal);
+SMOLVM_API int smolvm_exec_kill(smolvm_exec* ex, int signal);
 /* Frees the stream; a command still running is killed. NULL is allowed. */
-SMOLVM_API void smolvm_exec_free(smolvm_exec *ex);
+SMOLVM_API void smolvm_exec_free(smolvm_exec* ex);
+
+/* ---- port forwarding ------------------------------------------------ */
+
+/* Forwards host_addr:host_port (protocol "tcp" or "udp") to the guest's
+ * guest_port. host_port 0 picks a free port; host_addr NULL means
+ * 127.0.0.1, "0.0.0.0" every host address; protocol NULL means "tcp". The
+ * forward is stored with the VM and applied whenever it runs. Needs a VM
+ * with a network (EUNSUPPORTED for network=none); EEXISTS if the host port
+ * is taken. *out_host_port (may be NULL) receives the host port. */
+SMOLVM_API int smolvm_vm_expose(uint32_t* out_host_port, smolvm_vm* vm, uint32_t guest_port,
+                                uint32_t host_port, const char* host_addr, const char* protocol);
+SMOLVM_API int smolvm_vm_unexpose(smolvm_vm* vm, uint32_t host_port, const char* host_addr,
+                                  const char* protocol);
+/* The VM's forwards as a JSON array of {"protocol","host_addr","host_port",
+ * "guest_port"}; free *out_json with smolvm_free. */
+SMOLVM_API int smolvm_vm_list_ports(char** out_json, smolvm_vm* vm);
 
 /* ---- files ---------------------------------------------------------- */
 
 /* Writes bytes to a guest file (created or truncated, parents made). */
-SMOLVM_API int smolvm_vm_write_file(smolvm_vm *vm, const char *guest_path,
-                                    const uint8_t *data, size_t len,
-                                    uint32_t mode);
+SMOLVM_API int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* data,
+                                    size_t len, uint32_t mode);
 /* Reads a whole guest file. Dispose *out with smolvm_buf_dispose. */
-SMOLVM_API int smolvm_vm_read_file(smolvm_buf *out, smolvm_vm *vm,
-                                   const char *guest_path);
+SMOLVM_API int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path);
 /* Copies a host file or folder (recursively) into the guest. */
-SMOLVM_API int smolvm_vm_put(smolvm_vm *vm, const char *host_path,
-                             const char *guest_path);
+SMOLVM_API int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path);
 /* Copies a guest file or folder (recursively) to the host. */
-SMOLVM_API int smolvm_vm_get(smolvm_vm *vm, const char *guest_path,
-                             const char *host_path);
+SMOLVM_API int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path);
 
 #ifdef __cplusplus
 }

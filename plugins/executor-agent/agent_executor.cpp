@@ -64,8 +64,8 @@ int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
     int32_t left = -1;
     if (wait_ms >= 0) {
       left = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                 deadline - std::chrono::steady_clock::now())
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                   std::chrono::steady_clock::now())
                  .count()));
     }
     const int rc = conn.pump(left);
@@ -86,8 +86,8 @@ int connect(void** out_conn, const smolvm_executor_target* target, uint32_t time
   }
   auto conn = std::make_unique<Connection>();
   std::string error;
-  const int rc = conn->open(target->supervisor_socket, target->token ? target->token : "",
-                            timeout_ms, error);
+  const int rc =
+      conn->open(target->supervisor_socket, target->token ? target->token : "", timeout_ms, error);
   if (rc != 0) return set_err(err, rc, error);
   *out_conn = conn.release();
   return 0;

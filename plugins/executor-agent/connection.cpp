@@ -20,11 +20,17 @@ using smolvm::proto::Frame;
 using smolvm::proto::Type;
 
 int status_from_code(const std::string& code) {
-  static const std::pair<const char*, int> kCodes[] = {
-      {"EINVAL", SMOLVM_EINVAL},   {"ENOTFOUND", SMOLVM_ENOTFOUND}, {"ESTATE", SMOLVM_ESTATE},
-      {"ETIMEOUT", SMOLVM_ETIMEOUT}, {"EEXISTS", SMOLVM_EEXISTS},   {"EIO", SMOLVM_EIO},
-      {"EPERM", SMOLVM_EPERM},     {"EBUSY", SMOLVM_EBUSY},         {"EPROTO", SMOLVM_EPROTO},
-      {"ENOMEM", SMOLVM_ENOMEM},   {"EUNSUPPORTED", SMOLVM_EUNSUPPORTED}};
+  static const std::pair<const char*, int> kCodes[] = {{"EINVAL", SMOLVM_EINVAL},
+                                                       {"ENOTFOUND", SMOLVM_ENOTFOUND},
+                                                       {"ESTATE", SMOLVM_ESTATE},
+                                                       {"ETIMEOUT", SMOLVM_ETIMEOUT},
+                                                       {"EEXISTS", SMOLVM_EEXISTS},
+                                                       {"EIO", SMOLVM_EIO},
+                                                       {"EPERM", SMOLVM_EPERM},
+                                                       {"EBUSY", SMOLVM_EBUSY},
+                                                       {"EPROTO", SMOLVM_EPROTO},
+                                                       {"ENOMEM", SMOLVM_ENOMEM},
+                                                       {"EUNSUPPORTED", SMOLVM_EUNSUPPORTED}};
   for (const auto& [name, status] : kCodes) {
     if (code == name) return status;
   }
@@ -35,8 +41,8 @@ Connection::~Connection() {
   if (fd_ >= 0) close(fd_);
 }
 
-int Connection::open(const std::string& socket_path, const std::string& token,
-                     uint32_t timeout_ms, std::string& error) {
+int Connection::open(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
+                     std::string& error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) {
@@ -51,7 +57,8 @@ int Connection::open(const std::string& socket_path, const std::string& token,
     return SMOLVM_ESTATE;
   }
   if (!send(Type::kHello, 0, 0,
-            smolvm::proto::to_json(smolvm::proto::Hello{smolvm::proto::kVersion, token, "executor-agent"}))) {
+            smolvm::proto::to_json(
+                smolvm::proto::Hello{smolvm::proto::kVersion, token, "executor-agent"}))) {
     error = error_;
     return SMOLVM_EIO;
   }

@@ -8,6 +8,19 @@ __attribute__((unused)) static int probe(char* out, size_t cap, smolvm_plugin_er
   return 0;
 }
 
+__attribute__((unused)) static int noop_cfg(const smolvm_network_config* c,
+                                            smolvm_plugin_error* err) {
+  (void)c;
+  (void)err;
+  return 0;
+}
+__attribute__((unused)) static int noop_fwd(const smolvm_network_forward* f,
+                                            smolvm_plugin_error* err) {
+  (void)f;
+  (void)err;
+  return 0;
+}
+
 static const smolvm_network_vtable vt = {
 #if defined(BAD_SMALL_VTABLE)
     4,
@@ -19,6 +32,7 @@ static const smolvm_network_vtable vt = {
 #else
     probe,
 #endif
+    noop_cfg, noop_cfg, noop_fwd, noop_fwd,
 };
 
 __attribute__((unused)) static const smolvm_plugin_descriptor desc = {

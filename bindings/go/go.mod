@@ -1,0 +1,3 @@
+module smolvm
+
+go 1.19

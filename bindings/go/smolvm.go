@@ -1,0 +1,194 @@
+// Package smolvm boots disposable Linux microVMs and runs commands in them.
+//
+//	vm, err := smolvm.New(smolvm.Options{MemSizeMiB: 1024})
+//	if err != nil { ... }
+//	defer vm.Close()         // releases the handle; the VM keeps running
+//	defer vm.Delete()        // removes the VM (runs before Close)
+//	if err := vm.Start(); err != nil { ... }
+//	r, err := vm.Run(ctx, "uname -a")
+//
+// A VM outlives the process that made it; any process can attach to it
+// again with FromID. Every failure is returned as an error (*Error for the
+// library's own, matching ErrInvalid, ErrNotFound, ... with errors.Is); no
+// method panics.
+//
+// A *VM may be used from many goroutines; its calls are serialized. To run
+// commands in one VM concurrently, attach more handles with FromID.
+package smolvm
+
+import (
+	"runtime"
+	"sync"
+	"time"
+
+	"smolvm/internal/raw"
+)
+
+// RuntimeOptions say where SmolVM keeps its state. Empty fields take the
+// library's defaults ($SMOLVM_STATE_DIR, $SMOLVM_CACHE_DIR, ...).
+type RuntimeOptions struct {
+	StateDir   string // store and per-VM folders
+	CacheDir   string // guest images
+	PluginPath string // extra plugin folders, ':'-separated
+	Store      string // store plugin; "" is "sqlite"
+}
+
+// Options describe a new VM. Zero values take the library's defaults; the
+// library validates everything and its message names the field.
+type Options struct {
+	RuntimeOptions
+
+	ID          string        // [a-z0-9][a-z0-9-]{0,62}; "": generated
+	VCPUCount   uint32        // 1..32; 0: 2
+	MemSizeMiB  uint32        // 128..16384; 0: 512
+	DiskMode    string        // "isolated" (default) or "shared"
+	KernelPath  string        // "": the default guest image
+	RootfsPath  string        // "": the default guest image
+	BootArgs    string        // appended to the kernel command line
+	VMM         string        // "qemu", "firecracker", "auto"
+	Executor    string        // "agent", "ssh", "auto"
+	Network     string        // "none", "nftables", "iptables", "auto"
+	Accel       string        // "auto", "kvm", "tcg"
+	BootTimeout time.Duration // how long Start waits for the guest; 0: 120 s
+}
+
+// VM is a handle on one VM. Close releases it; the VM itself is stopped
+// only by Stop and removed only by Delete.
+type VM struct {
+	mu sync.Mutex
+	rt raw.Struct_SS_smolvm_runtime
+	h  raw.Struct_SS_smolvm_vm
+	id string
+}
+
+// New records a new VM (state "created") with its own disk. Start boots it.
+func New(opts Options) (*VM, error) {
+	o, err := callPtr("new", raw.Smolvm_swig_vm_opts_new)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Smolvm_swig_vm_opts_free(o)
+	for _, f := range []struct{ name, value string }{
+		{"vm_id", opts.ID}, {"disk_mode", opts.DiskMode}, {"kernel_path", opts.KernelPath},
+		{"rootfs_path", opts.RootfsPath}, {"boot_args", opts.BootArgs}, {"vmm", opts.VMM},
+		{"executor", opts.Executor}, {"network", opts.Network}, {"accel", opts.Accel},
+	} {
+		if f.value == "" {
+			continue // keep the library's default
+		}
+		if _, err := callRC("new", func() int { return raw.Smolvm_swig_vm_opts_set_str(o, f.name, f.value) }); err != nil {
+			return nil, err
+		}
+	}
+	bootS := uint32((opts.BootTimeout + time.Second - 1) / time.Second) // round up
+	for _, f := range []struct {
+		name  string
+		value uint32
+	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}} {
+		if f.value == 0 {
+			continue
+		}
+		if _, err := callRC("new", func() int { return raw.Smolvm_swig_vm_opts_set_u32(o, f.name, uint(f.value)) }); err != nil {
+			return nil, err
+		}
+	}
+	rt, err := openRuntime("new", opts.RuntimeOptions)
+	if err != nil {
+		return nil, err
+	}
+	h, err := callPtr("new", func() raw.Struct_SS_smolvm_vm { return raw.Smolvm_swig_vm_create(rt, o) })
+	if err != nil {
+		raw.Smolvm_runtime_close(rt)
+		return nil, err
+	}
+	return wrap(rt, h), nil
+}
+
+// FromID attaches to an existing VM by id, from any process. rt, at most
+// one, says where the state lives when it is not the default.
+func FromID(id string, rt ...RuntimeOptions) (*VM, error) {
+	var ro RuntimeOptions
+	if len(rt) > 0 {
+		ro = rt[0]
+	}
+	r, err := openRuntime("from id", ro)
+	if err != nil {
+		return nil, err
+	}
+	h, err := callPtr("from id", func() raw.Struct_SS_smolvm_vm { return raw.Smolvm_swig_vm_open(r, id) })
+	if err != nil {
+		raw.Smolvm_runtime_close(r)
+		return nil, err
+	}
+	return wrap(r, h), nil
+}
+
+func openRuntime(op string, o RuntimeOptions) (raw.Struct_SS_smolvm_runtime, error) {
+	return callPtr(op, func() raw.Struct_SS_smolvm_runtime {
+		return raw.Smolvm_swig_runtime_open(o.StateDir, o.CacheDir, o.PluginPath, o.Store)
+	})
+}
+
+func wrap(rt raw.Struct_SS_smolvm_runtime, h raw.Struct_SS_smolvm_vm) *VM {
+	vm := &VM{rt: rt, h: h, id: raw.Smolvm_vm_id(h)}
+	// A forgotten Close leaks only memory and a store connection, never
+	// the VM; the finalizer reclaims them.
+	runtime.SetFinalizer(vm, (*VM).Close)
+	return vm
+}
+
+// ID is the VM's id; valid after Close too.
+func (vm *VM) ID() string { return vm.id }
+
+// do runs f with the handle, serialized; ErrClosed after Close.
+func (vm *VM) do(f func(h raw.Struct_SS_smolvm_vm) error) error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.h == nil {
+		return ErrClosed
+	}
+	return f(vm.h)
+}
+
+// Start boots the VM and returns once its guest agent answers. On failure
+// the VM is left "failed" with the reason (see Info().LastError).
+func (vm *VM) Start() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("start", func() int { return raw.Smolvm_swig_vm_start(h) })
+		return err
+	})
+}
+
+// Stop asks the guest to shut down, waits up to timeout (0: 10 s), then
+// forces it off. Stopping a stopped VM does nothing.
+func (vm *VM) Stop(timeout time.Duration) error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		ms := uint(timeout / time.Millisecond)
+		_, err := callRC("stop", func() int { return raw.Smolvm_swig_vm_stop(h, ms) })
+		return err
+	})
+}
+
+// Delete stops the VM if needed and removes every trace of it. The handle
+// still needs Close.
+func (vm *VM) Delete() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("delete", func() int { return raw.Smolvm_swig_vm_delete(h) })
+		return err
+	})
+}
+
+// Close releases the native handle (the VM keeps running). Calling it
+// again does nothing.
+func (vm *VM) Close() error {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	if vm.h == nil {
+		return nil
+	}
+	raw.Smolvm_vm_free(vm.h)
+	raw.Smolvm_runtime_close(vm.rt) // after its VM, as the C ABI requires
+	vm.h, vm.rt = nil, nil
+	runtime.SetFinalizer(vm, nil)
+	return nil
+}

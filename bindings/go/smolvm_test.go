@@ -1,0 +1,239 @@
+package smolvm_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"smolvm"
+)
+
+// One real VM, booted once and shared by every test: boots are the slow
+// part (about 1.5 s under TCG).
+var shared *smolvm.VM
+
+func TestMain(m *testing.M) {
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		fmt.Println("SKIP: qemu-system-x86_64 is not on PATH; the Go binding tests boot a real VM")
+		os.Exit(0)
+	}
+	start := time.Now()
+	vm, err := smolvm.New(smolvm.Options{MemSizeMiB: 256, VCPUCount: 1})
+	if err != nil {
+		fmt.Println("FAIL: create the shared VM:", err)
+		os.Exit(1)
+	}
+	if err := vm.Start(); err != nil {
+		fmt.Println("FAIL: start the shared VM:", err)
+		_ = vm.Delete()
+		os.Exit(1)
+	}
+	fmt.Printf("shared VM %s booted in %v\n", vm.ID(), time.Since(start).Round(time.Millisecond))
+	shared = vm
+	code := m.Run()
+	if err := vm.Delete(); err != nil {
+		fmt.Println("FAIL: delete the shared VM:", err)
+		code = 1
+	}
+	_ = vm.Close()
+	// After Delete the id is gone for every process.
+	if _, err := smolvm.FromID(vm.ID()); !errors.Is(err, smolvm.ErrNotFound) {
+		fmt.Println("FAIL: FromID after Delete: want ErrNotFound, got", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestRunOutputAndExitCode(t *testing.T) {
+	r, err := shared.Run(ctx(t), "echo hello; echo oops >&2; exit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Stdout) != "hello\n" || string(r.Stderr) != "oops\n" {
+		t.Errorf("stdout %q stderr %q; want \"hello\\n\" and \"oops\\n\"", r.Stdout, r.Stderr)
+	}
+	if r.ExitCode != 3 || r.Success() {
+		t.Errorf("exit code %d (success %v); want 3 (false)", r.ExitCode, r.Success())
+	}
+	if r.Duration <= 0 {
+		t.Errorf("duration %v; want > 0", r.Duration)
+	}
+}
+
+func TestExecArgsEnvDirStdin(t *testing.T) {
+	r, err := shared.Exec(ctx(t), smolvm.Cmd{
+		Args:  []string{"/bin/sh", "-c", `cat; echo "$GREETING"; pwd`},
+		Env:   []string{"GREETING=hi there"},
+		Dir:   "/tmp",
+		Stdin: []byte("from stdin\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "from stdin\nhi there\n/tmp\n"; string(r.Stdout) != want || r.ExitCode != 0 {
+		t.Errorf("stdout %q exit %d; want %q exit 0", r.Stdout, r.ExitCode, want)
+	}
+}
+
+func TestTwoHandlesRunSideBySide(t *testing.T) {
+	other, err := smolvm.FromID(shared.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	// Each prints its start and end on the guest clock (ns); the spans
+	// overlap only if the two commands really ran at the same time.
+	const cmd = "date +%s%N; sleep 1; date +%s%N"
+	type span struct {
+		from, to int64
+		err      error
+	}
+	spanOf := func(vm *smolvm.VM) (s span) {
+		r, err := vm.Run(ctx(t), cmd)
+		if err != nil {
+			return span{err: err}
+		}
+		_, s.err = fmt.Sscan(string(r.Stdout), &s.from, &s.to)
+		return s
+	}
+	done := make(chan span, 1)
+	go func() { done <- spanOf(other) }()
+	a, b := spanOf(shared), <-done
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if !(a.from < b.to && b.from < a.to) {
+		t.Errorf("spans %v and %v do not overlap: the commands ran one after the other", a, b)
+	}
+}
+
+func TestGuestTimeoutIsAResult(t *testing.T) {
+	r, err := shared.Exec(ctx(t), smolvm.Cmd{Shell: "sleep 20", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.TimedOut || r.Success() {
+		t.Errorf("timed out %v exit %d signal %d; want a timed-out result", r.TimedOut, r.ExitCode, r.Signal)
+	}
+}
+
+func TestContextDeadlineKillsCommand(t *testing.T) {
+	c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	// 3177 marks the process; the check below must not match itself,
+	// hence the pattern 317[7].
+	r, err := shared.Run(c, "echo started; sleep 3177")
+	took := time.Since(begin)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v; want one wrapping context.DeadlineExceeded", err)
+	}
+	if took > 5*time.Second {
+		t.Errorf("Run returned %v after the deadline; want promptly", took)
+	}
+	if r == nil || !strings.Contains(string(r.Stdout), "started") {
+		t.Errorf("partial result %+v; want the output so far", r)
+	}
+	left, err := shared.Run(ctx(t), `grep -l 317[7] /proc/[0-9]*/cmdline 2>/dev/null; true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Stdout) != 0 {
+		t.Errorf("the cancelled command still runs: %s", left.Stdout)
+	}
+	// An already cancelled context does not start anything.
+	done, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if _, err := shared.Run(done, "true"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run with a cancelled context: %v; want context.Canceled", err)
+	}
+}
+
+func TestFilesRoundTrip(t *testing.T) {
+	data := []byte{0, 1, 2, 'x', 0xff, '\n'}
+	if err := shared.WriteFile("/tmp/go-test/blob", data, 0600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := shared.ReadFile("/tmp/go-test/blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Errorf("read %v; want %v", got, data)
+	}
+	if _, err := shared.ReadFile("/no/such/file"); err == nil {
+		t.Error("reading a missing guest file succeeded")
+	}
+}
+
+func TestInfo(t *testing.T) {
+	info, err := shared.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ID != shared.ID() || info.State != "running" || info.VCPUCount != 1 || info.MemSizeMiB != 256 {
+		t.Errorf("info %+v; want id %s, running, 1 vCPU, 256 MiB", info, shared.ID())
+	}
+	if info.Accel != "kvm" && info.Accel != "tcg" {
+		t.Errorf("accel %q; want kvm or tcg", info.Accel)
+	}
+	if info.StartedAt.IsZero() || info.SupervisorPID == 0 {
+		t.Errorf("started at %v supervisor pid %d; want both set", info.StartedAt, info.SupervisorPID)
+	}
+}
+
+func TestFromIDReattachAndClose(t *testing.T) {
+	vm, err := smolvm.FromID(shared.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := vm.Run(ctx(t), "echo again")
+	if err != nil || string(r.Stdout) != "again\n" {
+		t.Fatalf("run through the second handle: %v %+v", err, r)
+	}
+	if err := vm.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.Close(); err != nil {
+		t.Errorf("second Close: %v; want nil", err)
+	}
+	if _, err := vm.Run(ctx(t), "true"); !errors.Is(err, smolvm.ErrClosed) {
+		t.Errorf("Run after Close: %v; want ErrClosed", err)
+	}
+	// Closing a handle leaves the VM running for the others.
+	if _, err := shared.Run(ctx(t), "true"); err != nil {
+		t.Errorf("the shared handle after closing another: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	_, err := smolvm.New(smolvm.Options{MemSizeMiB: 64})
+	var e *smolvm.Error
+	if !errors.Is(err, smolvm.ErrInvalid) || !errors.As(err, &e) {
+		t.Fatalf("New with 64 MiB: %v; want an *Error matching ErrInvalid", err)
+	}
+	if e.Status != smolvm.StatusInvalid || !strings.Contains(e.Message, "mem_size_mib") ||
+		!strings.Contains(err.Error(), "EINVAL") {
+		t.Errorf("error %q (status %v); want EINVAL naming mem_size_mib", err, e.Status)
+	}
+	if errors.Is(err, smolvm.ErrNotFound) {
+		t.Errorf("%v matches ErrNotFound too", err)
+	}
+
+	_, err = smolvm.FromID("vm-no-such-vm")
+	if !errors.Is(err, smolvm.ErrNotFound) || !strings.Contains(err.Error(), "vm-no-such-vm") {
+		t.Errorf("FromID of a missing id: %v; want ErrNotFound naming the id", err)
+	}
+}

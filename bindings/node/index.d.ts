@@ -1,0 +1,148 @@
+// Type declarations for the `smolvm` package (index.js).
+/// <reference types="node" />
+
+/** Where SmolVM keeps its state; unset fields take the library's defaults. */
+export interface RuntimeOptions {
+  /** Store and per-VM folders; default $SMOLVM_STATE_DIR, else ~/.local/state/smolvm. */
+  stateDir?: string;
+  /** Guest images; default $SMOLVM_CACHE_DIR, else ~/.cache/smolvm. */
+  cacheDir?: string;
+  /** Extra plugin folders, ':'-separated. */
+  pluginPath?: string;
+  /** Store plugin; default "sqlite". */
+  store?: string;
+}
+
+/** A new VM. Unset fields take the library's defaults; it validates them all. */
+export interface CreateOptions extends RuntimeOptions {
+  /** [a-z0-9][a-z0-9-]{0,62}; default "vm-" + 8 random hex digits. */
+  id?: string;
+  /** 1..32, default 2. */
+  vcpuCount?: number;
+  /** 128..16384, default 512. */
+  memSizeMib?: number;
+  diskMode?: 'isolated' | 'shared';
+  kernelPath?: string;
+  rootfsPath?: string;
+  /** Appended to the kernel command line. */
+  bootArgs?: string;
+  vmm?: 'qemu' | 'firecracker' | 'auto';
+  executor?: 'agent' | 'ssh' | 'auto';
+  network?: 'none' | 'nftables' | 'iptables' | 'auto';
+  accel?: 'auto' | 'kvm' | 'tcg';
+  /** How long start() waits for the guest (rounded up to seconds); default 120 s. */
+  bootTimeoutMs?: number;
+}
+
+export interface RunOptions {
+  /** The guest kills the command after this long (result.timedOut); 0: none. */
+  timeoutMs?: number;
+  /** Kills the command from the host; run() then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Added to the guest's environment: { KEY: 'value' } or ['KEY=value']. */
+  env?: Record<string, string> | string[];
+  /** Working directory; default /. */
+  cwd?: string;
+  /** Sent to the command, then stdin is closed. */
+  stdin?: string | Uint8Array;
+  /** How stdout and stderr are decoded; 'buffer' keeps the bytes. Default 'utf8'. */
+  encoding?: BufferEncoding | 'buffer';
+}
+
+/** How a command ended. A non-zero exit code is a result, not an error. */
+export interface RunResult<T = string> {
+  /** The exit status, or 128+signal when killed. */
+  exitCode: number;
+  /** The signal that ended it, or 0. */
+  signal: number;
+  /** The guest-side timeoutMs killed it. */
+  timedOut: boolean;
+  stdout: T;
+  stderr: T;
+  durationMs: number;
+}
+
+export interface VMInfo {
+  id: string;
+  state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  vcpuCount: number;
+  memSizeMib: number;
+  diskMode: string;
+  vmm: string;
+  executor: string;
+  network: string;
+  /** "kvm" or "tcg" once started, else "". */
+  accel: string;
+  kernelPath: string;
+  rootfsPath: string;
+  /** "" in shared mode. */
+  diskPath: string;
+  /** "" without network. */
+  ip: string;
+  stateDir: string;
+  consoleLog: string;
+  supervisorPid: number;
+  vmmPid: number;
+  createdAtMs: number;
+  startedAtMs: number;
+  /** Why it failed or stopped unexpectedly, or "". */
+  lastError: string;
+}
+
+/**
+ * A handle on one VM. Every method runs the native call on a worker thread
+ * and never blocks the event loop; calls on one handle run in order.
+ * close() releases the handle, never the VM: stop() or delete() for that.
+ */
+export class SmolVM {
+  private constructor();
+  /** Records a new VM (state "created"); start() boots it. */
+  static create(options?: CreateOptions): Promise<SmolVM>;
+  /** Attaches to an existing VM by id, from any process. */
+  static fromId(id: string, options?: RuntimeOptions): Promise<SmolVM>;
+  readonly id: string;
+  /** True after close(). */
+  readonly closed: boolean;
+  /** Boots the VM; resolves once its guest agent answers. */
+  start(): Promise<void>;
+  /** A string runs under /bin/sh -c; an array runs directly. */
+  run(command: string | string[], options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
+  run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
+  /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops the VM if needed and removes every trace of it. */
+  delete(): Promise<void>;
+  info(): Promise<VMInfo>;
+  /** mode 0 is 0644; parent folders are made. */
+  writeFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;
+  readFile(path: string): Promise<Buffer>;
+  /** Releases the native handle after the calls already made. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Every failure; the message is the native library's own. */
+export class SmolVMError extends Error {
+  /** The smolvm_status (negative), or null for errors made in JavaScript. */
+  readonly status: number | null;
+  /** 'EINVAL', 'ENOTFOUND', ..., 'ECLOSED' (closed handle), 'ABORT_ERR'. */
+  readonly code: string;
+  /** The call that failed ('create', 'start', 'run', ...), when known. */
+  readonly op: string | null;
+}
+/** A bad option or argument (EINVAL). */
+export class ConfigError extends SmolVMError {}
+/** No such VM, file, plugin or image (ENOTFOUND). */
+export class NotFoundError extends SmolVMError {}
+/** Not allowed in the VM's state (ESTATE), or the handle is closed (ECLOSED). */
+export class VMStateError extends SmolVMError {}
+/** A deadline passed (ETIMEOUT). */
+export class TimeoutError extends SmolVMError {}
+/** run() was aborted by its signal. */
+export class AbortError extends SmolVMError {
+  /** The output so far (exitCode is null if the command did not report its end). */
+  readonly result?: Omit<RunResult<string | Buffer>, 'exitCode' | 'signal' | 'durationMs'> & {
+    exitCode: number | null;
+    signal: number | null;
+    durationMs: number | null;
+  };
+}

@@ -1,0 +1,290 @@
+'use strict';
+// SmolVM for Node: disposable Linux microVMs.
+//
+//   const { SmolVM } = require('smolvm');
+//   const vm = await SmolVM.create({ memSizeMib: 1024 });
+//   try {
+//     await vm.start();
+//     const r = await vm.run('uname -a');
+//   } finally {
+//     await vm.delete();
+//     await vm.close();
+//   }
+//
+// Every native call runs on a worker thread (lib/worker.js), so awaiting
+// one never blocks the event loop. Calls on one SmolVM run in order; use
+// SmolVM.fromId(vm.id) for a second handle that runs commands alongside.
+const errors = require('./lib/errors');
+const { channel } = require('./lib/channel');
+
+const { ConfigError, VMStateError, AbortError } = errors;
+
+// JavaScript option name -> smolvm_vm_options field, and its type.
+const VM_FIELDS = {
+  id: ['vm_id', 'string'],
+  vcpuCount: ['vcpu_count', 'u32'],
+  memSizeMib: ['mem_size_mib', 'u32'],
+  diskMode: ['disk_mode', 'string'],
+  kernelPath: ['kernel_path', 'string'],
+  rootfsPath: ['rootfs_path', 'string'],
+  bootArgs: ['boot_args', 'string'],
+  vmm: ['vmm', 'string'],
+  executor: ['executor', 'string'],
+  network: ['network', 'string'],
+  accel: ['accel', 'string'],
+  bootTimeoutMs: ['boot_timeout_s', 'u32'], // the C ABI counts seconds
+};
+const RUNTIME_FIELDS = ['stateDir', 'cacheDir', 'pluginPath', 'store'];
+const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding'];
+
+const U32_MAX = 0xffffffff;
+
+function checkU32(name, v) {
+  if (!Number.isInteger(v) || v < 0 || v > U32_MAX) {
+    throw new ConfigError(`${name}=${String(v)}: must be an integer 0..${U32_MAX}`, { code: 'EINVAL' });
+  }
+}
+function checkString(name, v) {
+  if (typeof v !== 'string') throw new ConfigError(`${name}: must be a string, not ${typeof v}`, { code: 'EINVAL' });
+}
+// A typo must not silently fall back to a default.
+function checkKeys(what, obj, known) {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) {
+      throw new ConfigError(`${what} '${k}': unknown (known: ${known.join(', ')})`, { code: 'EINVAL' });
+    }
+  }
+}
+
+function runtimeArgs(options) {
+  const r = {};
+  for (const k of RUNTIME_FIELDS) {
+    if (options[k] !== undefined && options[k] !== null) {
+      checkString(k, options[k]);
+      r[k] = options[k];
+    }
+  }
+  return r;
+}
+
+function vmArgs(options) {
+  checkKeys('option', options, [...Object.keys(VM_FIELDS), ...RUNTIME_FIELDS]);
+  const fields = {};
+  for (const [name, [field, type]] of Object.entries(VM_FIELDS)) {
+    const v = options[name];
+    if (v === undefined || v === null) continue;
+    if (type === 'string') {
+      checkString(name, v);
+      fields[field] = v;
+    } else {
+      checkU32(name, v);
+      fields[field] = name === 'bootTimeoutMs' ? Math.ceil(v / 1000) : v;
+    }
+  }
+  return { runtime: runtimeArgs(options), vm: fields };
+}
+
+function execArgs(command, o) {
+  checkKeys('run option', o, RUN_FIELDS);
+  const args = {};
+  if (typeof command === 'string') args.command = command;
+  else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) args.argv = command;
+  else throw new ConfigError('command: must be a string (run by /bin/sh -c) or a non-empty array of strings', { code: 'EINVAL' });
+  if (o.env !== undefined) {
+    const entries = Array.isArray(o.env) ? o.env : Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
+    entries.forEach((e) => checkString('env entry', e));
+    args.env = entries;
+  }
+  if (o.cwd !== undefined) {
+    checkString('cwd', o.cwd);
+    args.cwd = o.cwd;
+  }
+  if (o.stdin !== undefined) {
+    if (typeof o.stdin === 'string') args.stdin = Buffer.from(o.stdin);
+    else if (ArrayBuffer.isView(o.stdin)) args.stdin = o.stdin;
+    else throw new ConfigError('stdin: must be a string, Buffer or Uint8Array', { code: 'EINVAL' });
+  }
+  if (o.timeoutMs !== undefined) {
+    checkU32('timeoutMs', o.timeoutMs);
+    args.timeoutMs = o.timeoutMs;
+  }
+  if (o.encoding !== undefined && o.encoding !== 'buffer' && !Buffer.isEncoding(o.encoding)) {
+    throw new ConfigError(`encoding '${o.encoding}': must be 'buffer' or a Buffer encoding`, { code: 'EINVAL' });
+  }
+  return args;
+}
+
+// Buffers arrive from the worker as plain Uint8Arrays.
+const asBuffer = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+function shapeResult(r, encoding = 'utf8') {
+  const decode = (u8) => (encoding === 'buffer' ? asBuffer(u8) : asBuffer(u8).toString(encoding));
+  return {
+    exitCode: r.exitCode,
+    signal: r.signal,
+    timedOut: r.timedOut,
+    stdout: decode(r.stdout),
+    stderr: decode(r.stderr),
+    durationMs: r.durationMs,
+  };
+}
+
+// A SmolVM dropped without close() frees its native handle when collected.
+const unclosed = new FinalizationRegistry(({ ch, handle }) => ch.post('close', { handle }));
+
+class SmolVM {
+  #channel;
+  #handle;
+  #id;
+  #tail = Promise.resolve(); // calls on this handle run one after another
+
+  /** @private Use SmolVM.create or SmolVM.fromId. */
+  constructor(ch, { handle, id }) {
+    this.#channel = ch;
+    this.#handle = handle;
+    this.#id = id;
+    unclosed.register(this, { ch, handle }, this);
+  }
+
+  /** Records a new VM (state "created"); start() boots it. */
+  static async create(options = {}) {
+    const ch = channel();
+    return new SmolVM(ch, await ch.call('create', vmArgs(options)).promise);
+  }
+
+  /** Attaches to an existing VM by id, from any process. */
+  static async fromId(id, options = {}) {
+    checkString('id', id);
+    checkKeys('option', options, RUNTIME_FIELDS);
+    const ch = channel();
+    return new SmolVM(ch, await ch.call('open', { runtime: runtimeArgs(options), id }).promise);
+  }
+
+  get id() {
+    return this.#id;
+  }
+
+  get closed() {
+    return this.#handle === null;
+  }
+
+  // Queues fn(handle) behind this handle's earlier calls.
+  #enqueue(op, fn) {
+    const run = () => {
+      if (this.#handle === null) {
+        throw new VMStateError(`smolvm: ${op}: the SmolVM handle is closed`, { code: 'ECLOSED', op });
+      }
+      return fn(this.#handle);
+    };
+    const p = this.#tail.then(run);
+    this.#tail = p.catch(() => {});
+    return p;
+  }
+
+  #call(op, args = {}) {
+    return this.#enqueue(op, (handle) => this.#channel.call(op, { handle, ...args }).promise);
+  }
+
+  /** Boots the VM; resolves once its guest agent answers. */
+  start() {
+    return this.#call('start');
+  }
+
+  /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
+  stop({ timeoutMs = 0 } = {}) {
+    try {
+      checkU32('timeoutMs', timeoutMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('stop', { timeoutMs });
+  }
+
+  /** Stops the VM if needed and removes every trace of it. Still close() the handle. */
+  delete() {
+    return this.#call('delete');
+  }
+
+  /** A fresh snapshot of the VM's record. */
+  info() {
+    return this.#call('info');
+  }
+
+  /**
+   * Runs a command: a string goes to /bin/sh -c, an array runs directly.
+   * A non-zero exit code is a result, not an error. options.timeoutMs has
+   * the guest kill the command (result.timedOut); options.signal (an
+   * AbortSignal) kills it from here and rejects with an AbortError whose
+   * .result holds the output so far.
+   */
+  run(command, options = {}) {
+    let args;
+    try {
+      args = execArgs(command, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const { signal, encoding } = options;
+    return this.#enqueue('run', async (handle) => {
+      if (signal?.aborted) {
+        throw new AbortError('smolvm: run aborted before it started', { code: 'ABORT_ERR', op: 'run', cause: signal.reason });
+      }
+      const { id, promise } = this.#channel.call('exec', { handle, ...args });
+      const onAbort = () => this.#channel.abort(id);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        return shapeResult(await promise, encoding);
+      } catch (e) {
+        if (e instanceof AbortError) {
+          const p = e.partial;
+          e.result = shapeResult({ exitCode: null, signal: null, timedOut: false, durationMs: null, ...p }, encoding);
+          delete e.partial;
+          if (signal) e.cause = signal.reason;
+        }
+        throw e;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    });
+  }
+
+  /** Writes data (string or bytes) to a guest file; mode 0 is 0644. */
+  writeFile(path, data, { mode = 0 } = {}) {
+    try {
+      checkString('path', path);
+      checkU32('mode', mode);
+      if (typeof data === 'string') data = Buffer.from(data);
+      else if (!ArrayBuffer.isView(data)) throw new ConfigError('data: must be a string, Buffer or Uint8Array', { code: 'EINVAL' });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('writeFile', { path, data, mode });
+  }
+
+  /** Reads a whole guest file into a Buffer. */
+  async readFile(path) {
+    checkString('path', path);
+    return asBuffer(await this.#call('readFile', { path }));
+  }
+
+  /** Releases the native handle after the calls already made; the VM keeps running. */
+  close() {
+    return this.#enqueue('close', async (handle) => {
+      this.#handle = null;
+      unclosed.unregister(this);
+      await this.#channel.call('close', { handle }).promise;
+    }).catch((e) => {
+      if (!(e instanceof VMStateError && e.code === 'ECLOSED')) throw e; // closing twice is fine
+    });
+  }
+}
+
+module.exports = {
+  SmolVM,
+  SmolVMError: errors.SmolVMError,
+  ConfigError,
+  NotFoundError: errors.NotFoundError,
+  VMStateError,
+  TimeoutError: errors.TimeoutError,
+  AbortError,
+};

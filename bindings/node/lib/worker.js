@@ -1,0 +1,249 @@
+'use strict';
+// The native worker: the one thread that loads smolvm_native.node and makes
+// every native call, so that none of them ever blocks the main event loop.
+//
+// Why exactly one: SWIG 4.1's V8 wrappers keep their class templates in
+// process-wide statics that each load overwrites with handles of its own
+// isolate, so the addon is safe in only one isolate per process. Native
+// handles therefore live here, named by number, and the main thread
+// (lib/channel.js) sends {id, op, args} and gets {id, ok, value|error}.
+//
+// Commands do not hold the thread: exec polls its stream without waiting
+// and yields between polls, so other VMs' calls and aborts get through.
+// Other calls (start, stop, ...) block this thread for their duration.
+const { parentPort } = require('worker_threads');
+const native = require('./addon').load();
+
+const handles = new Map(); // number -> { rt, vm }
+let nextHandle = 1;
+const runs = new Map(); // call id -> run state
+
+// Read right after the failing call: the message is per thread, and this
+// thread makes every call.
+function nativeError(status) {
+  const st = status < 0 ? status : native.smolvm_swig_last_status();
+  return { status: st, code: native.smolvm_status_str(st), message: native.smolvm_swig_last_error() };
+}
+function check(rc) {
+  if (rc < 0) throw nativeError(rc);
+  return rc;
+}
+function must(ptr) {
+  if (ptr === null) throw nativeError(0);
+  return ptr;
+}
+function vmOf(handle) {
+  const h = handles.get(handle);
+  if (!h) throw { status: null, code: 'ECLOSED', message: 'the SmolVM handle is closed' };
+  return h.vm;
+}
+
+function openRuntime(r = {}) {
+  return must(native.smolvm_swig_runtime_open(r.stateDir, r.cacheDir, r.pluginPath, r.store));
+}
+function register(rt, vm) {
+  const handle = nextHandle++;
+  handles.set(handle, { rt, vm });
+  return { handle, id: native.smolvm_vm_id(vm) };
+}
+
+// args.vm: C field name -> string or number, checked by index.js.
+function create({ runtime, vm: fields }) {
+  const opts = must(native.smolvm_swig_vm_opts_new());
+  let rt = null;
+  try {
+    for (const [field, value] of Object.entries(fields)) {
+      if (typeof value === 'number') check(native.smolvm_swig_vm_opts_set_u32(opts, field, value));
+      else check(native.smolvm_swig_vm_opts_set_str(opts, field, value));
+    }
+    rt = openRuntime(runtime);
+    return register(rt, must(native.smolvm_swig_vm_create(rt, opts)));
+  } catch (e) {
+    if (rt) native.smolvm_runtime_close(rt);
+    throw e;
+  } finally {
+    native.smolvm_swig_vm_opts_free(opts);
+  }
+}
+
+function open({ runtime, id }) {
+  const rt = openRuntime(runtime);
+  try {
+    return register(rt, must(native.smolvm_swig_vm_open(rt, id)));
+  } catch (e) {
+    native.smolvm_runtime_close(rt);
+    throw e;
+  }
+}
+
+function info({ handle }) {
+  const p = must(native.smolvm_swig_vm_info(vmOf(handle)));
+  try {
+    return {
+      id: p.id, state: p.state_name, vcpuCount: p.vcpu_count, memSizeMib: p.mem_size_mib,
+      diskMode: p.disk_mode, vmm: p.vmm, executor: p.executor, network: p.network,
+      accel: p.accel, kernelPath: p.kernel_path, rootfsPath: p.rootfs_path,
+      diskPath: p.disk_path, ip: p.ip, stateDir: p.state_dir, consoleLog: p.console_log,
+      supervisorPid: p.supervisor_pid, vmmPid: p.vmm_pid, createdAtMs: p.created_at_ms,
+      startedAtMs: p.started_at_ms, lastError: p.last_error,
+    };
+  } finally {
+    native.smolvm_swig_vm_info_free(p);
+  }
+}
+
+function close({ handle }) {
+  const h = handles.get(handle);
+  if (!h) return; // closing twice is fine
+  handles.delete(handle);
+  native.smolvm_vm_free(h.vm);
+  native.smolvm_runtime_close(h.rt); // after its VM, as the C ABI requires
+}
+
+function readFile({ handle, path }) {
+  const buf = must(native.smolvm_swig_vm_read_file(vmOf(handle), path));
+  try {
+    return native.smolvm_swig_buf_bytes(buf);
+  } finally {
+    native.smolvm_swig_buf_free(buf);
+  }
+}
+
+const calls = {
+  create,
+  open,
+  info,
+  close,
+  readFile,
+  start: ({ handle }) => void check(native.smolvm_swig_vm_start(vmOf(handle))),
+  stop: ({ handle, timeoutMs }) => void check(native.smolvm_swig_vm_stop(vmOf(handle), timeoutMs)),
+  delete: ({ handle }) => void check(native.smolvm_swig_vm_delete(vmOf(handle))),
+  writeFile: ({ handle, path, data, mode }) =>
+    void check(native.smolvm_swig_vm_write_file(vmOf(handle), path, data, mode)),
+};
+
+// ---- commands ---------------------------------------------------------
+
+const KILL_GRACE_MS = 5000; // wait for the exit event after an abort's kill
+const IDLE_POLL_MS = 5; // pause between polls when no stream had output
+const SIGKILL = 9;
+
+function execOptions({ command, argv, env, cwd, stdin, timeoutMs }) {
+  const o = must(native.smolvm_swig_exec_opts_new());
+  try {
+    if (command !== undefined) check(native.smolvm_swig_exec_opts_set_command(o, command));
+    for (const a of argv || []) check(native.smolvm_swig_exec_opts_add_arg(o, a));
+    for (const e of env || []) check(native.smolvm_swig_exec_opts_add_env(o, e));
+    if (cwd !== undefined) check(native.smolvm_swig_exec_opts_set_cwd(o, cwd));
+    if (stdin !== undefined) check(native.smolvm_swig_exec_opts_set_stdin(o, stdin));
+    if (timeoutMs) check(native.smolvm_swig_exec_opts_set_timeout_ms(o, timeoutMs));
+    return o;
+  } catch (e) {
+    native.smolvm_swig_exec_opts_free(o);
+    throw e;
+  }
+}
+
+function startRun(id, args) {
+  const opts = execOptions(args);
+  let stream;
+  try {
+    stream = must(native.smolvm_swig_stream_start(vmOf(args.handle), opts));
+  } finally {
+    native.smolvm_swig_exec_opts_free(opts);
+  }
+  // args.stdin went with the start; closing gives the command EOF rather
+  // than a read that never ends.
+  try {
+    check(native.smolvm_swig_stream_close_stdin(stream));
+  } catch (e) {
+    native.smolvm_swig_stream_free(stream);
+    throw e;
+  }
+  runs.set(id, { stream, out: [], err: [], abort: null, killDeadline: 0 });
+  schedule(0);
+}
+
+function finishRun(id, run, reply) {
+  runs.delete(id);
+  native.smolvm_swig_stream_free(run.stream); // kills the command if it still runs
+  const output = { stdout: Buffer.concat(run.out), stderr: Buffer.concat(run.err) };
+  parentPort.postMessage({ id, ...reply(output) });
+}
+
+// Drains what each stream has now, without waiting; false if none had any.
+function pollRuns() {
+  let progressed = false;
+  for (const [id, run] of runs) {
+    if (run.abort && !run.killDeadline) {
+      run.killDeadline = Date.now() + KILL_GRACE_MS;
+      native.smolvm_swig_stream_kill(run.stream, SIGKILL); // failing: it already ended
+    }
+    if (run.killDeadline && Date.now() > run.killDeadline) {
+      finishRun(id, run, (o) => ({ ok: false, aborted: true, partial: o }));
+      continue;
+    }
+    for (;;) {
+      const t = native.smolvm_swig_stream_next(run.stream, 0);
+      if (t === native.SMOLVM_ETIMEOUT) break;
+      progressed = true;
+      if (t === native.SMOLVM_EVENT_STDOUT || t === native.SMOLVM_EVENT_STDERR) {
+        (t === native.SMOLVM_EVENT_STDOUT ? run.out : run.err).push(native.smolvm_swig_stream_data(run.stream));
+        continue;
+      }
+      if (t === native.SMOLVM_EVENT_EXIT) {
+        const exit = {
+          exitCode: native.smolvm_swig_stream_exit_code(run.stream),
+          signal: native.smolvm_swig_stream_signal(run.stream),
+          timedOut: native.smolvm_swig_stream_timed_out(run.stream) !== 0,
+          durationMs: native.smolvm_swig_stream_duration_us(run.stream) / 1000,
+        };
+        finishRun(id, run, (o) =>
+          run.abort ? { ok: false, aborted: true, partial: { ...exit, ...o } } : { ok: true, value: { ...exit, ...o } });
+      } else if (run.abort) {
+        finishRun(id, run, (o) => ({ ok: false, aborted: true, partial: o })); // the kill broke the stream
+      } else {
+        const error = t < 0 ? nativeError(t) : { status: null, code: 'EPROTO', message: `unknown event type ${t}` };
+        finishRun(id, run, () => ({ ok: false, error }));
+      }
+      break;
+    }
+  }
+  return progressed;
+}
+
+let scheduled = false;
+function schedule(delayMs) {
+  if (scheduled || runs.size === 0) return;
+  scheduled = true;
+  const tick = () => {
+    scheduled = false;
+    const progressed = pollRuns();
+    schedule(progressed ? 0 : IDLE_POLL_MS);
+  };
+  if (delayMs) setTimeout(tick, delayMs);
+  else setImmediate(tick);
+}
+
+// ---- messages ---------------------------------------------------------
+
+function describe(e) {
+  if (e && typeof e.code === 'string' && 'status' in e) return e; // from nativeError
+  return { status: null, code: 'ERROR', message: String((e && e.message) || e) }; // e.g. a SWIG type check
+}
+
+parentPort.on('message', ({ id, op, args }) => {
+  try {
+    if (op === 'exec') return startRun(id, args); // replies when the command ends
+    if (op === 'abort') {
+      const run = runs.get(args.id);
+      if (run) run.abort = true;
+      return schedule(0);
+    }
+    const call = calls[op];
+    if (!call) throw { status: null, code: 'ERROR', message: `unknown call '${op}'` };
+    parentPort.postMessage({ id, ok: true, value: call(args) });
+  } catch (e) {
+    parentPort.postMessage({ id, ok: false, error: describe(e) });
+  }
+});

@@ -1,0 +1,147 @@
+'use strict';
+// Boots ONE real VM, shared by every test: boots are the slow part (about
+// 1.5 s under TCG). Run with `node --test test/` (ctest: node-binding).
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const {
+  SmolVM, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError,
+} = require('..');
+
+const qemu = (process.env.PATH || '').split(':').some((d) => fs.existsSync(path.join(d, 'qemu-system-x86_64')));
+const skip = qemu ? false : 'qemu-system-x86_64 is not on PATH; these tests boot a real VM';
+if (skip) console.log(`SKIP: ${skip}`);
+
+describe('SmolVM with a real VM', { skip }, () => {
+  let vm;
+
+  before(async () => {
+    const t0 = Date.now();
+    vm = await SmolVM.create({ memSizeMib: 256, vcpuCount: 1 });
+    await vm.start();
+    console.log(`shared VM ${vm.id} booted in ${Date.now() - t0} ms`);
+  });
+
+  after(async () => {
+    if (!vm) return;
+    const id = vm.id;
+    await vm.delete();
+    await vm.close();
+    await assert.rejects(SmolVM.fromId(id), NotFoundError, 'the id is gone after delete()');
+  });
+
+  it('is running after start()', async () => {
+    const info = await vm.info();
+    assert.equal(info.id, vm.id);
+    assert.equal(info.state, 'running');
+    assert.equal(info.memSizeMib, 256);
+    assert.ok(['kvm', 'tcg'].includes(info.accel), `accel ${info.accel}`);
+  });
+
+  it('returns output and a non-zero exit code as a result', async () => {
+    const r = await vm.run('echo hello; echo oops >&2; exit 3');
+    assert.equal(r.stdout, 'hello\n');
+    assert.equal(r.stderr, 'oops\n');
+    assert.equal(r.exitCode, 3);
+    assert.equal(r.timedOut, false);
+    assert.ok(r.durationMs > 0);
+  });
+
+  it('runs argv with env, cwd and stdin; returns Buffers on request', async () => {
+    const r = await vm.run(['/bin/sh', '-c', 'cat; echo "$GREETING"; pwd'], {
+      env: { GREETING: 'hi there' }, cwd: '/tmp', stdin: 'from stdin\n', encoding: 'buffer',
+    });
+    assert.ok(Buffer.isBuffer(r.stdout));
+    assert.equal(r.stdout.toString(), 'from stdin\nhi there\n/tmp\n');
+  });
+
+  it('keeps the event loop running while a command runs', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const t0 = Date.now();
+    try {
+      const r = await vm.run('sleep 1');
+      assert.equal(r.exitCode, 0);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(Date.now() - t0 >= 900, 'the command really slept');
+    // About 100 ticks if nothing blocks, fewer on a loaded machine; a loop
+    // blocked by the native call would give 0 or 1.
+    assert.ok(ticks >= 5, `setInterval fired only ${ticks} times during run('sleep 1')`);
+  });
+
+  it('runs the commands of two handles side by side', async () => {
+    const other = await SmolVM.fromId(vm.id);
+    try {
+      // Each prints its start and end on the guest clock (ns); the spans
+      // overlap only if the two commands really ran at the same time.
+      const cmd = 'date +%s%N; sleep 1; date +%s%N';
+      const [a, b] = await Promise.all([vm.run(cmd), other.run(cmd)]);
+      const [a0, a1] = a.stdout.trim().split('\n').map(BigInt);
+      const [b0, b1] = b.stdout.trim().split('\n').map(BigInt);
+      assert.ok(a0 < b1 && b0 < a1, `spans [${a0}, ${a1}] and [${b0}, ${b1}] do not overlap`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('reports a guest-side timeout as a result', async () => {
+    const r = await vm.run('sleep 20', { timeoutMs: 300 });
+    assert.equal(r.timedOut, true);
+    assert.notEqual(r.exitCode, 0);
+  });
+
+  it('kills the command when its AbortSignal fires', async () => {
+    const t0 = Date.now();
+    // 3177 marks the process; the check below must not match itself,
+    // hence the pattern 317[7].
+    const err = await vm.run('echo started; sleep 3177', { signal: AbortSignal.timeout(500) }).then(
+      () => assert.fail('run() resolved despite the abort'), (e) => e);
+    assert.ok(err instanceof AbortError && err instanceof SmolVMError, `got ${err}`);
+    assert.equal(err.code, 'ABORT_ERR');
+    assert.match(err.result.stdout, /started/);
+    assert.ok(Date.now() - t0 < 5000, 'aborted promptly');
+    const left = await vm.run('grep -l 317[7] /proc/[0-9]*/cmdline 2>/dev/null; true');
+    assert.equal(left.stdout, '', 'the aborted command still runs');
+    // An already aborted signal starts nothing.
+    await assert.rejects(vm.run('true', { signal: AbortSignal.abort() }), AbortError);
+  });
+
+  it('round-trips binary files', async () => {
+    const data = Buffer.from([0, 1, 2, 0x78, 0xff, 0x0a]);
+    await vm.writeFile('/tmp/node-test/blob', data, { mode: 0o600 });
+    assert.deepEqual(await vm.readFile('/tmp/node-test/blob'), data);
+    await assert.rejects(vm.readFile('/no/such/file'), SmolVMError);
+  });
+
+  it('reattaches with fromId; close() releases only that handle', async () => {
+    const other = await SmolVM.fromId(vm.id);
+    assert.equal((await other.run('echo again')).stdout, 'again\n');
+    await other.close();
+    await other.close(); // twice is fine
+    assert.equal(other.closed, true);
+    await assert.rejects(other.run('true'), (e) => e instanceof VMStateError && e.code === 'ECLOSED');
+    assert.equal((await vm.run('true')).exitCode, 0, 'the VM still runs for the first handle');
+  });
+});
+
+describe('SmolVM errors (no VM needed)', () => {
+  it('rejects a bad value with the native message', async () => {
+    const err = await SmolVM.create({ memSizeMib: 64 }).then(() => assert.fail('created'), (e) => e);
+    assert.ok(err instanceof ConfigError && err instanceof SmolVMError && err instanceof Error);
+    assert.equal(err.code, 'EINVAL');
+    assert.equal(err.status, -2);
+    assert.match(err.message, /mem_size_mib=64: must be 128\.\.16384/);
+  });
+
+  it('rejects an unknown option instead of ignoring it', async () => {
+    await assert.rejects(SmolVM.create({ memSize: 1024 }), (e) => e instanceof ConfigError && /memSize/.test(e.message));
+  });
+
+  it('rejects a missing id with NotFoundError', async () => {
+    await assert.rejects(SmolVM.fromId('vm-no-such-vm'),
+      (e) => e instanceof NotFoundError && e.code === 'ENOTFOUND' && /vm-no-such-vm/.test(e.message));
+  });
+});

@@ -1,0 +1,66 @@
+"""SmolVM: disposable Linux microVMs for AI agents.
+
+Quick start::
+
+    from smolvm import SmolVM
+
+    with SmolVM() as vm:                      # create + boot; delete at the end
+        r = vm.run("echo 'Hello from SmolVM'")
+        print(r.output, r.exit_code, r.ok)
+
+The main classes:
+
+* :class:`SmolVM` - a disposable VM, deleted when closed or when its
+  ``with`` block ends.
+* :class:`VM` - a persistent VM that outlives the object and the process;
+  attach again with ``VM.from_id(id)``.
+* :class:`VMConfig` - the options of a new VM (``vcpu_count``,
+  ``mem_size_mib``, ``disk_mode`` ...).
+* :class:`CommandResult` (from ``run``), :class:`ExecEvent` and
+  :class:`ExecStream` (from ``stream``), :class:`VMInfo` (from ``info``).
+* Errors: :class:`SmolVMError` and its subclasses :class:`ConfigError`,
+  :class:`NotFoundError`, :class:`VMStateError`, :class:`TimeoutError`,
+  :class:`UnsupportedError`, :class:`CommandError`.
+
+State lives in ``$SMOLVM_STATE_DIR`` (default ``~/.local/state/smolvm``);
+pass ``runtime=Runtime(state_dir=...)`` to use another folder. The
+low-level SWIG module over the C ABI is ``smolvm.lowlevel``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ._config import VMConfig
+from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, TimeoutError,
+                      UnsupportedError, VMStateError)
+from ._exec import Command
+from ._native import ll as _ll
+from ._result import CommandResult, ExecEvent, VMInfo
+from ._runtime import Runtime, default_runtime
+from ._stream import ExecStream
+from ._vm import VM, SmolVM
+
+__version__: str = _ll.smolvm_version()
+
+__all__ = [
+    "SmolVM", "VM", "VMConfig", "Runtime", "CommandResult", "ExecEvent", "ExecStream",
+    "VMInfo", "Command", "SmolVMError", "ConfigError", "NotFoundError", "VMStateError",
+    "TimeoutError", "UnsupportedError", "CommandError", "list_vms", "gc", "doctor",
+    "default_runtime", "__version__",
+]
+
+
+def list_vms(runtime: Optional[Runtime] = None) -> List[str]:
+    """Ids of every VM in the store, oldest first."""
+    return (runtime or default_runtime()).list()
+
+
+def gc(runtime: Optional[Runtime] = None) -> int:
+    """Repairs the store after a crash; returns how many things were fixed."""
+    return (runtime or default_runtime()).gc()
+
+
+def doctor(runtime: Optional[Runtime] = None) -> Dict[str, Any]:
+    """What this host offers SmolVM, as a dict (the JSON of ``smolvm doctor``)."""
+    return (runtime or default_runtime()).doctor()

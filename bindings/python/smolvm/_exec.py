@@ -1,0 +1,80 @@
+"""Turning run()/stream() arguments into low-level exec options."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from ._errors import ConfigError
+from ._native import any_to_bytes, check, check_ptr, ll
+from ._result import CommandResult
+
+__all__ = ["Command", "build_exec_opts", "describe", "result_from_native"]
+
+#: A shell command line (run by ``/bin/sh -c``) or an argv list (run directly).
+Command = Union[str, Sequence[str]]
+
+_MAX_TIMEOUT_S = (2**32 - 1) / 1000.0
+
+
+def describe(command: Command) -> str:
+    """A short printable form of a command, for messages."""
+    text = command if isinstance(command, str) else " ".join(map(str, command))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def timeout_ms(timeout: Optional[float]) -> int:
+    """Seconds (None or 0: no limit) as whole milliseconds, rounded up."""
+    if timeout is None:
+        return 0
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or math.isnan(timeout) or not 0 <= timeout <= _MAX_TIMEOUT_S:
+        raise ConfigError(f"timeout={timeout!r}: must be a number of seconds "
+                          f"0..{_MAX_TIMEOUT_S:.0f} (0 or None: no limit)")
+    return int(math.ceil(timeout * 1000))
+
+
+def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
+                    env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
+                    stdin: Union[bytes, str, None] = None) -> Any:
+    """Low-level exec options; free with smolvm_swig_exec_opts_free."""
+    ms = timeout_ms(timeout)
+    opts = check_ptr(ll.smolvm_swig_exec_opts_new())
+    try:
+        if isinstance(command, str):
+            check(ll.smolvm_swig_exec_opts_set_command(opts, command))
+        elif isinstance(command, (list, tuple)):
+            for i, arg in enumerate(command):
+                if not isinstance(arg, (str, os.PathLike)):
+                    raise ConfigError(f"command[{i}]={arg!r}: argv entries must be strings")
+                check(ll.smolvm_swig_exec_opts_add_arg(opts, os.fspath(arg)))
+        else:
+            raise ConfigError(f"command={command!r}: must be a str (run by /bin/sh -c) "
+                              "or a list of str (argv, run directly)")
+        for key, value in (env or {}).items():
+            if not isinstance(key, str) or not key or "=" in key:
+                raise ConfigError(f"env key {key!r}: must be a non-empty str without '='")
+            if not isinstance(value, str):
+                raise ConfigError(f"env[{key!r}]={value!r}: values must be strings")
+            check(ll.smolvm_swig_exec_opts_add_env(opts, f"{key}={value}"))
+        if cwd is not None:
+            check(ll.smolvm_swig_exec_opts_set_cwd(opts, os.fspath(cwd)))
+        if stdin is not None:
+            check(ll.smolvm_swig_exec_opts_set_stdin(opts, any_to_bytes(stdin, "stdin")))
+        check(ll.smolvm_swig_exec_opts_set_timeout_ms(opts, ms))
+    except BaseException:
+        ll.smolvm_swig_exec_opts_free(opts)
+        raise
+    return opts
+
+
+def result_from_native(res: Any) -> CommandResult:
+    """Copies a smolvm_exec_result (the caller frees it)."""
+    return CommandResult(
+        exit_code=res.exit_code,
+        stdout_bytes=ll.smolvm_swig_result_stdout(res),
+        stderr_bytes=ll.smolvm_swig_result_stderr(res),
+        signal=res.signal,
+        timed_out=bool(res.timed_out),
+        duration=res.duration_us / 1e6)

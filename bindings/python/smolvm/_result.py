@@ -1,0 +1,127 @@
+"""Results: CommandResult (run), ExecEvent (stream), VMInfo (info)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+__all__ = ["CommandResult", "ExecEvent", "VMInfo"]
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command left behind.
+
+    Attributes:
+        exit_code: the exit status, or 128+signal when a signal ended it.
+        stdout_bytes, stderr_bytes: the raw output.
+        signal: the signal that ended the command, or 0.
+        timed_out: True if the command's ``timeout`` killed it.
+        duration: wall time in seconds, measured in the guest.
+    """
+
+    exit_code: int
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+    signal: int = 0
+    timed_out: bool = False
+    duration: float = 0.0
+
+    @property
+    def stdout(self) -> str:
+        """Standard output decoded as UTF-8 (invalid bytes replaced)."""
+        return _text(self.stdout_bytes)
+
+    @property
+    def stderr(self) -> str:
+        """Standard error decoded as UTF-8 (invalid bytes replaced)."""
+        return _text(self.stderr_bytes)
+
+    @property
+    def output(self) -> str:
+        """stdout, then stderr, as text: what a user would read. A newline
+        separates them when stdout does not end with one. (The two streams
+        are collected separately, so their interleaving is not kept; use
+        :meth:`VM.stream` for that.)"""
+        out, err = self.stdout, self.stderr
+        if out and err and not out.endswith("\n"):
+            return out + "\n" + err
+        return out + err
+
+    @property
+    def ok(self) -> bool:
+        """True if the command exited 0 (and was not killed)."""
+        return self.exit_code == 0 and not self.timed_out and self.signal == 0
+
+    def __str__(self) -> str:
+        return self.output
+
+
+@dataclass(frozen=True)
+class ExecEvent:
+    """One event of a streamed command.
+
+    Attributes:
+        kind: ``"stdout"`` or ``"stderr"`` (``data`` holds the bytes), or
+            ``"exit"`` (the last event; ``exit_code`` etc. are set).
+        data: output bytes (empty for ``"exit"``).
+        exit_code: on ``"exit"``: the exit status (128+signal if killed);
+            None otherwise.
+        signal, timed_out, duration: on ``"exit"``, as in CommandResult.
+    """
+
+    kind: Literal["stdout", "stderr", "exit"]
+    data: bytes = b""
+    exit_code: Optional[int] = None
+    signal: int = 0
+    timed_out: bool = False
+    duration: float = 0.0
+
+    @property
+    def text(self) -> str:
+        """``data`` decoded as UTF-8 (invalid bytes replaced). A multi-byte
+        character may be split across two events; decode the joined bytes
+        when that matters."""
+        return _text(self.data)
+
+
+@dataclass(frozen=True)
+class VMInfo:
+    """A snapshot of a VM's record (read fresh by :meth:`VM.info`)."""
+
+    id: str
+    state: str
+    vcpu_count: int
+    mem_size_mib: int
+    disk_mode: str
+    vmm: str
+    executor: str
+    network: str
+    accel: str
+    kernel_path: str
+    rootfs_path: str
+    disk_path: str
+    ip: Optional[str]
+    state_dir: str
+    console_log: str
+    supervisor_pid: int
+    vmm_pid: int
+    created_at_ms: int
+    started_at_ms: int
+    last_error: str
+
+    @classmethod
+    def _from_native(cls, info: Any) -> "VMInfo":
+        return cls(
+            id=info.id, state=info.state_name, vcpu_count=info.vcpu_count,
+            mem_size_mib=info.mem_size_mib, disk_mode=info.disk_mode, vmm=info.vmm,
+            executor=info.executor, network=info.network, accel=info.accel,
+            kernel_path=info.kernel_path, rootfs_path=info.rootfs_path,
+            disk_path=info.disk_path, ip=info.ip or None, state_dir=info.state_dir,
+            console_log=info.console_log, supervisor_pid=info.supervisor_pid,
+            vmm_pid=info.vmm_pid, created_at_ms=info.created_at_ms,
+            started_at_ms=info.started_at_ms, last_error=info.last_error)

@@ -1,0 +1,178 @@
+#include "core/network/network.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/common/error.h"
+
+namespace smolvm {
+
+std::string ipv4_str(uint32_t ip) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+                ip & 255);
+  return buf;
+}
+
+bool parse_ipv4(const std::string& text, uint32_t& out) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
+  out = ntohl(a.s_addr);
+  return true;
+}
+
+Pool network_pool() {
+  Pool p;
+  const char* env = std::getenv("SMOLVM_NETWORK_POOL");
+  const std::string cidr = env && *env ? env : "172.16.0.0/16";
+  const auto slash = cidr.find('/');
+  uint32_t addr = 0;
+  unsigned long prefix = 0;
+  char* end = nullptr;
+  if (slash != std::string::npos) prefix = std::strtoul(cidr.c_str() + slash + 1, &end, 10);
+  if (slash == std::string::npos || !parse_ipv4(cidr.substr(0, slash), addr) || !end || *end ||
+      prefix < 8 || prefix > 28) {
+    fail(SMOLVM_EINVAL, "SMOLVM_NETWORK_POOL='" + cidr + "': must be an IPv4 CIDR from /8 to /28");
+  }
+  p.prefix = static_cast<uint32_t>(prefix);
+  p.network = addr & ~((1u << (32 - p.prefix)) - 1);
+  return p;
+}
+
+std::string tap_name_for(uint32_t ip, const Pool& pool) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "svm-%x", ip - pool.network);
+  return buf;
+}
+
+std::string mac_for(uint32_t ip) {
+  char buf[18];
+  // 06:00 is locally administered and unicast; the rest is the address.
+  std::snprintf(buf, sizeof buf, "06:00:%02x:%02x:%02x:%02x", ip >> 24, (ip >> 16) & 255,
+                (ip >> 8) & 255, ip & 255);
+  return buf;
+}
+
+std::string host_dns() {
+  std::ifstream in("/etc/resolv.conf");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::string key, value;
+    ss >> key >> value;
+    uint32_t ip = 0;
+    if (key == "nameserver" && parse_ipv4(value, ip) && (ip >> 24) != 127) return value;
+  }
+  return "";
+}
+
+void allocate_network(Store& store, const std::string& vm_id, nlohmann::json& runtime) {
+  const Pool pool = network_pool();
+  // The tap name derives from the address; record the address first.
+  const uint32_t ip = store.acquire_lease(vm_id, pool.first(), pool.last(), "");
+  runtime["ip"] = ipv4_str(ip);
+  runtime["tap"] = tap_name_for(ip, pool);
+  runtime["mac"] = mac_for(ip);
+  runtime["gateway"] = ipv4_str(pool.gateway());
+  runtime["prefix"] = pool.prefix;
+  runtime["dns"] = host_dns();
+}
+
+std::string network_boot_args(const nlohmann::json& rt) {
+  const std::string ip = rt.value("ip", std::string());
+  if (ip.empty()) return "";
+  std::string args = "smolvm.ip=" + ip + "/" + std::to_string(rt.value("prefix", 16u)) +
+                     " smolvm.gw=" + rt.value("gateway", std::string());
+  const std::string dns = rt.value("dns", std::string());
+  if (!dns.empty()) args += " smolvm.dns=" + dns;
+  return args;
+}
+
+namespace {
+
+void check(int rc, const smolvm_plugin_error& err) {
+  if (rc != 0) fail(rc, err.message[0] ? err.message : "network plugin failed");
+}
+
+struct ConfigStrings {
+  std::string vm_id, tap, ip, gateway, mac;
+  smolvm_network_config cfg{};
+  ConfigStrings(const std::string& id, const nlohmann::json& rt)
+      : vm_id(id),
+        tap(rt.value("tap", std::string())),
+        ip(rt.value("ip", std::string())),
+        gateway(rt.value("gateway", std::string())),
+        mac(rt.value("mac", std::string())) {
+    cfg.struct_size = sizeof cfg;
+    cfg.vm_id = vm_id.c_str();
+    cfg.tap_name = tap.c_str();
+    cfg.guest_ip = ip.c_str();
+    cfg.gateway_ip = gateway.c_str();
+    cfg.prefix_len = rt.value("prefix", 16u);
+    cfg.mac = mac.c_str();
+  }
+};
+
+smolvm_network_forward to_forward(const nlohmann::json& rt, const ForwardRecord& f,
+                                  const std::string& ip, const std::string& tap) {
+  (void)rt;
+  smolvm_network_forward out{};
+  out.struct_size = sizeof out;
+  out.vm_id = f.vm_id.c_str();
+  out.protocol = f.protocol.c_str();
+  out.host_addr = f.host_addr.c_str();
+  out.host_port = f.host_port;
+  out.guest_ip = ip.c_str();
+  out.guest_port = f.guest_port;
+  out.tap_name = tap.c_str();
+  return out;
+}
+
+}  // namespace
+
+NetworkBackend::NetworkBackend(PluginRegistry& plugins, const std::string& name)
+    : vt_(&plugins.get(SMOLVM_PLUGIN_NETWORK, name).vtable<smolvm_network_vtable>()) {}
+
+void NetworkBackend::setup(const std::string& vm_id, const nlohmann::json& runtime) {
+  ConfigStrings c(vm_id, runtime);
+  smolvm_plugin_error err{};
+  check(vt_->setup(&c.cfg, &err), err);
+}
+
+void NetworkBackend::teardown(const std::string& vm_id, const nlohmann::json& runtime,
+                              const std::vector<ForwardRecord>& forwards) {
+  std::string errors;
+  for (const auto& f : forwards) {
+    try {
+      remove_forward(runtime, f);
+    } catch (const Error& e) {
+      errors += std::string(e.what()) + "; ";
+    }
+  }
+  ConfigStrings c(vm_id, runtime);
+  smolvm_plugin_error err{};
+  if (vt_->teardown(&c.cfg, &err) != 0) errors += err.message;
+  if (!errors.empty()) fail(SMOLVM_EIO, "network teardown of vm '" + vm_id + "': " + errors);
+}
+
+void NetworkBackend::add_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
+  const std::string ip = runtime.value("ip", std::string()),
+                    tap = runtime.value("tap", std::string());
+  const smolvm_network_forward fwd = to_forward(runtime, f, ip, tap);
+  smolvm_plugin_error err{};
+  check(vt_->forward_add(&fwd, &err), err);
+}
+
+void NetworkBackend::remove_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
+  const std::string ip = runtime.value("ip", std::string()),
+                    tap = runtime.value("tap", std::string());
+  const smolvm_network_forward fwd = to_forward(runtime, f, ip, tap);
+  smolvm_plugin_error err{};
+  check(vt_->forward_remove(&fwd, &err), err);
+}
+
+}  // namespace smolvm

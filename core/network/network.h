@@ -1,0 +1,56 @@
+// A VM's network as the core sees it: its address from the pool (a lease in
+// the store), TAP name, MAC and DNS, and the network plugin that makes them
+// real on the host. "none" means no NIC and no plugin at all.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/plugins/loader.h"
+#include "core/store/store.h"
+
+namespace smolvm {
+
+// The guest address pool: $SMOLVM_NETWORK_POOL (CIDR, /8../28), default
+// 172.16.0.0/16. The first host address is the gateway every TAP carries.
+struct Pool {
+  uint32_t network = 0;
+  uint32_t prefix = 16;
+  uint32_t gateway() const { return network + 1; }
+  uint32_t first() const { return network + 2; }
+  uint32_t last() const { return network + ((1u << (32 - prefix)) - 2); }
+};
+Pool network_pool();
+
+std::string ipv4_str(uint32_t ip);
+bool parse_ipv4(const std::string& text, uint32_t& out);
+std::string tap_name_for(uint32_t ip, const Pool& pool);  // "svm-<hex offset>", <= 15 chars
+std::string mac_for(uint32_t ip);                         // locally administered
+// The first non-loopback nameserver in /etc/resolv.conf, or "".
+std::string host_dns();
+
+// Allocates the VM's lease and fills runtime["ip","tap","mac","gateway",
+// "prefix","dns"]. Throws EBUSY when the pool is exhausted.
+void allocate_network(Store& store, const std::string& vm_id, nlohmann::json& runtime);
+// Kernel command line for the guest agent's network setup ("" for none).
+std::string network_boot_args(const nlohmann::json& runtime);
+
+// The network plugin, driven with configs built from a VM's runtime record.
+class NetworkBackend {
+ public:
+  NetworkBackend(PluginRegistry& plugins, const std::string& name);
+  void setup(const std::string& vm_id, const nlohmann::json& runtime);
+  // Idempotent; removes the TAP, the VM's set elements or rules, and the
+  // given forwards.
+  void teardown(const std::string& vm_id, const nlohmann::json& runtime,
+                const std::vector<ForwardRecord>& forwards);
+  void add_forward(const nlohmann::json& runtime, const ForwardRecord& f);
+  void remove_forward(const nlohmann::json& runtime, const ForwardRecord& f);
+
+ private:
+  const smolvm_network_vtable* vt_;
+};
+
+}  // namespace smolvm

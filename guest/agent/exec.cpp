@@ -1,0 +1,254 @@
+#include "guest/agent/exec.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "guest/agent/spawn.h"
+#include "protocol/fd_io.h"
+
+namespace smolvm::agent {
+namespace {
+
+// Credits can be granted faster than they are used; cap the sum so it
+// cannot overflow.
+constexpr uint64_t kMaxWindow = uint64_t{1} << 40;
+
+enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
+
+}  // namespace
+
+std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequest& req,
+                                              Outbox& out) {
+  std::unique_ptr<ExecStream> s(new ExecStream(id, out));
+  if (req.window) s->window_ = req.window;
+  s->started_ = Clock::now();
+  Spawned sp;
+  std::string err;
+  if (!spawn(req, sp, err)) {
+    out.send_error(id, errno == EAGAIN ? "EBUSY" : "EIO", err);
+    return nullptr;
+  }
+  s->pid_ = sp.pid;
+  s->stdin_fd_ = sp.stdin_fd;
+  s->out_fd_ = {sp.stdout_fd, sp.stderr_fd};
+  if (req.timeout_ms) s->timeout_at_ = s->started_ + std::chrono::milliseconds(req.timeout_ms);
+  if (sp.child_errno) {
+    // The child has already exited 126/127; explain why the way a shell
+    // would, on the command's stderr.
+    const std::string msg =
+        "smolvm-agent: " + sp.child_what + ": " + std::strerror(sp.child_errno) + "\n";
+    out.send_data(proto::Type::kStderr, id, msg);
+    s->window_ -= std::min<uint64_t>(s->window_, msg.size());
+  }
+  return s;
+}
+
+ExecStream::~ExecStream() {
+  close_stdin();
+  close_output(0);
+  close_output(1);
+}
+
+void ExecStream::kill_group(int sig) {
+  // The command leads its own process group (setsid), so -pid reaches the
+  // background processes it started too.
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+void ExecStream::abort() {
+  kill_group(SIGKILL);
+  close_stdin();
+  close_output(0);
+  close_output(1);
+  done_ = true;
+}
+
+void ExecStream::fail(const char* code, const std::string& message) {
+  out_.send_error(id_, code, message);
+  abort();
+}
+
+void ExecStream::on_frame(const proto::Frame& f) {
+  // Late frames for an ended stream (it is dropped after this round).
+  if (done_) return;
+  switch (f.type) {
+    case proto::Type::kStdin:
+      // Input after END, or after the command closed its stdin, has nowhere
+      // to go; dropping it is what a pipe would do.
+      if (stdin_fd_ < 0 || stdin_end_) return;
+      stdin_buf_.append(f.payload);
+      if (f.end()) stdin_end_ = true;
+      write_stdin();
+      return;
+    case proto::Type::kCredit: {
+      uint32_t n = 0;
+      if (!proto::read_u32_le(f.payload, n)) {
+        return fail("EINVAL",
+                    "CREDIT payload must be 4 bytes, got " + std::to_string(f.payload.size()));
+      }
+      window_ = std::min(kMaxWindow, window_ + n);
+      return;
+    }
+    case proto::Type::kSignal: {
+      proto::SignalMsg m;
+      std::string err;
+      if (!proto::parse(f.payload, m, err)) return fail("EINVAL", "SIGNAL: " + err);
+      kill_group(m.signal);
+      return;
+    }
+    case proto::Type::kError:
+      // The client gave up on the stream.
+      return abort();
+    default:
+      return fail("EPROTO",
+                  std::string(proto::type_name(f.type)) + " is not valid on an exec stream");
+  }
+}
+
+void ExecStream::poll_requests(std::vector<PollRequest>& out, bool congested) const {
+  if (stdin_fd_ >= 0 && backlog() > 0) out.push_back({stdin_fd_, POLLOUT, kStdinTag});
+  // With no window left, or the channel backed up, the pipes are left to
+  // fill: the command then blocks on write, which is the flow control.
+  if (window_ == 0 || congested) return;
+  for (int i = 0; i < 2; ++i) {
+    if (out_fd_[i] >= 0) out.push_back({out_fd_[i], POLLIN, kStdoutTag + i});
+  }
+}
+
+void ExecStream::on_ready(int tag, short revents) {
+  if (tag == kStdinTag) {
+    if (revents & (POLLERR | POLLHUP)) {
+      close_stdin();  // the command closed its stdin or exited
+    } else {
+      write_stdin();
+    }
+  } else {
+    read_output(tag - kStdoutTag);
+  }
+  maybe_finish();
+}
+
+void ExecStream::write_stdin() {
+  if (stdin_fd_ < 0) return;
+  const long n = proto::write_some(stdin_fd_, std::string_view(stdin_buf_).substr(stdin_off_));
+  if (n < 0) {
+    close_stdin();  // EPIPE: nobody reads it any more
+    return;
+  }
+  stdin_off_ += static_cast<size_t>(n);
+  if (stdin_off_ == stdin_buf_.size()) {
+    stdin_buf_.clear();
+    stdin_off_ = 0;
+    if (stdin_end_) close_stdin();
+  } else if (stdin_off_ > (1u << 20)) {
+    stdin_buf_.erase(0, stdin_off_);
+    stdin_off_ = 0;
+  }
+}
+
+void ExecStream::close_stdin() {
+  if (stdin_fd_ >= 0) ::close(stdin_fd_);
+  stdin_fd_ = -1;
+  stdin_buf_.clear();
+  stdin_buf_.shrink_to_fit();
+  stdin_off_ = 0;
+}
+
+void ExecStream::read_output(int which) {
+  int& fd = out_fd_[which];
+  if (fd < 0) return;
+  size_t cap = std::min<uint64_t>(Outbox::kMaxChunk, window_);
+  if (drain_left_[which]) cap = std::min(cap, *drain_left_[which]);
+  if (cap == 0) {
+    if (drain_left_[which]) close_output(which);
+    return;
+  }
+  char buf[Outbox::kMaxChunk];
+  const long n = proto::read_some(fd, buf, cap);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  if (n <= 0) {
+    close_output(which);  // EOF: every writer is gone
+    return;
+  }
+  const auto got = static_cast<size_t>(n);
+  out_.send(which == 0 ? proto::Type::kStdout : proto::Type::kStderr, id_,
+            std::string_view(buf, got));
+  window_ -= got;
+  if (drain_left_[which]) {
+    *drain_left_[which] -= got;
+    if (*drain_left_[which] == 0) close_output(which);
+  }
+}
+
+void ExecStream::close_output(int which) {
+  if (out_fd_[which] >= 0) ::close(out_fd_[which]);
+  out_fd_[which] = -1;
+}
+
+bool ExecStream::on_child_exit(pid_t pid, int status, Clock::time_point now) {
+  if (pid != pid_ || reaped_at_ || done_) return false;
+  status_ = status;
+  reaped_at_ = now;
+  close_stdin();
+  maybe_finish();
+  return true;
+}
+
+std::optional<Clock::time_point> ExecStream::deadline() const {
+  if (done_) return std::nullopt;
+  if (!reaped_at_) {
+    if (timed_out_) return std::nullopt;
+    return timeout_at_;
+  }
+  if (drain_left_[0] || drain_left_[1]) return std::nullopt;
+  return *reaped_at_ + kDrainLimit;
+}
+
+void ExecStream::on_deadline(Clock::time_point now) {
+  if (done_) return;
+  if (!reaped_at_) {
+    if (timeout_at_ && now >= *timeout_at_ && !timed_out_) {
+      timed_out_ = true;
+      kill_group(SIGKILL);
+    }
+    return;
+  }
+  if (now < *reaped_at_ + kDrainLimit || drain_left_[0] || drain_left_[1]) return;
+  // Drain limit reached: forward what the pipes hold now (it may still be
+  // waiting for credit) and nothing written after.
+  for (int i = 0; i < 2; ++i) {
+    if (out_fd_[i] < 0) continue;
+    int avail = 0;
+    if (::ioctl(out_fd_[i], FIONREAD, &avail) != 0 || avail <= 0) {
+      close_output(i);
+    } else {
+      drain_left_[i] = static_cast<size_t>(avail);
+    }
+  }
+  maybe_finish();
+}
+
+void ExecStream::maybe_finish() {
+  if (done_ || !reaped_at_ || out_fd_[0] >= 0 || out_fd_[1] >= 0) return;
+  proto::ExitStatus st;
+  if (WIFSIGNALED(status_)) {
+    st.signal = WTERMSIG(status_);
+    st.exit_code = 128 + st.signal;
+  } else {
+    st.exit_code = WEXITSTATUS(status_);
+  }
+  st.timed_out = timed_out_;
+  st.duration_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(*reaped_at_ - started_).count());
+  out_.send(proto::Type::kExit, id_, proto::to_json(st), proto::kFlagEnd);
+  done_ = true;
+}
+
+}  // namespace smolvm::agent

@@ -1,0 +1,73 @@
+// An EXEC stream: one command, its pipes, its flow-control window, its
+// timeout, and the EXIT report once it is reaped and its output drained.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "guest/agent/outbox.h"
+#include "guest/agent/stream.h"
+#include "protocol/messages.h"
+
+namespace smolvm::agent {
+
+class ExecStream final : public Stream {
+ public:
+  // After the command is reaped, output still in its pipes is forwarded for
+  // at most this long; a background process holding a pipe open must not
+  // hold the result.
+  static constexpr std::chrono::milliseconds kDrainLimit{100};
+
+  // Starts the command. On failure sends ERROR on the stream and returns null.
+  static std::unique_ptr<ExecStream> start(uint32_t id, const proto::ExecRequest& req, Outbox& out);
+  ~ExecStream() override;
+
+  void on_frame(const proto::Frame& frame) override;
+  void poll_requests(std::vector<PollRequest>& out, bool congested) const override;
+  void on_ready(int tag, short revents) override;
+  std::optional<Clock::time_point> deadline() const override;
+  void on_deadline(Clock::time_point now) override;
+  bool on_child_exit(pid_t pid, int status, Clock::time_point now) override;
+  size_t backlog() const override { return stdin_buf_.size() - stdin_off_; }
+  bool awaiting_credit() const override {
+    return window_ == 0 && (out_fd_[0] >= 0 || out_fd_[1] >= 0);
+  }
+  bool done() const override { return done_; }
+  void abort() override;
+
+ private:
+  ExecStream(uint32_t id, Outbox& out) : id_(id), out_(out) {}
+
+  void write_stdin();
+  void read_output(int which);
+  void close_output(int which);
+  void close_stdin();
+  void fail(const char* code, const std::string& message);
+  void maybe_finish();
+  void kill_group(int sig);
+
+  uint32_t id_;
+  Outbox& out_;
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  std::array<int, 2> out_fd_{-1, -1};  // stdout, stderr
+  // Set at the drain deadline: bytes still to forward from each pipe, i.e.
+  // what was in it then. Anything written later is dropped.
+  std::array<std::optional<size_t>, 2> drain_left_;
+
+  std::string stdin_buf_;
+  size_t stdin_off_ = 0;
+  bool stdin_end_ = false;
+
+  uint64_t window_ = proto::kDefaultWindow;
+  Clock::time_point started_;
+  std::optional<Clock::time_point> timeout_at_;
+  std::optional<Clock::time_point> reaped_at_;
+  bool timed_out_ = false;
+  int status_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace smolvm::agent

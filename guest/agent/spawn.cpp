@@ -1,0 +1,166 @@
+#include "guest/agent/spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "protocol/fd_io.h"
+
+extern char** environ;
+
+namespace smolvm::agent {
+namespace {
+
+// What the child reports through the exec-status pipe.
+struct ChildFailure {
+  int stage;  // 1 chdir, 2 exec
+  int err;
+};
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// Closes every fd >= 3 except keep. Nothing the agent holds (channel,
+// listeners, other commands' pipes) may leak into a command.
+void close_other_fds(int keep) {
+  if (keep > 3 && ::syscall(SYS_close_range, 3u, static_cast<unsigned>(keep - 1), 0u) != 0) {
+    for (int fd = 3; fd < keep; ++fd) ::close(fd);
+  }
+  if (::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0u, 0u) != 0) {
+    for (int fd = keep + 1; fd < 4096; ++fd) ::close(fd);
+  }
+}
+
+[[noreturn]] void child_fail(int report_fd, int stage, int err) {
+  const ChildFailure f{stage, err};
+  [[maybe_unused]] const ssize_t n = ::write(report_fd, &f, sizeof f);
+  _exit(exit_code_for_errno(err));
+}
+
+// Runs in the forked child: only async-signal-safe calls, no allocation
+// (everything it needs was built before fork).
+[[noreturn]] void child_main(int in_fd, int out_fd, int err_fd, int report_fd, const char* cwd,
+                             const char* file, char* const* argv, char** envp) {
+  // The agent blocks SIGCHLD (signalfd) and ignores SIGPIPE; a command must
+  // start with the defaults, as it would from a shell.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  }
+  // Own session and process group, so a timeout or SIGNAL reaches every
+  // process the command starts, and none holds the agent's console.
+  ::setsid();
+  if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
+    child_fail(report_fd, 2, errno);
+  }
+  close_other_fds(report_fd);
+  if (::chdir(cwd) != 0) child_fail(report_fd, 1, errno);
+  // execvp searches the PATH of environ, so the command's PATH override
+  // must be in place before it.
+  environ = envp;
+  ::execvp(file, argv);
+  child_fail(report_fd, 2, errno);
+}
+
+}  // namespace
+
+int exit_code_for_errno(int err) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+    case ELOOP:
+      return 127;
+    default:
+      return 126;
+  }
+}
+
+std::vector<std::string> merge_env(const char* const* base,
+                                   const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (const char* const* e = base; e && *e; ++e) env.emplace_back(*e);
+  for (const auto& kv : overrides) {
+    const size_t eq = kv.find('=');
+    const std::string_view key(kv.data(), eq == std::string::npos ? kv.size() : eq + 1);
+    bool replaced = false;
+    for (auto& cur : env) {
+      if (std::string_view(cur).substr(0, key.size()) == key) {
+        cur = kv;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) env.push_back(kv);
+  }
+  return env;
+}
+
+bool spawn(const proto::ExecRequest& req, Spawned& out, std::string& err) {
+  // Build everything the child needs before fork.
+  std::vector<std::string> args =
+      req.shell.empty() ? req.argv : std::vector<std::string>{"/bin/sh", "-c", req.shell};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env = merge_env(environ, req.env);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string cwd = req.cwd.empty() ? "/" : req.cwd;
+
+  int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, rep[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int* p : {in, o, e, rep}) {
+      close_fd(p[0]);
+      close_fd(p[1]);
+    }
+  };
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(o, O_CLOEXEC) != 0 || ::pipe2(e, O_CLOEXEC) != 0 ||
+      ::pipe2(rep, O_CLOEXEC) != 0) {
+    err = std::string("pipe: ") + std::strerror(errno);
+    close_all();
+    return false;
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    err = std::string("fork: ") + std::strerror(errno);
+    close_all();
+    return false;
+  }
+  if (pid == 0)
+    child_main(in[0], o[1], e[1], rep[1], cwd.c_str(), argv[0], argv.data(), envp.data());
+
+  close_fd(in[0]);
+  close_fd(o[1]);
+  close_fd(e[1]);
+  close_fd(rep[1]);
+  // Blocks only until the child has exec'd (the pipe closes) or failed.
+  ChildFailure f{0, 0};
+  ssize_t n;
+  do {
+    n = ::read(rep[0], &f, sizeof f);
+  } while (n < 0 && errno == EINTR);
+  close_fd(rep[0]);
+  out = Spawned{};
+  out.pid = pid;
+  if (n == static_cast<ssize_t>(sizeof f)) {
+    out.child_errno = f.err;
+    out.child_what = f.stage == 1 ? "chdir '" + cwd + "'" : "exec '" + args[0] + "'";
+  }
+  out.stdin_fd = in[1];
+  out.stdout_fd = o[0];
+  out.stderr_fd = e[0];
+  for (int fd : {in[1], o[0], e[0]}) proto::set_nonblocking(fd, true);
+  return true;
+}
+
+}  // namespace smolvm::agent

@@ -1,0 +1,59 @@
+#include "plugins/net-common/tap.h"
+
+#include <net/if.h>
+#include <unistd.h>
+
+#include "plugins/net-common/tools.h"
+
+namespace smolvm_net {
+
+bool tap_exists(const std::string& tap_name) {
+  return access(("/sys/class/net/" + tap_name).c_str(), F_OK) == 0;
+}
+
+bool tap_up(const smolvm_network_config& cfg, std::string& error) {
+  const std::string ip = find_tool("ip");
+  if (ip.empty()) {
+    error = "the 'ip' tool is missing (apt-get install iproute2)";
+    return false;
+  }
+  const std::string tap = cfg.tap_name;
+  if (tap.empty() || tap.size() >= IFNAMSIZ) {
+    error = "tap_name='" + tap + "': must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters";
+    return false;
+  }
+  auto run = [&](std::vector<std::string> args, bool ok_if_exists) {
+    args.insert(args.begin(), ip);
+    const ToolResult r = run_tool(args);
+    if (r.exit_code == 0 || (ok_if_exists && r.output.find("File exists") != std::string::npos)) {
+      return true;
+    }
+    std::string cmd;
+    for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
+    error = cmd + ": " + r.output;
+    if (r.output.find("Operation not permitted") != std::string::npos) {
+      error += " (networked VMs need CAP_NET_ADMIN: run as root, or use network=none)";
+    }
+    return false;
+  };
+  if (!tap_exists(tap) && !run({"tuntap", "add", "dev", tap, "mode", "tap"}, true)) return false;
+  if (!run({"link", "set", "dev", tap, "up"}, false) ||
+      !run({"addr", "add", std::string(cfg.gateway_ip) + "/32", "dev", tap}, true) ||
+      !run({"route", "replace", std::string(cfg.guest_ip) + "/32", "dev", tap}, false)) {
+    return false;
+  }
+  return write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", error) &&
+         write_sysctl("/proc/sys/net/ipv4/conf/" + tap + "/route_localnet", "1", error);
+}
+
+bool tap_down(const std::string& tap_name, std::string& error) {
+  if (!tap_exists(tap_name)) return true;
+  const ToolResult r = run_tool({find_tool("ip"), "link", "del", "dev", tap_name});
+  if (r.exit_code != 0 && tap_exists(tap_name)) {
+    error = "ip link del " + tap_name + ": " + r.output;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace smolvm_net

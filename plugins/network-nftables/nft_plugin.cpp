@@ -1,0 +1,124 @@
+// network-nftables: TAP + NAT + isolation + port forwards with nftables.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "plugins/net-common/tap.h"
+#include "plugins/net-common/tools.h"
+#include "plugins/network-nftables/ruleset.h"
+#include "smolvm/plugin.h"
+
+namespace {
+
+using smolvm_net::run_tool;
+
+int err_out(smolvm_plugin_error* err, int status, const std::string& msg) {
+  return smolvm_net::set_error(err->message, sizeof err->message, status, msg);
+}
+
+std::string nft() { return smolvm_net::find_tool("nft"); }
+
+bool apply(const std::string& script, std::string& error) {
+  const auto r = run_tool({nft(), "-f", "-"}, script);
+  if (r.exit_code == 0) return true;
+  error = "nft: " + r.output;
+  return false;
+}
+
+bool missing_element(const std::string& output) {
+  return output.find("No such file or directory") != std::string::npos ||
+         output.find("does not exist") != std::string::npos;
+}
+
+// Creates the table once; the lock keeps two VMs starting together from
+// both creating it (its rules would then be there twice).
+bool ensure_table(std::string& error) {
+  smolvm_net::FileLock lock("smolvm-nftables.lock");
+  if (run_tool({nft(), "list", "table", "ip", "smolvm"}).exit_code == 0) return true;
+  return apply(smolvm_nft::base_table(), error);
+}
+
+int probe(char* out, size_t cap, smolvm_plugin_error* err) {
+  const std::string bin = nft();
+  std::string reason;
+  if (bin.empty())
+    reason = "nft not found (apt-get install nftables)";
+  else if (!smolvm_net::has_cap_net_admin())
+    reason = "no CAP_NET_ADMIN (run as root)";
+  const std::string json = std::string("{\"available\":") + (reason.empty() ? "true" : "false") +
+                           ",\"binary\":\"" + bin + "\",\"reason\":\"" + reason + "\"}";
+  if (json.size() + 1 > cap) return err_out(err, SMOLVM_EINVAL, "probe buffer too small");
+  std::memcpy(out, json.c_str(), json.size() + 1);
+  return 0;
+}
+
+int setup(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+  if (nft().empty())
+    return err_out(err, SMOLVM_EUNSUPPORTED, "nft not found (apt-get install nftables)");
+  std::string error;
+  if (!smolvm_net::tap_up(*cfg, error)) {
+    return err_out(err, smolvm_net::has_cap_net_admin() ? SMOLVM_EIO : SMOLVM_EPERM, error);
+  }
+  if (!ensure_table(error) || !apply(smolvm_nft::add_vm(*cfg), error)) {
+    std::string ignored;
+    smolvm_net::tap_down(cfg->tap_name, ignored);
+    return err_out(err, SMOLVM_EIO, error);
+  }
+  return 0;
+}
+
+int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+  std::string error;
+  bool ok = true;
+  if (!nft().empty() && run_tool({nft(), "list", "table", "ip", "smolvm"}).exit_code == 0) {
+    for (const auto& stmt : smolvm_nft::remove_vm(*cfg)) {
+      const auto r = run_tool({nft(), "-f", "-"}, stmt);
+      if (r.exit_code != 0 && !missing_element(r.output)) {
+        error += "nft: " + r.output + "; ";
+        ok = false;
+      }
+    }
+  }
+  std::string tap_error;
+  if (!smolvm_net::tap_down(cfg->tap_name, tap_error)) {
+    error += tap_error;
+    ok = false;
+  }
+  return ok ? 0 : err_out(err, SMOLVM_EIO, error);
+}
+
+int forward_add(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+  std::string error;
+  if (!ensure_table(error)) return err_out(err, SMOLVM_EIO, error);
+  const auto r = run_tool({nft(), "-f", "-"}, smolvm_nft::add_forward(*f));
+  if (r.exit_code == 0) return 0;
+  if (r.output.find("File exists") != std::string::npos) {
+    return err_out(err, SMOLVM_EEXISTS,
+                   std::string(f->protocol) + " " + f->host_addr + ":" +
+                       std::to_string(f->host_port) + " is already forwarded");
+  }
+  return err_out(err, SMOLVM_EIO, "nft: " + r.output);
+}
+
+int forward_remove(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+  const auto r = run_tool({nft(), "-f", "-"}, smolvm_nft::remove_forward(*f));
+  if (r.exit_code == 0 || missing_element(r.output)) return 0;
+  return err_out(err, SMOLVM_EIO, "nft: " + r.output);
+}
+
+const smolvm_network_vtable kVtable = {
+    sizeof(smolvm_network_vtable), probe, setup, teardown, forward_add, forward_remove};
+
+const smolvm_plugin_descriptor kDescriptor = {
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR,
+    SMOLVM_PLUGIN_NETWORK,
+    "nftables",
+    "TAP + NAT + isolation + port forwards in one nftables table",
+    &kVtable};
+
+}  // namespace
+
+extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
+  return &kDescriptor;
+}

@@ -1,0 +1,335 @@
+// Networking with real VMs, TAPs and firewall rules, run by run_in_netns.sh
+// inside a namespace of its own (with an "upstream" namespace beside it).
+// The plugin under test is $SMOLVM_TEST_NETWORK.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "vm_fixture.h"
+
+namespace vmtest {
+namespace {
+
+const char* plugin() {
+  const char* p = std::getenv("SMOLVM_TEST_NETWORK");
+  return p ? p : "nftables";
+}
+
+std::string sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  if (p) pclose(p);
+  return out;
+}
+
+int tap_count() {
+  int n = 0;
+  for (const auto& f : files_in("/sys/class/net")) n += f.rfind("svm-", 0) == 0;
+  return n;
+}
+
+// Rule or set-element lines that name one VM (a TAP "svm-<hex>" or a guest
+// address); the fixed scaffolding names neither.
+int vm_rule_lines() {
+  const std::string all = sh("nft list ruleset; iptables-save");
+  int n = 0;
+  size_t pos = 0;
+  while ((pos = all.find('\n', pos)) != std::string::npos) {
+    const size_t start = all.rfind('\n', pos - 1);
+    const std::string line = all.substr(start == std::string::npos ? 0 : start + 1,
+                                        pos - (start == std::string::npos ? 0 : start + 1));
+    if (line.find("\"svm-") != std::string::npos || line.find(" svm-") != std::string::npos ||
+        line.find("172.16.") != std::string::npos) {
+      ++n;
+    }
+    ++pos;
+  }
+  return n;
+}
+
+int lease_count() {
+  return std::atoi(
+      sh("sqlite3 '" + state_dir() + "/smolvm.db' 'select count(*) from leases'").c_str());
+}
+
+smolvm_vm* create_net(const std::string& id, const char* kernel = nullptr) {
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.vm_id = id.c_str();
+  o.mem_size_mib = 256;
+  o.network = plugin();
+  o.kernel_path = kernel;
+  o.boot_timeout_s = kernel ? 20 : 0;
+  smolvm_vm* vm = nullptr;
+  EXPECT_EQ(smolvm_vm_create(&vm, runtime(), &o), 0) << smolvm_last_error();
+  return vm;
+}
+
+// A plain TCP connect + HTTP GET with a timeout; "" if it fails.
+std::string http_get(const std::string& addr, uint32_t port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? "" : out.substr(body + 4);
+}
+
+// A guest command that tries a TCP connection; prints ok or fail.
+std::string guest_connect(smolvm_vm* vm, const std::string& addr, uint32_t port) {
+  return run(vm, "python3 -c \"import socket\ntry:\n socket.create_connection(('" + addr + "'," +
+                     std::to_string(port) +
+                     "),timeout=2); print('ok')\nexcept Exception: print('fail')\"")
+      .out;
+}
+
+class Net : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    taps_before_ = tap_count();
+    rules_before_ = vm_rule_lines();
+    a_ = create_net("net-a");
+    b_ = create_net("net-b");
+    for (smolvm_vm* vm : {a_, b_}) {
+      if (vm) {
+        EXPECT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+      }
+    }
+    if (b_) {
+      // A web server in B, detached from the command that starts it.
+      run(b_,
+          "mkdir -p /srv && echo hello from guest > /srv/index.txt && "
+          "setsid -f python3 -m http.server 8000 --directory /srv >/dev/null 2>&1 </dev/null");
+      run(b_,
+          "for i in $(seq 100); do python3 -c \"import socket; "
+          "socket.create_connection(('127.0.0.1',8000),1)\" 2>/dev/null && break; sleep 0.1; done");
+    }
+  }
+  static void TearDownTestSuite() {
+    for (smolvm_vm* vm : {a_, b_}) {
+      if (!vm) continue;
+      smolvm_vm_delete(vm);
+      smolvm_vm_free(vm);
+    }
+  }
+  void SetUp() override { ASSERT_TRUE(a_ && b_) << "the test VMs did not start"; }
+  static std::string ip_of(smolvm_vm* vm) { return info(vm).ip; }
+
+  static smolvm_vm *a_, *b_;
+  static int taps_before_, rules_before_;
+};
+smolvm_vm* Net::a_ = nullptr;
+smolvm_vm* Net::b_ = nullptr;
+int Net::taps_before_ = 0;
+int Net::rules_before_ = 0;
+
+TEST_F(Net, EachVmHasItsOwnTapAndAddress) {
+  const smolvm_vm_info ia = info(a_), ib = info(b_);
+  EXPECT_STREQ(ia.network, plugin());
+  EXPECT_STRNE(ia.ip, "");
+  EXPECT_STRNE(ia.ip, ib.ip);
+  EXPECT_EQ(tap_count(), taps_before_ + 2);
+  EXPECT_EQ(run(a_, "ip -4 -o addr show eth0 | awk '{print $4}'").out,
+            std::string(ia.ip) + "/16\n");
+}
+
+TEST_F(Net, GuestReachesUpstreamThroughNat) {
+  Result r = run(
+      a_,
+      "python3 -c \"import urllib.request as u; "
+      "print(u.urlopen('http://10.254.0.2:8080/hello.txt', timeout=5).read().decode(), end='')\"");
+  EXPECT_EQ(r.out, "hello from upstream\n") << r.err;
+  // The upstream saw the host's address, not the guest's: masquerade.
+  std::ifstream log(std::getenv("SMOLVM_TEST_UPSTREAM_LOG"));
+  std::string line, last;
+  while (std::getline(log, line)) {
+    if (line.find("hello.txt") != std::string::npos) last = line;
+  }
+  EXPECT_EQ(last.rfind("10.254.0.1 ", 0), 0u) << last;
+}
+
+TEST_F(Net, HostClientReachesGuestServerThroughAPortForward) {
+  uint32_t port = 0;
+  ASSERT_EQ(smolvm_vm_expose(&port, b_, 8000, 0, nullptr, nullptr), 0) << smolvm_last_error();
+  EXPECT_GT(port, 0u);
+  EXPECT_EQ(http_get("127.0.0.1", port, "/index.txt"), "hello from guest\n");
+  char* json = nullptr;
+  ASSERT_EQ(smolvm_vm_list_ports(&json, b_), 0);
+  EXPECT_NE(std::string(json).find("\"guest_port\":8000"), std::string::npos) << json;
+  smolvm_free(json);
+  // Every host address, reached from the upstream namespace.
+  uint32_t any = 0;
+  ASSERT_EQ(smolvm_vm_expose(&any, b_, 8000, 0, "0.0.0.0", "tcp"), 0) << smolvm_last_error();
+  const char* up = std::getenv("SMOLVM_TEST_UPSTREAM_NS");
+  if (up) {
+    EXPECT_EQ(sh(std::string("ip netns exec ") + up +
+                 " python3 -c \"import urllib.request as u; print(u.urlopen('http://10.254.0.1:" +
+                 std::to_string(any) + "/index.txt', timeout=5).read().decode(), end='')\""),
+              "hello from guest\n");
+  }
+  // Removing a forward closes it.
+  ASSERT_EQ(smolvm_vm_unexpose(b_, port, nullptr, nullptr), 0) << smolvm_last_error();
+  EXPECT_EQ(http_get("127.0.0.1", port, "/index.txt"), "");
+  EXPECT_EQ(smolvm_vm_unexpose(b_, port, nullptr, nullptr), SMOLVM_ENOTFOUND);
+}
+
+TEST_F(Net, ConflictsAndBadForwardsAreRefused) {
+  // A host port some other program holds.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  listen(fd, 1);
+  socklen_t len = sizeof sa;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const uint32_t taken = ntohs(sa.sin_port);
+  EXPECT_EQ(smolvm_vm_expose(nullptr, b_, 8000, taken, nullptr, nullptr), SMOLVM_EEXISTS);
+  EXPECT_NE(std::string(smolvm_last_error()).find("in use"), std::string::npos)
+      << smolvm_last_error();
+  close(fd);
+  EXPECT_EQ(smolvm_vm_expose(nullptr, b_, 0, 0, nullptr, nullptr), SMOLVM_EINVAL);
+  EXPECT_EQ(smolvm_vm_expose(nullptr, b_, 80, 0, "localhost", nullptr), SMOLVM_EINVAL);
+  EXPECT_EQ(smolvm_vm_expose(nullptr, b_, 80, 0, nullptr, "sctp"), SMOLVM_EINVAL);
+  smolvm_vm* none = create("net-none");
+  ASSERT_NE(none, nullptr);
+  EXPECT_EQ(smolvm_vm_expose(nullptr, none, 80, 0, nullptr, nullptr), SMOLVM_EUNSUPPORTED);
+  EXPECT_NE(std::string(smolvm_last_error()).find("network=none"), std::string::npos);
+  smolvm_vm_delete(none);
+  smolvm_vm_free(none);
+}
+
+TEST_F(Net, AVmCannotReachAnotherVmNorHostServices) {
+  // Sanity: the server in B answers the host.
+  EXPECT_EQ(http_get(ip_of(b_), 8000, "/index.txt"), "hello from guest\n");
+  EXPECT_EQ(guest_connect(a_, ip_of(b_), 8000), "fail\n");
+  // A service on the host (this namespace) on every address.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  listen(fd, 8);
+  socklen_t len = sizeof sa;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const uint32_t port = ntohs(sa.sin_port);
+  EXPECT_EQ(guest_connect(a_, info(a_).ip == std::string() ? "" : "172.16.0.1", port), "fail\n");
+  EXPECT_EQ(guest_connect(a_, "10.254.0.1", port), "fail\n");
+  close(fd);
+}
+
+TEST_F(Net, SupervisorCrashThenGcLeavesNoTapNorRule) {
+  smolvm_vm* c = create_net("net-c");
+  ASSERT_EQ(smolvm_vm_start(c), 0) << smolvm_last_error();
+  ASSERT_EQ(smolvm_vm_expose(nullptr, c, 22, 0, nullptr, nullptr), 0) << smolvm_last_error();
+  const std::string tap = "svm-";
+  const int taps = tap_count(), rules = vm_rule_lines();
+  EXPECT_GT(rules, 0);
+  kill(static_cast<pid_t>(info(c).supervisor_pid), SIGKILL);
+  usleep(300000);
+  uint32_t fixed = 0;
+  EXPECT_EQ(smolvm_runtime_gc(&fixed, runtime()), 0) << smolvm_last_error();
+  EXPECT_GE(fixed, 1u);
+  EXPECT_EQ(tap_count(), taps - 1);
+  EXPECT_LT(vm_rule_lines(), rules);
+  const int leases = lease_count();
+  EXPECT_EQ(smolvm_vm_delete(c), 0);
+  EXPECT_EQ(lease_count(), leases - 1);
+  smolvm_vm_free(c);
+}
+
+TEST_F(Net, AFailedStartLeavesNoTap) {
+  const std::string kernel = state_dir() + "/not-a-kernel";
+  std::ofstream(kernel) << "garbage";
+  const int taps = tap_count(), rules = vm_rule_lines();
+  smolvm_vm* bad = create_net("net-bad", kernel.c_str());
+  EXPECT_NE(smolvm_vm_start(bad), 0);
+  EXPECT_EQ(tap_count(), taps);
+  EXPECT_EQ(vm_rule_lines(), rules);
+  EXPECT_EQ(smolvm_vm_delete(bad), 0);
+  smolvm_vm_free(bad);
+}
+
+TEST_F(Net, TwentyConcurrentCreatesGetDistinctAddressesAndTaps) {
+  constexpr int kN = 20;
+  std::vector<std::string> ips(kN), taps(kN);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kN; ++i) {
+    threads.emplace_back([i, &ips] {
+      smolvm_vm_options o;
+      smolvm_vm_options_init(&o);
+      const std::string id = "many-" + std::to_string(i);
+      o.vm_id = id.c_str();
+      o.network = plugin();
+      smolvm_vm* vm = nullptr;
+      if (smolvm_vm_create(&vm, runtime(), &o) != 0) return;
+      ips[i] = info(vm).ip;
+      smolvm_vm_free(vm);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> distinct(ips.begin(), ips.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kN));
+  EXPECT_EQ(distinct.count(""), 0u);
+  const int leases = lease_count();
+  for (int i = 0; i < kN; ++i) EXPECT_EQ(cli("rm many-" + std::to_string(i)).status, 0);
+  EXPECT_EQ(lease_count(), leases - kN);
+}
+
+TEST_F(Net, WithoutCapNetAdminANetworkedVmIsRefusedWithAHint) {
+  // The CLI with CAP_NET_ADMIN dropped from its bounding set (as a user
+  // without the capability would be); its error goes to stderr.
+  CliResult r;
+  FILE* p = popen(("SMOLVM_STATE_DIR='" + state_dir() +
+                   "' setpriv --bounding-set=-net_admin --inh-caps=-net_admin '" SMOLVM_CLI
+                   "' create --network " +
+                   std::string(plugin()) + " 2>&1")
+                      .c_str(),
+                  "r");
+  char buf[1024];
+  size_t n;
+  while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = p ? pclose(p) : -1;
+  EXPECT_EQ(WEXITSTATUS(st), 1);
+  EXPECT_NE(r.out.find("needs CAP_NET_ADMIN"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("network=none"), std::string::npos) << r.out;
+}
+
+TEST_F(Net, ZZDeletingEveryVmRemovesEveryTapRuleAndLease) {
+  for (smolvm_vm*& vm : {std::ref(a_), std::ref(b_)}) {
+    ASSERT_EQ(smolvm_vm_delete(vm), 0) << smolvm_last_error();
+    smolvm_vm_free(vm);
+    vm = nullptr;
+  }
+  EXPECT_EQ(tap_count(), taps_before_);
+  EXPECT_EQ(vm_rule_lines(), rules_before_) << sh("nft list ruleset; iptables-save");
+  EXPECT_EQ(lease_count(), 0);
+}
+
+}  // namespace
+}  // namespace vmtest

@@ -1,0 +1,119 @@
+"""Lifecycle: identity, status, attach from another process, SmolVM vs VM."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+import smolvm
+from smolvm import VM, SmolVM, VMConfig
+
+
+def test_identity_status_and_info(vm: SmolVM) -> None:
+    assert vm.id.startswith("vm-") and len(vm.id) == 11
+    assert vm.status == "running"
+    info = vm.info()
+    assert info.id == vm.id and info.state == "running"
+    assert (info.vcpu_count, info.mem_size_mib, info.disk_mode) == (2, 512, "isolated")
+    assert info.vmm == "qemu" and info.accel in ("kvm", "tcg")
+    assert info.supervisor_pid > 0 and info.started_at_ms >= info.created_at_ms
+    assert vm.ip is None and info.network == "none"  # no network backend yet
+    assert vm.id in smolvm.list_vms()
+    assert vm.owned and not vm.closed
+
+
+def test_reattach_from_another_process(vm: SmolVM, child_env: dict) -> None:
+    vm.write_file("/tmp/marker", b"from parent")
+    script = (
+        "import sys, smolvm\n"
+        "vm = smolvm.SmolVM.from_id(sys.argv[1])\n"
+        "assert not vm.owned\n"
+        "print(vm.status)\n"
+        "print(vm.run('cat /tmp/marker').stdout)\n"
+        "vm.write_file('/tmp/marker2', b'from child')\n"
+        "vm.close()\n")  # not owned: the VM must survive this
+    child = subprocess.run([sys.executable, "-c", script, vm.id], env=child_env,
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split("\n")[:2] == ["running", "from parent"]
+    assert vm.status == "running"
+    assert vm.read_file("/tmp/marker2") == b"from child"
+
+
+def test_from_id_of_a_missing_vm() -> None:
+    with pytest.raises(smolvm.NotFoundError, match="vm-00000000") as info:
+        SmolVM.from_id("vm-00000000")
+    assert info.value.code == "ENOTFOUND" and info.value.status == -3
+    assert isinstance(info.value, LookupError)
+
+
+def test_bad_config_names_field_value_and_range() -> None:
+    before = smolvm.list_vms()
+    with pytest.raises(smolvm.ConfigError) as info:
+        SmolVM(mem_size_mib=64)
+    err = info.value
+    assert "mem_size_mib=64" in str(err) and "128..16384" in str(err)
+    assert (err.code, err.status) == ("EINVAL", -2)
+    assert isinstance(err, ValueError) and isinstance(err, smolvm.SmolVMError)
+    with pytest.raises(smolvm.ConfigError, match="disk_mode='bogus'.*isolated"):
+        SmolVM(config=VMConfig(disk_mode="bogus"))
+    with pytest.raises(smolvm.ConfigError, match="vcpu_count=-1: must be 1..32"):
+        SmolVM(vcpu_count=-1)
+    with pytest.raises(smolvm.ConfigError, match="vm_id='Bad_Id'"):
+        VM(vm_id="Bad_Id")
+    with pytest.raises(TypeError):
+        SmolVM(memory=1024)  # type: ignore[call-arg]
+    assert smolvm.list_vms() == before, "a failed create must leave nothing behind"
+
+
+def test_expose_is_unsupported_without_network(vm: SmolVM) -> None:
+    with pytest.raises(smolvm.UnsupportedError, match="port forwarding needs a network") as info:
+        vm.expose(8080)
+    assert info.value.code == "EUNSUPPORTED"
+    with pytest.raises(smolvm.ConfigError, match="guest_port=70000"):
+        vm.expose(70000)
+
+
+def test_context_manager_deletes_the_vm() -> None:
+    config = VMConfig(disk_mode="shared")
+    with SmolVM(config=config) as box:
+        vm_id = box.id
+        assert box.status == "running"
+        assert box.info().disk_mode == "shared" and box.info().disk_path == ""
+        assert box.run("echo hi").output == "hi\n"
+        assert vm_id in smolvm.list_vms()
+    assert box.closed
+    assert vm_id not in smolvm.list_vms()
+    with pytest.raises(smolvm.NotFoundError):
+        SmolVM.from_id(vm_id)
+    with pytest.raises(smolvm.VMStateError, match="closed"):
+        box.run("true")
+
+
+def test_persistent_vm_survives_close_and_refuses_commands_when_stopped() -> None:
+    name = "pyt-" + uuid.uuid4().hex[:8]
+    vm = VM(vm_id=name, mem_size_mib=256)
+    assert vm.id == name and vm.status == "created"
+    with pytest.raises(smolvm.VMStateError, match="is created"):
+        vm.run("true")
+    with pytest.raises(smolvm.SmolVMError) as info:
+        VM(vm_id=name)
+    assert info.value.code == "EEXISTS"
+    vm.start()
+    vm.write_file("/root/keep.txt", b"kept")
+    vm.close()  # releases the handle only
+    try:
+        again = VM.from_id(name)
+        assert again.status == "running"
+        assert again.read_file("/root/keep.txt") == b"kept"
+        again.stop()
+        assert again.status == "stopped"
+        with pytest.raises(smolvm.VMStateError, match="is stopped") as state:
+            again.run("true")
+        assert state.value.code == "ESTATE"
+    finally:
+        VM.from_id(name).delete()
+    assert name not in smolvm.list_vms()

@@ -27,11 +27,16 @@ struct smolvm_vm {
   std::unique_ptr<smolvm::GuestSession> session;  // opened on first use
   smolvm::VmRecord info_rec;                      // backs smolvm_vm_info strings
   std::string info_error;
+  std::string info_limits;
 
   smolvm::GuestSession& guest() {
     if (!session) session = std::make_unique<smolvm::GuestSession>(*owner->rt, id);
     return *session;
   }
+};
+
+struct smolvm_profile {
+  smolvm::Profile profile;
 };
 
 struct smolvm_exec {
@@ -214,6 +219,62 @@ int smolvm_doctor(char** out_json, smolvm_runtime* rt) {
   });
 }
 
+int smolvm_profile_load(smolvm_profile** out, const char* path) {
+  return guard([&] {
+    need(out, "out");
+    need(path, "path");
+    *out = nullptr;
+    auto p = std::make_unique<smolvm_profile>();
+    p->profile = smolvm::load_profile(path);
+    smolvm::apply_env_overrides(p->profile);
+    *out = p.release();
+  });
+}
+
+void smolvm_profile_free(smolvm_profile* profile) { delete profile; }
+
+const char* smolvm_profile_name(const smolvm_profile* profile) {
+  return profile ? profile->profile.name.c_str() : "";
+}
+
+int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile* profile) {
+  return guard([&] {
+    need(profile, "profile");
+    check_struct(out, "vm options", sizeof(smolvm_vm_options));
+    const smolvm::VmSpec& s = profile->profile.spec;
+    const uint32_t size = out->struct_size;
+    *out = smolvm_vm_options{};
+    out->struct_size = size;
+    auto c = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
+    out->vm_id = c(s.vm_id);
+    out->vcpu_count = s.vcpu_count;
+    out->mem_size_mib = s.mem_size_mib;
+    out->disk_mode = s.disk_mode.c_str();
+    out->kernel_path = c(s.kernel_path);
+    out->rootfs_path = c(s.rootfs_path);
+    out->boot_args = c(s.boot_args);
+    out->vmm = s.vmm.c_str();
+    out->executor = s.executor.c_str();
+    out->network = s.network.c_str();
+    out->accel = s.accel.c_str();
+    out->boot_timeout_s = s.boot_timeout_s;
+  });
+}
+
+int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
+                                  const smolvm_profile* profile, const char* vm_id) {
+  return guard([&] {
+    need(out, "out");
+    need(rt, "rt");
+    need(profile, "profile");
+    *out = nullptr;
+    auto vm = std::make_unique<smolvm_vm>();
+    vm->owner = rt;
+    vm->id = rt->rt->create_from_profile(profile->profile, str_or(vm_id, "")).id;
+    *out = vm.release();
+  });
+}
+
 int smolvm_vm_options_init(smolvm_vm_options* opts) {
   return guard([&] {
     need(opts, "opts");
@@ -342,6 +403,12 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     out->created_at_ms = r.created_at_ms;
     out->started_at_ms = n(r.runtime, "started_at_ms");
     out->last_error = s(r.runtime, "last_error");
+    nlohmann::json limits = nlohmann::json::object();
+    for (const char* key : {"cgroup", "privileges"}) {
+      if (r.runtime.contains(key)) limits[key] = r.runtime[key];
+    }
+    vm->info_limits = limits.dump();
+    out->limits = vm->info_limits.c_str();
   });
 }
 

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -20,14 +21,32 @@ std::string one_id(const Args& a, const char* cmd) {
 }  // namespace
 
 int cmd_create(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, kCreateValueFlags, {"--start"});
+  std::set<std::string> values = kCreateValueFlags;
+  values.insert("--profile");
+  const Args a = parse_args(argv, values, {"--start"});
   if (!a.positional.empty()) throw UsageError("create takes no positional arguments (use --id)");
-  smolvm_vm_options o;
-  std::vector<std::string> keep;
-  fill_vm_options(a, o, keep);
   Runtime rt;
   smolvm_vm* raw = nullptr;
-  check(smolvm_vm_create(&raw, rt.rt, &o));
+  if (a.has("--profile")) {
+    for (const auto& f : kCreateValueFlags) {
+      if (f != "--id" && a.has(f)) {
+        throw UsageError(f +
+                         " cannot be combined with --profile (set it in the profile, or with "
+                         "its SMOLVM_PROFILE_* environment override)");
+      }
+    }
+    smolvm_profile* p = nullptr;
+    check(smolvm_profile_load(&p, a.get("--profile").c_str()));
+    const std::string id = a.get("--id");
+    const int rc = smolvm_vm_create_from_profile(&raw, rt.rt, p, id.empty() ? nullptr : id.c_str());
+    smolvm_profile_free(p);
+    check(rc);
+  } else {
+    smolvm_vm_options o;
+    std::vector<std::string> keep;
+    fill_vm_options(a, o, keep);
+    check(smolvm_vm_create(&raw, rt.rt, &o));
+  }
   Vm vm(raw);
   if (a.has("--start")) check(smolvm_vm_start(vm.vm));
   std::cout << smolvm_vm_id(vm.vm) << "\n";
@@ -110,6 +129,51 @@ int cmd_ls(const std::vector<std::string>& argv) {
                 v["mem_size_mib"].get<unsigned>(), v["disk_mode"].get<std::string>().c_str(),
                 v["accel"].get<std::string>().empty() ? "-" : v["accel"].get<std::string>().c_str(),
                 v["created_at"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+int cmd_port(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {"--addr"}, {"--udp"});
+  if (a.positional.empty()) throw UsageError("port takes a VM id (see --help)");
+  Runtime rt;
+  Vm vm(rt, a.positional[0]);
+  const std::string addr = a.get("--addr", "127.0.0.1");
+  const char* proto = a.has("--udp") ? "udp" : "tcp";
+  const std::string action = a.positional.size() > 1 ? a.positional[1] : "ls";
+  auto number = [](const std::string& s, const char* what) -> uint32_t {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || !end || *end)
+      throw UsageError(std::string(what) + "='" + s + "': not a number");
+    return static_cast<uint32_t>(v);
+  };
+  if (action == "add" && a.positional.size() == 3) {
+    const std::string spec = a.positional[2];  // GUEST or GUEST:HOST
+    const auto colon = spec.find(':');
+    const uint32_t guest = number(spec.substr(0, colon), "guest port");
+    const uint32_t host =
+        colon == std::string::npos ? 0 : number(spec.substr(colon + 1), "host port");
+    uint32_t got = 0;
+    check(smolvm_vm_expose(&got, vm.vm, guest, host, addr.c_str(), proto));
+    std::cout << addr << ":" << got << " -> " << smolvm_vm_id(vm.vm) << ":" << guest << "/" << proto
+              << "\n";
+    return 0;
+  }
+  if (action == "rm" && a.positional.size() == 3) {
+    check(smolvm_vm_unexpose(vm.vm, number(a.positional[2], "host port"), addr.c_str(), proto));
+    return 0;
+  }
+  if (action != "ls" || a.positional.size() > 2)
+    throw UsageError("port: ID [ls] | ID add GUEST[:HOST] | ID rm HOST");
+  char* json = nullptr;
+  check(smolvm_vm_list_ports(&json, vm.vm));
+  const auto list = nlohmann::json::parse(json);
+  smolvm_free(json);
+  for (const auto& f : list) {
+    std::cout << f["host_addr"].get<std::string>() << ":" << f["host_port"].get<unsigned>()
+              << " -> " << smolvm_vm_id(vm.vm) << ":" << f["guest_port"].get<unsigned>() << "/"
+              << f["protocol"].get<std::string>() << "\n";
   }
   return 0;
 }

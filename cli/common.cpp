@@ -43,7 +43,8 @@ nlohmann::json info_json(smolvm_vm* vm) {
           {"vmm_pid", i.vmm_pid},
           {"created_at", format_time_ms(i.created_at_ms)},
           {"started_at", format_time_ms(i.started_at_ms)},
-          {"last_error", i.last_error}};
+          {"last_error", i.last_error},
+          {"limits", nlohmann::json::parse(i.limits ? i.limits : "{}", nullptr, false)}};
 }
 
 const std::set<std::string> kCreateValueFlags = {

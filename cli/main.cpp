@@ -25,11 +25,15 @@ const std::map<std::string, Entry>& commands() {
        {cmd_create, "record a new VM (and its disk); --start boots it",
         "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
         "                     [--kernel PATH] [--rootfs PATH] [--boot-args ARGS]\n"
-        "                     [--vmm auto|qemu] [--executor auto|agent] [--network auto|none]\n"
+        "                     [--vmm auto|qemu] [--executor auto|agent|ssh] [--network auto|none]\n"
         "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
+        "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
         "Prints the new VM's id. Defaults: 2 vCPUs (1..32), 512 MiB (128..16384),\n"
         "isolated disk, the default image from `smolvm image build`, accel auto\n"
-        "(KVM where the host has hardware KVM, else TCG)."}},
+        "(KVM where the host has hardware KVM, else TCG), network none (no NIC;\n"
+        "--network auto gives it a TAP, NAT and isolation).\n"
+        "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
+        "environment variables override its fields."}},
       {"start",
        {cmd_start, "boot a VM and wait for its agent",
         "usage: smolvm start ID\nBoots the VM and returns once its guest agent answers."}},
@@ -51,6 +55,10 @@ const std::map<std::string, Entry>& commands() {
        {cmd_cp, "copy files or folders between host and VM",
         "usage: smolvm cp HOST_PATH ID:/GUEST_PATH\n       smolvm cp ID:/GUEST_PATH HOST_PATH\n"
         "Folders are copied recursively."}},
+      {"ssh",
+       {cmd_ssh, "open a shell in a VM over SSH (VMs created with --executor ssh)",
+        "usage: smolvm ssh ID [-- COMMAND...]\nRuns the system ssh client as root@<the VM's IP> "
+        "with the VM's own key,\naccepting only the host key pinned when the VM first booted."}},
       {"stop",
        {cmd_stop, "shut a VM down (graceful, then forced)",
         "usage: smolvm stop ID [-t SECONDS]\nAsks the guest to shut down and forces it off after "
@@ -60,6 +68,14 @@ const std::map<std::string, Entry>& commands() {
         "usage: smolvm rm [-f] ID...\nStops each VM if it runs and removes its disk, logs, "
         "processes and record.\n-f: ignore VMs that do not exist."}},
       {"ls", {cmd_ls, "list VMs", "usage: smolvm ls [--json] [-q]\n-q prints ids only."}},
+      {"port",
+       {cmd_port, "forward host ports to a VM",
+        "usage: smolvm port ID [ls]\n       smolvm port ID add GUEST[:HOST] [--addr A] [--udp]\n"
+        "       smolvm port ID rm HOST [--addr A] [--udp]\n"
+        "Forwards A:HOST (default 127.0.0.1, a free port when HOST is left out;\n"
+        "0.0.0.0 for every host address) to the guest's port GUEST. Forwards are kept\n"
+        "with the VM and applied whenever it runs. Needs a VM with a network\n"
+        "(create --network auto)."}},
       {"inspect", {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
       {"logs",
        {cmd_logs, "print a VM's console log",

@@ -190,7 +190,8 @@ assemble_image() {
   else
     mkdir -p "$cache/images"
     tmp=$(mktemp -d "$cache/images/.build-XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
+    # Any failure here (a full disk) must say so and leave no half image.
+    trap 'rm -rf "$tmp"; echo "build-image: assembling the image failed (see above); nothing was added to the cache" >&2' EXIT
     say "image: assembling rootfs.ext4 (${ROOTFS_SIZE_MIB} MiB, sparse)"
     mkdir -p "$tmp/root"
     tar -C "$tmp/root" --numeric-owner -xf "$base_dir/base.tar"

@@ -19,6 +19,8 @@ packages=(
   qemu-system-x86 qemu-utils
   # networking backends and their tests
   nftables iptables iproute2
+  # executor-ssh: ssh-keygen makes per-VM keys; `smolvm ssh` runs ssh
+  openssh-client
   # sanitizers and fuzzing
   clang libclang-rt-14-dev
   # benchmarks

@@ -107,6 +107,14 @@
 %ignore smolvm_runtime_list;
 %ignore smolvm_runtime_gc;
 %ignore smolvm_doctor;
+%ignore smolvm_profile_load;               /* use smolvm_swig_vm_create_from_profile */
+%ignore smolvm_profile_free;
+%ignore smolvm_profile_name;
+%ignore smolvm_vm_options_from_profile;
+%ignore smolvm_vm_create_from_profile;
+%ignore smolvm_vm_expose;                  /* use smolvm_swig_vm_expose */
+%ignore smolvm_vm_unexpose;
+%ignore smolvm_vm_list_ports;
 %ignore smolvm_vm_options;
 %ignore smolvm_vm_options_init;
 %ignore smolvm_vm_create;
@@ -423,6 +431,36 @@ smolvm_vm *smolvm_swig_vm_create(smolvm_runtime *rt, const smolvm_swig_vm_opts *
   return vm;
 }
 
+/* A VM from a YAML profile (smolvm_profile_load + create_from_profile).
+ * vm_id NULL or "": the profile's id or a generated one. */
+smolvm_vm *smolvm_swig_vm_create_from_profile(smolvm_runtime *rt, const char *path,
+                                              const char *vm_id) {
+  smolvm_profile *p = NULL;
+  smolvm_vm *vm = NULL;
+  if (smolvm_swig_rc(smolvm_profile_load(&p, path)) < 0) return NULL;
+  const int rc = smolvm_swig_rc(
+      smolvm_vm_create_from_profile(&vm, rt, p, vm_id && *vm_id ? vm_id : NULL));
+  smolvm_profile_free(p);
+  return rc < 0 ? NULL : vm;
+}
+
+/* Port forwarding. host_addr/protocol NULL or "": 127.0.0.1 / tcp.
+ * Returns the host port, or a negative status. */
+long smolvm_swig_vm_expose(smolvm_vm *vm, uint32_t guest_port, uint32_t host_port,
+                           const char *host_addr, const char *protocol) {
+  uint32_t port = 0;
+  const int rc = smolvm_swig_rc(smolvm_vm_expose(&port, vm, guest_port, host_port,
+                                                 host_addr && *host_addr ? host_addr : NULL,
+                                                 protocol && *protocol ? protocol : NULL));
+  return rc < 0 ? rc : (long)port;
+}
+
+int smolvm_swig_vm_unexpose(smolvm_vm *vm, uint32_t host_port, const char *host_addr,
+                            const char *protocol) {
+  return smolvm_swig_rc(smolvm_vm_unexpose(vm, host_port, host_addr && *host_addr ? host_addr : NULL,
+                                           protocol && *protocol ? protocol : NULL));
+}
+
 smolvm_vm *smolvm_swig_vm_open(smolvm_runtime *rt, const char *vm_id) {
   smolvm_vm *vm = NULL;
   if (smolvm_swig_rc(smolvm_vm_open(&vm, rt, vm_id)) < 0) return NULL;
@@ -444,7 +482,8 @@ static const size_t smolvm_swig_info_strings[] = {
     offsetof(smolvm_vm_info, accel),       offsetof(smolvm_vm_info, kernel_path),
     offsetof(smolvm_vm_info, rootfs_path), offsetof(smolvm_vm_info, disk_path),
     offsetof(smolvm_vm_info, ip),          offsetof(smolvm_vm_info, state_dir),
-    offsetof(smolvm_vm_info, console_log), offsetof(smolvm_vm_info, last_error)};
+    offsetof(smolvm_vm_info, console_log), offsetof(smolvm_vm_info, last_error),
+    offsetof(smolvm_vm_info, limits)};
 #define SMOLVM_SWIG_INFO_NSTR (sizeof smolvm_swig_info_strings / sizeof smolvm_swig_info_strings[0])
 
 static const char **smolvm_swig_info_field(smolvm_vm_info *info, size_t i) {
@@ -721,6 +760,12 @@ int smolvm_swig_vm_opts_set_u32(smolvm_swig_vm_opts *v, const char *field, uint3
 
 smolvm_vm *smolvm_swig_vm_create(smolvm_runtime *rt, const smolvm_swig_vm_opts *opts);
 smolvm_vm *smolvm_swig_vm_open(smolvm_runtime *rt, const char *vm_id);
+smolvm_vm *smolvm_swig_vm_create_from_profile(smolvm_runtime *rt, const char *path,
+                                              const char *vm_id);
+long smolvm_swig_vm_expose(smolvm_vm *vm, uint32_t guest_port, uint32_t host_port,
+                           const char *host_addr, const char *protocol);
+int smolvm_swig_vm_unexpose(smolvm_vm *vm, uint32_t host_port, const char *host_addr,
+                            const char *protocol);
 int smolvm_swig_vm_start(smolvm_vm *vm);
 int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms);
 int smolvm_swig_vm_delete(smolvm_vm *vm);

@@ -75,6 +75,16 @@ void validate(const VmSpec& s) {
   if (s.boot_args.find('\n') != std::string::npos || s.boot_args.size() > 2048) {
     fail(SMOLVM_EINVAL, "boot_args: must be one line of at most 2048 characters");
   }
+  for (const auto& kv : s.env) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fail(SMOLVM_EINVAL, "env entry '" + kv + "': must be KEY=VALUE with a non-empty KEY");
+    }
+  }
+  for (const auto& cmd : s.setup) {
+    if (cmd.empty()) fail(SMOLVM_EINVAL, "setup: commands must not be empty");
+  }
+  if (s.disk_size_mib != 0) check_range("disk_size_mib", s.disk_size_mib, 64, 1048576);
 }
 
 nlohmann::json to_json(const VmSpec& s) {
@@ -89,7 +99,10 @@ nlohmann::json to_json(const VmSpec& s) {
           {"executor", s.executor},
           {"network", s.network},
           {"accel", s.accel},
-          {"boot_timeout_s", s.boot_timeout_s}};
+          {"boot_timeout_s", s.boot_timeout_s},
+          {"env", s.env},
+          {"setup", s.setup},
+          {"disk_size_mib", s.disk_size_mib}};
 }
 
 VmSpec spec_from_json(const nlohmann::json& j) {
@@ -112,6 +125,15 @@ VmSpec spec_from_json(const nlohmann::json& j) {
   str("network", s.network);
   str("accel", s.accel);
   num("boot_timeout_s", s.boot_timeout_s);
+  num("disk_size_mib", s.disk_size_mib);
+  auto strings = [&](const char* k, std::vector<std::string>& out) {
+    if (!j.contains(k) || !j[k].is_array()) return;
+    for (const auto& e : j[k]) {
+      if (e.is_string()) out.push_back(e.get<std::string>());
+    }
+  };
+  strings("env", s.env);
+  strings("setup", s.setup);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smolvm {
 
@@ -26,6 +27,11 @@ struct VmSpec {
   std::string network = "none";
   std::string accel = "auto";
   uint32_t boot_timeout_s = 120;
+  // From a profile: KEY=VALUE defaults for every command, commands run once
+  // after the first boot, and the isolated disk's size (0: the image's).
+  std::vector<std::string> env;
+  std::vector<std::string> setup;
+  uint32_t disk_size_mib = 0;
 };
 
 inline constexpr uint32_t kVcpuMin = 1, kVcpuMax = 32;

@@ -80,15 +80,8 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
     }
   }
   if (!vmm.contains("firecracker")) {
-    const std::string fc = find_on_path("firecracker");
-    vmm["firecracker"] = {
-        {"available", false},
-        {"binary", fc},
-        {"reason", std::string("the vmm-firecracker plugin is not installed yet") +
-                       (kvm.usable ? ""
-                                   : "; Firecracker also needs hardware KVM, which this host "
-                                     "lacks (" +
-                                         kvm.kind + ")")}};
+    vmm["firecracker"] = {{"available", false},
+                          {"reason", "the vmm-firecracker plugin is not installed"}};
   }
   report["vmm"] = vmm;
   const bool qemu_ok = vmm.contains("qemu") && vmm["qemu"].value("available", false);
@@ -98,10 +91,15 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
                 : (vmm.contains("qemu") ? vmm["qemu"].value("reason", std::string())
                                         : std::string("the vmm-qemu plugin was not found")),
         "apt-get install qemu-system-x86 qemu-utils");
-  check("firecracker", vmm["firecracker"].value("available", false),
-        vmm["firecracker"].value("reason", std::string("available")),
-        "optional: install a Firecracker release binary on PATH on a host with hardware KVM",
+  const bool fc_ok = vmm["firecracker"].value("available", false);
+  check("firecracker", fc_ok,
+        fc_ok
+            ? "available (vmm=auto uses it): " + vmm["firecracker"].value("version", std::string())
+            : vmm["firecracker"].value("reason", std::string()),
+        "optional: on a host with hardware KVM, put a Firecracker release binary (and jailer) "
+        "on PATH or set SMOLVM_FIRECRACKER; vmm=auto then prefers it",
         /*required=*/false);
+  report["vmm_auto"] = fc_ok ? "firecracker" : "qemu";
 
   try {
     const ImagePaths img = resolve_image("", "", cache_dir);

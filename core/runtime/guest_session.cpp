@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "core/common/error.h"
@@ -112,19 +114,23 @@ void ExecStream::kill(int signal) {
   check(vt_.exec_kill(exec_, signal, &err), err);
 }
 
-GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : vm_id_(vm_id) {
+GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor)
+    : vm_id_(vm_id) {
   VmRecord rec = rt.get(vm_id);
   if (rec.state != "running") {
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
   }
-  const auto& plugin =
-      rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.value("executor", std::string("agent")));
+  const auto& plugin = rt.plugins().get(
+      SMOLVM_PLUGIN_EXECUTOR,
+      executor.empty() ? rec.runtime.value("executor", std::string("agent")) : executor);
   vt_ = &plugin.vtable<smolvm_executor_vtable>();
+  default_env_ = spec_from_json(rec.spec).env;
   const std::string sock = rec.runtime.value("supervisor_socket", std::string());
   const std::string token = rec.runtime.value("token", std::string());
   const std::string ip = rec.runtime.value("ip", std::string());
   const std::string dir = rec.runtime.value("vm_dir", std::string());
+  const std::string host_key = rec.runtime.value("ssh_host_key", std::string());
   smolvm_executor_target target{};
   target.struct_size = sizeof target;
   target.vm_id = vm_id_.c_str();
@@ -132,6 +138,7 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : vm_id_(vm_id
   target.token = token.c_str();
   target.guest_ip = ip.empty() ? nullptr : ip.c_str();
   target.vm_dir = dir.c_str();
+  target.ssh_host_key = host_key.empty() ? nullptr : host_key.c_str();
   smolvm_plugin_error err{};
   check(vt_->connect(&conn_, &target, 5000, &err), err);
 }
@@ -144,6 +151,8 @@ std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   check_exec_request(req);
   std::vector<const char*> argv, env;
   for (const auto& a : req.argv) argv.push_back(a.c_str());
+  // The VM's defaults first: a request's own entries override them.
+  for (const auto& e : default_env_) env.push_back(e.c_str());
   for (const auto& e : req.env) env.push_back(e.c_str());
   smolvm_executor_request r{};
   r.struct_size = sizeof r;
@@ -168,9 +177,26 @@ ExecResult GuestSession::run(const ExecRequest& req, const std::string& stdin_da
   stream->close_stdin();
   ExecResult result;
   smolvm_executor_event ev{};
+  // The agent enforces the timeout; this deadline only covers a guest that
+  // never answers at all (frozen, or its agent wedged).
+  constexpr uint32_t kUnansweredGraceMs = 5000;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(uint64_t{req.timeout_ms} + kUnansweredGraceMs);
   for (;;) {
-    const int rc = stream->next(ev, -1);
+    int32_t wait = -1;
+    if (req.timeout_ms > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait = static_cast<int32_t>(std::max<int64_t>(0, left.count()));
+    }
+    const int rc = stream->next(ev, wait);
     if (rc == SMOLVM_EDONE) break;
+    if (rc == SMOLVM_ETIMEOUT && req.timeout_ms > 0 && wait == 0) {
+      fail(SMOLVM_ETIMEOUT, "the guest did not answer within " +
+                                std::to_string(req.timeout_ms + kUnansweredGraceMs) +
+                                " ms (timeout_ms=" + std::to_string(req.timeout_ms) +
+                                " plus a grace period); the command was abandoned");
+    }
     if (rc != 0) continue;
     if (ev.type == SMOLVM_EVENT_STDOUT) {
       result.out.append(reinterpret_cast<const char*>(ev.data), ev.len);

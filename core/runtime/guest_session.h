@@ -49,7 +49,9 @@ class ExecStream {
 
 class GuestSession {
  public:
-  GuestSession(Runtime& rt, const std::string& vm_id);
+  // executor "" uses the VM's own; a name overrides it (the host-key pin
+  // must ask the agent even on an ssh VM).
+  GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor = "");
   ~GuestSession();
   GuestSession(const GuestSession&) = delete;
   GuestSession& operator=(const GuestSession&) = delete;
@@ -66,6 +68,7 @@ class GuestSession {
   const smolvm_executor_vtable* vt_ = nullptr;
   void* conn_ = nullptr;
   std::string vm_id_;
+  std::vector<std::string> default_env_;  // the VM's env (from its profile)
 };
 
 void check_exec_request(const ExecRequest& req);

@@ -15,10 +15,13 @@
 #include "core/common/process.h"
 #include "core/host/host_probe.h"
 #include "core/network/network.h"
+#include "core/runtime/guest_session.h"
 #include "core/runtime/image.h"
 #include "core/runtime/launcher.h"
 #include "core/runtime/supervisor_client.h"
+#include "core/ssh/ssh_setup.h"
 #include "core/state/vm_state.h"
+#include "core/supervisor/cgroup.h"
 
 namespace smolvm {
 namespace {
@@ -48,7 +51,19 @@ Runtime::Runtime(const RuntimeOptions& opts)
 
 std::string Runtime::resolve_vmm(const std::string& requested) {
   if (requested != "auto") return requested;
-  // Firecracker joins "auto" once its backend lands (it needs hardware KVM).
+  // Firecracker where it can run (its binary and hardware KVM), else QEMU
+  // (with KVM or TCG, which resolve_accel picks at start).
+  try {
+    const auto& fc = plugins_.get(SMOLVM_PLUGIN_VMM, "firecracker");
+    char buf[4096] = {0};
+    smolvm_plugin_error err{};
+    if (fc.vtable<smolvm_vmm_vtable>().probe(buf, sizeof buf, &err) == 0 &&
+        nlohmann::json::parse(buf, nullptr, false).value("available", false)) {
+      return "firecracker";
+    }
+  } catch (const Error&) {
+    // not installed
+  }
   return "qemu";
 }
 
@@ -87,6 +102,7 @@ VmRecord Runtime::create(VmSpec spec) {
   const std::string vmm = resolve_vmm(spec.vmm);
   const std::string executor = resolve_executor(spec.executor);
   const std::string network = resolve_network(spec.network);
+  check_ssh_network(executor, spec.network, network);
   // Load every plugin the VM needs now, so a missing one fails create, not
   // a later start.
   const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, vmm);
@@ -117,6 +133,10 @@ VmRecord Runtime::create(VmSpec spec) {
                    {"console_log", dir + "/console.log"},
                    {"supervisor_socket", dir + "/supervisor.sock"},
                    {"token", random_hex(16)},
+                   // Until create completes: lets gc tell a create in
+                   // progress from one whose process was killed.
+                   {"creator_pid", static_cast<int64_t>(::getpid())},
+                   {"creator_start", process_start_time(::getpid())},
                    {"supervisor_pid", 0},
                    {"vmm_pid", 0},
                    {"started_at_ms", 0},
@@ -139,6 +159,7 @@ VmRecord Runtime::create(VmSpec spec) {
   try {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
+    prepare_ssh_keys(*store_, rec);
     if (network != "none") {
       // The lease is taken in the store's own transaction, so concurrent
       // creates never get the same address; deleting the row releases it.
@@ -162,14 +183,52 @@ VmRecord Runtime::create(VmSpec spec) {
           vmm_plugin.vtable<smolvm_vmm_vtable>().prepare_disk(&cfg, disk, sizeof disk, &err);
       if (rc != 0) fail(rc, std::string("cannot prepare the VM's disk: ") + err.message);
       rec.runtime["disk_path"] = disk;
-      store_->update(rec.id, "", nullptr, &rec.runtime, "");
     }
+    rec.runtime["creator_pid"] = 0;
+    store_->update(rec.id, "", nullptr, &rec.runtime, "");
   } catch (...) {
     remove_tree(dir);
     store_->remove(rec.id);
     throw;
   }
   return rec;
+}
+
+VmRecord Runtime::create_from_profile(const Profile& profile, const std::string& vm_id) {
+  VmSpec spec = profile.spec;
+  if (!vm_id.empty()) spec.vm_id = vm_id;
+  for (const auto& [key, value] : profile.env) spec.env.push_back(key + "=" + value);
+  spec.setup = profile.setup;
+  spec.disk_size_mib = profile.disk_size_mib;
+  VmRecord rec = create(spec);
+  try {
+    for (const auto& port : profile.ports) {
+      expose(rec.id, port.guest_port, port.host_port, port.host_addr, port.protocol);
+    }
+  } catch (...) {
+    remove(rec.id);
+    throw;
+  }
+  return store_->get(rec.id);
+}
+
+void Runtime::run_setup(const std::string& id) {
+  VmRecord rec = store_->get(id);
+  const VmSpec spec = spec_from_json(rec.spec);
+  if (spec.setup.empty() || rec.runtime.value("setup_done", false)) return;
+  GuestSession guest(*this, id);
+  for (size_t i = 0; i < spec.setup.size(); ++i) {
+    ExecRequest req;
+    req.command = spec.setup[i];
+    const ExecResult r = guest.run(req, "");
+    if (r.exit_code != 0) {
+      fail(SMOLVM_ERROR, "setup command " + std::to_string(i + 1) + " ('" + spec.setup[i] +
+                             "') exited with " + std::to_string(r.exit_code) +
+                             (r.err.empty() ? "" : ": " + r.err));
+    }
+  }
+  rec.runtime["setup_done"] = true;
+  store_->update(id, "", nullptr, &rec.runtime, "");
 }
 
 void Runtime::start(const std::string& id) {
@@ -183,6 +242,9 @@ void Runtime::start(const std::string& id) {
   runtime["accel"] = resolve_accel(spec.accel);
   std::string boot_args = "init=/sbin/smolvm-init";
   if (const std::string net = network_boot_args(runtime); !net.empty()) boot_args += " " + net;
+  if (const std::string ssh = ssh_boot_args(runtime, spec.disk_mode); !ssh.empty()) {
+    boot_args += " " + ssh;
+  }
   if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
   runtime["boot_args"] = boot_args;
   runtime["last_error"] = "";
@@ -202,7 +264,21 @@ void Runtime::start(const std::string& id) {
     store_->update(id, "failed", nullptr, &runtime, "");
     throw;
   }
-  if (res.ready) return;
+  if (res.ready) {
+    try {
+      pin_host_key(*this, id);  // before setup, which may run over ssh
+      run_setup(id);
+    } catch (const Error& e) {
+      // A VM whose setup failed is not the VM the profile describes: stop
+      // it and say why; start may be retried after fixing the profile.
+      stop(id, 10000, /*force=*/true);
+      VmRecord after = store_->get(id);
+      after.runtime["last_error"] = e.what();
+      store_->update(id, "failed", nullptr, &after.runtime, "");
+      fail(e.status(), "vm '" + id + "' started but its " + e.what());
+    }
+    return;
+  }
 
   // The supervisor cleans up after itself on every failure it sees; make
   // sure of it, and of the record, in case it could not.
@@ -287,6 +363,7 @@ void Runtime::cleanup_processes(const VmRecord& rec) {
     if (p.role == "supervisor") kill_process(p.pid, p.start_time);
   }
   store_->clear_processes(rec.id, "");
+  remove_recorded_cgroup(rec.runtime);  // the supervisor died before it could
   try {
     teardown_network(rec);
   } catch (const Error&) {
@@ -439,6 +516,15 @@ uint32_t Runtime::gc() {
   uint32_t fixed = 0;
   std::set<std::string> known;
   for (auto& rec : store_->list()) {
+    // A create whose process died half-way (its row but maybe no folder or
+    // disk) is removed, like the create's own rollback would have.
+    const int64_t creator = rec.runtime.value("creator_pid", int64_t{0});
+    if (rec.state == "created" && creator > 0 &&
+        !process_alive(creator, rec.runtime.value("creator_start", int64_t{-1}))) {
+      remove_tree(rec.runtime.value("vm_dir", vm_dir(state_dir_, rec.id)));
+      if (store_->remove(rec.id)) ++fixed;
+      continue;
+    }
     known.insert(rec.id);
     if (reconcile(rec)) ++fixed;
   }

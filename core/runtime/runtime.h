@@ -9,6 +9,7 @@
 
 #include "core/config/vm_spec.h"
 #include "core/plugins/loader.h"
+#include "core/profile/profile.h"
 #include "core/store/store.h"
 
 namespace smolvm {
@@ -33,6 +34,10 @@ class Runtime {
   // Validates, records and prepares a VM (state created). Rolls back
   // everything on failure.
   VmRecord create(VmSpec spec);
+  // A VM from a profile: its spec (with env and setup), then its port
+  // forwards; all rolled back if any part fails. vm_id "" keeps the
+  // profile's id (or generates one).
+  VmRecord create_from_profile(const Profile& profile, const std::string& vm_id);
   // Boots the VM and waits for its agent. On failure: state failed, no
   // process or socket left.
   void start(const std::string& id);
@@ -66,6 +71,8 @@ class Runtime {
   // Marks a VM whose supervisor died failed and cleans its leftovers.
   // Returns true if it changed anything.
   bool reconcile(VmRecord& rec);
+  // The profile's setup commands, once, after the first successful boot.
+  void run_setup(const std::string& id);
   void cleanup_processes(const VmRecord& rec);
   void teardown_network(const VmRecord& rec);
 

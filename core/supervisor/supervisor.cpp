@@ -24,6 +24,8 @@
 #include "core/plugins/loader.h"
 #include "core/state/vm_state.h"
 #include "core/store/store.h"
+#include "core/supervisor/cgroup.h"
+#include "core/supervisor/privileges.h"
 #include "core/supervisor/router.h"
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
@@ -38,6 +40,8 @@ using proto::Type;
 // client until the agent has taken it (stdin floods).
 constexpr size_t kMaxAgentBacklog = 8u << 20;
 constexpr int kForceKillGraceMs = 5000;
+// How long a running VM whose agent channel broke may take to exit by itself.
+constexpr int kAgentLostGraceMs = 2000;
 
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void log(const char* fmt, ...) {
@@ -120,7 +124,7 @@ class Supervisor {
     const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rt.value("vmm", std::string("qemu")));
     vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
     setup_network();
-    launch_vmm();
+    confine();
     agent_fd_ = connect_agent();
     proto::set_nonblocking(agent_fd_, true);
     send_agent(Type::kHello, 0, 0,
@@ -138,6 +142,27 @@ class Supervisor {
     network_up_ = true;  // teardown is idempotent: also undo a half setup
     network_->setup(rec_.id, rec_.runtime);
     for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime, f);
+  }
+
+  // Limits and least privilege (tests/hardening/RELIABILITY.md): set up
+  // before QEMU starts so that it inherits them.
+  void confine() {
+    const auto& rt = rec_.runtime;
+    cgroup_.prepare(rec_.id, limits_for(rec_.spec.value("vcpu_count", 2u),
+                                        rec_.spec.value("mem_size_mib", 512u),
+                                        rt.value("accel", std::string("tcg"))));
+    if (!cgroup_.json().value("enabled", false)) {
+      log("no cgroup limits: %s", cgroup_.json().value("reason", std::string()).c_str());
+    }
+    const std::vector<std::string> paths = {args_.state_dir, vm_dir_,
+                                            rt.value("kernel_path", std::string()),
+                                            rt.value("rootfs_path", std::string())};
+    // Other VMMs' launchers (Firecracker's jailer) need more: drop after.
+    const bool qemu = rt.value("vmm", std::string("qemu")) == "qemu";
+    if (qemu) privileges_ = drop_privileges(network_ != nullptr, paths);
+    launch_vmm();
+    cgroup_.add(vmm_pid_);
+    if (!qemu) privileges_ = drop_privileges(network_ != nullptr, paths);
   }
 
   void launch_vmm() {
@@ -240,6 +265,7 @@ class Supervisor {
     if (phase_ == Phase::kBooting) consider(boot_deadline_);
     consider(stop_deadline_);
     consider(kill_deadline_);
+    consider(agent_lost_deadline_);
     if (next < 0) return -1;
     const int64_t left = next - monotonic_ms();
     return left < 0 ? 0 : static_cast<int>(left);
@@ -257,6 +283,16 @@ class Supervisor {
       log("graceful stop deadline passed; forcing the VM off");
       stop_deadline_ = 0;
       force_kill();
+    }
+    if (agent_lost_deadline_ > 0 && now >= agent_lost_deadline_) {
+      agent_lost_deadline_ = 0;
+      if (phase_ == Phase::kRunning) {
+        failure_ = "the guest agent channel was lost while the VM was running (" + agent_lost_why_ +
+                   "); the VM was stopped";
+        log("%s", failure_.c_str());
+        phase_ = Phase::kStopping;
+        force_kill();
+      }
     }
     if (kill_deadline_ > 0 && now >= kill_deadline_) {
       log("VMM pid %lld still alive; SIGKILL", static_cast<long long>(vmm_pid_));
@@ -365,7 +401,13 @@ class Supervisor {
       failure_ = "the guest agent channel closed during boot (" + why + ")" + console_hint();
       shutdown_now();
     }
-    // When running, the VM is normally going down; the VMM exit ends us.
+    // When running, the VM is normally going down and the VMM exit ends
+    // us. If it does not (the guest sent garbage, its agent died), the VM
+    // can never be commanded again: end it as failed after a grace period.
+    if (phase_ == Phase::kRunning) {
+      agent_lost_why_ = why;
+      agent_lost_deadline_ = monotonic_ms() + kAgentLostGraceMs;
+    }
   }
 
   void on_agent_frame(Frame& f) {
@@ -430,11 +472,15 @@ class Supervisor {
 
   void on_ready() {
     listen_fd_ = listen_unix(socket_path_, 0600);
-    nlohmann::json runtime = rec_.runtime;
+    // Clients also write the record (setup_done, ...): start from the
+    // store's copy, not the one read at startup.
+    nlohmann::json runtime = store_->get(rec_.id).runtime;
     runtime["supervisor_pid"] = getpid();
     runtime["vmm_pid"] = vmm_pid_;
     runtime["started_at_ms"] = now_ms();
     runtime["agent_version"] = agent_version_;
+    runtime["cgroup"] = cgroup_.json();
+    runtime["privileges"] = privileges_;
     runtime["last_error"] = "";
     store_->update(rec_.id, "running", nullptr, &runtime, "starting");
     rec_.runtime = runtime;
@@ -661,6 +707,7 @@ class Supervisor {
     if (listen_fd_ >= 0) ::close(listen_fd_);
     if (agent_fd_ >= 0) ::close(agent_fd_);
     if (inst_) vmm_->release(inst_);
+    cgroup_.remove();
     if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
     if (network_up_ && store_) {
       try {
@@ -672,7 +719,7 @@ class Supervisor {
     }
     if (store_) {
       try {
-        nlohmann::json runtime = rec_.runtime;
+        nlohmann::json runtime = store_->get(rec_.id).runtime;
         runtime["supervisor_pid"] = 0;
         runtime["vmm_pid"] = 0;
         runtime["last_error"] = failure_;
@@ -697,6 +744,8 @@ class Supervisor {
   void* inst_ = nullptr;
   std::unique_ptr<NetworkBackend> network_;
   bool network_up_ = false;
+  VmCgroup cgroup_;
+  nlohmann::json privileges_;
   int64_t vmm_pid_ = 0;
   bool vmm_exited_ = false;
   int vmm_status_ = 0;
@@ -708,7 +757,8 @@ class Supervisor {
   uint64_t next_client_ = 1;
   StreamRouter router_;
   Phase phase_ = Phase::kBooting;
-  int64_t boot_deadline_ = 0, stop_deadline_ = 0, kill_deadline_ = 0;
+  int64_t boot_deadline_ = 0, stop_deadline_ = 0, kill_deadline_ = 0, agent_lost_deadline_ = 0;
+  std::string agent_lost_why_;
   std::string failure_;
 };
 

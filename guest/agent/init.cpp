@@ -18,6 +18,7 @@
 #include "guest/agent/cmdline.h"
 #include "guest/agent/log.h"
 #include "guest/agent/net.h"
+#include "guest/agent/ssh.h"
 
 namespace smolvm::agent {
 namespace {
@@ -147,6 +148,12 @@ std::string init_system() {
   set_hostname();
   configure_network(cmdline);
   set_init_environment();
+  std::string err;
+  if (const auto key = ssh_key_from_cmdline(cmdline, err)) {
+    start_sshd(*key);
+  } else if (!err.empty()) {
+    logf("%s; not starting sshd", err.c_str());
+  }
   return cmdline;
 }
 

@@ -200,6 +200,9 @@ typedef struct smolvm_executor_target {
   const char* token;             /* per-VM secret for the supervisor */
   const char* guest_ip;          /* NULL without network */
   const char* vm_dir;
+  /* The guest's pinned SSH host key, "ssh-ed25519 <base64>", NULL when
+   * none is pinned. Appended later: read it only when struct_size covers it. */
+  const char* ssh_host_key;
 } smolvm_executor_target;
 
 typedef struct smolvm_executor_request {

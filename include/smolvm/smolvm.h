@@ -143,8 +143,9 @@ typedef struct smolvm_vm_options {
   uint32_t mem_size_mib; /* 128..16384, default 512 */
   /* "isolated" (default): a private copy-on-write disk per VM, kept across
    * stop/start, removed on delete. "shared": every VM boots the same
-   * read-only base image; its writes go to a throwaway overlay and are lost
-   * when the VM stops. */
+   * read-only base image. Under QEMU its writes go to a throwaway overlay
+   * and are lost when it stops; under Firecracker the root is read-only
+   * (/tmp, /run and /dev/shm stay writable). */
   const char* disk_mode;
   /* Guest kernel and root file system; NULL: the default image built by
    * `smolvm image build`. */
@@ -168,6 +169,26 @@ typedef struct smolvm_vm_options {
 
 SMOLVM_API int smolvm_vm_options_init(smolvm_vm_options* opts);
 
+/* ---- profiles ------------------------------------------------------- */
+
+/* A VM profile in YAML (schemas/vm-profile.schema.json): resources, disk,
+ * image, backends, port forwards, env and setup commands. */
+typedef struct smolvm_profile smolvm_profile;
+
+/* Loads a profile file: `extends` resolved, SMOLVM_PROFILE_* environment
+ * overrides applied, everything validated. Errors name the file, line,
+ * column, key path and what is allowed. */
+SMOLVM_API int smolvm_profile_load(smolvm_profile** out, const char* path);
+SMOLVM_API void smolvm_profile_free(smolvm_profile* profile);
+SMOLVM_API const char* smolvm_profile_name(const smolvm_profile* profile);
+
+/* Fills *out (set out->struct_size first, or smolvm_vm_options_init) with
+ * the profile's VM options; strings are owned by the profile. Port
+ * forwards, env and setup are not VM options: smolvm_vm_create_from_profile
+ * applies them. */
+SMOLVM_API int smolvm_vm_options_from_profile(smolvm_vm_options* out,
+                                              const smolvm_profile* profile);
+
 /* ---- VMs ------------------------------------------------------------ */
 
 typedef struct smolvm_vm smolvm_vm;
@@ -187,6 +208,13 @@ SMOLVM_API const char* smolvm_vm_state_str(int state);
 /* Validates opts and records a new VM (state "created"), with its disk. On
  * failure nothing is left behind. */
 SMOLVM_API int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_options* opts);
+
+/* Creates a VM from a profile: its options, its env (defaults for every
+ * command), its setup commands (run once, after the first start) and its
+ * port forwards; on failure nothing is left. vm_id NULL: the profile's id,
+ * or a generated one. */
+SMOLVM_API int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
+                                             const smolvm_profile* profile, const char* vm_id);
 
 /* Opens an existing VM by id, from any process. */
 SMOLVM_API int smolvm_vm_open(smolvm_vm** out, smolvm_runtime* rt, const char* vm_id);
@@ -232,6 +260,10 @@ typedef struct smolvm_vm_info {
   int64_t created_at_ms;  /* Unix epoch milliseconds */
   int64_t started_at_ms;  /* 0 if never started */
   const char* last_error; /* why it failed or stopped unexpectedly, or "" */
+  /* JSON object: {"cgroup": {"enabled", "path", "cpu_max", "memory_max",
+   * "pids_max"} or {"enabled": false, "reason"}, "privileges": {...}} as
+   * applied at the last start, or "{}" if never started. */
+  const char* limits;
 } smolvm_vm_info;
 
 /* Fills *out from the store (fresh on every call). Set out->struct_size

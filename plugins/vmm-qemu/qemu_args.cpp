@@ -75,6 +75,11 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       "-no-user-config",
       "-nographic",
       "-no-reboot",
+      // seccomp: QEMU needs none of these once the VM is set up. No -runas:
+      // changing uid clears PR_SET_PDEATHSIG, so QEMU would outlive a
+      // killed supervisor (measured; tests/hardening/RELIABILITY.md).
+      "-sandbox",
+      "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
       "-kernel",
       cfg.kernel_path,
       "-append",

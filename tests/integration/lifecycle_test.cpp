@@ -161,3 +161,41 @@ TEST(Cli, BadInputIsAClearErrorWithUsageExitCodes) {
 
 }  // namespace
 }  // namespace vmtest
+
+namespace vmtest {
+namespace {
+
+TEST(Profiles, CreateFromAProfileAppliesEnvAndRunsSetupOnce) {
+  const std::string path = state_dir() + "/runner.yaml";
+  std::ofstream(path) << "apiVersion: smolvm/v1\n"
+                         "kind: VMProfile\n"
+                         "name: runner\n"
+                         "resources: { vcpu_count: 1, mem_size_mib: 256 }\n"
+                         "env: { GREETING: hello-from-profile }\n"
+                         "setup:\n"
+                         "  - echo ran >> /root/setup-count\n";
+  CliResult r = cli("create --profile " + path + " --id prof --start");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = cli("run prof -- 'echo $GREETING; wc -l < /root/setup-count'");
+  EXPECT_EQ(r.out, "hello-from-profile\n1\n");
+  // Setup runs after the first boot only.
+  ASSERT_EQ(cli("stop prof").status, 0);
+  ASSERT_EQ(cli("start prof").status, 0);
+  EXPECT_EQ(cli("run prof -- 'wc -l < /root/setup-count'").out, "1\n");
+  EXPECT_EQ(cli("rm prof").status, 0);
+}
+
+TEST(Profiles, ABadProfileNamesFileLineAndKeyAndCreatesNothing) {
+  const std::string path = state_dir() + "/bad.yaml";
+  std::ofstream(path) << "apiVersion: smolvm/v1\nkind: VMProfile\nname: bad\n"
+                         "resources: { mem_size_mib: 64 }\n";
+  CliResult r = cli("create --profile " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("bad.yaml:4:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("resources.mem_size_mib=64: must be 128..16384"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(cli("create --profile " + path + " --mem 512").status, 2);
+}
+
+}  // namespace
+}  // namespace vmtest

@@ -117,3 +117,19 @@ def test_persistent_vm_survives_close_and_refuses_commands_when_stopped() -> Non
     finally:
         VM.from_id(name).delete()
     assert name not in smolvm.list_vms()
+
+
+def test_from_profile_creates_with_env_and_setup(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "apiVersion: smolvm/v1\nkind: VMProfile\nname: py-profile\n"
+        "resources: { vcpu_count: 1, mem_size_mib: 256 }\n"
+        "env: { FROM_PROFILE: 'yes' }\n"
+        "setup: [ 'touch /root/setup-done' ]\n")
+    with smolvm.SmolVM.from_profile(profile) as vm:
+        r = vm.run("echo $FROM_PROFILE; test -e /root/setup-done && echo setup-ran")
+        assert r.stdout == "yes\nsetup-ran\n"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: smolvm/v1\nkind: VMProfile\nname: b\nresources: { vcpu_count: 99 }\n")
+    with pytest.raises(smolvm.ConfigError, match=r"bad\.yaml:4:.*vcpu_count=99"):
+        smolvm.SmolVM.from_profile(bad)

@@ -124,6 +124,20 @@ class VM:
         self._attach(ptr, rt, owned=self._owns_new_vms)
 
     @classmethod
+    def from_profile(cls: Type[V], path: PathArg, *, vm_id: Optional[str] = None,
+                     runtime: Optional[Runtime] = None) -> V:
+        """Records a new VM from a YAML profile (see examples/profiles/):
+        its resources, backends, env, setup commands (run once after the
+        first start) and port forwards. ``SMOLVM_PROFILE_*`` environment
+        variables override the profile's fields. Raises :class:`ConfigError`
+        naming the file, line, column and key path of a bad profile."""
+        rt = runtime or default_runtime()
+        ptr = check_ptr(ll.smolvm_swig_vm_create_from_profile(rt.handle, str(path), vm_id or ""))
+        vm = cls.__new__(cls)
+        vm._attach(ptr, rt, owned=cls._owns_new_vms)
+        return vm
+
+    @classmethod
     def from_id(cls: Type[V], vm_id: str, *, runtime: Optional[Runtime] = None) -> V:
         """Attaches to an existing VM by id, from any process
         (``smolvm_vm_open``). Raises :class:`NotFoundError` if there is none.
@@ -328,21 +342,27 @@ class VM:
     # ---- network ----
 
     def expose(self, guest_port: int, host_port: Optional[int] = None,
-               host_addr: str = "127.0.0.1") -> int:
-        """Forwards ``host_addr:host_port`` to ``guest_port`` in the VM.
+               host_addr: str = "127.0.0.1", protocol: str = "tcp") -> int:
+        """Forwards ``host_addr:host_port`` to ``guest_port`` in the VM and
+        returns the host port (``host_port=None`` picks a free one).
 
-        Not available yet: port forwarding needs a network backend
-        (nftables or iptables) and SmolVM VMs have no network so far. This
-        always raises :class:`UnsupportedError` after checking its
-        arguments; it will return the host port once networking lands.
+        The forward is kept with the VM and applied whenever it runs. Needs a
+        VM created with a network (``network="auto"``): without one this
+        raises :class:`UnsupportedError`. A host port in use raises
+        :class:`SmolVMError` with code ``"EEXISTS"``.
         """
         _check_port("guest_port", guest_port)
         if host_port is not None:
             _check_port("host_port", host_port)
-        raise UnsupportedError(
-            f"expose(guest_port={guest_port}): port forwarding needs a network backend "
-            f"(nftables or iptables), which SmolVM does not provide yet; VM '{self.id}' "
-            "has no network")
+        port = self._call(lambda h: ll.smolvm_swig_vm_expose(
+            h, guest_port, host_port or 0, host_addr, protocol))
+        return int(check(port))
+
+    def unexpose(self, host_port: int, host_addr: str = "127.0.0.1",
+                 protocol: str = "tcp") -> None:
+        """Removes the forward from ``host_addr:host_port``."""
+        _check_port("host_port", host_port)
+        check(self._call(lambda h: ll.smolvm_swig_vm_unexpose(h, host_port, host_addr, protocol)))
 
 
 class SmolVM(VM):

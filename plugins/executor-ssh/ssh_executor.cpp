@@ -1,0 +1,406 @@
+// executor-ssh: runs commands and moves files over SSH to the guest's sshd
+// on its private IP, for images and tools that want SSH. One persistent
+// connection per handle, many channels on it; the guest's host key must
+// match the one pinned in the store at first boot (learned through the
+// agent), or nothing is sent.
+#include <signal.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "plugins/executor-ssh/remote.h"
+#include "plugins/executor-ssh/session.h"
+#include "smolvm/plugin.h"
+
+namespace {
+
+using smolvm_ssh::Session;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kReadChunk = 64 << 10;
+// How long kill and close wait for the wrapper to report its process group.
+constexpr int kPgidWaitMs = 10000;
+
+int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
+  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+  return status;
+}
+
+int32_t ms_until(Clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+  return static_cast<int32_t>(std::max<int64_t>(0, std::min<int64_t>(ms, INT32_MAX)));
+}
+
+struct Conn {
+  smolvm_ssh::Target target;
+  uint32_t timeout_ms = 5000;
+  std::shared_ptr<Session> session;
+
+  // The current session, or a new one if it was lost (sshd restarted, the
+  // guest's network blipped). Execs still on a lost session keep it alive
+  // until they are freed.
+  int live(std::shared_ptr<Session>& out, std::string& error) {
+    if (!session || session->broken()) {
+      auto s = std::make_shared<Session>();
+      const int rc = s->open(target, timeout_ms, error);
+      if (rc != 0) return rc;
+      session = std::move(s);
+    }
+    out = session;
+    return 0;
+  }
+
+  // Runs a helper command, on a fresh connection once if the current one
+  // turns out to be dead before the command produced anything.
+  int run(const std::string& cmd, std::string_view input,
+          const std::function<void(const char*, size_t)>& out, std::string& error) {
+    for (int attempt = 0;; ++attempt) {
+      std::shared_ptr<Session> s;
+      if (const int rc = live(s, error); rc != 0) return rc;
+      bool produced = false;
+      const int rc = s->run(
+          cmd, input,
+          [&](const char* d, size_t n) {
+            produced = true;
+            out(d, n);
+          },
+          error);
+      if (rc >= 0 || !s->broken() || produced || attempt > 0) return rc;
+    }
+  }
+};
+
+struct Exec {
+  Conn* conn = nullptr;
+  std::shared_ptr<Session> s;
+  LIBSSH2_CHANNEL* ch = nullptr;
+  smolvm_ssh::PgidFilter stderr_filter;
+  struct Chunk {
+    int type;
+    std::string data;
+  };
+  std::deque<Chunk> pending;  // output read while doing something else
+  std::string data;           // bytes of the last event handed out
+  Clock::time_point started;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool closed = false;  // sshd closed the channel: the exit status is here
+  bool done = false;    // the exit event was handed out
+  bool timed_out = false;
+  bool stdin_closed = false;
+  int first_stream = 0;  // alternates, so neither stream starves the other
+};
+
+std::string lost(const Exec& ex) {
+  return "lost the SSH connection to vm '" + ex.conn->target.vm_id +
+         "' while the command ran: " + ex.s->broken_reason();
+}
+
+// Reads what has arrived on both streams into ex.pending; notices the end.
+// Returns 0 or a libssh2 error.
+int pump(Exec& ex, bool& progress) {
+  char buf[kReadChunk];
+  progress = false;
+  ex.first_stream ^= 1;
+  for (int i = 0; i < 2; ++i) {
+    const bool err_stream = (i ^ ex.first_stream) == 1;
+    const ssize_t n =
+        libssh2_channel_read_ex(ex.ch, err_stream ? SSH_EXTENDED_DATA_STDERR : 0, buf, sizeof buf);
+    if (n == LIBSSH2_ERROR_EAGAIN || n == 0) continue;
+    if (n < 0) return static_cast<int>(n);
+    progress = true;
+    if (!err_stream) {
+      ex.pending.push_back({SMOLVM_EVENT_STDOUT, std::string(buf, static_cast<size_t>(n))});
+    } else if (std::string s = ex.stderr_filter.feed({buf, static_cast<size_t>(n)}); !s.empty()) {
+      ex.pending.push_back({SMOLVM_EVENT_STDERR, std::move(s)});
+    }
+  }
+  if (progress || !libssh2_channel_eof(ex.ch)) return 0;
+  if (std::string s = ex.stderr_filter.flush(); !s.empty()) {
+    ex.pending.push_back({SMOLVM_EVENT_STDERR, std::move(s)});
+  }
+  const int rc = libssh2_channel_wait_closed(ex.ch);
+  if (rc == 0) ex.closed = true;
+  return rc == LIBSSH2_ERROR_EAGAIN ? 0 : rc;
+}
+
+// Pumps until the wrapper has reported the command's process group.
+int await_pgid(Exec& ex, smolvm_plugin_error* err) {
+  const auto until = Clock::now() + std::chrono::milliseconds(kPgidWaitMs);
+  while (!ex.stderr_filter.settled() && !ex.closed) {
+    bool progress = false;
+    if (const int rc = pump(ex, progress); rc != 0) {
+      ex.s->check_fatal(rc);
+      return set_err(err, SMOLVM_EIO, lost(ex));
+    }
+    if (progress) continue;
+    if (Clock::now() >= until) break;
+    ex.s->wait(ms_until(until));
+  }
+  return 0;
+}
+
+// Signals the command's whole process group from a second channel.
+int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
+  if (const int rc = await_pgid(ex, err); rc != 0) return rc;
+  if (ex.closed) return 0;  // it ended meanwhile
+  if (ex.stderr_filter.pgid() <= 1) {
+    return set_err(err, SMOLVM_EIO,
+                   "cannot signal the command in vm '" + ex.conn->target.vm_id +
+                       "': its shell never reported a process group (is root's shell POSIX?)");
+  }
+  std::string error;
+  const int rc = ex.s->run(
+      "kill -" + std::to_string(signal) + " -- -" + std::to_string(ex.stderr_filter.pgid()), "",
+      [](const char*, size_t) {}, error);
+  // Non-zero: the group is gone already, which is what was wanted.
+  if (rc < 0) return set_err(err, SMOLVM_EIO, error);
+  return 0;
+}
+
+// Kills the command's group once its time is up, as the agent does.
+int enforce_deadline(Exec& ex, smolvm_plugin_error* err) {
+  if (ex.timed_out || Clock::now() < ex.deadline) return 0;
+  ex.timed_out = true;
+  return signal_group(ex, SIGKILL, err);
+}
+
+int connect(void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
+            smolvm_plugin_error* err) {
+  if (!target || !target->guest_ip || !*target->guest_ip) {
+    return set_err(
+        err, SMOLVM_EINVAL,
+        "executor-ssh needs the VM's IP: create the VM with a network (network != none)");
+  }
+  if (!target->vm_dir || !*target->vm_dir) {
+    return set_err(err, SMOLVM_EINVAL, "executor-ssh needs the VM's folder (its SSH key)");
+  }
+  auto conn = std::make_unique<Conn>();
+  conn->target.vm_id = target->vm_id ? target->vm_id : "";
+  conn->target.ip = target->guest_ip;
+  conn->target.key_path = std::string(target->vm_dir) + "/ssh_key";
+  if (target->struct_size >= offsetof(smolvm_executor_target, ssh_host_key) + sizeof(const char*) &&
+      target->ssh_host_key) {
+    conn->target.host_key = target->ssh_host_key;
+  }
+  conn->timeout_ms = timeout_ms;
+  std::shared_ptr<Session> s;
+  std::string error;
+  if (const int rc = conn->live(s, error); rc != 0) return set_err(err, rc, error);
+  *out_conn = conn.release();
+  return 0;
+}
+
+void disconnect(void* conn) { delete static_cast<Conn*>(conn); }
+
+int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
+               smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Conn*>(conn_ptr);
+  smolvm_ssh::RemoteRequest r;
+  for (size_t i = 0; req->argv && i < req->argc; ++i) r.argv.emplace_back(req->argv[i]);
+  if (req->command) r.command = req->command;
+  for (size_t i = 0; req->env && i < req->env_count; ++i) r.env.emplace_back(req->env[i]);
+  if (req->cwd) r.cwd = req->cwd;
+  const std::string cmd = smolvm_ssh::build_remote_command(r);
+
+  auto ex = std::make_unique<Exec>();
+  ex->conn = &conn;
+  ex->started = Clock::now();
+  if (req->timeout_ms > 0) ex->deadline = ex->started + std::chrono::milliseconds(req->timeout_ms);
+  std::string error;
+  // A connection found dead here is replaced once, transparently: nothing
+  // of this command has run yet.
+  for (int attempt = 0; !ex->ch; ++attempt) {
+    if (const int rc = conn.live(ex->s, error); rc != 0) return set_err(err, rc, error);
+    ex->ch = ex->s->open_exec(cmd, error);
+    if (!ex->ch && (!ex->s->broken() || attempt > 0)) return set_err(err, SMOLVM_EIO, error);
+  }
+  *out_exec = ex.release();
+  return 0;
+}
+
+int exit_event(Exec& ex, smolvm_executor_event* out) {
+  char* sig_name = nullptr;
+  size_t sig_len = 0;
+  libssh2_channel_get_exit_signal(ex.ch, &sig_name, &sig_len, nullptr, nullptr, nullptr, nullptr);
+  const int sig = sig_name ? smolvm_ssh::signal_from_name({sig_name, sig_len}) : 0;
+  if (sig_name) libssh2_free(ex.s->raw(), sig_name);
+  *out = smolvm_executor_event{};
+  out->type = SMOLVM_EVENT_EXIT;
+  out->signal = sig;
+  out->exit_code = sig ? 128 + sig : libssh2_channel_get_exit_status(ex.ch);
+  out->timed_out = ex.timed_out ? 1 : 0;
+  out->duration_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - ex.started).count());
+  ex.done = true;
+  ex.s->free_channel(ex.ch);
+  ex.ch = nullptr;
+  return 0;
+}
+
+int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
+                    smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.done) return set_err(err, SMOLVM_EDONE, "the command has exited");
+  const auto until =
+      wait_ms < 0 ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    if (!ex.pending.empty()) {
+      ex.data = std::move(ex.pending.front().data);
+      *out = smolvm_executor_event{};
+      out->type = ex.pending.front().type;
+      ex.pending.pop_front();
+      out->data = reinterpret_cast<const uint8_t*>(ex.data.data());
+      out->len = ex.data.size();
+      return 0;
+    }
+    if (ex.closed) return exit_event(ex, out);
+    if (const int rc = enforce_deadline(ex, err); rc != 0) {
+      ex.done = true;
+      return rc;
+    }
+    bool progress = false;
+    if (const int rc = pump(ex, progress); rc != 0) {
+      ex.s->check_fatal(rc);
+      ex.done = true;
+      return set_err(err, SMOLVM_EIO,
+                     ex.s->broken() ? lost(ex) : "SSH channel error: " + ex.s->last_error());
+    }
+    if (progress || ex.closed) continue;
+    if (ex.s->broken()) {
+      ex.done = true;
+      return set_err(err, SMOLVM_EIO, lost(ex));
+    }
+    const auto next = std::min(until, ex.timed_out ? Clock::time_point::max() : ex.deadline);
+    if (wait_ms >= 0 && Clock::now() >= until) {
+      return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
+    }
+    ex.s->wait(next == Clock::time_point::max() ? -1 : ms_until(next));
+  }
+}
+
+int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.stdin_closed) return set_err(err, SMOLVM_ESTATE, "stdin is already closed");
+  size_t off = 0;
+  while (off < len && !ex.closed && !ex.done) {
+    const ssize_t n =
+        libssh2_channel_write(ex.ch, reinterpret_cast<const char*>(data) + off, len - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n != LIBSSH2_ERROR_EAGAIN) {
+      if (ex.s->check_fatal(static_cast<int>(n))) return set_err(err, SMOLVM_EIO, lost(ex));
+      return 0;  // the command stopped reading: like a pipe whose reader left
+    }
+    // The guest's window is full: take in its output meanwhile, so a
+    // command echoing its input cannot deadlock against us.
+    bool progress = false;
+    if (const int rc = pump(ex, progress); rc != 0 && ex.s->check_fatal(rc)) {
+      return set_err(err, SMOLVM_EIO, lost(ex));
+    }
+    if (const int rc = enforce_deadline(ex, err); rc != 0) return rc;
+    if (!progress) ex.s->wait(ex.timed_out ? -1 : ms_until(ex.deadline));
+  }
+  return 0;
+}
+
+int exec_close_stdin(void* exec_ptr, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.stdin_closed || ex.done || ex.closed) return 0;
+  ex.stdin_closed = true;
+  int rc;
+  while ((rc = libssh2_channel_send_eof(ex.ch)) == LIBSSH2_ERROR_EAGAIN) ex.s->wait(-1);
+  if (rc != 0 && ex.s->check_fatal(rc)) return set_err(err, SMOLVM_EIO, lost(ex));
+  return 0;
+}
+
+int exec_kill(void* exec_ptr, int signal, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.done || ex.closed) return 0;
+  return signal_group(ex, signal, err);
+}
+
+void exec_free(void* exec_ptr) {
+  auto* ex = static_cast<Exec*>(exec_ptr);
+  if (!ex) return;
+  if (ex->ch) {
+    // A stream dropped before its exit: the command dies with it.
+    if (!ex->done && !ex->closed && !ex->s->broken()) {
+      smolvm_plugin_error ignored{};
+      signal_group(*ex, SIGKILL, &ignored);
+    }
+    ex->s->free_channel(ex->ch);
+  }
+  delete ex;
+}
+
+int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+               uint32_t mode, smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Conn*>(conn_ptr);
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%o", mode);
+  const std::string cmd = "p=" + smolvm_ssh::shell_quote(guest_path) +
+                          "; umask 077; mkdir -p -- \"$(dirname -- \"$p\")\" && cat > \"$p\" && "
+                          "chmod " +
+                          octal + " -- \"$p\"";
+  std::string error;
+  const int rc = conn.run(
+      cmd, {reinterpret_cast<const char*>(data), len}, [](const char*, size_t) {}, error);
+  if (rc == 0) return 0;
+  return set_err(err, rc < 0 ? rc : SMOLVM_EIO,
+                 std::string("cannot write ") + guest_path + ": " + error);
+}
+
+int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
+              smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Conn*>(conn_ptr);
+  // Distinct exit codes tell "absent" and "a folder" from a failed read.
+  const std::string cmd = "p=" + smolvm_ssh::shell_quote(guest_path) +
+                          "; [ -e \"$p\" ] || { echo 'no such file or directory' >&2; exit 44; }; "
+                          "[ -d \"$p\" ] && { echo 'is a directory' >&2; exit 45; }; "
+                          "exec cat -- \"$p\"";
+  std::string error;
+  const int rc = conn.run(
+      cmd, "", [&](const char* d, size_t n) { sink(ctx, reinterpret_cast<const uint8_t*>(d), n); },
+      error);
+  if (rc == 0) return 0;
+  const int status = rc < 0     ? rc
+                     : rc == 44 ? SMOLVM_ENOTFOUND
+                     : rc == 45 ? SMOLVM_EINVAL
+                                : SMOLVM_EIO;
+  return set_err(err, status, std::string("cannot read ") + guest_path + ": " + error);
+}
+
+const smolvm_executor_vtable kVtable = {
+    sizeof(smolvm_executor_vtable),
+    connect,
+    disconnect,
+    exec_start,
+    exec_next_event,
+    exec_write_stdin,
+    exec_close_stdin,
+    exec_kill,
+    exec_free,
+    file_write,
+    file_read,
+};
+
+const smolvm_plugin_descriptor kDescriptor = {
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR,
+    SMOLVM_PLUGIN_EXECUTOR,
+    "ssh",
+    "OpenSSH in the guest, over its private IP, with a per-VM key and a pinned host key",
+    &kVtable,
+};
+
+}  // namespace
+
+extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
+  return &kDescriptor;
+}

@@ -1,0 +1,183 @@
+#include "plugins/vmm-firecracker/fc_host.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace smolvm_fc {
+namespace {
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// The first output line of argv (for --version), or "".
+std::string first_line_of(const std::vector<std::string>& argv) {
+  // Built before fork: a multi-threaded caller's child may not allocate.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return "";
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return "";
+  }
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0 && out.size() < 65536) {
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const auto nl = out.find('\n');
+  return nl == std::string::npos ? out : out.substr(0, nl);
+}
+
+bool parse_id(const char* text, uint32_t& out) {
+  if (!text || !*text) return false;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long v = std::strtoul(text, &end, 10);
+  if (*end != '\0' || errno != 0 || v > 0xfffffffeUL) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+const char* const kInstallHint =
+    "download a release binary from the Firecracker GitHub releases "
+    "(github.com/firecracker-microvm/firecracker/releases, firecracker-<version>-x86_64.tgz) and "
+    "put firecracker (and jailer) on PATH or set SMOLVM_FIRECRACKER";
+
+KvmState classify_kvm(const std::string& root) {
+  KvmState k;
+  const std::string dev = root + "/dev/kvm";
+  const bool intel = exists(root + "/sys/module/kvm_intel");
+  const bool amd = exists(root + "/sys/module/kvm_amd");
+  const bool pvm = exists(root + "/sys/module/kvm_pvm");
+  if (!exists(dev)) {
+    k.kind = "absent";
+    k.detail = "this host has no /dev/kvm; Firecracker needs hardware KVM (kvm_intel or kvm_amd)";
+    return k;
+  }
+  if (!intel && !amd) {
+    k.kind = pvm ? "pvm" : "absent";
+    k.detail = pvm ? "this host's /dev/kvm is PVM (kvm_pvm), which runs only PVM-patched guest "
+                     "kernels; Firecracker needs hardware KVM (kvm_intel or kvm_amd)"
+                   : "/dev/kvm exists but neither kvm_intel nor kvm_amd is loaded; Firecracker "
+                     "needs hardware KVM";
+    return k;
+  }
+  const int fd = open(dev.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    k.kind = "inaccessible";
+    k.detail = "/dev/kvm is not read-writable by this user (add it to the kvm group)";
+    return k;
+  }
+  close(fd);
+  k.kind = "hardware";
+  k.usable = true;
+  k.detail = intel ? "hardware KVM (kvm_intel)" : "hardware KVM (kvm_amd)";
+  return k;
+}
+
+std::string which(const std::string& name) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
+  const char* path = std::getenv("PATH");
+  const std::string p = path ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= p.size()) {
+    size_t end = p.find(':', start);
+    if (end == std::string::npos) end = p.size();
+    const std::string dir = end > start ? p.substr(start, end - start) : ".";
+    const std::string candidate = dir + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string firecracker_setting() {
+  const char* env = std::getenv("SMOLVM_FIRECRACKER");
+  return env && *env ? env : "firecracker";
+}
+
+JailerSetting jailer_setting() {
+  JailerSetting s;
+  s.uid = getuid();
+  s.gid = getgid();
+  const char* jailer = std::getenv("SMOLVM_FIRECRACKER_JAILER");
+  if (!jailer || !*jailer) return s;
+  s.jailer = jailer;
+  const char* uid = std::getenv("SMOLVM_FIRECRACKER_UID");
+  const char* gid = std::getenv("SMOLVM_FIRECRACKER_GID");
+  if (uid && *uid && !parse_id(uid, s.uid)) {
+    s.problem = std::string("SMOLVM_FIRECRACKER_UID='") + uid + "': must be a numeric uid";
+  } else if (gid && *gid && !parse_id(gid, s.gid)) {
+    s.problem = std::string("SMOLVM_FIRECRACKER_GID='") + gid + "': must be a numeric gid";
+  }
+  return s;
+}
+
+int cgroup_version() { return exists("/sys/fs/cgroup/cgroup.controllers") ? 2 : 1; }
+
+ProbeResult probe_host() {
+  ProbeResult p;
+  const std::string wanted = firecracker_setting();
+  p.binary = which(wanted);
+  std::vector<std::string> problems;
+  if (p.binary.empty()) {
+    problems.push_back(wanted + " not found" +
+                       (wanted.find('/') == std::string::npos ? " on PATH" : "") + " (" +
+                       kInstallHint + ")");
+  } else {
+    p.version = first_line_of({p.binary, "--version"});
+  }
+  const KvmState kvm = classify_kvm();
+  p.kvm_kind = kvm.kind;
+  if (!kvm.usable) problems.push_back(kvm.detail);
+  const JailerSetting js = jailer_setting();
+  if (!js.jailer.empty()) {
+    p.jailer = which(js.jailer);
+    if (p.jailer.empty()) {
+      problems.push_back("SMOLVM_FIRECRACKER_JAILER=" + js.jailer + " not found");
+    }
+    if (!js.problem.empty()) problems.push_back(js.problem);
+  }
+  for (const auto& s : problems) p.reason += (p.reason.empty() ? "" : "; ") + s;
+  p.available = problems.empty();
+  return p;
+}
+
+std::string probe_json(const ProbeResult& p) {
+  nlohmann::json j = nlohmann::json::object();
+  j["available"] = p.available;
+  j["binary"] = p.binary;
+  j["version"] = p.version;
+  j["reason"] = p.reason;
+  j["accels"] = nlohmann::json::array({"kvm"});
+  j["kvm"] = p.kvm_kind;
+  j["jailer"] = p.jailer;
+  // A version line is whatever the binary printed: never fail on its bytes.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace smolvm_fc

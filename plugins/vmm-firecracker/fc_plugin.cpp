@@ -1,0 +1,144 @@
+// vmm-firecracker: Firecracker microVMs, configured through its HTTP API on
+// a Unix socket, optionally inside its jailer. Needs hardware KVM. The agent
+// channel is hybrid vsock: Firecracker bridges a host Unix socket to the
+// guest's vsock port 1024, where smolvm-agent listens
+// (smolvm.channel=vsock:1024 on the kernel command line).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "plugins/vmm-firecracker/fc_disk.h"
+#include "plugins/vmm-firecracker/fc_host.h"
+#include "plugins/vmm-firecracker/fc_instance.h"
+#include "smolvm/plugin.h"
+
+namespace smolvm_fc {
+namespace {
+
+int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
+  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
+  return status;
+}
+
+int probe(char* out_json, size_t cap, smolvm_plugin_error* err) {
+  try {
+    const std::string json = probe_json(probe_host());
+    if (json.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "probe buffer too small");
+    std::memcpy(out_json, json.c_str(), json.size() + 1);
+    return 0;
+  } catch (const std::exception& e) {
+    return set_err(err, SMOLVM_ERROR, std::string("probe: ") + e.what());
+  }
+}
+
+// Firecracker reads raw images only: the VM's disk is a copy of the base,
+// a reflink where the file system can (instant), else a sparse copy
+// (README.md has the times).
+int prepare_disk(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
+                 smolvm_plugin_error* err) {
+  try {
+    if (!cfg || !cfg->vm_dir || !cfg->rootfs_path) {
+      return set_err(err, SMOLVM_EINVAL, "prepare_disk: vm_dir and rootfs_path are required");
+    }
+    const std::string disk = std::string(cfg->vm_dir) + "/disk.raw";
+    if (disk.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "disk path too long");
+    CopyMethod used;
+    std::string error;
+    if (!clone_file(cfg->rootfs_path, disk, used, error)) return set_err(err, SMOLVM_EIO, error);
+    std::memcpy(out_path, disk.c_str(), disk.size() + 1);
+    return 0;
+  } catch (const std::exception& e) {
+    return set_err(err, SMOLVM_ERROR, std::string("prepare_disk: ") + e.what());
+  }
+}
+
+// Resolves the binaries and checks the host before anything starts, so the
+// error names what is missing rather than Firecracker's first failure.
+int host_settings(LaunchSettings& s, smolvm_plugin_error* err) {
+  const std::string wanted = firecracker_setting();
+  s.firecracker = which(wanted);
+  if (s.firecracker.empty()) {
+    return set_err(err, SMOLVM_ENOTFOUND,
+                   "vmm=firecracker: " + wanted + " not found (" + kInstallHint + ")");
+  }
+  const JailerSetting js = jailer_setting();
+  if (!js.problem.empty()) return set_err(err, SMOLVM_EINVAL, js.problem);
+  if (!js.jailer.empty()) {
+    s.jailer = which(js.jailer);
+    if (s.jailer.empty()) {
+      return set_err(
+          err, SMOLVM_ENOTFOUND,
+          "SMOLVM_FIRECRACKER_JAILER=" + js.jailer + ": not found (" + kInstallHint + ")");
+    }
+    s.uid = js.uid;
+    s.gid = js.gid;
+    s.cgroup_version = cgroup_version();
+  }
+  const KvmState kvm = classify_kvm();
+  if (!kvm.usable) return set_err(err, SMOLVM_EUNSUPPORTED, "vmm=firecracker: " + kvm.detail);
+  return 0;
+}
+
+int launch(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_error* err) {
+  try {
+    if (!cfg) return set_err(err, SMOLVM_EINVAL, "launch: no config");
+    LaunchSettings settings;
+    if (const int rc = host_settings(settings, err); rc != 0) return rc;
+    Instance* inst = nullptr;
+    std::string error;
+    const int rc = launch_instance(&inst, *cfg, settings, error);
+    if (rc != 0) return set_err(err, rc, error);
+    *out_instance = inst;
+    return 0;
+  } catch (const std::exception& e) {
+    return set_err(err, SMOLVM_ERROR, std::string("launch: ") + e.what());
+  }
+}
+
+int64_t instance_pid(void* instance) { return static_cast<Instance*>(instance)->pid; }
+
+int agent_connect(void* instance, int* out_fd, uint32_t timeout_ms, smolvm_plugin_error* err) {
+  try {
+    std::string error;
+    const int rc = connect_agent(*static_cast<Instance*>(instance), timeout_ms, out_fd, error);
+    return rc == 0 ? 0 : set_err(err, rc, error);
+  } catch (const std::exception& e) {
+    return set_err(err, SMOLVM_ERROR, std::string("agent_connect: ") + e.what());
+  }
+}
+
+int kill_vm(void* instance, smolvm_plugin_error* err) {
+  std::string error;
+  const int rc = kill_instance(*static_cast<Instance*>(instance), error);
+  return rc == 0 ? 0 : set_err(err, rc, error);
+}
+
+void release(void* instance) { release_instance(static_cast<Instance*>(instance)); }
+
+const smolvm_vmm_vtable kVtable = {
+    sizeof(smolvm_vmm_vtable),
+    probe,
+    prepare_disk,
+    launch,
+    instance_pid,
+    agent_connect,
+    kill_vm,
+    release,
+};
+
+const smolvm_plugin_descriptor kDescriptor = {
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR,
+    SMOLVM_PLUGIN_VMM,
+    "firecracker",
+    "Firecracker microVM (hardware KVM only), agent over hybrid vsock",
+    &kVtable,
+};
+
+}  // namespace
+}  // namespace smolvm_fc
+
+extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
+  return &smolvm_fc::kDescriptor;
+}

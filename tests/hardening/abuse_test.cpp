@@ -1,0 +1,292 @@
+// A guest that misbehaves for real, inside a real VM ("abuse", 1 vCPU, 256
+// MiB), while a second VM ("bystander") and the host are checked after each
+// abuse. The two VMs are shared by the tests of this suite, in order: the
+// fork bomb comes last because it may leave its VM wedged, and the VMs end
+// in the fault tests that kill or delete them.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "hardening.h"
+#include "protocol/fd_io.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+
+namespace hardening {
+namespace {
+
+namespace proto = smolvm::proto;
+using vmtest::info;
+using vmtest::run;
+
+class Abuse : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    abuse_ = make_vm("abuse", 1, true);
+    bystander_ = make_vm("bystander", 1, true);
+  }
+  static void TearDownTestSuite() {
+    for (smolvm_vm* vm : {abuse_, bystander_}) {
+      if (!vm) continue;
+      smolvm_vm_delete(vm);  // ENOTFOUND when a test deleted it already
+      smolvm_vm_free(vm);
+    }
+  }
+  void SetUp() override {
+    if (!abuse_ || !bystander_) GTEST_SKIP() << "the shared VMs did not start";
+  }
+  // After every abuse: the other VM and the host did not notice.
+  static void expect_others_fine() {
+    EXPECT_TRUE(answers(bystander_));
+    EXPECT_TRUE(host_unaffected());
+  }
+  static smolvm_vm* abuse_;
+  static smolvm_vm* bystander_;
+};
+
+smolvm_vm* Abuse::abuse_ = nullptr;
+smolvm_vm* Abuse::bystander_ = nullptr;
+
+// Speaks HELLO to a supervisor socket; returns the first frame's type and
+// error code.
+std::pair<proto::Type, std::string> hello(const std::string& sock, const std::string& token) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  sock.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return {proto::Type::kError, "connect failed"};
+  }
+  std::string out;
+  proto::append_frame(out, proto::Type::kHello, 0, 0,
+                      proto::to_json(proto::Hello{proto::kVersion, token, "hardening-test"}));
+  proto::write_all(fd, out);
+  proto::Decoder dec;
+  proto::Frame f;
+  char buf[4096];
+  long n;
+  while (dec.next(f) != proto::Decoder::Result::kFrame &&
+         (n = proto::read_some(fd, buf, sizeof buf)) > 0) {
+    dec.feed(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  proto::ErrorMsg e;
+  std::string err;
+  if (f.type == proto::Type::kError) proto::parse(f.payload, e, err);
+  return {f.type, e.code};
+}
+
+TEST_F(Abuse, TheSupervisorSocketIsPrivateAndAWrongTokenIsRefused) {
+  const smolvm_vm_info i = info(abuse_);
+  const std::string dir = i.state_dir;
+  struct stat st {};
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u) << dir;
+  ASSERT_EQ(stat((dir + "/supervisor.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(hello(dir + "/supervisor.sock", "not-the-token"),
+            std::make_pair(proto::Type::kError, std::string("EPERM")));
+  EXPECT_EQ(hello(dir + "/supervisor.sock", "").second, "EPERM");
+  // Another VM's token does not open this VM either.
+  const std::string other_sock = std::string(info(bystander_).state_dir) + "/supervisor.sock";
+  EXPECT_EQ(hello(other_sock, "not-the-token").second, "EPERM");
+  EXPECT_TRUE(answers(abuse_));  // the refused clients did not disturb it
+}
+
+TEST_F(Abuse, QemuRunsSandboxedAndTheSupervisorWithoutCapabilities) {
+  const smolvm_vm_info i = info(abuse_);
+  EXPECT_EQ(status_field(i.vmm_pid, "Seccomp"), "2");  // -sandbox on: filter mode
+  EXPECT_EQ(status_field(i.vmm_pid, "NoNewPrivs"), "1");
+  EXPECT_EQ(status_field(i.supervisor_pid, "NoNewPrivs"), "1");
+  if (geteuid() == 0) {  // network=none: nothing is kept
+    EXPECT_EQ(status_field(i.vmm_pid, "CapBnd"), "0000000000000000");
+    EXPECT_EQ(status_field(i.supervisor_pid, "CapEff"), "0000000000000000");
+  }
+  const auto limits = nlohmann::json::parse(i.limits);
+  EXPECT_EQ(limits["privileges"]["no_new_privs"], true);
+  const auto& cg = limits["cgroup"];
+  if (cg.value("enabled", false)) {
+    EXPECT_EQ(cg["cpu_max"], "100000 100000");
+    EXPECT_EQ(cg["memory_max"], (256u + 192u) << 20);
+    std::string procs;
+    sh("cat " + cg["path"].get<std::string>() + "/cgroup.procs", &procs);
+    EXPECT_NE(procs.find(std::to_string(i.vmm_pid)), std::string::npos);
+  } else {
+    EXPECT_NE(cg.value("reason", ""), "");
+    std::printf("[ SKIPPED  ] cgroup limits not applied on this host: %s\n",
+                cg.value("reason", "").c_str());
+  }
+}
+
+TEST_F(Abuse, AMemoryHogIsKilledInsideTheGuest) {
+  const vmtest::Result r = run(abuse_,
+                               "python3 -c 'b=[]\nwhile True: b.append(bytearray(8<<20))'; "
+                               "echo exit=$?",
+                               60000);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out, "exit=0\n");  // MemoryError (1) or the guest's OOM killer (137)
+  const long rss_kb = status_kb(info(abuse_).vmm_pid, "VmRSS");
+  std::printf("memory hog: %s; QEMU RSS afterwards %ld MiB for a 256 MiB guest\n",
+              r.out.substr(0, r.out.size() - 1).c_str(), rss_kb / 1024);
+  EXPECT_LT(rss_kb, (256 + 192) * 1024L) << "QEMU grew past guest RAM + overhead";
+  EXPECT_TRUE(answers(abuse_));
+  expect_others_fine();
+}
+
+TEST_F(Abuse, OneGibOnStdoutIsFlowControlled) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = "head -c 1G /dev/zero";
+  o.timeout_ms = 8000;
+  smolvm_exec* ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&ex, abuse_, &o), 0) << smolvm_last_error();
+  const int64_t sup = info(abuse_).supervisor_pid;
+  const long sup_before = status_kb(sup, "VmRSS");
+  // Do not read for a while: the guest must be held back, not buffered.
+  usleep(2000 * 1000);
+  const long sup_stalled = status_kb(sup, "VmRSS");
+  uint64_t bytes = 0;
+  smolvm_exec_event ev;
+  int timed_out = -1, exit_code = -1;
+  const int64_t t0 = now_ms();
+  for (;;) {
+    const int rc = smolvm_exec_next_event(&ev, ex, 30000);
+    if (rc != 0) {
+      ADD_FAILURE() << "next_event: " << rc << " " << smolvm_last_error();
+      break;
+    }
+    if (ev.type == SMOLVM_EVENT_STDOUT) bytes += ev.len;
+    if (ev.type == SMOLVM_EVENT_EXIT) {
+      timed_out = ev.timed_out;
+      exit_code = ev.exit_code;
+      break;
+    }
+  }
+  const int64_t ms = now_ms() - t0;
+  const long sup_after = status_kb(sup, "VmHWM");
+  smolvm_exec_free(ex);
+  std::printf("1 GiB stdout: %llu MiB in %lld ms (%.1f MiB/s), exit %d, timed_out %d; "
+              "supervisor RSS %ld -> %ld kB while unread, peak %ld kB\n",
+              static_cast<unsigned long long>(bytes >> 20), static_cast<long long>(ms),
+              ms ? (bytes >> 20) * 1000.0 / ms : 0.0, exit_code, timed_out, sup_before, sup_stalled,
+              sup_after);
+  // Either all of it arrived, or the timeout stopped it (TCG is slow).
+  EXPECT_TRUE((exit_code == 0 && bytes == (1ull << 30)) || timed_out == 1);
+  EXPECT_LT(sup_stalled - sup_before, 32 * 1024) << "the supervisor buffered unread output";
+  EXPECT_LT(sup_after, 64 * 1024) << "supervisor peak RSS";
+  EXPECT_TRUE(answers(abuse_));
+  expect_others_fine();
+}
+
+TEST_F(Abuse, ADiskFillerGetsEnospcAndTheHostFileStaysBounded) {
+  const smolvm_vm_info i = info(abuse_);
+  struct stat base {};
+  ASSERT_EQ(stat(i.rootfs_path, &base), 0);
+  const vmtest::Result r =
+      run(abuse_, "dd if=/dev/zero of=/root/fill bs=1M 2>&1 | tail -3; echo status=$?; sync",
+          120000);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
+  struct stat disk {};
+  ASSERT_EQ(stat(i.disk_path, &disk), 0);
+  std::printf("disk filler: host qcow2 %lld MiB (cap = image %lld MiB)\n",
+              static_cast<long long>(disk.st_size >> 20), static_cast<long long>(base.st_size >> 20));
+  // The overlay can never outgrow the image's virtual size plus qcow2
+  // metadata (L1/L2 tables, refcounts: well under 16 MiB for 1 GiB).
+  EXPECT_LE(disk.st_size, base.st_size + (16 << 20));
+  // Give the space back to the host.
+  EXPECT_EQ(run(abuse_, "rm /root/fill && sync && fstrim / >/dev/null; echo $?", 60000).out,
+            "0\n");
+  EXPECT_TRUE(answers(abuse_));
+  expect_others_fine();
+}
+
+TEST_F(Abuse, AGuestThatNeverAnswersHitsTheTimeout) {
+  // The whole guest frozen (SIGSTOP on its QEMU): its agent cannot answer.
+  const int64_t vmm = info(abuse_).vmm_pid;
+  ASSERT_EQ(kill(static_cast<pid_t>(vmm), SIGSTOP), 0);
+  const int64_t t0 = now_ms();
+  const vmtest::Result r = run(abuse_, "echo never", 1000);
+  const int64_t took = now_ms() - t0;
+  kill(static_cast<pid_t>(vmm), SIGCONT);
+  EXPECT_EQ(r.rc, SMOLVM_ETIMEOUT) << r.err;
+  EXPECT_NE(r.err.find("did not answer"), std::string::npos) << r.err;
+  std::printf("frozen guest: exec with timeout 1000 ms failed after %lld ms\n",
+              static_cast<long long>(took));
+  EXPECT_LT(took, 10000);
+  EXPECT_TRUE(answers(abuse_));  // thawed, it carries on
+  expect_others_fine();
+}
+
+TEST_F(Abuse, AForkBombStaysInsideItsVm) {
+  const vmtest::Result r = run(abuse_, "f() { f | f & }; f; sleep 60", 8000);
+  std::printf("fork bomb: rc %d exit %d timed_out %d\n", r.rc, r.exit_code, r.timed_out);
+  // The bomb's processes outlive the command: the guest may stay busy.
+  const int64_t t0 = now_ms();
+  for (int n = 0; n < 3; ++n) {
+    EXPECT_TRUE(answers(bystander_));
+    EXPECT_TRUE(host_unaffected());
+  }
+  const vmtest::Result after = run(abuse_, "echo ok", 3000);
+  std::printf("fork bomb: bystander fine for %lld ms; the bombed VM %s\n",
+              static_cast<long long>(now_ms() - t0),
+              after.rc == 0 ? "still answers" : "is busy (timeout held)");
+}
+
+// Deleting the bombed (maybe wedged) VM from two processes at once.
+TEST_F(Abuse, TwoProcessesDeletingTheSameVmAtOnce) {
+  const smolvm_vm_info i = info(abuse_);
+  const std::string dir = i.state_dir;
+  const int64_t sup = i.supervisor_pid, vmm = i.vmm_pid;
+  std::string out;
+  const std::string cli = "SMOLVM_STATE_DIR='" + vmtest::state_dir() + "' '" SMOLVM_CLI "'";
+  sh("(" + cli + " rm abuse; echo rc=$?) & (" + cli + " rm abuse; echo rc=$?) & wait", &out);
+  std::printf("two deletes: %s", out.c_str());
+  size_t ok = 0, pos = 0;
+  while ((pos = out.find("rc=0", pos)) != std::string::npos) ++ok, ++pos;
+  EXPECT_EQ(ok, 1u) << out;
+  EXPECT_NE(out.find("no VM with id 'abuse'"), std::string::npos) << out;
+  EXPECT_TRUE(nothing_left(dir, sup, vmm, true));
+  smolvm_vm* again = nullptr;
+  EXPECT_EQ(smolvm_vm_open(&again, vmtest::runtime(), "abuse"), SMOLVM_ENOTFOUND);
+  expect_others_fine();
+}
+
+TEST_F(Abuse, SupervisorKilledDuringAnExec) {
+  const smolvm_vm_info i = info(bystander_);
+  const std::string dir = i.state_dir;
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = "echo started; sleep 60";
+  smolvm_exec* ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&ex, bystander_, &o), 0) << smolvm_last_error();
+  smolvm_exec_event ev;
+  ASSERT_EQ(smolvm_exec_next_event(&ev, ex, 20000), 0);
+  ASSERT_EQ(kill(static_cast<pid_t>(i.supervisor_pid), SIGKILL), 0);
+  const int64_t t0 = now_ms();
+  const int rc = smolvm_exec_next_event(&ev, ex, 20000);
+  std::printf("supervisor killed mid-exec: the stream ended with %d (%s) after %lld ms\n", rc,
+              smolvm_last_error(), static_cast<long long>(now_ms() - t0));
+  EXPECT_EQ(rc, SMOLVM_EIO);
+  smolvm_exec_free(ex);
+  // Documented: QEMU dies with its supervisor; the next look records it.
+  EXPECT_TRUE(nothing_left(dir, i.supervisor_pid, i.vmm_pid, false));
+  EXPECT_STREQ(info(bystander_).state_name, "failed");
+  uint32_t fixed = 99;
+  EXPECT_EQ(smolvm_runtime_gc(&fixed, vmtest::runtime()), 0);
+  EXPECT_EQ(fixed, 0u);
+  EXPECT_EQ(smolvm_vm_delete(bystander_), 0) << smolvm_last_error();
+  EXPECT_TRUE(nothing_left(dir, 0, 0, true));
+  smolvm_vm_free(bystander_);
+  bystander_ = nullptr;
+  EXPECT_TRUE(host_unaffected());
+}
+
+}  // namespace
+}  // namespace hardening

@@ -1,0 +1,94 @@
+// A stand-in for qemu-system-x86_64 (run through SMOLVM_QEMU) whose "guest
+// agent" misbehaves on purpose. A real guest cannot do these things: its
+// agent is PID 1 and holds the only handle on the virtio-serial port, so no
+// other guest process can write raw frames to the host. Everything else in
+// the test is real: the supervisor, the router, the executor plugin and the
+// C ABI. SMOLVM_FAKE_AGENT picks the misbehaviour:
+//   garbage  answer HELLO, then answer an EXEC with bytes that are no frame
+//   close    answer HELLO, then close the channel in the middle of an EXEC
+//   silent   accept the connection and never say anything
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "protocol/fd_io.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+
+namespace proto = smolvm::proto;
+
+namespace {
+
+// "socket,id=agent,server=on,wait=off,path=/x/agent.sock" -> "/x/agent.sock"
+std::string agent_socket(int argc, char** argv) {
+  for (int i = 0; i + 1 < argc; ++i) {
+    const std::string a = argv[i + 1];
+    if (std::string(argv[i]) == "-chardev" && a.find("id=agent") != std::string::npos) {
+      return a.substr(a.find("path=") + 5);
+    }
+  }
+  return "";
+}
+
+int listen_on(const std::string& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+  unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 1) != 0) {
+    return -1;
+  }
+  return fd;
+}
+
+// Reads until one whole frame is decoded; false on EOF.
+bool next_frame(int fd, proto::Decoder& dec, proto::Frame& f) {
+  for (;;) {
+    if (dec.next(f) == proto::Decoder::Result::kFrame) return true;
+    char buf[4096];
+    const long n = proto::read_some(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    dec.feed(buf, static_cast<size_t>(n));
+  }
+}
+
+void sleep_forever() {
+  for (;;) pause();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* env = std::getenv("SMOLVM_FAKE_AGENT");
+  const std::string mode = env ? env : "silent";
+  const int lfd = listen_on(agent_socket(argc, argv));
+  if (lfd < 0) return 1;
+  const int fd = accept(lfd, nullptr, nullptr);
+  if (fd < 0 || mode == "silent") sleep_forever();
+  proto::Decoder dec;
+  proto::Frame f;
+  if (!next_frame(fd, dec, f) || f.type != proto::Type::kHello) return 1;
+  std::string out;
+  proto::append_frame(out, proto::Type::kHelloOk, 0, 0,
+                      proto::to_json(proto::HelloOk{proto::kVersion, "fake-" + mode, 1 << 20}));
+  proto::write_all(fd, out);
+  while (next_frame(fd, dec, f)) {
+    if (f.type != proto::Type::kExec) continue;
+    out.clear();
+    proto::append_frame(out, proto::Type::kStdout, 0, f.stream, "partial output\n");
+    proto::write_all(fd, out);
+    if (mode == "close") {
+      close(fd);
+    } else {
+      proto::write_all(fd, std::string(64, '\xff') + "not a frame");
+    }
+    sleep_forever();  // the VMM stays up: the supervisor must end it
+  }
+  return 0;
+}

@@ -1,0 +1,99 @@
+// executor-ssh's wrapper and parsers without a VM: the wrapper is run by a
+// local bash in a new session, exactly as sshd runs it in the guest.
+#include "plugins/executor-ssh/remote.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace smolvm_ssh {
+namespace {
+
+struct Ran {
+  std::string out, err;
+};
+
+// `setsid bash -c WRAPPER`, as sshd does for a session without a pty.
+Ran run_local(const RemoteRequest& req) {
+  char tmpl[] = "/tmp/ssh-remote-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  close(fd);
+  const std::string cmd =
+      "setsid -w bash -c " + shell_quote(build_remote_command(req)) + " 2>" + tmpl;
+  Ran r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  if (p) pclose(p);
+  std::ifstream in(tmpl);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  unlink(tmpl);
+  return r;
+}
+
+TEST(SshRemote, WrapperReportsItsOwnProcessGroupThenRunsTheCommand) {
+  RemoteRequest req;
+  req.command = "echo $$; ps -o pgid= -p $$ | tr -d ' '; echo to-stderr >&2";
+  const Ran r = run_local(req);
+  PgidFilter f;
+  const std::string err = f.feed(r.err);
+  ASSERT_TRUE(f.settled());
+  EXPECT_EQ(err, "to-stderr\n");
+  // The command is the wrapper's process (exec) and leads its group.
+  EXPECT_EQ(r.out, std::to_string(f.pgid()) + "\n" + std::to_string(f.pgid()) + "\n");
+}
+
+TEST(SshRemote, ArgvEnvAndCwdSurviveQuoting) {
+  RemoteRequest req;
+  req.argv = {"sh",   "-c", "printf '%s|' \"$@\" \"$A\" \"$(pwd)\"", "x", "a b", "$HOME",
+              "it's", "*"};
+  req.env = {"A=v w'x", "B=2"};
+  req.cwd = "/tmp";
+  EXPECT_EQ(run_local(req).out, "a b|$HOME|it's|*|v w'x|/tmp|");
+  RemoteRequest bad;
+  bad.argv = {"true"};
+  bad.cwd = "/no/such/dir";
+  EXPECT_NE(run_local(bad).err.find("/no/such/dir"), std::string::npos);
+}
+
+TEST(SshRemote, FilterPassesEverythingElseThrough) {
+  PgidFilter f;
+  EXPECT_EQ(f.feed("motd line\n\x1esmolvm-p"), "");
+  EXPECT_FALSE(f.settled());
+  EXPECT_EQ(f.feed("gid 4242\nreal stderr"), "motd line\nreal stderr");
+  EXPECT_EQ(f.pgid(), 4242);
+  EXPECT_EQ(f.feed("\x1esmolvm-pgid 1\n"), "\x1esmolvm-pgid 1\n") << "only the first marker counts";
+  PgidFilter never;
+  EXPECT_EQ(never.feed("partial"), "");
+  EXPECT_EQ(never.flush(), "partial");
+  EXPECT_EQ(never.pgid(), 0);
+}
+
+TEST(SshRemote, SignalNames) {
+  EXPECT_EQ(signal_from_name("KILL"), SIGKILL);
+  EXPECT_EQ(signal_from_name("TERM"), SIGTERM);
+  EXPECT_EQ(signal_from_name("SIGSEGV"), SIGSEGV);
+  EXPECT_EQ(signal_from_name("BUS@openssh.com"), SIGBUS);
+  EXPECT_EQ(signal_from_name("NOPE"), 0);
+}
+
+TEST(SshRemote, KeyBlobsAndFingerprints) {
+  // A key and its fingerprint as `ssh-keygen -lf` prints them.
+  const std::string line =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test";
+  const std::string blob = key_blob(line);
+  EXPECT_EQ(blob.size(), 51u);
+  EXPECT_EQ(fingerprint(blob), "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU");
+  EXPECT_EQ(key_blob("ssh-rsa AAAAB3NzaC1yc2E x"), "");
+  EXPECT_EQ(key_blob("garbage"), "");
+}
+
+}  // namespace
+}  // namespace smolvm_ssh

@@ -110,7 +110,8 @@ build_kernel() {
   need make gcc bc bison flex
   mkdir -p "$cache/kernel"
   tmp=$(mktemp -d "$cache/kernel/.build-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
+  # Expanded now: under set -e the EXIT trap runs after `local tmp` is gone.
+  trap "rm -rf '$tmp'" EXIT
   say "kernel: unpacking linux-source-6.1 (key $key)"
   tar -C "$tmp" -xf "$kernel_source_tar"
   src=$tmp/linux-source-6.1
@@ -153,7 +154,8 @@ build_rootfs_base() {
   [ "$(id -u)" = 0 ] || die "debootstrap needs root (run as root or with sudo)"
   mkdir -p "$cache/rootfs-base"
   tmp=$(mktemp -d "$cache/rootfs-base/.build-XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
+  # Expanded now: under set -e the EXIT trap runs after `local tmp` is gone.
+  trap "rm -rf '$tmp'" EXIT
   local mirror
   mirror=$(awk '/^deb / && /debian/ {print $2; exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
   if [ -z "$mirror" ]; then
@@ -191,7 +193,9 @@ assemble_image() {
     mkdir -p "$cache/images"
     tmp=$(mktemp -d "$cache/images/.build-XXXXXX")
     # Any failure here (a full disk) must say so and leave no half image.
-    trap 'rm -rf "$tmp"; echo "build-image: assembling the image failed (see above); nothing was added to the cache" >&2' EXIT
+    # Expanded now: under set -e the EXIT trap runs after `local tmp` is gone.
+    trap "rm -rf '$tmp'; echo 'build-image: assembling the image failed (see above);' \
+      'nothing was added to the cache' >&2" EXIT
     say "image: assembling rootfs.ext4 (${ROOTFS_SIZE_MIB} MiB, sparse)"
     mkdir -p "$tmp/root"
     tar -C "$tmp/root" --numeric-owner -xf "$base_dir/base.tar"

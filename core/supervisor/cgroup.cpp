@@ -56,7 +56,8 @@ bool has_word(const std::string& list, const std::string& word) {
 // Why the host cannot give us cgroup v2 limits at `root`, or "".
 std::string unusable_reason(const std::string& root, bool trust_root) {
   if (!trust_root && !is_cgroup2(root)) {
-    std::string why = root + " is not a cgroup v2 mount (the host uses cgroup v1 or a hybrid layout)";
+    std::string why =
+        root + " is not a cgroup v2 mount (the host uses cgroup v1 or a hybrid layout)";
     const std::string unified = root + "/unified";
     if (is_cgroup2(unified)) {
       const std::string c = read_line(unified + "/cgroup.controllers");
@@ -81,7 +82,8 @@ std::string enable_controllers(const std::string& dir) {
   const std::string have = read_line(dir + "/cgroup.subtree_control");
   for (const char* c : {"cpu", "memory", "pids"}) {
     if (has_word(have, c)) continue;
-    if (auto err = write_file(dir + "/cgroup.subtree_control", std::string("+") + c); !err.empty()) {
+    if (auto err = write_file(dir + "/cgroup.subtree_control", std::string("+") + c);
+        !err.empty()) {
       return err;
     }
   }
@@ -123,10 +125,9 @@ void VmCgroup::prepare(const std::string& vm_id, const CgroupLimits& limits) {
     return disable("mkdir " + dir + ": " + std::strerror(errno));
   }
   path_ = dir;
-  for (const auto& [file, value] :
-       {std::pair<const char*, std::string>{"cpu.max", limits.cpu_max},
-        {"memory.max", std::to_string(limits.memory_max)},
-        {"pids.max", std::to_string(limits.pids_max)}}) {
+  for (const auto& [file, value] : {std::pair<const char*, std::string>{"cpu.max", limits.cpu_max},
+                                    {"memory.max", std::to_string(limits.memory_max)},
+                                    {"pids.max", std::to_string(limits.pids_max)}}) {
     if (auto err = write_file(dir + "/" + file, value); !err.empty()) return disable(err);
   }
   enabled_ = true;

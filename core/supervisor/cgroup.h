@@ -5,9 +5,8 @@
 // the reason is recorded instead; the VM still runs.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace smolvm {

@@ -65,10 +65,10 @@ nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>
   for (int cap : keep) {
     data[cap / 32].effective |= 1u << (cap % 32);
     data[cap / 32].permitted |= 1u << (cap % 32);
-    kept.push_back(cap == CAP_NET_ADMIN         ? "CAP_NET_ADMIN"
-                   : cap == CAP_NET_RAW         ? "CAP_NET_RAW"
-                   : cap == CAP_DAC_OVERRIDE    ? "CAP_DAC_OVERRIDE"
-                                                : "CAP_DAC_READ_SEARCH");
+    kept.push_back(cap == CAP_NET_ADMIN      ? "CAP_NET_ADMIN"
+                   : cap == CAP_NET_RAW      ? "CAP_NET_RAW"
+                   : cap == CAP_DAC_OVERRIDE ? "CAP_DAC_OVERRIDE"
+                                             : "CAP_DAC_READ_SEARCH");
   }
   if (::syscall(SYS_capset, &hdr, data) != 0) {
     out["capabilities"] = std::string("capset failed: ") + std::strerror(errno);

@@ -171,11 +171,12 @@ TEST_F(Abuse, OneGibOnStdoutIsFlowControlled) {
   const int64_t ms = now_ms() - t0;
   const long sup_after = status_kb(sup, "VmHWM");
   smolvm_exec_free(ex);
-  std::printf("1 GiB stdout: %llu MiB in %lld ms (%.1f MiB/s), exit %d, timed_out %d; "
-              "supervisor RSS %ld -> %ld kB while unread, peak %ld kB\n",
-              static_cast<unsigned long long>(bytes >> 20), static_cast<long long>(ms),
-              ms ? (bytes >> 20) * 1000.0 / ms : 0.0, exit_code, timed_out, sup_before, sup_stalled,
-              sup_after);
+  std::printf(
+      "1 GiB stdout: %llu MiB in %lld ms (%.1f MiB/s), exit %d, timed_out %d; "
+      "supervisor RSS %ld -> %ld kB while unread, peak %ld kB\n",
+      static_cast<unsigned long long>(bytes >> 20), static_cast<long long>(ms),
+      ms ? (bytes >> 20) * 1000.0 / ms : 0.0, exit_code, timed_out, sup_before, sup_stalled,
+      sup_after);
   // Either all of it arrived, or the timeout stopped it (TCG is slow).
   EXPECT_TRUE((exit_code == 0 && bytes == (1ull << 30)) || timed_out == 1);
   EXPECT_LT(sup_stalled - sup_before, 32 * 1024) << "the supervisor buffered unread output";
@@ -188,21 +189,20 @@ TEST_F(Abuse, ADiskFillerGetsEnospcAndTheHostFileStaysBounded) {
   const smolvm_vm_info i = info(abuse_);
   struct stat base {};
   ASSERT_EQ(stat(i.rootfs_path, &base), 0);
-  const vmtest::Result r =
-      run(abuse_, "dd if=/dev/zero of=/root/fill bs=1M 2>&1 | tail -3; echo status=$?; sync",
-          120000);
+  const vmtest::Result r = run(
+      abuse_, "dd if=/dev/zero of=/root/fill bs=1M 2>&1 | tail -3; echo status=$?; sync", 120000);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
   struct stat disk {};
   ASSERT_EQ(stat(i.disk_path, &disk), 0);
   std::printf("disk filler: host qcow2 %lld MiB (cap = image %lld MiB)\n",
-              static_cast<long long>(disk.st_size >> 20), static_cast<long long>(base.st_size >> 20));
+              static_cast<long long>(disk.st_size >> 20),
+              static_cast<long long>(base.st_size >> 20));
   // The overlay can never outgrow the image's virtual size plus qcow2
   // metadata (L1/L2 tables, refcounts: well under 16 MiB for 1 GiB).
   EXPECT_LE(disk.st_size, base.st_size + (16 << 20));
   // Give the space back to the host.
-  EXPECT_EQ(run(abuse_, "rm /root/fill && sync && fstrim / >/dev/null; echo $?", 60000).out,
-            "0\n");
+  EXPECT_EQ(run(abuse_, "rm /root/fill && sync && fstrim / >/dev/null; echo $?", 60000).out, "0\n");
   EXPECT_TRUE(answers(abuse_));
   expect_others_fine();
 }
@@ -246,7 +246,8 @@ TEST_F(Abuse, TwoProcessesDeletingTheSameVmAtOnce) {
   const int64_t sup = i.supervisor_pid, vmm = i.vmm_pid;
   std::string out;
   const std::string cli = "SMOLVM_STATE_DIR='" + vmtest::state_dir() + "' '" SMOLVM_CLI "'";
-  sh("(" + cli + " rm abuse; echo rc=$?) & (" + cli + " rm abuse; echo rc=$?) & wait", &out);
+  const std::string rm = "(" + cli + " rm abuse 2>&1; echo rc=$?)";
+  sh(rm + " & " + rm + " & wait", &out);
   std::printf("two deletes: %s", out.c_str());
   size_t ok = 0, pos = 0;
   while ((pos = out.find("rc=0", pos)) != std::string::npos) ++ok, ++pos;

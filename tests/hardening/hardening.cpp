@@ -29,7 +29,8 @@ smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start, const char
     ADD_FAILURE() << "create " << id << ": " << smolvm_last_error();
     return nullptr;
   }
-  if (start && smolvm_vm_start(vm) != 0) ADD_FAILURE() << "start " << id << ": " << smolvm_last_error();
+  if (start && smolvm_vm_start(vm) != 0)
+    ADD_FAILURE() << "start " << id << ": " << smolvm_last_error();
   return vm;
 }
 
@@ -67,7 +68,8 @@ smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start, const char
   if (pid_alive(supervisor_pid)) {
     return ::testing::AssertionFailure() << "supervisor " << supervisor_pid << " still runs";
   }
-  if (pid_alive(vmm_pid)) return ::testing::AssertionFailure() << "VMM " << vmm_pid << " still runs";
+  if (pid_alive(vmm_pid))
+    return ::testing::AssertionFailure() << "VMM " << vmm_pid << " still runs";
   // Any process (a VMM we do not know the pid of, a helper) still naming
   // the VM's folder on its command line.
   for (const auto& pid : files_in("/proc")) {

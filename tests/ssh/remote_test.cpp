@@ -57,6 +57,13 @@ TEST(SshRemote, ArgvEnvAndCwdSurviveQuoting) {
   req.env = {"A=v w'x", "B=2"};
   req.cwd = "/tmp";
   EXPECT_EQ(run_local(req).out, "a b|$HOME|it's|*|v w'x|/tmp|");
+  // A key no shell can assign still reaches the command (through env(1)).
+  RemoteRequest odd;
+  odd.argv = {"env"};
+  odd.env = {"odd.key=1", "LANG=C"};
+  const std::string env = "\n" + run_local(odd).out;
+  EXPECT_NE(env.find("\nodd.key=1\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("\nLANG=C\n"), std::string::npos) << "a request's LANG wins";
   RemoteRequest bad;
   bad.argv = {"true"};
   bad.cwd = "/no/such/dir";

@@ -328,12 +328,20 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
 
 void Runtime::remove(const std::string& id) {
   VmRecord rec = get(id);
-  // Everything of the VM is thrown away: no need for a clean guest shutdown.
-  if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
-  // The supervisor tore the network down when the VM stopped; do it again
-  // in case it could not (idempotent), before the record that names the
-  // TAP and forwards is gone.
-  teardown_network(rec);
+  try {
+    // Everything of the VM is thrown away: no need for a clean guest shutdown.
+    if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
+    // The supervisor tore the network down when the VM stopped; do it again
+    // in case it could not (idempotent), before the record that names the
+    // TAP and forwards is gone.
+    teardown_network(rec);
+  } catch (const Error& e) {
+    // Another process deleted the VM while this one was stopping it.
+    if (e.status() == SMOLVM_ENOTFOUND) {
+      fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");
+    }
+    throw;
+  }
   // Only the process whose delete removed the row removes the files, so two
   // concurrent deletes cannot trip over each other.
   if (!store_->remove(id)) fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");

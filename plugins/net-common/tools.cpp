@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "smolvm/smolvm.h"
+
 namespace smolvm_net {
 
 ToolResult run_tool(const std::vector<std::string>& argv, const std::string& input) {
@@ -91,6 +93,23 @@ bool has_cap_net_admin() {
   __user_cap_data_struct data[2]{};
   if (syscall(SYS_capget, &hdr, data) != 0) return false;
   return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
+}
+
+int probe_tool(const std::string& tool, const std::string& package, char* out, size_t cap,
+               char* err, size_t err_cap) {
+  const std::string bin = find_tool(tool);
+  std::string reason;
+  if (bin.empty()) {
+    reason = tool + " not found (apt-get install " + package + ")";
+  } else if (!has_cap_net_admin()) {
+    reason = "no CAP_NET_ADMIN (run as root)";
+  }
+  const std::string json = std::string("{\"available\":") + (reason.empty() ? "true" : "false") +
+                           ",\"binary\":\"" + bin + "\",\"reason\":\"" + reason + "\"}";
+  if (json.size() + 1 > cap)
+    return set_error(err, err_cap, SMOLVM_EINVAL, "probe buffer too small");
+  std::memcpy(out, json.c_str(), json.size() + 1);
+  return 0;
 }
 
 int set_error(char* buf, size_t cap, int status, const std::string& msg) {

@@ -17,6 +17,10 @@ ToolResult run_tool(const std::vector<std::string>& argv, const std::string& inp
 std::string find_tool(const std::string& name);
 bool write_sysctl(const std::string& path, const std::string& value, std::string& error);
 bool has_cap_net_admin();
+// The network plugins' probe: {"available","binary","reason"} for a tool
+// (e.g. "nft") and the package that provides it; written into out.
+int probe_tool(const std::string& tool, const std::string& package, char* out, size_t cap,
+               char* err, size_t err_cap);
 // Writes msg into a smolvm_plugin_error-sized buffer and returns status.
 int set_error(char* buf, size_t cap, int status, const std::string& msg);
 

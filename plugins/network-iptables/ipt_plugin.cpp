@@ -73,17 +73,8 @@ bool ensure_chains(std::string& error) {
 }
 
 int probe(char* out, size_t cap, smolvm_plugin_error* err) {
-  const std::string bin = ipt();
-  std::string reason;
-  if (bin.empty())
-    reason = "iptables not found (apt-get install iptables)";
-  else if (!smolvm_net::has_cap_net_admin())
-    reason = "no CAP_NET_ADMIN (run as root)";
-  const std::string json = std::string("{\"available\":") + (reason.empty() ? "true" : "false") +
-                           ",\"binary\":\"" + bin + "\",\"reason\":\"" + reason + "\"}";
-  if (json.size() + 1 > cap) return err_out(err, SMOLVM_EINVAL, "probe buffer too small");
-  std::memcpy(out, json.c_str(), json.size() + 1);
-  return 0;
+  return smolvm_net::probe_tool("iptables", "iptables", out, cap, err->message,
+                                sizeof err->message);
 }
 
 int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err);

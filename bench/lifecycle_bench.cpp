@@ -1,17 +1,21 @@
-// Lifecycle benchmark: SmolVM's phases beside bare QEMU booting the same
-// kernel and rootfs to the same init marker, interleaved run by run so both
-// see the same machine conditions. Prints a markdown table and writes JSON.
+// Lifecycle benchmark: every phase of a SmolVM VM beside a baseline measured
+// in the same run, interleaved run by run (the order rotates) so both see the
+// same machine conditions:
+//  - boot phases beside bare QEMU booting the same kernel and rootfs with the
+//    same machine and devices to the same marker ("smolvm-agent: ready" on
+//    the console), and Firecracker where the host can run it;
+//  - exec and file phases beside bare QEMU with /bin/sh as init doing the
+//    same work over the same virtio-serial port (no SmolVM code anywhere);
+//  - stop+delete beside SIGTERM of that bare QEMU.
+// Prints a markdown table and writes JSON.
 //
 // usage: lifecycle_bench [--runs N] [--execs M] [--json FILE]
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+//        lifecycle_bench --ssh NETWORK [--runs N] [--execs M] [--json FILE]
+// --ssh: SSH readiness instead (executor ssh, a network plugin): run it inside
+// a network namespace of its own (bench/run.sh makes one), never in the
+// host's.
 #include <smolvm/smolvm.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,254 +24,365 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
+
+using namespace bench;
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr const char* kTool = "lifecycle_bench";
+constexpr size_t kMiB = 1 << 20;
+constexpr size_t kFileBytes = 10 * kMiB;
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
+void fail(const std::string& what) { die(kTool, what); }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double idx = p * (v.size() - 1);
-  const size_t lo = static_cast<size_t>(idx);
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (idx - lo);
-}
-
-void die(const std::string& what) {
-  std::fprintf(stderr, "lifecycle_bench: %s: %s\n", what.c_str(), smolvm_last_error());
-  std::exit(1);
-}
-
-std::string first_line(const std::string& cmd) {
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return "";
-  char buf[512] = {0};
-  if (!fgets(buf, sizeof buf, p)) buf[0] = 0;
-  pclose(p);
-  std::string s = buf;
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-// Bare QEMU: the same machine, kernel, rootfs (read-only snapshot) and
-// devices SmolVM uses, started directly; timed until the guest agent prints
-// its ready line on the console. Nothing of SmolVM is involved.
-double bare_qemu_ready_ms(const std::string& kernel, const std::string& rootfs,
-                          const std::string& accel, const std::string& tmp) {
-  const std::string sock = tmp + "/bare-agent.sock";
-  std::vector<std::string> args = {
-      "qemu-system-x86_64",
-      "-M",
-      "microvm,acpi=off",
-      "-accel",
-      accel,
-      "-cpu",
-      accel == "kvm" ? "host" : "max",
-      "-m",
-      "512",
-      "-smp",
-      "2",
-      "-nodefaults",
-      "-no-user-config",
-      "-nographic",
-      "-no-reboot",
-      "-kernel",
-      kernel,
-      "-append",
-      "console=ttyS0 root=/dev/vda rw reboot=t panic=-1 quiet loglevel=4 "
-      "smolvm.channel=virtio-serial init=/sbin/smolvm-init",
-      "-serial",
-      "stdio",
-      "-drive",
-      "id=root,if=none,format=raw,snapshot=on,file=" + rootfs,
-      "-device",
-      "virtio-blk-device,drive=root",
-      "-chardev",
-      "socket,id=agent,server=on,wait=off,path=" + sock,
-      "-device",
-      "virtio-serial-device,max_ports=2",
-      "-device",
-      "virtserialport,chardev=agent,name=smolvm.agent",
-      "-object",
-      "rng-random,id=rng0,filename=/dev/urandom",
-      "-device",
-      "virtio-rng-device,rng=rng0"};
-  int out[2];
-  if (pipe(out) != 0) return -1;
-  const auto t0 = Clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    const int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0);
-    dup2(devnull, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
+smolvm_exec_result* run(smolvm_vm* vm, const char* cmd) {
+  smolvm_exec_result* r = nullptr;
+  if (smolvm_vm_run(&r, vm, cmd, 0) != 0) fail(std::string("run '") + cmd + "'");
+  if (r->exit_code != 0) {
+    std::fprintf(stderr, "%s: '%s' exited %d\n", kTool, cmd, r->exit_code);
+    std::exit(1);
   }
-  close(out[1]);
-  std::string console;
-  double ready = -1;
-  char buf[4096];
-  for (;;) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 60000) <= 0) break;
-    const ssize_t n = read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    console.append(buf, static_cast<size_t>(n));
-    if (console.find("smolvm-agent: ready") != std::string::npos) {
-      ready = ms_since(t0);
-      break;
-    }
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  close(out[0]);
-  unlink(sock.c_str());
-  return ready;
+  return r;
 }
 
-struct Series {
-  std::vector<double> v;
-  void add(double x) { v.push_back(x); }
+// Whether an SSH executor can be chosen: a VM record is created (no boot)
+// and deleted. Returns "" when it can, else why not.
+std::string ssh_skip_reason(smolvm_runtime* rt) {
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.executor = "ssh";
+  smolvm_vm* vm = nullptr;
+  if (smolvm_vm_create(&vm, rt, &o) != 0) {
+    return std::string("executor=ssh is not available in this build: ") + smolvm_last_error();
+  }
+  smolvm_vm_delete(vm);
+  smolvm_vm_free(vm);
+  return "";
+}
+
+struct Phase {
+  const char* key;
+  const char* name;
+  const char* base_key;
+  const char* base_name;
 };
+
+// The table: SmolVM phase, and the baseline measured beside it.
+const Phase kPhases[] = {
+    {"create", "create (record + qcow2 disk)", nullptr, nullptr},
+    {"create_start", "create+start (returns at agent ready)", "bare_qemu_ready",
+     "bare QEMU boot to the agent marker"},
+    {"ready_first_exec", "ready: create+start+first command answered", "bare_qemu_ready",
+     "bare QEMU boot to the agent marker"},
+    {"exec_true", "exec `true` round trip", "bare_sh_true",
+     "bare QEMU: shell runs /bin/true, answers on the port"},
+    {"exec_1mib", "exec `head -c 1048576 /dev/zero` (1 MiB out)", "bare_sh_1mib",
+     "bare QEMU: 1 MiB over the port"},
+    {"put_10mib", "file put 10 MiB", "bare_sh_put_10mib", "bare QEMU: 10 MiB host->guest tmpfs"},
+    {"get_10mib", "file get 10 MiB", "bare_sh_get_10mib", "bare QEMU: 10 MiB guest tmpfs->host"},
+    {"stop_delete", "stop+delete", "bare_qemu_terminate", "bare QEMU: SIGTERM to exit"},
+    {"full_lifecycle", "full lifecycle (create, start, `true`, delete)", "bare_full",
+     "bare QEMU boot + `true` + SIGTERM"},
+};
+
+// SSH ready: create+start with executor=ssh and a network, then the first
+// command over SSH (it waits for sshd and pins its host key); then `true`
+// round trips over the SSH connection, and stop+delete.
+int ssh_mode(const std::string& network, int runs, int execs, const std::string& json_path) {
+  const std::string tmp = make_state_dir("ssh");
+  smolvm_runtime* rt = nullptr;
+  if (smolvm_runtime_open(&rt, nullptr) != 0) fail("runtime_open");
+  std::map<std::string, Series> s;
+  json env;
+  for (int r = 0; r < runs; ++r) {
+    smolvm_vm_options o;
+    smolvm_vm_options_init(&o);
+    o.executor = "ssh";
+    o.network = network.c_str();
+    smolvm_vm* vm = nullptr;
+    const auto t0 = Clock::now();
+    if (smolvm_vm_create(&vm, rt, &o) != 0) fail("create (ssh)");
+    if (smolvm_vm_start(vm) != 0) fail("start (ssh)");
+    const double start = ms_since(t0);
+    const auto tf = Clock::now();
+    smolvm_exec_result_free(run(vm, "true"));
+    const double ready = start + ms_since(tf);
+    if (r == 0) {
+      smolvm_vm_info info;
+      smolvm_vm_info_init(&info);
+      smolvm_vm_get_info(&info, vm);
+      env = host_env(info.accel);
+    }
+    for (int e = 0; e < execs; ++e) {
+      const auto te = Clock::now();
+      smolvm_exec_result_free(run(vm, "true"));
+      s["ssh_exec_true"].add(ms_since(te));
+    }
+    const auto td = Clock::now();
+    if (smolvm_vm_delete(vm) != 0) fail("delete (ssh)");
+    const double del = ms_since(td);
+    smolvm_vm_free(vm);
+    s["ssh_create_start"].add(start);
+    s["ssh_ready"].add(ready);
+    s["ssh_stop_delete"].add(del);
+    std::fprintf(stderr, "ssh run %d/%d: create+start %.0f ms, SSH ready %.0f ms\n", r + 1, runs,
+                 start, ready);
+  }
+  smolvm_runtime_close(rt);
+  env["loadavg_1m_at_end"] = loadavg1();
+  std::printf("## SSH ready (executor ssh, network %s, in a network namespace): %d runs\n\n",
+              network.c_str(), runs);
+  std::printf("| phase | p50 ms | p95 ms |\n|---|---:|---:|\n");
+  const std::pair<const char*, const char*> rows[] = {
+      {"ssh_create_start", "create+start (agent ready, host key pinned)"},
+      {"ssh_ready", "SSH ready: create+start+first command over SSH"},
+      {"ssh_exec_true", "exec `true` over SSH"},
+      {"ssh_stop_delete", "stop+delete (with TAP and rules)"}};
+  json phases = json::object();
+  for (const auto& [k, name] : rows) {
+    std::printf("| %s | %.1f | %.1f |\n", name, s[k].p50(), s[k].p95());
+    phases[k] = s[k].to_json();
+    phases[k]["name"] = name;
+  }
+  if (!json_path.empty()) {
+    const json out = {{"benchmark", "ssh_ready"}, {"runs", runs}, {"execs_per_run", execs},
+                      {"network", network},       {"env", env},   {"phases", phases}};
+    std::ofstream(json_path) << out.dump(2) << "\n";
+  }
+  remove_tree(tmp);
+  return 0;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 10, execs = 20;
-  std::string json_path;
+  int runs = 20, execs = 10;
+  std::string json_path, ssh_network;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--runs")
+    if (k == "--ssh")
+      ssh_network = argv[i + 1];
+    else if (k == "--runs")
       runs = std::atoi(argv[i + 1]);
     else if (k == "--execs")
       execs = std::atoi(argv[i + 1]);
     else if (k == "--json")
       json_path = argv[i + 1];
   }
-  char tmpl[] = "/tmp/svbench-XXXXXX";
-  const std::string tmp = mkdtemp(tmpl);
-  setenv("SMOLVM_STATE_DIR", tmp.c_str(), 1);
-
+  if (runs < 1 || execs < 1) {
+    std::fprintf(stderr, "usage: %s [--runs N>=1] [--execs M>=1] [--json FILE]\n", kTool);
+    return 2;
+  }
+  if (!ssh_network.empty()) return ssh_mode(ssh_network, runs, execs, json_path);
+  const std::string tmp = make_state_dir("lifecycle");
   smolvm_runtime* rt = nullptr;
-  if (smolvm_runtime_open(&rt, nullptr) != 0) die("runtime_open");
+  if (smolvm_runtime_open(&rt, nullptr) != 0) fail("runtime_open");
+
+  const std::string ssh_skip = ssh_skip_reason(rt);
+  const std::string fc_skip = firecracker_skip_reason();
+  if (!ssh_skip.empty()) std::fprintf(stderr, "SSH ready: skipped: %s\n", ssh_skip.c_str());
+  if (!fc_skip.empty())
+    std::fprintf(stderr, "Firecracker baseline: skipped: %s\n", fc_skip.c_str());
+  json env;
+  bool have_env = false;
+
+  std::vector<uint8_t> file(kFileBytes);
+  for (size_t i = 0; i < file.size(); ++i) file[i] = static_cast<uint8_t>(i * 131 + 7);
 
   std::map<std::string, Series> s;
-  std::string kernel, rootfs, accel;
+  GuestImage img;
   double guest_fork_exec_ms = 0;
-  for (int r = 0; r < runs; ++r) {
-    // SmolVM
+
+  auto smolvm_run = [&](int r) {
     smolvm_vm_options o;
     smolvm_vm_options_init(&o);
     smolvm_vm* vm = nullptr;
-    auto t0 = Clock::now();
-    if (smolvm_vm_create(&vm, rt, &o) != 0) die("create");
+    const auto t0 = Clock::now();
+    if (smolvm_vm_create(&vm, rt, &o) != 0) fail("create");
     const double create = ms_since(t0);
-    if (smolvm_vm_start(vm) != 0) die("start");
-    const double ready = ms_since(t0);
+    if (smolvm_vm_start(vm) != 0) fail("start");
+    const double create_start = ms_since(t0);
+    const auto tf = Clock::now();
+    smolvm_exec_result_free(run(vm, "true"));  // opens the connection
+    const double first_exec = ms_since(tf);
     smolvm_vm_info info;
     smolvm_vm_info_init(&info);
-    smolvm_vm_get_info(&info, vm);
-    kernel = info.kernel_path;
-    rootfs = info.rootfs_path;
-    accel = info.accel;
-    double exec_total = 0;
-    for (int e = 0; e < execs + 1; ++e) {
-      smolvm_exec_result* res = nullptr;
+    if (smolvm_vm_get_info(&info, vm) != 0) fail("get_info");
+    img.kernel = info.kernel_path;
+    img.rootfs = info.rootfs_path;
+    img.accel = info.accel;
+    img.vcpus = info.vcpu_count;
+    img.mem_mib = info.mem_size_mib;
+    if (!have_env) {
+      env = host_env(img.accel);
+      have_env = true;
+    }
+    for (int e = 0; e < execs; ++e) {
       const auto te = Clock::now();
-      if (smolvm_vm_run(&res, vm, "true", 0) != 0) die("run");
-      const double ms = ms_since(te);
+      smolvm_exec_result_free(run(vm, "true"));
+      s["exec_true"].add(ms_since(te));
+    }
+    for (int e = 0; e < 3; ++e) {
+      const auto te = Clock::now();
+      smolvm_exec_result* res = run(vm, "head -c 1048576 /dev/zero");
+      s["exec_1mib"].add(ms_since(te));
+      if (res->stdout_len != kMiB) {
+        std::fprintf(stderr, "%s: 1 MiB exec returned %zu bytes\n", kTool, res->stdout_len);
+        std::exit(1);
+      }
       smolvm_exec_result_free(res);
-      if (e == 0) continue;  // the first opens the connection: not a round trip
-      s["exec_true"].add(ms);
-      exec_total += ms;
+    }
+    for (int e = 0; e < 2; ++e) {
+      auto te = Clock::now();
+      if (smolvm_vm_write_file(vm, "/tmp/bench.bin", file.data(), file.size(), 0644) != 0)
+        fail("write_file");
+      s["put_10mib"].add(ms_since(te));
+      smolvm_buf b{nullptr, 0};
+      te = Clock::now();
+      if (smolvm_vm_read_file(&b, vm, "/tmp/bench.bin") != 0) fail("read_file");
+      s["get_10mib"].add(ms_since(te));
+      if (b.size != file.size() || std::memcmp(b.data, file.data(), b.size) != 0) {
+        std::fprintf(stderr, "%s: read_file returned different bytes\n", kTool);
+        std::exit(1);
+      }
+      smolvm_buf_dispose(&b);
     }
     if (r == 0) {
-      // The in-guest cost of one fork+exec of /bin/true, for the ratio.
-      smolvm_exec_result* res = nullptr;
-      smolvm_vm_run(&res, vm,
-                    "s=$(date +%s%N); i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; "
-                    "e=$(date +%s%N); echo $(( (e - s) / 200 ))",
-                    0);
-      if (res) guest_fork_exec_ms = std::atof(reinterpret_cast<char*>(res->stdout_data)) / 1e6;
+      // The in-guest cost of one fork+exec of /bin/true, for reference.
+      smolvm_exec_result* res =
+          run(vm,
+              "s=$(date +%s%N); i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; "
+              "e=$(date +%s%N); echo $(( (e - s) / 200 ))");
+      guest_fork_exec_ms = std::atof(reinterpret_cast<char*>(res->stdout_data)) / 1e6;
       smolvm_exec_result_free(res);
     }
     const auto td = Clock::now();
-    if (smolvm_vm_delete(vm) != 0) die("delete");
+    if (smolvm_vm_delete(vm) != 0) fail("delete");
     const double stop_delete = ms_since(td);
     smolvm_vm_free(vm);
     s["create"].add(create);
-    s["create_start_ready"].add(ready);
+    s["create_start"].add(create_start);
+    s["ready_first_exec"].add(create_start + first_exec);
     s["stop_delete"].add(stop_delete);
-    s["full_lifecycle"].add(ready + exec_total / execs + stop_delete);
+    // A one-command lifecycle: create, start, the first `true` (which opens
+    // the connection, as a caller's first command does), stop+delete.
+    s["full_lifecycle"].add(create_start + first_exec + stop_delete);
+    return create_start;
+  };
 
-    // Bare QEMU, same kernel, rootfs and devices, right after.
-    const double bare = bare_qemu_ready_ms(kernel, rootfs, accel, tmp);
-    if (bare < 0) {
-      std::fprintf(stderr, "lifecycle_bench: bare QEMU never printed the ready marker\n");
-      return 1;
+  auto bare_runs = [&](int r) {
+    BareBoot b;
+    if (!bare_qemu_agent_boot(img, tmp, b)) {
+      std::fprintf(stderr, "%s: bare QEMU never printed the ready marker\n", kTool);
+      std::exit(1);
     }
-    s["bare_qemu_ready"].add(bare);
-    std::fprintf(stderr, "run %d/%d: smolvm ready %.0f ms, bare qemu ready %.0f ms\n", r + 1, runs,
-                 ready, bare);
+    s["bare_qemu_ready"].add(b.ready_ms);
+    s["bare_qemu_terminate"].add(b.terminate_ms);
+    BareShellVm sh;
+    std::string err;
+    if (!sh.boot(img, tmp, err)) {
+      std::fprintf(stderr, "%s: bare QEMU with /bin/sh: %s\n", kTool, err.c_str());
+      std::exit(1);
+    }
+    s["bare_sh_boot"].add(sh.boot_ms());
+    double first_true = -1;
+    for (int e = 0; e < execs; ++e) {
+      const double ms = sh.true_round_trip();
+      if (ms < 0) {
+        std::fprintf(stderr, "%s: bare shell round trip failed\n", kTool);
+        std::exit(1);
+      }
+      if (e == 0) first_true = ms;
+      s["bare_sh_true"].add(ms);
+    }
+    for (int e = 0; e < 3; ++e) s["bare_sh_1mib"].add(sh.read_1mib());
+    for (int e = 0; e < 2; ++e) {
+      s["bare_sh_put_10mib"].add(sh.put(kFileBytes));
+      s["bare_sh_get_10mib"].add(sh.get(kFileBytes));
+    }
+    sh.terminate();
+    s["bare_full"].add(b.ready_ms + first_true + b.terminate_ms);
+    if (fc_skip.empty()) {
+      BareBoot f;
+      if (bare_firecracker_agent_boot(img, tmp, f)) {
+        s["bare_firecracker_ready"].add(f.ready_ms);
+        s["bare_firecracker_terminate"].add(f.terminate_ms);
+      } else {
+        std::fprintf(stderr, "run %d: Firecracker never printed the marker\n", r + 1);
+      }
+    }
+    return b.ready_ms;
+  };
+
+  for (int r = 0; r < runs; ++r) {
+    double ready = 0, bare = 0;
+    if (r % 2 == 0 || img.kernel.empty()) {
+      ready = smolvm_run(r);
+      bare = bare_runs(r);
+    } else {
+      bare = bare_runs(r);
+      ready = smolvm_run(r);
+    }
+    std::fprintf(stderr, "run %d/%d: smolvm create+start %.0f ms, bare qemu %.0f ms (load %.2f)\n",
+                 r + 1, runs, ready, bare, loadavg1());
   }
   smolvm_runtime_close(rt);
+  env["loadavg_1m_at_end"] = loadavg1();
 
-  const double ready50 = percentile(s["create_start_ready"].v, 0.5);
-  const double bare50 = percentile(s["bare_qemu_ready"].v, 0.5);
-  const double exec50 = percentile(s["exec_true"].v, 0.5);
-  const std::string cpu =
-      first_line("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'");
-  const std::string qemu = first_line("qemu-system-x86_64 --version");
-  const std::string host_kernel = first_line("uname -r");
-
-  std::printf("SmolVM lifecycle benchmark: %d runs, %d exec round trips per run\n", runs, execs);
-  std::printf("accel %s | CPU %s | host kernel %s | %s\n\n", accel.c_str(), cpu.c_str(),
-              host_kernel.c_str(), qemu.c_str());
-  std::printf("| phase | p50 ms | p95 ms | baseline | ratio (p50) |\n|---|---:|---:|---|---:|\n");
-  auto row = [&](const char* name, const char* key, const char* base, double base50) {
-    const double p50 = percentile(s[key].v, 0.5), p95 = percentile(s[key].v, 0.95);
-    if (base50 > 0) {
-      std::printf("| %s | %.1f | %.1f | %s %.1f ms | %.2f |\n", name, p50, p95, base, base50,
-                  p50 / base50);
+  std::printf("## Lifecycle: %d runs, %d `true` round trips per run\n\n", runs, execs);
+  std::printf("accel %s | CPU %s | host kernel %s | %s | load at start %.2f\n\n",
+              env["accel"].get<std::string>().c_str(), env["cpu"].get<std::string>().c_str(),
+              env["host_kernel"].get<std::string>().c_str(), env["qemu"].get<std::string>().c_str(),
+              env["loadavg_1m_at_start"].get<double>());
+  std::printf(
+      "| phase | SmolVM p50 ms | SmolVM p95 ms | baseline | baseline p50 ms | baseline p95 ms | "
+      "ratio (p50) |\n|---|---:|---:|---|---:|---:|---:|\n");
+  json phases = json::object();
+  for (const Phase& p : kPhases) {
+    const Series& v = s[p.key];
+    json j = v.to_json();
+    j["name"] = p.name;
+    if (p.base_key && !s[p.base_key].v.empty()) {
+      const Series& b = s[p.base_key];
+      const double ratio = v.p50() / b.p50();
+      j["baseline"] = {
+          {"key", p.base_key}, {"name", p.base_name}, {"p50", b.p50()}, {"p95", b.p95()}};
+      j["ratio_p50"] = ratio;
+      std::printf("| %s | %.1f | %.1f | %s | %.1f | %.1f | %.2f |\n", p.name, v.p50(), v.p95(),
+                  p.base_name, b.p50(), b.p95(), ratio);
     } else {
-      std::printf("| %s | %.1f | %.1f | - | - |\n", name, p50, p95);
+      std::printf("| %s | %.1f | %.1f | - | | | |\n", p.name, v.p50(), v.p95());
     }
-  };
-  row("create (record + disk)", "create", "", 0);
-  row("create+start to agent ready", "create_start_ready", "bare QEMU to agent ready", bare50);
-  row("bare QEMU to agent ready", "bare_qemu_ready", "", 0);
-  row("exec `true` round trip", "exec_true", "in-guest fork+exec", guest_fork_exec_ms);
-  row("stop+delete", "stop_delete", "", 0);
-  row("full lifecycle", "full_lifecycle", "bare QEMU to agent ready", bare50);
-  std::printf("\nSmolVM overhead on ready over bare QEMU: %+.1f%% (target <= 10%%)\n",
-              (ready50 / bare50 - 1) * 100);
-  std::printf("exec round trip: %.2f ms = %.2fx the in-guest fork+exec (%.2f ms)\n", exec50,
-              exec50 / guest_fork_exec_ms, guest_fork_exec_ms);
+    phases[p.key] = j;
+  }
+  json baselines = json::object();
+  for (const auto& [k, v] : s) {
+    if (k.rfind("bare_", 0) == 0) baselines[k] = v.to_json();
+  }
+  std::printf("\nbare QEMU with /bin/sh as init, boot to its loop: p50 %.1f ms\n",
+              s["bare_sh_boot"].p50());
+  std::printf("in-guest fork+exec of /bin/true: %.2f ms\n", guest_fork_exec_ms);
+  std::printf("SSH ready: %s\n",
+              ssh_skip.empty() ? "executor=ssh is available; measured by `--ssh NETWORK` in a "
+                                 "network namespace (bench/run.sh)"
+                               : ("skipped: " + ssh_skip).c_str());
+  std::printf("Firecracker baseline: %s\n",
+              fc_skip.empty() ? "measured" : ("skipped: " + fc_skip).c_str());
 
   if (!json_path.empty()) {
-    std::ofstream j(json_path);
-    j << "{\n  \"benchmark\": \"lifecycle\",\n  \"runs\": " << runs << ",\n  \"accel\": \"" << accel
-      << "\",\n  \"cpu\": \"" << cpu << "\",\n  \"host_kernel\": \"" << host_kernel
-      << "\",\n  \"qemu\": \"" << qemu << "\",\n  \"guest_fork_exec_ms\": " << guest_fork_exec_ms
-      << ",\n  \"phases\": {";
-    bool first = true;
-    for (const auto& [k, v] : s) {
-      j << (first ? "\n" : ",\n") << "    \"" << k << "\": {\"p50\": " << percentile(v.v, 0.5)
-        << ", \"p95\": " << percentile(v.v, 0.95) << ", \"samples\": [";
-      for (size_t i = 0; i < v.v.size(); ++i) j << (i ? ", " : "") << v.v[i];
-      j << "]}";
-      first = false;
-    }
-    j << "\n  }\n}\n";
+    const json out = {{"benchmark", "lifecycle"},
+                      {"runs", runs},
+                      {"execs_per_run", execs},
+                      {"env", env},
+                      {"guest_fork_exec_ms", guest_fork_exec_ms},
+                      {"phases", phases},
+                      {"baselines", baselines},
+                      {"skipped",
+                       {{"ssh_ready", ssh_skip.empty() ? json(nullptr) : json(ssh_skip)},
+                        {"firecracker", fc_skip.empty() ? json(nullptr) : json(fc_skip)}}}};
+    std::ofstream(json_path) << out.dump(2) << "\n";
   }
-  std::string rm = "rm -rf " + tmp;
-  return std::system(rm.c_str()) == 0 ? 0 : 0;
+  remove_tree(tmp);
+  return 0;
 }

@@ -50,7 +50,10 @@ nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>
       break;
     }
   }
-  if (::prctl(PR_CAPBSET_READ, CAP_SETPCAP, 0, 0, 0) != 1) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct now[2] = {};
+  auto has = [&](int cap) { return (now[cap / 32].permitted >> (cap % 32)) & 1u; };
+  if (::syscall(SYS_capget, &hdr, now) != 0 || !has(CAP_SETPCAP)) {
     out["capabilities"] = "unchanged (no CAP_SETPCAP: not running as root)";
     return out;
   }
@@ -59,10 +62,10 @@ nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>
     if (!keep.count(cap)) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
   }
   ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
   nlohmann::json kept = nlohmann::json::array();
   for (int cap : keep) {
+    if (!has(cap)) continue;  // never more than we had
     data[cap / 32].effective |= 1u << (cap % 32);
     data[cap / 32].permitted |= 1u << (cap % 32);
     kept.push_back(cap == CAP_NET_ADMIN      ? "CAP_NET_ADMIN"

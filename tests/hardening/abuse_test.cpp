@@ -189,8 +189,8 @@ TEST_F(Abuse, ADiskFillerGetsEnospcAndTheHostFileStaysBounded) {
   const smolvm_vm_info i = info(abuse_);
   struct stat base {};
   ASSERT_EQ(stat(i.rootfs_path, &base), 0);
-  const vmtest::Result r = run(
-      abuse_, "dd if=/dev/zero of=/root/fill bs=1M 2>&1; echo status=$?; sync", 120000);
+  const vmtest::Result r =
+      run(abuse_, "dd if=/dev/zero of=/root/fill bs=1M 2>&1; echo status=$?; sync", 120000);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("No space left on device"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("status=0"), std::string::npos) << r.out;
@@ -278,7 +278,10 @@ TEST_F(Abuse, SupervisorKilledDuringAnExec) {
   EXPECT_EQ(rc, SMOLVM_EIO);
   smolvm_exec_free(ex);
   // Documented: QEMU dies with its supervisor; the next look at the VM
-  // records it and removes what the supervisor left (its sockets).
+  // records it and removes what the supervisor left (its sockets). The
+  // stream ends as the kernel closes the supervisor's files, a moment
+  // before the process is gone: wait for that.
+  for (int n = 0; n < 250 && vmtest::pid_alive(i.supervisor_pid); ++n) usleep(20000);
   EXPECT_STREQ(info(bystander_).state_name, "failed");
   EXPECT_TRUE(nothing_left(dir, i.supervisor_pid, i.vmm_pid, false));
   uint32_t fixed = 99;

@@ -5,7 +5,7 @@
 # chart.png and README-section.md, then prints the comparison with the numbers
 # SmolVM's docs state.
 #
-# usage: bench/run.sh [--quick] [--only lifecycle,ssh,density,concurrency]
+# usage: bench/run.sh [--quick] [--only lifecycle,ssh,concurrency,density]
 #                     [--runs N] [--vms N] [--idle S] [--seconds S]
 #   --quick    smoke run in under 3 minutes: 3 lifecycle runs, 2 SSH runs, 8 VMs
 #              idle 10 s, 3 s per concurrency cell (K = 1, 2, 4)
@@ -21,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SMOLVM_BUILD_DIR:-$root/build}
 results=$root/bench/results
-runs=20 ssh_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8 only=lifecycle,ssh,density,concurrency
+runs=20 ssh_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8 only=lifecycle,ssh,concurrency,density
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) runs=3 ssh_runs=2 execs=5 vms=8 idle=10 seconds=3 clients=1,2,4 ;;
@@ -40,7 +40,7 @@ done
 # targets learns them.
 cmake -S "$root" -B "$build" >/dev/null
 cmake --build "$build" -j"$(nproc)" --target lifecycle_bench density_bench concurrency_bench \
-  smolvm-cli smolvm-agent >/dev/null
+  smolvm-cli smolvm-agent smolvm-executor-ssh smolvm-network-nftables >/dev/null
 "$build/bin/smolvm" image build --quiet >/dev/null
 mkdir -p "$results"
 
@@ -81,15 +81,16 @@ if has ssh; then
     trap - EXIT
   fi
 fi
-if has density; then
-  echo "== density: $vms VMs, idle $idle s"
-  "$build/bin/density_bench" --vms "$vms" --idle "$idle" \
-    --json "$results/density.json" >"$results/density.md"
-fi
+# Concurrency before density: 48 VMs leave the host busy for a while.
 if has concurrency; then
   echo "== concurrency: clients $clients, $seconds s each"
   "$build/bin/concurrency_bench" --clients "$clients" --seconds "$seconds" \
     --json "$results/concurrency.json" >"$results/concurrency.md"
+fi
+if has density; then
+  echo "== density: $vms VMs, idle $idle s"
+  "$build/bin/density_bench" --vms "$vms" --idle "$idle" \
+    --json "$results/density.json" >"$results/density.md"
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 "$root/bench/report.py" "$results"

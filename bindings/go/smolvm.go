@@ -123,6 +123,30 @@ func FromID(id string, rt ...RuntimeOptions) (*VM, error) {
 	return wrap(r, h), nil
 }
 
+// FromProfile records a new VM from a YAML profile (see examples/profiles):
+// its resources, backends, env, setup commands (run once after the first
+// start) and port forwards. SMOLVM_PROFILE_* environment variables override
+// its fields. id "" keeps the profile's id, or generates one. A bad profile
+// is an ErrInvalid naming the file, line, column and key path.
+func FromProfile(path, id string, rt ...RuntimeOptions) (*VM, error) {
+	var ro RuntimeOptions
+	if len(rt) > 0 {
+		ro = rt[0]
+	}
+	r, err := openRuntime("from profile", ro)
+	if err != nil {
+		return nil, err
+	}
+	h, err := callPtr("from profile", func() raw.Struct_SS_smolvm_vm {
+		return raw.Smolvm_swig_vm_create_from_profile(r, path, id)
+	})
+	if err != nil {
+		raw.Smolvm_runtime_close(r)
+		return nil, err
+	}
+	return wrap(r, h), nil
+}
+
 func openRuntime(op string, o RuntimeOptions) (raw.Struct_SS_smolvm_runtime, error) {
 	return callPtr(op, func() raw.Struct_SS_smolvm_runtime {
 		return raw.Smolvm_swig_runtime_open(o.StateDir, o.CacheDir, o.PluginPath, o.Store)

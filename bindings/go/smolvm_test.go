@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,39 @@ func TestErrors(t *testing.T) {
 	_, err = smolvm.FromID("vm-no-such-vm")
 	if !errors.Is(err, smolvm.ErrNotFound) || !strings.Contains(err.Error(), "vm-no-such-vm") {
 		t.Errorf("FromID of a missing id: %v; want ErrNotFound naming the id", err)
+	}
+}
+
+func TestFromProfile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "p.yaml")
+	if err := os.WriteFile(good, []byte("apiVersion: smolvm/v1\nkind: VMProfile\nname: go-profile\n"+
+		"resources: { vcpu_count: 1, mem_size_mib: 384 }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, err := smolvm.FromProfile(good, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	info, err := vm.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.MemSizeMiB != 384 || info.VCPUCount != 1 {
+		t.Errorf("profile resources not applied: %+v", info)
+	}
+	if err := vm.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: smolvm/v1\nkind: VMProfile\nname: b\n"+
+		"resources: { mem_size_mib: 64 }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = smolvm.FromProfile(bad, "")
+	if !errors.Is(err, smolvm.ErrInvalid) || !strings.Contains(err.Error(), "bad.yaml:4:") ||
+		!strings.Contains(err.Error(), "mem_size_mib=64") {
+		t.Errorf("bad profile: want ErrInvalid naming bad.yaml:4 and the field, got %v", err)
 	}
 }

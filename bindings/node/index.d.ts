@@ -100,6 +100,8 @@ export class SmolVM {
   static create(options?: CreateOptions): Promise<SmolVM>;
   /** Attaches to an existing VM by id, from any process. */
   static fromId(id: string, options?: RuntimeOptions): Promise<SmolVM>;
+  /** A new VM from a YAML profile; options.id overrides the profile's id. */
+  static fromProfile(profilePath: string, options?: RuntimeOptions & { id?: string }): Promise<SmolVM>;
   readonly id: string;
   /** True after close(). */
   readonly closed: boolean;

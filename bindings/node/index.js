@@ -152,6 +152,22 @@ class SmolVM {
     return new SmolVM(ch, await ch.call('create', vmArgs(options)).promise);
   }
 
+  /**
+   * Records a new VM from a YAML profile (see examples/profiles): its
+   * resources, backends, env, setup commands and port forwards.
+   * SMOLVM_PROFILE_* environment variables override its fields. options.id
+   * overrides the profile's id. A bad profile rejects with a ConfigError
+   * naming the file, line, column and key path.
+   */
+  static async fromProfile(profilePath, options = {}) {
+    checkString('profilePath', profilePath);
+    const { id = '', ...runtime } = options;
+    checkString('id', id);
+    checkKeys('option', runtime, RUNTIME_FIELDS);
+    const ch = channel();
+    return new SmolVM(ch, await ch.call('profile', { runtime: runtimeArgs(runtime), path: profilePath, id }).promise);
+  }
+
   /** Attaches to an existing VM by id, from any process. */
   static async fromId(id, options = {}) {
     checkString('id', id);

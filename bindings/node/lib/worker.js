@@ -109,9 +109,20 @@ function readFile({ handle, path }) {
   }
 }
 
+function profile({ runtime, path, id }) {
+  const rt = openRuntime(runtime);
+  try {
+    return register(rt, must(native.smolvm_swig_vm_create_from_profile(rt, path, id)));
+  } catch (e) {
+    native.smolvm_runtime_close(rt);
+    throw e;
+  }
+}
+
 const calls = {
   create,
   open,
+  profile,
   info,
   close,
   readFile,

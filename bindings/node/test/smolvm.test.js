@@ -145,3 +145,26 @@ describe('SmolVM errors (no VM needed)', () => {
       (e) => e instanceof NotFoundError && e.code === 'ENOTFOUND' && /vm-no-such-vm/.test(e.message));
   });
 });
+
+describe('SmolVM.fromProfile', { skip }, () => {
+  it('creates a VM with the profile\'s resources and names a bad profile\'s line', async () => {
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'svnode-'));
+    const good = path.join(dir, 'p.yaml');
+    fs.writeFileSync(good, 'apiVersion: smolvm/v1\nkind: VMProfile\nname: node-profile\n' +
+      'resources: { vcpu_count: 1, mem_size_mib: 384 }\n');
+    const vm = await SmolVM.fromProfile(good);
+    try {
+      const info = await vm.info();
+      assert.equal(info.memSizeMib, 384);
+      assert.equal(info.state, 'created');
+    } finally {
+      await vm.delete();
+      await vm.close();
+    }
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(bad, 'apiVersion: smolvm/v1\nkind: VMProfile\nname: b\nresources: { mem_size_mib: 64 }\n');
+    await assert.rejects(SmolVM.fromProfile(bad), (e) => e instanceof ConfigError &&
+      /bad\.yaml:4:.*mem_size_mib=64/.test(e.message));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -112,8 +112,10 @@ int main(void) {
   /* Stopping a VM that never ran is a no-op. */
   CHECK(smolvm_vm_stop(vm, 0) == 0);
 
-  /* Missing ids. */
+  /* Missing ids. (An open sets *out first: free the handle it would drop.) */
+  smolvm_vm_free(again);
   CHECK(smolvm_vm_open(&again, rt, "no-such-vm") == SMOLVM_ENOTFOUND);
+  CHECK(again == NULL);
   CHECK(strstr(smolvm_last_error(), "no-such-vm") != NULL);
   CHECK(smolvm_vm_open(&again, rt, "Bad Id") == SMOLVM_EINVAL);
 

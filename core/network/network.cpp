@@ -117,9 +117,8 @@ struct ConfigStrings {
   }
 };
 
-smolvm_network_forward to_forward(const nlohmann::json& rt, const ForwardRecord& f,
-                                  const std::string& ip, const std::string& tap) {
-  (void)rt;
+smolvm_network_forward to_forward(const ForwardRecord& f, const std::string& ip,
+                                  const std::string& tap) {
   smolvm_network_forward out{};
   out.struct_size = sizeof out;
   out.vm_id = f.vm_id.c_str();
@@ -162,7 +161,7 @@ void NetworkBackend::teardown(const std::string& vm_id, const nlohmann::json& ru
 void NetworkBackend::add_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
   const std::string ip = runtime.value("ip", std::string()),
                     tap = runtime.value("tap", std::string());
-  const smolvm_network_forward fwd = to_forward(runtime, f, ip, tap);
+  const smolvm_network_forward fwd = to_forward(f, ip, tap);
   smolvm_plugin_error err{};
   check(vt_->forward_add(&fwd, &err), err);
 }
@@ -170,7 +169,7 @@ void NetworkBackend::add_forward(const nlohmann::json& runtime, const ForwardRec
 void NetworkBackend::remove_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
   const std::string ip = runtime.value("ip", std::string()),
                     tap = runtime.value("tap", std::string());
-  const smolvm_network_forward fwd = to_forward(runtime, f, ip, tap);
+  const smolvm_network_forward fwd = to_forward(f, ip, tap);
   smolvm_plugin_error err{};
   check(vt_->forward_remove(&fwd, &err), err);
 }

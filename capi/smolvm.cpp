@@ -404,7 +404,7 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     out->started_at_ms = n(r.runtime, "started_at_ms");
     out->last_error = s(r.runtime, "last_error");
     nlohmann::json limits = nlohmann::json::object();
-    for (const char* key : {"cgroup", "privileges"}) {
+    for (const char* key : {"cgroup", "privileges", "vmm_user"}) {
       if (r.runtime.contains(key)) limits[key] = r.runtime[key];
     }
     vm->info_limits = limits.dump();

@@ -87,8 +87,9 @@ const std::map<std::string, Entry>& commands() {
       {"doctor",
        {cmd_doctor, "check what this host offers SmolVM",
         "usage: smolvm doctor [--json]\nChecks KVM (hardware, PVM or absent), the VMM binaries, "
-        "the guest image,\nnetwork tools and privileges, and says how to fix what is missing. "
-        "Exit 1 if a\nrequired piece is missing."}},
+        "the guest image,\nnetwork tools and privileges, how each VM's QEMU is isolated (a uid "
+        "of its own,\ncgroup limits), and says how to fix what is missing. Exit 1 if a "
+        "required\npiece is missing."}},
       {"image",
        {cmd_image, "build or list guest images",
         "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\nBuilds the "

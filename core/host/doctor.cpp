@@ -11,6 +11,8 @@
 #include "core/plugins/loader.h"
 #include "core/runtime/image.h"
 #include "core/runtime/launcher.h"
+#include "core/supervisor/cgroup.h"
+#include "core/supervisor/vmm_user.h"
 
 namespace smolvm {
 namespace {
@@ -127,6 +129,23 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
         net_admin ? "this process may create TAP devices and firewall rules"
                   : "no CAP_NET_ADMIN: networked VMs cannot be created (network=none still works)",
         "run as root or grant CAP_NET_ADMIN; or use network=none", false);
+
+  // Isolation of each VM's VMM on this host: neither is required (a VM
+  // still runs), both say what a user gives up without them.
+  std::string user_detail, cgroup_detail;
+  const bool own_uid = vmm_user_plan(&user_detail);
+  const int cgroup_version = cgroup_support(&cgroup_detail);
+  report["vmm_user"] = {{"own_uid", own_uid}, {"detail", user_detail}};
+  report["cgroup"] = {{"version", cgroup_version}, {"detail", cgroup_detail}};
+  check("vmm_user", own_uid, user_detail,
+        "run SmolVM as root, with SMOLVM_VMM_UID_BASE unset or a valid first uid, to give "
+        "each VM's QEMU a uid of its own",
+        false);
+  check("cgroup", cgroup_version != 0,
+        cgroup_version ? "per-VM CPU, memory and pids limits with " + cgroup_detail : cgroup_detail,
+        "mount cgroup2 with the cpu, memory and pids controllers (or their v1 hierarchies) "
+        "writable by SmolVM",
+        false);
 
   report["uid"] = ::getuid();
   report["state_dir"] = state_dir;

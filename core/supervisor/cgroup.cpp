@@ -1,100 +1,32 @@
 #include "core/supervisor/cgroup.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
-#include <sstream>
-#include <thread>
+
+#include "core/supervisor/cgroup_fs.h"
+#include "core/supervisor/cgroup_v1.h"
+#include "core/supervisor/cgroup_v2.h"
 
 namespace smolvm {
 namespace {
 
-constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint32_t kCpuPeriodUs = 100000;
+constexpr const char* kV2Root = "/sys/fs/cgroup";
 
-std::string read_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
-
-// Returns "" or the error.
-std::string write_file(const std::string& path, const std::string& value) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return "open " + path + ": " + std::strerror(errno);
-  const ssize_t n = ::write(fd, value.data(), value.size());
-  const int e = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(value.size())) {
-    return "write '" + value + "' to " + path + ": " + std::strerror(n < 0 ? e : EIO);
-  }
-  return "";
-}
-
-bool is_cgroup2(const std::string& path) {
-  struct statfs s {};
-  return ::statfs(path.c_str(), &s) == 0 && static_cast<long>(s.f_type) == kCgroup2Magic;
-}
-
-bool has_word(const std::string& list, const std::string& word) {
-  std::istringstream in(list);
-  std::string w;
-  while (in >> w) {
-    if (w == word) return true;
-  }
-  return false;
-}
-
-// Why the host cannot give us cgroup v2 limits at `root`, or "".
-std::string unusable_reason(const std::string& root, bool trust_root) {
-  if (!trust_root && !is_cgroup2(root)) {
-    std::string why =
-        root + " is not a cgroup v2 mount (the host uses cgroup v1 or a hybrid layout)";
-    const std::string unified = root + "/unified";
-    if (is_cgroup2(unified)) {
-      const std::string c = read_line(unified + "/cgroup.controllers");
-      why += "; its cgroup2 at " + unified + " offers only: " + (c.empty() ? "no controllers" : c);
-    }
-    return why;
-  }
-  const std::string have = read_line(root + "/cgroup.controllers");
-  std::string missing;
-  for (const char* c : {"cpu", "memory", "pids"}) {
-    if (!has_word(have, c)) missing += std::string(missing.empty() ? "" : ", ") + c;
-  }
-  if (!missing.empty()) return root + " lacks the cgroup v2 controllers " + missing;
-  if (::access(root.c_str(), W_OK) != 0) {
-    return root + " is not writable by this process: " + std::strerror(errno);
-  }
-  return "";
-}
-
-// Enables the controllers for the children of `dir` (no-op when they are).
-std::string enable_controllers(const std::string& dir) {
-  const std::string have = read_line(dir + "/cgroup.subtree_control");
-  for (const char* c : {"cpu", "memory", "pids"}) {
-    if (has_word(have, c)) continue;
-    if (auto err = write_file(dir + "/cgroup.subtree_control", std::string("+") + c);
-        !err.empty()) {
-      return err;
-    }
-  }
-  return "";
+// ".../smolvm/<id>" -> "...": the group the folder was made in, where a VMM
+// that could not be moved everywhere is put back.
+std::string made_in(const std::string& dir) {
+  return dir.substr(0, dir.rfind('/', dir.rfind('/') - 1));
 }
 
 }  // namespace
 
 CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, const std::string& accel) {
   CgroupLimits l;
-  l.cpu_max = std::to_string(uint64_t{vcpus} * kCpuPeriodUs) + " " + std::to_string(kCpuPeriodUs);
+  l.cpu_quota_us = uint64_t{vcpus} * kCpuPeriodUs;
+  l.cpu_period_us = kCpuPeriodUs;
+  l.cpu_max = std::to_string(l.cpu_quota_us) + " " + std::to_string(l.cpu_period_us);
   const uint64_t overhead = accel == "kvm" ? kVmmOverheadMibKvm : kVmmOverheadMibTcg;
   l.memory_max = (uint64_t{mem_mib} + overhead) * kMiB;
   l.pids_max = kVmmPidsBase + vcpus;
@@ -104,66 +36,135 @@ CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, const std::string& acc
 void VmCgroup::disable(const std::string& why) {
   enabled_ = false;
   reason_ = why;
-  if (!path_.empty()) ::rmdir(path_.c_str());
-  path_.clear();
+  // Keep what cannot be removed yet, for remove() and json().
+  std::vector<std::string> left;
+  for (const auto& dir : dirs_.made) {
+    if (!cgroup_fs::remove_vm_group(dir)) left.push_back(dir);
+  }
+  dirs_.made = left;
+  if (left.empty()) dirs_.by_controller.clear();
 }
 
 void VmCgroup::prepare(const std::string& vm_id, const CgroupLimits& limits) {
   limits_ = limits;
   const char* env = std::getenv("SMOLVM_CGROUP_ROOT");
   const bool from_env = env && *env;
-  const std::string root = from_env ? env : "/sys/fs/cgroup";
-  if (auto why = unusable_reason(root, from_env); !why.empty()) return disable(why);
-  if (auto err = enable_controllers(root); !err.empty()) return disable(err);
-  const std::string parent = root + "/smolvm";
-  if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
-    return disable("mkdir " + parent + ": " + std::strerror(errno));
+  const std::string root = from_env ? env : kV2Root;
+  const std::string why_v2 = cgroup_v2::unusable_reason(root, from_env);
+  if (why_v2.empty()) {
+    version_ = 2;
+    if (auto err = cgroup_v2::create(root, vm_id, limits, &dirs_); !err.empty()) {
+      return disable(err);
+    }
+    enabled_ = true;
+    return;
   }
-  if (auto err = enable_controllers(parent); !err.empty()) return disable(err);
-  const std::string dir = parent + "/" + vm_id;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return disable("mkdir " + dir + ": " + std::strerror(errno));
+  if (from_env) return disable(why_v2);  // a test's root: no fallback
+  cgroup_v1::OwnGroups own;
+  if (auto why_v1 = cgroup_v1::unusable_reason(&own); !why_v1.empty()) {
+    return disable("no usable cgroup v2: " + why_v2 + "; no usable cgroup v1: " + why_v1);
   }
-  path_ = dir;
-  for (const auto& [file, value] : {std::pair<const char*, std::string>{"cpu.max", limits.cpu_max},
-                                    {"memory.max", std::to_string(limits.memory_max)},
-                                    {"pids.max", std::to_string(limits.pids_max)}}) {
-    if (auto err = write_file(dir + "/" + file, value); !err.empty()) return disable(err);
+  version_ = 1;
+  cgroup_v1::Applied applied;
+  if (auto err = cgroup_v1::create(own, vm_id, limits, &dirs_, &applied); !err.empty()) {
+    return disable(err);
   }
+  if (!applied.cpu_max.empty()) limits_.cpu_max = applied.cpu_max;
+  cpu_note_ = applied.cpu_note;
+  swap_limited_ = applied.swap_limited;
   enabled_ = true;
 }
 
 void VmCgroup::add(int64_t pid) {
   if (!enabled_) return;
-  if (auto err = write_file(path_ + "/cgroup.procs", std::to_string(pid)); !err.empty()) {
-    disable(err);
+  const std::string p = std::to_string(pid);
+  for (size_t i = 0; i < dirs_.made.size(); ++i) {
+    if (auto err = cgroup_fs::write_file(dirs_.made[i] + "/cgroup.procs", p); !err.empty()) {
+      // Not confined everywhere: put it back where it was (so the groups
+      // it entered can go) and say so, rather than half-confined.
+      for (size_t j = 0; j < i; ++j) {
+        cgroup_fs::write_file(made_in(dirs_.made[j]) + "/cgroup.procs", p);
+      }
+      return disable(err);
+    }
   }
+}
+
+VmCgroup::OomReport VmCgroup::oom_report() const {
+  OomReport report;
+  const auto it = dirs_.by_controller.find("memory");
+  if (!enabled_ || it == dirs_.by_controller.end()) return report;
+  std::ifstream f(it->second + (version_ == 1 ? "/memory.oom_control" : "/memory.events"));
+  std::string key;
+  uint64_t value = 0;
+  while (f >> key >> value) {
+    if (key == "oom_kill") report.kills = value;
+  }
+  // "max" (v2, unlimited) does not parse and leaves 0.
+  const std::string limit =
+      cgroup_fs::read_line(it->second + (version_ == 1 ? "/memory.limit_in_bytes" : "/memory.max"));
+  report.limit_bytes = std::strtoull(limit.c_str(), nullptr, 10);
+  return report;
 }
 
 void VmCgroup::remove() {
-  if (path_.empty()) return;
-  // The VMM was reaped, but the kernel may take a moment to empty the group.
-  for (int i = 0; i < 50 && ::rmdir(path_.c_str()) != 0 && errno == EBUSY; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::vector<std::string> left;
+  for (const auto& dir : dirs_.made) {
+    if (!cgroup_fs::remove_vm_group(dir)) left.push_back(dir);
   }
+  dirs_.made = left;
 }
 
 nlohmann::json VmCgroup::json() const {
-  if (!enabled_) return {{"enabled", false}, {"reason", reason_}};
-  return {{"enabled", true},
-          {"path", path_},
-          {"cpu_max", limits_.cpu_max},
-          {"memory_max", limits_.memory_max},
-          {"pids_max", limits_.pids_max}};
+  nlohmann::json j;
+  if (enabled_) {
+    j = {{"enabled", true},
+         {"version", version_},
+         {"cpu_max", limits_.cpu_max},
+         {"memory_max", limits_.memory_max},
+         {"pids_max", limits_.pids_max}};
+    if (version_ == 1) j["memory_includes_swap"] = swap_limited_;
+    if (!cpu_note_.empty()) j["cpu_note"] = cpu_note_;
+  } else {
+    j = {{"enabled", false}, {"reason", reason_}};
+    if (dirs_.made.empty()) return j;
+    j["version"] = version_;  // groups left to remove
+  }
+  if (version_ == 2 && !dirs_.made.empty()) j["path"] = dirs_.made.front();
+  if (version_ == 1) j["paths"] = dirs_.by_controller;
+  return j;
+}
+
+int cgroup_support(std::string* detail) {
+  const std::string why_v2 = cgroup_v2::unusable_reason(kV2Root, false);
+  if (why_v2.empty()) {
+    *detail = std::string("cgroup v2 at ") + kV2Root + "/smolvm/<vm-id>";
+    return 2;
+  }
+  cgroup_v1::OwnGroups own;
+  const std::string why_v1 = cgroup_v1::unusable_reason(&own);
+  if (why_v1.empty()) {
+    *detail = "cgroup v1 (no usable v2):";
+    for (const auto& [controller, dir] : own) *detail += " " + dir + "/smolvm/<vm-id>";
+    return 1;
+  }
+  *detail = "no usable cgroup v2: " + why_v2 + "; no usable cgroup v1: " + why_v1;
+  return 0;
 }
 
 void remove_recorded_cgroup(const nlohmann::json& runtime) {
   const auto it = runtime.find("cgroup");
   if (it == runtime.end() || !it->is_object()) return;
-  const std::string path = it->value("path", std::string());
-  // Only ever a folder we made: <root>/smolvm/<vm-id>.
-  if (path.find("/smolvm/") == std::string::npos) return;
-  ::rmdir(path.c_str());
+  std::vector<std::string> dirs;
+  if (const auto p = it->find("path"); p != it->end() && p->is_string()) dirs.push_back(*p);
+  if (const auto ps = it->find("paths"); ps != it->end() && ps->is_object()) {
+    for (const auto& p : *ps) {
+      if (p.is_string()) dirs.push_back(p);
+    }
+  }
+  // remove_vm_group() refuses anything not shaped .../smolvm/<vm-id>, and
+  // a folder shared by two controllers is simply gone the second time.
+  for (const auto& dir : dirs) cgroup_fs::remove_vm_group(dir);
 }
 
 }  // namespace smolvm

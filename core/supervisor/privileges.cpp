@@ -36,7 +36,8 @@ bool foreign_owned(std::string path) {
 
 }  // namespace
 
-nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>& paths) {
+nlohmann::json drop_privileges(bool keep_network, bool keep_kill,
+                               const std::vector<std::string>& paths) {
   nlohmann::json out = nlohmann::json::object();
   // Whatever else happens: nothing exec'd from here on (QEMU, ip, nft) can
   // gain privileges through setuid bits or file capabilities.
@@ -44,6 +45,7 @@ nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>
 
   std::set<int> keep;
   if (keep_network) keep.insert({CAP_NET_ADMIN, CAP_NET_RAW});
+  if (keep_kill) keep.insert(CAP_KILL);
   for (const auto& p : paths) {
     if (!p.empty() && foreign_owned(p)) {
       keep.insert({CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH});
@@ -70,6 +72,7 @@ nlohmann::json drop_privileges(bool keep_network, const std::vector<std::string>
     data[cap / 32].permitted |= 1u << (cap % 32);
     kept.push_back(cap == CAP_NET_ADMIN      ? "CAP_NET_ADMIN"
                    : cap == CAP_NET_RAW      ? "CAP_NET_RAW"
+                   : cap == CAP_KILL         ? "CAP_KILL"
                    : cap == CAP_DAC_OVERRIDE ? "CAP_DAC_OVERRIDE"
                                              : "CAP_DAC_READ_SEARCH");
   }

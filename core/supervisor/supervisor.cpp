@@ -27,6 +27,7 @@
 #include "core/supervisor/cgroup.h"
 #include "core/supervisor/privileges.h"
 #include "core/supervisor/router.h"
+#include "core/supervisor/vmm_user.h"
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
 
@@ -144,8 +145,9 @@ class Supervisor {
     for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime, f);
   }
 
-  // Limits and least privilege (tests/hardening/RELIABILITY.md): set up
-  // before QEMU starts so that it inherits them.
+  // Limits and least privilege (tests/hardening/RELIABILITY.md): the
+  // cgroup and the VMM's own uid are chosen before it starts; the plugin
+  // switches to the uid in the VMM's child.
   void confine() {
     const auto& rt = rec_.runtime;
     cgroup_.prepare(rec_.id, limits_for(rec_.spec.value("vcpu_count", 2u),
@@ -157,12 +159,17 @@ class Supervisor {
     const std::vector<std::string> paths = {args_.state_dir, vm_dir_,
                                             rt.value("kernel_path", std::string()),
                                             rt.value("rootfs_path", std::string())};
-    // Other VMMs' launchers (Firecracker's jailer) need more: drop after.
-    const bool qemu = rt.value("vmm", std::string("qemu")) == "qemu";
-    if (qemu) privileges_ = drop_privileges(network_ != nullptr, paths);
+    vmm_user_.acquire();
     launch_vmm();
     cgroup_.add(vmm_pid_);
-    if (!qemu) privileges_ = drop_privileges(network_ != nullptr, paths);
+    // Recorded now, not only when ready: after a supervisor killed during
+    // boot, the next look at the VM finds the groups and removes them.
+    nlohmann::json runtime = store_->get(rec_.id).runtime;
+    runtime["cgroup"] = cgroup_.json();
+    store_->update(rec_.id, "", nullptr, &runtime, "starting");
+    // After launch: the VMM's child needs CAP_SETUID and CAP_SETPCAP to
+    // confine itself (vmm-common/process.h), and Firecracker's jailer more.
+    privileges_ = drop_privileges(network_ != nullptr, vmm_user_.uid() != 0, paths);
   }
 
   void launch_vmm() {
@@ -193,6 +200,8 @@ class Supervisor {
     cfg.console_log = console.c_str();
     cfg.tap_name = tap.empty() ? nullptr : tap.c_str();
     cfg.mac = mac.empty() ? nullptr : mac.c_str();
+    cfg.run_as_uid = vmm_user_.uid();
+    cfg.run_as_gid = vmm_user_.gid();
     smolvm_plugin_error err{};
     const int rc = vmm_->launch(&inst_, &cfg, &err);
     if (rc != 0) fail(rc, err.message);
@@ -324,16 +333,22 @@ class Supervisor {
   void on_vmm_exit(int status) {
     vmm_exited_ = true;
     vmm_status_ = status;
-    log("VMM %s", exit_description(status).c_str());
+    std::string how = exit_description(status);
+    // A SIGKILL from the VM's own memory limit should say so, not leave the
+    // user guessing who sent signal 9.
+    if (const auto oom = cgroup_.oom_report();
+        WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && oom.kills > 0) {
+      how += " by the out-of-memory killer of its cgroup (memory limit " +
+             std::to_string(oom.limit_bytes >> 20) + " MiB)";
+    }
+    log("VMM %s", how.c_str());
     if (phase_ == Phase::kBooting && failure_.empty()) {
-      failure_ = "the VMM " + exit_description(status) + " before the guest agent answered" +
-                 console_hint();
+      failure_ = "the VMM " + how + " before the guest agent answered" + console_hint();
     } else if (phase_ == Phase::kRunning && failure_.empty()) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         guest_shutdown_ = true;  // the guest powered itself off
       } else {
-        failure_ =
-            "the VMM " + exit_description(status) + " while the VM was running" + console_hint();
+        failure_ = "the VMM " + how + " while the VM was running" + console_hint();
       }
     }
     phase_ = Phase::kDone;
@@ -481,6 +496,8 @@ class Supervisor {
     runtime["agent_version"] = agent_version_;
     runtime["cgroup"] = cgroup_.json();
     runtime["privileges"] = privileges_;
+    // Only now: right after fork the VMM's child has not switched yet.
+    runtime["vmm_user"] = vmm_user_.confirm(vmm_pid_);
     runtime["last_error"] = "";
     store_->update(rec_.id, "running", nullptr, &runtime, "starting");
     rec_.runtime = runtime;
@@ -745,6 +762,7 @@ class Supervisor {
   std::unique_ptr<NetworkBackend> network_;
   bool network_up_ = false;
   VmCgroup cgroup_;
+  VmmUser vmm_user_;
   nlohmann::json privileges_;
   int64_t vmm_pid_ = 0;
   bool vmm_exited_ = false;

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 0
+#define SMOLVM_PLUGIN_ABI_MINOR 1
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -165,7 +165,20 @@ typedef struct smolvm_vmm_config {
   const char* console_log; /* file receiving the guest console */
   const char* tap_name;    /* NULL: no network device */
   const char* mac;
+  /* Since 1.1 (check struct_size): the unprivileged user the VMM process
+   * runs as, chosen by the supervisor, unique to this VM while it runs.
+   * 0: keep the caller's. The VMM must then reach its files only through
+   * descriptors opened before the switch: the supervisor's folders are
+   * closed to that user. */
+  uint32_t run_as_uid;
+  uint32_t run_as_gid;
 } smolvm_vmm_config;
+
+/* True when cfg carries `field` (a plugin built for a newer minor can be
+ * handed an older, shorter config). */
+#define SMOLVM_VMM_CONFIG_HAS(cfg, field) \
+  ((cfg)->struct_size >=                  \
+   offsetof(smolvm_vmm_config, field) + sizeof(((smolvm_vmm_config*)0)->field))
 
 typedef struct smolvm_vmm_vtable {
   size_t struct_size;

@@ -260,9 +260,12 @@ typedef struct smolvm_vm_info {
   int64_t created_at_ms;  /* Unix epoch milliseconds */
   int64_t started_at_ms;  /* 0 if never started */
   const char* last_error; /* why it failed or stopped unexpectedly, or "" */
-  /* JSON object: {"cgroup": {"enabled", "path", "cpu_max", "memory_max",
-   * "pids_max"} or {"enabled": false, "reason"}, "privileges": {...}} as
-   * applied at the last start, or "{}" if never started. */
+  /* JSON object, as applied at the last start ("{}" if never started):
+   * "cgroup": {"enabled": true, "version", "cpu_max", "memory_max",
+   * "pids_max", and "path" (v2) or "paths" (v1)} or {"enabled": false,
+   * "reason"}; "privileges": the supervisor's; "vmm_user": {"uid", "gid",
+   * "unique": true} when the VMM runs as a uid of its own, else with a
+   * "reason". */
   const char* limits;
 } smolvm_vm_info;
 

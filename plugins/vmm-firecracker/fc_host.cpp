@@ -9,45 +9,12 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "plugins/vmm-common/process.h"
+
 namespace smolvm_fc {
 namespace {
 
 bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
-// The first output line of argv (for --version), or "".
-std::string first_line_of(const std::vector<std::string>& argv) {
-  // Built before fork: a multi-threaded caller's child may not allocate.
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return "";
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return "";
-  }
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0 && out.size() < 65536) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  const auto nl = out.find('\n');
-  return nl == std::string::npos ? out : out.substr(0, nl);
-}
 
 bool parse_id(const char* text, uint32_t& out) {
   if (!text || !*text) return false;
@@ -98,23 +65,6 @@ KvmState classify_kvm(const std::string& root) {
   return k;
 }
 
-std::string which(const std::string& name) {
-  if (name.empty()) return "";
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  const std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    const std::string dir = end > start ? p.substr(start, end - start) : ".";
-    const std::string candidate = dir + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
-
 std::string firecracker_setting() {
   const char* env = std::getenv("SMOLVM_FIRECRACKER");
   return env && *env ? env : "firecracker";
@@ -149,7 +99,7 @@ ProbeResult probe_host() {
                        (wanted.find('/') == std::string::npos ? " on PATH" : "") + " (" +
                        kInstallHint + ")");
   } else {
-    p.version = first_line_of({p.binary, "--version"});
+    p.version = smolvm_vmm::first_line_of({p.binary, "--version"});
   }
   const KvmState kvm = classify_kvm();
   p.kvm_kind = kvm.kind;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "plugins/vmm-common/process.h"
+
 namespace smolvm_fc {
 
 struct KvmState {
@@ -20,9 +22,8 @@ struct KvmState {
 // their own; "" is the host).
 KvmState classify_kvm(const std::string& root = "");
 
-// Resolves a command name through PATH the way execvp does ("" if absent);
-// a name with a '/' is checked as is.
-std::string which(const std::string& name);
+// Resolves a command name through PATH the way execvp does.
+using smolvm_vmm::which;
 
 // SMOLVM_FIRECRACKER, else "firecracker".
 std::string firecracker_setting();

@@ -15,61 +15,30 @@
 #include <cstring>
 #include <thread>
 
+#include "plugins/vmm-common/process.h"
+
 namespace smolvm_fc {
 
 pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path,
             const std::string& stderr_path, std::string& error) {
-  if (argv.empty()) {
-    error = "empty command";
-    return -1;
-  }
-  // Everything the child needs is prepared before fork: after it, only
-  // async-signal-safe calls.
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   const int out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  auto close_all = [&] {
-    for (int fd : {devnull, out, err}) {
-      if (fd >= 0) close(fd);
-    }
-  };
-  if (devnull < 0 || out < 0 || err < 0) {
+  pid_t pid = -1;
+  if (out < 0 || err < 0) {
     error = std::string("opening the console or log file: ") + std::strerror(errno);
-    close_all();
-    return -1;
+  } else {
+    smolvm_vmm::SpawnRequest req;
+    req.argv = argv;
+    req.stdout_fd = out;
+    req.stderr_fd = err;
+    // The jailer needs its privileges to build the jail and switch uid;
+    // without it, Firecracker opens the TAP itself (CAP_NET_ADMIN).
+    req.confine = false;
+    pid = smolvm_vmm::spawn(req, error);
   }
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    error = std::string("fork: ") + std::strerror(errno);
-    close_all();
-    return -1;
+  for (int fd : {out, err}) {
+    if (fd >= 0) close(fd);
   }
-  if (pid == 0) {
-    // A VM must never outlive its supervisor. (The kernel clears this at
-    // the jailer's setuid: see README.md.)
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    // The supervisor blocks signals it reads from a signalfd; firecracker
-    // must start with none blocked.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    dup2(devnull, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    execv(args[0], args.data());
-    const char* msg = "smolvm: exec of the VMM failed: ";
-    (void)!write(2, msg, strlen(msg));
-    const char* why = strerror(errno);
-    (void)!write(2, why, strlen(why));
-    (void)!write(2, "\n", 1);
-    _exit(127);
-  }
-  close_all();
   return pid;
 }
 

@@ -4,17 +4,10 @@ namespace smolvm_qemu {
 namespace {
 
 std::string str(const char* s) { return s ? s : ""; }
+std::string fd(int n) { return std::to_string(n); }
+std::string fdset(int n) { return "/dev/fdset/" + fd(n); }
 
-// QEMU's option parser splits on ','; a literal comma in a path is written
-// twice.
-std::string escape_commas(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
+constexpr int kTcgCodeCacheMib = 64;
 
 }  // namespace
 
@@ -50,20 +43,16 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
     problem = "vm_dir, kernel_path, rootfs_path and console_log are required";
     return {};
   }
-  std::string drive;
-  if (mode == "isolated") {
-    drive = "id=root,if=none,format=qcow2,discard=unmap,file=" + escape_commas(cfg.disk_path);
-  } else {
-    // Shared: every VM opens the same base read-only; snapshot=on sends this
-    // VM's writes to a throwaway overlay that disappears with QEMU.
-    drive = "id=root,if=none,format=raw,snapshot=on,file=" + escape_commas(cfg.rootfs_path);
-  }
   std::vector<std::string> a = {
       binary,
       "-M",
       "microvm,acpi=off",
+      // TCG's translated-code cache defaults to 1 GiB (or RAM/8) and grows
+      // with every new guest program: capped, QEMU's memory stays within
+      // guest RAM + the overhead its cgroup allows (measured in
+      // tests/hardening/RELIABILITY.md; no measurable slowdown).
       "-accel",
-      accel,
+      accel == "tcg" ? "tcg,tb-size=" + std::to_string(kTcgCodeCacheMib) : accel,
       // -cpu host aborts on PVM hosts (MSR 0x10a); max is TCG's richest model.
       "-cpu",
       accel == "kvm" ? "host" : "max",
@@ -75,23 +64,41 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       "-no-user-config",
       "-nographic",
       "-no-reboot",
-      // seccomp: QEMU needs none of these once the VM is set up. No -runas:
-      // changing uid clears PR_SET_PDEATHSIG, so QEMU would outlive a
-      // killed supervisor (measured; tests/hardening/RELIABILITY.md).
+      // seccomp: QEMU needs none of these once the VM is set up (its uid
+      // is switched before exec, by the plugin).
       "-sandbox",
       "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+      // The kernel loader opens a path: the magic link reaches the
+      // descriptor without walking the (closed) folders above the file.
       "-kernel",
-      cfg.kernel_path,
+      "/proc/self/fd/" + fd(kKernelFd),
       "-append",
       kernel_cmdline(cfg),
+      // Block and file chardevs take descriptors through fd sets, the
+      // sockets directly.
+      "-add-fd",
+      "fd=" + fd(kBaseFd) + ",set=" + fd(kBaseFd),
+      "-add-fd",
+      "fd=" + fd(kDiskFd) + ",set=" + fd(kDiskFd),
+      "-add-fd",
+      "fd=" + fd(kConsoleFd) + ",set=" + fd(kConsoleFd),
       "-serial",
-      "file:" + str(cfg.console_log),
-      "-drive",
-      drive,
+      "file:" + fdset(kConsoleFd),
+      // The root disk is always a qcow2 overlay on the read-only base: the
+      // VM's own (isolated) or a throwaway one (shared). Its backing is
+      // named as a node, so QEMU never opens the path in the qcow2 header.
+      "-blockdev",
+      "driver=file,node-name=base-file,read-only=on,filename=" + fdset(kBaseFd),
+      "-blockdev",
+      "driver=raw,node-name=base,read-only=on,file=base-file",
+      "-blockdev",
+      "driver=file,node-name=disk-file,discard=unmap,filename=" + fdset(kDiskFd),
+      "-blockdev",
+      "driver=qcow2,node-name=root,discard=unmap,file=disk-file,backing=base",
       "-device",
       "virtio-blk-device,drive=root",
       "-chardev",
-      "socket,id=agent,server=on,wait=off,path=" + escape_commas(vm_dir + "/agent.sock"),
+      "socket,id=agent,server=on,wait=off,fd=" + fd(kAgentFd),
       "-device",
       "virtio-serial-device,max_ports=2",
       "-device",
@@ -100,15 +107,15 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       "rng-random,id=rng0,filename=/dev/urandom",
       "-device",
       "virtio-rng-device,rng=rng0",
-      "-qmp",
-      "unix:" + escape_commas(vm_dir + "/qmp.sock") + ",server=on,wait=off",
+      "-chardev",
+      "socket,id=qmp,server=on,wait=off,fd=" + fd(kQmpFd),
+      "-mon",
+      "chardev=qmp,mode=control",
   };
   if (cfg.tap_name && *cfg.tap_name) {
-    a.insert(a.end(),
-             {"-netdev", std::string("tap,id=net0,script=no,downscript=no,ifname=") + cfg.tap_name,
-              "-device",
-              std::string("virtio-net-device,netdev=net0") +
-                  (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
+    a.insert(a.end(), {"-netdev", "tap,id=net0,fd=" + fd(kTapFd), "-device",
+                       std::string("virtio-net-device,netdev=net0") +
+                           (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
   }
   return a;
 }

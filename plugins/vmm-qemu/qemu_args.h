@@ -1,5 +1,9 @@
 // The QEMU command line for a VM: a pure function of the config, so tests
 // can check it without starting QEMU.
+//
+// QEMU is handed every host file it uses as an open descriptor (see
+// qemu_files.h) and names none by path: it can then run as a user who
+// cannot reach the supervisor's folders at all.
 #pragma once
 
 #include <string>
@@ -8,6 +12,18 @@
 #include "smolvm/plugin.h"
 
 namespace smolvm_qemu {
+
+// The descriptor numbers QEMU receives, in this order from 3 (the order of
+// VmmFiles::pass_list()).
+enum ChildFd : int {
+  kKernelFd = 3,   // the guest kernel, read-only
+  kBaseFd = 4,     // the base image, read-only
+  kDiskFd = 5,     // the VM's qcow2 overlay on the base, read-write
+  kConsoleFd = 6,  // the console log, write-only
+  kAgentFd = 7,    // listening Unix socket for the agent channel
+  kQmpFd = 8,      // listening Unix socket for QMP
+  kTapFd = 9,      // the VM's TAP (when it has a network)
+};
 
 // Kernel command line parts that every SmolVM guest needs on this backend.
 std::string kernel_cmdline(const smolvm_vmm_config& cfg);

@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "plugins/vmm-common/process.h"
 #include "plugins/vmm-qemu/qemu_args.h"
+#include "plugins/vmm-qemu/qemu_files.h"
 #include "plugins/vmm-qemu/qmp.h"
 #include "smolvm/plugin.h"
 
@@ -42,49 +44,6 @@ std::string qemu_binary() {
   return env && *env ? env : "qemu-system-x86_64";
 }
 
-// Resolves a command name through PATH the way execvp would.
-std::string which(const std::string& name) {
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    const std::string candidate = p.substr(start, end - start) + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
-
-// Runs a command and returns its first output line (for --version).
-std::string first_line_of(const std::vector<std::string>& argv, int* exit_code) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return "";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  const auto nl = out.find('\n');
-  return nl == std::string::npos ? out : out.substr(0, nl);
-}
-
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -103,14 +62,14 @@ std::string json_escape(const std::string& s) {
 }
 
 int probe(char* out_json, size_t cap, smolvm_plugin_error* err) {
-  const std::string bin = which(qemu_binary());
+  const std::string bin = smolvm_vmm::which(qemu_binary());
   std::string version, reason;
   if (bin.empty()) {
     reason = qemu_binary() + " not found on PATH (apt-get install qemu-system-x86)";
   } else {
-    version = first_line_of({bin, "--version"}, nullptr);
+    version = smolvm_vmm::first_line_of({bin, "--version"});
   }
-  const std::string img = which("qemu-img");
+  const std::string img = smolvm_vmm::which("qemu-img");
   if (!bin.empty() && img.empty()) reason = "qemu-img not found (apt-get install qemu-utils)";
   const bool ok = reason.empty();
   const std::string json = std::string("{\"available\":") + (ok ? "true" : "false") +
@@ -133,7 +92,7 @@ int prepare_disk(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
   const std::string disk = std::string(cfg->vm_dir) + "/disk.qcow2";
   if (disk.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "disk path too long");
   int code = 0;
-  const std::string msg = first_line_of(
+  const std::string msg = smolvm_vmm::first_line_of(
       {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", cfg->rootfs_path, disk},
       &code);
   if (code != 0) {
@@ -150,38 +109,27 @@ int launch(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_erro
   std::string problem;
   const std::vector<std::string> args = smolvm_qemu::build_args(*cfg, qemu_binary(), problem);
   if (!problem.empty()) return set_err(err, SMOLVM_EINVAL, problem);
-  auto* inst = new Instance;
-  inst->agent_socket = std::string(cfg->vm_dir) + "/agent.sock";
-  inst->qmp_socket = std::string(cfg->vm_dir) + "/qmp.sock";
-  unlink(inst->agent_socket.c_str());
-  unlink(inst->qmp_socket.c_str());
+  smolvm_qemu::VmmFiles files;
+  if (!files.open(*cfg, problem)) return set_err(err, SMOLVM_EIO, problem);
   const std::string log = std::string(cfg->vm_dir) + "/vmm.log";
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    delete inst;
-    return set_err(err, SMOLVM_EIO, std::string("fork: ") + std::strerror(errno));
+  const int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (logfd < 0) return set_err(err, SMOLVM_EIO, "open " + log + ": " + std::strerror(errno));
+  smolvm_vmm::SpawnRequest req;
+  req.argv = args;
+  req.stdout_fd = logfd;
+  req.stderr_fd = logfd;
+  req.pass_fds = files.pass_list();
+  if (SMOLVM_VMM_CONFIG_HAS(cfg, run_as_gid)) {
+    req.uid = cfg->run_as_uid;
+    req.gid = cfg->run_as_gid;
   }
-  if (pid == 0) {
-    // QEMU must never outlive its supervisor: a VM nobody owns would leak.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    const int devnull = open("/dev/null", O_RDWR);
-    const int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(devnull, 0);
-    dup2(logfd >= 0 ? logfd : devnull, 1);
-    dup2(logfd >= 0 ? logfd : devnull, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    _exit(127);
-  }
+  const pid_t pid = smolvm_vmm::spawn(req, problem);
+  close(logfd);
+  if (pid < 0) return set_err(err, SMOLVM_EIO, "starting QEMU: " + problem);
+  auto* inst = new Instance;
   inst->pid = pid;
+  inst->agent_socket = smolvm_qemu::agent_socket_path(cfg->vm_dir);
+  inst->qmp_socket = smolvm_qemu::qmp_socket_path(cfg->vm_dir);
   *out_instance = inst;
   return 0;
 }
@@ -206,8 +154,9 @@ int agent_connect(void* instance, int* out_fd, uint32_t timeout_ms, smolvm_plugi
     }
     const int e = errno;
     close(fd);
-    // QEMU creates the socket a few milliseconds after it starts; if it
-    // died instead, say so rather than waiting out the deadline.
+    // The plugin made the listening socket before QEMU started, so this
+    // normally connects at once; if QEMU died and took the socket with it,
+    // say so rather than waiting out the deadline.
     if (waitpid(inst->pid, nullptr, WNOHANG) == inst->pid || kill(inst->pid, 0) != 0) {
       return set_err(err, SMOLVM_EIO, "QEMU exited before opening " + inst->agent_socket);
     }

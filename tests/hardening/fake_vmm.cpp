@@ -9,7 +9,6 @@
 //   silent   accept the connection and never say anything
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -24,27 +23,17 @@ namespace proto = smolvm::proto;
 
 namespace {
 
-// "socket,id=agent,server=on,wait=off,path=/x/agent.sock" -> "/x/agent.sock"
-std::string agent_socket(int argc, char** argv) {
+// "socket,id=agent,server=on,wait=off,fd=7" -> 7: the plugin hands the
+// VMM its agent socket already listening.
+int agent_socket(int argc, char** argv) {
   for (int i = 0; i + 1 < argc; ++i) {
     const std::string a = argv[i + 1];
-    if (std::string(argv[i]) == "-chardev" && a.find("id=agent") != std::string::npos) {
-      return a.substr(a.find("path=") + 5);
+    if (std::string(argv[i]) == "-chardev" && a.find("id=agent") != std::string::npos &&
+        a.find("fd=") != std::string::npos) {
+      return std::atoi(a.c_str() + a.find("fd=") + 3);
     }
   }
-  return "";
-}
-
-int listen_on(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-  unlink(path.c_str());
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 1) != 0) {
-    return -1;
-  }
-  return fd;
+  return -1;
 }
 
 // Reads until one whole frame is decoded; false on EOF.
@@ -67,7 +56,7 @@ void sleep_forever() {
 int main(int argc, char** argv) {
   const char* env = std::getenv("SMOLVM_FAKE_AGENT");
   const std::string mode = env ? env : "silent";
-  const int lfd = listen_on(agent_socket(argc, argv));
+  const int lfd = agent_socket(argc, argv);
   if (lfd < 0) return 1;
   const int fd = accept(lfd, nullptr, nullptr);
   if (fd < 0 || mode == "silent") sleep_forever();

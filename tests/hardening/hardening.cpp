@@ -97,6 +97,16 @@ long status_kb(int64_t pid, const char* field) {
   return v.empty() ? -1 : std::stol(v);
 }
 
+std::string memory_hog(smolvm_vm* vm) {
+  const vmtest::Result r = vmtest::run(vm,
+                                       "python3 -c 'b=[]\nwhile True: b.append(bytearray(8<<20))' "
+                                       "2>/dev/null; echo exit=$?",
+                                       60000);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out, "exit=0\n");
+  return r.out;
+}
+
 std::string status_field(int64_t pid, const char* field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/status");
   std::string line, want = std::string(field) + ":";

@@ -20,6 +20,10 @@ smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start,
 ::testing::AssertionResult nothing_left(const std::string& vm_dir, int64_t supervisor_pid,
                                         int64_t vmm_pid, bool deleted);
 
+// Runs a guest program that allocates until it dies, and checks it died
+// (MemoryError, 1, or the guest's OOM killer, 137); its "exit=N" output.
+std::string memory_hog(smolvm_vm* vm);
+
 // /proc/<pid>/status field in kB (VmRSS, VmHWM), or -1.
 long status_kb(int64_t pid, const char* field);
 // /proc/<pid>/status line value ("Seccomp", "NoNewPrivs", "CapBnd"), or "".

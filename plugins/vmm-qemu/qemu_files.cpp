@@ -1,0 +1,128 @@
+#include "plugins/vmm-qemu/qemu_files.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "plugins/vmm-common/process.h"
+
+namespace smolvm_qemu {
+namespace {
+
+int open_file(const std::string& path, int flags, const char* what, std::string& error) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
+  if (fd < 0) error = std::string("open ") + what + " " + path + ": " + std::strerror(errno);
+  return fd;
+}
+
+int listen_unix(const std::string& path, std::string& error) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    error = "socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
+            std::to_string(sizeof addr.sun_path - 1) + "): " + path;
+    return -1;
+  }
+  path.copy(addr.sun_path, path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  ::unlink(path.c_str());
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 8) != 0) {
+    error = "listen on " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Attaches to the VM's persistent TAP (made by the network plugin). vnet
+// headers as QEMU would ask for them itself, for checksum offload.
+int open_tap(const std::string& name, std::string& error) {
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    error = "tap_name='" + name + "': must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters";
+    return -1;
+  }
+  const int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::string("open /dev/net/tun: ") + std::strerror(errno);
+    return -1;
+  }
+  ifreq ifr{};
+  name.copy(ifr.ifr_name, name.size());
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+  if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    error = "attach to TAP " + name + ": " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Shared mode: writes go to a throwaway overlay. It is unlinked as soon as
+// it is open, so it disappears with QEMU however QEMU ends.
+int scratch_overlay(const smolvm_vmm_config& cfg, std::string& error) {
+  const std::string path = std::string(cfg.vm_dir) + "/scratch.qcow2";
+  int code = 0;
+  const std::string msg = smolvm_vmm::first_line_of(
+      {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", cfg.rootfs_path, path}, &code);
+  if (code != 0) {
+    ::unlink(path.c_str());
+    error = "qemu-img create of the shared-mode overlay " + path + " failed: " + msg;
+    return -1;
+  }
+  const int fd = open_file(path, O_RDWR, "the shared-mode overlay", error);
+  ::unlink(path.c_str());
+  return fd;
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+}  // namespace
+
+std::string agent_socket_path(const std::string& vm_dir) { return vm_dir + "/agent.sock"; }
+std::string qmp_socket_path(const std::string& vm_dir) { return vm_dir + "/qmp.sock"; }
+
+VmmFiles::~VmmFiles() {
+  for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_}) close_fd(*fd);
+}
+
+bool VmmFiles::open(const smolvm_vmm_config& cfg, std::string& error) {
+  const std::string vm_dir = cfg.vm_dir;
+  const bool isolated = std::string(cfg.disk_mode) == "isolated";
+  const bool ok = (kernel_ = open_file(cfg.kernel_path, O_RDONLY, "the kernel", error)) >= 0 &&
+                  (base_ = open_file(cfg.rootfs_path, O_RDONLY, "the base image", error)) >= 0 &&
+                  (disk_ = isolated ? open_file(cfg.disk_path, O_RDWR, "the VM's disk", error)
+                                    : scratch_overlay(cfg, error)) >= 0 &&
+                  (console_ = open_file(cfg.console_log, O_WRONLY | O_CREAT | O_TRUNC,
+                                        "the console log", error)) >= 0 &&
+                  (agent_ = listen_unix(agent_socket_path(vm_dir), error)) >= 0 &&
+                  (qmp_ = listen_unix(qmp_socket_path(vm_dir), error)) >= 0 &&
+                  (!(cfg.tap_name && *cfg.tap_name) || (tap_ = open_tap(cfg.tap_name, error)) >= 0);
+  if (!ok) {
+    if (agent_ >= 0) ::unlink(agent_socket_path(vm_dir).c_str());
+    if (qmp_ >= 0) ::unlink(qmp_socket_path(vm_dir).c_str());
+    for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_}) close_fd(*fd);
+  }
+  return ok;
+}
+
+std::vector<int> VmmFiles::pass_list() const {
+  std::vector<int> fds = {kernel_, base_, disk_, console_, agent_, qmp_};
+  if (tap_ >= 0) fds.push_back(tap_);
+  return fds;
+}
+
+}  // namespace smolvm_qemu

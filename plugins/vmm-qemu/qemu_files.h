@@ -1,0 +1,36 @@
+// Everything QEMU uses on the host, opened by the plugin in the supervisor
+// (which may be privileged) before QEMU starts, and handed over as
+// descriptors: the kernel, the base image, the VM's overlay, the console
+// log, the agent and QMP sockets, the TAP. QEMU itself then needs no path,
+// so it can run as a user to whom the VM's folder is closed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "smolvm/plugin.h"
+
+namespace smolvm_qemu {
+
+class VmmFiles {
+ public:
+  VmmFiles() = default;
+  VmmFiles(const VmmFiles&) = delete;
+  VmmFiles& operator=(const VmmFiles&) = delete;
+  ~VmmFiles();  // closes the plugin's copies (QEMU keeps its own)
+
+  // Opens or creates them all; on failure closes what it opened, removes
+  // what it created, and sets error.
+  bool open(const smolvm_vmm_config& cfg, std::string& error);
+  // In the order of ChildFd (qemu_args.h): the descriptors QEMU gets.
+  std::vector<int> pass_list() const;
+
+ private:
+  int kernel_ = -1, base_ = -1, disk_ = -1, console_ = -1, agent_ = -1, qmp_ = -1, tap_ = -1;
+};
+
+// The listening sockets' paths in the VM's folder.
+std::string agent_socket_path(const std::string& vm_dir);
+std::string qmp_socket_path(const std::string& vm_dir);
+
+}  // namespace smolvm_qemu

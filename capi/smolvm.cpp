@@ -3,6 +3,7 @@
 // code and the thread's last error: nothing C++ crosses this boundary.
 #include "smolvm/smolvm.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -81,6 +82,11 @@ void check_struct(const T* p, const char* name, size_t min_size) {
                      " (call the matching _init function first)");
   }
 }
+
+// Whether a caller's struct (of struct_size bytes) holds a field added in
+// a later minor version.
+#define SMOLVM_HAS_FIELD(p, type, field) \
+  ((p)->struct_size >= offsetof(type, field) + sizeof((p)->field))
 
 void need(const void* p, const char* name) {
   if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
@@ -258,6 +264,9 @@ int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile*
     out->network = s.network.c_str();
     out->accel = s.accel.c_str();
     out->boot_timeout_s = s.boot_timeout_s;
+    if (SMOLVM_HAS_FIELD(out, smolvm_vm_options, disk_size_mib)) {
+      out->disk_size_mib = s.disk_size_mib;
+    }
   });
 }
 
@@ -305,6 +314,9 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
       spec.network = str_or(opts->network, "none");
       spec.accel = str_or(opts->accel, "auto");
       if (opts->boot_timeout_s) spec.boot_timeout_s = opts->boot_timeout_s;
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, disk_size_mib)) {
+        spec.disk_size_mib = opts->disk_size_mib;
+      }
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
@@ -366,7 +378,8 @@ int smolvm_vm_info_init(smolvm_vm_info* out) {
 int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
   return guard([&] {
     need(vm, "vm");
-    check_struct(out, "vm info", sizeof(smolvm_vm_info));
+    // 1.0 callers pass the struct without disk_size_mib.
+    check_struct(out, "vm info", offsetof(smolvm_vm_info, disk_size_mib));
     const uint32_t size = out->struct_size;
     vm->info_rec = vm->owner->rt->get(vm->id);
     const auto& r = vm->info_rec;
@@ -380,35 +393,39 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
       auto it = j.find(key);
       return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
     };
-    *out = smolvm_vm_info{};
-    out->struct_size = size;
-    out->id = r.id.c_str();
-    out->state = static_cast<int>(smolvm::parse_state(r.state));
-    out->state_name = smolvm::vm_state_name(out->state);
-    out->vcpu_count = static_cast<uint32_t>(n(r.spec, "vcpu_count"));
-    out->mem_size_mib = static_cast<uint32_t>(n(r.spec, "mem_size_mib"));
-    out->disk_mode = s(r.spec, "disk_mode");
-    out->vmm = s(r.runtime, "vmm");
-    out->executor = s(r.runtime, "executor");
-    out->network = s(r.runtime, "network");
-    out->accel = s(r.runtime, "accel");
-    out->kernel_path = s(r.runtime, "kernel_path");
-    out->rootfs_path = s(r.runtime, "rootfs_path");
-    out->disk_path = s(r.runtime, "disk_path");
-    out->ip = s(r.runtime, "ip");
-    out->state_dir = s(r.runtime, "vm_dir");
-    out->console_log = s(r.runtime, "console_log");
-    out->supervisor_pid = n(r.runtime, "supervisor_pid");
-    out->vmm_pid = n(r.runtime, "vmm_pid");
-    out->created_at_ms = r.created_at_ms;
-    out->started_at_ms = n(r.runtime, "started_at_ms");
-    out->last_error = s(r.runtime, "last_error");
+    // Filled whole, copied as far as the caller's struct goes.
+    smolvm_vm_info full{};
+    smolvm_vm_info* i = &full;
+    i->struct_size = size;
+    i->id = r.id.c_str();
+    i->state = static_cast<int>(smolvm::parse_state(r.state));
+    i->state_name = smolvm::vm_state_name(i->state);
+    i->vcpu_count = static_cast<uint32_t>(n(r.spec, "vcpu_count"));
+    i->mem_size_mib = static_cast<uint32_t>(n(r.spec, "mem_size_mib"));
+    i->disk_mode = s(r.spec, "disk_mode");
+    i->vmm = s(r.runtime, "vmm");
+    i->executor = s(r.runtime, "executor");
+    i->network = s(r.runtime, "network");
+    i->accel = s(r.runtime, "accel");
+    i->kernel_path = s(r.runtime, "kernel_path");
+    i->rootfs_path = s(r.runtime, "rootfs_path");
+    i->disk_path = s(r.runtime, "disk_path");
+    i->ip = s(r.runtime, "ip");
+    i->state_dir = s(r.runtime, "vm_dir");
+    i->console_log = s(r.runtime, "console_log");
+    i->supervisor_pid = n(r.runtime, "supervisor_pid");
+    i->vmm_pid = n(r.runtime, "vmm_pid");
+    i->created_at_ms = r.created_at_ms;
+    i->started_at_ms = n(r.runtime, "started_at_ms");
+    i->last_error = s(r.runtime, "last_error");
     nlohmann::json limits = nlohmann::json::object();
     for (const char* key : {"cgroup", "privileges", "vmm_user"}) {
       if (r.runtime.contains(key)) limits[key] = r.runtime[key];
     }
     vm->info_limits = limits.dump();
-    out->limits = vm->info_limits.c_str();
+    i->limits = vm->info_limits.c_str();
+    i->disk_size_mib = static_cast<uint32_t>(n(r.runtime, "disk_size_mib"));
+    std::memcpy(out, &full, size);
   });
 }
 

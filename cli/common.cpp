@@ -29,6 +29,7 @@ nlohmann::json info_json(smolvm_vm* vm) {
           {"vcpu_count", i.vcpu_count},
           {"mem_size_mib", i.mem_size_mib},
           {"disk_mode", i.disk_mode},
+          {"disk_size_mib", i.disk_size_mib},
           {"vmm", i.vmm},
           {"executor", i.executor},
           {"network", i.network},
@@ -48,8 +49,9 @@ nlohmann::json info_json(smolvm_vm* vm) {
 }
 
 const std::set<std::string> kCreateValueFlags = {
-    "--id",        "--vcpus", "--mem",      "--disk-mode", "--kernel", "--rootfs",
-    "--boot-args", "--vmm",   "--executor", "--network",   "--accel",  "--boot-timeout"};
+    "--id",      "--vcpus",  "--mem",         "--disk-mode", "--disk-size",
+    "--kernel",  "--rootfs", "--boot-args",   "--vmm",       "--executor",
+    "--network", "--accel",  "--boot-timeout"};
 
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
   smolvm_vm_options_init(&o);
@@ -66,6 +68,7 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.vcpu_count = static_cast<uint32_t>(a.number("--vcpus", SMOLVM_VCPU_DEFAULT, 0, 1u << 30));
   o.mem_size_mib = static_cast<uint32_t>(a.number("--mem", SMOLVM_MEM_MIB_DEFAULT, 0, 1u << 30));
   o.disk_mode = str("--disk-mode");
+  o.disk_size_mib = static_cast<uint32_t>(a.number("--disk-size", 0, 0, 1u << 30));
   o.kernel_path = str("--kernel");
   o.rootfs_path = str("--rootfs");
   o.boot_args = str("--boot-args");

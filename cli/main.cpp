@@ -24,7 +24,8 @@ const std::map<std::string, Entry>& commands() {
       {"create",
        {cmd_create, "record a new VM (and its disk); --start boots it",
         "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
-        "                     [--kernel PATH] [--rootfs PATH] [--boot-args ARGS]\n"
+        "                     [--disk-size MIB] [--kernel PATH] [--rootfs PATH] [--boot-args "
+        "ARGS]\n"
         "                     [--vmm auto|qemu] [--executor auto|agent|ssh] [--network auto|none]\n"
         "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
         "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
@@ -32,6 +33,9 @@ const std::map<std::string, Entry>& commands() {
         "isolated disk, the default image from `smolvm image build`, accel auto\n"
         "(KVM where the host has hardware KVM, else TCG), network none (no NIC;\n"
         "--network auto gives it a TAP, NAT and isolation).\n"
+        "--disk-size MIB makes the isolated disk larger than the image (up to\n"
+        "1048576); the guest's / grows into it at boot, and the host file takes\n"
+        "only what the guest writes.\n"
         "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
         "environment variables override its fields."}},
       {"start",

@@ -413,10 +413,12 @@ int smolvm_swig_vm_opts_set_u32(smolvm_swig_vm_opts *v, const char *field, uint3
     v->o.mem_size_mib = value;
   } else if (strcmp(field, "boot_timeout_s") == 0) {
     v->o.boot_timeout_s = value;
+  } else if (strcmp(field, "disk_size_mib") == 0) {
+    v->o.disk_size_mib = value;
   } else {
     snprintf(msg, sizeof msg,
              "vm option '%s': unknown integer field (known: vcpu_count, mem_size_mib, "
-             "boot_timeout_s)", field);
+             "boot_timeout_s, disk_size_mib)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
   return 0;

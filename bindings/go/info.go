@@ -13,6 +13,7 @@ type Info struct {
 	VCPUCount     uint32
 	MemSizeMiB    uint32
 	DiskMode      string
+	DiskSizeMiB   uint32 // the disk's size as the guest sees it
 	VMM           string // resolved plugin names
 	Executor      string
 	Network       string
@@ -42,7 +43,7 @@ func (vm *VM) Info() (Info, error) {
 		out = Info{
 			ID: p.GetId(), State: p.GetState_name(),
 			VCPUCount: uint32(p.GetVcpu_count()), MemSizeMiB: uint32(p.GetMem_size_mib()),
-			DiskMode: p.GetDisk_mode(), VMM: p.GetVmm(), Executor: p.GetExecutor(),
+			DiskMode: p.GetDisk_mode(), DiskSizeMiB: uint32(p.GetDisk_size_mib()), VMM: p.GetVmm(), Executor: p.GetExecutor(),
 			Network: p.GetNetwork(), Accel: p.GetAccel(),
 			KernelPath: p.GetKernel_path(), RootfsPath: p.GetRootfs_path(),
 			DiskPath: p.GetDisk_path(), IP: p.GetIp(), StateDir: p.GetState_dir(),

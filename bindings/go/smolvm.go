@@ -42,6 +42,7 @@ type Options struct {
 	VCPUCount   uint32        // 1..32; 0: 2
 	MemSizeMiB  uint32        // 128..16384; 0: 512
 	DiskMode    string        // "isolated" (default) or "shared"
+	DiskSizeMiB uint32        // isolated disk; 0: the image's size, else at least that
 	KernelPath  string        // "": the default guest image
 	RootfsPath  string        // "": the default guest image
 	BootArgs    string        // appended to the kernel command line
@@ -84,7 +85,7 @@ func New(opts Options) (*VM, error) {
 	for _, f := range []struct {
 		name  string
 		value uint32
-	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}} {
+	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}} {
 		if f.value == 0 {
 			continue
 		}

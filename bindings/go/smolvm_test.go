@@ -187,6 +187,9 @@ func TestInfo(t *testing.T) {
 	if info.ID != shared.ID() || info.State != "running" || info.VCPUCount != 1 || info.MemSizeMiB != 256 {
 		t.Errorf("info %+v; want id %s, running, 1 vCPU, 256 MiB", info, shared.ID())
 	}
+	if info.DiskSizeMiB < 64 { // no size asked: the image's
+		t.Errorf("disk %d MiB; want the image's size", info.DiskSizeMiB)
+	}
 	if info.Accel != "kvm" && info.Accel != "tcg" {
 		t.Errorf("accel %q; want kvm or tcg", info.Accel)
 	}
@@ -231,6 +234,10 @@ func TestErrors(t *testing.T) {
 	}
 	if errors.Is(err, smolvm.ErrNotFound) {
 		t.Errorf("%v matches ErrNotFound too", err)
+	}
+	if _, err := smolvm.New(smolvm.Options{DiskSizeMiB: 100}); err == nil ||
+		!strings.Contains(err.Error(), "disk_size_mib=100: must be at least the image's size") {
+		t.Errorf("New with a 100 MiB disk: %v; want the image-size error", err)
 	}
 
 	_, err = smolvm.FromID("vm-no-such-vm")

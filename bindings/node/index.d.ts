@@ -22,6 +22,8 @@ export interface CreateOptions extends RuntimeOptions {
   /** 128..16384, default 512. */
   memSizeMib?: number;
   diskMode?: 'isolated' | 'shared';
+  /** Isolated disk size; default the image's size, else at least that (the guest's / grows into it). */
+  diskSizeMib?: number;
   kernelPath?: string;
   rootfsPath?: string;
   /** Appended to the kernel command line. */
@@ -68,6 +70,8 @@ export interface VMInfo {
   vcpuCount: number;
   memSizeMib: number;
   diskMode: string;
+  /** The disk's size as the guest sees it. */
+  diskSizeMib: number;
   vmm: string;
   executor: string;
   network: string;

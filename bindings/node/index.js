@@ -25,6 +25,7 @@ const VM_FIELDS = {
   vcpuCount: ['vcpu_count', 'u32'],
   memSizeMib: ['mem_size_mib', 'u32'],
   diskMode: ['disk_mode', 'string'],
+  diskSizeMib: ['disk_size_mib', 'u32'],
   kernelPath: ['kernel_path', 'string'],
   rootfsPath: ['rootfs_path', 'string'],
   bootArgs: ['boot_args', 'string'],

@@ -84,7 +84,14 @@ void validate(const VmSpec& s) {
   for (const auto& cmd : s.setup) {
     if (cmd.empty()) fail(SMOLVM_EINVAL, "setup: commands must not be empty");
   }
-  if (s.disk_size_mib != 0) check_range("disk_size_mib", s.disk_size_mib, 64, 1048576);
+  if (s.disk_size_mib != 0) {
+    check_range("disk_size_mib", s.disk_size_mib, kDiskMinMib, kDiskMaxMib);
+    if (s.disk_mode == "shared") {
+      fail(SMOLVM_EINVAL, "disk_size_mib=" + std::to_string(s.disk_size_mib) +
+                              ": only an isolated disk can be sized; disk_mode is 'shared' "
+                              "(the image itself)");
+    }
+  }
 }
 
 nlohmann::json to_json(const VmSpec& s) {

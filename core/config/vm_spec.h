@@ -37,6 +37,9 @@ struct VmSpec {
 inline constexpr uint32_t kVcpuMin = 1, kVcpuMax = 32;
 inline constexpr uint32_t kMemMin = 128, kMemMax = 16384;
 inline constexpr uint32_t kBootTimeoutMax = 3600;
+// A set disk size is also at least the image's (disk_size_mib_for); the
+// profile schema mirrors these.
+inline constexpr uint32_t kDiskMinMib = 64, kDiskMaxMib = 1048576;
 
 // Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value
 // and what is allowed, e.g. "mem_size_mib=64: must be 128..16384".

@@ -40,7 +40,6 @@ struct Profile {
 };
 
 // Limits of the format, mirrored by the schema where it can express them.
-inline constexpr uint32_t kDiskSizeMibMin = 64, kDiskSizeMibMax = 1048576;
 inline constexpr uint32_t kPortMax = 65535;
 inline constexpr size_t kProfileMaxPorts = 64, kProfileMaxEnv = 256, kProfileMaxSetup = 64;
 // String lengths in characters (JSON Schema's maxLength).

@@ -231,7 +231,7 @@ void check_top_fields(const Node& root) {
               {{"mode", [](const Node& x,
                            const std::string& q) { expect_spec_string(x, q, &VmSpec::disk_mode); }},
                {"size_mib", [](const Node& x, const std::string& q) {
-                  expect_range(x, q, kDiskSizeMibMin, kDiskSizeMibMax);
+                  expect_range(x, q, kDiskMinMib, kDiskMaxMib);
                 }}});
         }},
        {"image", check_image},

@@ -4,6 +4,7 @@
 
 #include "core/common/error.h"
 #include "core/common/files.h"
+#include "core/config/vm_spec.h"
 
 namespace smolvm {
 namespace {
@@ -38,6 +39,20 @@ ImagePaths resolve_image(const std::string& kernel_path, const std::string& root
       absolute_existing("rootfs_path", rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
                         rootfs_path.empty() ? hint : "");
   return p;
+}
+
+uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs) {
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(rootfs, ec);
+  if (ec) fail(SMOLVM_ENOTFOUND, "rootfs_path='" + rootfs + "': " + ec.message());
+  const uintmax_t image_mib = (bytes + (1u << 20) - 1) >> 20;
+  if (requested_mib == 0) return static_cast<uint32_t>(image_mib);
+  if (requested_mib < image_mib) {
+    fail(SMOLVM_EINVAL, "disk_size_mib=" + std::to_string(requested_mib) +
+                            ": must be at least the image's size, " + std::to_string(image_mib) +
+                            " MiB (" + rootfs + "), up to " + std::to_string(kDiskMaxMib));
+  }
+  return requested_mib;
 }
 
 }  // namespace smolvm

@@ -95,6 +95,7 @@ VmRecord Runtime::create(VmSpec spec) {
   if (generated) spec.vm_id = generate_vm_id();
   validate(spec);
   const ImagePaths image = resolve_image(spec.kernel_path, spec.rootfs_path, cache_dir_);
+  const uint32_t disk_size_mib = disk_size_mib_for(spec.disk_size_mib, image.rootfs);
 
   VmRecord rec;
   rec.state = "created";
@@ -130,6 +131,7 @@ VmRecord Runtime::create(VmSpec spec) {
                    {"network", network},
                    {"accel", ""},
                    {"disk_path", ""},
+                   {"disk_size_mib", disk_size_mib},
                    {"console_log", dir + "/console.log"},
                    {"supervisor_socket", dir + "/supervisor.sock"},
                    {"token", random_hex(16)},
@@ -177,6 +179,7 @@ VmRecord Runtime::create(VmSpec spec) {
       cfg.rootfs_path = rootfs.c_str();
       cfg.disk_mode = "isolated";
       cfg.vm_dir = dir.c_str();
+      cfg.disk_size_mib = spec.disk_size_mib;
       char disk[4096] = {0};
       smolvm_plugin_error err{};
       const int rc =

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "guest/agent/cmdline.h"
+#include "guest/agent/grow_root.h"
 #include "guest/agent/log.h"
 #include "guest/agent/net.h"
 #include "guest/agent/ssh.h"
@@ -144,6 +145,7 @@ void set_init_environment() {
 
 std::string init_system() {
   mount_filesystems();
+  grow_root_filesystem();  // needs /sys and /dev
   const std::string cmdline = read_kernel_cmdline();
   set_hostname();
   configure_network(cmdline);

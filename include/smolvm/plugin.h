@@ -172,6 +172,9 @@ typedef struct smolvm_vmm_config {
    * closed to that user. */
   uint32_t run_as_uid;
   uint32_t run_as_gid;
+  /* Since 1.1: the size prepare_disk gives the isolated disk, in MiB, never
+   * below the base image's (core checks). 0: the base image's size. */
+  uint32_t disk_size_mib;
 } smolvm_vmm_config;
 
 /* True when cfg carries `field` (a plugin built for a newer minor can be

@@ -39,7 +39,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 0
+#define SMOLVM_ABI_MINOR 1
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -134,6 +134,8 @@ SMOLVM_API int smolvm_doctor(char** out_json, smolvm_runtime* rt);
 #define SMOLVM_MEM_MIB_MIN 128
 #define SMOLVM_MEM_MIB_MAX 16384
 #define SMOLVM_MEM_MIB_DEFAULT 512
+/* disk_size_mib: 0 (the image's size) or the image's size..this. */
+#define SMOLVM_DISK_MIB_MAX 1048576
 
 typedef struct smolvm_vm_options {
   uint32_t struct_size;
@@ -165,6 +167,11 @@ typedef struct smolvm_vm_options {
   const char* accel;
   /* Seconds start() waits for the guest agent; 0: default (120). */
   uint32_t boot_timeout_s;
+  /* Since 1.1. Size of an isolated disk in MiB: 0 (default) keeps the
+   * image's size; otherwise at least the image's size and at most 1048576.
+   * The guest's root file system grows to fill it at boot; the host file
+   * still takes only what the guest writes. Not with disk_mode "shared". */
+  uint32_t disk_size_mib;
 } smolvm_vm_options;
 
 SMOLVM_API int smolvm_vm_options_init(smolvm_vm_options* opts);
@@ -267,6 +274,8 @@ typedef struct smolvm_vm_info {
    * "unique": true} when the VMM runs as a uid of its own, else with a
    * "reason". */
   const char* limits;
+  /* Since 1.1: the size of the VM's disk as the guest sees it, in MiB. */
+  uint32_t disk_size_mib;
 } smolvm_vm_info;
 
 /* Fills *out from the store (fresh on every call). Set out->struct_size

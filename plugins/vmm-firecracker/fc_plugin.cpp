@@ -3,6 +3,9 @@
 // channel is hybrid vsock: Firecracker bridges a host Unix socket to the
 // guest's vsock port 1024, where smolvm-agent listens
 // (smolvm.channel=vsock:1024 on the kernel command line).
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -46,6 +49,15 @@ int prepare_disk(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
     CopyMethod used;
     std::string error;
     if (!clone_file(cfg->rootfs_path, disk, used, error)) return set_err(err, SMOLVM_EIO, error);
+    // Grown sparsely; the guest's root file system fills it at boot.
+    if (SMOLVM_VMM_CONFIG_HAS(cfg, disk_size_mib) && cfg->disk_size_mib != 0 &&
+        ::truncate(disk.c_str(), static_cast<off_t>(cfg->disk_size_mib) << 20) != 0) {
+      const std::string why = std::strerror(errno);
+      ::unlink(disk.c_str());
+      return set_err(
+          err, SMOLVM_EIO,
+          "growing " + disk + " to " + std::to_string(cfg->disk_size_mib) + " MiB: " + why);
+    }
     std::memcpy(out_path, disk.c_str(), disk.size() + 1);
     return 0;
   } catch (const std::exception& e) {

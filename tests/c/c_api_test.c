@@ -1,6 +1,7 @@
 /* A C99 program against libsmolvm.so: the ABI as a C user sees it. No VM is
  * booted; a fake image on disk is enough for create/inspect/delete. */
 #include <smolvm/smolvm.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,22 @@ int main(void) {
   CHECK(strcmp(info.vmm, "qemu") == 0);
   CHECK(strlen(info.disk_path) > 0);
   CHECK(info.supervisor_pid == 0);
+  CHECK(info.disk_size_mib == 1); /* the 1 MiB image's own size */
+  {
+    /* A caller built against ABI 1.0 passes the struct without
+     * disk_size_mib: accepted, and nothing past its end is written. */
+    union {
+      smolvm_vm_info info;
+      unsigned char bytes[sizeof(smolvm_vm_info)];
+    } old;
+    const size_t v10 = offsetof(smolvm_vm_info, disk_size_mib);
+    size_t k;
+    memset(&old, 0xAB, sizeof old);
+    old.info.struct_size = (uint32_t)v10;
+    CHECK(smolvm_vm_get_info(&old.info, again) == 0);
+    CHECK(old.info.vcpu_count == 1 && strcmp(old.info.state_name, "created") == 0);
+    for (k = v10; k < sizeof old; ++k) CHECK(old.bytes[k] == 0xAB);
+  }
   CHECK(smolvm_runtime_list(&ids, rt) == 0);
   CHECK(ids.count == 1 && strcmp(ids.strings[0], "c-test") == 0);
   smolvm_strarray_dispose(&ids);

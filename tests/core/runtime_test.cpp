@@ -5,10 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
 
@@ -59,6 +62,60 @@ TEST_F(RuntimeTest, CreateRecordsAndPreparesAnIsolatedDisk) {
   EXPECT_EQ(rt_->list().size(), 1u);
   EXPECT_EQ(fs::status(rec.runtime["vm_dir"].get<std::string>()).permissions() & fs::perms::all,
             fs::perms::owner_all);
+}
+
+// The virtual size qemu-img gave the VM's disk, from its own report.
+uint64_t virtual_size(const std::string& disk) {
+  const std::string cmd = "qemu-img info --output=json " + disk;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  for (size_t n; p && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  if (p) ::pclose(p);
+  return nlohmann::json::parse(out, nullptr, false).value("virtual-size", uint64_t{0});
+}
+
+TEST_F(RuntimeTest, TheDiskTakesTheImagesSizeOrTheOneAskedFor) {
+  const VmRecord plain = rt_->create(spec("d1"));
+  EXPECT_EQ(plain.runtime["disk_size_mib"], 1);  // the 1 MiB fake image
+  EXPECT_EQ(virtual_size(plain.runtime["disk_path"]), uint64_t{1} << 20);
+  VmSpec s = spec("d2");
+  s.disk_size_mib = 96;
+  const VmRecord big = rt_->create(s);
+  EXPECT_EQ(big.runtime["disk_size_mib"], 96);
+  EXPECT_EQ(virtual_size(big.runtime["disk_path"]), uint64_t{96} << 20);
+}
+
+// Firecracker's disk is a sparse raw copy: grown by truncate, no KVM needed
+// to make it.
+TEST_F(RuntimeTest, AFirecrackerDiskIsGrownSparsely) {
+  VmSpec s = spec("fcd");
+  s.vmm = "firecracker";
+  s.disk_size_mib = 96;
+  const VmRecord rec = rt_->create(s);
+  const std::string disk = rec.runtime["disk_path"];
+  EXPECT_EQ(fs::file_size(disk), uint64_t{96} << 20);
+  struct stat st;
+  ASSERT_EQ(::stat(disk.c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 8 << 20) << "not sparse";
+}
+
+TEST_F(RuntimeTest, ADiskSmallerThanTheImageIsRefusedAndLeavesNothing) {
+  // A sparse 128 MiB image: no room for the file system in 64 MiB.
+  fs::resize_file(dir_ + "/rootfs.ext4", uint64_t{128} << 20);
+  VmSpec s = spec("d3");
+  s.disk_size_mib = 64;
+  try {
+    rt_->create(s);
+    FAIL() << "created";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), SMOLVM_EINVAL);
+    EXPECT_EQ(std::string(e.what()),
+              "disk_size_mib=64: must be at least the image's size, 128 MiB (" + dir_ +
+                  "/rootfs.ext4), up to 1048576");
+  }
+  EXPECT_TRUE(rt_->list().empty());
+  EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/d3"));
 }
 
 TEST_F(RuntimeTest, SharedDiskModeMakesNoDisk) {

@@ -57,6 +57,25 @@ TEST(VmSpec, MemoryBoundaries) {
   EXPECT_EQ(error_of(s), "mem_size_mib=16385: must be 128..16384");
 }
 
+TEST(VmSpec, DiskSizeBoundariesAndOnlyForAnIsolatedDisk) {
+  VmSpec s = valid();
+  s.disk_size_mib = 64;
+  EXPECT_EQ(error_of(s), "");
+  s.disk_size_mib = 1048576;
+  EXPECT_EQ(error_of(s), "");
+  s.disk_size_mib = 63;
+  EXPECT_EQ(error_of(s), "disk_size_mib=63: must be 64..1048576");
+  s.disk_size_mib = 1048577;
+  EXPECT_EQ(error_of(s), "disk_size_mib=1048577: must be 64..1048576");
+  s.disk_size_mib = 2048;
+  s.disk_mode = "shared";
+  EXPECT_EQ(error_of(s),
+            "disk_size_mib=2048: only an isolated disk can be sized; disk_mode is 'shared' (the "
+            "image itself)");
+  s.disk_size_mib = 0;
+  EXPECT_EQ(error_of(s), "");
+}
+
 TEST(VmSpec, EnumsNameTheAllowedValues) {
   VmSpec s = valid();
   s.disk_mode = "copy";

@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "vm_fixture.h"
 
@@ -183,6 +186,77 @@ TEST(Profiles, CreateFromAProfileAppliesEnvAndRunsSetupOnce) {
   ASSERT_EQ(cli("start prof").status, 0);
   EXPECT_EQ(cli("run prof -- 'wc -l < /root/setup-count'").out, "1\n");
   EXPECT_EQ(cli("rm prof").status, 0);
+}
+
+// disk.size_mib end to end: profile -> CLI -> C ABI -> qemu-img -> the
+// guest agent growing / at boot. The host file stays sparse.
+TEST(Disk, ALargerDiskGrowsTheGuestRootAndTakesOnlyWhatIsWritten) {
+  const std::string path = state_dir() + "/big.yaml";
+  std::ofstream(path) << "apiVersion: smolvm/v1\n"
+                         "kind: VMProfile\n"
+                         "name: big\n"
+                         "resources: { vcpu_count: 1, mem_size_mib: 256 }\n"
+                         "disk: { mode: isolated, size_mib: 3072 }\n";
+  CliResult r = cli("create --profile " + path + " --id bigdisk --start");
+  ASSERT_EQ(r.status, 0) << r.out;
+  smolvm_vm* vm = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&vm, runtime(), "bigdisk"), 0) << smolvm_last_error();
+  const smolvm_vm_info i = info(vm);
+  const uintmax_t image_mib = fs::file_size(i.rootfs_path) >> 20;
+  ASSERT_LT(image_mib, 3072u) << "the test needs an image smaller than its disk";
+  EXPECT_EQ(i.disk_size_mib, 3072u);
+
+  // df's 1M-blocks: the file system, minus ext4's own metadata, now spans
+  // the larger disk.
+  const Result df = run(vm, "df -m --output=size / | tail -1");
+  ASSERT_EQ(df.rc, 0);
+  const long fs_mib = std::stol(df.out);
+  EXPECT_GT(fs_mib, 2900) << "image " << image_mib << " MiB, / is " << fs_mib << " MiB";
+  std::ifstream console(i.console_log);
+  const std::string log((std::istreambuf_iterator<char>(console)), {});
+  const auto grew = log.find("grew / from");
+  ASSERT_NE(grew, std::string::npos) << log;
+  std::printf("%s\n", log.substr(grew, log.find('\n', grew) - grew).c_str());
+
+  // Room beyond the image's size, and the host file holds only what was
+  // written.
+  ASSERT_EQ(run(vm, "head -c 200M /dev/zero > /root/fill && sync && echo ok").out, "ok\n");
+  const uintmax_t host_mib = fs::file_size(i.disk_path) >> 20;
+  EXPECT_LT(host_mib, 400u) << "the qcow2 overlay grew to " << host_mib << " MiB";
+  EXPECT_EQ(cli("inspect bigdisk").out.find("\"disk_size_mib\": 3072") != std::string::npos, true);
+
+  // A second boot finds nothing to grow.
+  ASSERT_EQ(smolvm_vm_stop(vm, 10000), 0);
+  ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+  EXPECT_EQ(std::stol(run(vm, "df -m --output=size / | tail -1").out), fs_mib);
+  EXPECT_EQ(smolvm_vm_delete(vm), 0);
+  smolvm_vm_free(vm);
+}
+
+TEST(Disk, ASizeBelowTheImageIsRefusedAndCreatesNothing) {
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.vm_id = "small";
+  o.disk_size_mib = 100;
+  smolvm_vm* vm = nullptr;
+  EXPECT_EQ(smolvm_vm_create(&vm, runtime(), &o), SMOLVM_EINVAL);
+  EXPECT_NE(
+      std::string(smolvm_last_error()).find("disk_size_mib=100: must be at least the image's size"),
+      std::string::npos)
+      << smolvm_last_error();
+  EXPECT_EQ(smolvm_vm_open(&vm, runtime(), "small"), SMOLVM_ENOTFOUND);
+  EXPECT_FALSE(fs::exists(state_dir() + "/vms/small"));
+
+  o.disk_mode = "shared";
+  o.disk_size_mib = 4096;
+  EXPECT_EQ(smolvm_vm_create(&vm, runtime(), &o), SMOLVM_EINVAL);
+  EXPECT_NE(std::string(smolvm_last_error()).find("disk_size_mib=4096: only an isolated disk"),
+            std::string::npos)
+      << smolvm_last_error();
+  // The CLI passes --disk-size through and exits 1 with the library's words.
+  const CliResult r = cli("create --disk-size 100");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("disk_size_mib=100"), std::string::npos) << r.out;
 }
 
 TEST(Profiles, ABadProfileNamesFileLineAndKeyAndCreatesNothing) {

@@ -57,7 +57,7 @@ TEST(ProfileSchemaSync, RangesMatchVmSpec) {
   expect_range(prop(s, "resources", "vcpu_count"), kVcpuMin, kVcpuMax);
   expect_range(prop(s, "resources", "mem_size_mib"), kMemMin, kMemMax);
   expect_range(prop(s, "boot", "timeout_s"), 1, kBootTimeoutMax);
-  expect_range(prop(s, "disk", "size_mib"), kDiskSizeMibMin, kDiskSizeMibMax);
+  expect_range(prop(s, "disk", "size_mib"), kDiskMinMib, kDiskMaxMib);
   expect_range(s.at("$defs").at("port").at("properties").at("guest"), 1, kPortMax);
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -18,6 +19,8 @@ def test_identity_status_and_info(vm: SmolVM) -> None:
     info = vm.info()
     assert info.id == vm.id and info.state == "running"
     assert (info.vcpu_count, info.mem_size_mib, info.disk_mode) == (2, 512, "isolated")
+    # No disk_size_mib asked: the disk is the image's size.
+    assert info.disk_size_mib == (os.path.getsize(info.rootfs_path) + (1 << 20) - 1) >> 20
     assert info.vmm == "qemu" and info.accel in ("kvm", "tcg")
     assert info.supervisor_pid > 0 and info.started_at_ms >= info.created_at_ms
     assert vm.ip is None and info.network == "none"  # no network backend yet
@@ -58,6 +61,9 @@ def test_bad_config_names_field_value_and_range() -> None:
     assert "mem_size_mib=64" in str(err) and "128..16384" in str(err)
     assert (err.code, err.status) == ("EINVAL", -2)
     assert isinstance(err, ValueError) and isinstance(err, smolvm.SmolVMError)
+    with pytest.raises(smolvm.ConfigError) as small:
+        SmolVM(disk_size_mib=100)
+    assert "disk_size_mib=100: must be at least the image's size" in str(small.value)
     with pytest.raises(smolvm.ConfigError, match="disk_mode='bogus'.*isolated"):
         SmolVM(config=VMConfig(disk_mode="bogus"))
     with pytest.raises(smolvm.ConfigError, match="vcpu_count=-1: must be 1..32"):

@@ -81,7 +81,7 @@ function info({ handle }) {
   try {
     return {
       id: p.id, state: p.state_name, vcpuCount: p.vcpu_count, memSizeMib: p.mem_size_mib,
-      diskMode: p.disk_mode, vmm: p.vmm, executor: p.executor, network: p.network,
+      diskMode: p.disk_mode, diskSizeMib: p.disk_size_mib, vmm: p.vmm, executor: p.executor, network: p.network,
       accel: p.accel, kernelPath: p.kernel_path, rootfsPath: p.rootfs_path,
       diskPath: p.disk_path, ip: p.ip, stateDir: p.state_dir, consoleLog: p.console_log,
       supervisorPid: p.supervisor_pid, vmmPid: p.vmm_pid, createdAtMs: p.created_at_ms,

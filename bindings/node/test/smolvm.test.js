@@ -36,6 +36,7 @@ describe('SmolVM with a real VM', { skip }, () => {
     assert.equal(info.id, vm.id);
     assert.equal(info.state, 'running');
     assert.equal(info.memSizeMib, 256);
+    assert.ok(info.diskSizeMib >= 64, `disk ${info.diskSizeMib} MiB`); // the image's size
     assert.ok(['kvm', 'tcg'].includes(info.accel), `accel ${info.accel}`);
   });
 
@@ -134,6 +135,8 @@ describe('SmolVM errors (no VM needed)', () => {
     assert.equal(err.code, 'EINVAL');
     assert.equal(err.status, -2);
     assert.match(err.message, /mem_size_mib=64: must be 128\.\.16384/);
+    const small = await SmolVM.create({ diskSizeMib: 100 }).then(() => assert.fail('created'), (e) => e);
+    assert.match(small.message, /disk_size_mib=100: must be at least the image's size/);
   });
 
   it('rejects an unknown option instead of ignoring it', async () => {

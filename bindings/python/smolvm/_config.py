@@ -17,6 +17,7 @@ _INT_FIELDS = {
     "vcpu_count": (ll.SMOLVM_VCPU_MIN, ll.SMOLVM_VCPU_MAX),
     "mem_size_mib": (ll.SMOLVM_MEM_MIB_MIN, ll.SMOLVM_MEM_MIB_MAX),
     "boot_timeout_s": (0, _U32_MAX),
+    "disk_size_mib": (0, ll.SMOLVM_DISK_MIB_MAX),
 }
 
 
@@ -45,6 +46,8 @@ class VMConfig:
         accel: ``"auto"`` (KVM where the host has hardware KVM, else TCG),
             ``"kvm"`` or ``"tcg"``.
         boot_timeout_s: seconds start() waits for the guest; 0: 120.
+        disk_size_mib: size of an isolated disk; 0: the image's size, else at
+            least that (the guest's ``/`` grows into it at boot).
     """
 
     vm_id: Optional[str] = None
@@ -59,6 +62,7 @@ class VMConfig:
     network: str = "none"
     accel: str = "auto"
     boot_timeout_s: int = 0
+    disk_size_mib: int = 0
 
     def merged(self, **overrides: Any) -> "VMConfig":
         """A copy with every override that is not None applied."""

@@ -113,6 +113,7 @@ class VMInfo:
     created_at_ms: int
     started_at_ms: int
     last_error: str
+    disk_size_mib: int = 0  #: the disk's size as the guest sees it
 
     @classmethod
     def _from_native(cls, info: Any) -> "VMInfo":
@@ -124,4 +125,5 @@ class VMInfo:
             disk_path=info.disk_path, ip=info.ip or None, state_dir=info.state_dir,
             console_log=info.console_log, supervisor_pid=info.supervisor_pid,
             vmm_pid=info.vmm_pid, created_at_ms=info.created_at_ms,
-            started_at_ms=info.started_at_ms, last_error=info.last_error)
+            started_at_ms=info.started_at_ms, last_error=info.last_error,
+            disk_size_mib=info.disk_size_mib)

@@ -99,6 +99,7 @@ class VM:
                  network: Optional[str] = None,
                  accel: Optional[str] = None,
                  boot_timeout_s: Optional[int] = None,
+                 disk_size_mib: Optional[int] = None,
                  runtime: Optional[Runtime] = None) -> None:
         """Records a new VM now (not booted; see :meth:`start`).
 
@@ -114,7 +115,7 @@ class VM:
             vm_id=vm_id, vcpu_count=vcpu_count, mem_size_mib=mem_size_mib,
             disk_mode=disk_mode, kernel_path=kernel_path, rootfs_path=rootfs_path,
             boot_args=boot_args, vmm=vmm, executor=executor, network=network,
-            accel=accel, boot_timeout_s=boot_timeout_s)
+            accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib)
         rt = runtime or default_runtime()
         opts = cfg._build()
         try:

@@ -130,6 +130,21 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
                   : "no CAP_NET_ADMIN: networked VMs cannot be created (network=none still works)",
         "run as root or grant CAP_NET_ADMIN; or use network=none", false);
 
+  // A networked VM routes through the host, so the network plugins turn
+  // IPv4 forwarding on host-wide; say so before it happens, not after.
+  const std::string forward = path_exists("/proc/sys/net/ipv4/ip_forward")
+                                  ? read_file("/proc/sys/net/ipv4/ip_forward")
+                                  : std::string();
+  const bool forwarding = !forward.empty() && forward[0] == '1';
+  report["network"]["ip_forward"] = forwarding;
+  check("ip_forward", forwarding,
+        forwarding ? "net.ipv4.ip_forward=1 (networked VMs route through the host)"
+                   : "net.ipv4.ip_forward=0: the first networked VM turns it on for the whole "
+                     "host until reboot (SmolVM's firewall rules still confine what VMs reach)",
+        "nothing needed for network=none; to choose it yourself, set net.ipv4.ip_forward in "
+        "/etc/sysctl.d/",
+        false);
+
   // Isolation of each VM's VMM on this host: neither is required (a VM
   // still runs), both say what a user gives up without them.
   std::string user_detail, cgroup_detail;

@@ -146,6 +146,14 @@ int main(void) {
   /* Doctor works without a runtime and returns JSON. */
   CHECK(smolvm_doctor(&doctor, NULL) == 0);
   CHECK(doctor && strstr(doctor, "\"checks\"") != NULL);
+  {
+    /* The report says whether the host forwards IPv4, as the kernel does. */
+    FILE* f = fopen("/proc/sys/net/ipv4/ip_forward", "r");
+    int on = f ? fgetc(f) == '1' : 0;
+    if (f) fclose(f);
+    /* network.ip_forward (the report is indented JSON). */
+    CHECK(doctor && strstr(doctor, on ? "\"ip_forward\": true" : "\"ip_forward\": false") != NULL);
+  }
   smolvm_free(doctor);
 
   smolvm_runtime_close(rt);

@@ -9,14 +9,19 @@
 namespace smolvm {
 namespace {
 
-std::string absolute_existing(const std::string& field, const std::string& path,
-                              const std::string& hint) {
+// The file's canonical path, every symlink resolved. A VM records this, not
+// the path it was given: its isolated disk is a qcow2 overlay whose backing
+// file is this path, and images/default is a symlink that the next
+// `smolvm image build` may move to another image. Through the link, the VM's
+// own writes would then sit on top of a different base.
+std::string canonical_existing(const std::string& field, const std::string& path,
+                               const std::string& hint) {
   std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  if (ec || !std::filesystem::is_regular_file(abs, ec)) {
+  const auto real = std::filesystem::canonical(path, ec);
+  if (ec || !std::filesystem::is_regular_file(real, ec)) {
     fail(SMOLVM_ENOTFOUND, field + "='" + path + "': no such file" + hint);
   }
-  return abs.lexically_normal().string();
+  return real.string();
 }
 
 }  // namespace
@@ -33,11 +38,11 @@ ImagePaths resolve_image(const std::string& kernel_path, const std::string& root
           ? " (the default guest image is missing: build it with `smolvm image build`)"
           : "";
   ImagePaths p;
-  p.kernel = absolute_existing("kernel_path", kernel_path.empty() ? dir + "/vmlinux" : kernel_path,
-                               kernel_path.empty() ? hint : "");
+  p.kernel = canonical_existing("kernel_path", kernel_path.empty() ? dir + "/vmlinux" : kernel_path,
+                                kernel_path.empty() ? hint : "");
   p.rootfs =
-      absolute_existing("rootfs_path", rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
-                        rootfs_path.empty() ? hint : "");
+      canonical_existing("rootfs_path", rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
+                         rootfs_path.empty() ? hint : "");
   return p;
 }
 

@@ -12,7 +12,9 @@ struct ImagePaths {
   std::string rootfs;
 };
 
-// Absolute paths; throws ENOTFOUND naming the missing file and how to get it.
+// Canonical paths (symlinks such as images/default resolved, so a VM keeps
+// the image it was created with across rebuilds); throws ENOTFOUND naming
+// the missing file and how to get it.
 ImagePaths resolve_image(const std::string& kernel_path, const std::string& rootfs_path,
                          const std::string& cache_dir);
 

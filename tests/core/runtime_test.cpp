@@ -64,26 +64,57 @@ TEST_F(RuntimeTest, CreateRecordsAndPreparesAnIsolatedDisk) {
             fs::perms::owner_all);
 }
 
-// The virtual size qemu-img gave the VM's disk, from its own report.
-uint64_t virtual_size(const std::string& disk) {
+// What qemu-img says the VM's disk is made of: {"virtual-size", "backing-filename", ...}.
+nlohmann::json disk_info(const std::string& disk) {
   const std::string cmd = "qemu-img info --output=json " + disk;
   FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
   for (size_t n; p && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   if (p) ::pclose(p);
-  return nlohmann::json::parse(out, nullptr, false).value("virtual-size", uint64_t{0});
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+// `smolvm image build` moves images/default to a new image when its inputs
+// change. A VM made before must keep the base its disk was made over: its
+// qcow2 overlay holds only its own writes, on top of that exact image.
+TEST_F(RuntimeTest, AVmKeepsItsImageWhenTheDefaultMovesToANewOne) {
+  const std::string images = opts_.cache_dir + "/images";
+  for (const char* key : {"aaaa", "bbbb"}) {
+    fs::create_directories(images + "/" + key);
+    std::ofstream(images + "/" + key + "/vmlinux") << "kernel " << key;
+    std::ofstream(images + "/" + key + "/rootfs.ext4") << std::string(1 << 20, key[0]);
+  }
+  fs::create_directory_symlink("aaaa", images + "/default");
+  VmSpec s;
+  s.vm_id = "old";
+  const VmRecord old = rt_->create(s);
+  EXPECT_EQ(old.runtime["kernel_path"], images + "/aaaa/vmlinux");
+  EXPECT_EQ(old.runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+            images + "/aaaa/rootfs.ext4");
+
+  // The rebuild: default now names the other image.
+  fs::remove(images + "/default");
+  fs::create_directory_symlink("bbbb", images + "/default");
+  EXPECT_EQ(rt_->get("old").runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+            images + "/aaaa/rootfs.ext4");
+  s.vm_id = "new";
+  EXPECT_EQ(rt_->create(s).runtime["rootfs_path"], images + "/bbbb/rootfs.ext4");
 }
 
 TEST_F(RuntimeTest, TheDiskTakesTheImagesSizeOrTheOneAskedFor) {
   const VmRecord plain = rt_->create(spec("d1"));
   EXPECT_EQ(plain.runtime["disk_size_mib"], 1);  // the 1 MiB fake image
-  EXPECT_EQ(virtual_size(plain.runtime["disk_path"]), uint64_t{1} << 20);
+  EXPECT_EQ(disk_info(plain.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+            uint64_t{1} << 20);
   VmSpec s = spec("d2");
   s.disk_size_mib = 96;
   const VmRecord big = rt_->create(s);
   EXPECT_EQ(big.runtime["disk_size_mib"], 96);
-  EXPECT_EQ(virtual_size(big.runtime["disk_path"]), uint64_t{96} << 20);
+  EXPECT_EQ(disk_info(big.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+            uint64_t{96} << 20);
 }
 
 // Firecracker's disk is a sparse raw copy: grown by truncate, no KVM needed

@@ -15,6 +15,7 @@
 #include "core/common/paths.h"
 #include "core/host/doctor.h"
 #include "core/runtime/guest_session.h"
+#include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
 #include "core/state/vm_state.h"
 
@@ -205,6 +206,24 @@ int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt) {
     need(rt, "rt");
     const uint32_t fixed = rt->rt->gc();
     if (out_fixed) *out_fixed = fixed;
+  });
+}
+
+int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    const std::string cache = rt ? rt->rt->cache_dir() : smolvm::resolve_cache_dir("");
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& img : smolvm::prune_images(cache, dry_run != 0)) {
+      list.push_back({{"key", img.key},
+                      {"path", img.path},
+                      {"bytes", img.bytes},
+                      {"removed", !dry_run && img.kept_because.empty()},
+                      {"kept_because", img.kept_because}});
+    }
+    *out_json = strdup(list.dump(2).c_str());
+    if (!*out_json) throw std::bad_alloc();
   });
 }
 

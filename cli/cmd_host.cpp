@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -79,7 +81,9 @@ int cmd_gc(const std::vector<std::string>& argv) {
 int cmd_image(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
     std::cout << "usage: smolvm image build [--force]   build (or reuse) the default guest image\n"
-                 "       smolvm image ls                list cached images\n";
+                 "       smolvm image ls                list cached images\n"
+                 "       smolvm image prune [--dry-run] [--json]\n"
+                 "                                      remove images no VM uses\n";
     return argv.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
@@ -123,7 +127,31 @@ int cmd_image(const std::vector<std::string>& argv) {
     }
     return 0;
   }
-  throw UsageError("image takes build or ls, not '" + argv[0] + "'");
+  if (argv[0] == "prune") {
+    const Args a = parse_args(rest, {}, {"--dry-run", "--json"});
+    const bool dry = a.has("--dry-run");
+    char* raw = nullptr;
+    check(smolvm_image_prune(&raw, nullptr, dry ? 1 : 0));
+    const auto list = nlohmann::json::parse(raw);
+    smolvm_free(raw);
+    if (a.has("--json")) {
+      std::cout << list.dump(2) << "\n";
+      return 0;
+    }
+    uint64_t freed = 0;
+    for (const auto& img : list) {
+      const std::string why = img["kept_because"];
+      const uint64_t mib = img["bytes"].get<uint64_t>() >> 20;
+      if (why.empty()) freed += img["bytes"].get<uint64_t>();
+      std::printf("%-18s %-24s %6llu MiB\n", img["key"].get<std::string>().c_str(),
+                  why.empty() ? (dry ? "would be removed" : "removed") : ("kept: " + why).c_str(),
+                  static_cast<unsigned long long>(mib));
+    }
+    std::printf("%s %llu MiB\n", dry ? "would free" : "freed",
+                static_cast<unsigned long long>(freed >> 20));
+    return 0;
+  }
+  throw UsageError("image takes build, ls or prune, not '" + argv[0] + "'");
 }
 
 }  // namespace smolvm_cli

@@ -95,10 +95,14 @@ const std::map<std::string, Entry>& commands() {
         "of its own,\ncgroup limits), and says how to fix what is missing. Exit 1 if a "
         "required\npiece is missing."}},
       {"image",
-       {cmd_image, "build or list guest images",
-        "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\nBuilds the "
-        "default guest kernel and rootfs into ~/.cache/smolvm/images (cached\nby a hash of their "
-        "inputs: a second build is a no-op)."}},
+       {cmd_image, "build, list or prune guest images",
+        "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\n"
+        "       smolvm image prune [--dry-run] [--json]\n"
+        "build: the default guest kernel and rootfs into ~/.cache/smolvm/images\n"
+        "(cached by a hash of their inputs: a second build is a no-op).\n"
+        "prune: removes every image that is neither the default nor used by a VM\n"
+        "(in any state folder); a VM keeps the image it was created with, so old\n"
+        "images stay while their VMs exist. --dry-run only lists."}},
   };
   return table;
 }

@@ -90,6 +90,46 @@ publish() {
   mv "$tmp" "$final"
 }
 
+# Runs "$@" holding images/.lock, which `smolvm image prune` takes too, so an
+# image is never pruned between being published and becoming the default.
+with_images_lock() {
+  mkdir -p "$cache/images"
+  { flock 9 && "$@"; } 9>"$cache/images/.lock"
+}
+
+# The VMs using an image leave links to their folders in its used-by/
+# (core/runtime/image_users.h); a link whose folder exists is a live VM.
+image_users() {
+  local link n=0
+  for link in "$1"/used-by/*; do
+    [ -d "$link" ] && n=$((n + 1))
+  done
+  echo "$n"
+}
+
+# An image's key: its layers' folders (themselves keyed by their inputs), the
+# agent and the size. Computable before any layer is built.
+image_key() {
+  echo "recipe=$IMAGE_RECIPE kernel=$cache/kernel/$(kernel_key) base=$cache/rootfs-base/$(rootfs_key) agent=$1 size=$ROOTFS_SIZE_MIB" | sha
+}
+
+# Rebuilding an image in place (--force) would change the base under the
+# VMs' own disks, qcow2 overlays of exactly that file: refused while any VM
+# uses it.
+refuse_rebuild_in_use() {
+  local users
+  users=$(image_users "$cache/images/$1")
+  [ "$users" = 0 ] || die "image $1 is used by $users VM(s): --force would change the disk under them (delete those VMs first, or build without --force)"
+}
+
+# Publishes a freshly assembled image (if any) and points images/default at it.
+make_default() {
+  local key=$1 out=$2
+  [ -z "$out" ] || publish "$out" "$cache/images/$key"
+  ln -sfn "$key" "$cache/images/default.tmp"
+  mv -T "$cache/images/default.tmp" "$cache/images/default"
+}
+
 kernel_source_tar=/usr/src/linux-source-6.1.tar.xz
 kernel_key() {
   local ver
@@ -182,14 +222,16 @@ build_rootfs_base() {
 assemble_image() {
   [ -n "$agent" ] || die "--agent PATH is required to assemble the image"
   [ -x "$agent" ] || die "agent binary '$agent' not found or not executable (build the project first)"
-  need mkfs.ext4
+  need mkfs.ext4 flock
   local agent_hash key dir tmp
   agent_hash=$(sha <"$agent")
-  key=$(echo "recipe=$IMAGE_RECIPE kernel=$kernel_dir base=$base_dir agent=$agent_hash size=$ROOTFS_SIZE_MIB" | sha)
+  key=$(image_key "$agent_hash")
   dir=$cache/images/$key
+  local out=""
   if [ "$force" = 0 ] && [ -f "$dir/manifest.json" ]; then
     say "image: cached ($dir)"
   else
+    refuse_rebuild_in_use "$key"
     mkdir -p "$cache/images"
     tmp=$(mktemp -d "$cache/images/.build-XXXXXX")
     # Any failure here (a full disk) must say so and leave no half image.
@@ -228,12 +270,13 @@ assemble_image() {
 }
 EOF
     rm -rf "$tmp/root"
-    publish "$tmp/out" "$dir"
+    out=$tmp/out
+  fi
+  with_images_lock make_default "$key" "$out"
+  if [ -n "$out" ]; then
     rm -rf "$tmp"
     trap - EXIT
   fi
-  ln -sfn "$key" "$cache/images/default.tmp"
-  mv -T "$cache/images/default.tmp" "$cache/images/default"
   say "image: ready ($dir)"
   [ "$quiet" = 0 ] || echo "$dir"
 }
@@ -241,7 +284,10 @@ EOF
 case "$only" in
   kernel) build_kernel ;;
   rootfs) build_rootfs_base ;;
-  "") build_kernel; build_rootfs_base; assemble_image ;;
+  "")
+    # Before the long layers: a forced build of an image in use is refused.
+    if [ "$force" = 1 ] && [ -x "$agent" ]; then refuse_rebuild_in_use "$(image_key "$(sha <"$agent")")"; fi
+    build_kernel; build_rootfs_base; assemble_image ;;
   *) die "--only takes kernel or rootfs, not '$only'" ;;
 esac
 say "total $(( $(date +%s) - start_ts ))s"

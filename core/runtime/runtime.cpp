@@ -17,6 +17,7 @@
 #include "core/network/network.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image.h"
+#include "core/runtime/image_users.h"
 #include "core/runtime/launcher.h"
 #include "core/runtime/supervisor_client.h"
 #include "core/ssh/ssh_setup.h"
@@ -161,6 +162,7 @@ VmRecord Runtime::create(VmSpec spec) {
   try {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
+    add_image_user(image.rootfs, cache_dir_, dir);  // kept by `smolvm image prune`
     prepare_ssh_keys(*store_, rec);
     if (network != "none") {
       // The lease is taken in the store's own transaction, so concurrent
@@ -190,6 +192,7 @@ VmRecord Runtime::create(VmSpec spec) {
     rec.runtime["creator_pid"] = 0;
     store_->update(rec.id, "", nullptr, &rec.runtime, "");
   } catch (...) {
+    remove_image_user(image.rootfs, cache_dir_, dir);
     remove_tree(dir);
     store_->remove(rec.id);
     throw;
@@ -348,7 +351,9 @@ void Runtime::remove(const std::string& id) {
   // Only the process whose delete removed the row removes the files, so two
   // concurrent deletes cannot trip over each other.
   if (!store_->remove(id)) fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");
-  remove_tree(rec.runtime.value("vm_dir", vm_dir(state_dir_, id)));
+  const std::string dir = rec.runtime.value("vm_dir", vm_dir(state_dir_, id));
+  remove_tree(dir);
+  remove_image_user(rec.runtime.value("rootfs_path", std::string()), cache_dir_, dir);
 }
 
 VmRecord Runtime::get(const std::string& id) {

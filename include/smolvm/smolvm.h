@@ -126,6 +126,15 @@ SMOLVM_API int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt);
  * with smolvm_free). rt may be NULL: the default plugin path is used. */
 SMOLVM_API int smolvm_doctor(char** out_json, smolvm_runtime* rt);
 
+/* Since 1.1. Removes every cached guest image (<cache>/images/<key>) that is
+ * neither the default nor used by a VM, in any state folder, and writes a
+ * JSON array to *out_json (free with smolvm_free), one object per image:
+ * {"key", "path", "bytes" (space on disk), "removed": bool,
+ * "kept_because": "the default image" | "used by a VM" | ""}. dry_run != 0
+ * removes nothing and reports what would go ("removed" stays false,
+ * "kept_because" ""). rt may be NULL: the default cache folder is used. */
+SMOLVM_API int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run);
+
 /* ---- VM options ----------------------------------------------------- */
 
 #define SMOLVM_VCPU_MIN 1

@@ -8,15 +8,42 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 namespace vmtest {
+
+namespace {
+
+std::string made_state_dir;
+smolvm_runtime* opened_runtime = nullptr;
+
+// The state folder goes when the tests end, unless one failed: then it is
+// kept for a look at its logs, and its path printed.
+class StateDirCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (opened_runtime) smolvm_runtime_close(opened_runtime);
+    opened_runtime = nullptr;
+    if (made_state_dir.empty()) return;
+    if (::testing::UnitTest::GetInstance()->Passed()) {
+      std::filesystem::remove_all(made_state_dir);
+    } else {
+      std::printf("state folder kept for inspection: %s\n", made_state_dir.c_str());
+    }
+  }
+};
+[[maybe_unused]] ::testing::Environment* const cleanup =
+    ::testing::AddGlobalTestEnvironment(new StateDirCleanup);
+
+}  // namespace
 
 const std::string& state_dir() {
   static const std::string dir = [] {
     char tmpl[] = "/tmp/svit-XXXXXX";
     std::string d = mkdtemp(tmpl);
     setenv("SMOLVM_STATE_DIR", d.c_str(), 1);
+    made_state_dir = d;
     return d;
   }();
   return dir;
@@ -31,6 +58,7 @@ smolvm_runtime* runtime() {
     if (smolvm_runtime_open(&r, &o) != 0) {
       ADD_FAILURE() << "runtime_open: " << smolvm_last_error();
     }
+    opened_runtime = r;
     return r;
   }();
   return rt;

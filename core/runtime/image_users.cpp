@@ -1,0 +1,135 @@
+#include "core/runtime/image_users.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/common/error.h"
+#include "core/common/files.h"
+
+namespace smolvm {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The image folder (cache_dir/images/<key>) holding `rootfs`, or "" when
+// it is not a cached image.
+std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir) {
+  std::error_code ec;
+  const fs::path images = fs::weakly_canonical(fs::path(cache_dir) / "images", ec);
+  const fs::path dir = fs::weakly_canonical(rootfs, ec).parent_path();
+  if (ec || dir.parent_path() != images || dir.filename().string()[0] == '.') return {};
+  return dir.string();
+}
+
+// FNV-1a: a stable name for a VM folder's marker (std::hash is not stable
+// across builds, and the marker must be found again by another binary).
+std::string marker_name(const std::string& vm_dir) {
+  uint64_t h = 1469598103934665603ull;
+  for (const unsigned char c : vm_dir) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+uint64_t bytes_on_disk(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0) total += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return total;
+}
+
+// Whether a VM folder still uses the image; removes the dangling markers
+// of VMs that are gone (not in a dry run).
+bool in_use(const fs::path& image, bool dry_run) {
+  bool used = false;
+  std::error_code ec;
+  for (const auto& m : fs::directory_iterator(image / "used-by", ec)) {
+    if (fs::is_directory(m.path(), ec)) {
+      used = true;  // the link's target, the VM's folder, exists
+    } else if (!dry_run) {
+      fs::remove(m.path(), ec);
+    }
+  }
+  return used;
+}
+
+class CacheLock {
+ public:
+  explicit CacheLock(const std::string& images) {
+    const std::string path = images + "/.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) fail_errno(SMOLVM_EIO, "lock " + path);
+  }
+  ~CacheLock() { ::close(fd_); }
+  CacheLock(const CacheLock&) = delete;
+  CacheLock& operator=(const CacheLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
+
+void add_image_user(const std::string& rootfs, const std::string& cache_dir,
+                    const std::string& vm_dir) {
+  const std::string dir = image_dir_of(rootfs, cache_dir);
+  if (dir.empty()) return;
+  make_dirs(dir + "/used-by", 0755);
+  const std::string marker = dir + "/used-by/" + marker_name(vm_dir);
+  ::unlink(marker.c_str());  // a leftover of an earlier VM in the same folder
+  if (::symlink(vm_dir.c_str(), marker.c_str()) != 0) {
+    fail_errno(SMOLVM_EIO, "marking " + dir + " as used by " + vm_dir);
+  }
+}
+
+void remove_image_user(const std::string& rootfs, const std::string& cache_dir,
+                       const std::string& vm_dir) {
+  const std::string dir = image_dir_of(rootfs, cache_dir);
+  if (!dir.empty()) ::unlink((dir + "/used-by/" + marker_name(vm_dir)).c_str());
+}
+
+std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run) {
+  const std::string images = cache_dir + "/images";
+  std::vector<CachedImage> out;
+  if (!path_exists(images)) return out;
+  const CacheLock lock(images);
+  std::error_code ec;
+  const std::string current = fs::read_symlink(images + "/default", ec).filename().string();
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(images, ec)) {
+    const std::string name = e.path().filename().string();
+    // default and default.tmp are links; .build-* and .lock are the builder's.
+    if (name[0] == '.' || e.is_symlink() || !e.is_directory()) continue;
+    dirs.push_back(e.path());
+  }
+  if (ec) fail(SMOLVM_EIO, "cannot list " + images + ": " + ec.message());
+  for (const auto& dir : dirs) {
+    CachedImage img;
+    img.key = dir.filename().string();
+    img.path = dir.string();
+    img.bytes = bytes_on_disk(dir);
+    if (img.key == current) {
+      img.kept_because = "the default image";
+    } else if (in_use(dir, dry_run)) {
+      img.kept_because = "used by a VM";
+    } else if (!dry_run && !remove_tree(img.path)) {
+      fail(SMOLVM_EIO, "cannot remove " + img.path);
+    }
+    out.push_back(img);
+  }
+  return out;
+}
+
+}  // namespace smolvm

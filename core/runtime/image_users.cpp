@@ -120,9 +120,10 @@ std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run
     img.key = dir.filename().string();
     img.path = dir.string();
     img.bytes = bytes_on_disk(dir);
+    const bool used = in_use(dir, dry_run);  // clears dangling links on every image
     if (img.key == current) {
       img.kept_because = "the default image";
-    } else if (in_use(dir, dry_run)) {
+    } else if (used) {
       img.kept_because = "used by a VM";
     } else if (!dry_run && !remove_tree(img.path)) {
       fail(SMOLVM_EIO, "cannot remove " + img.path);

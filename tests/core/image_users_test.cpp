@@ -51,8 +51,9 @@ class ImageUsers : public ::testing::Test {
 TEST_F(ImageUsers, PruneKeepsTheDefaultAndWhatALiveVmUsesAndNothingElse) {
   fs::create_directories(dir_ + "/state/vms/live");
   add_image_user(rootfs("bbbb"), dir_ + "/cache", dir_ + "/state/vms/live");
-  // A VM whose folder is gone (deleted by a crash, then gc): its mark dangles.
+  // VMs whose folders are gone (deleted by a crash, then gc): marks dangle.
   add_image_user(rootfs("cccc"), dir_ + "/cache", dir_ + "/state/vms/gone");
+  add_image_user(rootfs("aaaa"), dir_ + "/cache", dir_ + "/state/vms/gone");
 
   const auto dry = kept(true);
   EXPECT_EQ(dry.size(), 4u);
@@ -66,6 +67,7 @@ TEST_F(ImageUsers, PruneKeepsTheDefaultAndWhatALiveVmUsesAndNothingElse) {
 
   EXPECT_EQ(kept(false).size(), 4u);
   EXPECT_TRUE(fs::exists(rootfs("aaaa")));
+  EXPECT_TRUE(fs::is_empty(images_ + "/aaaa/used-by")) << "a dangling mark on the default stayed";
   EXPECT_TRUE(fs::exists(rootfs("bbbb")));
   EXPECT_FALSE(fs::exists(images_ + "/cccc"));
   EXPECT_FALSE(fs::exists(images_ + "/dddd"));

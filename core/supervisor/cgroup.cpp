@@ -36,13 +36,8 @@ CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, const std::string& acc
 void VmCgroup::disable(const std::string& why) {
   enabled_ = false;
   reason_ = why;
-  // Keep what cannot be removed yet, for remove() and json().
-  std::vector<std::string> left;
-  for (const auto& dir : dirs_.made) {
-    if (!cgroup_fs::remove_vm_group(dir)) left.push_back(dir);
-  }
-  dirs_.made = left;
-  if (left.empty()) dirs_.by_controller.clear();
+  remove();  // keeps what cannot be removed yet, for a later remove() and json()
+  if (dirs_.made.empty()) dirs_.by_controller.clear();
 }
 
 void VmCgroup::prepare(const std::string& vm_id, const CgroupLimits& limits) {

@@ -56,11 +56,6 @@ bool has_item(const std::string& list, const std::string& word) {
   return false;
 }
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 std::string make_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return "mkdir " + dir + ": " + std::strerror(errno);

@@ -17,7 +17,6 @@ bool has_word(const std::string& list, const std::string& word);
 // Whether the comma-separated `list` holds `word` (mount options, the
 // controller field of /proc/self/cgroup: "rw,cpu,cpuacct").
 bool has_item(const std::string& list, const std::string& word);
-bool exists(const std::string& path);
 // mkdir that accepts an existing folder. Returns "" or the error.
 std::string make_dir(const std::string& dir);
 // mkdir of a VM's group. An existing empty one (left by a supervisor that

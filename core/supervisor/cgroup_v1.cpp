@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
+#include "core/common/files.h"
 #include "core/supervisor/cgroup_fs.h"
 
 namespace smolvm::cgroup_v1 {
@@ -70,7 +72,7 @@ std::string limit_memory(const std::string& dir, uint64_t bytes, Applied* applie
   const std::string value = std::to_string(bytes);
   if (auto err = write_file(dir + "/memory.limit_in_bytes", value); !err.empty()) return err;
   const std::string memsw = dir + "/memory.memsw.limit_in_bytes";
-  if (!cgroup_fs::exists(memsw)) return "";
+  if (!path_exists(memsw)) return "";
   if (auto err = write_file(memsw, value); !err.empty()) return err;
   applied->swap_limited = true;
   return "";
@@ -94,9 +96,8 @@ std::string create(const OwnGroups& own, const std::string& vm_id, const CgroupL
   for (const auto& c : kControllers) {
     const std::string parent = own.at(c) + "/smolvm", dir = parent + "/" + vm_id;
     dirs->by_controller[c] = dir;
-    bool made = false;  // hierarchies mounted together share one folder
-    for (const auto& m : dirs->made) made = made || m == dir;
-    if (made) continue;
+    // Hierarchies mounted together share one folder.
+    if (std::find(dirs->made.begin(), dirs->made.end(), dir) != dirs->made.end()) continue;
     if (auto err = cgroup_fs::make_dir(parent); !err.empty()) return err;
     if (auto err = cgroup_fs::make_vm_group(dir); !err.empty()) return err;
     dirs->made.push_back(dir);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/common/files.h"
 #include "core/supervisor/cgroup_fs.h"
 
 namespace smolvm::cgroup_v2 {
@@ -49,7 +50,7 @@ std::string unusable_reason(const std::string& root, bool trust_root) {
     }
     return why;
   }
-  if (!cgroup_fs::exists(root + "/cgroup.controllers")) {
+  if (!path_exists(root + "/cgroup.controllers")) {
     return root + " is not a cgroup v2 root (it has no cgroup.controllers)";
   }
   const std::string have = read_line(root + "/cgroup.controllers");

@@ -32,14 +32,16 @@ void say(const char* a, const char* b = "") {
 void place_fds(const int* fds, int n) {
   int high[64];
   for (int i = 0; i < n; ++i) {
-    high[i] = fcntl(fds[i], F_DUPFD, 3 + n);
+    // Close-on-exec: if close_range below is missing, these copies still
+    // do not reach the VMM (dup2 clears the flag on the final numbers).
+    high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n);
     if (high[i] < 0) die("smolvm: passing a descriptor to the VMM: ");
   }
   for (int i = 0; i < n; ++i) {
     if (dup2(high[i], 3 + i) < 0) die("smolvm: passing a descriptor to the VMM: ");
   }
-  // Older kernels lack close_range; the caller's descriptors are
-  // close-on-exec anyway, this is the belt to those braces.
+  // Older kernels lack close_range; the caller's descriptors and the copies
+  // above are close-on-exec anyway, this is the belt to those braces.
   syscall(SYS_close_range, static_cast<unsigned>(3 + n), ~0u, 0u);
 }
 

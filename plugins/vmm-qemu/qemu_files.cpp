@@ -72,12 +72,8 @@ int open_tap(const std::string& name, std::string& error) {
 // it is open, so it disappears with QEMU however QEMU ends.
 int scratch_overlay(const smolvm_vmm_config& cfg, std::string& error) {
   const std::string path = std::string(cfg.vm_dir) + "/scratch.qcow2";
-  int code = 0;
-  const std::string msg = smolvm_vmm::first_line_of(
-      {"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", cfg.rootfs_path, path}, &code);
-  if (code != 0) {
-    ::unlink(path.c_str());
-    error = "qemu-img create of the shared-mode overlay " + path + " failed: " + msg;
+  if (const std::string why = create_overlay(cfg.rootfs_path, path, 0); !why.empty()) {
+    error = "the shared-mode overlay: " + why;
     return -1;
   }
   const int fd = open_file(path, O_RDWR, "the shared-mode overlay", error);
@@ -91,6 +87,18 @@ void close_fd(int& fd) {
 }
 
 }  // namespace
+
+std::string create_overlay(const std::string& base, const std::string& path, uint32_t size_mib) {
+  std::vector<std::string> argv = {"qemu-img", "create", "-q", "-f", "qcow2",
+                                   "-F",       "raw",    "-b", base, path};
+  if (size_mib != 0) argv.push_back(std::to_string(size_mib) + "M");
+  int code = 0;
+  const std::string msg = smolvm_vmm::first_line_of(argv, &code);
+  if (code == 0) return "";
+  ::unlink(path.c_str());
+  return "qemu-img create of " + path + " over " + base +
+         " failed: " + (code == 127 ? "qemu-img not found (apt-get install qemu-utils)" : msg);
+}
 
 std::string agent_socket_path(const std::string& vm_dir) { return vm_dir + "/agent.sock"; }
 std::string qmp_socket_path(const std::string& vm_dir) { return vm_dir + "/qmp.sock"; }

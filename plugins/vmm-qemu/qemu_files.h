@@ -5,6 +5,7 @@
 // so it can run as a user to whom the VM's folder is closed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ class VmmFiles {
  private:
   int kernel_ = -1, base_ = -1, disk_ = -1, console_ = -1, agent_ = -1, qmp_ = -1, tap_ = -1;
 };
+
+// Makes `path` a qcow2 overlay on the raw `base` (virtual size: the base's,
+// or size_mib when non-zero). Returns "" or the error, with no file left.
+std::string create_overlay(const std::string& base, const std::string& path, uint32_t size_mib);
 
 // The listening sockets' paths in the VM's folder.
 std::string agent_socket_path(const std::string& vm_dir);

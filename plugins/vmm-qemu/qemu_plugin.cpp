@@ -91,20 +91,12 @@ int prepare_disk(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
   }
   const std::string disk = std::string(cfg->vm_dir) + "/disk.qcow2";
   if (disk.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "disk path too long");
-  std::vector<std::string> argv = {"qemu-img", "create",         "-q", "-f", "qcow2", "-F", "raw",
-                                   "-b",       cfg->rootfs_path, disk};
   // A larger virtual size than the base: the guest's root file system grows
   // into it at boot; the file still holds only what the guest writes.
-  if (SMOLVM_VMM_CONFIG_HAS(cfg, disk_size_mib) && cfg->disk_size_mib != 0) {
-    argv.push_back(std::to_string(cfg->disk_size_mib) + "M");
-  }
-  int code = 0;
-  const std::string msg = smolvm_vmm::first_line_of(argv, &code);
-  if (code != 0) {
-    unlink(disk.c_str());
-    return set_err(err, SMOLVM_EIO,
-                   "qemu-img create of " + disk + " over " + cfg->rootfs_path + " failed: " +
-                       (code == 127 ? "qemu-img not found (apt-get install qemu-utils)" : msg));
+  const uint32_t size_mib = SMOLVM_VMM_CONFIG_HAS(cfg, disk_size_mib) ? cfg->disk_size_mib : 0;
+  if (const std::string why = smolvm_qemu::create_overlay(cfg->rootfs_path, disk, size_mib);
+      !why.empty()) {
+    return set_err(err, SMOLVM_EIO, why);
   }
   std::memcpy(out_path, disk.c_str(), disk.size() + 1);
   return 0;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/common/files.h"
 #include "core/supervisor/cgroup_fs.h"
 #include "core/supervisor/cgroup_v1_mounts.h"
 #include "core/supervisor/cgroup_v2.h"
@@ -30,11 +31,6 @@ std::string slurp(const std::string& path) {
 }
 
 std::string line_of(const std::string& path) { return cgroup_fs::read_line(path); }
-
-bool exists(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
 
 std::string unique_id(const char* what) {
   return std::string("cgtest-") + what + "-" + std::to_string(getpid());
@@ -136,7 +132,7 @@ TEST(CgroupV1Mounts, FindsThisProcessesRealGroups) {
   const std::string why = cgroup_v1::own_groups({"cpu", "memory", "pids"}, &own);
   if (!why.empty()) GTEST_SKIP() << "no cgroup v1 hierarchies here: " << why;
   for (const auto& [c, dir] : own) {
-    EXPECT_TRUE(exists(dir + "/cgroup.procs")) << c << ": " << dir;
+    EXPECT_TRUE(path_exists(dir + "/cgroup.procs")) << c << ": " << dir;
     // This process is listed in its own group.
     const std::string procs = slurp(dir + "/cgroup.procs");
     EXPECT_NE(("\n" + procs).find("\n" + std::to_string(getpid()) + "\n"), std::string::npos)
@@ -146,7 +142,7 @@ TEST(CgroupV1Mounts, FindsThisProcessesRealGroups) {
 
 TEST(CgroupV2, TheHostsUnifiedMountWithoutControllersIsRefusedWithTheReason) {
   const std::string unified = "/sys/fs/cgroup/unified";
-  if (!exists(unified + "/cgroup.controllers")) GTEST_SKIP() << "no cgroup2 at " << unified;
+  if (!path_exists(unified + "/cgroup.controllers")) GTEST_SKIP() << "no cgroup2 at " << unified;
   const std::string offers = line_of(unified + "/cgroup.controllers");
   if (offers.find("cpu") != std::string::npos && offers.find("memory") != std::string::npos &&
       offers.find("pids") != std::string::npos) {
@@ -164,7 +160,7 @@ TEST(CgroupV2, TheHostsUnifiedMountWithoutControllersIsRefusedWithTheReason) {
   EXPECT_NE(reason.find("it offers: " + (offers.empty() ? "none" : offers)), std::string::npos)
       << reason;
   EXPECT_FALSE(j.contains("path"));  // nothing was made
-  EXPECT_FALSE(exists(unified + "/smolvm/" + unique_id("v2")));
+  EXPECT_FALSE(path_exists(unified + "/smolvm/" + unique_id("v2")));
 }
 
 TEST(CgroupV2, ATestRootThatIsNotThereIsNotReplacedByV1) {
@@ -218,7 +214,7 @@ TEST_F(RealCgroup, HoldsTheLimitsAndTheProcessAndLeavesNothing) {
   for (const auto& [c, dir] : g) {
     EXPECT_TRUE(is_vm_group(dir)) << dir;
     EXPECT_EQ(dir.substr(dir.size() - id.size() - 8), "/smolvm/" + id) << dir;
-    EXPECT_TRUE(exists(dir)) << dir;
+    EXPECT_TRUE(path_exists(dir)) << dir;
   }
   if (j["version"] == 1) {
     // Beneath this process's own group in each hierarchy.
@@ -228,7 +224,7 @@ TEST_F(RealCgroup, HoldsTheLimitsAndTheProcessAndLeavesNothing) {
     EXPECT_EQ(line_of(g.at("cpu") + "/cpu.cfs_quota_us"), "100000");
     EXPECT_EQ(line_of(g.at("cpu") + "/cpu.cfs_period_us"), "100000");
     EXPECT_EQ(line_of(g.at("memory") + "/memory.limit_in_bytes"), std::to_string(448ull << 20));
-    const bool memsw = exists(g.at("memory") + "/memory.memsw.limit_in_bytes");
+    const bool memsw = path_exists(g.at("memory") + "/memory.memsw.limit_in_bytes");
     EXPECT_EQ(j["memory_includes_swap"], memsw);
     if (memsw) {
       EXPECT_EQ(line_of(g.at("memory") + "/memory.memsw.limit_in_bytes"),
@@ -256,7 +252,7 @@ TEST_F(RealCgroup, HoldsTheLimitsAndTheProcessAndLeavesNothing) {
   reap(child_);
   child_ = -1;
   cg_.remove();
-  for (const auto& [c, dir] : g) EXPECT_FALSE(exists(dir)) << c << ": " << dir << " left";
+  for (const auto& [c, dir] : g) EXPECT_FALSE(path_exists(dir)) << c << ": " << dir << " left";
   cg_.remove();  // idempotent
 }
 
@@ -275,9 +271,9 @@ TEST_F(RealCgroup, ARecordedGroupIsRemovedAfterItsSupervisorDied) {
   // The VMM died with its supervisor.
   reap(child_);
   child_ = -1;
-  for (const auto& [c, dir] : g) ASSERT_TRUE(exists(dir)) << dir;
+  for (const auto& [c, dir] : g) ASSERT_TRUE(path_exists(dir)) << dir;
   remove_recorded_cgroup(runtime);
-  for (const auto& [c, dir] : g) EXPECT_FALSE(exists(dir)) << c << ": " << dir << " left";
+  for (const auto& [c, dir] : g) EXPECT_FALSE(path_exists(dir)) << c << ": " << dir << " left";
   remove_recorded_cgroup(runtime);  // idempotent
   remove_recorded_cgroup({{"cgroup", {{"enabled", false}, {"reason", "x"}}}});
   remove_recorded_cgroup({});
@@ -293,7 +289,7 @@ TEST_F(RealCgroup, ARecordedPathOfAnotherShapeIsNeverRemoved) {
   const std::string other = parent + "/not-smolvm-shaped";
   ASSERT_EQ(mkdir(other.c_str(), 0755), 0) << other;
   remove_recorded_cgroup({{"cgroup", {{"path", other}, {"paths", {{"memory", other}}}}}});
-  EXPECT_TRUE(exists(other));
+  EXPECT_TRUE(path_exists(other));
   rmdir(other.c_str());
 }
 
@@ -318,7 +314,7 @@ TEST_F(RealCgroup, AGroupHeldByAnotherLiveVmWithTheSameIdIsRefused) {
   EXPECT_FALSE(j.contains("paths") || j.contains("path")) << j.dump();
   twin.remove();
   for (const auto& [c, dir] : groups()) {
-    EXPECT_TRUE(exists(dir)) << dir << " was removed by the twin";
+    EXPECT_TRUE(path_exists(dir)) << dir << " was removed by the twin";
     EXPECT_EQ(line_of(dir + "/cgroup.procs"), std::to_string(child_)) << c;
   }
   EXPECT_EQ(line_of(groups().at("pids") + "/pids.max"), "129");  // not the twin's 130
@@ -342,9 +338,9 @@ TEST_F(RealCgroup, AFailureHalfWayRemovesWhatWasMade) {
   EXPECT_FALSE(j.contains("path")) << j.dump();
   cgroup_v1::OwnGroups own;
   if (cgroup_v1::own_groups({"cpu", "memory", "pids"}, &own).empty()) {
-    for (const auto& [c, dir] : own) EXPECT_FALSE(exists(dir + "/smolvm/" + id)) << c;
+    for (const auto& [c, dir] : own) EXPECT_FALSE(path_exists(dir + "/smolvm/" + id)) << c;
   }
-  EXPECT_FALSE(exists("/sys/fs/cgroup/smolvm/" + id));
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/smolvm/" + id));
 }
 
 // v1 refuses a child's CPU quota above an ancestor's. Here this process is
@@ -354,7 +350,7 @@ TEST_F(RealCgroup, AFailureHalfWayRemovesWhatWasMade) {
 TEST_F(RealCgroup, V1AnAncestorsSmallerCpuQuotaBoundsTheVmInstead) {
   cgroup_v1::OwnGroups own;
   if (!cgroup_v1::own_groups({"cpu"}, &own).empty() ||
-      exists("/sys/fs/cgroup/cgroup.controllers")) {
+      path_exists("/sys/fs/cgroup/cgroup.controllers")) {
     GTEST_SKIP() << "needs a cgroup v1 cpu hierarchy";
   }
   const std::string home = own["cpu"];

@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/process.h"
 
 namespace smolvm {
 namespace {
@@ -66,13 +66,8 @@ TEST_F(RuntimeTest, CreateRecordsAndPreparesAnIsolatedDisk) {
 
 // What qemu-img says the VM's disk is made of: {"virtual-size", "backing-filename", ...}.
 nlohmann::json disk_info(const std::string& disk) {
-  const std::string cmd = "qemu-img info --output=json " + disk;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; p && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  if (p) ::pclose(p);
-  return nlohmann::json::parse(out, nullptr, false);
+  const CommandResult r = run_command({"qemu-img", "info", "--output=json", disk});
+  return nlohmann::json::parse(r.output, nullptr, false);
 }
 
 // `smolvm image build` moves images/default to a new image when its inputs

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <string>
@@ -18,6 +19,14 @@
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
 #include "core/state/vm_state.h"
+
+// smolvm.h maps smolvm_X_init(p) to smolvm_X_init_version for callers; the
+// exported functions of that name (for binaries built before 1.2) are
+// defined here.
+#undef smolvm_runtime_options_init
+#undef smolvm_vm_options_init
+#undef smolvm_vm_info_init
+#undef smolvm_exec_options_init
 
 struct smolvm_runtime {
   std::unique_ptr<smolvm::Runtime> rt;
@@ -71,10 +80,63 @@ int guard(F&& body) {
   }
 }
 
+void need(const void* p, const char* name) {
+  if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
+}
+
+// The size of each version of a caller-versioned struct, oldest first
+// (version N is sizes[N - 1]). A new field appended to a struct adds a
+// version here and bumps SMOLVM_<STRUCT>_VERSION in smolvm.h.
+template <typename T>
+struct Versions;
+template <>
+struct Versions<smolvm_runtime_options> {
+  static constexpr const char* name = "runtime options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_runtime_options)};
+};
+template <>
+struct Versions<smolvm_vm_options> {
+  static constexpr const char* name = "vm options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_vm_options)};
+};
+template <>
+struct Versions<smolvm_vm_info> {
+  static constexpr const char* name = "vm info";
+  static constexpr size_t sizes[] = {offsetof(smolvm_vm_info, disk_size_mib),
+                                     sizeof(smolvm_vm_info)};
+};
+template <>
+struct Versions<smolvm_exec_options> {
+  static constexpr const char* name = "exec options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_exec_options)};
+};
+
+// Zeroes the caller's struct as far as its version goes and records that
+// size; never writes past it. Returns the size.
+template <typename T>
+size_t init_version(T* p, unsigned int version) {
+  using V = Versions<T>;
+  constexpr size_t known = std::size(V::sizes);
+  if (version < 1 || version > known) {
+    smolvm::fail(SMOLVM_EINVAL, std::string(V::name) + " version " + std::to_string(version) +
+                                    ": this library knows 1.." + std::to_string(known) +
+                                    " (smolvm.h " + std::to_string(SMOLVM_ABI_MAJOR) + "." +
+                                    std::to_string(SMOLVM_ABI_MINOR) +
+                                    "); the program was built against a newer smolvm.h");
+  }
+  need(p, "the struct to initialise");
+  const size_t size = V::sizes[version - 1];
+  std::memset(static_cast<void*>(p), 0, size);
+  p->struct_size = static_cast<uint32_t>(size);
+  return size;
+}
+
 // Refuses a struct from a newer library (fields we would not honour) and
 // one too small to hold the fields of version 1.
 template <typename T>
-void check_struct(const T* p, const char* name, size_t min_size) {
+void check_struct(const T* p) {
+  const char* name = Versions<T>::name;
+  const size_t min_size = Versions<T>::sizes[0];
   if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
   if (p->struct_size < min_size || p->struct_size > sizeof(T)) {
     smolvm::fail(SMOLVM_EINVAL,
@@ -89,10 +151,6 @@ void check_struct(const T* p, const char* name, size_t min_size) {
 #define SMOLVM_HAS_FIELD(p, type, field) \
   ((p)->struct_size >= offsetof(type, field) + sizeof((p)->field))
 
-void need(const void* p, const char* name) {
-  if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
-}
-
 std::string str_or(const char* s, const char* fallback) { return s ? s : fallback; }
 
 uint8_t* copy_bytes(const std::string& s) {
@@ -104,7 +162,7 @@ uint8_t* copy_bytes(const std::string& s) {
 }
 
 smolvm::ExecRequest to_request(const smolvm_exec_options* o) {
-  check_struct(o, "exec options", sizeof(smolvm_exec_options));
+  check_struct(o);
   smolvm::ExecRequest r;
   if (o->argv) {
     for (size_t i = 0; i < o->argc; ++i) {
@@ -154,12 +212,12 @@ void smolvm_buf_dispose(smolvm_buf* buf) {
 
 const char* smolvm_vm_state_str(int state) { return smolvm::vm_state_name(state); }
 
+int smolvm_runtime_options_init_version(smolvm_runtime_options* opts, unsigned int version) {
+  return guard([&] { init_version(opts, version); });
+}
+
 int smolvm_runtime_options_init(smolvm_runtime_options* opts) {
-  return guard([&] {
-    need(opts, "opts");
-    *opts = smolvm_runtime_options{};
-    opts->struct_size = sizeof *opts;
-  });
+  return smolvm_runtime_options_init_version(opts, 1);
 }
 
 int smolvm_runtime_open(smolvm_runtime** out, const smolvm_runtime_options* opts) {
@@ -168,7 +226,7 @@ int smolvm_runtime_open(smolvm_runtime** out, const smolvm_runtime_options* opts
     *out = nullptr;
     smolvm::RuntimeOptions o;
     if (opts) {
-      check_struct(opts, "runtime options", sizeof(smolvm_runtime_options));
+      check_struct(opts);
       o.state_dir = str_or(opts->state_dir, "");
       o.cache_dir = str_or(opts->cache_dir, "");
       o.plugin_path = str_or(opts->plugin_path, "");
@@ -265,7 +323,7 @@ const char* smolvm_profile_name(const smolvm_profile* profile) {
 int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile* profile) {
   return guard([&] {
     need(profile, "profile");
-    check_struct(out, "vm options", sizeof(smolvm_vm_options));
+    check_struct(out);
     const smolvm::VmSpec& s = profile->profile.spec;
     const uint32_t size = out->struct_size;
     *out = smolvm_vm_options{};
@@ -303,14 +361,16 @@ int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
   });
 }
 
-int smolvm_vm_options_init(smolvm_vm_options* opts) {
+int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version) {
   return guard([&] {
-    need(opts, "opts");
-    *opts = smolvm_vm_options{};
-    opts->struct_size = sizeof *opts;
+    init_version(opts, version);
     opts->vcpu_count = SMOLVM_VCPU_DEFAULT;
     opts->mem_size_mib = SMOLVM_MEM_MIB_DEFAULT;
   });
+}
+
+int smolvm_vm_options_init(smolvm_vm_options* opts) {
+  return smolvm_vm_options_init_version(opts, 1);
 }
 
 int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_options* opts) {
@@ -320,7 +380,7 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
     *out = nullptr;
     smolvm::VmSpec spec;
     if (opts) {
-      check_struct(opts, "vm options", sizeof(smolvm_vm_options));
+      check_struct(opts);
       spec.vm_id = str_or(opts->vm_id, "");
       spec.vcpu_count = opts->vcpu_count;
       spec.mem_size_mib = opts->mem_size_mib;
@@ -386,19 +446,17 @@ int smolvm_vm_delete(smolvm_vm* vm) {
 
 const char* smolvm_vm_id(const smolvm_vm* vm) { return vm ? vm->id.c_str() : ""; }
 
-int smolvm_vm_info_init(smolvm_vm_info* out) {
-  return guard([&] {
-    need(out, "out");
-    *out = smolvm_vm_info{};
-    out->struct_size = sizeof *out;
-  });
+int smolvm_vm_info_init_version(smolvm_vm_info* out, unsigned int version) {
+  return guard([&] { init_version(out, version); });
 }
+
+int smolvm_vm_info_init(smolvm_vm_info* out) { return smolvm_vm_info_init_version(out, 1); }
 
 int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
   return guard([&] {
     need(vm, "vm");
     // 1.0 callers pass the struct without disk_size_mib.
-    check_struct(out, "vm info", offsetof(smolvm_vm_info, disk_size_mib));
+    check_struct(out);
     const uint32_t size = out->struct_size;
     vm->info_rec = vm->owner->rt->get(vm->id);
     const auto& r = vm->info_rec;
@@ -448,12 +506,12 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
   });
 }
 
+int smolvm_exec_options_init_version(smolvm_exec_options* opts, unsigned int version) {
+  return guard([&] { init_version(opts, version); });
+}
+
 int smolvm_exec_options_init(smolvm_exec_options* opts) {
-  return guard([&] {
-    need(opts, "opts");
-    *opts = smolvm_exec_options{};
-    opts->struct_size = sizeof *opts;
-  });
+  return smolvm_exec_options_init_version(opts, 1);
 }
 
 int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm, const smolvm_exec_options* opts) {
@@ -489,7 +547,7 @@ int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm, const smolvm_exec_op
 int smolvm_vm_run(smolvm_exec_result** out, smolvm_vm* vm, const char* command,
                   uint32_t timeout_ms) {
   smolvm_exec_options o;
-  smolvm_exec_options_init(&o);
+  smolvm_exec_options_init_version(&o, SMOLVM_EXEC_OPTIONS_VERSION);
   o.command = command;
   o.timeout_ms = timeout_ms;
   if (!command) return set_error(SMOLVM_EINVAL, "command must not be NULL");

@@ -6,9 +6,16 @@
  *    smolvm_status. The message of the last failure on the calling thread is
  *    smolvm_last_error(); it names the field, the value and what is allowed.
  *  - Outputs come first in the parameter list, as pointers.
- *  - Option structs start with `uint32_t struct_size`; fields are only ever
- *    appended. Call the matching *_init() to fill the defaults, then set what
- *    you need. A struct_size larger than the library knows is refused.
+ *  - Option and info structs start with `uint32_t struct_size`; fields are
+ *    only ever appended. Call the matching *_init() to fill the defaults, then
+ *    set what you need. Since 1.2 each struct has a version compiled into the
+ *    caller (SMOLVM_<STRUCT>_VERSION): smolvm_X_init(p) is a macro for
+ *    smolvm_X_init_version(p, SMOLVM_X_VERSION), and SMOLVM_X_INIT is a
+ *    static initializer. The library writes no more than the caller's
+ *    version holds and reads appended fields only when struct_size covers
+ *    them. The plain functions smolvm_X_init(), which binaries built before
+ *    1.2 call, fill the 1.0 layout only. A struct_size larger than the
+ *    library knows is refused.
  *  - Strings passed in are copied. Strings returned are owned by the handle
  *    they came from (valid until the next call on that handle or its free)
  *    unless the comment says "free with ...".
@@ -39,7 +46,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 1
+#define SMOLVM_ABI_MINOR 2
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -106,7 +113,17 @@ typedef struct smolvm_runtime_options {
   const char* store;
 } smolvm_runtime_options;
 
+/* Versions: 1 (1.0). */
+#define SMOLVM_RUNTIME_OPTIONS_VERSION 1
+/* Since 1.2: fills the defaults of the given version's layout. */
+SMOLVM_API int smolvm_runtime_options_init_version(smolvm_runtime_options* opts,
+                                                   unsigned int version);
+/* For binaries built before 1.2: fills the 1.0 layout only. */
 SMOLVM_API int smolvm_runtime_options_init(smolvm_runtime_options* opts);
+#define smolvm_runtime_options_init(opts) \
+  smolvm_runtime_options_init_version((opts), SMOLVM_RUNTIME_OPTIONS_VERSION)
+#define SMOLVM_RUNTIME_OPTIONS_INIT \
+  { .struct_size = sizeof(smolvm_runtime_options) }
 
 /* Opens the runtime (store, plugin registry). opts may be NULL. */
 SMOLVM_API int smolvm_runtime_open(smolvm_runtime** out, const smolvm_runtime_options* opts);
@@ -183,7 +200,19 @@ typedef struct smolvm_vm_options {
   uint32_t disk_size_mib;
 } smolvm_vm_options;
 
+/* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0). */
+#define SMOLVM_VM_OPTIONS_VERSION 1
+/* Since 1.2: fills the defaults of the given version's layout. */
+SMOLVM_API int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version);
+/* For binaries built before 1.2: fills the 1.0 layout only. */
 SMOLVM_API int smolvm_vm_options_init(smolvm_vm_options* opts);
+#define smolvm_vm_options_init(opts) \
+  smolvm_vm_options_init_version((opts), SMOLVM_VM_OPTIONS_VERSION)
+#define SMOLVM_VM_OPTIONS_INIT                                                   \
+  {                                                                              \
+    .struct_size = sizeof(smolvm_vm_options), .vcpu_count = SMOLVM_VCPU_DEFAULT, \
+    .mem_size_mib = SMOLVM_MEM_MIB_DEFAULT                                       \
+  }
 
 /* ---- profiles ------------------------------------------------------- */
 
@@ -287,9 +316,18 @@ typedef struct smolvm_vm_info {
   uint32_t disk_size_mib;
 } smolvm_vm_info;
 
-/* Fills *out from the store (fresh on every call). Set out->struct_size
- * first (or use smolvm_vm_info_init). Strings are owned by the handle. */
+/* Versions: 1 (1.0), 2 (1.1: disk_size_mib). */
+#define SMOLVM_VM_INFO_VERSION 2
+/* Since 1.2: zeroes the given version's layout and sets its struct_size. */
+SMOLVM_API int smolvm_vm_info_init_version(smolvm_vm_info* out, unsigned int version);
+/* For binaries built before 1.2: the 1.0 layout only. */
 SMOLVM_API int smolvm_vm_info_init(smolvm_vm_info* out);
+#define smolvm_vm_info_init(out) smolvm_vm_info_init_version((out), SMOLVM_VM_INFO_VERSION)
+#define SMOLVM_VM_INFO_INIT \
+  { .struct_size = sizeof(smolvm_vm_info) }
+
+/* Fills *out from the store (fresh on every call). Initialise it first
+ * (smolvm_vm_info_init). Strings are owned by the handle. */
 SMOLVM_API int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm);
 
 /* ---- commands ------------------------------------------------------- */
@@ -311,7 +349,16 @@ typedef struct smolvm_exec_options {
   uint32_t timeout_ms;
 } smolvm_exec_options;
 
+/* Versions: 1 (1.0). */
+#define SMOLVM_EXEC_OPTIONS_VERSION 1
+/* Since 1.2: fills the defaults of the given version's layout. */
+SMOLVM_API int smolvm_exec_options_init_version(smolvm_exec_options* opts, unsigned int version);
+/* For binaries built before 1.2: fills the 1.0 layout only. */
 SMOLVM_API int smolvm_exec_options_init(smolvm_exec_options* opts);
+#define smolvm_exec_options_init(opts) \
+  smolvm_exec_options_init_version((opts), SMOLVM_EXEC_OPTIONS_VERSION)
+#define SMOLVM_EXEC_OPTIONS_INIT \
+  { .struct_size = sizeof(smolvm_exec_options) }
 
 typedef struct smolvm_exec_result {
   int exit_code; /* the exit status, or 128+signal when killed */

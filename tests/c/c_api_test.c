@@ -68,6 +68,23 @@ int main(void) {
   CHECK(rc == SMOLVM_EINVAL);
   CHECK(strstr(smolvm_last_error(), "struct_size=3") != NULL);
 
+  /* Versions compiled into the caller: init takes this header's version, a
+   * static initializer matches it, and a version newer than the library
+   * is refused with both named. */
+  {
+    smolvm_vm_options fixed = SMOLVM_VM_OPTIONS_INIT;
+    smolvm_vm_info empty = SMOLVM_VM_INFO_INIT;
+    smolvm_vm_options fresh;
+    CHECK(smolvm_vm_options_init(&fresh) == 0);
+    CHECK(fixed.struct_size == fresh.struct_size && fixed.vcpu_count == fresh.vcpu_count &&
+          fixed.mem_size_mib == fresh.mem_size_mib);
+    CHECK(empty.struct_size == sizeof empty);
+    CHECK(smolvm_vm_options_init_version(&fixed, SMOLVM_VM_OPTIONS_VERSION + 1) == SMOLVM_EINVAL);
+    CHECK(strstr(smolvm_last_error(), "vm options version") != NULL);
+    CHECK(strstr(smolvm_last_error(), "newer smolvm.h") != NULL);
+    CHECK(smolvm_vm_info_init_version(&empty, 0) == SMOLVM_EINVAL);
+  }
+
   /* Bad input names field, value and range. */
   smolvm_vm_options_init(&vo);
   vo.kernel_path = kernel;

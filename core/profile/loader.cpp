@@ -2,6 +2,7 @@
 // its own and the merged result, and build the Profile.
 #include <filesystem>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #include "core/common/error.h"
@@ -35,12 +36,32 @@ std::string chain_text(const std::vector<Link>& chain, const std::string& next) 
   return text + next;
 }
 
+// Whether a file says it is a profile at all. Only then may an error quote
+// its text: extends (or --profile) can name any file the process can read,
+// such as /etc/shadow, and a message must not become a way to read it.
+bool declares_profile(std::string_view text) {
+  return text.find("smolvm/v1") != std::string_view::npos ||
+         text.find("VMProfile") != std::string_view::npos;
+}
+
+NodePtr parse_checked(const SourcePtr& src) {
+  try {
+    NodePtr root = parse_document(src);
+    check_profile_document(*root);
+    return root;
+  } catch (const Error& e) {
+    if (declares_profile(src->text)) throw;
+    fail(e.status(), src->display +
+                         ": not a SmolVM profile: a profile is a YAML mapping with apiVersion: "
+                         "smolvm/v1 and kind: VMProfile (the file's content is not shown)");
+  }
+}
+
 // Follows extends from top to the root of the chain: child first.
 std::vector<Link> read_chain(SourcePtr src) {
   std::vector<Link> chain;
   for (;;) {
-    NodePtr root = parse_document(src);
-    check_profile_document(*root);
+    NodePtr root = parse_checked(src);
     chain.push_back(Link{src, root, canonical_of(src->path)});
     const Entry* ext = root->find("extends");
     if (!ext) return chain;

@@ -298,6 +298,7 @@ int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
     *out = nullptr;
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
+    if (vm_id) smolvm::check_vm_id(vm_id);  // NULL: the profile's id or a generated one
     vm->id = rt->rt->create_from_profile(profile->profile, str_or(vm_id, "")).id;
     *out = vm.release();
   });
@@ -321,6 +322,8 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
     smolvm::VmSpec spec;
     if (opts) {
       check_struct(opts, "vm options", sizeof(smolvm_vm_options));
+      // NULL asks for a generated id; "" is a mistake, not that request.
+      if (opts->vm_id) smolvm::check_vm_id(opts->vm_id);
       spec.vm_id = str_or(opts->vm_id, "");
       spec.vcpu_count = opts->vcpu_count;
       spec.mem_size_mib = opts->mem_size_mib;

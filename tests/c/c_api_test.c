@@ -83,6 +83,21 @@ int main(void) {
   CHECK(strcmp(smolvm_last_error(), "vcpu_count=40: must be 1..32") == 0);
   vo.vcpu_count = 1;
   CHECK(smolvm_vm_create(NULL, rt, &vo) == SMOLVM_EINVAL);
+  /* An image path that is not a file says what it is instead. */
+  vo.kernel_path = dir;
+  CHECK(smolvm_vm_create(&vm, rt, &vo) == SMOLVM_EINVAL);
+  CHECK(strstr(smolvm_last_error(), "': is a folder; name the image file in it") != NULL);
+  vo.kernel_path = kernel;
+  vo.rootfs_path = "/dev/zero";
+  CHECK(smolvm_vm_create(&vm, rt, &vo) == SMOLVM_EINVAL);
+  CHECK(strcmp(smolvm_last_error(),
+               "rootfs_path='/dev/zero': not a regular file (a device, FIFO or socket)") == 0);
+  vo.rootfs_path = rootfs;
+  /* NULL asks for a generated id; "" is refused with the rule. */
+  vo.vm_id = "";
+  CHECK(smolvm_vm_create(&vm, rt, &vo) == SMOLVM_EINVAL);
+  CHECK(strstr(smolvm_last_error(), "vm_id='': must match [a-z0-9][a-z0-9-]{0,62}") != NULL);
+  CHECK(vm == NULL);
 
   /* Create, open by id, inspect, list. */
   vo.vm_id = "c-test";

@@ -11,6 +11,7 @@
 
 #include "core/common/error.h"
 #include "core/common/files.h"
+#include "core/runtime/request_limits.h"
 #include "protocol/fd_io.h"
 
 namespace smolvm {
@@ -33,6 +34,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 void check_guest_path(const std::string& p) {
+  check_path_text("guest_path", p);
   if (p.empty() || p[0] != '/') {
     fail(SMOLVM_EINVAL, "guest_path='" + p + "': must be an absolute path");
   }
@@ -149,6 +151,7 @@ GuestSession::~GuestSession() {
 
 std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   check_exec_request(req);
+  check_request_size(req, default_env_);
   std::vector<const char*> argv, env;
   for (const auto& a : req.argv) argv.push_back(a.c_str());
   // The VM's defaults first: a request's own entries override them.

@@ -316,6 +316,13 @@ typedef struct smolvm_exec_options {
   uint32_t timeout_ms;
 } smolvm_exec_options;
 
+/* Since 1.2: a command's argv, command, env (the VM's defaults included) and
+ * cwd must fit in this many bytes together, each string counted with its
+ * terminating NUL. A larger request is refused with SMOLVM_EINVAL before
+ * anything is sent, naming the largest field; pass big data as stdin or a
+ * file instead. Strings must not contain NUL (bindings refuse them). */
+#define SMOLVM_EXEC_REQUEST_MAX_BYTES 131072
+
 SMOLVM_API int smolvm_exec_options_init(smolvm_exec_options* opts);
 
 typedef struct smolvm_exec_result {

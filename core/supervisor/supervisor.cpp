@@ -215,7 +215,11 @@ class Supervisor {
     const int64_t left = boot_deadline_ - monotonic_ms();
     const int rc =
         vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
-    if (rc != 0) fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message);
+    // A VMM that refused its config is gone before its socket exists.
+    if (rc != 0) {
+      fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message +
+                   vmm_output_hint());
+    }
     return fd;
   }
 

@@ -7,18 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                           \
-  do {                                                                                        \
-    ++checks;                                                                                 \
-    if (!(cond)) {                                                                            \
-      ++failures;                                                                             \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-              smolvm_last_error());                                                           \
-    }                                                                                         \
-  } while (0)
+#include "c_check.h"
 
 static void write_file(const char* path, size_t size) {
   FILE* f = fopen(path, "wb");
@@ -172,11 +161,5 @@ int main(void) {
   smolvm_free(doctor);
 
   smolvm_runtime_close(rt);
-  {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", dir);
-  }
-  printf("%d passed, %d failed\n", checks - failures, failures);
-  return failures ? 1 : 0;
+  return finish_checks(dir);
 }

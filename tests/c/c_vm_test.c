@@ -6,18 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_check.h"
 #include "smolvm/smolvm.h"
-
-static int checks, failures;
-#define CHECK(cond)                                                                           \
-  do {                                                                                        \
-    ++checks;                                                                                 \
-    if (!(cond)) {                                                                            \
-      ++failures;                                                                             \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-              smolvm_last_error());                                                           \
-    }                                                                                         \
-  } while (0)
 
 static int starts_with(const char* s, const char* prefix) {
   return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -146,11 +136,5 @@ int main(void) {
   not_a_kernel(rt, dir);
 
   smolvm_runtime_close(rt);
-  {
-    char cmd[340];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cleanup of %s failed\n", dir);
-  }
-  printf("%d passed, %d failed\n", checks - failures, failures);
-  return failures ? 1 : 0;
+  return finish_checks(dir);
 }

@@ -26,6 +26,10 @@ def test_nul_in_text_is_a_value_error_naming_the_argument(vm: SmolVM) -> None:
         vm.write_file("/tmp/a\x00b", b"x")
     with pytest.raises(ValueError, match=r"^guest_path: embedded null character"):
         vm.read_file("/tmp/a\x00b")
+    with pytest.raises(ValueError, match=r"^kernel_path: embedded null character"):
+        SmolVM(kernel_path="/tmp/vmlinux\x00x")
+    with pytest.raises(ValueError, match=r"^vm_id: embedded null character"):
+        SmolVM.from_id("vm\x00x")
     assert vm.run("test -e /tmp/nul-ran || test -e /tmp/a || echo clean").stdout == "clean\n"
     # Data is bytes, not text: NUL is fine there.
     vm.write_file("/tmp/nul-data", b"a\x00b")

@@ -150,8 +150,8 @@ GuestSession::~GuestSession() {
 }
 
 std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
+  check_request_size(req, default_env_);  // first: the checks below quote fields
   check_exec_request(req);
-  check_request_size(req, default_env_);
   std::vector<const char*> argv, env;
   for (const auto& a : req.argv) argv.push_back(a.c_str());
   // The VM's defaults first: a request's own entries override them.

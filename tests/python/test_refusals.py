@@ -8,8 +8,10 @@ import pytest
 
 import smolvm
 from smolvm import SmolVM
+from smolvm import lowlevel as ll
 
-LIMIT = 131072  # SMOLVM_EXEC_REQUEST_MAX_BYTES
+LIMIT = ll.SMOLVM_EXEC_REQUEST_MAX_BYTES
+assert LIMIT == 131072  # the figure the messages and the README give
 
 
 def test_nul_in_text_is_a_value_error_naming_the_argument(vm: SmolVM) -> None:

@@ -2,7 +2,6 @@
 // its own and the merged result, and build the Profile.
 #include <filesystem>
 #include <new>
-#include <string_view>
 #include <vector>
 
 #include "core/common/error.h"
@@ -36,14 +35,8 @@ std::string chain_text(const std::vector<Link>& chain, const std::string& next) 
   return text + next;
 }
 
-// Whether a file says it is a profile at all. Only then may an error quote
-// its text: extends (or --profile) can name any file the process can read,
-// such as /etc/shadow, and a message must not become a way to read it.
-bool declares_profile(std::string_view text) {
-  return text.find("smolvm/v1") != std::string_view::npos ||
-         text.find("VMProfile") != std::string_view::npos;
-}
-
+// Parses and checks one file on its own. A file that does not say it is a
+// profile fails without its text (declares_profile).
 NodePtr parse_checked(const SourcePtr& src) {
   try {
     NodePtr root = parse_document(src);
@@ -51,9 +44,7 @@ NodePtr parse_checked(const SourcePtr& src) {
     return root;
   } catch (const Error& e) {
     if (declares_profile(src->text)) throw;
-    fail(e.status(), src->display +
-                         ": not a SmolVM profile: a profile is a YAML mapping with apiVersion: "
-                         "smolvm/v1 and kind: VMProfile (the file's content is not shown)");
+    fail_not_a_profile(src->display, e.status());
   }
 }
 

@@ -58,6 +58,28 @@ static void oversized_requests(smolvm_vm* vm) {
   expect_output(vm, "echo still usable", "still usable\n");
 }
 
+/* Text in the C ABI is NUL-terminated, so it cannot hold a NUL; data is
+ * (pointer, length) and may: stdin and file contents pass through whole. */
+static void nul_in_data(smolvm_vm* vm) {
+  static const uint8_t data[] = {'a', 0, 'b'};
+  const char* argv[] = {"cat"};
+  smolvm_exec_options o;
+  smolvm_exec_result* res = NULL;
+  smolvm_buf buf;
+  smolvm_exec_options_init(&o);
+  o.argv = argv;
+  o.argc = 1;
+  o.stdin_data = data;
+  o.stdin_len = sizeof data;
+  CHECK(smolvm_vm_exec(&res, vm, &o) == 0);
+  CHECK(res && res->stdout_len == 3 && memcmp(res->stdout_data, data, 3) == 0);
+  smolvm_exec_result_free(res);
+  CHECK(smolvm_vm_write_file(vm, "/tmp/nul-data", data, sizeof data, 0) == 0);
+  CHECK(smolvm_vm_read_file(&buf, vm, "/tmp/nul-data") == 0);
+  CHECK(buf.size == 3 && memcmp(buf.data, data, 3) == 0);
+  smolvm_buf_dispose(&buf);
+}
+
 /* Another handle restarts the VM; this handle's connection is gone. One
  * call may fail on it; the next ones must connect afresh. */
 static void lost_connection(smolvm_runtime* rt, smolvm_vm* vm) {
@@ -129,6 +151,7 @@ int main(void) {
   CHECK(vm && smolvm_vm_start(vm) == 0);
   if (vm) {
     oversized_requests(vm);
+    nul_in_data(vm);
     lost_connection(rt, vm);
     CHECK(smolvm_vm_delete(vm) == 0);
     smolvm_vm_free(vm);

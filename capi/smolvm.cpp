@@ -10,6 +10,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "core/common/error.h"
 #include "core/common/names.h"
@@ -32,17 +33,30 @@ struct smolvm_runtime {
   std::unique_ptr<smolvm::Runtime> rt;
 };
 
+// The guest connection of a VM handle, shared with the streams started on
+// it so that neither frees it under the other. A call that lost the
+// connection marks it broken (guard_guest), and the handle's next call opens
+// a new one instead of failing the same way forever.
+struct GuestLink {
+  std::unique_ptr<smolvm::GuestSession> session;
+  bool broken = false;
+};
+
 struct smolvm_vm {
   smolvm_runtime* owner = nullptr;
   std::string id;
-  std::unique_ptr<smolvm::GuestSession> session;  // opened on first use
-  smolvm::VmRecord info_rec;                      // backs smolvm_vm_info strings
+  std::shared_ptr<GuestLink> session;  // opened on first use
+  smolvm::VmRecord info_rec;           // backs smolvm_vm_info strings
   std::string info_error;
   std::string info_limits;
 
   smolvm::GuestSession& guest() {
-    if (!session) session = std::make_unique<smolvm::GuestSession>(*owner->rt, id);
-    return *session;
+    if (!session || session->broken) {
+      auto link = std::make_shared<GuestLink>();
+      link->session = std::make_unique<smolvm::GuestSession>(*owner->rt, id);
+      session = std::move(link);
+    }
+    return *session->session;
   }
 };
 
@@ -51,6 +65,7 @@ struct smolvm_profile {
 };
 
 struct smolvm_exec {
+  std::shared_ptr<GuestLink> link;  // outlives stream (declared first)
   std::unique_ptr<smolvm::ExecStream> stream;
   bool done = false;
 };
@@ -129,6 +144,15 @@ size_t init_version(T* p, unsigned int version) {
   std::memset(static_cast<void*>(p), 0, size);
   p->struct_size = static_cast<uint32_t>(size);
   return size;
+}
+
+// guard() for a call on a guest connection: a failure of the connection
+// itself (EIO, EPROTO) marks it broken, so only this call fails.
+template <typename F>
+int guard_guest(const std::shared_ptr<GuestLink>* link, F&& body) {
+  const int rc = guard(std::forward<F>(body));
+  if ((rc == SMOLVM_EIO || rc == SMOLVM_EPROTO) && link && *link) (*link)->broken = true;
+  return rc;
 }
 
 // Refuses a struct from a newer library (fields we would not honour) and
@@ -356,6 +380,7 @@ int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
     *out = nullptr;
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
+    if (vm_id) smolvm::check_vm_id(vm_id);  // NULL: the profile's id or a generated one
     vm->id = rt->rt->create_from_profile(profile->profile, str_or(vm_id, "")).id;
     *out = vm.release();
   });
@@ -381,6 +406,8 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
     smolvm::VmSpec spec;
     if (opts) {
       check_struct(opts);
+      // NULL asks for a generated id; "" is a mistake, not that request.
+      if (opts->vm_id) smolvm::check_vm_id(opts->vm_id);
       spec.vm_id = str_or(opts->vm_id, "");
       spec.vcpu_count = opts->vcpu_count;
       spec.mem_size_mib = opts->mem_size_mib;
@@ -515,7 +542,7 @@ int smolvm_exec_options_init(smolvm_exec_options* opts) {
 }
 
 int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm, const smolvm_exec_options* opts) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(out, "out");
     need(vm, "vm");
     *out = nullptr;
@@ -562,13 +589,14 @@ void smolvm_exec_result_free(smolvm_exec_result* result) {
 }
 
 int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_exec_options* opts) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(out, "out");
     need(vm, "vm");
     *out = nullptr;
     const smolvm::ExecRequest req = to_request(opts);
     auto ex = std::make_unique<smolvm_exec>();
     ex->stream = vm->guest().start(req);
+    ex->link = vm->session;
     if (opts->stdin_data && opts->stdin_len)
       ex->stream->write_stdin(opts->stdin_data, opts->stdin_len);
     *out = ex.release();
@@ -577,7 +605,7 @@ int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_exec_option
 
 int smolvm_exec_next_event(smolvm_exec_event* out, smolvm_exec* ex, int32_t wait_ms) {
   int rc = SMOLVM_OK;
-  const int g = guard([&] {
+  const int g = guard_guest(ex ? &ex->link : nullptr, [&] {
     need(out, "out");
     need(ex, "ex");
     if (ex->done) {
@@ -598,7 +626,7 @@ int smolvm_exec_next_event(smolvm_exec_event* out, smolvm_exec* ex, int32_t wait
 }
 
 int smolvm_exec_write_stdin(smolvm_exec* ex, const uint8_t* data, size_t len) {
-  return guard([&] {
+  return guard_guest(ex ? &ex->link : nullptr, [&] {
     need(ex, "ex");
     if (len) need(data, "data");
     ex->stream->write_stdin(data, len);
@@ -606,14 +634,14 @@ int smolvm_exec_write_stdin(smolvm_exec* ex, const uint8_t* data, size_t len) {
 }
 
 int smolvm_exec_close_stdin(smolvm_exec* ex) {
-  return guard([&] {
+  return guard_guest(ex ? &ex->link : nullptr, [&] {
     need(ex, "ex");
     ex->stream->close_stdin();
   });
 }
 
 int smolvm_exec_kill(smolvm_exec* ex, int signal) {
-  return guard([&] {
+  return guard_guest(ex ? &ex->link : nullptr, [&] {
     need(ex, "ex");
     if (signal < 1 || signal > 64) {
       smolvm::fail(SMOLVM_EINVAL, "signal=" + std::to_string(signal) + ": must be 1..64");
@@ -667,7 +695,7 @@ int smolvm_vm_list_ports(char** out_json, smolvm_vm* vm) {
 
 int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* data, size_t len,
                          uint32_t mode) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(vm, "vm");
     need(guest_path, "guest_path");
     if (len) need(data, "data");
@@ -677,7 +705,7 @@ int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* d
 }
 
 int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(out, "out");
     need(vm, "vm");
     need(guest_path, "guest_path");
@@ -689,7 +717,7 @@ int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) 
 }
 
 int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(vm, "vm");
     need(host_path, "host_path");
     need(guest_path, "guest_path");
@@ -698,7 +726,7 @@ int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) 
 }
 
 int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
-  return guard([&] {
+  return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(vm, "vm");
     need(guest_path, "guest_path");
     need(host_path, "host_path");

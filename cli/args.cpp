@@ -15,18 +15,31 @@ std::vector<std::string> Args::all(const std::string& f) const {
   return it == values.end() ? std::vector<std::string>{} : it->second;
 }
 
-unsigned long Args::number(const std::string& f, unsigned long fallback, unsigned long lo,
-                           unsigned long hi) const {
-  const std::string v = get(f);
-  if (v.empty()) return fallback;
+unsigned long parse_number(const std::string& what, const std::string& value, unsigned long lo,
+                           unsigned long hi, bool zero_ok) {
+  const std::string range =
+      (zero_ok && lo > 0 ? "0 or " : "") + std::to_string(lo) + ".." + std::to_string(hi);
+  const std::string shown = what + "=" + value;
+  // strtoul would wrap "-1" around to a huge number.
+  if (value.size() > 1 && value[0] == '-' &&
+      value.find_first_not_of("0123456789", 1) == std::string::npos) {
+    throw UsageError(shown + ": must not be negative; allowed: " + range);
+  }
   char* end = nullptr;
   errno = 0;
-  const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-  if (errno || !end || *end || v[0] == '-' || n < lo || n > hi) {
-    throw UsageError(f + "=" + v + ": must be a whole number " + std::to_string(lo) + ".." +
-                     std::to_string(hi));
+  const unsigned long n = std::strtoul(value.c_str(), &end, 10);
+  if (value.empty() || errno || !end || *end || value[0] < '0' || value[0] > '9') {
+    throw UsageError(shown + ": must be a whole number " + range);
   }
+  if ((n < lo || n > hi) && !(zero_ok && n == 0)) throw UsageError(shown + ": must be " + range);
   return n;
+}
+
+unsigned long Args::number(const std::string& f, unsigned long fallback, unsigned long lo,
+                           unsigned long hi, bool zero_ok) const {
+  auto it = values.find(f);
+  if (it == values.end() || it->second.empty()) return fallback;
+  return parse_number(f, it->second.back(), lo, hi, zero_ok);
 }
 
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& value_flags,

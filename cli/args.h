@@ -24,10 +24,16 @@ struct Args {
   bool has(const std::string& f) const { return flags.count(f) || values.count(f); }
   std::string get(const std::string& f, const std::string& fallback = "") const;
   std::vector<std::string> all(const std::string& f) const;
-  // A whole number within [lo, hi]; UsageError naming the flag otherwise.
+  // A whole number within [lo, hi] (or 0 when zero_ok: "the default"),
+  // fallback when the flag is absent; UsageError naming the flag, the value
+  // and the range otherwise (an empty or negative value too).
   unsigned long number(const std::string& f, unsigned long fallback, unsigned long lo,
-                       unsigned long hi) const;
+                       unsigned long hi, bool zero_ok = false) const;
 };
+
+// The same check for a value that is not a flag's ("guest port", "3000").
+unsigned long parse_number(const std::string& what, const std::string& value, unsigned long lo,
+                           unsigned long hi, bool zero_ok = false);
 
 // value_flags take a value (--mem 512 or --mem=512); bool_flags do not.
 // Short aliases map to long names ("-e" -> "--env").

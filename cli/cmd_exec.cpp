@@ -18,6 +18,11 @@ const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout"
 const std::map<std::string, std::string> kExecAliases = {
     {"-e", "--env"}, {"-w", "--workdir"}, {"-t", "--timeout"}, {"-i", "--stdin"}};
 
+// --timeout SECONDS (0: none) as the C ABI's milliseconds.
+uint32_t exec_timeout_ms(const Args& a) {
+  return static_cast<uint32_t>(a.number("--timeout", 0, 0, 86400) * 1000);
+}
+
 // Runs argv (one argument: a shell command line) in the VM, streaming its
 // output to ours; returns its exit code. Ctrl-C is passed to the command.
 int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
@@ -41,7 +46,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   o.env = env.empty() ? nullptr : env.data();
   o.env_count = env.size();
   o.cwd = cwd.empty() ? nullptr : cwd.c_str();
-  o.timeout_ms = static_cast<uint32_t>(a.number("--timeout", 0, 0, 86400) * 1000);
+  o.timeout_ms = exec_timeout_ms(a);
   o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
   o.stdin_len = input.size();
 
@@ -87,6 +92,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
   const Args a = parse_args(argv, values, {"--rm", "--stdin"}, kExecAliases);
+  exec_timeout_ms(a);  // a bad --timeout is refused before a VM is made
   if (!a.has("--rm")) {
     if (a.positional.size() != 1) {
       throw UsageError("run takes a VM id (or --rm for a one-shot VM), then -- COMMAND");

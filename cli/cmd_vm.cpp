@@ -37,8 +37,10 @@ int cmd_create(const std::vector<std::string>& argv) {
     }
     smolvm_profile* p = nullptr;
     check(smolvm_profile_load(&p, a.get("--profile").c_str()));
+    // --id '' is refused by the library, not taken as "no id".
     const std::string id = a.get("--id");
-    const int rc = smolvm_vm_create_from_profile(&raw, rt.rt, p, id.empty() ? nullptr : id.c_str());
+    const int rc =
+        smolvm_vm_create_from_profile(&raw, rt.rt, p, a.has("--id") ? id.c_str() : nullptr);
     smolvm_profile_free(p);
     check(rc);
   } else {
@@ -141,19 +143,16 @@ int cmd_port(const std::vector<std::string>& argv) {
   const std::string addr = a.get("--addr", "127.0.0.1");
   const char* proto = a.has("--udp") ? "udp" : "tcp";
   const std::string action = a.positional.size() > 1 ? a.positional[1] : "ls";
-  auto number = [](const std::string& s, const char* what) -> uint32_t {
-    char* end = nullptr;
-    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
-    if (s.empty() || !end || *end)
-      throw UsageError(std::string(what) + "='" + s + "': not a number");
-    return static_cast<uint32_t>(v);
+  auto port = [](const std::string& s, const char* what, bool zero_ok) {
+    return static_cast<uint32_t>(parse_number(what, s, 1, 65535, zero_ok));
   };
   if (action == "add" && a.positional.size() == 3) {
     const std::string spec = a.positional[2];  // GUEST or GUEST:HOST
     const auto colon = spec.find(':');
-    const uint32_t guest = number(spec.substr(0, colon), "guest port");
+    const uint32_t guest = port(spec.substr(0, colon), "guest port", false);
+    // Host port 0: the library picks a free one.
     const uint32_t host =
-        colon == std::string::npos ? 0 : number(spec.substr(colon + 1), "host port");
+        colon == std::string::npos ? 0 : port(spec.substr(colon + 1), "host port", true);
     uint32_t got = 0;
     check(smolvm_vm_expose(&got, vm.vm, guest, host, addr.c_str(), proto));
     std::cout << addr << ":" << got << " -> " << smolvm_vm_id(vm.vm) << ":" << guest << "/" << proto
@@ -161,7 +160,8 @@ int cmd_port(const std::vector<std::string>& argv) {
     return 0;
   }
   if (action == "rm" && a.positional.size() == 3) {
-    check(smolvm_vm_unexpose(vm.vm, number(a.positional[2], "host port"), addr.c_str(), proto));
+    check(
+        smolvm_vm_unexpose(vm.vm, port(a.positional[2], "host port", false), addr.c_str(), proto));
     return 0;
   }
   if (action != "ls" || a.positional.size() > 2)

@@ -63,12 +63,14 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
     return keep.back().c_str();
   };
   o.vm_id = str("--id");
-  // Out-of-range numbers are passed through so the library's validation
-  // names the field and range; only non-numbers are refused here.
-  o.vcpu_count = static_cast<uint32_t>(a.number("--vcpus", SMOLVM_VCPU_DEFAULT, 0, 1u << 30));
-  o.mem_size_mib = static_cast<uint32_t>(a.number("--mem", SMOLVM_MEM_MIB_DEFAULT, 0, 1u << 30));
+  // The ranges are the library's own (smolvm.h).
+  o.vcpu_count = static_cast<uint32_t>(
+      a.number("--vcpus", SMOLVM_VCPU_DEFAULT, SMOLVM_VCPU_MIN, SMOLVM_VCPU_MAX));
+  o.mem_size_mib = static_cast<uint32_t>(
+      a.number("--mem", SMOLVM_MEM_MIB_DEFAULT, SMOLVM_MEM_MIB_MIN, SMOLVM_MEM_MIB_MAX));
   o.disk_mode = str("--disk-mode");
-  o.disk_size_mib = static_cast<uint32_t>(a.number("--disk-size", 0, 0, 1u << 30));
+  o.disk_size_mib = static_cast<uint32_t>(
+      a.number("--disk-size", 0, SMOLVM_DISK_MIB_MIN, SMOLVM_DISK_MIB_MAX, true));
   o.kernel_path = str("--kernel");
   o.rootfs_path = str("--rootfs");
   o.boot_args = str("--boot-args");
@@ -76,7 +78,8 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.executor = str("--executor");
   o.network = str("--network");
   o.accel = str("--accel");
-  o.boot_timeout_s = static_cast<uint32_t>(a.number("--boot-timeout", 0, 0, 3600));
+  o.boot_timeout_s =
+      static_cast<uint32_t>(a.number("--boot-timeout", 0, 1, SMOLVM_BOOT_TIMEOUT_S_MAX, true));
 }
 
 }  // namespace smolvm_cli

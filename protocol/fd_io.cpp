@@ -2,16 +2,29 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace smolvm::proto {
+namespace {
+
+// write(), but a socket whose peer went away fails with EPIPE instead of
+// raising SIGPIPE, which would kill the whole process using the library
+// (a C program or a Go one does not ignore it as Python does).
+ssize_t write_nosignal(int fd, const char* data, size_t len) {
+  const ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+  if (n < 0 && errno == ENOTSOCK) return ::write(fd, data, len);
+  return n;
+}
+
+}  // namespace
 
 bool write_all(int fd, std::string_view data) {
   size_t off = 0;
   while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    const ssize_t n = write_nosignal(fd, data.data() + off, data.size() - off);
     if (n > 0) {
       off += static_cast<size_t>(n);
       continue;
@@ -29,7 +42,7 @@ bool write_all(int fd, std::string_view data) {
 
 long write_some(int fd, std::string_view data) {
   for (;;) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
+    const ssize_t n = write_nosignal(fd, data.data(), data.size());
     if (n >= 0) return n;
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;

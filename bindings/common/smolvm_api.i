@@ -93,6 +93,32 @@
 
 %include <stdint.i>
 
+/* ---- text arguments ---------------------------------------------------
+ * A C string ends at its first NUL, so "echo a\0; rm -rf /x" would reach
+ * the library as "echo a" and the rest would vanish silently. Every text
+ * (const char *) argument is therefore refused when it holds a NUL: Python
+ * raises ValueError (as Python's own APIs do), Node throws an Error, both
+ * naming the argument. Byte buffers (const char *bytes, size_t bytes_len)
+ * may hold any byte. Go converts strings with its own typemap; the Go
+ * package checks its strings before the call (bindings/go/text.go). More
+ * specific typemaps of a language (a named parameter) still win. */
+#if defined(SWIGPYTHON) || defined(SWIGJAVASCRIPT)
+%typemap(in, noblock=1, fragment="SWIG_AsCharPtrAndSize")
+    const char * (int res, char *buf = 0, size_t size = 0, int alloc = 0) {
+  res = SWIG_AsCharPtrAndSize($input, &buf, &size, &alloc);
+  if (!SWIG_IsOK(res)) {
+    %argument_fail(res, "$type", $symname, $argnum);
+  }
+  if (buf && size > 0 && strlen(buf) + 1 != size) {
+    SWIG_exception_fail(SWIG_ValueError, "$1_name: embedded null character (text arguments must not contain NUL)");
+  }
+  $1 = ($1_ltype)buf;
+}
+%typemap(freearg, noblock=1, match="in") const char * {
+  if (alloc$argnum == SWIG_NEWOBJ) %delete_array(buf$argnum);
+}
+#endif
+
 /* ---- what bindings must not call directly --------------------------- */
 
 %ignore smolvm_last_error;            /* use smolvm_swig_last_error */

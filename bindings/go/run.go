@@ -83,6 +83,10 @@ func execOptions(c Cmd) (raw.Struct_SS_smolvm_swig_exec_opts, error) {
 	if err != nil {
 		return o, err
 	}
+	if err := checkCmdText(c); err != nil {
+		raw.Smolvm_swig_exec_opts_free(o)
+		return o, err
+	}
 	var steps []func() int
 	if c.Shell != "" {
 		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_command(o, c.Shell) })
@@ -160,4 +164,15 @@ events:
 		return res, fmt.Errorf("smolvm exec: cancelled, command killed: %w", cancelled)
 	}
 	return res, nil
+}
+
+func checkCmdText(c Cmd) error {
+	texts := []string{"Shell", c.Shell, "Dir", c.Dir}
+	for i, a := range c.Args {
+		texts = append(texts, fmt.Sprintf("Args[%d]", i), a)
+	}
+	for i, e := range c.Env {
+		texts = append(texts, fmt.Sprintf("Env[%d]", i), e)
+	}
+	return checkText("exec", texts...)
 }

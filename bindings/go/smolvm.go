@@ -64,6 +64,11 @@ type VM struct {
 
 // New records a new VM (state "created") with its own disk. Start boots it.
 func New(opts Options) (*VM, error) {
+	if err := checkText("new", "ID", opts.ID, "DiskMode", opts.DiskMode, "KernelPath", opts.KernelPath,
+		"RootfsPath", opts.RootfsPath, "BootArgs", opts.BootArgs, "VMM", opts.VMM,
+		"Executor", opts.Executor, "Network", opts.Network, "Accel", opts.Accel); err != nil {
+		return nil, err
+	}
 	o, err := callPtr("new", raw.Smolvm_swig_vm_opts_new)
 	if err != nil {
 		return nil, err
@@ -112,6 +117,9 @@ func FromID(id string, rt ...RuntimeOptions) (*VM, error) {
 	if len(rt) > 0 {
 		ro = rt[0]
 	}
+	if err := checkText("from id", "id", id); err != nil {
+		return nil, err
+	}
 	r, err := openRuntime("from id", ro)
 	if err != nil {
 		return nil, err
@@ -133,6 +141,9 @@ func FromProfile(path, id string, rt ...RuntimeOptions) (*VM, error) {
 	var ro RuntimeOptions
 	if len(rt) > 0 {
 		ro = rt[0]
+	}
+	if err := checkText("from profile", "path", path, "id", id); err != nil {
+		return nil, err
 	}
 	r, err := openRuntime("from profile", ro)
 	if err != nil {

@@ -279,3 +279,44 @@ func TestFromProfile(t *testing.T) {
 		t.Errorf("bad profile: want ErrInvalid naming bad.yaml:4 and the field, got %v", err)
 	}
 }
+
+// Text with a NUL byte would be cut short in C: refused before the call,
+// naming the field. Byte data may hold NUL. A request too big for one frame
+// is refused too, and the VM handle stays usable.
+func TestRefusesNulTextAndOversizedRequests(t *testing.T) {
+	c := ctx(t)
+	for _, tc := range []struct {
+		cmd   smolvm.Cmd
+		field string
+	}{
+		{smolvm.Cmd{Shell: "echo a\x00; touch /tmp/nul-ran"}, "Shell"},
+		{smolvm.Cmd{Args: []string{"echo", "a\x00b"}}, "Args[1]"},
+		{smolvm.Cmd{Shell: "true", Env: []string{"A=x\x00y"}}, "Env[0]"},
+		{smolvm.Cmd{Shell: "true", Dir: "/tmp\x00x"}, "Dir"},
+	} {
+		_, err := shared.Exec(c, tc.cmd)
+		if !errors.Is(err, smolvm.ErrInvalid) || !strings.Contains(err.Error(), tc.field+": must not contain NUL") {
+			t.Errorf("Exec(%q): %v; want ErrInvalid naming %s", tc.cmd, err, tc.field)
+		}
+	}
+	if err := shared.WriteFile("/tmp/a\x00b", []byte("x"), 0); !errors.Is(err, smolvm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "guestPath") {
+		t.Errorf("WriteFile with a NUL in the path: %v; want ErrInvalid naming guestPath", err)
+	}
+	if r, err := shared.Run(c, "test -e /tmp/nul-ran || echo clean"); err != nil || strings.TrimSpace(string(r.Stdout)) != "clean" {
+		t.Errorf("the refused command ran anyway (or the VM is unusable): %v %+v", err, r)
+	}
+	if err := shared.WriteFile("/tmp/nul-data", []byte("a\x00b"), 0); err != nil {
+		t.Errorf("data with a NUL byte: %v", err)
+	} else if got, err := shared.ReadFile("/tmp/nul-data"); err != nil || string(got) != "a\x00b" {
+		t.Errorf("read back %q, %v", got, err)
+	}
+	_, err := shared.Run(c, "echo "+strings.Repeat("x", 2<<20))
+	if !errors.Is(err, smolvm.ErrInvalid) || !strings.Contains(err.Error(), "command: 2097157 bytes") ||
+		!strings.Contains(err.Error(), "131072") {
+		t.Errorf("a 2 MiB command: %v; want ErrInvalid naming command, its size and the limit", err)
+	}
+	if r, err := shared.Run(c, "echo still usable"); err != nil || strings.TrimSpace(string(r.Stdout)) != "still usable" {
+		t.Errorf("after the refusal: %v %+v", err, r)
+	}
+}

@@ -47,6 +47,10 @@ function checkU32(name, v) {
 }
 function checkString(name, v) {
   if (typeof v !== 'string') throw new ConfigError(`${name}: must be a string, not ${typeof v}`, { code: 'EINVAL' });
+  // C would end the text at the NUL and drop the rest silently.
+  if (v.includes('\0')) {
+    throw new ConfigError(`${name}: must not contain NUL characters (text ends at the first one)`, { code: 'EINVAL' });
+  }
 }
 // A typo must not silently fall back to a default.
 function checkKeys(what, obj, known) {
@@ -88,9 +92,13 @@ function vmArgs(options) {
 function execArgs(command, o) {
   checkKeys('run option', o, RUN_FIELDS);
   const args = {};
-  if (typeof command === 'string') args.command = command;
-  else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) args.argv = command;
-  else throw new ConfigError('command: must be a string (run by /bin/sh -c) or a non-empty array of strings', { code: 'EINVAL' });
+  if (typeof command === 'string') {
+    checkString('command', command);
+    args.command = command;
+  } else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
+    command.forEach((a, i) => checkString(`command[${i}]`, a));
+    args.argv = command;
+  } else throw new ConfigError('command: must be a string (run by /bin/sh -c) or a non-empty array of strings', { code: 'EINVAL' });
   if (o.env !== undefined) {
     const entries = Array.isArray(o.env) ? o.env : Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
     entries.forEach((e) => checkString('env entry', e));

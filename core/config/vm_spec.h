@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "smolvm/smolvm.h"
+
 namespace smolvm {
 
 struct VmSpec {
@@ -34,12 +36,14 @@ struct VmSpec {
   uint32_t disk_size_mib = 0;
 };
 
-inline constexpr uint32_t kVcpuMin = 1, kVcpuMax = 32;
-inline constexpr uint32_t kMemMin = 128, kMemMax = 16384;
-inline constexpr uint32_t kBootTimeoutMax = 3600;
+// The ranges are the C ABI's (smolvm.h), so the CLI and bindings report the
+// same ones.
+inline constexpr uint32_t kVcpuMin = SMOLVM_VCPU_MIN, kVcpuMax = SMOLVM_VCPU_MAX;
+inline constexpr uint32_t kMemMin = SMOLVM_MEM_MIB_MIN, kMemMax = SMOLVM_MEM_MIB_MAX;
+inline constexpr uint32_t kBootTimeoutMax = SMOLVM_BOOT_TIMEOUT_S_MAX;
 // A set disk size is also at least the image's (disk_size_mib_for); the
 // profile schema mirrors these.
-inline constexpr uint32_t kDiskMinMib = 64, kDiskMaxMib = 1048576;
+inline constexpr uint32_t kDiskMinMib = SMOLVM_DISK_MIB_MIN, kDiskMaxMib = SMOLVM_DISK_MIB_MAX;
 
 // Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value
 // and what is allowed, e.g. "mem_size_mib=64: must be 128..16384".

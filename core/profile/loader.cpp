@@ -35,12 +35,24 @@ std::string chain_text(const std::vector<Link>& chain, const std::string& next) 
   return text + next;
 }
 
+// Parses and checks one file on its own. A file that does not say it is a
+// profile fails without its text (declares_profile).
+NodePtr parse_checked(const SourcePtr& src) {
+  try {
+    NodePtr root = parse_document(src);
+    check_profile_document(*root);
+    return root;
+  } catch (const Error& e) {
+    if (declares_profile(src->text)) throw;
+    fail_not_a_profile(src->display, e.status());
+  }
+}
+
 // Follows extends from top to the root of the chain: child first.
 std::vector<Link> read_chain(SourcePtr src) {
   std::vector<Link> chain;
   for (;;) {
-    NodePtr root = parse_document(src);
-    check_profile_document(*root);
+    NodePtr root = parse_checked(src);
     chain.push_back(Link{src, root, canonical_of(src->path)});
     const Entry* ext = root->find("extends");
     if (!ext) return chain;

@@ -103,6 +103,8 @@ std::shared_ptr<Source> finish(std::shared_ptr<Source> src) {
         ++loc.line;
       }
       loc.column = static_cast<int>(i - src->line_starts[loc.line]);
+      // Even one character of a file that is not a profile is not shown.
+      if (!declares_profile(text)) fail_not_a_profile(src->display, SMOLVM_EINVAL);
       fail_at(loc,
               len == 0 ? std::string("not valid UTF-8 (profiles are UTF-8 text)") : refusal(cp));
     }
@@ -132,6 +134,17 @@ std::string where(const Loc& loc) {
     if ((static_cast<unsigned char>(src.text[i]) & 0xC0) != 0x80) ++column;
   }
   return src.display + ":" + std::to_string(loc.line + 1) + ":" + std::to_string(column);
+}
+
+bool declares_profile(std::string_view text) {
+  return text.find("smolvm/v1") != std::string_view::npos ||
+         text.find("VMProfile") != std::string_view::npos;
+}
+
+void fail_not_a_profile(const std::string& display, int status) {
+  fail(status, display +
+                   ": not a SmolVM profile: a profile is a YAML mapping with apiVersion: "
+                   "smolvm/v1 and kind: VMProfile (the file's content is not shown)");
 }
 
 void fail_at(const Loc& loc, const std::string& message) {

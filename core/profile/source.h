@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace smolvm::profile {
@@ -32,6 +33,14 @@ std::string where(const Loc& loc);
 
 // Throws Error(SMOLVM_EINVAL, where(loc) + ": " + message).
 [[noreturn]] void fail_at(const Loc& loc, const std::string& message);
+
+// Whether a file's text says it is a profile (mentions smolvm/v1 or
+// VMProfile). Only then may an error quote it: extends (or --profile) can
+// name any file the process can read, such as /etc/shadow.
+bool declares_profile(std::string_view text);
+
+// The error for a file that is not a profile: names it, never quotes it.
+[[noreturn]] void fail_not_a_profile(const std::string& display, int status);
 
 // Reads a profile file: regular files only (a FIFO or device would block or
 // never end), at most kProfileMaxBytes.

@@ -11,6 +11,7 @@
 
 #include "core/common/error.h"
 #include "core/common/files.h"
+#include "core/runtime/request_limits.h"
 #include "protocol/fd_io.h"
 
 namespace smolvm {
@@ -33,6 +34,7 @@ std::string shell_quote(const std::string& s) {
 }
 
 void check_guest_path(const std::string& p) {
+  check_path_text("guest_path", p);
   if (p.empty() || p[0] != '/') {
     fail(SMOLVM_EINVAL, "guest_path='" + p + "': must be an absolute path");
   }
@@ -148,6 +150,7 @@ GuestSession::~GuestSession() {
 }
 
 std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
+  check_request_size(req, default_env_);  // first: the checks below quote fields
   check_exec_request(req);
   std::vector<const char*> argv, env;
   for (const auto& a : req.argv) argv.push_back(a.c_str());

@@ -16,10 +16,19 @@ namespace {
 // own writes would then sit on top of a different base.
 std::string canonical_existing(const std::string& field, const std::string& path,
                                const std::string& hint) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  const auto real = std::filesystem::canonical(path, ec);
-  if (ec || !std::filesystem::is_regular_file(real, ec)) {
+  const auto real = fs::canonical(path, ec);
+  if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
     fail(SMOLVM_ENOTFOUND, field + "='" + path + "': no such file" + hint);
+  }
+  if (ec) fail(SMOLVM_EINVAL, field + "='" + path + "': " + ec.message());
+  const fs::file_type type = fs::status(real, ec).type();
+  if (type == fs::file_type::directory) {
+    fail(SMOLVM_EINVAL, field + "='" + path + "': is a folder; name the image file in it");
+  }
+  if (type != fs::file_type::regular) {
+    fail(SMOLVM_EINVAL, field + "='" + path + "': not a regular file (a device, FIFO or socket)");
   }
   return real.string();
 }

@@ -215,7 +215,11 @@ class Supervisor {
     const int64_t left = boot_deadline_ - monotonic_ms();
     const int rc =
         vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
-    if (rc != 0) fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message);
+    // A VMM that refused its config is gone before its socket exists.
+    if (rc != 0) {
+      fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message +
+                   vmm_output_hint());
+    }
     return fd;
   }
 
@@ -343,7 +347,8 @@ class Supervisor {
     }
     log("VMM %s", how.c_str());
     if (phase_ == Phase::kBooting && failure_.empty()) {
-      failure_ = "the VMM " + how + " before the guest agent answered" + console_hint();
+      failure_ = "the VMM " + how + " before the guest agent answered" + vmm_output_hint() +
+                 console_hint();
     } else if (phase_ == Phase::kRunning && failure_.empty()) {
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         guest_shutdown_ = true;  // the guest powered itself off
@@ -352,6 +357,20 @@ class Supervisor {
       }
     }
     phase_ = Phase::kDone;
+  }
+
+  // What the VMM itself said: a VMM plugin sends its process's output to
+  // <vm_dir>/vmm.log (plugin.h). A VMM that refuses its config (a kernel
+  // that is not one, a disk it cannot open) gives its reason only there.
+  std::string vmm_output_hint() const {
+    const std::string log = rec_.runtime.value("vm_dir", std::string()) + "/vmm.log";
+    std::string tail = tail_file(log, 600);
+    for (char& c : tail) {
+      if (c != '\n' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) c = ' ';
+    }
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) tail.pop_back();
+    if (tail.empty()) return "";
+    return "; it said: " + tail;
   }
 
   std::string console_hint() const {
@@ -413,7 +432,10 @@ class Supervisor {
       fail_stream(global, "EIO", "the agent channel closed (" + why + ")");
     }
     if (phase_ == Phase::kBooting) {
-      failure_ = "the guest agent channel closed during boot (" + why + ")" + console_hint();
+      // The VMM exiting closes the channel too, often before it is reaped:
+      // its own words say why.
+      failure_ = "the guest agent channel closed during boot (" + why + ")" + vmm_output_hint() +
+                 console_hint();
       shutdown_now();
     }
     // When running, the VM is normally going down and the VMM exit ends

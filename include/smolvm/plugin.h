@@ -193,7 +193,10 @@ typedef struct smolvm_vmm_vtable {
    * its path to out_path. Called once, at create. */
   int (*prepare_disk)(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
                       smolvm_plugin_error* err);
-  /* Starts the VMM as a child of the calling process. */
+  /* Starts the VMM as a child of the calling process. Its own output (what
+   * it prints on stderr, e.g. why it refused the kernel) goes to
+   * cfg->vm_dir/vmm.log: the supervisor quotes its end when the VMM exits
+   * during boot. */
   int (*launch)(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_error* err);
   int64_t (*pid)(void* instance);
   /* Connects the byte stream to the guest agent (virtio-serial socket,

@@ -162,10 +162,15 @@ SMOLVM_API int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_r
 #define SMOLVM_MEM_MIB_DEFAULT 512
 /* disk_size_mib: 0 (the image's size) or the image's size..this. */
 #define SMOLVM_DISK_MIB_MAX 1048576
+/* Since 1.2: the smallest disk_size_mib other than 0, and the longest
+ * boot_timeout_s (0 there means the default). */
+#define SMOLVM_DISK_MIB_MIN 64
+#define SMOLVM_BOOT_TIMEOUT_S_MAX 3600
 
 typedef struct smolvm_vm_options {
   uint32_t struct_size;
-  /* [a-z0-9][a-z0-9-]{0,62}; NULL: "vm-" + 8 random hex digits. */
+  /* [a-z0-9][a-z0-9-]{0,62}; NULL: "vm-" + 8 random hex digits ("" is
+   * refused, since 1.2). */
   const char* vm_id;
   uint32_t vcpu_count;   /* 1..32, default 2 */
   uint32_t mem_size_mib; /* 128..16384, default 512 */
@@ -257,7 +262,7 @@ SMOLVM_API int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolv
 /* Creates a VM from a profile: its options, its env (defaults for every
  * command), its setup commands (run once, after the first start) and its
  * port forwards; on failure nothing is left. vm_id NULL: the profile's id,
- * or a generated one. */
+ * or a generated one ("" is refused, since 1.2). */
 SMOLVM_API int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
                                              const smolvm_profile* profile, const char* vm_id);
 
@@ -348,6 +353,13 @@ typedef struct smolvm_exec_options {
   /* Kill the command's whole process group after this long; 0: no limit. */
   uint32_t timeout_ms;
 } smolvm_exec_options;
+
+/* Since 1.2: a command's argv, command, env (the VM's defaults included) and
+ * cwd must fit in this many bytes together, each string counted with its
+ * terminating NUL. A larger request is refused with SMOLVM_EINVAL before
+ * anything is sent, naming the largest field; pass big data as stdin or a
+ * file instead. Strings must not contain NUL (bindings refuse them). */
+#define SMOLVM_EXEC_REQUEST_MAX_BYTES 131072
 
 /* Versions: 1 (1.0). */
 #define SMOLVM_EXEC_OPTIONS_VERSION 1

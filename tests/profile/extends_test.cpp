@@ -125,6 +125,30 @@ TEST(ProfileExtends, EveryFileMustBeAValidProfileOnItsOwn) {
             dir.path().string() + "/base.yaml:1:1: name: required");
 }
 
+// extends can name any file the process may read. One that is not a profile
+// (here a stand-in for /etc/shadow) must never have its text quoted back.
+TEST(ProfileExtends, NeverQuotesAFileThatIsNotAProfile) {
+  testing::TempDir dir;
+  const std::string secret = "root:$6$S3CRETHASH:19000:0:99999:7:::";
+  for (const std::string& text :
+       {secret + "\n", "[" + secret + "\n", secret + ": [1\n", "a: " + secret + "\n",
+        "{" + secret + ": 1}\n", "&" + secret + " x\n", "!" + secret + " x\n",
+        "a: 1\na: " + secret + "\n", secret + "\x01\n", secret + "\xC3\n"}) {
+    const std::string shadow = dir.write("shadow", text);
+    const std::string a = dir.write("a.yaml", profile("a", "extends: " + shadow + "\n"));
+    const testing::Failure f = failure_of([&] { load_profile(a); });
+    EXPECT_EQ(f.status, SMOLVM_EINVAL) << text;
+    EXPECT_EQ(f.message.find("S3CRET"), std::string::npos) << f.message;
+    // Bytes that are not YAML are refused while reading, at the extends line.
+    const std::string what = shadow +
+                             ": not a SmolVM profile: a profile is a YAML mapping with apiVersion: "
+                             "smolvm/v1 and kind: VMProfile (the file's content is not shown)";
+    EXPECT_TRUE(f.message == what || f.message == a + ":4:10: extends: " + what) << f.message;
+    // The same file named directly.
+    EXPECT_EQ(failure_of([&] { load_profile(shadow); }).message.find("S3CRET"), std::string::npos);
+  }
+}
+
 TEST(ProfileExtends, WorksFromAStringWithAVirtualName) {
   const Profile p = load_profile_from_string(kHeader + std::string("extends: team/mid.yaml\n"),
                                              kDir + "/inline.yaml");

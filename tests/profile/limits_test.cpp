@@ -40,20 +40,22 @@ TEST(ProfileLimits, NestingDeeperThanTheLimitIsRefusedWhereItHappens) {
             "p.yaml:4:6: env: must be a mapping, not a list");
   EXPECT_EQ(error_of(kHeader + ("env: " + repeat("[", 64) + repeat("]", 64) + "\n")),
             "p.yaml:4:69: lists and mappings nested deeper than 64 levels");
-  std::string block = "a:\n";
+  // The comment says the file is a profile, so its errors may point into it.
+  std::string block = "# smolvm/v1\na:\n";
   for (int i = 1; i < 70; ++i) block += std::string(i, ' ') + "a:\n";
-  EXPECT_EQ(error_of(block), "p.yaml:65:65: lists and mappings nested deeper than 64 levels");
+  EXPECT_EQ(error_of(block), "p.yaml:66:65: lists and mappings nested deeper than 64 levels");
 }
 
 TEST(ProfileLimits, AHundredThousandOpenBracketsFailFast) {
   auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_of("a: " + repeat("{a: ", 100000)),
-            "p.yaml:1:256: lists and mappings nested deeper than 64 levels");
+  EXPECT_EQ(error_of("# smolvm/v1\na: " + repeat("{a: ", 100000)),
+            "p.yaml:2:256: lists and mappings nested deeper than 64 levels");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   // Unclosed, yaml-cpp takes the brackets for flow keys ([...]: v), and the
   // second one is refused as a key before any depth is reached.
   start = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_of(repeat("[", 100000)), "p.yaml:1:1: mapping keys must be strings, not a list");
+  EXPECT_EQ(error_of("# smolvm/v1\n" + repeat("[", 100000)),
+            "p.yaml:2:1: mapping keys must be strings, not a list");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 

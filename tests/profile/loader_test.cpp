@@ -297,10 +297,13 @@ TEST(ProfileLoader, HeaderFieldsAreRequiredAndFixed) {
   EXPECT_EQ(error_of("apiVersion: smolvm/v1\nkind: VMProfile\nname: Web App\n"),
             "profiles/web.yaml:3:7: name='Web App': must match [a-z0-9][a-z0-9._-]{0,62} "
             "(lower-case letters, digits, '.', '_' and '-', 1 to 63 characters)");
-  EXPECT_EQ(error_of(""),
-            "profiles/web.yaml:1:1: a profile must be a YAML mapping (apiVersion: smolvm/v1, "
-            "kind: VMProfile, name: ...), not null");
-  EXPECT_EQ(error_of("# only a comment\n"),
+  // A file that does not even mention smolvm/v1 or VMProfile is not quoted.
+  const std::string not_a_profile =
+      "profiles/web.yaml: not a SmolVM profile: a profile is a YAML mapping with apiVersion: "
+      "smolvm/v1 and kind: VMProfile (the file's content is not shown)";
+  EXPECT_EQ(error_of(""), not_a_profile);
+  EXPECT_EQ(error_of("# only a comment\n"), not_a_profile);
+  EXPECT_EQ(error_of("# VMProfile\n"),
             "profiles/web.yaml:1:1: a profile must be a YAML mapping (apiVersion: smolvm/v1, "
             "kind: VMProfile, name: ...), not null");
 }

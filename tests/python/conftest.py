@@ -73,8 +73,10 @@ def _state_dir() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def vm() -> Iterator[smolvm.SmolVM]:
-    """One booted VM shared by most tests (they must not break it)."""
+def vm(_state_dir: str) -> Iterator[smolvm.SmolVM]:
+    """One booted VM shared by most tests (they must not break it). It
+    depends on _state_dir so that it is deleted before that checks for
+    leftovers, also when the last test does not use it."""
     with smolvm.SmolVM(vcpu_count=2, mem_size_mib=512) as machine:
         yield machine
 

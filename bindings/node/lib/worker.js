@@ -240,6 +240,9 @@ function schedule(delayMs) {
 
 function describe(e) {
   if (e && typeof e.code === 'string' && 'status' in e) return e; // from nativeError
+  // The shared SWIG typemap refuses text holding NUL (smolvm_api.i).
+  const text = String((e && e.message) || e);
+  if (text.includes('embedded null character')) return { status: native.SMOLVM_EINVAL, code: 'EINVAL', message: text };
   return { status: null, code: 'ERROR', message: String((e && e.message) || e) }; // e.g. a SWIG type check
 }
 

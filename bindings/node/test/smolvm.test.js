@@ -126,6 +126,22 @@ describe('SmolVM with a real VM', { skip }, () => {
     await assert.rejects(other.run('true'), (e) => e instanceof VMStateError && e.code === 'ECLOSED');
     assert.equal((await vm.run('true')).exitCode, 0, 'the VM still runs for the first handle');
   });
+
+  it('refuses text with NUL and requests over the size limit, and stays usable', async () => {
+    const nul = (field) => (e) => e instanceof ConfigError && e.code === 'EINVAL' &&
+      e.message.startsWith(`${field}: must not contain NUL`);
+    await assert.rejects(vm.run('echo a\0; touch /tmp/nul-ran'), nul('command'));
+    await assert.rejects(vm.run(['echo', 'a\0b']), nul('command[1]'));
+    await assert.rejects(vm.run('true', { env: { A: 'x\0y' } }), nul('env entry'));
+    await assert.rejects(vm.run('true', { cwd: '/tmp\0x' }), nul('cwd'));
+    await assert.rejects(vm.writeFile('/tmp/a\0b', 'x'), nul('path'));
+    assert.equal((await vm.run('test -e /tmp/nul-ran || echo clean')).stdout, 'clean\n');
+    await vm.writeFile('/tmp/nul-data', Buffer.from('a\0b')); // data may hold NUL
+    assert.deepEqual(await vm.readFile('/tmp/nul-data'), Buffer.from('a\0b'));
+    await assert.rejects(vm.run('echo ' + 'x'.repeat(2 << 20)), (e) => e instanceof ConfigError &&
+      /^command: 2097157 bytes; .* must fit in 131072 bytes together/.test(e.message));
+    assert.equal((await vm.run('echo still usable')).stdout, 'still usable\n');
+  });
 });
 
 describe('SmolVM errors (no VM needed)', () => {

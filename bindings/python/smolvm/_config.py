@@ -100,7 +100,9 @@ def _text(name: str, value: Union[str, "os.PathLike[str]", None]) -> Optional[st
     if value is None:
         return None
     if name in ("kernel_path", "rootfs_path") and isinstance(value, os.PathLike):
-        return os.fspath(value)
+        value = os.fspath(value)
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r}: must be a string")
+    if "\0" in value:  # C would end the text there
+        raise ValueError(f"{name}: embedded null character")
     return value

@@ -35,6 +35,14 @@ def timeout_ms(timeout: Optional[float]) -> int:
     return int(math.ceil(timeout * 1000))
 
 
+def _text(value: str, name: str) -> str:
+    """value, unless it holds NUL: C would end the text there and silently
+    drop the rest (the library's typemap refuses it too, by C name)."""
+    if "\0" in value:
+        raise ValueError(f"{name}: embedded null character")
+    return value
+
+
 def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
                     env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
                     stdin: Union[bytes, str, None] = None) -> Any:
@@ -43,12 +51,13 @@ def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
     opts = check_ptr(ll.smolvm_swig_exec_opts_new())
     try:
         if isinstance(command, str):
-            check(ll.smolvm_swig_exec_opts_set_command(opts, command))
+            check(ll.smolvm_swig_exec_opts_set_command(opts, _text(command, "command")))
         elif isinstance(command, (list, tuple)):
             for i, arg in enumerate(command):
                 if not isinstance(arg, (str, os.PathLike)):
                     raise ConfigError(f"command[{i}]={arg!r}: argv entries must be strings")
-                check(ll.smolvm_swig_exec_opts_add_arg(opts, os.fspath(arg)))
+                check(ll.smolvm_swig_exec_opts_add_arg(
+                    opts, _text(os.fspath(arg), f"command[{i}]")))
         else:
             raise ConfigError(f"command={command!r}: must be a str (run by /bin/sh -c) "
                               "or a list of str (argv, run directly)")
@@ -57,9 +66,10 @@ def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
                 raise ConfigError(f"env key {key!r}: must be a non-empty str without '='")
             if not isinstance(value, str):
                 raise ConfigError(f"env[{key!r}]={value!r}: values must be strings")
-            check(ll.smolvm_swig_exec_opts_add_env(opts, f"{key}={value}"))
+            check(ll.smolvm_swig_exec_opts_add_env(
+                opts, _text(f"{key}={value}", f"env[{key!r}]")))
         if cwd is not None:
-            check(ll.smolvm_swig_exec_opts_set_cwd(opts, os.fspath(cwd)))
+            check(ll.smolvm_swig_exec_opts_set_cwd(opts, _text(os.fspath(cwd), "cwd")))
         if stdin is not None:
             check(ll.smolvm_swig_exec_opts_set_stdin(opts, any_to_bytes(stdin, "stdin")))
         check(ll.smolvm_swig_exec_opts_set_timeout_ms(opts, ms))

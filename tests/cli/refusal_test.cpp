@@ -1,0 +1,107 @@
+// The CLI refuses bad input with a message that says what is wrong (issue
+// #25), before it creates anything: the real binary, a private state folder.
+#include <gtest/gtest.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr
+};
+
+class CliRefusal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "smolvm-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  Result cli(const std::string& args) const {
+    const std::string cmd = "SMOLVM_STATE_DIR='" + dir_ + "/state' SMOLVM_CACHE_DIR='" + dir_ +
+                            "/cache' '" SMOLVM_CLI "' " + args + " 2>&1";
+    Result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  // Nothing was recorded: `ls` lists no VM.
+  void expect_no_vm() const {
+    const Result ls = cli("ls -q");
+    EXPECT_EQ(ls.output, "") << ls.output;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(CliRefusal, ImagePathsThatAreNotFilesSayWhatTheyAre) {
+  Result r = cli("create --kernel /tmp");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.output, "smolvm: kernel_path='/tmp': is a folder; name the image file in it\n");
+  r = cli("create --kernel /dev/zero");
+  EXPECT_EQ(r.output,
+            "smolvm: kernel_path='/dev/zero': not a regular file (a device, FIFO or socket)\n");
+  r = cli("create --kernel /etc/hostname --rootfs /tmp");
+  EXPECT_EQ(r.output, "smolvm: rootfs_path='/tmp': is a folder; name the image file in it\n");
+  r = cli("create --kernel /no/such/kernel");
+  EXPECT_EQ(r.output, "smolvm: kernel_path='/no/such/kernel': no such file\n");
+  expect_no_vm();
+}
+
+TEST_F(CliRefusal, AnEmptyIdIsRefusedNotReplaced) {
+  const std::string rule =
+      "vm_id='': must match [a-z0-9][a-z0-9-]{0,62} (lower-case letters, digits and '-', 1 to "
+      "63 characters, not starting with '-')\n";
+  Result r = cli("create --id ''");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.output, "smolvm: " + rule);
+  r = cli("create --id=");
+  EXPECT_EQ(r.output, "smolvm: " + rule);
+  const std::string profile = dir_ + "/p.yaml";
+  FILE* f = fopen(profile.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("apiVersion: smolvm/v1\nkind: VMProfile\nname: p\n", f);
+  fclose(f);
+  r = cli("create --profile '" + profile + "' --id ''");
+  EXPECT_EQ(r.output, "smolvm: " + rule);
+  expect_no_vm();
+}
+
+TEST_F(CliRefusal, NumbersReportTheFieldsRealRange) {
+  EXPECT_EQ(cli("create --mem -1").output,
+            "smolvm create: --mem=-1: must not be negative; allowed: 128..16384\n");
+  EXPECT_EQ(cli("create --mem=64").output, "smolvm create: --mem=64: must be 128..16384\n");
+  EXPECT_EQ(cli("create --mem ''").output,
+            "smolvm create: --mem=: must be a whole number 128..16384\n");
+  EXPECT_EQ(cli("create --vcpus 0").output, "smolvm create: --vcpus=0: must be 1..32\n");
+  EXPECT_EQ(cli("create --vcpus -2").output,
+            "smolvm create: --vcpus=-2: must not be negative; allowed: 1..32\n");
+  EXPECT_EQ(cli("create --disk-size 10").output,
+            "smolvm create: --disk-size=10: must be 0 or 64..1048576\n");
+  EXPECT_EQ(cli("create --boot-timeout -1").output,
+            "smolvm create: --boot-timeout=-1: must not be negative; allowed: 0 or 1..3600\n");
+  EXPECT_EQ(cli("create --boot-timeout 3601").output,
+            "smolvm create: --boot-timeout=3601: must be 0 or 1..3600\n");
+  EXPECT_EQ(cli("run --rm --timeout -5 -- true").output,
+            "smolvm run: --timeout=-5: must not be negative; allowed: 0..86400\n");
+  EXPECT_EQ(cli("create --mem -1").code, 2);
+  expect_no_vm();
+}
+
+}  // namespace

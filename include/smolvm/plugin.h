@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 1
+#define SMOLVM_PLUGIN_ABI_MINOR 2
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -230,6 +230,9 @@ typedef struct smolvm_executor_request {
   size_t env_count;
   const char* cwd;
   uint32_t timeout_ms;
+  /* Since 1.2 (check struct_size): how command runs. NULL or "login": the
+   * user's login shell with -l -c; "raw": /bin/sh -c. */
+  const char* shell;
 } smolvm_executor_request;
 
 typedef struct smolvm_executor_event {

@@ -53,7 +53,9 @@ std::string build_remote_command(const RemoteRequest& req) {
   }
   cmd += odd.empty() ? "; exec" : "; exec env --" + odd;
   if (req.argv.empty()) {
-    cmd += " /bin/sh -c " + shell_quote(req.command);
+    // sshd sets SHELL to the user's login shell from the passwd entry.
+    cmd += (req.login_shell ? " \"${SHELL:-/bin/sh}\" -l -c " : " /bin/sh -c ") +
+           shell_quote(req.command);
   } else {
     for (const auto& a : req.argv) cmd += " " + shell_quote(a);
   }

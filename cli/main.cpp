@@ -88,7 +88,11 @@ const std::map<std::string, Entry>& commands() {
       {"inspect", {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
       {"logs",
        {cmd_logs, "print a VM's console log",
-        "usage: smolvm logs [-f] ID\n-f follows the log while the VM runs."}},
+        "usage: smolvm logs [-f] [--raw] ID\n"
+        "-f follows the log while the VM runs. Control characters other than newline\n"
+        "and tab are shown escaped (\\x1b), so guest output cannot drive the terminal;\n"
+        "--raw prints the bytes as they are. Only the newest output is kept\n"
+        "(console.log, and console.log.1 before it)."}},
       {"gc",
        {cmd_gc, "clean up after crashes (dead supervisors, orphan folders)",
         "usage: smolvm gc\nMarks VMs whose supervisor died as failed, kills what they left and\n"

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "protocol/fd_io.h"
+#include "protocol/shell_words.h"
 
 extern char** environ;
 
@@ -121,7 +122,7 @@ std::vector<std::string> command_argv(const proto::ExecRequest& req) {
   text << f.rdbuf();
   std::string shell = login_shell_of(text.str(), ::getuid());
   if (::access(shell.c_str(), X_OK) != 0) shell = kRawShell;
-  return {shell, "-l", "-c", req.shell};
+  return {shell, "-l", "-c", proto::login_command(req.env, req.shell)};
 }
 
 int exit_code_for_errno(int err) {
@@ -163,6 +164,9 @@ bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::stri
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env = merge_env(environ, req.env);
+  if (!req.shell.empty() && req.shell_mode != proto::kShellRaw) {
+    for (auto& kv : proto::saved_env(req.env)) env.push_back(std::move(kv));
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -153,6 +153,49 @@ TEST_F(CommandAbuse, LogsShowTerminalEscapesEscaped) {
   EXPECT_NE(raw.out.find("osc52:\x1b]52;c;cHduZWQ=\x07"), std::string::npos);
 }
 
+// A guest that never answers (its QEMU stopped): a stream with a timeout
+// still ends in time, with an exit the host makes up, through the C ABI and
+// the CLI.
+TEST_F(CommandAbuse, AStreamEndsInTimeWhenTheGuestNeverAnswers) {
+  const auto vmm = static_cast<pid_t>(info(vm_).vmm_pid);
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = "sleep 30";
+  o.timeout_ms = 1000;
+  ASSERT_EQ(::kill(vmm, SIGSTOP), 0);
+  int64_t t0 = now_ms();
+  smolvm_exec* raw_ex = nullptr;
+  const int start_rc = smolvm_exec_start(&raw_ex, vm_, &o);
+  std::unique_ptr<smolvm_exec, void (*)(smolvm_exec*)> ex(raw_ex, smolvm_exec_free);
+  smolvm_exec_event ev{};
+  int rc = start_rc;
+  while (rc == 0 && (rc = smolvm_exec_next_event(&ev, ex.get(), -1)) == 0 &&
+         ev.type != SMOLVM_EVENT_EXIT) {
+  }
+  const int64_t abi_ms = now_ms() - t0;
+  smolvm_exec_event after{};
+  const int after_rc = ex ? smolvm_exec_next_event(&after, ex.get(), 0) : 0;
+  t0 = now_ms();
+  const auto c = vmtest::cli("run cmdabuse -t 1 -- sleep 30");
+  const int64_t cli_ms = now_ms() - t0;
+  ::kill(vmm, SIGCONT);
+  ex.reset();
+  ASSERT_EQ(start_rc, 0) << smolvm_last_error();
+  EXPECT_EQ(rc, 0) << smolvm_last_error();
+  EXPECT_EQ(ev.type, SMOLVM_EVENT_EXIT);
+  EXPECT_EQ(ev.timed_out, 1);
+  EXPECT_EQ(ev.exit_code, 137);
+  EXPECT_EQ(after_rc, SMOLVM_EDONE) << "the made-up exit is the last event";
+  EXPECT_LE(abi_ms, 1000 + SMOLVM_EXEC_GRACE_MS + 300);
+  EXPECT_EQ(c.status, 137) << c.out;
+  EXPECT_LE(cli_ms, 1000 + SMOLVM_EXEC_GRACE_MS + 1000);
+  std::printf(
+      "frozen guest: a stream with timeout 1000 ms ended after %lld ms (C ABI), %lld ms "
+      "(CLI)\n",
+      static_cast<long long>(abi_ms), static_cast<long long>(cli_ms));
+  EXPECT_TRUE(answers(vm_));  // thawed, it carries on
+}
+
 // A guest writing to its serial console as fast as it can: the host's
 // deadlines still hold, and the console log stays bounded.
 TEST_F(CommandAbuse, ConsoleFloodNeitherStretchesTimeoutsNorFillsTheDisk) {

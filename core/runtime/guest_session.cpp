@@ -14,6 +14,7 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "protocol/fd_io.h"
+#include "protocol/shell_words.h"
 
 namespace smolvm {
 namespace {
@@ -22,17 +23,7 @@ void check(int rc, const smolvm_plugin_error& err) {
   if (rc != 0) fail(rc, err.message[0] ? err.message : "executor failed");
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
+using proto::shell_quote;
 
 void check_guest_path(const std::string& p) {
   if (p.empty() || p[0] != '/') {

@@ -123,7 +123,8 @@ struct Versions<smolvm_vm_info> {
 template <>
 struct Versions<smolvm_exec_options> {
   static constexpr const char* name = "exec options";
-  static constexpr size_t sizes[] = {sizeof(smolvm_exec_options)};
+  static constexpr size_t sizes[] = {offsetof(smolvm_exec_options, shell),
+                                     sizeof(smolvm_exec_options)};
 };
 
 // Zeroes the caller's struct as far as its version goes and records that
@@ -203,6 +204,7 @@ smolvm::ExecRequest to_request(const smolvm_exec_options* o) {
   }
   if (o->cwd) r.cwd = o->cwd;
   r.timeout_ms = o->timeout_ms;
+  if (SMOLVM_HAS_FIELD(o, smolvm_exec_options, shell) && o->shell) r.shell = o->shell;
   smolvm::check_exec_request(r);
   return r;
 }

@@ -14,7 +14,7 @@ namespace {
 
 volatile sig_atomic_t g_interrupt = 0;
 
-const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout"};
+const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout", "--shell"};
 const std::map<std::string, std::string> kExecAliases = {
     {"-e", "--env"}, {"-w", "--workdir"}, {"-t", "--timeout"}, {"-i", "--stdin"}};
 
@@ -47,6 +47,11 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   o.env_count = env.size();
   o.cwd = cwd.empty() ? nullptr : cwd.c_str();
   o.timeout_ms = exec_timeout_ms(a);
+  const std::string shell = a.get("--shell");
+  if (!shell.empty() && shell != "login" && shell != "raw") {
+    throw UsageError("--shell " + shell + ": must be login or raw");
+  }
+  o.shell = shell.empty() ? nullptr : shell.c_str();
   o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
   o.stdin_len = input.size();
 

@@ -1,4 +1,5 @@
 // Lifecycle commands: create, start, stop, rm, ls, inspect, logs.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -6,9 +7,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <thread>
+#include <utility>
 
 #include "cli/common.h"
+#include "cli/console_text.h"
+#include "core/supervisor/console_log.h"
 
 namespace smolvm_cli {
 namespace {
@@ -186,28 +192,84 @@ int cmd_inspect(const std::vector<std::string>& argv) {
   return 0;
 }
 
+namespace {
+
+// Reads the console log as the supervisor keeps it: console.log.1 (the older
+// half, after a rotation) then console.log, following the rotation while the
+// VM runs.
+class ConsoleReader {
+ public:
+  explicit ConsoleReader(std::string path) : path_(std::move(path)) {}
+
+  bool open() {
+    in_.open(path_, std::ios::binary);
+    if (in_) id_ = file_id(path_);
+    return bool(in_);
+  }
+  // Whatever console.log.1 holds, once, before console.log.
+  std::string older() const {
+    std::ifstream old(smolvm::rotated_console_log(path_), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(old), {});
+  }
+  // Next bytes, "" at the current end. A rotation (console.log replaced)
+  // finishes the old file, then goes on with the new one.
+  std::string read() {
+    char buf[65536];
+    in_.read(buf, sizeof buf);
+    if (in_.gcount() > 0) return std::string(buf, static_cast<size_t>(in_.gcount()));
+    in_.clear();
+    if (const auto now = file_id(path_); now && now != id_) {
+      in_.close();
+      if (open()) return read();
+    }
+    return {};
+  }
+
+ private:
+  static std::optional<std::pair<dev_t, ino_t>> file_id(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return std::make_pair(st.st_dev, st.st_ino);
+  }
+
+  std::string path_;
+  std::ifstream in_;
+  std::optional<std::pair<dev_t, ino_t>> id_;
+};
+
+}  // namespace
+
 int cmd_logs(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {}, {"--follow"}, {{"-f", "--follow"}});
+  const Args a = parse_args(argv, {}, {"--follow", "--raw"}, {{"-f", "--follow"}});
   Runtime rt;
   Vm vm(rt, one_id(a, "logs"));
   const std::string path = info_json(vm.vm)["console_log"];
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  ConsoleReader reader(path);
+  if (!reader.open()) {
     std::cerr << "smolvm: no console log yet at " << path << " (has the VM been started?)\n";
     return 1;
   }
-  char buf[65536];
+  const bool raw = a.has("--raw");
+  ConsoleEscaper escaper;
+  auto print = [&](const std::string& bytes) {
+    const std::string text = raw ? bytes : escaper.feed(bytes);
+    std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+  };
+  print(reader.older());
   for (;;) {
-    in.read(buf, sizeof buf);
-    std::cout.write(buf, in.gcount());
-    if (in.gcount() > 0) continue;
+    const std::string chunk = reader.read();
+    if (!chunk.empty()) {
+      print(chunk);
+      continue;
+    }
     std::cout.flush();
     if (!a.has("--follow")) break;
     const std::string state = info_json(vm.vm)["state"];
     if (state != "running" && state != "starting") break;
-    in.clear();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  if (!raw) std::cout << escaper.finish();
+  std::cout.flush();
   return 0;
 }
 

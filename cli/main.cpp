@@ -43,17 +43,22 @@ const std::map<std::string, Entry>& commands() {
         "usage: smolvm start ID\nBoots the VM and returns once its guest agent answers."}},
       {"run",
        {cmd_run, "run a command in a VM (or in a one-shot VM with --rm)",
-        "usage: smolvm run ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] -- COMMAND...\n"
+        "usage: smolvm run ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [--shell login|raw]\n"
+        "                 -- COMMAND...\n"
         "       smolvm run --rm [create options] [-e K=V]... -- COMMAND...\n"
-        "One COMMAND argument is a shell command line (/bin/sh -c); several are run\n"
-        "as argv. Output streams as it comes; the exit code is the command's.\n"
-        "--rm creates, starts, runs and deletes a VM in one go.\n"
-        "-i sends this process's stdin to the command. -t kills the command's whole\n"
-        "process group after SECONDS. Ctrl-C is passed on to the command.\n"
+        "One COMMAND argument is a shell command line, run by the VM user's login\n"
+        "shell (bash -l -c in the default image), or by /bin/sh -c with --shell raw;\n"
+        "several are run as argv. Output streams as it comes; the exit code is the\n"
+        "command's. --rm creates, starts, runs and deletes a VM in one go.\n"
+        "-i sends this process's stdin to the command. -t kills the command and\n"
+        "everything it started (its cgroup in the guest) after SECONDS, and returns\n"
+        "at most a short grace later whatever the guest does. Ctrl-C is passed on\n"
+        "to the command.\n"
         "Exit codes: the command's own; 125 when SmolVM itself failed; 2 for usage."}},
       {"exec",
        {cmd_exec, "run a command in a running VM (same as run ID)",
-        "usage: smolvm exec ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] -- COMMAND...\n"
+        "usage: smolvm exec ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [--shell login|raw]\n"
+        "                  -- COMMAND...\n"
         "See `smolvm run --help`."}},
       {"cp",
        {cmd_cp, "copy files or folders between host and VM",
@@ -83,7 +88,11 @@ const std::map<std::string, Entry>& commands() {
       {"inspect", {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
       {"logs",
        {cmd_logs, "print a VM's console log",
-        "usage: smolvm logs [-f] ID\n-f follows the log while the VM runs."}},
+        "usage: smolvm logs [-f] [--raw] ID\n"
+        "-f follows the log while the VM runs. Control characters other than newline\n"
+        "and tab are shown escaped (\\x1b), so guest output cannot drive the terminal;\n"
+        "--raw prints the bytes as they are. Only the newest output is kept\n"
+        "(console.log, and console.log.1 before it)."}},
       {"gc",
        {cmd_gc, "clean up after crashes (dead supervisors, orphan folders)",
         "usage: smolvm gc\nMarks VMs whose supervisor died as failed, kills what they left and\n"

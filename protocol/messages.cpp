@@ -121,14 +121,19 @@ bool parse(std::string_view text, ErrorMsg& out, std::string& err) {
 bool parse(std::string_view text, ExecRequest& out, std::string& err) {
   json j;
   if (!load(text, j, err) || !get_strings(j, "argv", out.argv, err) ||
-      !get_string(j, "shell", out.shell, false, err) || !get_strings(j, "env", out.env, err) ||
-      !get_string(j, "cwd", out.cwd, false, err) ||
+      !get_string(j, "shell", out.shell, false, err) ||
+      !get_string(j, "shell_mode", out.shell_mode, false, err) ||
+      !get_strings(j, "env", out.env, err) || !get_string(j, "cwd", out.cwd, false, err) ||
       !get_int(j, "timeout_ms", out.timeout_ms, false, err) ||
       !get_int(j, "window", out.window, false, err)) {
     return false;
   }
   if (out.argv.empty() == out.shell.empty()) {
     err = "exactly one of 'argv' (non-empty) and 'shell' must be set";
+    return false;
+  }
+  if (out.shell_mode != kShellLogin && out.shell_mode != kShellRaw) {
+    err = "shell_mode '" + out.shell_mode + "' must be \"login\" or \"raw\"";
     return false;
   }
   for (const auto& kv : out.env) {
@@ -211,6 +216,7 @@ std::string to_json(const ExecRequest& m) {
   json j;
   if (!m.shell.empty()) {
     j["shell"] = m.shell;
+    if (m.shell_mode != kShellLogin) j["shell_mode"] = m.shell_mode;
   } else {
     j["argv"] = m.argv;
   }

@@ -28,10 +28,16 @@ struct ErrorMsg {
   std::string message;
 };
 
+// How a shell command runs: the user's login shell with -l -c (bash in the
+// default image), or POSIX /bin/sh -c.
+inline constexpr const char* kShellLogin = "login";
+inline constexpr const char* kShellRaw = "raw";
+
 struct ExecRequest {
   std::vector<std::string> argv;  // empty when shell is set
   std::string shell;
-  std::vector<std::string> env;  // "KEY=VALUE"
+  std::string shell_mode = kShellLogin;  // kShellLogin or kShellRaw; with shell only
+  std::vector<std::string> env;          // "KEY=VALUE"
   std::string cwd;
   uint32_t timeout_ms = 0;
   uint32_t window = 0;

@@ -558,6 +558,7 @@ typedef struct smolvm_swig_exec_opts {
   char *stdin_data;
   size_t stdin_len;
   uint32_t timeout_ms;
+  char *shell;
 } smolvm_swig_exec_opts;
 
 smolvm_swig_exec_opts *smolvm_swig_exec_opts_new(void) {
@@ -573,10 +574,11 @@ void smolvm_swig_exec_opts_free(smolvm_swig_exec_opts *e) {
   free(e->command);
   free(e->cwd);
   free(e->stdin_data);
+  free(e->shell);
   free(e);
 }
 
-/* A shell command line (/bin/sh -c); exclusive with add_arg. */
+/* A shell command line (see set_shell); exclusive with add_arg. */
 int smolvm_swig_exec_opts_set_command(smolvm_swig_exec_opts *e, const char *command) {
   if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
   return smolvm_swig_set_copy(&e->command, command);
@@ -599,6 +601,13 @@ int smolvm_swig_exec_opts_add_env(smolvm_swig_exec_opts *e, const char *key_valu
 int smolvm_swig_exec_opts_set_cwd(smolvm_swig_exec_opts *e, const char *cwd) {
   if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
   return smolvm_swig_set_copy(&e->cwd, cwd);
+}
+
+/* How the command line runs: NULL or "login" (the VM user's login shell,
+ * -l -c), "raw" (/bin/sh -c). */
+int smolvm_swig_exec_opts_set_shell(smolvm_swig_exec_opts *e, const char *shell) {
+  if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
+  return smolvm_swig_set_copy(&e->shell, shell);
 }
 
 /* 0: no limit. */
@@ -632,6 +641,7 @@ static void smolvm_swig_exec_fill(smolvm_exec_options *o, const smolvm_swig_exec
   o->stdin_data = (const uint8_t *)e->stdin_data;
   o->stdin_len = e->stdin_len;
   o->timeout_ms = e->timeout_ms;
+  o->shell = e->shell;
 }
 
 /* Runs to completion. A non-zero exit code is a result, not a failure. */
@@ -808,6 +818,7 @@ int smolvm_swig_exec_opts_add_arg(smolvm_swig_exec_opts *e, const char *arg);
 int smolvm_swig_exec_opts_add_env(smolvm_swig_exec_opts *e, const char *key_value);
 int smolvm_swig_exec_opts_set_cwd(smolvm_swig_exec_opts *e, const char *cwd);
 int smolvm_swig_exec_opts_set_timeout_ms(smolvm_swig_exec_opts *e, uint32_t timeout_ms);
+int smolvm_swig_exec_opts_set_shell(smolvm_swig_exec_opts *e, const char *shell);
 int smolvm_swig_exec_opts_set_stdin(smolvm_swig_exec_opts *e, const char *bytes, size_t bytes_len);
 
 smolvm_exec_result *smolvm_swig_exec_run(smolvm_vm *vm, const smolvm_swig_exec_opts *e);

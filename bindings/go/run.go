@@ -9,15 +9,21 @@ import (
 	"smolvm/internal/raw"
 )
 
-// Cmd is a command for Exec: either Args (run directly) or Shell (run by
-// /bin/sh -c), not both.
+// Cmd is a command for Exec: either Args (run directly) or Shell (a shell
+// command line, run as ShellMode says), not both.
 type Cmd struct {
-	Args    []string
-	Shell   string
-	Env     []string      // "KEY=VALUE", added to the guest's environment
-	Dir     string        // working directory; "": /
-	Stdin   []byte        // sent, then stdin is closed
-	Timeout time.Duration // the guest kills the command after this; 0: none
+	Args  []string
+	Shell string
+	// How Shell runs: "" or "login" (the VM user's login shell with -l -c,
+	// bash in the default image), "raw" (POSIX /bin/sh -c).
+	ShellMode string
+	Env       []string // "KEY=VALUE", added to the guest's environment
+	Dir       string   // working directory; "": /
+	Stdin     []byte   // sent, then stdin is closed
+	// The command and everything it started (its cgroup in the guest) is
+	// killed after this, and Exec returns at most a short grace later
+	// (SMOLVM_EXEC_GRACE_MS) whatever the guest does; 0: no limit.
+	Timeout time.Duration
 }
 
 // Result is how a command ended. A non-zero exit code is a result, not an
@@ -43,7 +49,7 @@ const killGrace = 5 * time.Second
 
 const sigkill = 9
 
-// Run runs command with /bin/sh -c. See Exec.
+// Run runs command in the VM user's login shell. See Exec.
 func (vm *VM) Run(ctx context.Context, command string) (*Result, error) {
 	return vm.Exec(ctx, Cmd{Shell: command})
 }
@@ -101,6 +107,9 @@ func execOptions(c Cmd) (raw.Struct_SS_smolvm_swig_exec_opts, error) {
 	}
 	if c.Dir != "" {
 		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_cwd(o, c.Dir) })
+	}
+	if c.ShellMode != "" {
+		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_shell(o, c.ShellMode) })
 	}
 	if len(c.Stdin) > 0 {
 		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_stdin(o, string(c.Stdin)) })

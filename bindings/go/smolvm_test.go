@@ -120,6 +120,30 @@ func TestTwoHandlesRunSideBySide(t *testing.T) {
 	}
 }
 
+func TestLoginShellByDefaultRawOnRequest(t *testing.T) {
+	r, err := shared.Run(ctx(t), "echo $((2**40)); [[ a == a ]] && echo yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Stdout); got != "1099511627776\nyes\n" {
+		t.Errorf("login shell printed %q (stderr %q)", got, r.Stderr)
+	}
+	probe := `if [ -n "$BASH_VERSION" ]; then echo bash; else echo posix; fi`
+	for mode, want := range map[string]string{"": "bash\n", "login": "bash\n", "raw": "posix\n"} {
+		r, err := shared.Exec(ctx(t), smolvm.Cmd{Shell: probe, ShellMode: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Stdout) != want {
+			t.Errorf("ShellMode %q: got %q, want %q", mode, r.Stdout, want)
+		}
+	}
+	if _, err := shared.Exec(ctx(t), smolvm.Cmd{Shell: "true", ShellMode: "zsh"}); err == nil ||
+		!strings.Contains(err.Error(), "shell='zsh'") {
+		t.Errorf("ShellMode zsh: err %v, want one naming shell='zsh'", err)
+	}
+}
+
 func TestGuestTimeoutIsAResult(t *testing.T) {
 	r, err := shared.Exec(ctx(t), smolvm.Cmd{Shell: "sleep 20", Timeout: 300 * time.Millisecond})
 	if err != nil {
@@ -131,7 +155,9 @@ func TestGuestTimeoutIsAResult(t *testing.T) {
 }
 
 func TestContextDeadlineKillsCommand(t *testing.T) {
-	c, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	// Long enough for the login shell to start and print under TCG on a
+	// busy host (0.2-0.6 s), short beside the sleep.
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	begin := time.Now()
 	// 3177 marks the process; the check below must not match itself,

@@ -37,8 +37,12 @@ export interface CreateOptions extends RuntimeOptions {
 }
 
 export interface RunOptions {
-  /** The guest kills the command after this long (result.timedOut); 0: none. */
+  /** The command and everything it started are killed after this long
+   * (result.timedOut); run() settles at most a short grace later. 0: none. */
   timeoutMs?: number;
+  /** How a string command runs: 'login' (default: the VM user's login
+   * shell, -l -c) or 'raw' (/bin/sh -c). */
+  shell?: 'login' | 'raw';
   /** Kills the command from the host; run() then rejects with an AbortError. */
   signal?: AbortSignal;
   /** Added to the guest's environment: { KEY: 'value' } or ['KEY=value']. */
@@ -111,7 +115,7 @@ export class SmolVM {
   readonly closed: boolean;
   /** Boots the VM; resolves once its guest agent answers. */
   start(): Promise<void>;
-  /** A string runs under /bin/sh -c; an array runs directly. */
+  /** A string runs in the login shell (options.shell); an array runs directly. */
   run(command: string | string[], options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
   run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */

@@ -36,7 +36,7 @@ const VM_FIELDS = {
   bootTimeoutMs: ['boot_timeout_s', 'u32'], // the C ABI counts seconds
 };
 const RUNTIME_FIELDS = ['stateDir', 'cacheDir', 'pluginPath', 'store'];
-const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding'];
+const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
 
 const U32_MAX = 0xffffffff;
 
@@ -98,7 +98,7 @@ function execArgs(command, o) {
   } else if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string')) {
     command.forEach((a, i) => checkString(`command[${i}]`, a));
     args.argv = command;
-  } else throw new ConfigError('command: must be a string (run by /bin/sh -c) or a non-empty array of strings', { code: 'EINVAL' });
+  } else throw new ConfigError('command: must be a string (a shell command line) or a non-empty array of strings', { code: 'EINVAL' });
   if (o.env !== undefined) {
     const entries = Array.isArray(o.env) ? o.env : Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
     entries.forEach((e) => checkString('env entry', e));
@@ -116,6 +116,12 @@ function execArgs(command, o) {
   if (o.timeoutMs !== undefined) {
     checkU32('timeoutMs', o.timeoutMs);
     args.timeoutMs = o.timeoutMs;
+  }
+  if (o.shell !== undefined) {
+    if (o.shell !== 'login' && o.shell !== 'raw') {
+      throw new ConfigError(`shell '${o.shell}': must be 'login' or 'raw'`, { code: 'EINVAL' });
+    }
+    args.shell = o.shell;
   }
   if (o.encoding !== undefined && o.encoding !== 'buffer' && !Buffer.isEncoding(o.encoding)) {
     throw new ConfigError(`encoding '${o.encoding}': must be 'buffer' or a Buffer encoding`, { code: 'EINVAL' });
@@ -236,9 +242,12 @@ class SmolVM {
   }
 
   /**
-   * Runs a command: a string goes to /bin/sh -c, an array runs directly.
-   * A non-zero exit code is a result, not an error. options.timeoutMs has
-   * the guest kill the command (result.timedOut); options.signal (an
+   * Runs a command: a string goes to the VM user's login shell (-l -c; bash
+   * in the default image), or to /bin/sh -c with options.shell 'raw'; an
+   * array runs directly. A non-zero exit code is a result, not an error.
+   * options.timeoutMs kills the command and everything it started
+   * (result.timedOut) and returns at most a short grace later whatever the
+   * guest does; options.signal (an
    * AbortSignal) kills it from here and rejects with an AbortError whose
    * .result holds the output so far.
    */

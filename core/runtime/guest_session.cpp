@@ -1,18 +1,21 @@
 #include "core/runtime/guest_session.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/runtime/request_limits.h"
 #include "protocol/fd_io.h"
+#include "protocol/shell_words.h"
 
 namespace smolvm {
 namespace {
@@ -21,17 +24,7 @@ void check(int rc, const smolvm_plugin_error& err) {
   if (rc != 0) fail(rc, err.message[0] ? err.message : "executor failed");
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
+using proto::shell_quote;
 
 void check_guest_path(const std::string& p) {
   check_path_text("guest_path", p);
@@ -83,6 +76,9 @@ void check_exec_request(const ExecRequest& req) {
   if (req.argv.empty() == req.command.empty()) {
     fail(SMOLVM_EINVAL, "exec: exactly one of argv (non-empty) and command must be set");
   }
+  if (!req.shell.empty() && req.shell != "login" && req.shell != "raw") {
+    fail(SMOLVM_EINVAL, "shell='" + req.shell + "': must be \"login\" or \"raw\"");
+  }
   for (const auto& kv : req.env) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -91,14 +87,76 @@ void check_exec_request(const ExecRequest& req) {
   }
 }
 
+ExecStream::ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms)
+    : vt_(vt), exec_(exec), started_(Clock::now()) {
+  if (timeout_ms > 0) timeout_at_ = started_ + std::chrono::milliseconds(timeout_ms);
+}
+
 ExecStream::~ExecStream() { vt_.exec_free(exec_); }
 
+std::optional<ExecStream::Clock::time_point> ExecStream::next_deadline() const {
+  if (!timeout_at_) return std::nullopt;
+  if (!killed_at_timeout_) return *timeout_at_;
+  return *timeout_at_ + std::chrono::milliseconds(SMOLVM_EXEC_GRACE_MS);
+}
+
 int ExecStream::next(smolvm_executor_event& out, int32_t wait_ms) {
-  smolvm_plugin_error err{};
-  const int rc = vt_.exec_next_event(exec_, &out, wait_ms, &err);
-  if (rc == 0 || rc == SMOLVM_ETIMEOUT || rc == SMOLVM_EDONE) return rc;
-  check(rc, err);
-  return rc;
+  if (finished_) return SMOLVM_EDONE;
+  const auto start = Clock::now();
+  const std::optional<Clock::time_point> caller_end =
+      wait_ms < 0 ? std::nullopt
+                  : std::optional<Clock::time_point>(start + std::chrono::milliseconds(wait_ms));
+  for (;;) {
+    const auto now = Clock::now();
+    if (timeout_at_ && !killed_at_timeout_ && now >= *timeout_at_) {
+      // Not left to the guest's timer: a guest slowed down (console flood,
+      // starved vCPU) or hostile would stretch it.
+      killed_at_timeout_ = true;
+      smolvm_plugin_error err{};
+      vt_.exec_kill(exec_, SIGKILL, &err);  // fails only when it has ended anyway
+    }
+    const auto limit = next_deadline();
+    if (killed_at_timeout_ && now >= *limit) {
+      finished_ = true;
+      unconfirmed_ = true;
+      out = smolvm_executor_event{};
+      out.type = SMOLVM_EVENT_EXIT;
+      out.signal = SIGKILL;
+      out.exit_code = 128 + SIGKILL;
+      out.timed_out = 1;
+      out.duration_us = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - started_).count());
+      return 0;
+    }
+    auto until = caller_end;
+    if (limit && (!until || *limit < *until)) until = limit;
+    int32_t wait = -1;
+    if (until) {
+      wait = static_cast<int32_t>(std::clamp<int64_t>(
+          std::chrono::ceil<std::chrono::milliseconds>(*until - now).count(), 0, INT32_MAX));
+    }
+    smolvm_plugin_error err{};
+    const int rc = vt_.exec_next_event(exec_, &out, wait, &err);
+    if (rc == 0) {
+      if (out.type == SMOLVM_EVENT_EXIT) {
+        finished_ = true;
+        // Killed by the host at the deadline: the guest saw a SIGKILL, the
+        // caller a timeout.
+        if (killed_at_timeout_) out.timed_out = 1;
+      }
+      return 0;
+    }
+    if (rc == SMOLVM_ETIMEOUT) {
+      if (caller_end && Clock::now() >= *caller_end) return rc;
+      continue;  // a deadline of ours came first
+    }
+    if (rc == SMOLVM_EDONE) {
+      finished_ = true;
+      return rc;
+    }
+    check(rc, err);
+    return rc;
+  }
 }
 
 void ExecStream::write_stdin(const uint8_t* data, size_t len) {
@@ -166,10 +224,11 @@ std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   r.env_count = env.size();
   r.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
   r.timeout_ms = req.timeout_ms;
+  r.shell = req.shell.empty() ? nullptr : req.shell.c_str();
   void* exec = nullptr;
   smolvm_plugin_error err{};
   check(vt_->exec_start(&exec, conn_, &r, &err), err);
-  return std::make_unique<ExecStream>(*vt_, exec);
+  return std::make_unique<ExecStream>(*vt_, exec, req.timeout_ms);
 }
 
 ExecResult GuestSession::run(const ExecRequest& req, const std::string& stdin_data) {
@@ -180,27 +239,17 @@ ExecResult GuestSession::run(const ExecRequest& req, const std::string& stdin_da
   stream->close_stdin();
   ExecResult result;
   smolvm_executor_event ev{};
-  // The agent enforces the timeout; this deadline only covers a guest that
-  // never answers at all (frozen, or its agent wedged).
-  constexpr uint32_t kUnansweredGraceMs = 5000;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(uint64_t{req.timeout_ms} + kUnansweredGraceMs);
   for (;;) {
-    int32_t wait = -1;
-    if (req.timeout_ms > 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      wait = static_cast<int32_t>(std::max<int64_t>(0, left.count()));
-    }
-    const int rc = stream->next(ev, wait);
+    // The stream itself ends a command with a timeout in time.
+    const int rc = stream->next(ev, -1);
     if (rc == SMOLVM_EDONE) break;
-    if (rc == SMOLVM_ETIMEOUT && req.timeout_ms > 0 && wait == 0) {
-      fail(SMOLVM_ETIMEOUT, "the guest did not answer within " +
-                                std::to_string(req.timeout_ms + kUnansweredGraceMs) +
-                                " ms (timeout_ms=" + std::to_string(req.timeout_ms) +
-                                " plus a grace period); the command was abandoned");
-    }
     if (rc != 0) continue;
+    if (stream->unconfirmed()) {
+      fail(SMOLVM_ETIMEOUT,
+           "the guest did not answer: no end of the command within " +
+               std::to_string(SMOLVM_EXEC_GRACE_MS) + " ms after its timeout (timeout_ms=" +
+               std::to_string(req.timeout_ms) + "); it was sent SIGKILL and abandoned");
+    }
     if (ev.type == SMOLVM_EVENT_STDOUT) {
       result.out.append(reinterpret_cast<const char*>(ev.data), ev.len);
     } else if (ev.type == SMOLVM_EVENT_STDERR) {

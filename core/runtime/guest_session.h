@@ -3,8 +3,10 @@
 // is used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@ namespace smolvm {
 struct ExecRequest {
   std::vector<std::string> argv;  // or command
   std::string command;
+  std::string shell;  // for command: "" or "login" (the user's login shell), "raw" (/bin/sh)
   std::vector<std::string> env;  // KEY=VALUE
   std::string cwd;
   uint32_t timeout_ms = 0;
@@ -29,9 +32,15 @@ struct ExecResult {
   uint64_t duration_us = 0;
 };
 
+// A started command. With a timeout it ends within timeout_ms +
+// SMOLVM_EXEC_GRACE_MS whatever the guest does: at timeout_ms the host kills
+// the command (its whole cgroup in the guest) itself, without waiting for
+// the guest's own timer; the guest's exit event is then awaited for the
+// grace period, and failing that the stream ends with a timed-out exit
+// (exit_code 137, signal 9) that unconfirmed() marks.
 class ExecStream {
  public:
-  ExecStream(const smolvm_executor_vtable& vt, void* exec) : vt_(vt), exec_(exec) {}
+  ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms);
   ~ExecStream();
   ExecStream(const ExecStream&) = delete;
   ExecStream& operator=(const ExecStream&) = delete;
@@ -41,10 +50,22 @@ class ExecStream {
   void write_stdin(const uint8_t* data, size_t len);
   void close_stdin();
   void kill(int signal);
+  // True when the exit event was made up by the host: the guest did not
+  // confirm the end of a timed-out command within the grace period.
+  bool unconfirmed() const { return unconfirmed_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // The next moment next() must act at (kill, or give up), if any.
+  std::optional<Clock::time_point> next_deadline() const;
+
   const smolvm_executor_vtable& vt_;
   void* exec_;
+  Clock::time_point started_;
+  std::optional<Clock::time_point> timeout_at_;
+  bool killed_at_timeout_ = false;
+  bool finished_ = false;
+  bool unconfirmed_ = false;
 };
 
 class GuestSession {

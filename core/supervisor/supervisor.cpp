@@ -25,6 +25,7 @@
 #include "core/state/vm_state.h"
 #include "core/store/store.h"
 #include "core/supervisor/cgroup.h"
+#include "core/supervisor/console_log.h"
 #include "core/supervisor/privileges.h"
 #include "core/supervisor/router.h"
 #include "core/supervisor/vmm_user.h"
@@ -202,8 +203,12 @@ class Supervisor {
     cfg.mac = mac.empty() ? nullptr : mac.c_str();
     cfg.run_as_uid = vmm_user_.uid();
     cfg.run_as_gid = vmm_user_.gid();
+    console_ = std::make_unique<ConsoleLog>(console);
+    cfg.console_fd = console_->write_fd();
     smolvm_plugin_error err{};
     const int rc = vmm_->launch(&inst_, &cfg, &err);
+    console_->close_write_end();
+    console_->start();
     if (rc != 0) fail(rc, err.message);
     vmm_pid_ = vmm_->pid(inst_);
     store_->set_process({rec_.id, "vmm", vmm_pid_, process_start_time(vmm_pid_)});
@@ -746,6 +751,7 @@ class Supervisor {
     if (listen_fd_ >= 0) ::close(listen_fd_);
     if (agent_fd_ >= 0) ::close(agent_fd_);
     if (inst_) vmm_->release(inst_);
+    console_.reset();  // after the VMM: its last words are in the log
     cgroup_.remove();
     if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
     if (network_up_ && store_) {
@@ -781,6 +787,7 @@ class Supervisor {
   std::string vm_dir_, socket_path_, token_, agent_version_;
   const smolvm_vmm_vtable* vmm_ = nullptr;
   void* inst_ = nullptr;
+  std::unique_ptr<ConsoleLog> console_;
   std::unique_ptr<NetworkBackend> network_;
   bool network_up_ = false;
   VmCgroup cgroup_;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "guest/agent/log.h"
 #include "guest/agent/spawn.h"
 #include "protocol/fd_io.h"
 
@@ -31,9 +32,17 @@ std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequ
   s->started_ = Clock::now();
   Spawned sp;
   std::string err;
-  if (!spawn(req, sp, err)) {
+  if (command_cgroups_enabled() && !s->cgroup_.create(err)) {
+    logf("command %u runs without a cgroup of its own: %s", id, err.c_str());
+  }
+  if (!spawn(req, s->cgroup_.dir_fd(), sp, err)) {
     out.send_error(id, errno == EAGAIN ? "EBUSY" : "EIO", err);
     return nullptr;
+  }
+  if (s->cgroup_.active() && !sp.in_cgroup) {
+    logf("command %u runs without a cgroup of its own: clone3 into %s failed", id,
+         s->cgroup_.path().c_str());
+    s->cgroup_.release();
   }
   s->pid_ = sp.pid;
   s->stdin_fd_ = sp.stdin_fd;
@@ -57,8 +66,10 @@ ExecStream::~ExecStream() {
 }
 
 void ExecStream::kill_group(int sig) {
-  // The command leads its own process group (setsid), so -pid reaches the
-  // background processes it started too.
+  // The cgroup holds whatever the command started, also processes that made
+  // sessions of their own; the process group (the command leads one, by
+  // setsid) is what there is without cgroups.
+  cgroup_.signal(sig);
   if (pid_ > 0) ::kill(-pid_, sig);
 }
 
@@ -67,6 +78,7 @@ void ExecStream::abort() {
   close_stdin();
   close_output(0);
   close_output(1);
+  cgroup_.release();
   done_ = true;
 }
 
@@ -248,6 +260,9 @@ void ExecStream::maybe_finish() {
   st.duration_us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(*reaped_at_ - started_).count());
   out_.send(proto::Type::kExit, id_, proto::to_json(st), proto::kFlagEnd);
+  // Background processes that outlive the command keep the group until
+  // they end; it is removed then.
+  cgroup_.release();
   done_ = true;
 }
 

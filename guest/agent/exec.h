@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "guest/agent/command_cgroup.h"
 #include "guest/agent/outbox.h"
 #include "guest/agent/stream.h"
 #include "protocol/messages.h"
@@ -46,10 +47,13 @@ class ExecStream final : public Stream {
   void close_stdin();
   void fail(const char* code, const std::string& message);
   void maybe_finish();
+  // Signals everything the command started: its cgroup (SIGKILL through
+  // cgroup.kill) and its process group.
   void kill_group(int sig);
 
   uint32_t id_;
   Outbox& out_;
+  CommandCgroup cgroup_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   std::array<int, 2> out_fd_{-1, -1};  // stdout, stderr

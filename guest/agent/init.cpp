@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "guest/agent/cmdline.h"
+#include "guest/agent/command_cgroup.h"
 #include "guest/agent/grow_root.h"
 #include "guest/agent/log.h"
 #include "guest/agent/net.h"
@@ -145,7 +146,8 @@ void set_init_environment() {
 
 std::string init_system() {
   mount_filesystems();
-  grow_root_filesystem();  // needs /sys and /dev
+  enable_command_cgroups();  // needs /sys
+  grow_root_filesystem();    // needs /sys and /dev
   const std::string cmdline = read_kernel_cmdline();
   set_hostname();
   configure_network(cmdline);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "guest/agent/command_cgroup.h"
 #include "guest/agent/exec.h"
 #include "guest/agent/files.h"
 #include "guest/agent/log.h"
@@ -107,6 +108,7 @@ void Session::reap() {
     // Not ours: an orphan re-parented to us (PID 1 or subreaper), or a
     // command of a session that has gone.
   });
+  sweep_command_cgroups();
 }
 
 void Session::read_channel() {

@@ -1,14 +1,18 @@
 #include "guest/agent/spawn.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "protocol/fd_io.h"
+#include "protocol/shell_words.h"
 
 extern char** environ;
 
@@ -70,7 +74,56 @@ void close_other_fds(int keep) {
   child_fail(report_fd, 2, errno);
 }
 
+// fork(), or clone3 straight into the command's cgroup when there is one:
+// the child is in the group before it can run (let alone fork) anything.
+// Only async-signal-safe code runs in the child either way.
+pid_t fork_into(int cgroup_fd, bool& in_cgroup) {
+  in_cgroup = false;
+  if (cgroup_fd >= 0) {
+    clone_args args{};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    const long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid >= 0) {
+      in_cgroup = true;
+      return static_cast<pid_t>(pid);
+    }
+    // ENOSYS, E2BIG, EINVAL: a kernel without clone3 or CLONE_INTO_CGROUP;
+    // the process group still applies.
+  }
+  return ::fork();
+}
+
 }  // namespace
+
+std::string login_shell_of(std::string_view passwd, uid_t uid) {
+  std::istringstream in{std::string(passwd)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // name:password:uid:gid:gecos:home:shell
+    std::vector<std::string> f;
+    std::stringstream fields(line);
+    for (std::string x; std::getline(fields, x, ':');) f.push_back(x);
+    if (f.size() < 7 || f[2] != std::to_string(uid)) continue;
+    const std::string& shell = f[6];
+    const std::string base = shell.substr(shell.rfind('/') + 1);
+    if (shell.empty() || shell[0] != '/' || base == "nologin" || base == "false") break;
+    return shell;
+  }
+  return kRawShell;
+}
+
+std::vector<std::string> command_argv(const proto::ExecRequest& req) {
+  if (req.shell.empty()) return req.argv;
+  if (req.shell_mode == proto::kShellRaw) return {kRawShell, "-c", req.shell};
+  std::ifstream f("/etc/passwd");
+  std::stringstream text;
+  text << f.rdbuf();
+  std::string shell = login_shell_of(text.str(), ::getuid());
+  if (::access(shell.c_str(), X_OK) != 0) shell = kRawShell;
+  return {shell, "-l", "-c", proto::login_command(req.env, req.shell)};
+}
 
 int exit_code_for_errno(int err) {
   switch (err) {
@@ -104,14 +157,16 @@ std::vector<std::string> merge_env(const char* const* base,
   return env;
 }
 
-bool spawn(const proto::ExecRequest& req, Spawned& out, std::string& err) {
+bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::string& err) {
   // Build everything the child needs before fork.
-  std::vector<std::string> args =
-      req.shell.empty() ? req.argv : std::vector<std::string>{"/bin/sh", "-c", req.shell};
+  std::vector<std::string> args = command_argv(req);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> env = merge_env(environ, req.env);
+  if (!req.shell.empty() && req.shell_mode != proto::kShellRaw) {
+    for (auto& kv : proto::saved_env(req.env)) env.push_back(std::move(kv));
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -130,7 +185,8 @@ bool spawn(const proto::ExecRequest& req, Spawned& out, std::string& err) {
     close_all();
     return false;
   }
-  const pid_t pid = ::fork();
+  bool in_cgroup = false;
+  const pid_t pid = fork_into(cgroup_fd, in_cgroup);
   if (pid < 0) {
     err = std::string("fork: ") + std::strerror(errno);
     close_all();
@@ -152,6 +208,7 @@ bool spawn(const proto::ExecRequest& req, Spawned& out, std::string& err) {
   close_fd(rep[0]);
   out = Spawned{};
   out.pid = pid;
+  out.in_cgroup = in_cgroup;
   if (n == static_cast<ssize_t>(sizeof f)) {
     out.child_errno = f.err;
     out.child_what = f.stage == 1 ? "chdir '" + cwd + "'" : "exec '" + args[0] + "'";

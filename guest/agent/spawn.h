@@ -1,11 +1,13 @@
-// Starting a command: fork, new session, pipes for stdin/stdout/stderr, then
-// execvp (argv) or /bin/sh -c (shell). A failed chdir or exec is reported
+// Starting a command: fork (into its cgroup when it has one), new session,
+// pipes for stdin/stdout/stderr, then execvp (argv), the user's login shell
+// with -l -c (shell, the default) or /bin/sh -c (shell, raw). A failed chdir or exec is reported
 // back through a close-on-exec pipe so the caller can explain it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/messages.h"
@@ -22,11 +24,26 @@ struct Spawned {
   // 126 or 127), and what was attempted, e.g. "exec 'foo'".
   int child_errno = 0;
   std::string child_what;
+  // Whether the child started inside the cgroup it was given.
+  bool in_cgroup = false;
 };
 
+// The POSIX shell of raw shell commands, and of a user with no usable
+// login shell.
+inline constexpr const char* kRawShell = "/bin/sh";
+
 // Returns false with err set when the agent could not create the process at
-// all (out of pipes or processes); then nothing is left open.
-bool spawn(const proto::ExecRequest& req, Spawned& out, std::string& err);
+// all (out of pipes or processes); then nothing is left open. cgroup_fd: the
+// command's cgroup folder, or -1.
+bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::string& err);
+
+// The login shell of uid in an /etc/passwd text; kRawShell when the user is
+// missing or has none that runs commands (nologin, false).
+std::string login_shell_of(std::string_view passwd, uid_t uid);
+
+// What a request executes: its argv, or its shell command under the user's
+// login shell (-l -c) or, raw, under /bin/sh -c.
+std::vector<std::string> command_argv(const proto::ExecRequest& req);
 
 // The environment of a command: base (the agent's own) with each KEY=VALUE of
 // overrides replacing an entry of the same KEY or appended.

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 1
+#define SMOLVM_PLUGIN_ABI_MINOR 2
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -175,6 +175,12 @@ typedef struct smolvm_vmm_config {
   /* Since 1.1: the size prepare_disk gives the isolated disk, in MiB, never
    * below the base image's (core checks). 0: the base image's size. */
   uint32_t disk_size_mib;
+  /* Since 1.2: when above 2, the write end of a pipe that receives the
+   * guest console (the supervisor keeps console_log from it, bounded in
+   * size); the VMM writes the console there instead of opening console_log.
+   * 0 (or a config without the field): open console_log. See
+   * SMOLVM_VMM_CONSOLE_FD. */
+  int32_t console_fd;
 } smolvm_vmm_config;
 
 /* True when cfg carries `field` (a plugin built for a newer minor can be
@@ -182,6 +188,10 @@ typedef struct smolvm_vmm_config {
 #define SMOLVM_VMM_CONFIG_HAS(cfg, field) \
   ((cfg)->struct_size >=                  \
    offsetof(smolvm_vmm_config, field) + sizeof(((smolvm_vmm_config*)0)->field))
+
+/* The console pipe of cfg, or -1 when the VMM opens console_log itself. */
+#define SMOLVM_VMM_CONSOLE_FD(cfg) \
+  (SMOLVM_VMM_CONFIG_HAS(cfg, console_fd) && (cfg)->console_fd > 2 ? (cfg)->console_fd : -1)
 
 typedef struct smolvm_vmm_vtable {
   size_t struct_size;
@@ -233,6 +243,9 @@ typedef struct smolvm_executor_request {
   size_t env_count;
   const char* cwd;
   uint32_t timeout_ms;
+  /* Since 1.2 (check struct_size): how command runs. NULL or "login": the
+   * user's login shell with -l -c; "raw": /bin/sh -c. */
+  const char* shell;
 } smolvm_executor_request;
 
 typedef struct smolvm_executor_event {

@@ -337,10 +337,18 @@ SMOLVM_API int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm);
 
 /* ---- commands ------------------------------------------------------- */
 
+/* Since 1.2: a command with a timeout ends within timeout_ms plus this
+ * grace, whatever the guest does. At timeout_ms the host itself kills the
+ * command (everything it started: its cgroup in the guest); the guest's exit
+ * event is awaited this long. If it does not come, smolvm_vm_exec and
+ * smolvm_vm_run fail with SMOLVM_ETIMEOUT, and a stream ends with an exit
+ * event made up by the host: timed_out 1, signal 9, exit_code 137. */
+#define SMOLVM_EXEC_GRACE_MS 1500
+
 typedef struct smolvm_exec_options {
   uint32_t struct_size;
-  /* Either argv (argc entries, run directly) or command (run by /bin/sh -c).
-   * Exactly one must be set. */
+  /* Either argv (argc entries, run directly) or command (a shell command
+   * line, run as `shell` says). Exactly one must be set. */
   const char* const* argv;
   size_t argc;
   const char* command;
@@ -350,8 +358,15 @@ typedef struct smolvm_exec_options {
   const char* cwd;           /* NULL: / */
   const uint8_t* stdin_data; /* for smolvm_vm_exec; NULL: empty stdin */
   size_t stdin_len;
-  /* Kill the command's whole process group after this long; 0: no limit. */
+  /* Kill the command and everything it started (its cgroup in the guest,
+   * also processes that left its process group) after this long; the
+   * result then says timed_out. 0: no limit. */
   uint32_t timeout_ms;
+  /* Since 1.2: how command runs. NULL or "login": by the VM user's login
+   * shell with -l -c (bash in the default image: $((..)), [[ ]], source,
+   * the profile's environment); "raw": by POSIX /bin/sh -c. Ignored with
+   * argv. */
+  const char* shell;
 } smolvm_exec_options;
 
 /* Since 1.2: a command's argv, command, env (the VM's defaults included) and
@@ -361,8 +376,8 @@ typedef struct smolvm_exec_options {
  * file instead. Strings must not contain NUL (bindings refuse them). */
 #define SMOLVM_EXEC_REQUEST_MAX_BYTES 131072
 
-/* Versions: 1 (1.0). */
-#define SMOLVM_EXEC_OPTIONS_VERSION 1
+/* Versions: 1 (1.0), 2 (1.2: shell). */
+#define SMOLVM_EXEC_OPTIONS_VERSION 2
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_exec_options_init_version(smolvm_exec_options* opts, unsigned int version);
 /* For binaries built before 1.2: fills the 1.0 layout only. */
@@ -388,7 +403,8 @@ typedef struct smolvm_exec_result {
 SMOLVM_API int smolvm_vm_exec(smolvm_exec_result** out, smolvm_vm* vm,
                               const smolvm_exec_options* opts);
 
-/* Shorthand: /bin/sh -c command, with a timeout (0: none). */
+/* Shorthand: command in the VM user's login shell, with a timeout (0:
+ * none). */
 SMOLVM_API int smolvm_vm_run(smolvm_exec_result** out, smolvm_vm* vm, const char* command,
                              uint32_t timeout_ms);
 
@@ -424,7 +440,8 @@ SMOLVM_API int smolvm_exec_start(smolvm_exec** out, smolvm_vm* vm, const smolvm_
 SMOLVM_API int smolvm_exec_next_event(smolvm_exec_event* out, smolvm_exec* ex, int32_t wait_ms);
 SMOLVM_API int smolvm_exec_write_stdin(smolvm_exec* ex, const uint8_t* data, size_t len);
 SMOLVM_API int smolvm_exec_close_stdin(smolvm_exec* ex);
-/* Sends a signal to the command's process group. */
+/* Sends a signal to every process the command started (its cgroup in the
+ * guest; its process group where the guest has no cgroup2). */
 SMOLVM_API int smolvm_exec_kill(smolvm_exec* ex, int signal);
 /* Frees the stream; a command still running is killed. NULL is allowed. */
 SMOLVM_API void smolvm_exec_free(smolvm_exec* ex);

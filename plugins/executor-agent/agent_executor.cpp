@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -104,6 +105,9 @@ int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* r
   for (size_t i = 0; req->env && i < req->env_count; ++i) m.env.emplace_back(req->env[i]);
   if (req->cwd) m.cwd = req->cwd;
   m.timeout_ms = req->timeout_ms;
+  const bool has_shell =
+      req->struct_size >= offsetof(smolvm_executor_request, shell) + sizeof req->shell;
+  if (has_shell && req->shell) m.shell_mode = req->shell;
   m.window = kWindow;
   auto ex = std::make_unique<Exec>();
   ex->conn = &conn;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "protocol/base64.h"
+#include "protocol/shell_words.h"
 
 namespace smolvm_ssh {
 namespace {
@@ -16,29 +17,9 @@ constexpr std::string_view kMarker = "\x1esmolvm-pgid ";
 // much the marker is not coming (a shell that does not run the wrapper).
 constexpr size_t kMarkerSearchLimit = 64 << 10;
 
-bool is_shell_name(std::string_view key) {
-  if (key.empty() || (key[0] >= '0' && key[0] <= '9')) return false;
-  for (char c : key) {
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
-std::string shell_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
+std::string shell_quote(std::string_view s) { return smolvm::proto::shell_quote(s); }
 
 std::string build_remote_command(const RemoteRequest& req) {
   std::string cmd = "printf '\\036smolvm-pgid %d\\n' $$ >&2; cd -- ";
@@ -48,12 +29,19 @@ std::string build_remote_command(const RemoteRequest& req) {
   // shell cannot assign (the agent accepts any KEY).
   cmd += " || exit 1; export LANG=C.UTF-8";
   std::string odd;
-  for (const auto& kv : req.env) {
-    (is_shell_name(kv.substr(0, kv.find('='))) ? cmd : odd) += " " + shell_quote(kv);
+  std::vector<std::string> env = req.env;
+  if (req.argv.empty() && req.login_shell) {
+    for (auto& kv : smolvm::proto::saved_env(req.env)) env.push_back(std::move(kv));
+  }
+  for (const auto& kv : env) {
+    (smolvm::proto::is_shell_name(kv.substr(0, kv.find('='))) ? cmd : odd) += " " + shell_quote(kv);
   }
   cmd += odd.empty() ? "; exec" : "; exec env --" + odd;
   if (req.argv.empty()) {
-    cmd += " /bin/sh -c " + shell_quote(req.command);
+    // sshd sets SHELL to the user's login shell from the passwd entry.
+    cmd += req.login_shell ? " \"${SHELL:-/bin/sh}\" -l -c " +
+                                 shell_quote(smolvm::proto::login_command(req.env, req.command))
+                           : " /bin/sh -c " + shell_quote(req.command);
   } else {
     for (const auto& a : req.argv) cmd += " " + shell_quote(a);
   }

@@ -17,6 +17,9 @@ struct RemoteRequest {
   std::string command;
   std::vector<std::string> env;  // KEY=VALUE, later entries win
   std::string cwd;               // "" = "/" (as the agent does)
+  // command runs in the user's login shell ($SHELL -l -c, as the agent's
+  // /etc/passwd shell), or raw in /bin/sh -c.
+  bool login_shell = true;
 };
 
 // The line sshd hands root's login shell. sshd runs every session's shell

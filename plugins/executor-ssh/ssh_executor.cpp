@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "plugins/executor-ssh/remote.h"
 #include "plugins/executor-ssh/session.h"
@@ -204,6 +205,10 @@ int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* r
   if (req->command) r.command = req->command;
   for (size_t i = 0; req->env && i < req->env_count; ++i) r.env.emplace_back(req->env[i]);
   if (req->cwd) r.cwd = req->cwd;
+  if (req->struct_size >= offsetof(smolvm_executor_request, shell) + sizeof req->shell &&
+      req->shell) {
+    r.login_shell = std::string_view(req->shell) != "raw";
+  }
   const std::string cmd = smolvm_ssh::build_remote_command(r);
 
   auto ex = std::make_unique<Exec>();

@@ -92,15 +92,16 @@ int launch_instance(Instance** out, const smolvm_vmm_config& in, const LaunchSet
   // Firecracker refuses to start on a stale API socket.
   unlink(plan.api_socket.c_str());
   unlink(plan.vsock_socket.c_str());
+  const int console_fd = SMOLVM_VMM_CONSOLE_FD(&cfg);
   if (!create_empty(plan.log_file, error) || !create_empty(stderr_file(inst->vm_dir), error) ||
-      !create_empty(cfg.console_log, error)) {
+      (console_fd < 0 && !create_empty(cfg.console_log, error))) {
     return SMOLVM_EIO;
   }
   if (!stage_jail(plan, s.uid, s.gid, error)) {
     remove_jail(plan);
     return SMOLVM_EIO;
   }
-  inst->pid = spawn(plan.argv, cfg.console_log, stderr_file(inst->vm_dir), error);
+  inst->pid = spawn(plan.argv, cfg.console_log, console_fd, stderr_file(inst->vm_dir), error);
   if (inst->pid < 0) {
     error = "starting " + plan.argv[0] + ": " + error;
     remove_jail(plan);

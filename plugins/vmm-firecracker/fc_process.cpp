@@ -19,9 +19,11 @@
 
 namespace smolvm_fc {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path,
+pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path, int stdout_fd,
             const std::string& stderr_path, std::string& error) {
-  const int out = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int out = stdout_fd >= 0
+                      ? fcntl(stdout_fd, F_DUPFD_CLOEXEC, 3)
+                      : open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   pid_t pid = -1;
   if (out < 0 || err < 0) {

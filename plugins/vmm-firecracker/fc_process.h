@@ -8,13 +8,14 @@
 
 namespace smolvm_fc {
 
-// Forks and execs argv with stdin /dev/null, stdout appended to stdout_path
+// Forks and execs argv with stdin /dev/null, stdout to stdout_fd (the
+// supervisor's console pipe) or, when it is -1, appended to stdout_path
 // (Firecracker writes the guest's serial console there) and stderr appended
 // to stderr_path. The child gets SIGKILL when the calling thread ends
 // (PR_SET_PDEATHSIG follows the thread): call it from the thread that owns
 // the VM for its whole life, as the supervisor's main thread does. Returns
 // the pid, or -1 with error set.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path,
+pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path, int stdout_fd,
             const std::string& stderr_path, std::string& error);
 
 // True while pid has not exited. Does not reap it: the supervisor's SIGCHLD

@@ -82,8 +82,12 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       "fd=" + fd(kDiskFd) + ",set=" + fd(kDiskFd),
       "-add-fd",
       "fd=" + fd(kConsoleFd) + ",set=" + fd(kConsoleFd),
+      // append=on: QEMU then neither truncates nor seeks, which a pipe (the
+      // supervisor's bounded console log) refuses.
+      "-chardev",
+      "file,id=console,append=on,path=" + fdset(kConsoleFd),
       "-serial",
-      "file:" + fdset(kConsoleFd),
+      "chardev:console",
       // The root disk is always a qcow2 overlay on the read-only base: the
       // VM's own (isolated) or a throwaway one (shared). Its backing is
       // named as a node, so QEMU never opens the path in the qcow2 header.

@@ -103,6 +103,17 @@ std::string create_overlay(const std::string& base, const std::string& path, uin
 std::string agent_socket_path(const std::string& vm_dir) { return vm_dir + "/agent.sock"; }
 std::string qmp_socket_path(const std::string& vm_dir) { return vm_dir + "/qmp.sock"; }
 
+// The supervisor's console pipe (a copy of it, for QEMU), or the log file.
+int VmmFiles::open_console(const smolvm_vmm_config& cfg, std::string& error) {
+  const int pipe_fd = SMOLVM_VMM_CONSOLE_FD(&cfg);
+  if (pipe_fd < 0) {
+    return open_file(cfg.console_log, O_WRONLY | O_CREAT | O_TRUNC, "the console log", error);
+  }
+  const int fd = ::fcntl(pipe_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) error = std::string("duplicating the console pipe: ") + std::strerror(errno);
+  return fd;
+}
+
 VmmFiles::~VmmFiles() {
   for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_}) close_fd(*fd);
 }
@@ -114,8 +125,7 @@ bool VmmFiles::open(const smolvm_vmm_config& cfg, std::string& error) {
                   (base_ = open_file(cfg.rootfs_path, O_RDONLY, "the base image", error)) >= 0 &&
                   (disk_ = isolated ? open_file(cfg.disk_path, O_RDWR, "the VM's disk", error)
                                     : scratch_overlay(cfg, error)) >= 0 &&
-                  (console_ = open_file(cfg.console_log, O_WRONLY | O_CREAT | O_TRUNC,
-                                        "the console log", error)) >= 0 &&
+                  (console_ = open_console(cfg, error)) >= 0 &&
                   (agent_ = listen_unix(agent_socket_path(vm_dir), error)) >= 0 &&
                   (qmp_ = listen_unix(qmp_socket_path(vm_dir), error)) >= 0 &&
                   (!(cfg.tap_name && *cfg.tap_name) || (tap_ = open_tap(cfg.tap_name, error)) >= 0);

@@ -27,6 +27,8 @@ class VmmFiles {
   std::vector<int> pass_list() const;
 
  private:
+  static int open_console(const smolvm_vmm_config& cfg, std::string& error);
+
   int kernel_ = -1, base_ = -1, disk_ = -1, console_ = -1, agent_ = -1, qmp_ = -1, tap_ = -1;
 };
 

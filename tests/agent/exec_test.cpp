@@ -242,6 +242,19 @@ TEST_F(AgentExec, OutputWaitingForCreditSurvivesTheDrainLimit) {
   EXPECT_EQ(c[1].exit->exit_code, 0);
 }
 
+TEST_F(AgentExec, RequestEnvironmentWinsOverTheLoginProfile) {
+  // /etc/profile sets PATH (Debian's does, here and in the image); what the
+  // request asked for is restored after it, and the saved copies are gone.
+  auto req = shell_req("echo \"$PATH|$FOO\"; env | grep -c ^SMOLVM_SAVED_");
+  req.env = {"PATH=/opt/x:/usr/bin:/bin", "FOO=it's \"quoted\" $HOME"};
+  auto r = run(agent, req);
+  ASSERT_TRUE(r.exit);
+  EXPECT_EQ(r.out, "/opt/x:/usr/bin:/bin|it's \"quoted\" $HOME\n0\n") << r.err;
+  req.shell_mode = proto::kShellRaw;
+  r = run(agent, req, 2);
+  EXPECT_EQ(r.out, "/opt/x:/usr/bin:/bin|it's \"quoted\" $HOME\n0\n") << r.err;
+}
+
 TEST_F(AgentExec, StdoutAndStderrAreSeparate) {
   auto r = run_shell(agent, "echo out1; echo err1 >&2; echo out2; echo err2 >&2");
   ASSERT_TRUE(r.exit);

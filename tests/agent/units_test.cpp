@@ -75,6 +75,41 @@ TEST(AgentSpawn, ShellExitCodesForExecErrors) {
   EXPECT_EQ(exit_code_for_errno(ENOEXEC), 126);
 }
 
+TEST(AgentSpawn, LoginShellFromPasswd) {
+  const std::string passwd =
+      "root:x:0:0:root:/root:/bin/bash\n"
+      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+      "odd:x:2:2::/:relative/shell\n"
+      "short:x:3:3\n"
+      "none:x:4:4::/:\n";
+  EXPECT_EQ(login_shell_of(passwd, 0), "/bin/bash");
+  // A user who may not log in, a relative, missing or empty shell: POSIX sh.
+  EXPECT_EQ(login_shell_of(passwd, 1), kRawShell);
+  EXPECT_EQ(login_shell_of(passwd, 2), kRawShell);
+  EXPECT_EQ(login_shell_of(passwd, 3), kRawShell);
+  EXPECT_EQ(login_shell_of(passwd, 4), kRawShell);
+  EXPECT_EQ(login_shell_of(passwd, 99), kRawShell);
+  EXPECT_EQ(login_shell_of("", 0), kRawShell);
+}
+
+TEST(AgentSpawn, ShellCommandsRunAsAsked) {
+  proto::ExecRequest argv_req;
+  argv_req.argv = {"echo", "hi"};
+  argv_req.shell_mode = proto::kShellRaw;  // ignored with argv
+  EXPECT_EQ(command_argv(argv_req), (std::vector<std::string>{"echo", "hi"}));
+  proto::ExecRequest raw;
+  raw.shell = "echo $((2**40))";
+  raw.shell_mode = proto::kShellRaw;
+  EXPECT_EQ(command_argv(raw), (std::vector<std::string>{"/bin/sh", "-c", raw.shell}));
+  proto::ExecRequest login;
+  login.shell = "echo hi";
+  const auto argv = command_argv(login);
+  ASSERT_EQ(argv.size(), 4u);
+  EXPECT_EQ(argv[1], "-l");
+  EXPECT_EQ(argv[2], "-c");
+  EXPECT_EQ(argv[3], "echo hi");
+}
+
 TEST(AgentFilesUnit, StatusNamesForErrno) {
   EXPECT_STREQ(status_for_errno(ENOENT), "ENOTFOUND");
   EXPECT_STREQ(status_for_errno(EACCES), "EPERM");

@@ -74,6 +74,15 @@ int main(void) {
     CHECK(smolvm_vm_info_init_version(&empty, 0) == SMOLVM_EINVAL);
   }
 
+  /* Exec options 1.2 append `shell`: version 1 (1.0) stops before it. */
+  {
+    smolvm_exec_options v1, v2;
+    CHECK(smolvm_exec_options_init_version(&v1, 1) == 0);
+    CHECK(v1.struct_size == offsetof(smolvm_exec_options, shell));
+    CHECK(smolvm_exec_options_init(&v2) == 0);
+    CHECK(v2.struct_size == sizeof v2 && v2.shell == NULL);
+  }
+
   /* Bad input names field, value and range. */
   smolvm_vm_options_init(&vo);
   vo.kernel_path = kernel;

@@ -68,12 +68,13 @@ TEST(QemuArgs, NoHostPathOnlyDescriptors) {
       }
     }
     EXPECT_EQ(after(a, "-kernel"), "/proc/self/fd/3");
-    EXPECT_EQ(after(a, "-serial"), "file:/dev/fdset/6");
+    EXPECT_EQ(after(a, "-serial"), "chardev:console");
+    EXPECT_EQ(after(a, "-chardev", 0), "file,id=console,append=on,path=/dev/fdset/6");
     EXPECT_NE(after(a, "-blockdev", 0).find("read-only=on,filename=/dev/fdset/4"),
               std::string::npos);
     EXPECT_NE(after(a, "-blockdev", 3).find("backing=base"), std::string::npos);
-    EXPECT_NE(after(a, "-chardev", 0).find("fd=7"), std::string::npos);
-    EXPECT_NE(after(a, "-chardev", 1).find("fd=8"), std::string::npos);
+    EXPECT_NE(after(a, "-chardev", 1).find("fd=7"), std::string::npos);
+    EXPECT_NE(after(a, "-chardev", 2).find("fd=8"), std::string::npos);
     EXPECT_EQ(after(a, "-netdev"), "tap,id=net0,fd=9");
   }
 }

@@ -85,6 +85,21 @@ def test_timeout_as_result(vm: SmolVM) -> None:
     assert r.signal == 9 and r.exit_code == 128 + 9
 
 
+def test_login_shell_by_default_raw_on_request(vm: SmolVM) -> None:
+    # What agents write: bash arithmetic, [[ ]], source.
+    r = vm.run("echo $((2**40)); [[ a == a ]] && echo yes; source /dev/null && echo sourced")
+    assert r.stdout == "1099511627776\nyes\nsourced\n", r.stderr
+    probe = 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo posix; fi'
+    assert vm.run(probe).stdout == "bash\n"
+    assert vm.run(probe, shell="login").stdout == "bash\n"
+    assert vm.run(probe, shell="raw").stdout == "posix\n"
+    with vm.stream(probe, shell="raw") as s:
+        out = b"".join(e.data for e in s if e.kind == "stdout")
+    assert out == b"posix\n"
+    with pytest.raises(smolvm.ConfigError, match="shell='zsh'"):
+        vm.run("true", shell="zsh")
+
+
 def test_bad_arguments_are_config_errors(vm: SmolVM) -> None:
     with pytest.raises(smolvm.ConfigError, match="exactly one of argv"):
         vm.run([])

@@ -70,6 +70,20 @@ TEST(SshRemote, ArgvEnvAndCwdSurviveQuoting) {
   EXPECT_NE(run_local(bad).err.find("/no/such/dir"), std::string::npos);
 }
 
+TEST(SshRemote, StringCommandsRunInTheLoginShellOrRaw) {
+  // sshd sets SHELL to the user's login shell; bash here, as in the image.
+  ::setenv("SHELL", "/bin/bash", 1);
+  RemoteRequest login;
+  login.command = "shopt -q login_shell && echo login; echo $((2**40)) $PATH";
+  // The request's PATH wins over the one /etc/profile sets.
+  login.env = {"PATH=/opt/y:/usr/bin:/bin"};
+  EXPECT_EQ(run_local(login).out, "login\n1099511627776 /opt/y:/usr/bin:/bin\n");
+  RemoteRequest raw;
+  raw.command = "if [ -n \"$BASH_VERSION\" ]; then echo bash; else echo posix; fi";
+  raw.login_shell = false;
+  EXPECT_EQ(run_local(raw).out, "posix\n");
+}
+
 TEST(SshRemote, FilterPassesEverythingElseThrough) {
   PgidFilter f;
   EXPECT_EQ(f.feed("motd line\n\x1esmolvm-p"), "");

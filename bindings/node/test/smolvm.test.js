@@ -88,6 +88,16 @@ describe('SmolVM with a real VM', { skip }, () => {
     }
   });
 
+  it('runs a string in the login shell, or in /bin/sh with shell: raw', async () => {
+    const r = await vm.run('echo $((2**40)); [[ a == a ]] && echo yes');
+    assert.equal(r.stdout, '1099511627776\nyes\n');
+    const probe = 'if [ -n "$BASH_VERSION" ]; then echo bash; else echo posix; fi';
+    assert.equal((await vm.run(probe)).stdout, 'bash\n');
+    assert.equal((await vm.run(probe, { shell: 'login' })).stdout, 'bash\n');
+    assert.equal((await vm.run(probe, { shell: 'raw' })).stdout, 'posix\n');
+    await assert.rejects(vm.run('true', { shell: 'zsh' }), (e) => e instanceof ConfigError && /shell 'zsh'/.test(e.message));
+  });
+
   it('reports a guest-side timeout as a result', async () => {
     const r = await vm.run('sleep 20', { timeoutMs: 300 });
     assert.equal(r.timedOut, true);

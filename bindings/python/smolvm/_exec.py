@@ -12,8 +12,13 @@ from ._result import CommandResult
 
 __all__ = ["Command", "build_exec_opts", "describe", "result_from_native"]
 
-#: A shell command line (run by ``/bin/sh -c``) or an argv list (run directly).
+#: A shell command line (run by the VM user's login shell, or ``/bin/sh -c``
+#: with ``shell="raw"``) or an argv list (run directly).
 Command = Union[str, Sequence[str]]
+
+#: How a str command runs: ``"login"`` (the user's login shell with -l -c,
+#: bash in the default image) or ``"raw"`` (POSIX ``/bin/sh -c``).
+SHELLS = ("login", "raw")
 
 _MAX_TIMEOUT_S = (2**32 - 1) / 1000.0
 
@@ -45,9 +50,11 @@ def _text(value: str, name: str) -> str:
 
 def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
                     env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
-                    stdin: Union[bytes, str, None] = None) -> Any:
+                    stdin: Union[bytes, str, None] = None, shell: str = "login") -> Any:
     """Low-level exec options; free with smolvm_swig_exec_opts_free."""
     ms = timeout_ms(timeout)
+    if shell not in SHELLS:
+        raise ConfigError(f"shell={shell!r}: must be one of {', '.join(map(repr, SHELLS))}")
     opts = check_ptr(ll.smolvm_swig_exec_opts_new())
     try:
         if isinstance(command, str):
@@ -59,7 +66,7 @@ def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
                 check(ll.smolvm_swig_exec_opts_add_arg(
                     opts, _text(os.fspath(arg), f"command[{i}]")))
         else:
-            raise ConfigError(f"command={command!r}: must be a str (run by /bin/sh -c) "
+            raise ConfigError(f"command={command!r}: must be a str (a shell command line) "
                               "or a list of str (argv, run directly)")
         for key, value in (env or {}).items():
             if not isinstance(key, str) or not key or "=" in key:
@@ -73,6 +80,7 @@ def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
         if stdin is not None:
             check(ll.smolvm_swig_exec_opts_set_stdin(opts, any_to_bytes(stdin, "stdin")))
         check(ll.smolvm_swig_exec_opts_set_timeout_ms(opts, ms))
+        check(ll.smolvm_swig_exec_opts_set_shell(opts, shell))
     except BaseException:
         ll.smolvm_swig_exec_opts_free(opts)
         raise

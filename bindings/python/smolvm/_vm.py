@@ -243,14 +243,17 @@ class VM:
     def run(self, command: Command, *, timeout: Optional[float] = None,
             env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
             stdin: Union[bytes, str, None] = None, check: bool = False,
-            raise_on_timeout: bool = True) -> CommandResult:
+            raise_on_timeout: bool = True, shell: str = "login") -> CommandResult:
         """Runs a command to completion and returns its result.
 
         Args:
-            command: a str is run by ``/bin/sh -c``; a list is an argv run
-                directly (no shell quoting needed).
-            timeout: seconds after which the command's process group is
-                killed; None: no limit.
+            command: a str is a shell command line (see ``shell``); a list
+                is an argv run directly (no shell quoting needed).
+            timeout: seconds after which the command and everything it
+                started (its cgroup in the guest, also processes that left
+                its process group) is killed; None: no limit. The call
+                returns at most a short grace (``SMOLVM_EXEC_GRACE_MS``)
+                later whatever the guest does.
             env: variables added to the guest's default environment.
             cwd: working directory in the guest (default ``/``).
             stdin: bytes (or str, as UTF-8) fed to the command's stdin,
@@ -260,11 +263,16 @@ class VM:
                 :class:`TimeoutError` (default; its ``result`` holds the
                 output so far, like ``subprocess.TimeoutExpired``). False:
                 return the result with ``timed_out=True`` instead.
+            shell: for a str command, ``"login"`` (default: the VM user's
+                login shell with -l -c, bash in the default image, so
+                ``$((2**40))``, ``[[ ]]`` and ``source`` work) or ``"raw"``
+                (POSIX ``/bin/sh -c``).
 
         A non-zero exit code is a result, not an error (unless ``check``).
         Raises :class:`VMStateError` if the VM is not running.
         """
-        opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
+        opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin,
+                               shell=shell)
         try:
             native = check_ptr(self._call(ll.smolvm_swig_exec_run, opts))
         finally:
@@ -286,17 +294,18 @@ class VM:
     def stream(self, command: Command, *, timeout: Optional[float] = None,
                env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
                stdin: Union[bytes, str, None] = None,
-               keep_stdin_open: bool = False) -> ExecStream:
+               keep_stdin_open: bool = False, shell: str = "login") -> ExecStream:
         """Starts a command and returns an :class:`ExecStream` of its events
         (``"stdout"``/``"stderr"`` chunks as they come, then ``"exit"``).
 
         It is a pull API: iterate (or call ``next_event``) to receive
-        events. ``command``, ``timeout``, ``env``, ``cwd`` and ``stdin`` are
-        as for :meth:`run`; a timeout shows as ``timed_out`` on the exit
+        events. ``command``, ``timeout``, ``env``, ``cwd``, ``stdin`` and
+        ``shell`` are as for :meth:`run`; a timeout shows as ``timed_out`` on the exit
         event. Stdin is closed after ``stdin`` is sent unless
         ``keep_stdin_open`` (then use ``write_stdin``/``close_stdin``).
         """
-        opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin)
+        opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin,
+                               shell=shell)
         rt = self._h.runtime
         try:
             # A handle of its own: the stream may outlive calls on this one.

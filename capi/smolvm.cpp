@@ -93,6 +93,16 @@ void need(const void* p, const char* name) {
   if (!p) smolvm::fail(SMOLVM_EINVAL, std::string(name) + " must not be NULL");
 }
 
+// NULL: the defaults; 0 in a field: that field's default.
+smolvm::transfer::Limits transfer_limits(const smolvm_transfer_options* opts) {
+  smolvm::transfer::Limits limits;
+  if (!opts) return limits;
+  check_struct(opts, "transfer options", sizeof(smolvm_transfer_options));
+  limits.max_bytes = opts->max_bytes;
+  limits.timeout_ms = opts->timeout_ms;
+  return limits;
+}
+
 std::string str_or(const char* s, const char* fallback) { return s ? s : fallback; }
 
 uint8_t* copy_bytes(const std::string& s) {
@@ -618,34 +628,59 @@ int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* d
   });
 }
 
-int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
+int smolvm_transfer_options_init(smolvm_transfer_options* opts) {
+  return guard([&] {
+    need(opts, "opts");
+    *opts = smolvm_transfer_options{};
+    opts->struct_size = sizeof *opts;
+    opts->max_bytes = SMOLVM_TRANSFER_MAX_BYTES_DEFAULT;
+    opts->timeout_ms = SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT;
+  });
+}
+
+int smolvm_vm_read_file_ex(smolvm_buf* out, smolvm_vm* vm, const char* guest_path,
+                           const smolvm_transfer_options* opts) {
   return guard([&] {
     need(out, "out");
     need(vm, "vm");
     need(guest_path, "guest_path");
     *out = smolvm_buf{};
-    const std::string data = vm->guest().read_file(guest_path);
+    const std::string data = vm->guest().read_file(guest_path, transfer_limits(opts));
     out->data = copy_bytes(data);
     out->size = data.size();
   });
 }
 
-int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
+int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char* guest_path,
+                     const smolvm_transfer_options* opts) {
   return guard([&] {
     need(vm, "vm");
     need(host_path, "host_path");
     need(guest_path, "guest_path");
-    vm->guest().put(host_path, guest_path);
+    vm->guest().put(host_path, guest_path, transfer_limits(opts));
   });
 }
 
-int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
+int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const char* host_path,
+                     const smolvm_transfer_options* opts) {
   return guard([&] {
     need(vm, "vm");
     need(guest_path, "guest_path");
     need(host_path, "host_path");
-    vm->guest().get(guest_path, host_path);
+    vm->guest().get(guest_path, host_path, transfer_limits(opts));
   });
+}
+
+int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
+  return smolvm_vm_read_file_ex(out, vm, guest_path, nullptr);
+}
+
+int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
+  return smolvm_vm_put_ex(vm, host_path, guest_path, nullptr);
+}
+
+int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
+  return smolvm_vm_get_ex(vm, guest_path, host_path, nullptr);
 }
 
 }  // extern "C"

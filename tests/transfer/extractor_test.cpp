@@ -135,7 +135,7 @@ class ExtractorTest : public ::testing::Test {
     std::vector<std::string> out;
     if (!fs::exists(dest_)) return out;
     for (auto& e : fs::recursive_directory_iterator(dest_)) {
-      out.push_back(fs::relative(e.path(), dest_).string());
+      out.push_back(e.path().lexically_relative(dest_).string());
     }
     std::sort(out.begin(), out.end());
     return out;

@@ -48,6 +48,11 @@ void write_all_at(int fd, const char* data, size_t len, int64_t offset, const st
   }
 }
 
+std::string archive_message(::archive* ar) {
+  const char* msg = archive_error_string(ar);
+  return msg ? msg : "unknown libarchive error";
+}
+
 struct ReadContext {
   const Source* source;
   Budget* budget;
@@ -213,7 +218,9 @@ void Extractor::write_file(struct archive* ar, int fd, const std::string& member
     const int rc = archive_read_data_block(ar, &block, &len, &offset);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) {
-      fail_member(member, std::string("cannot read its data: ") + archive_error_string(ar));
+      // The stream's own failure (timeout, limit, the guest) comes first.
+      if (source_error_ && *source_error_) std::rethrow_exception(*source_error_);
+      fail_member(member, "cannot read its data: " + archive_message(ar));
     }
     if (offset < 0 || static_cast<uint64_t>(offset) + len > static_cast<uint64_t>(size)) {
       fail_member(member, "data past its declared size");
@@ -307,6 +314,11 @@ void Extractor::member(struct archive* ar, struct archive_entry* entry, ExtractS
 ExtractStats Extractor::unpack(const Source& source) {
   ExtractStats stats;
   ReadContext ctx{&source, &budget_, nullptr};
+  source_error_ = &ctx.error;
+  struct Forget {
+    std::exception_ptr*& p;
+    ~Forget() { p = nullptr; }
+  } forget{source_error_};
   struct archive* ar = archive_read_new();
   if (!ar) throw std::bad_alloc();
   struct Closer {
@@ -319,8 +331,7 @@ ExtractStats Extractor::unpack(const Source& source) {
   };
   if (archive_read_open(ar, &ctx, nullptr, read_callback, nullptr) != ARCHIVE_OK) {
     check_source();
-    fail(SMOLVM_EPROTO, std::string("the guest's folder archive is not a tar stream: ") +
-                            archive_error_string(ar));
+    fail(SMOLVM_EPROTO, "the guest's folder archive is not a tar stream: " + archive_message(ar));
   }
   for (;;) {
     struct archive_entry* entry = nullptr;
@@ -328,8 +339,7 @@ ExtractStats Extractor::unpack(const Source& source) {
     check_source();
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) {
-      fail(SMOLVM_EPROTO,
-           std::string("the guest's folder archive is broken: ") + archive_error_string(ar));
+      fail(SMOLVM_EPROTO, "the guest's folder archive is broken: " + archive_message(ar));
     }
     member(ar, entry, stats);
     check_source();

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <string>
@@ -93,6 +94,7 @@ class Extractor {
   std::string cached_parent_ = "\x01";  // the last parent looked up
   Fd cached_fd_;
   bool committed_ = false;
+  std::exception_ptr* source_error_ = nullptr;  // the stream's failure, during unpack()
 };
 
 // Splits a member name into components; refuses absolute names and "..".

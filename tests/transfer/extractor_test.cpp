@@ -325,6 +325,27 @@ TEST_F(ExtractorTest, ReadOnlyFolderIsFilledBeforeItCloses) {
   EXPECT_TRUE(fs::exists(dest_ / "ro" / "f"));
 }
 
+TEST_F(ExtractorTest, StreamFailingInsideAFileIsReportedAsItself) {
+  // The deadline (or the guest) failing while a member's data arrives.
+  const std::string archive = Crafter().file("big", std::string(1 << 20, 'x')).bytes();
+  Limits limits;
+  Budget budget(limits);
+  size_t off = 0;
+  std::string err;
+  try {
+    Extractor ex(dest_.string(), budget);
+    ex.unpack([&]() -> std::string_view {
+      if (off > 100000) throw smolvm::Error(SMOLVM_ETIMEOUT, "timeout_ms=5: stand-in");
+      off += 4096;
+      return std::string_view(archive).substr(off - 4096, 4096);
+    });
+  } catch (const smolvm::Error& e) {
+    err = e.what();
+  }
+  EXPECT_EQ(err, "timeout_ms=5: stand-in");
+  EXPECT_FALSE(fs::exists(dest_));
+}
+
 TEST_F(ExtractorTest, NotATarStreamIsRefused) {
   const std::string err = extract(std::string(4096, 'A'));
   EXPECT_NE(err.find("archive"), std::string::npos) << err;

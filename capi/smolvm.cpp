@@ -645,7 +645,8 @@ int smolvm_vm_read_file_ex(smolvm_buf* out, smolvm_vm* vm, const char* guest_pat
     need(vm, "vm");
     need(guest_path, "guest_path");
     *out = smolvm_buf{};
-    const std::string data = vm->guest().read_file(guest_path, transfer_limits(opts));
+    const auto limits = transfer_limits(opts);  // refused before any work
+    const std::string data = vm->guest().read_file(guest_path, limits);
     out->data = copy_bytes(data);
     out->size = data.size();
   });
@@ -657,7 +658,8 @@ int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char* guest_pat
     need(vm, "vm");
     need(host_path, "host_path");
     need(guest_path, "guest_path");
-    vm->guest().put(host_path, guest_path, transfer_limits(opts));
+    const auto limits = transfer_limits(opts);  // refused before any work
+    vm->guest().put(host_path, guest_path, limits);
   });
 }
 
@@ -667,7 +669,8 @@ int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const char* host_pat
     need(vm, "vm");
     need(guest_path, "guest_path");
     need(host_path, "host_path");
-    vm->guest().get(guest_path, host_path, transfer_limits(opts));
+    const auto limits = transfer_limits(opts);  // refused before any work
+    vm->guest().get(guest_path, host_path, limits);
   });
 }
 

@@ -279,6 +279,40 @@ TEST_F(HostileGuest, SparseFileGetStopsAtTheLimitAndLeavesNothing) {
   run(vm_, "rm -f /root/sparse");
 }
 
+TEST_F(HostileGuest, ExecutorOfPluginAbi11FallsBackWithinTheLimit) {
+  // The same VM through a runtime whose "agent" executor is the 1.1 shim.
+  smolvm_runtime_options ro;
+  smolvm_runtime_options_init(&ro);
+  ro.state_dir = vmtest::state_dir().c_str();
+  ro.plugin_path = OLD_EXECUTOR_DIR;
+  smolvm_runtime* rt = nullptr;
+  ASSERT_EQ(smolvm_runtime_open(&rt, &ro), 0) << smolvm_last_error();
+  smolvm_vm* old = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&old, rt, id().c_str()), 0) << smolvm_last_error();
+  ASSERT_EQ(
+      run(vm_, "head -c 67108864 /dev/zero > /root/z64 && printf hi > /root/hi && echo ok").out,
+      "ok\n");
+  smolvm_transfer_options o;
+  smolvm_transfer_options_init(&o);
+  o.max_bytes = 1 << 20;
+  smolvm_buf buf{};
+  EXPECT_EQ(smolvm_vm_read_file_ex(&buf, old, "/root/z64", &o), SMOLVM_EIO);
+  EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=1048576"), std::string::npos)
+      << smolvm_last_error();
+  smolvm_buf_dispose(&buf);
+  ASSERT_EQ(smolvm_vm_read_file_ex(&buf, old, "/root/hi", &o), 0) << smolvm_last_error();
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf.data), buf.size), "hi");
+  smolvm_buf_dispose(&buf);
+  // It was the shim that served them.
+  std::ifstream maps("/proc/self/maps");
+  const std::string mapped((std::istreambuf_iterator<char>(maps)), {});
+  EXPECT_NE(mapped.find(std::string(OLD_EXECUTOR_DIR) + "/smolvm-executor-agent.so"),
+            std::string::npos);
+  smolvm_vm_free(old);
+  smolvm_runtime_close(rt);
+  run(vm_, "rm -f /root/z64 /root/hi");
+}
+
 TEST_F(HostileGuest, HonestCopiesStillWorkBothWays) {
   guest_tar("exec /usr/bin/tar.real \"$@\"");
   // A host folder with a FIFO inside: the FIFO is not sent.

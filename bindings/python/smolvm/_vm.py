@@ -58,7 +58,7 @@ def _release(h: _Handle) -> None:
 _MAX_TIMEOUT_S = 0xFFFFFFFF // 1000
 
 
-def transfer_bounds(max_bytes: Any, timeout: Any) -> tuple:
+def _transfer_bounds(max_bytes: Any, timeout: Any) -> tuple:
     """(max_bytes, timeout_ms) for the native call, after checking both."""
     if max_bytes is None:
         nbytes = 0
@@ -355,7 +355,7 @@ class VM:
         """The whole content of a guest file, at most ``max_bytes`` bytes
         (default 1 GiB) read within ``timeout`` seconds (default 300);
         past either the read stops and raises."""
-        bounds = transfer_bounds(max_bytes, timeout)
+        bounds = _transfer_bounds(max_bytes, timeout)
         buf = check_ptr(self._call(ll.smolvm_swig_vm_read_file, os.fspath(guest_path), *bounds))
         try:
             return ll.smolvm_swig_buf_bytes(buf)
@@ -367,7 +367,7 @@ class VM:
         """Copies a host file or folder (recursively) into the guest. A
         FIFO, socket or device is refused; a folder's are not sent."""
         check(self._call(ll.smolvm_swig_vm_put, os.fspath(local_path), os.fspath(guest_path),
-                         *transfer_bounds(max_bytes, timeout)))
+                         *_transfer_bounds(max_bytes, timeout)))
 
     def get_file(self, guest_path: str, local_path: PathArg, *,
                  max_bytes: Optional[int] = None, timeout: Optional[float] = None) -> None:
@@ -378,7 +378,7 @@ class VM:
         file copied onto an existing folder goes into it. Bounded by
         ``max_bytes`` (default 1 GiB) and ``timeout`` seconds (default 300)."""
         check(self._call(ll.smolvm_swig_vm_get, os.fspath(guest_path), os.fspath(local_path),
-                         *transfer_bounds(max_bytes, timeout)))
+                         *_transfer_bounds(max_bytes, timeout)))
 
     # ---- network ----
 

@@ -26,6 +26,13 @@ std::string join(const std::vector<std::string>& comps, size_t n) {
   return out;
 }
 
+std::string final_name(const std::string& rel) { return rel.substr(rel.find_last_of('/') + 1); }
+
+// What a member costs against max_bytes beyond its data: a block on the
+// host's disk for its inode and folder entry. It also bounds how many
+// members (and so how much of the client's memory) one transfer can take.
+constexpr uint64_t kMemberBytes = 4096;
+
 [[noreturn]] void fail_member(const std::string& member, const std::string& why) {
   fail(SMOLVM_EIO, "member '" + printable(member) + "' of the guest's archive: " + why);
 }
@@ -126,7 +133,17 @@ Extractor::~Extractor() {
   if (!committed_) rollback();
 }
 
-std::string Extractor::temp_name() { return tmp_prefix_ + std::to_string(tmp_counter_++); }
+uint32_t Extractor::parent_index(const std::string& parent) {
+  const auto [it, added] = parent_index_.emplace(parent, static_cast<uint32_t>(parents_.size()));
+  if (added) parents_.push_back(parent);
+  return it->second;
+}
+
+Fd Extractor::staged_parent(const Staged& s) const {
+  const std::string& parent = parents_[s.parent];
+  return Fd(parent.empty() ? ::dup(dest_fd_.get())
+                           : open_beneath(dest_fd_.get(), parent, O_PATH | O_DIRECTORY));
+}
 
 int Extractor::parent_fd(const std::vector<std::string>& comps, size_t n, const std::string& member,
                          bool create) {
@@ -197,7 +214,7 @@ void Extractor::prepare_slot(int pfd, const std::string& rel, const std::string&
   }
   if (auto it = staged_.find(rel); it != staged_.end()) {
     // A later member of the same name wins, as with tar.
-    ::unlinkat(pfd, it->second.tmp.c_str(), 0);
+    ::unlinkat(pfd, temp_name(it->second).c_str(), 0);
     staged_.erase(it);
     return;
   }
@@ -256,6 +273,9 @@ void Extractor::member(struct archive* ar, struct archive_entry* entry, ExtractS
   const mode_t perm = static_cast<mode_t>(archive_entry_perm(entry) & 0777 & ~umask_);
   const char* hardlink = archive_entry_hardlink(entry);
   const auto type = archive_entry_filetype(entry);
+  if (hardlink || type == AE_IFDIR || type == AE_IFREG || type == AE_IFLNK) {
+    budget_.add_written(kMemberBytes);
+  }
   if (!hardlink && type == AE_IFDIR) {
     make_dir(comps, name, perm);
     ++stats.dirs;
@@ -281,25 +301,25 @@ void Extractor::member(struct archive* ar, struct archive_entry* entry, ExtractS
                             "', which is not a file extracted earlier by this copy");
     }
     const int tfd = parent_fd(target, target.size() - 1, name, false);
-    source = Fd(open_beneath(tfd, it->second.tmp, O_RDONLY | O_NOFOLLOW));
+    source = Fd(open_beneath(tfd, temp_name(it->second), O_RDONLY | O_NOFOLLOW));
     if (!source) fail_member_errno(name, "cannot open its link target");
   }
   const int pfd = parent_fd(comps, comps.size() - 1, name, true);
   prepare_slot(pfd, rel, comps.back(), name);
-  Staged staged{join(comps, comps.size() - 1), comps.back(), temp_name(), type != AE_IFLNK};
+  const Staged staged{parent_index(join(comps, comps.size() - 1)), tmp_counter_++,
+                      hardlink || type != AE_IFLNK};
+  const std::string tmp = temp_name(staged);
   if (!hardlink && type == AE_IFLNK) {
     const char* target = archive_entry_symlink(entry);
     if (!target || !*target) fail_member(name, "a symlink without a target");
-    if (::symlinkat(target, pfd, staged.tmp.c_str()) != 0) {
+    if (::symlinkat(target, pfd, tmp.c_str()) != 0) {
       fail_member_errno(name, "cannot create the symlink");
     }
     staged_.emplace(rel, staged);
     ++stats.symlinks;
     return;
   }
-  staged.is_file = true;
-  Fd out(::openat(pfd, staged.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0600));
+  Fd out(::openat(pfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out) fail_member_errno(name, "cannot create the file");
   staged_.emplace(rel, staged);
   if (source) {
@@ -356,9 +376,9 @@ ExtractStats Extractor::unpack(const Source& source) {
 
 void Extractor::commit() {
   for (const auto& [rel, s] : staged_) {
-    Fd parent(s.parent.empty() ? ::dup(dest_fd_.get())
-                               : open_beneath(dest_fd_.get(), s.parent, O_PATH | O_DIRECTORY));
-    if (!parent || ::renameat(parent.get(), s.tmp.c_str(), parent.get(), s.name.c_str()) != 0) {
+    const Fd parent = staged_parent(s);
+    if (!parent || ::renameat(parent.get(), temp_name(s).c_str(), parent.get(),
+                              final_name(rel).c_str()) != 0) {
       fail_member_errno(rel, "cannot move it into place");
     }
   }
@@ -378,9 +398,8 @@ void Extractor::rollback() noexcept {
   cached_parent_ = "\x01";
   if (dest_fd_) {
     for (const auto& [rel, s] : staged_) {
-      Fd parent(s.parent.empty() ? ::dup(dest_fd_.get())
-                                 : open_beneath(dest_fd_.get(), s.parent, O_PATH | O_DIRECTORY));
-      if (parent) ::unlinkat(parent.get(), s.tmp.c_str(), 0);
+      const Fd parent = staged_parent(s);
+      if (parent) ::unlinkat(parent.get(), temp_name(s).c_str(), 0);
     }
     for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
       const auto slash = it->rel.find_last_of('/');

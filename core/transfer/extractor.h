@@ -56,11 +56,11 @@ class Extractor {
   void commit();
 
  private:
+  // Kept small: a guest may send millions of empty members.
   struct Staged {
-    std::string parent;  // relative to DEST, "" for DEST itself
-    std::string name;    // final name in parent
-    std::string tmp;     // temporary name in parent
-    bool is_file = false;
+    uint32_t parent;  // index in parents_; the final name ends the map's key
+    uint32_t tmp;     // temporary name: tmp_prefix_ + tmp, in the parent
+    bool is_file;
   };
   struct CreatedDir {
     std::string rel;
@@ -76,7 +76,10 @@ class Extractor {
   // Removes an earlier staging of the same name; refuses an existing folder.
   void prepare_slot(int pfd, const std::string& rel, const std::string& name,
                     const std::string& member);
-  std::string temp_name();
+  uint32_t parent_index(const std::string& parent);
+  std::string temp_name(const Staged& s) const { return tmp_prefix_ + std::to_string(s.tmp); }
+  // The parent folder of a staged member, opened again (commit, rollback).
+  Fd staged_parent(const Staged& s) const;
   void write_file(::archive* ar, int fd, const std::string& member, int64_t size);
   void copy_file(int from, int to, const std::string& member);
   void rollback() noexcept;
@@ -87,8 +90,10 @@ class Extractor {
   mode_t umask_;
   std::vector<std::string> created_path_;  // DEST and parents we made, deepest first
   std::string tmp_prefix_;
-  uint64_t tmp_counter_ = 0;
+  uint32_t tmp_counter_ = 0;
   std::map<std::string, Staged> staged_;  // by final relative path
+  std::vector<std::string> parents_;      // relative to DEST, "" for DEST itself
+  std::map<std::string, uint32_t> parent_index_;
   std::vector<CreatedDir> created_dirs_;  // in creation order
   std::map<std::string, size_t> created_index_;
   std::string cached_parent_ = "\x01";  // the last parent looked up

@@ -419,7 +419,8 @@ typedef struct smolvm_transfer_options {
   uint32_t struct_size;
   /* Most bytes the transfer may move: received from the guest, and the
    * total (logical) size of files written on the host, so a sparse file
-   * counts at its full size. 0: SMOLVM_TRANSFER_MAX_BYTES_DEFAULT. */
+   * counts at its full size, plus 4 KiB for each file, folder or symlink.
+   * 0: SMOLVM_TRANSFER_MAX_BYTES_DEFAULT. */
   uint64_t max_bytes;
   /* Deadline for the whole transfer. 0: SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT. */
   uint32_t timeout_ms;

@@ -346,6 +346,21 @@ TEST_F(ExtractorTest, StreamFailingInsideAFileIsReportedAsItself) {
   EXPECT_FALSE(fs::exists(dest_));
 }
 
+TEST_F(ExtractorTest, ManyEmptyMembersCountAgainstTheLimit) {
+  // Each member costs a 4 KiB block: 1 MiB allows 256 of them, data or not.
+  Crafter c;
+  for (int i = 0; i < 300; ++i) c.file("e" + std::to_string(i), "");
+  Limits limits;
+  limits.max_bytes = 1 << 20;
+  const std::string err = extract(c.bytes(), limits);
+  EXPECT_NE(err.find("max_bytes=1048576"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dest_));
+  Crafter ok;
+  for (int i = 0; i < 200; ++i) ok.file("e" + std::to_string(i), "");
+  EXPECT_EQ(extract(ok.bytes(), limits), "");
+  EXPECT_EQ(listing().size(), 200u);
+}
+
 TEST_F(ExtractorTest, NotATarStreamIsRefused) {
   const std::string err = extract(std::string(4096, 'A'));
   EXPECT_NE(err.find("archive"), std::string::npos) << err;

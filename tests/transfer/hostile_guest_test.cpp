@@ -270,6 +270,13 @@ TEST_F(HostileGuest, SparseFileGetStopsAtTheLimitAndLeavesNothing) {
   EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=1048576"), std::string::npos)
       << smolvm_last_error();
   smolvm_buf_dispose(&buf);
+  // The agent (PID 1) was told to stop: it holds the file no longer.
+  // (The listing itself must be there: "ls" failing would also count 0.)
+  EXPECT_EQ(run(vm_,
+                "sleep 0.5; ls -l /proc/1/fd | grep -q signalfd && "
+                "ls -l /proc/1/fd | grep -c /root/sparse")
+                .out,
+            "0\n");
   o.max_bytes = 0;
   o.timeout_ms = 0;
   ASSERT_EQ(run(vm_, "printf hello > /root/small && echo ok").out, "ok\n");

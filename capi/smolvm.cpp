@@ -121,6 +121,11 @@ struct Versions<smolvm_vm_info> {
                                      sizeof(smolvm_vm_info)};
 };
 template <>
+struct Versions<smolvm_transfer_options> {
+  static constexpr const char* name = "transfer options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_transfer_options)};
+};
+template <>
 struct Versions<smolvm_exec_options> {
   static constexpr const char* name = "exec options";
   static constexpr size_t sizes[] = {offsetof(smolvm_exec_options, shell),
@@ -175,6 +180,16 @@ void check_struct(const T* p) {
 // a later minor version.
 #define SMOLVM_HAS_FIELD(p, type, field) \
   ((p)->struct_size >= offsetof(type, field) + sizeof((p)->field))
+
+// NULL: the defaults; 0 in a field: that field's default.
+smolvm::transfer::Limits transfer_limits(const smolvm_transfer_options* opts) {
+  smolvm::transfer::Limits limits;
+  if (!opts) return limits;
+  check_struct(opts);
+  limits.max_bytes = opts->max_bytes;
+  limits.timeout_ms = opts->timeout_ms;
+  return limits;
+}
 
 std::string str_or(const char* s, const char* fallback) { return s ? s : fallback; }
 
@@ -706,34 +721,60 @@ int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* d
   });
 }
 
-int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
+int smolvm_transfer_options_init_version(smolvm_transfer_options* opts, unsigned int version) {
+  return guard([&] {
+    init_version(opts, version);
+    opts->max_bytes = SMOLVM_TRANSFER_MAX_BYTES_DEFAULT;
+    opts->timeout_ms = SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT;
+  });
+}
+
+int smolvm_vm_read_file_ex(smolvm_buf* out, smolvm_vm* vm, const char* guest_path,
+                           const smolvm_transfer_options* opts) {
   return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(out, "out");
     need(vm, "vm");
     need(guest_path, "guest_path");
     *out = smolvm_buf{};
-    const std::string data = vm->guest().read_file(guest_path);
+    const auto limits = transfer_limits(opts);  // refused before any work
+    const std::string data = vm->guest().read_file(guest_path, limits);
     out->data = copy_bytes(data);
     out->size = data.size();
   });
 }
 
-int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
+int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char* guest_path,
+                     const smolvm_transfer_options* opts) {
   return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(vm, "vm");
     need(host_path, "host_path");
     need(guest_path, "guest_path");
-    vm->guest().put(host_path, guest_path);
+    const auto limits = transfer_limits(opts);  // refused before any work
+    vm->guest().put(host_path, guest_path, limits);
   });
 }
 
-int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
+int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const char* host_path,
+                     const smolvm_transfer_options* opts) {
   return guard_guest(vm ? &vm->session : nullptr, [&] {
     need(vm, "vm");
     need(guest_path, "guest_path");
     need(host_path, "host_path");
-    vm->guest().get(guest_path, host_path);
+    const auto limits = transfer_limits(opts);  // refused before any work
+    vm->guest().get(guest_path, host_path, limits);
   });
+}
+
+int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path) {
+  return smolvm_vm_read_file_ex(out, vm, guest_path, nullptr);
+}
+
+int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) {
+  return smolvm_vm_put_ex(vm, host_path, guest_path, nullptr);
+}
+
+int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
+  return smolvm_vm_get_ex(vm, guest_path, host_path, nullptr);
 }
 
 }  // extern "C"

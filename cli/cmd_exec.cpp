@@ -129,7 +129,7 @@ int cmd_run(const std::vector<std::string>& argv) {
 }
 
 int cmd_cp(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {}, {});
+  const Args a = parse_args(argv, {"--max-bytes", "--timeout"}, {});
   if (a.positional.size() != 2) throw UsageError("cp takes SRC and DST; one of them ID:/path");
   auto split = [](const std::string& s, std::string& id, std::string& path) {
     const auto colon = s.find(':');
@@ -138,14 +138,26 @@ int cmd_cp(const std::vector<std::string>& argv) {
     path = s.substr(colon + 1);
     return true;
   };
-  std::string id, path, other;
+  smolvm_transfer_options opts;
+  smolvm_transfer_options_init(&opts);
+  opts.max_bytes = a.number("--max-bytes", SMOLVM_TRANSFER_MAX_BYTES_DEFAULT, 1, 1ul << 62);
+  opts.timeout_ms = static_cast<uint32_t>(
+      a.number("--timeout", SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT / 1000, 1, UINT32_MAX / 1000) *
+      1000);
+  std::string id, path, other_id, other_path;
+  const bool from_vm = split(a.positional[0], id, path);
+  const bool to_vm = split(a.positional[1], other_id, other_path);
+  if (from_vm && to_vm) {
+    throw UsageError("cp: SRC '" + a.positional[0] + "' and DST '" + a.positional[1] +
+                     "' are both ID:/path; copy through a host folder, or run cp inside the VM");
+  }
   Runtime rt;
-  if (split(a.positional[0], id, path)) {
+  if (from_vm) {
     Vm vm(rt, id);
-    check(smolvm_vm_get(vm.vm, path.c_str(), a.positional[1].c_str()));
-  } else if (split(a.positional[1], id, path)) {
-    Vm vm(rt, id);
-    check(smolvm_vm_put(vm.vm, a.positional[0].c_str(), path.c_str()));
+    check(smolvm_vm_get_ex(vm.vm, path.c_str(), a.positional[1].c_str(), &opts));
+  } else if (to_vm) {
+    Vm vm(rt, other_id);
+    check(smolvm_vm_put_ex(vm.vm, a.positional[0].c_str(), other_path.c_str(), &opts));
   } else {
     throw UsageError("cp: one of SRC and DST must be ID:/path");
   }

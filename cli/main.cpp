@@ -62,8 +62,16 @@ const std::map<std::string, Entry>& commands() {
         "See `smolvm run --help`."}},
       {"cp",
        {cmd_cp, "copy files or folders between host and VM",
-        "usage: smolvm cp HOST_PATH ID:/GUEST_PATH\n       smolvm cp ID:/GUEST_PATH HOST_PATH\n"
-        "Folders are copied recursively."}},
+        "usage: smolvm cp [--max-bytes N] [--timeout SECONDS] HOST_PATH ID:/GUEST_PATH\n"
+        "       smolvm cp [--max-bytes N] [--timeout SECONDS] ID:/GUEST_PATH HOST_PATH\n"
+        "Folders are copied recursively (a host folder's FIFOs, sockets and devices are\n"
+        "not sent; a host path that is one is refused). A guest file copied onto an\n"
+        "existing host folder goes into it. What comes from the guest is untrusted: no\n"
+        "owner, setuid/setgid bit or special file from it lands, symlinks are made as\n"
+        "symlinks and never followed, HOST_PATH's own owner and mode never change, and\n"
+        "a failed copy leaves nothing behind.\n"
+        "  --max-bytes N      stop past N bytes (default 1073741824, 1 GiB)\n"
+        "  --timeout SECONDS  stop after this long (default 300)"}},
       {"ssh",
        {cmd_ssh, "open a shell in a VM over SSH (VMs created with --executor ssh)",
         "usage: smolvm ssh ID [-- COMMAND...]\nRuns the system ssh client as root@<the VM's IP> "

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   cmake g++ make pkg-config git
-  libsqlite3-dev libssh2-1-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
+  libarchive-dev libsqlite3-dev libssh2-1-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
   libgtest-dev clang-format
   # bindings and their tests
   swig python3 python3-dev python3-setuptools python3-pip python3-pytest python3-yaml

@@ -168,6 +168,11 @@
 %ignore smolvm_vm_read_file;
 %ignore smolvm_vm_put;
 %ignore smolvm_vm_get;
+%ignore smolvm_vm_read_file_ex;
+%ignore smolvm_vm_put_ex;
+%ignore smolvm_vm_get_ex;
+%ignore smolvm_transfer_options_init;
+%ignore smolvm_transfer_options;
 /* Raw pointers inside the read-only structs: use the helpers instead. */
 %ignore smolvm_exec_result::stdout_data;
 %ignore smolvm_exec_result::stdout_len;
@@ -749,22 +754,37 @@ int smolvm_swig_vm_write_file(smolvm_vm *vm, const char *guest_path, const char 
       smolvm_vm_write_file(vm, guest_path, (const uint8_t *)(bytes ? bytes : ""), bytes_len, mode));
 }
 
-smolvm_swig_buf *smolvm_swig_vm_read_file(smolvm_vm *vm, const char *guest_path) {
+/* Since 1.2: transfer bounds; 0 in either: its default. */
+static smolvm_transfer_options smolvm_swig_transfer(uint64_t max_bytes, uint32_t timeout_ms) {
+  smolvm_transfer_options o;
+  smolvm_transfer_options_init(&o);
+  if (max_bytes) o.max_bytes = max_bytes;
+  if (timeout_ms) o.timeout_ms = timeout_ms;
+  return o;
+}
+
+smolvm_swig_buf *smolvm_swig_vm_read_file(smolvm_vm *vm, const char *guest_path,
+                                          uint64_t max_bytes, uint32_t timeout_ms) {
   smolvm_buf b;
+  smolvm_transfer_options o = smolvm_swig_transfer(max_bytes, timeout_ms);
   b.data = NULL;
   b.size = 0;
-  if (smolvm_swig_rc(smolvm_vm_read_file(&b, vm, guest_path)) < 0) return NULL;
+  if (smolvm_swig_rc(smolvm_vm_read_file_ex(&b, vm, guest_path, &o)) < 0) return NULL;
   return smolvm_swig_buf_take((char *)b.data, b.size);
 }
 
 /* Copies a host file or folder (recursively) into the guest. */
-int smolvm_swig_vm_put(smolvm_vm *vm, const char *host_path, const char *guest_path) {
-  return smolvm_swig_rc(smolvm_vm_put(vm, host_path, guest_path));
+int smolvm_swig_vm_put(smolvm_vm *vm, const char *host_path, const char *guest_path,
+                       uint64_t max_bytes, uint32_t timeout_ms) {
+  smolvm_transfer_options o = smolvm_swig_transfer(max_bytes, timeout_ms);
+  return smolvm_swig_rc(smolvm_vm_put_ex(vm, host_path, guest_path, &o));
 }
 
 /* Copies a guest file or folder (recursively) to the host. */
-int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_path) {
-  return smolvm_swig_rc(smolvm_vm_get(vm, guest_path, host_path));
+int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_path,
+                       uint64_t max_bytes, uint32_t timeout_ms) {
+  smolvm_transfer_options o = smolvm_swig_transfer(max_bytes, timeout_ms);
+  return smolvm_swig_rc(smolvm_vm_get_ex(vm, guest_path, host_path, &o));
 }
 %}
 
@@ -839,6 +859,9 @@ void smolvm_swig_stream_free(smolvm_swig_stream *s);
 
 int smolvm_swig_vm_write_file(smolvm_vm *vm, const char *guest_path, const char *bytes,
                               size_t bytes_len, uint32_t mode);
-smolvm_swig_buf *smolvm_swig_vm_read_file(smolvm_vm *vm, const char *guest_path);
-int smolvm_swig_vm_put(smolvm_vm *vm, const char *host_path, const char *guest_path);
-int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_path);
+smolvm_swig_buf *smolvm_swig_vm_read_file(smolvm_vm *vm, const char *guest_path,
+                                          uint64_t max_bytes, uint32_t timeout_ms);
+int smolvm_swig_vm_put(smolvm_vm *vm, const char *host_path, const char *guest_path,
+                       uint64_t max_bytes, uint32_t timeout_ms);
+int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_path,
+                       uint64_t max_bytes, uint32_t timeout_ms);

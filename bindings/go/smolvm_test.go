@@ -205,6 +205,35 @@ func TestFilesRoundTrip(t *testing.T) {
 	}
 }
 
+func TestTransferBounds(t *testing.T) {
+	if _, err := shared.Run(context.Background(), "mkdir -p /tmp/go-test && head -c 100000 /dev/zero > /tmp/go-test/100k"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := shared.ReadFileWith("/tmp/go-test/100k", smolvm.TransferOptions{MaxBytes: 50000})
+	if err == nil || !strings.Contains(err.Error(), "max_bytes=50000") {
+		t.Errorf("read past MaxBytes: %v; want max_bytes=50000", err)
+	}
+	dir := t.TempDir()
+	if err := shared.GetFile("/tmp/go-test/100k", filepath.Join(dir, "f"), smolvm.TransferOptions{MaxBytes: 50000}); err == nil || !strings.Contains(err.Error(), "max_bytes=50000") {
+		t.Errorf("get past MaxBytes: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a failed get left %v", entries)
+	}
+	if err := shared.GetFile("/tmp/go-test/100k", dir, smolvm.TransferOptions{Timeout: 60 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "100k")); err != nil || st.Size() != 100000 {
+		t.Errorf("get into a folder: %v", err)
+	}
+	if err := shared.PutFile(filepath.Join(dir, "100k"), "/tmp/go-test/back", smolvm.TransferOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.PutFile(filepath.Join(dir, "100k"), "/tmp/go-test/back", smolvm.TransferOptions{Timeout: -time.Second}); err == nil || !strings.Contains(err.Error(), "Timeout=") {
+		t.Errorf("a negative Timeout: %v", err)
+	}
+}
+
 func TestInfo(t *testing.T) {
 	info, err := shared.Info()
 	if err != nil {

@@ -36,6 +36,14 @@ export interface CreateOptions extends RuntimeOptions {
   bootTimeoutMs?: number;
 }
 
+/** Bounds of one file transfer (since ABI 1.2); 0 or absent: the default. */
+export interface TransferOptions {
+  /** Most bytes received from the guest and written on the host; default 1 GiB. */
+  maxBytes?: number;
+  /** Deadline for the whole transfer; default 300000 (5 minutes). */
+  timeoutMs?: number;
+}
+
 export interface RunOptions {
   /** The command and everything it started are killed after this long
    * (result.timedOut); run() settles at most a short grace later. 0: none. */
@@ -125,7 +133,17 @@ export class SmolVM {
   info(): Promise<VMInfo>;
   /** mode 0 is 0644; parent folders are made. */
   writeFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;
-  readFile(path: string): Promise<Buffer>;
+  /** Reads a whole guest file, within the transfer bounds. */
+  readFile(path: string, options?: TransferOptions): Promise<Buffer>;
+  /** Copies a host file or folder into the guest; a FIFO or device is refused. */
+  putFile(hostPath: string, guestPath: string, options?: TransferOptions): Promise<void>;
+  /**
+   * Copies a guest file or folder to the host, treating what the guest sends
+   * as hostile: no owner, setuid bit or special file lands, symlinks are never
+   * followed, hostPath's own owner and mode never change, a failed copy leaves
+   * nothing. A file copied onto an existing folder goes into it.
+   */
+  getFile(guestPath: string, hostPath: string, options?: TransferOptions): Promise<void>;
   /** Releases the native handle after the calls already made. Idempotent. */
   close(): Promise<void>;
 }

@@ -45,6 +45,20 @@ function checkU32(name, v) {
     throw new ConfigError(`${name}=${String(v)}: must be an integer 0..${U32_MAX}`, { code: 'EINVAL' });
   }
 }
+// { maxBytes, timeoutMs } of one transfer; 0 or absent: the library's
+// defaults (1 GiB, 300000 ms).
+function transferBounds(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('options: must be an object', { code: 'EINVAL' });
+  }
+  checkKeys('transfer option', options, ['maxBytes', 'timeoutMs']);
+  const { maxBytes = 0, timeoutMs = 0 } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new ConfigError(`maxBytes=${String(maxBytes)}: must be an integer 0..${Number.MAX_SAFE_INTEGER} (0: 1 GiB)`, { code: 'EINVAL' });
+  }
+  checkU32('timeoutMs', timeoutMs);
+  return { maxBytes, timeoutMs };
+}
 function checkString(name, v) {
   if (typeof v !== 'string') throw new ConfigError(`${name}: must be a string, not ${typeof v}`, { code: 'EINVAL' });
   // C would end the text at the NUL and drop the rest silently.
@@ -295,10 +309,31 @@ class SmolVM {
     return this.#call('writeFile', { path, data, mode });
   }
 
-  /** Reads a whole guest file into a Buffer. */
-  async readFile(path) {
+  /** Reads a whole guest file into a Buffer, within { maxBytes, timeoutMs }. */
+  async readFile(path, options = {}) {
     checkString('path', path);
-    return asBuffer(await this.#call('readFile', { path }));
+    const bounds = transferBounds(options);
+    return asBuffer(await this.#call('readFile', { path, ...bounds }));
+  }
+
+  /** Copies a host file or folder (recursively) into the guest. */
+  async putFile(hostPath, guestPath, options = {}) {
+    checkString('hostPath', hostPath);
+    checkString('guestPath', guestPath);
+    const bounds = transferBounds(options);
+    await this.#call('putFile', { hostPath, guestPath, ...bounds });
+  }
+
+  /**
+   * Copies a guest file or folder (recursively) to the host, treating what
+   * the guest sends as hostile (no owner, setuid bit or special file lands;
+   * symlinks are never followed; a failed copy leaves nothing).
+   */
+  async getFile(guestPath, hostPath, options = {}) {
+    checkString('guestPath', guestPath);
+    checkString('hostPath', hostPath);
+    const bounds = transferBounds(options);
+    await this.#call('getFile', { guestPath, hostPath, ...bounds });
   }
 
   /** Releases the native handle after the calls already made; the VM keeps running. */

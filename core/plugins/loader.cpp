@@ -66,7 +66,9 @@ void check_vtable(const std::string& path, uint32_t kind, const void* vt) {
     }
     case SMOLVM_PLUGIN_EXECUTOR: {
       const auto* v = static_cast<const smolvm_executor_vtable*>(vt);
-      if (v->struct_size < sizeof(smolvm_executor_vtable)) too_small(v->struct_size, sizeof(*v));
+      // file_read_bounded (1.2) is optional: core falls back to file_read.
+      constexpr size_t kAbi10 = offsetof(smolvm_executor_vtable, file_read_bounded);
+      if (v->struct_size < kAbi10) too_small(v->struct_size, kAbi10);
       if (!v->connect) missing("connect");
       if (!v->disconnect) missing("disconnect");
       if (!v->exec_start) missing("exec_start");

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <exception>
 #include <filesystem>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/runtime/request_limits.h"
+#include "core/transfer/extractor.h"
 #include "protocol/fd_io.h"
 #include "protocol/shell_words.h"
 
@@ -33,10 +35,11 @@ void check_guest_path(const std::string& p) {
   }
 }
 
-// Runs a host command with its stdout captured (tar -c) or its stdin fed
-// (tar -x); returns the exit status.
+// Runs a host command with its stdout captured (tar -c), at most
+// max_output bytes of it (more kills the command and fails); returns the
+// exit status.
 int host_command(const std::vector<std::string>& argv, const std::string* input,
-                 std::string* output) {
+                 std::string* output, uint64_t max_output = UINT64_MAX) {
   int in[2] = {-1, -1}, out[2] = {-1, -1};
   if ((input && ::pipe2(in, O_CLOEXEC) != 0) || (output && ::pipe2(out, O_CLOEXEC) != 0)) {
     fail_errno(SMOLVM_EIO, "pipe");
@@ -61,13 +64,41 @@ int host_command(const std::vector<std::string>& argv, const std::string* input,
     ::close(out[1]);
     char buf[65536];
     long n;
-    while ((n = proto::read_some(out[0], buf, sizeof buf)) > 0) output->append(buf, size_t(n));
+    while ((n = proto::read_some(out[0], buf, sizeof buf)) > 0) {
+      if (output->size() + size_t(n) > max_output) {
+        ::kill(pid, SIGKILL);
+        break;
+      }
+      output->append(buf, size_t(n));
+    }
     ::close(out[0]);
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// What a copy of a host folder sends: its folders, regular files and
+// symlinks (never followed), relative to it; FIFOs, sockets and devices are
+// left out, as a FIFO would hang tar and a device has no business in a VM.
+std::string sendable_entries(const std::string& folder) {
+  namespace fs = std::filesystem;
+  std::string list = ".";
+  list += '\0';
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    const auto type = it->symlink_status(ec).type();
+    if (type != fs::file_type::regular && type != fs::file_type::directory &&
+        type != fs::file_type::symlink) {
+      continue;
+    }
+    list += "./" + it->path().lexically_relative(folder).string();
+    list += '\0';
+  }
+  if (ec) fail(SMOLVM_EIO, "host_path='" + folder + "': cannot list it: " + ec.message());
+  return list;
 }
 
 }  // namespace
@@ -275,60 +306,219 @@ void GuestSession::write_file(const std::string& guest_path, const std::string& 
         err);
 }
 
-std::string GuestSession::read_file(const std::string& guest_path) {
+std::string GuestSession::read_file(const std::string& guest_path, const transfer::Limits& limits) {
   check_guest_path(guest_path);
+  transfer::Budget budget(limits);
   std::string out;
-  smolvm_plugin_error err{};
-  check(vt_->file_read(
-            conn_, guest_path.c_str(),
-            [](void* ctx, const uint8_t* d, size_t n) {
-              static_cast<std::string*>(ctx)->append(reinterpret_cast<const char*>(d), n);
-            },
-            &out, &err),
-        err);
+  read_bounded(guest_path, budget, [&](const uint8_t* d, size_t n) {
+    out.append(reinterpret_cast<const char*>(d), n);
+  });
   return out;
 }
 
-void GuestSession::put(const std::string& host_path, const std::string& guest_path) {
+void GuestSession::read_bounded(const std::string& guest_path, transfer::Budget& budget,
+                                const std::function<void(const uint8_t*, size_t)>& sink) {
+  struct Ctx {
+    transfer::Budget* budget;
+    const std::function<void(const uint8_t*, size_t)>* sink;
+    std::exception_ptr error;
+  } ctx{&budget, &sink, nullptr};
+  smolvm_plugin_error err{};
+  if (SMOLVM_EXECUTOR_HAS(vt_, file_read_bounded)) {
+    const int rc = vt_->file_read_bounded(
+        conn_, guest_path.c_str(),
+        [](void* p, const uint8_t* d, size_t n) -> int {
+          auto* c = static_cast<Ctx*>(p);
+          try {
+            c->budget->add_received(n);
+            (*c->sink)(d, n);
+            return 0;
+          } catch (...) {
+            c->error = std::current_exception();
+            return SMOLVM_EIO;
+          }
+        },
+        &ctx, static_cast<uint32_t>(std::max<int32_t>(1, budget.ms_left())), &err);
+    if (ctx.error) std::rethrow_exception(ctx.error);
+    if (rc == SMOLVM_ETIMEOUT) budget.fail_timeout();
+    check(rc, err);
+    return;
+  }
+  // An executor built for plugin ABI 1.1 cannot stop a read: bytes past the
+  // limit are discarded, and the limit reported once the read ends.
+  const int rc = vt_->file_read(
+      conn_, guest_path.c_str(),
+      [](void* p, const uint8_t* d, size_t n) {
+        auto* c = static_cast<Ctx*>(p);
+        if (c->error) return;
+        try {
+          c->budget->add_received(n);
+          (*c->sink)(d, n);
+        } catch (...) {
+          c->error = std::current_exception();
+        }
+      },
+      &ctx, &err);
+  if (ctx.error) std::rethrow_exception(ctx.error);
+  check(rc, err);
+  budget.check_time();
+}
+
+void GuestSession::put(const std::string& host_path, const std::string& guest_path,
+                       const transfer::Limits& limits) {
   check_guest_path(guest_path);
+  const transfer::Budget budget(limits);
   struct stat st {};
   if (::stat(host_path.c_str(), &st) != 0) {
     fail_errno(SMOLVM_ENOTFOUND, "host_path='" + host_path + "'");
   }
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    fail(SMOLVM_EINVAL, "host_path='" + host_path +
+                            "': a FIFO, socket or device; only a regular file or a folder can "
+                            "be copied into a VM");
+  }
+  const uint64_t max = budget.limits().max_bytes;
   if (!S_ISDIR(st.st_mode)) {
+    if (static_cast<uint64_t>(st.st_size) > max) budget.fail_too_large("the host file holds");
     write_file(guest_path, smolvm::read_file(host_path), st.st_mode & 07777);
     return;
   }
-  // Folders travel as a tar stream through a command's stdin.
+  // Folders travel as a tar stream through a command's stdin; the list
+  // leaves special files out.
+  char list_path[] = "/tmp/smolvm-put-XXXXXX";
+  const int list_fd = ::mkstemp(list_path);
+  if (list_fd < 0) fail_errno(SMOLVM_EIO, "cannot create a file list in /tmp");
+  const std::string list = sendable_entries(host_path);
+  const bool listed = proto::write_all(list_fd, list);
+  ::close(list_fd);
   std::string archive;
-  if (host_command({"tar", "-C", host_path, "-cf", "-", "."}, nullptr, &archive) != 0) {
-    fail(SMOLVM_EIO, "cannot archive host folder '" + host_path + "' with tar");
-  }
+  const int rc = listed ? host_command({"tar", "-C", host_path, "--null", "--no-recursion", "-T",
+                                        list_path, "-cf", "-"},
+                                       nullptr, &archive, max)
+                        : -1;
+  ::unlink(list_path);
+  if (archive.size() >= max) budget.fail_too_large("the host folder's archive holds");
+  if (rc != 0) fail(SMOLVM_EIO, "cannot archive host folder '" + host_path + "' with tar");
   ExecRequest req;
   req.command =
       "mkdir -p " + shell_quote(guest_path) + " && tar -xf - -C " + shell_quote(guest_path);
+  req.shell = "raw";  // our own POSIX line: no login shell's start-up cost
+  req.timeout_ms = budget.limits().timeout_ms;
   const ExecResult r = run(req, archive);
+  if (r.timed_out) budget.fail_timeout();
   if (r.exit_code != 0) {
     fail(SMOLVM_EIO, "cannot unpack into guest folder '" + guest_path + "': " + r.err);
   }
 }
 
-void GuestSession::get(const std::string& guest_path, const std::string& host_path) {
+void GuestSession::get(const std::string& guest_path, const std::string& host_path,
+                       const transfer::Limits& limits) {
   check_guest_path(guest_path);
+  if (host_path.empty()) fail(SMOLVM_EINVAL, "host_path='': must name a file or folder");
+  transfer::Budget budget(limits);
   ExecRequest probe;
   probe.argv = {"test", "-d", guest_path};
-  if (run(probe, "").exit_code != 0) {
-    write_file_atomic(host_path, read_file(guest_path), 0644);
-    return;
+  probe.timeout_ms = static_cast<uint32_t>(std::max<int32_t>(1, budget.ms_left()));
+  const ExecResult r = run(probe, "");
+  if (r.timed_out) budget.fail_timeout();
+  if (r.exit_code != 0) {
+    get_file(guest_path, host_path, budget);
+  } else {
+    get_folder(guest_path, host_path, budget);
   }
+}
+
+void GuestSession::get_file(const std::string& guest_path, const std::string& host_path,
+                            transfer::Budget& budget) {
+  // Onto an existing folder: into it, under the guest file's name (as cp).
+  std::string target = host_path;
+  struct stat st {};
+  if (::stat(host_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    std::string base = guest_path.substr(guest_path.find_last_of('/') + 1);
+    if (base.empty() || base == "." || base == "..") {
+      fail(SMOLVM_EINVAL, "guest_path='" + guest_path + "': names no file to copy into folder '" +
+                              host_path + "'");
+    }
+    target = host_path + "/" + base;
+  }
+  const auto slash = target.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + 1);
+  const std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+  if (name.empty()) fail(SMOLVM_EINVAL, "host_path='" + host_path + "': names no file");
+  transfer::Fd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd) fail_errno(SMOLVM_ENOTFOUND, "host_path='" + host_path + "': its folder");
+  // Streamed to a temporary file beside the target, renamed when complete.
+  const std::string tmp = ".smolvm-part-" + random_hex(8);
+  transfer::Fd out(
+      ::openat(dir_fd.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+  if (!out) fail_errno(SMOLVM_EIO, "host_path='" + host_path + "': cannot create a file beside it");
+  try {
+    read_bounded(guest_path, budget, [&](const uint8_t* d, size_t n) {
+      budget.add_written(n);
+      if (!proto::write_all(out.get(), std::string_view(reinterpret_cast<const char*>(d), n))) {
+        fail_errno(SMOLVM_EIO, "host_path='" + host_path + "': cannot write");
+      }
+    });
+    if (::renameat(dir_fd.get(), tmp.c_str(), dir_fd.get(), name.c_str()) != 0) {
+      fail_errno(SMOLVM_EIO, "host_path='" + target + "': cannot put the file in place");
+    }
+  } catch (...) {
+    ::unlinkat(dir_fd.get(), tmp.c_str(), 0);
+    throw;
+  }
+}
+
+void GuestSession::get_folder(const std::string& guest_path, const std::string& host_path,
+                              transfer::Budget& budget) {
+  transfer::Extractor extractor(host_path, budget);
   ExecRequest req;
   req.argv = {"tar", "-C", guest_path, "-cf", "-", "."};
-  const ExecResult r = run(req, "");
-  if (r.exit_code != 0)
-    fail(SMOLVM_EIO, "cannot archive guest folder '" + guest_path + "': " + r.err);
-  make_dirs(host_path, 0755);
-  if (host_command({"tar", "-C", host_path, "-xf", "-"}, &r.out, nullptr) != 0) {
-    fail(SMOLVM_EIO, "cannot unpack into host folder '" + host_path + "'");
+  // A backstop for a client that dies: our own deadline fires first and
+  // kills the command.
+  constexpr uint32_t kBackstopMs = 5000;
+  req.timeout_ms = budget.limits().timeout_ms + kBackstopMs;
+  auto stream = start(req);
+  std::string err_text;
+  bool ended = false;
+  const transfer::Source source = [&]() -> std::string_view {
+    while (!ended) {
+      smolvm_executor_event ev{};
+      const int rc = stream->next(ev, std::max<int32_t>(1, budget.ms_left()));
+      if (rc == SMOLVM_EDONE) break;
+      if (rc == SMOLVM_ETIMEOUT) {
+        budget.check_time();
+        continue;
+      }
+      if (ev.type == SMOLVM_EVENT_STDOUT && ev.len > 0) {
+        return {reinterpret_cast<const char*>(ev.data), ev.len};
+      }
+      if (ev.type == SMOLVM_EVENT_STDERR) {
+        budget.add_received(ev.len);
+        err_text.append(reinterpret_cast<const char*>(ev.data),
+                        std::min<size_t>(ev.len, 2048 - std::min<size_t>(2048, err_text.size())));
+      } else if (ev.type == SMOLVM_EVENT_EXIT) {
+        ended = true;
+        if (ev.timed_out) budget.fail_timeout();
+        if (ev.exit_code != 0) {
+          fail(SMOLVM_EIO, "cannot archive guest folder '" + guest_path + "' (tar exited " +
+                               std::to_string(ev.exit_code) +
+                               "): " + transfer::printable(err_text));
+        }
+      }
+    }
+    ended = true;
+    return {};
+  };
+  try {
+    stream->close_stdin();
+    extractor.unpack(source);
+    extractor.commit();
+  } catch (...) {
+    try {
+      if (!ended) stream->kill(SIGKILL);
+    } catch (...) {  // the exec_free of the stream kills it too
+    }
+    throw;
   }
 }
 

@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/runtime/runtime.h"
+#include "core/transfer/budget.h"
 #include "smolvm/plugin.h"
 
 namespace smolvm {
@@ -80,15 +82,28 @@ class GuestSession {
   std::unique_ptr<ExecStream> start(const ExecRequest& req);
   ExecResult run(const ExecRequest& req, const std::string& stdin_data);
   void write_file(const std::string& guest_path, const std::string& data, uint32_t mode);
-  std::string read_file(const std::string& guest_path);
-  // Files or whole folders, in either direction.
-  void put(const std::string& host_path, const std::string& guest_path);
-  void get(const std::string& guest_path, const std::string& host_path);
+  // Bounded by limits.max_bytes and limits.timeout_ms (0: the defaults).
+  std::string read_file(const std::string& guest_path, const transfer::Limits& limits = {});
+  // Files or whole folders, in either direction, within limits. get treats
+  // the guest's stream as hostile (core/transfer/extractor.h); a file
+  // copied onto an existing host folder goes into it.
+  void put(const std::string& host_path, const std::string& guest_path,
+           const transfer::Limits& limits = {});
+  void get(const std::string& guest_path, const std::string& host_path,
+           const transfer::Limits& limits = {});
 
  private:
   const smolvm_executor_vtable* vt_ = nullptr;
   void* conn_ = nullptr;
   std::string vm_id_;
+  // Streams a guest file into sink, stopping at the budget's bounds.
+  void read_bounded(const std::string& guest_path, transfer::Budget& budget,
+                    const std::function<void(const uint8_t*, size_t)>& sink);
+  void get_file(const std::string& guest_path, const std::string& host_path,
+                transfer::Budget& budget);
+  void get_folder(const std::string& guest_path, const std::string& host_path,
+                  transfer::Budget& budget);
+
   std::vector<std::string> default_env_;  // the VM's env (from its profile)
 };
 

@@ -656,6 +656,15 @@ class Supervisor {
         }
         return;  // frames for an ended stream are dropped
       }
+      case Type::kError: {
+        // A client cancelling its stream (a bounded file read that hit its
+        // limit): the agent stops it, and the route ends here.
+        if (auto global = router_.to_global(id, f.stream)) {
+          send_agent(f.type, 0, *global, f.payload);
+          router_.close(*global);
+        }
+        return;
+      }
       default:
         refuse_client(c, "EPROTO",
                       std::string("frame type ") + proto::type_name(f.type) +
@@ -681,6 +690,15 @@ class Supervisor {
     for (auto [global, kind] : router_.orphan_client(id)) {
       if (kind == Type::kExec && agent_fd_ >= 0) {
         send_agent(Type::kSignal, 0, global, proto::to_json(proto::SignalMsg{SIGKILL}));
+      }
+      if (kind == Type::kFileRead) {
+        // Nobody reads it any more: the agent closes the file now rather
+        // than waiting forever for credit.
+        if (agent_fd_ >= 0) {
+          send_agent(Type::kError, 0, global,
+                     proto::to_json(proto::ErrorMsg{"EIO", "the client went away"}));
+        }
+        router_.close(global);
       }
     }
     ::close(it->second.fd);

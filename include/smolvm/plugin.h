@@ -259,6 +259,9 @@ typedef struct smolvm_executor_event {
 } smolvm_executor_event;
 
 typedef void (*smolvm_bytes_cb)(void* ctx, const uint8_t* data, size_t len);
+/* Since 1.2: a sink that can stop the stream: a non-zero (negative
+ * smolvm_status) return ends it, and the caller returns that value. */
+typedef int (*smolvm_bytes_sink)(void* ctx, const uint8_t* data, size_t len);
 
 typedef struct smolvm_executor_vtable {
   size_t struct_size;
@@ -279,7 +282,20 @@ typedef struct smolvm_executor_vtable {
                     uint32_t mode, smolvm_plugin_error* err);
   int (*file_read)(void* conn, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
                    smolvm_plugin_error* err);
+  /* Since 1.2 (optional: core checks struct_size and NULL). As file_read,
+   * but the sink may stop the read (its non-zero return is returned, and the
+   * guest stops reading) and the whole read ends with SMOLVM_ETIMEOUT after
+   * timeout_ms (0: no limit). Either way the guest side is released. */
+  int (*file_read_bounded)(void* conn, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
+                           uint32_t timeout_ms, smolvm_plugin_error* err);
 } smolvm_executor_vtable;
+
+/* True when vt provides `slot` (a plugin built for an older minor has a
+ * shorter vtable). */
+#define SMOLVM_EXECUTOR_HAS(vt, slot)                                                         \
+  ((vt)->struct_size >=                                                                       \
+       offsetof(smolvm_executor_vtable, slot) + sizeof(((smolvm_executor_vtable*)0)->slot) && \
+   (vt)->slot != NULL)
 
 /* ---- network ------------------------------------------------------ *
  * Gives a VM a TAP device, an address, outbound NAT, isolation and port

@@ -467,12 +467,64 @@ SMOLVM_API int smolvm_vm_list_ports(char** out_json, smolvm_vm* vm);
 /* Writes bytes to a guest file (created or truncated, parents made). */
 SMOLVM_API int smolvm_vm_write_file(smolvm_vm* vm, const char* guest_path, const uint8_t* data,
                                     size_t len, uint32_t mode);
-/* Reads a whole guest file. Dispose *out with smolvm_buf_dispose. */
+/* Reads a whole guest file, within the default transfer bounds. Dispose
+ * *out with smolvm_buf_dispose. */
 SMOLVM_API int smolvm_vm_read_file(smolvm_buf* out, smolvm_vm* vm, const char* guest_path);
-/* Copies a host file or folder (recursively) into the guest. */
+/* Copies a host file or folder (recursively) into the guest, with the
+ * default bounds. The host path must be a regular file or a folder (a FIFO
+ * or device is refused); a folder's special files are not sent. */
 SMOLVM_API int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path);
-/* Copies a guest file or folder (recursively) to the host. */
+/* Copies a guest file or folder (recursively) to the host, with the default
+ * bounds. What the guest sends is treated as hostile: no owner, setuid,
+ * setgid or sticky bit, device, FIFO or socket from it ever lands; modes are
+ * the guest's & 0777 & ~umask; symlinks are created as symlinks and never
+ * followed, also ones an earlier copy left in host_path; host_path's own
+ * owner and mode never change (a host_path the copy creates gets
+ * 0777 & ~umask). A file copied onto an existing host folder goes into it
+ * under its own name. Files stream to disk under temporary names and take
+ * their final names only once the whole copy succeeded; on any failure the
+ * guest command is killed and everything the copy created is removed. */
 SMOLVM_API int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path);
+
+/* Since 1.2: the bounds of one transfer. A guest decides what it sends, so
+ * every transfer has a size limit and a deadline. */
+#define SMOLVM_TRANSFER_MAX_BYTES_DEFAULT (1ull << 30) /* 1 GiB */
+#define SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT 300000u     /* 5 minutes */
+
+typedef struct smolvm_transfer_options {
+  uint32_t struct_size;
+  /* Most bytes the transfer may move: received from the guest, and the
+   * total (logical) size of files written on the host, so a sparse file
+   * counts at its full size, plus 4 KiB for each file, folder or symlink.
+   * 0: SMOLVM_TRANSFER_MAX_BYTES_DEFAULT. */
+  uint64_t max_bytes;
+  /* Deadline for the whole transfer. 0: SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT. */
+  uint32_t timeout_ms;
+} smolvm_transfer_options;
+
+/* Versions: 1 (1.2). Since 1.2: fills the defaults of the given version's
+ * layout; call it as smolvm_transfer_options_init(opts). */
+#define SMOLVM_TRANSFER_OPTIONS_VERSION 1
+SMOLVM_API int smolvm_transfer_options_init_version(smolvm_transfer_options* opts,
+                                                    unsigned int version);
+#define smolvm_transfer_options_init(opts) \
+  smolvm_transfer_options_init_version((opts), SMOLVM_TRANSFER_OPTIONS_VERSION)
+#define SMOLVM_TRANSFER_OPTIONS_INIT                 \
+  {                                                  \
+    .struct_size = sizeof(smolvm_transfer_options),  \
+    .max_bytes = SMOLVM_TRANSFER_MAX_BYTES_DEFAULT,  \
+    .timeout_ms = SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT \
+  }
+/* Since 1.2: as the functions above, with bounds (opts NULL: the defaults).
+ * Passing max_bytes fails with SMOLVM_EIO, the deadline with
+ * SMOLVM_ETIMEOUT; both messages name the field, its value and how to
+ * raise it. */
+SMOLVM_API int smolvm_vm_read_file_ex(smolvm_buf* out, smolvm_vm* vm, const char* guest_path,
+                                      const smolvm_transfer_options* opts);
+SMOLVM_API int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char* guest_path,
+                                const smolvm_transfer_options* opts);
+SMOLVM_API int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const char* host_path,
+                                const smolvm_transfer_options* opts);
 
 #ifdef __cplusplus
 }

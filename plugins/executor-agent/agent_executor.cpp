@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -249,19 +250,42 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
   return 0;
 }
 
-int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
-              smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Connection*>(conn_ptr);
+// Reads a guest file into sink until its end, the sink stops it (non-zero)
+// or timeout_ms (0: none) passes. A read ended early is cancelled in the
+// guest with an ERROR frame, so the agent closes the file at once.
+int read_file_stream(Connection& conn, const char* guest_path,
+                     const std::function<int(const uint8_t*, size_t)>& sink, uint32_t timeout_ms,
+                     smolvm_plugin_error* err) {
   const uint32_t id = conn.open_stream();
   if (!conn.send(Type::kFileRead, 0, id,
                  smolvm::proto::to_json(smolvm::proto::FileRead{guest_path, kWindow}))) {
     conn.close_stream(id);
     return set_err(err, SMOLVM_EIO, conn.error());
   }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto cancel = [&](int status) {
+    conn.send(Type::kError, 0, id,
+              smolvm::proto::to_json(smolvm::proto::ErrorMsg{"EIO", "read stopped by the client"}));
+    conn.close_stream(id);
+    return status;
+  };
   uint32_t unacked = 0;
   Frame f;
   for (;;) {
-    const int rc = next_frame(conn, id, f, -1, err);
+    int32_t wait = -1;
+    if (timeout_ms > 0) {
+      wait = static_cast<int32_t>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                   std::chrono::steady_clock::now())
+                 .count()));
+    }
+    const int rc = next_frame(conn, id, f, wait, err);
+    if (rc == SMOLVM_ETIMEOUT) {
+      set_err(err, SMOLVM_ETIMEOUT,
+              std::string("reading ") + guest_path + " took longer than " +
+                  std::to_string(timeout_ms) + " ms");
+      return cancel(SMOLVM_ETIMEOUT);
+    }
     if (rc != 0) {
       conn.close_stream(id);
       return rc;
@@ -272,7 +296,11 @@ int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void
     }
     if (f.type != Type::kData) continue;
     if (!f.payload.empty()) {
-      sink(ctx, reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size());
+      const int stop = sink(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size());
+      if (stop != 0) {
+        set_err(err, stop, std::string("reading ") + guest_path + " was stopped");
+        return cancel(stop);
+      }
     }
     if (f.end()) break;
     unacked += static_cast<uint32_t>(f.payload.size());
@@ -283,6 +311,24 @@ int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void
   }
   conn.close_stream(id);
   return 0;
+}
+
+int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
+              smolvm_plugin_error* err) {
+  return read_file_stream(
+      *static_cast<Connection*>(conn_ptr), guest_path,
+      [&](const uint8_t* d, size_t n) {
+        sink(ctx, d, n);
+        return 0;
+      },
+      0, err);
+}
+
+int file_read_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
+                      uint32_t timeout_ms, smolvm_plugin_error* err) {
+  return read_file_stream(
+      *static_cast<Connection*>(conn_ptr), guest_path,
+      [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, err);
 }
 
 const smolvm_executor_vtable kVtable = {
@@ -297,6 +343,7 @@ const smolvm_executor_vtable kVtable = {
     exec_free,
     file_write,
     file_read,
+    file_read_bounded,
 };
 
 const smolvm_plugin_descriptor kDescriptor = {

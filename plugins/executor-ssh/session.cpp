@@ -226,11 +226,18 @@ void Session::free_channel(LIBSSH2_CHANNEL* ch) {
 }
 
 int Session::run(const std::string& cmd, std::string_view input,
-                 const std::function<void(const char*, size_t)>& out, std::string& error) {
+                 const std::function<int(const char*, size_t)>& out, std::string& error,
+                 uint32_t total_ms) {
   LIBSSH2_CHANNEL* ch = open_exec(cmd, error);
   if (!ch) return broken() ? SMOLVM_EIO : SMOLVM_ERROR;
-  // A limit on silence, not on the whole transfer.
+  // A limit on silence, and (total_ms) one on the whole run.
   auto deadline = Clock::now() + std::chrono::milliseconds(kStepMs);
+  const auto end_by = Clock::now() + std::chrono::milliseconds(total_ms);
+  auto stop = [&](int status, const std::string& why) {
+    error = why;
+    free_channel(ch);  // sshd hangs up on the command
+    return status;
+  };
   std::string err_text;
   char buf[65536];
   size_t sent = 0;
@@ -261,7 +268,9 @@ int Session::run(const std::string& cmd, std::string_view input,
       if (n > 0) {
         progress = true;
         if (stream == 0) {
-          out(buf, static_cast<size_t>(n));
+          if (const int rc = out(buf, static_cast<size_t>(n)); rc != 0) {
+            return stop(rc, "the reader stopped the command");
+          }
         } else if (err_text.size() < 8192) {
           err_text.append(buf, static_cast<size_t>(n));
         }
@@ -279,12 +288,18 @@ int Session::run(const std::string& cmd, std::string_view input,
         break;
       }
     }
+    if (total_ms > 0 && ms_left(end_by) == 0) {
+      return stop(SMOLVM_ETIMEOUT, "the command took longer than " + std::to_string(total_ms) +
+                                       " ms and was stopped");
+    }
     if (!progress) {
       if (ms_left(deadline) == 0) {
         status = LIBSSH2_ERROR_TIMEOUT;
         break;
       }
-      wait(static_cast<int32_t>(ms_left(deadline)));
+      int64_t wait_ms = ms_left(deadline);
+      if (total_ms > 0) wait_ms = std::min(wait_ms, ms_left(end_by));
+      wait(static_cast<int32_t>(wait_ms));
     }
   }
   if (status != 0) {

@@ -52,9 +52,12 @@ class Session {
 
   // Runs a short helper command to completion: input on its stdin, stdout
   // to out. Returns its exit code (>= 0) or a negative smolvm status, with
-  // error set to the reason or the command's stderr.
+  // error set to the reason or the command's stderr. A non-zero return of
+  // out stops the command (its channel closed) and is returned; total_ms
+  // (0: none) bounds the whole run with SMOLVM_ETIMEOUT.
   int run(const std::string& cmd, std::string_view input,
-          const std::function<void(const char*, size_t)>& out, std::string& error);
+          const std::function<int(const char*, size_t)>& out, std::string& error,
+          uint32_t total_ms = 0);
 
  private:
   int fd_ = -1;

@@ -58,7 +58,8 @@ struct Conn {
   // Runs a helper command, on a fresh connection once if the current one
   // turns out to be dead before the command produced anything.
   int run(const std::string& cmd, std::string_view input,
-          const std::function<void(const char*, size_t)>& out, std::string& error) {
+          const std::function<int(const char*, size_t)>& out, std::string& error,
+          uint32_t total_ms = 0) {
     for (int attempt = 0;; ++attempt) {
       std::shared_ptr<Session> s;
       if (const int rc = live(s, error); rc != 0) return rc;
@@ -67,9 +68,9 @@ struct Conn {
           cmd, input,
           [&](const char* d, size_t n) {
             produced = true;
-            out(d, n);
+            return out(d, n);
           },
-          error);
+          error, total_ms);
       if (rc >= 0 || !s->broken() || produced || attempt > 0) return rc;
     }
   }
@@ -156,7 +157,7 @@ int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
   std::string error;
   const int rc = ex.s->run(
       "kill -" + std::to_string(signal) + " -- -" + std::to_string(ex.stderr_filter.pgid()), "",
-      [](const char*, size_t) {}, error);
+      [](const char*, size_t) { return 0; }, error);
   // Non-zero: the group is gone already, which is what was wanted.
   if (rc < 0) return set_err(err, SMOLVM_EIO, error);
   return 0;
@@ -355,15 +356,18 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
                           octal + " -- \"$p\"";
   std::string error;
   const int rc = conn.run(
-      cmd, {reinterpret_cast<const char*>(data), len}, [](const char*, size_t) {}, error);
+      cmd, {reinterpret_cast<const char*>(data), len}, [](const char*, size_t) { return 0; },
+      error);
   if (rc == 0) return 0;
   return set_err(err, rc < 0 ? rc : SMOLVM_EIO,
                  std::string("cannot write ") + guest_path + ": " + error);
 }
 
-int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
-              smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Conn*>(conn_ptr);
+// Reads a guest file with cat (a stream as fast as the channel), until its
+// end, a non-zero return of sink, or timeout_ms (0: none).
+int read_file_stream(Conn& conn, const char* guest_path,
+                     const std::function<int(const uint8_t*, size_t)>& sink, uint32_t timeout_ms,
+                     smolvm_plugin_error* err) {
   // Distinct exit codes tell "absent" and "a folder" from a failed read.
   const std::string cmd = "p=" + smolvm_ssh::shell_quote(guest_path) +
                           "; [ -e \"$p\" ] || { echo 'no such file or directory' >&2; exit 44; }; "
@@ -371,14 +375,33 @@ int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void
                           "exec cat -- \"$p\"";
   std::string error;
   const int rc = conn.run(
-      cmd, "", [&](const char* d, size_t n) { sink(ctx, reinterpret_cast<const uint8_t*>(d), n); },
-      error);
+      cmd, "",
+      [&](const char* d, size_t n) { return sink(reinterpret_cast<const uint8_t*>(d), n); }, error,
+      timeout_ms);
   if (rc == 0) return 0;
   const int status = rc < 0     ? rc
                      : rc == 44 ? SMOLVM_ENOTFOUND
                      : rc == 45 ? SMOLVM_EINVAL
                                 : SMOLVM_EIO;
   return set_err(err, status, std::string("cannot read ") + guest_path + ": " + error);
+}
+
+int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
+              smolvm_plugin_error* err) {
+  return read_file_stream(
+      *static_cast<Conn*>(conn_ptr), guest_path,
+      [&](const uint8_t* d, size_t n) {
+        sink(ctx, d, n);
+        return 0;
+      },
+      0, err);
+}
+
+int file_read_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
+                      uint32_t timeout_ms, smolvm_plugin_error* err) {
+  return read_file_stream(
+      *static_cast<Conn*>(conn_ptr), guest_path,
+      [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, err);
 }
 
 const smolvm_executor_vtable kVtable = {
@@ -393,6 +416,7 @@ const smolvm_executor_vtable kVtable = {
     exec_free,
     file_write,
     file_read,
+    file_read_bounded,
 };
 
 const smolvm_plugin_descriptor kDescriptor = {

@@ -156,6 +156,19 @@ int main(void) {
   CHECK(strstr(smolvm_last_error(), "is created") != NULL);
   CHECK(res == NULL);
   CHECK(smolvm_vm_run(&res, vm, NULL, 0) == SMOLVM_EINVAL);
+  /* Since 1.2: transfer bounds, defaults defined once; a bad struct_size is
+   * refused before anything else. */
+  {
+    smolvm_transfer_options to;
+    CHECK(smolvm_transfer_options_init(&to) == 0);
+    CHECK(to.struct_size == sizeof to);
+    CHECK(to.max_bytes == SMOLVM_TRANSFER_MAX_BYTES_DEFAULT && to.max_bytes == 1073741824u);
+    CHECK(to.timeout_ms == SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT && to.timeout_ms == 300000u);
+    CHECK(smolvm_vm_get_ex(vm, "/etc", "/tmp/never", &to) == SMOLVM_ESTATE);
+    to.struct_size = 3;
+    CHECK(smolvm_vm_get_ex(vm, "/etc", "/tmp/never", &to) == SMOLVM_EINVAL);
+    CHECK(strstr(smolvm_last_error(), "transfer options.struct_size=3") != NULL);
+  }
   /* Stopping a VM that never ran is a no-op. */
   CHECK(smolvm_vm_stop(vm, 0) == 0);
 

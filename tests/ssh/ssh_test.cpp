@@ -348,6 +348,33 @@ TEST_F(Ssh, FileRoundTrip) {
   EXPECT_EQ(smolvm_vm_write_file(vm_, "relative/path", nullptr, 0, 0644), SMOLVM_EINVAL);
 }
 
+TEST_F(Ssh, BoundedReadStopsAtTheLimitAndTheDeadline) {
+  // file_read_bounded over SSH: cat is stopped at max_bytes, and a read
+  // that never ends (a FIFO nobody writes) at the deadline.
+  ASSERT_EQ(run(vm_, "head -c 8388608 /dev/zero > /tmp/z8 && mkfifo /tmp/never && echo ok").out,
+            "ok\n");
+  smolvm_transfer_options o;
+  smolvm_transfer_options_init(&o);
+  o.max_bytes = 1 << 20;
+  smolvm_buf buf{};
+  EXPECT_EQ(smolvm_vm_read_file_ex(&buf, vm_, "/tmp/z8", &o), SMOLVM_EIO);
+  EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=1048576"), std::string::npos)
+      << smolvm_last_error();
+  o.timeout_ms = 2000;
+  const auto t0 = Clock::now();
+  EXPECT_EQ(smolvm_vm_read_file_ex(&buf, vm_, "/tmp/never", &o), SMOLVM_ETIMEOUT);
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_NE(std::string(smolvm_last_error()).find("timeout_ms=2000"), std::string::npos)
+      << smolvm_last_error();
+  // The connection still serves the next read.
+  o.max_bytes = 0;
+  o.timeout_ms = 0;
+  ASSERT_EQ(smolvm_vm_read_file_ex(&buf, vm_, "/tmp/z8", &o), 0) << smolvm_last_error();
+  EXPECT_EQ(buf.size, 8u << 20);
+  smolvm_buf_dispose(&buf);
+  run(vm_, "rm -f /tmp/z8 /tmp/never");
+}
+
 TEST_F(Ssh, FolderRoundTrip) {
   const fs::path src = fs::path(state_dir()) / "src";
   fs::create_directories(src / "sub");

@@ -100,8 +100,8 @@ function close({ handle }) {
   native.smolvm_runtime_close(h.rt); // after its VM, as the C ABI requires
 }
 
-function readFile({ handle, path }) {
-  const buf = must(native.smolvm_swig_vm_read_file(vmOf(handle), path));
+function readFile({ handle, path, maxBytes, timeoutMs }) {
+  const buf = must(native.smolvm_swig_vm_read_file(vmOf(handle), path, maxBytes, timeoutMs));
   try {
     return native.smolvm_swig_buf_bytes(buf);
   } finally {
@@ -131,6 +131,10 @@ const calls = {
   delete: ({ handle }) => void check(native.smolvm_swig_vm_delete(vmOf(handle))),
   writeFile: ({ handle, path, data, mode }) =>
     void check(native.smolvm_swig_vm_write_file(vmOf(handle), path, data, mode)),
+  putFile: ({ handle, hostPath, guestPath, maxBytes, timeoutMs }) =>
+    void check(native.smolvm_swig_vm_put(vmOf(handle), hostPath, guestPath, maxBytes, timeoutMs)),
+  getFile: ({ handle, guestPath, hostPath, maxBytes, timeoutMs }) =>
+    void check(native.smolvm_swig_vm_get(vmOf(handle), guestPath, hostPath, maxBytes, timeoutMs)),
 };
 
 // ---- commands ---------------------------------------------------------

@@ -127,6 +127,25 @@ describe('SmolVM with a real VM', { skip }, () => {
     await assert.rejects(vm.readFile('/no/such/file'), SmolVMError);
   });
 
+  it('bounds file transfers with maxBytes and timeoutMs', async () => {
+    await vm.run('mkdir -p /tmp/node-test && head -c 100000 /dev/zero > /tmp/node-test/100k');
+    await assert.rejects(vm.readFile('/tmp/node-test/100k', { maxBytes: 50000 }), /max_bytes=50000/);
+    assert.equal((await vm.readFile('/tmp/node-test/100k', { maxBytes: 100000 })).length, 100000);
+    const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'svnode-'));
+    try {
+      await assert.rejects(vm.getFile('/tmp/node-test/100k', path.join(dir, 'f'), { maxBytes: 50000 }), /max_bytes=50000/);
+      assert.deepEqual(fs.readdirSync(dir), []);
+      await vm.getFile('/tmp/node-test/100k', dir, { timeoutMs: 60000 });
+      assert.equal(fs.statSync(path.join(dir, '100k')).size, 100000);
+      await vm.putFile(path.join(dir, '100k'), '/tmp/node-test/back');
+      assert.equal((await vm.run('wc -c < /tmp/node-test/back')).stdout, '100000\n');
+      await assert.rejects(vm.getFile('/tmp/node-test/100k', dir, { maxByte: 1 }), /unknown/);
+      await assert.rejects(vm.readFile('/tmp/node-test/100k', { timeoutMs: -1 }), /timeoutMs=-1/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reattaches with fromId; close() releases only that handle', async () => {
     const other = await SmolVM.fromId(vm.id);
     assert.equal((await other.run('echo again')).stdout, 'again\n');

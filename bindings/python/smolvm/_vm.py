@@ -53,6 +53,32 @@ def _release(h: _Handle) -> None:
             ll.smolvm_vm_free(ptr)
 
 
+# One transfer's bounds for the native call: 0 means the C library's
+# default (SMOLVM_TRANSFER_MAX_BYTES_DEFAULT, SMOLVM_TRANSFER_TIMEOUT_MS_DEFAULT).
+_MAX_TIMEOUT_S = 0xFFFFFFFF // 1000
+
+
+def _transfer_bounds(max_bytes: Any, timeout: Any) -> tuple:
+    """(max_bytes, timeout_ms) for the native call, after checking both."""
+    if max_bytes is None:
+        nbytes = 0
+    elif isinstance(max_bytes, bool) or not isinstance(max_bytes, int) \
+            or not 0 < max_bytes < 2 ** 63:
+        raise ConfigError(f"max_bytes={max_bytes!r}: must be a whole number of bytes, "
+                          f"1..{2 ** 63 - 1}, or None for the default (1 GiB)")
+    else:
+        nbytes = max_bytes
+    if timeout is None:
+        ms = 0
+    elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not 0 < timeout <= _MAX_TIMEOUT_S:
+        raise ConfigError(f"timeout={timeout!r}: must be 0 < seconds <= {_MAX_TIMEOUT_S}, "
+                          f"or None for the default (300)")
+    else:
+        ms = max(1, int(timeout * 1000))
+    return nbytes, ms
+
+
 def _check_port(name: str, port: Any) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError(f"{name}={port!r}: must be a port number 1..65535")
@@ -333,21 +359,35 @@ class VM:
         check(self._call(ll.smolvm_swig_vm_write_file, os.fspath(guest_path),
                          payload, mode))
 
-    def read_file(self, guest_path: str) -> bytes:
-        """The whole content of a guest file."""
-        buf = check_ptr(self._call(ll.smolvm_swig_vm_read_file, os.fspath(guest_path)))
+    def read_file(self, guest_path: str, *, max_bytes: Optional[int] = None,
+                  timeout: Optional[float] = None) -> bytes:
+        """The whole content of a guest file, at most ``max_bytes`` bytes
+        (default 1 GiB) read within ``timeout`` seconds (default 300);
+        past either the read stops and raises."""
+        bounds = _transfer_bounds(max_bytes, timeout)
+        buf = check_ptr(self._call(ll.smolvm_swig_vm_read_file, os.fspath(guest_path), *bounds))
         try:
             return ll.smolvm_swig_buf_bytes(buf)
         finally:
             ll.smolvm_swig_buf_free(buf)
 
-    def put_file(self, local_path: PathArg, guest_path: str) -> None:
-        """Copies a host file or folder (recursively) into the guest."""
-        check(self._call(ll.smolvm_swig_vm_put, os.fspath(local_path), os.fspath(guest_path)))
+    def put_file(self, local_path: PathArg, guest_path: str, *,
+                 max_bytes: Optional[int] = None, timeout: Optional[float] = None) -> None:
+        """Copies a host file or folder (recursively) into the guest. A
+        FIFO, socket or device is refused; a folder's are not sent."""
+        check(self._call(ll.smolvm_swig_vm_put, os.fspath(local_path), os.fspath(guest_path),
+                         *_transfer_bounds(max_bytes, timeout)))
 
-    def get_file(self, guest_path: str, local_path: PathArg) -> None:
-        """Copies a guest file or folder (recursively) to the host."""
-        check(self._call(ll.smolvm_swig_vm_get, os.fspath(guest_path), os.fspath(local_path)))
+    def get_file(self, guest_path: str, local_path: PathArg, *,
+                 max_bytes: Optional[int] = None, timeout: Optional[float] = None) -> None:
+        """Copies a guest file or folder (recursively) to the host, treating
+        what the guest sends as hostile: no owner, setuid/setgid bit or
+        special file lands, symlinks are never followed, ``local_path``'s own
+        owner and mode never change, and a failed copy leaves nothing. A
+        file copied onto an existing folder goes into it. Bounded by
+        ``max_bytes`` (default 1 GiB) and ``timeout`` seconds (default 300)."""
+        check(self._call(ll.smolvm_swig_vm_get, os.fspath(guest_path), os.fspath(local_path),
+                         *_transfer_bounds(max_bytes, timeout)))
 
     # ---- network ----
 

@@ -336,6 +336,9 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
       if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, disk_size_mib)) {
         spec.disk_size_mib = opts->disk_size_mib;
       }
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, delete_with_owner)) {
+        spec.delete_with_owner = opts->delete_with_owner != 0;
+      }
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
@@ -381,6 +384,13 @@ int smolvm_vm_delete(smolvm_vm* vm) {
     need(vm, "vm");
     vm->session.reset();
     vm->owner->rt->remove(vm->id);
+  });
+}
+
+int smolvm_vm_detach(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->owner->rt->detach(vm->id);
   });
 }
 

@@ -47,7 +47,9 @@ const std::map<std::string, Entry>& commands() {
         "       smolvm run --rm [create options] [-e K=V]... -- COMMAND...\n"
         "One COMMAND argument is a shell command line (/bin/sh -c); several are run\n"
         "as argv. Output streams as it comes; the exit code is the command's.\n"
-        "--rm creates, starts, runs and deletes a VM in one go.\n"
+        "--rm creates, starts, runs and deletes a VM in one go. The VM is bound to\n"
+        "this process: killed by any signal (SIGKILL too) or its terminal closed, the\n"
+        "VM's supervisor deletes the VM itself.\n"
         "-i sends this process's stdin to the command. -t kills the command's whole\n"
         "process group after SECONDS. Ctrl-C is passed on to the command.\n"
         "Exit codes: the command's own; 125 when SmolVM itself failed; 2 for usage."}},

@@ -45,6 +45,10 @@ constexpr size_t kMaxAgentBacklog = 8u << 20;
 constexpr int kForceKillGraceMs = 5000;
 // How long a running VM whose agent channel broke may take to exit by itself.
 constexpr int kAgentLostGraceMs = 2000;
+// A VMM that drops the agent channel while going down exits within this.
+constexpr int kVmmExitGraceMs = 300;
+// Fresh connections a booting VM's agent channel may get after drops.
+constexpr int kMaxBootReconnects = 5;
 
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void log(const char* fmt, ...) {
@@ -137,10 +141,7 @@ class Supervisor {
     vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
     setup_network();
     confine();
-    agent_fd_ = connect_agent();
-    proto::set_nonblocking(agent_fd_, true);
-    send_agent(Type::kHello, 0, 0,
-               proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
+    open_agent_channel();
     log("vm %s: VMM pid %lld launched, waiting for the agent", rec_.id.c_str(),
         static_cast<long long>(vmm_pid_));
   }
@@ -220,14 +221,18 @@ class Supervisor {
     store_->set_process({rec_.id, "vmm", vmm_pid_, process_start_time(vmm_pid_)});
   }
 
-  int connect_agent() {
+  // Connects to the agent channel and says HELLO; the answer comes in loop().
+  void open_agent_channel() {
     int fd = -1;
     smolvm_plugin_error err{};
     const int64_t left = boot_deadline_ - monotonic_ms();
     const int rc =
         vmm_->agent_connect(inst_, &fd, static_cast<uint32_t>(left > 0 ? left : 1), &err);
     if (rc != 0) fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message);
-    return fd;
+    agent_fd_ = fd;
+    proto::set_nonblocking(agent_fd_, true);
+    send_agent(Type::kHello, 0, 0,
+               proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
   }
 
   // ---- event loop ---------------------------------------------------------
@@ -430,6 +435,7 @@ class Supervisor {
       fail_stream(global, "EIO", "the agent channel closed (" + why + ")");
     }
     if (phase_ == Phase::kBooting) {
+      if (reconnect_during_boot(why) || phase_ == Phase::kDone) return;
       failure_ = "the guest agent channel closed during boot (" + why + ")" + console_hint();
       shutdown_now();
     }
@@ -440,6 +446,32 @@ class Supervisor {
       agent_lost_why_ = why;
       agent_lost_deadline_ = monotonic_ms() + kAgentLostGraceMs;
     }
+  }
+
+  // Before HELLO_OK nothing has been said on the channel that a fresh
+  // HELLO does not replace (the agent starts a new session on every HELLO),
+  // so a drop while the VM boots is not the end of the boot. A VMM going
+  // down drops the socket just before it exits: its exit (status, OOM,
+  // console) is the reason then, not the channel. Otherwise a new
+  // connection: QEMU's chardev listens again once its client is gone.
+  bool reconnect_during_boot(const std::string& why) {
+    const int64_t until = monotonic_ms() + kVmmExitGraceMs;
+    int status = 0;
+    for (;;) {
+      if (::waitpid(static_cast<pid_t>(vmm_pid_), &status, WNOHANG) == vmm_pid_) {
+        on_vmm_exit(status);  // phase_ kDone, failure_ names the exit
+        return false;
+      }
+      if (monotonic_ms() >= until) break;
+      ::usleep(10 * 1000);
+    }
+    if (boot_reconnects_ >= kMaxBootReconnects) return false;
+    ++boot_reconnects_;
+    log("agent channel dropped during boot (%s); connecting again (%d of %d)", why.c_str(),
+        boot_reconnects_, kMaxBootReconnects);
+    agent_decoder_ = proto::Decoder();
+    open_agent_channel();
+    return agent_fd_ >= 0;
   }
 
   void on_agent_frame(Frame& f) {
@@ -831,6 +863,7 @@ class Supervisor {
   bool vmm_exited_ = false;
   int vmm_status_ = 0;
   bool guest_shutdown_ = false;
+  int boot_reconnects_ = 0;
   bool claimed_ = false;                // the store said "starting": the VM is ours
   bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"
   bool owner_gone_ = false;             // delete the VM once it has stopped

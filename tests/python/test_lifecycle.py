@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -219,3 +220,19 @@ def test_a_never_started_smolvm_of_a_dead_owner_goes_at_gc(child_env: dict) -> N
     proc.wait()
     assert smolvm.gc() >= 1
     assert vm_id not in smolvm.list_vms()
+
+
+def test_cli_start_of_an_ephemeral_vm_keeps_it(tmp_path) -> None:
+    """`smolvm start` ends right after the start: it detaches the VM first,
+    or its own exit would delete the VM it just started."""
+    vm = SmolVM(mem_size_mib=256)
+    try:
+        cli = os.environ.get("SMOLVM_CLI") or str(
+            Path(smolvm.__file__).resolve().parents[3] / "bin" / "smolvm")
+        r = subprocess.run([cli, "start", vm.id], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.5)
+        assert vm.status == "running"
+    finally:
+        vm.close()
+    assert vm.id not in smolvm.list_vms()

@@ -84,6 +84,9 @@ void check_struct(const T* p, const char* name, size_t min_size) {
   }
 }
 
+// smolvm_vm_options as ABI 1.0 had it; later minors append fields.
+constexpr size_t kVmOptionsV10Size = offsetof(smolvm_vm_options, disk_size_mib);
+
 // Whether a caller's struct (of struct_size bytes) holds a field added in
 // a later minor version.
 #define SMOLVM_HAS_FIELD(p, type, field) \
@@ -265,27 +268,27 @@ const char* smolvm_profile_name(const smolvm_profile* profile) {
 int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile* profile) {
   return guard([&] {
     need(profile, "profile");
-    check_struct(out, "vm options", sizeof(smolvm_vm_options));
+    check_struct(out, "vm options", kVmOptionsV10Size);
     const smolvm::VmSpec& s = profile->profile.spec;
-    const uint32_t size = out->struct_size;
-    *out = smolvm_vm_options{};
-    out->struct_size = size;
+    // Filled whole here, then copied up to the caller's struct_size: an
+    // older caller's struct is shorter than ours.
+    smolvm_vm_options full{};
+    full.struct_size = out->struct_size;
     auto c = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
-    out->vm_id = c(s.vm_id);
-    out->vcpu_count = s.vcpu_count;
-    out->mem_size_mib = s.mem_size_mib;
-    out->disk_mode = s.disk_mode.c_str();
-    out->kernel_path = c(s.kernel_path);
-    out->rootfs_path = c(s.rootfs_path);
-    out->boot_args = c(s.boot_args);
-    out->vmm = s.vmm.c_str();
-    out->executor = s.executor.c_str();
-    out->network = s.network.c_str();
-    out->accel = s.accel.c_str();
-    out->boot_timeout_s = s.boot_timeout_s;
-    if (SMOLVM_HAS_FIELD(out, smolvm_vm_options, disk_size_mib)) {
-      out->disk_size_mib = s.disk_size_mib;
-    }
+    full.vm_id = c(s.vm_id);
+    full.vcpu_count = s.vcpu_count;
+    full.mem_size_mib = s.mem_size_mib;
+    full.disk_mode = s.disk_mode.c_str();
+    full.kernel_path = c(s.kernel_path);
+    full.rootfs_path = c(s.rootfs_path);
+    full.boot_args = c(s.boot_args);
+    full.vmm = s.vmm.c_str();
+    full.executor = s.executor.c_str();
+    full.network = s.network.c_str();
+    full.accel = s.accel.c_str();
+    full.boot_timeout_s = s.boot_timeout_s;
+    full.disk_size_mib = s.disk_size_mib;
+    std::memcpy(out, &full, out->struct_size);
   });
 }
 
@@ -320,7 +323,7 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
     *out = nullptr;
     smolvm::VmSpec spec;
     if (opts) {
-      check_struct(opts, "vm options", sizeof(smolvm_vm_options));
+      check_struct(opts, "vm options", kVmOptionsV10Size);
       spec.vm_id = str_or(opts->vm_id, "");
       spec.vcpu_count = opts->vcpu_count;
       spec.mem_size_mib = opts->mem_size_mib;

@@ -48,6 +48,12 @@ void create_private_file(const std::string& path) {
   if (fd >= 0) {
     rc = ::fchmod(fd, 0600);  // exactly 0600 whatever the umask
   } else if (errno == EEXIST) {
+    // What opening it read-write would have said (a read-only file system,
+    // a file of someone else's), without a descriptor.
+    if (::access(path.c_str(), R_OK | W_OK) != 0) {
+      int e = errno;
+      throw StoreError(status_from_errno(e), "open " + path + ": " + std::strerror(e));
+    }
     struct stat st {};
     rc = ::stat(path.c_str(), &st);
     if (rc == 0 && (st.st_mode & 07777) != 0600) rc = ::chmod(path.c_str(), 0600);

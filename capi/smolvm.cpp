@@ -112,7 +112,8 @@ struct Versions<smolvm_runtime_options> {
 template <>
 struct Versions<smolvm_vm_options> {
   static constexpr const char* name = "vm options";
-  static constexpr size_t sizes[] = {sizeof(smolvm_vm_options)};
+  static constexpr size_t sizes[] = {offsetof(smolvm_vm_options, delete_with_owner),
+                                     sizeof(smolvm_vm_options)};
 };
 template <>
 struct Versions<smolvm_vm_info> {
@@ -366,25 +367,25 @@ int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile*
     need(profile, "profile");
     check_struct(out);
     const smolvm::VmSpec& s = profile->profile.spec;
-    const uint32_t size = out->struct_size;
-    *out = smolvm_vm_options{};
-    out->struct_size = size;
+    // Filled whole here, then copied up to the caller's struct_size: an
+    // older caller's struct is shorter than ours.
+    smolvm_vm_options full{};
+    full.struct_size = out->struct_size;
     auto c = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
-    out->vm_id = c(s.vm_id);
-    out->vcpu_count = s.vcpu_count;
-    out->mem_size_mib = s.mem_size_mib;
-    out->disk_mode = s.disk_mode.c_str();
-    out->kernel_path = c(s.kernel_path);
-    out->rootfs_path = c(s.rootfs_path);
-    out->boot_args = c(s.boot_args);
-    out->vmm = s.vmm.c_str();
-    out->executor = s.executor.c_str();
-    out->network = s.network.c_str();
-    out->accel = s.accel.c_str();
-    out->boot_timeout_s = s.boot_timeout_s;
-    if (SMOLVM_HAS_FIELD(out, smolvm_vm_options, disk_size_mib)) {
-      out->disk_size_mib = s.disk_size_mib;
-    }
+    full.vm_id = c(s.vm_id);
+    full.vcpu_count = s.vcpu_count;
+    full.mem_size_mib = s.mem_size_mib;
+    full.disk_mode = s.disk_mode.c_str();
+    full.kernel_path = c(s.kernel_path);
+    full.rootfs_path = c(s.rootfs_path);
+    full.boot_args = c(s.boot_args);
+    full.vmm = s.vmm.c_str();
+    full.executor = s.executor.c_str();
+    full.network = s.network.c_str();
+    full.accel = s.accel.c_str();
+    full.boot_timeout_s = s.boot_timeout_s;
+    full.disk_size_mib = s.disk_size_mib;
+    std::memcpy(out, &full, out->struct_size);
   });
 }
 
@@ -440,6 +441,9 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
       if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, disk_size_mib)) {
         spec.disk_size_mib = opts->disk_size_mib;
       }
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, delete_with_owner)) {
+        spec.delete_with_owner = opts->delete_with_owner != 0;
+      }
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
@@ -485,6 +489,13 @@ int smolvm_vm_delete(smolvm_vm* vm) {
     need(vm, "vm");
     vm->session.reset();
     vm->owner->rt->remove(vm->id);
+  });
+}
+
+int smolvm_vm_detach(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->owner->rt->detach(vm->id);
   });
 }
 

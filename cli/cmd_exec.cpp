@@ -110,6 +110,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   smolvm_vm_options o;
   std::vector<std::string> keep;
   fill_vm_options(a, o, keep);
+  // Bound to this process: if it dies (SIGTERM, SIGHUP, SIGKILL, a closed
+  // terminal) before the cleanup below runs, the supervisor deletes the VM.
+  o.delete_with_owner = 1;
   Runtime rt;
   smolvm_vm* raw = nullptr;
   check(smolvm_vm_create(&raw, rt.rt, &o));

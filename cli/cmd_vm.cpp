@@ -65,6 +65,9 @@ int cmd_start(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {});
   Runtime rt;
   Vm vm(rt, one_id(a, "start"));
+  // This process ends right after the start: as the owner of an ephemeral
+  // VM it would take the VM with it. A VM started here is an ordinary one.
+  check(smolvm_vm_detach(vm.vm));
   const auto t0 = std::chrono::steady_clock::now();
   check(smolvm_vm_start(vm.vm));
   const auto ms =

@@ -149,6 +149,7 @@
 %ignore smolvm_vm_start;
 %ignore smolvm_vm_stop;
 %ignore smolvm_vm_delete;
+%ignore smolvm_vm_detach;
 %ignore smolvm_vm_info_init;
 %ignore smolvm_vm_get_info;
 %ignore smolvm_exec_options;
@@ -447,10 +448,12 @@ int smolvm_swig_vm_opts_set_u32(smolvm_swig_vm_opts *v, const char *field, uint3
     v->o.boot_timeout_s = value;
   } else if (strcmp(field, "disk_size_mib") == 0) {
     v->o.disk_size_mib = value;
+  } else if (strcmp(field, "delete_with_owner") == 0) {
+    v->o.delete_with_owner = value;
   } else {
     snprintf(msg, sizeof msg,
              "vm option '%s': unknown integer field (known: vcpu_count, mem_size_mib, "
-             "boot_timeout_s, disk_size_mib)", field);
+             "boot_timeout_s, disk_size_mib, delete_with_owner)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
   return 0;
@@ -506,6 +509,7 @@ int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms) {
   return smolvm_swig_rc(smolvm_vm_stop(vm, timeout_ms));
 }
 int smolvm_swig_vm_delete(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_delete(vm)); }
+int smolvm_swig_vm_detach(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_detach(vm)); }
 
 /* A deep copy of the VM's info: one allocation holding the struct and its
  * strings. */
@@ -828,6 +832,7 @@ int smolvm_swig_vm_unexpose(smolvm_vm *vm, uint32_t host_port, const char *host_
 int smolvm_swig_vm_start(smolvm_vm *vm);
 int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms);
 int smolvm_swig_vm_delete(smolvm_vm *vm);
+int smolvm_swig_vm_detach(smolvm_vm *vm);
 smolvm_vm_info *smolvm_swig_vm_info(smolvm_vm *vm);
 void smolvm_swig_vm_info_free(smolvm_vm_info *info);
 

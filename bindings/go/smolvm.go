@@ -51,6 +51,10 @@ type Options struct {
 	Network     string        // "none", "nftables", "iptables", "auto"
 	Accel       string        // "auto", "kvm", "tcg"
 	BootTimeout time.Duration // how long Start waits for the guest; 0: 120 s
+	// DeleteWithOwner makes the VM ephemeral: the process that starts it
+	// owns it, and when that process ends without Detach (exit, any signal,
+	// SIGKILL included) the VM's supervisor deletes it.
+	DeleteWithOwner bool
 }
 
 // VM is a handle on one VM. Close releases it; the VM itself is stopped
@@ -87,10 +91,14 @@ func New(opts Options) (*VM, error) {
 		}
 	}
 	bootS := uint32((opts.BootTimeout + time.Second - 1) / time.Second) // round up
+	withOwner := uint32(0)
+	if opts.DeleteWithOwner {
+		withOwner = 1
+	}
 	for _, f := range []struct {
 		name  string
 		value uint32
-	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}} {
+	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner}} {
 		if f.value == 0 {
 			continue
 		}
@@ -210,6 +218,16 @@ func (vm *VM) Stop(timeout time.Duration) error {
 func (vm *VM) Delete() error {
 	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
 		_, err := callRC("delete", func() int { return raw.Smolvm_swig_vm_delete(h) })
+		return err
+	})
+}
+
+// Detach ends an ephemeral VM's bond to this process (see
+// Options.DeleteWithOwner): it becomes an ordinary VM that outlives the
+// process. A no-op for a VM that is not ephemeral.
+func (vm *VM) Detach() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("detach", func() int { return raw.Smolvm_swig_vm_detach(h) })
 		return err
 	})
 }

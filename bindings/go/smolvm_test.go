@@ -20,6 +20,9 @@ import (
 var shared *smolvm.VM
 
 func TestMain(m *testing.M) {
+	if os.Getenv("SMOLVM_GO_TEST_OWNER") != "" {
+		ownEphemeralVM() // the child of TestEphemeralVMGoesWithItsKilledOwner
+	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		fmt.Println("SKIP: qemu-system-x86_64 is not on PATH; the Go binding tests boot a real VM")
 		os.Exit(0)
@@ -373,5 +376,62 @@ func TestRefusesNulTextAndOversizedRequests(t *testing.T) {
 	}
 	if r, err := shared.Run(c, "echo still usable"); err != nil || strings.TrimSpace(string(r.Stdout)) != "still usable" {
 		t.Errorf("after the refusal: %v %+v", err, r)
+	}
+}
+
+// ownEphemeralVM starts an ephemeral VM, prints its id and waits to be killed.
+func ownEphemeralVM() {
+	vm, err := smolvm.New(smolvm.Options{MemSizeMiB: 256, VCPUCount: 1, DeleteWithOwner: true})
+	if err == nil {
+		err = vm.Start()
+	}
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	fmt.Println(vm.ID())
+	time.Sleep(time.Hour)
+}
+
+func TestEphemeralVMGoesWithItsKilledOwner(t *testing.T) {
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), "SMOLVM_GO_TEST_OWNER=1")
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, 64)
+	n, _ := out.Read(line)
+	id := strings.TrimSpace(string(line[:n]))
+	vm, err := smolvm.FromID(id)
+	if err != nil {
+		_ = child.Process.Kill()
+		t.Fatalf("the child's VM %q: %v", id, err)
+	}
+	_ = vm.Close()
+	_ = child.Process.Kill() // SIGKILL: no deferred call, no finalizer runs
+	_ = child.Wait()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := smolvm.FromID(id)
+		if errors.Is(err, smolvm.ErrNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("VM %s still exists 15 s after its owner was killed (%v)", id, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDetachOfAVMThatIsNotEphemeralIsANoOp(t *testing.T) {
+	if err := shared.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shared.Run(ctx(t), "true"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -34,6 +34,11 @@ export interface CreateOptions extends RuntimeOptions {
   accel?: 'auto' | 'kvm' | 'tcg';
   /** How long start() waits for the guest (rounded up to seconds); default 120 s. */
   bootTimeoutMs?: number;
+  /**
+   * Ephemeral: the process that starts the VM owns it; when that process ends without
+   * detach() (exit, any signal, SIGKILL included), the VM's supervisor deletes it.
+   */
+  deleteWithOwner?: boolean;
 }
 
 /** Bounds of one file transfer (since ABI 1.2); 0 or absent: the default. */
@@ -130,6 +135,8 @@ export class SmolVM {
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /** Stops the VM if needed and removes every trace of it. */
   delete(): Promise<void>;
+  /** Ends an ephemeral VM's bond to this process: it outlives the process. */
+  detach(): Promise<void>;
   info(): Promise<VMInfo>;
   /** mode 0 is 0644; parent folders are made. */
   writeFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;

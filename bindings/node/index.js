@@ -34,6 +34,7 @@ const VM_FIELDS = {
   network: ['network', 'string'],
   accel: ['accel', 'string'],
   bootTimeoutMs: ['boot_timeout_s', 'u32'], // the C ABI counts seconds
+  deleteWithOwner: ['delete_with_owner', 'bool'],
 };
 const RUNTIME_FIELDS = ['stateDir', 'cacheDir', 'pluginPath', 'store'];
 const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
@@ -95,6 +96,9 @@ function vmArgs(options) {
     if (type === 'string') {
       checkString(name, v);
       fields[field] = v;
+    } else if (type === 'bool') {
+      if (typeof v !== 'boolean') throw new ConfigError(`${name}: must be a boolean, not ${typeof v}`, { code: 'EINVAL' });
+      fields[field] = v ? 1 : 0;
     } else {
       checkU32(name, v);
       fields[field] = name === 'bootTimeoutMs' ? Math.ceil(v / 1000) : v;
@@ -248,6 +252,11 @@ class SmolVM {
   /** Stops the VM if needed and removes every trace of it. Still close() the handle. */
   delete() {
     return this.#call('delete');
+  }
+
+  /** Ends an ephemeral VM's bond to this process (deleteWithOwner): it outlives the process. */
+  detach() {
+    return this.#call('detach');
   }
 
   /** A fresh snapshot of the VM's record. */

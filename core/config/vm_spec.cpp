@@ -109,7 +109,8 @@ nlohmann::json to_json(const VmSpec& s) {
           {"boot_timeout_s", s.boot_timeout_s},
           {"env", s.env},
           {"setup", s.setup},
-          {"disk_size_mib", s.disk_size_mib}};
+          {"disk_size_mib", s.disk_size_mib},
+          {"delete_with_owner", s.delete_with_owner}};
 }
 
 VmSpec spec_from_json(const nlohmann::json& j) {
@@ -133,6 +134,9 @@ VmSpec spec_from_json(const nlohmann::json& j) {
   str("accel", s.accel);
   num("boot_timeout_s", s.boot_timeout_s);
   num("disk_size_mib", s.disk_size_mib);
+  if (j.contains("delete_with_owner") && j["delete_with_owner"].is_boolean()) {
+    s.delete_with_owner = j["delete_with_owner"].get<bool>();
+  }
   auto strings = [&](const char* k, std::vector<std::string>& out) {
     if (!j.contains(k) || !j[k].is_array()) return;
     for (const auto& e : j[k]) {

@@ -34,6 +34,10 @@ struct VmSpec {
   std::vector<std::string> env;
   std::vector<std::string> setup;
   uint32_t disk_size_mib = 0;
+  // Ephemeral: the process that starts the VM owns it, and when that
+  // process ends without detaching, the supervisor deletes the VM
+  // (core/runtime/owner_link.h).
+  bool delete_with_owner = false;
 };
 
 // The ranges are the C ABI's (smolvm.h), so the CLI and bindings report the

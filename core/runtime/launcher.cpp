@@ -33,9 +33,11 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
   if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(report, O_CLOEXEC) != 0) {
     fail_errno(SMOLVM_EIO, "pipe");
   }
-  std::vector<std::string> args = {binary,        "--vm-id",       req.vm_id,      "--state-dir",
-                                   req.state_dir, "--store",       req.store,      "--ready-fd",
-                                   "3",           "--plugin-path", req.plugin_path};
+  std::vector<std::string> args = {binary,         "--vm-id",    req.vm_id, "--state-dir",
+                                   req.state_dir,  "--store",    req.store, "--cache-dir",
+                                   req.cache_dir,  "--ready-fd", "3",       "--plugin-path",
+                                   req.plugin_path};
+  if (req.owner_fd >= 0) args.insert(args.end(), {"--owner-fd", "4"});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -59,7 +61,11 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
     ::dup2(devnull, 0);
     ::dup2(log >= 0 ? log : devnull, 1);
     ::dup2(log >= 0 ? log : devnull, 2);
-    ::dup2(ready[1], 3);  // dup2 clears close-on-exec on the copy
+    // Out of the way of 0..4 first, so no dup2 below overwrites a source.
+    const int ready_fd = ::fcntl(ready[1], F_DUPFD_CLOEXEC, 10);
+    const int owner_fd = req.owner_fd >= 0 ? ::fcntl(req.owner_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    ::dup2(ready_fd, 3);  // dup2 clears close-on-exec on the copy
+    if (owner_fd >= 0) ::dup2(owner_fd, 4);
     ::execv(binary.c_str(), argv.data());
     _exit(127);
   }

@@ -11,8 +11,11 @@ struct LaunchRequest {
   std::string state_dir;
   std::string plugin_path;
   std::string store;
+  std::string cache_dir;
   std::string log_path;  // the supervisor's stderr
   int timeout_ms = 0;
+  // The supervisor's end of an ephemeral VM's owner link, or -1.
+  int owner_fd = -1;
 };
 
 struct LaunchResult {

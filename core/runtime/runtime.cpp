@@ -19,6 +19,7 @@
 #include "core/runtime/image.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/launcher.h"
+#include "core/runtime/owner_link.h"
 #include "core/runtime/supervisor_client.h"
 #include "core/ssh/ssh_setup.h"
 #include "core/state/vm_state.h"
@@ -31,10 +32,38 @@ constexpr int kCreateIdAttempts = 8;
 // Beyond the graceful deadline, how long stop waits for the supervisor to
 // force the VM off and exit before killing what is left itself.
 constexpr int kStopGraceMs = 10000;
+// How long stop waits for a starting VM's supervisor to register itself.
+constexpr int kRegisterGraceMs = 5000;
 
 bool is_live_state(const std::string& state) {
   return state == "starting" || state == "running" || state == "stopping";
 }
+
+// An ephemeral VM records which process owns it (the one that created it,
+// then the one that started it), so gc can delete it when that process is
+// gone while no supervisor watches its link (the VM is not running).
+void record_owner(nlohmann::json& runtime) {
+  runtime["owner_pid"] = static_cast<int64_t>(::getpid());
+  runtime["owner_start"] = process_start_time(::getpid());
+}
+
+bool owner_gone(const VmRecord& rec) {
+  const int64_t pid = rec.runtime.value("owner_pid", int64_t{0});
+  return rec.spec.value("delete_with_owner", false) && pid > 0 &&
+         !process_alive(pid, rec.runtime.value("owner_start", int64_t{-1}));
+}
+
+// The owner end of a start's link is closed unless the supervisor took it.
+struct OwnerLinkGuard {
+  const std::string& state_dir;
+  const std::string& id;
+  int supervisor_end = -1;
+  bool keep = false;
+  ~OwnerLinkGuard() {
+    if (supervisor_end >= 0) ::close(supervisor_end);
+    if (supervisor_end >= 0 && !keep) owner_link_close(state_dir, id);
+  }
+};
 
 }  // namespace
 
@@ -144,6 +173,7 @@ VmRecord Runtime::create(VmSpec spec) {
                    {"vmm_pid", 0},
                    {"started_at_ms", 0},
                    {"last_error", ""}};
+    if (spec.delete_with_owner) record_owner(rec.runtime);
     try {
       store_->insert(rec);
       break;
@@ -254,14 +284,17 @@ void Runtime::start(const std::string& id) {
   if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
   runtime["boot_args"] = boot_args;
   runtime["last_error"] = "";
+  if (spec.delete_with_owner) record_owner(runtime);
   store_->update(id, "starting", nullptr, &runtime, states_leading_to(VmState::kStarting));
 
   const std::string dir = runtime["vm_dir"];
+  OwnerLinkGuard link{state_dir_, id};
+  if (spec.delete_with_owner) link.supervisor_end = owner_link_open(state_dir_, id);
   LaunchRequest req{id, state_dir_, opts_.plugin_path, opts_.store.empty() ? "sqlite" : opts_.store,
-                    dir + "/supervisor.log",
+                    cache_dir_, dir + "/supervisor.log",
                     // The supervisor enforces the boot timeout itself; this
                     // margin only covers a supervisor that hangs.
-                    static_cast<int>(spec.boot_timeout_s) * 1000 + 15000};
+                    static_cast<int>(spec.boot_timeout_s) * 1000 + 15000, link.supervisor_end};
   LaunchResult res;
   try {
     res = launch_supervisor(req);
@@ -271,6 +304,7 @@ void Runtime::start(const std::string& id) {
     throw;
   }
   if (res.ready) {
+    link.keep = true;  // the supervisor holds the other end now
     try {
       pin_host_key(*this, id);  // before setup, which may run over ssh
       run_setup(id);
@@ -294,6 +328,11 @@ void Runtime::start(const std::string& id) {
   }
   VmRecord after = store_->get(id);
   cleanup_processes(after);
+  if (after.state == "stopped") {
+    // A stop arrived while the VM booted (Runtime::stop): it is stopped,
+    // as that stop said, and this start did not succeed.
+    fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
+  }
   after.runtime["last_error"] = res.error;
   after.runtime["supervisor_pid"] = 0;
   after.runtime["vmm_pid"] = 0;
@@ -308,6 +347,10 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   if (timeout_ms == 0) timeout_ms = 10000;
   VmRecord rec = get(id);
   if (!is_live_state(rec.state)) return;  // created, stopped, failed: nothing runs
+  if (rec.state == "starting") {
+    stop_starting(rec);
+    return;
+  }
 
   const int64_t sup_pid = rec.runtime.value("supervisor_pid", int64_t{0});
   std::string error;
@@ -332,6 +375,43 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   store_->update(id, "stopped", nullptr, &rec.runtime, "");
 }
 
+void Runtime::stop_starting(VmRecord rec) {
+  // A booting VM's supervisor opens its socket only once the guest
+  // answered; until then it takes SIGTERM as the stop request. It ends the
+  // boot and records "stopped", and the start waiting for it reports that.
+  const int64_t deadline = monotonic_ms() + kRegisterGraceMs;
+  for (;;) {
+    int64_t pid = 0, start_time = -1;
+    for (const auto& p : store_->processes(rec.id)) {
+      if (p.role == "supervisor") pid = p.pid, start_time = p.start_time;
+    }
+    if (pid > 0 && process_alive(pid, start_time)) {
+      ::kill(static_cast<pid_t>(pid), SIGTERM);
+      if (wait_process_exit(pid, start_time, kStopGraceMs)) return;
+      break;  // stuck: end it below
+    }
+    if (pid > 0 || monotonic_ms() >= deadline) break;
+    ::usleep(20 * 1000);  // its supervisor is about to register
+    rec = store_->get(rec.id);
+    if (rec.state != "starting") {
+      if (is_live_state(rec.state)) stop(rec.id, 0, /*force=*/true);  // it booted meanwhile
+      return;
+    }
+  }
+  // No supervisor (yet, or any more): whatever it left is ended, and a
+  // supervisor that starts after this finds the VM stopped and quits.
+  rec = store_->get(rec.id);
+  if (!is_live_state(rec.state)) return;
+  cleanup_processes(rec);
+  rec.runtime["supervisor_pid"] = 0;
+  rec.runtime["vmm_pid"] = 0;
+  try {
+    store_->update(rec.id, "stopped", nullptr, &rec.runtime, rec.state);
+  } catch (const Error& e) {
+    if (e.status() != SMOLVM_ESTATE) throw;  // someone else recorded its end
+  }
+}
+
 void Runtime::remove(const std::string& id) {
   VmRecord rec = get(id);
   try {
@@ -354,6 +434,22 @@ void Runtime::remove(const std::string& id) {
   const std::string dir = rec.runtime.value("vm_dir", vm_dir(state_dir_, id));
   remove_tree(dir);
   remove_image_user(rec.runtime.value("rootfs_path", std::string()), cache_dir_, dir);
+  owner_link_close(state_dir_, id);  // an ephemeral VM's, if this process owned it
+}
+
+void Runtime::detach(const std::string& id) {
+  VmRecord rec = get(id);
+  if (!rec.spec.value("delete_with_owner", false)) return;  // nothing binds it
+  if (!owner_link_detach(state_dir_, id) && is_live_state(rec.state)) {
+    const int64_t owner = rec.runtime.value("owner_pid", int64_t{0});
+    if (owner != ::getpid() && !owner_gone(rec)) {
+      fail(SMOLVM_ESTATE, "vm '" + id + "' is owned by process " + std::to_string(owner) +
+                              ", which started it; only that process can detach it");
+    }
+  }
+  // An ordinary VM from now on: the next start binds it to nobody.
+  rec.spec["delete_with_owner"] = false;
+  store_->update(id, "", &rec.spec, nullptr, "");
 }
 
 VmRecord Runtime::get(const std::string& id) {
@@ -541,8 +637,20 @@ uint32_t Runtime::gc() {
       if (store_->remove(rec.id)) ++fixed;
       continue;
     }
-    known.insert(rec.id);
     if (reconcile(rec)) ++fixed;
+    // An ephemeral VM that is not running has no supervisor to notice its
+    // owner's end: delete it here, as that supervisor would have.
+    if (!is_live_state(rec.state) && owner_gone(rec)) {
+      try {
+        remove(rec.id);
+        ++fixed;
+        continue;
+      } catch (const Error& e) {
+        if (e.status() != SMOLVM_ENOTFOUND) throw;
+        continue;  // deleted meanwhile
+      }
+    }
+    known.insert(rec.id);
   }
   const std::string vms = state_dir_ + "/vms";
   if (DIR* d = ::opendir(vms.c_str())) {

@@ -46,6 +46,10 @@ class Runtime {
   void stop(const std::string& id, uint32_t timeout_ms, bool force = false);
   // Stops if needed, then removes every file, process and row.
   void remove(const std::string& id);
+  // Ends an ephemeral VM's bond to this process (core/runtime/owner_link.h):
+  // it becomes an ordinary VM that outlives the process. ESTATE if another
+  // live process owns it.
+  void detach(const std::string& id);
   // The record, after reconciling a dead supervisor (lazy gc).
   VmRecord get(const std::string& id);
   std::vector<VmRecord> list();
@@ -74,6 +78,8 @@ class Runtime {
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);
   void cleanup_processes(const VmRecord& rec);
+  // stop() of a VM that is still booting.
+  void stop_starting(VmRecord rec);
   void teardown_network(const VmRecord& rec);
 
   RuntimeOptions opts_;

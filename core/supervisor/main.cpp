@@ -19,8 +19,12 @@ int main(int argc, char** argv) {
       args.plugin_path = value;
     } else if (key == "--store") {
       args.store = value;
+    } else if (key == "--cache-dir") {
+      args.cache_dir = value;
     } else if (key == "--ready-fd") {
       args.ready_fd = std::atoi(value);
+    } else if (key == "--owner-fd") {
+      args.owner_fd = std::atoi(value);
     } else {
       std::fprintf(stderr, "smolvm-supervisor: unknown argument %s\n", key.c_str());
       return 2;
@@ -29,7 +33,8 @@ int main(int argc, char** argv) {
   if (args.vm_id.empty() || args.state_dir.empty()) {
     std::fprintf(stderr,
                  "usage: smolvm-supervisor --vm-id ID --state-dir DIR [--plugin-path P] "
-                 "[--store NAME] [--ready-fd N]\n(started by libsmolvm; not meant to be run by "
+                 "[--store NAME] [--cache-dir DIR] [--ready-fd N] [--owner-fd N]\n(started by "
+                 "libsmolvm; not meant to be run by "
                  "hand)\n");
     return 2;
   }

@@ -22,6 +22,8 @@
 #include "core/common/unix_socket.h"
 #include "core/network/network.h"
 #include "core/plugins/loader.h"
+#include "core/runtime/owner_link.h"
+#include "core/runtime/runtime.h"
 #include "core/state/vm_state.h"
 #include "core/store/store.h"
 #include "core/supervisor/cgroup.h"
@@ -44,6 +46,10 @@ constexpr size_t kMaxAgentBacklog = 8u << 20;
 constexpr int kForceKillGraceMs = 5000;
 // How long a running VM whose agent channel broke may take to exit by itself.
 constexpr int kAgentLostGraceMs = 2000;
+// A VMM that drops the agent channel while going down exits within this.
+constexpr int kVmmExitGraceMs = 300;
+// Fresh connections a booting VM's agent channel may get after drops.
+constexpr int kMaxBootReconnects = 5;
 
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void log(const char* fmt, ...) {
@@ -86,7 +92,9 @@ class Supervisor {
       log("fatal: %s", e.what());
       shutdown_now();
     }
-    return finish();
+    const int rc = finish();
+    if (owner_gone_ && claimed_) delete_vm();
+    return rc;
   }
 
  private:
@@ -98,6 +106,10 @@ class Supervisor {
     ::signal(SIGPIPE, SIG_IGN);
     // The VMM must not inherit the report pipe (it would hold it open).
     if (args_.ready_fd >= 0) proto::set_cloexec(args_.ready_fd);
+    if (args_.owner_fd >= 0) {
+      proto::set_cloexec(args_.owner_fd);
+      proto::set_nonblocking(args_.owner_fd, true);
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);
@@ -114,6 +126,9 @@ class Supervisor {
     if (rec_.state != "starting") {
       fail(SMOLVM_ESTATE, "vm '" + rec_.id + "' is " + rec_.state + ", expected starting");
     }
+    // From here on the VM is ours to record and clean up (a VM stopped
+    // before we got here is left as the stop recorded it).
+    claimed_ = true;
     store_->set_process({rec_.id, "supervisor", getpid(), process_start_time(getpid())});
 
     const auto& rt = rec_.runtime;
@@ -127,10 +142,7 @@ class Supervisor {
     vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
     setup_network();
     confine();
-    agent_fd_ = connect_agent();
-    proto::set_nonblocking(agent_fd_, true);
-    send_agent(Type::kHello, 0, 0,
-               proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
+    open_agent_channel();
     log("vm %s: VMM pid %lld launched, waiting for the agent", rec_.id.c_str(),
         static_cast<long long>(vmm_pid_));
   }
@@ -214,7 +226,8 @@ class Supervisor {
     store_->set_process({rec_.id, "vmm", vmm_pid_, process_start_time(vmm_pid_)});
   }
 
-  int connect_agent() {
+  // Connects to the agent channel and says HELLO; the answer comes in loop().
+  void open_agent_channel() {
     int fd = -1;
     smolvm_plugin_error err{};
     const int64_t left = boot_deadline_ - monotonic_ms();
@@ -225,7 +238,10 @@ class Supervisor {
       fail(rc, std::string("cannot connect to the guest agent channel: ") + err.message +
                    vmm_output_hint());
     }
-    return fd;
+    agent_fd_ = fd;
+    proto::set_nonblocking(agent_fd_, true);
+    send_agent(Type::kHello, 0, 0,
+               proto::to_json(proto::Hello{proto::kVersion, token_, "supervisor"}));
   }
 
   // ---- event loop ---------------------------------------------------------
@@ -245,6 +261,10 @@ class Supervisor {
       }
       if (listen_fd_ >= 0) {
         fds.push_back({listen_fd_, POLLIN, 0});
+        ids.push_back(0);
+      }
+      if (args_.owner_fd >= 0) {
+        fds.push_back({args_.owner_fd, POLLIN, 0});
         ids.push_back(0);
       }
       const bool agent_backlogged = agent_out_.size() > kMaxAgentBacklog;
@@ -267,6 +287,8 @@ class Supervisor {
           if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) on_agent_readable();
         } else if (fds[i].fd == listen_fd_ && ids[i] == 0) {
           on_accept();
+        } else if (fds[i].fd == args_.owner_fd && ids[i] == 0) {
+          on_owner_readable();
         } else if (ids[i] != 0) {
           on_client_event(ids[i], fds[i].revents);
         }
@@ -437,6 +459,7 @@ class Supervisor {
       fail_stream(global, "EIO", "the agent channel closed (" + why + ")");
     }
     if (phase_ == Phase::kBooting) {
+      if (reconnect_during_boot(why) || phase_ == Phase::kDone) return;
       // The VMM exiting closes the channel too, often before it is reaped:
       // its own words say why.
       failure_ = "the guest agent channel closed during boot (" + why + ")" + vmm_output_hint() +
@@ -450,6 +473,32 @@ class Supervisor {
       agent_lost_why_ = why;
       agent_lost_deadline_ = monotonic_ms() + kAgentLostGraceMs;
     }
+  }
+
+  // Before HELLO_OK nothing has been said on the channel that a fresh
+  // HELLO does not replace (the agent starts a new session on every HELLO),
+  // so a drop while the VM boots is not the end of the boot. A VMM going
+  // down drops the socket just before it exits: its exit (status, OOM,
+  // console) is the reason then, not the channel. Otherwise a new
+  // connection: QEMU's chardev listens again once its client is gone.
+  bool reconnect_during_boot(const std::string& why) {
+    const int64_t until = monotonic_ms() + kVmmExitGraceMs;
+    int status = 0;
+    for (;;) {
+      if (::waitpid(static_cast<pid_t>(vmm_pid_), &status, WNOHANG) == vmm_pid_) {
+        on_vmm_exit(status);  // phase_ kDone, failure_ names the exit
+        return false;
+      }
+      if (monotonic_ms() >= until) break;
+      ::usleep(10 * 1000);
+    }
+    if (boot_reconnects_ >= kMaxBootReconnects) return false;
+    ++boot_reconnects_;
+    log("agent channel dropped during boot (%s); connecting again (%d of %d)", why.c_str(),
+        boot_reconnects_, kMaxBootReconnects);
+    agent_decoder_ = proto::Decoder();
+    open_agent_channel();
+    return agent_fd_ >= 0;
   }
 
   void on_agent_frame(Frame& f) {
@@ -713,12 +762,56 @@ class Supervisor {
     for (uint64_t id : done) drop_client(id);
   }
 
+  // ---- the owner link -----------------------------------------------------
+
+  void on_owner_readable() {
+    char buf[16];
+    const ssize_t n = ::read(args_.owner_fd, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    const bool detached = n > 0 && std::memchr(buf, kOwnerDetachByte, static_cast<size_t>(n));
+    if (n > 0 && !detached) return;  // not ours to interpret
+    ::close(args_.owner_fd);
+    args_.owner_fd = -1;
+    if (detached) {
+      log("vm %s: detached from its owner; it now lives until stopped", rec_.id.c_str());
+      return;
+    }
+    // EOF (or an error): the owner ended without detaching, however it
+    // ended. The VM goes away with it, exactly as `smolvm rm` would.
+    log("vm %s: its owner went away without detaching; deleting the VM", rec_.id.c_str());
+    owner_gone_ = true;
+    if (phase_ == Phase::kStopping) {
+      force_kill();
+    } else {
+      begin_stop(0, /*force=*/true);
+    }
+  }
+
+  // The whole of `smolvm rm` (runtime.cpp), once the VM has stopped and
+  // finish() has released what this process held.
+  void delete_vm() {
+    try {
+      RuntimeOptions opts;
+      opts.state_dir = args_.state_dir;
+      opts.cache_dir = args_.cache_dir;
+      opts.plugin_path = args_.plugin_path;
+      opts.store = args_.store;
+      Runtime(opts).remove(rec_.id);
+      std::fprintf(stderr, "vm %s: deleted\n", rec_.id.c_str());
+    } catch (const std::exception& e) {
+      log("cannot delete vm %s: %s", rec_.id.c_str(), e.what());
+    }
+  }
+
   // ---- stopping -----------------------------------------------------------
 
   void begin_stop(uint32_t timeout_ms, bool force) {
     if (phase_ == Phase::kStopping || phase_ == Phase::kDone) return;
     if (phase_ == Phase::kBooting) {
-      failure_ = "stopped while booting";
+      // A stop that arrives while the VM boots ends the boot: the VM is
+      // "stopped" (not "failed") and the waiting start says why.
+      stopped_while_booting_ = true;
+      log("stopped while booting");
       shutdown_now();
       return;
     }
@@ -760,7 +853,9 @@ class Supervisor {
 
   int finish() {
     const bool failed = !failure_.empty();
-    report(failed ? "ERROR " + failure_ + "\n" : "ERROR the VM stopped\n");
+    report(failed                   ? "ERROR " + failure_ + "\n"
+           : stopped_while_booting_ ? "ERROR the VM was stopped while it was starting\n"
+                                    : "ERROR the VM stopped\n");
     for (auto& [id, c] : clients_) {
       flush_client(c);
       ::close(c.fd);
@@ -780,7 +875,7 @@ class Supervisor {
         if (failure_.empty()) failure_ = e.what();
       }
     }
-    if (store_) {
+    if (store_ && claimed_) {
       try {
         nlohmann::json runtime = store_->get(rec_.id).runtime;
         runtime["supervisor_pid"] = 0;
@@ -815,6 +910,10 @@ class Supervisor {
   bool vmm_exited_ = false;
   int vmm_status_ = 0;
   bool guest_shutdown_ = false;
+  int boot_reconnects_ = 0;
+  bool claimed_ = false;                // the store said "starting": the VM is ours
+  bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"
+  bool owner_gone_ = false;             // delete the VM once it has stopped
   int sigfd_ = -1, agent_fd_ = -1, listen_fd_ = -1;
   proto::Decoder agent_decoder_;
   std::string agent_out_;

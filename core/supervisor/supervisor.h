@@ -5,6 +5,8 @@
 //
 // It is started detached by Runtime::start and reports on a pipe:
 // "READY\n" once the guest agent answered, or "ERROR <message>\n".
+// SIGTERM, SIGINT or SIGHUP stop the VM (while it boots too: it then ends
+// "stopped", not "failed").
 #pragma once
 
 #include <string>
@@ -16,7 +18,11 @@ struct SupervisorArgs {
   std::string state_dir;
   std::string plugin_path;
   std::string store = "sqlite";
+  std::string cache_dir;  // for deleting the VM like `smolvm rm` does
   int ready_fd = -1;
+  // An ephemeral VM's link to its owner (core/runtime/owner_link.h): EOF
+  // without the detach byte means the owner is gone and the VM is deleted.
+  int owner_fd = -1;
 };
 
 // Runs the supervisor to the end of the VM's life; returns the exit code.

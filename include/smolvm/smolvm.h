@@ -203,10 +203,19 @@ typedef struct smolvm_vm_options {
    * The guest's root file system grows to fill it at boot; the host file
    * still takes only what the guest writes. Not with disk_mode "shared". */
   uint32_t disk_size_mib;
+  /* Since 1.2. Non-zero: an ephemeral VM, bound to its owner - the process
+   * that starts it (recorded with the VM, so whoever starts it owns it).
+   * When that process ends without smolvm_vm_detach, however it ends
+   * (exit, any signal, SIGKILL included), the VM's supervisor deletes the
+   * VM as smolvm_vm_delete would. A fork()ed child that has not exec'd
+   * keeps the owner alive until it exits. A VM that is not running when
+   * its owner ends is deleted by smolvm_gc. */
+  uint32_t delete_with_owner;
 } smolvm_vm_options;
 
-/* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0). */
-#define SMOLVM_VM_OPTIONS_VERSION 1
+/* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0),
+ * 2 (1.2: delete_with_owner). */
+#define SMOLVM_VM_OPTIONS_VERSION 2
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version);
 /* For binaries built before 1.2: fills the 1.0 layout only. */
@@ -283,6 +292,13 @@ SMOLVM_API int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms);
 /* Stops the VM if needed and removes every file, process and record of it.
  * The handle must still be freed. */
 SMOLVM_API int smolvm_vm_delete(smolvm_vm* vm);
+
+/* Since 1.2. Ends an ephemeral VM's bond to its owner (see
+ * smolvm_vm_options.delete_with_owner): it becomes an ordinary VM that
+ * outlives this process and is bound to nobody when started again. A no-op
+ * for a VM that is not ephemeral; SMOLVM_ESTATE if another process that is
+ * still alive started it. */
+SMOLVM_API int smolvm_vm_detach(smolvm_vm* vm);
 
 /* The VM's id; owned by the handle. */
 SMOLVM_API const char* smolvm_vm_id(const smolvm_vm* vm);

@@ -1,15 +1,15 @@
 #include "plugins/net-common/tap.h"
 
 #include <net/if.h>
-#include <unistd.h>
 
 #include "plugins/net-common/tools.h"
 
 namespace smolvm_net {
 
-bool tap_exists(const std::string& tap_name) {
-  return access(("/sys/class/net/" + tap_name).c_str(), F_OK) == 0;
-}
+// Asks the kernel in the caller's own network namespace. /sys/class/net
+// shows the namespace of whoever mounted sysfs, so after `unshare -n` it
+// names the host's devices, not ours (a TAP left behind, then EBUSY).
+bool tap_exists(const std::string& tap_name) { return if_nametoindex(tap_name.c_str()) != 0; }
 
 bool tap_up(const smolvm_network_config& cfg, std::string& error) {
   const std::string ip = find_tool("ip");

@@ -38,17 +38,31 @@ void make_parent_dirs(const std::string& path) {
 
 // Creates the file ourselves so that it never exists with a wider mode, even
 // for a moment. SQLite gives its -wal and -shm files the main file's mode.
+// An existing file is never opened here: closing any descriptor of it would
+// drop the POSIX locks SQLite holds through this process's other handles,
+// and the next process to close the database would then take itself for the
+// last one and delete the -wal and -shm under them.
 void create_private_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int rc = 0;
+  if (fd >= 0) {
+    rc = ::fchmod(fd, 0600);  // exactly 0600 whatever the umask
+  } else if (errno == EEXIST) {
+    // What opening it read-write would have said (a read-only file system,
+    // a file of someone else's), without a descriptor.
+    if (::access(path.c_str(), R_OK | W_OK) != 0) {
+      int e = errno;
+      throw StoreError(status_from_errno(e), "open " + path + ": " + std::strerror(e));
+    }
+    struct stat st {};
+    rc = ::stat(path.c_str(), &st);
+    if (rc == 0 && (st.st_mode & 07777) != 0600) rc = ::chmod(path.c_str(), 0600);
+  } else {
     int e = errno;
     throw StoreError(status_from_errno(e), "open " + path + ": " + std::strerror(e));
   }
-  struct stat st {};
-  int rc = ::fstat(fd, &st);
-  if (rc == 0 && (st.st_mode & 07777) != 0600) rc = ::fchmod(fd, 0600);
   int e = errno;
-  ::close(fd);
+  if (fd >= 0) ::close(fd);  // a file no handle has opened yet
   if (rc != 0)
     throw StoreError(status_from_errno(e), "chmod 0600 " + path + ": " + std::strerror(e));
 }

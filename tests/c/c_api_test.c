@@ -171,6 +171,31 @@ int main(void) {
   }
   /* Stopping a VM that never ran is a no-op. */
   CHECK(smolvm_vm_stop(vm, 0) == 0);
+  /* Since 1.2: detaching a VM that is not ephemeral is a no-op too. */
+  CHECK(smolvm_vm_detach(vm) == 0);
+  CHECK(smolvm_vm_detach(NULL) == SMOLVM_EINVAL);
+  {
+    /* A 1.1 caller's options end before delete_with_owner: accepted,
+     * whatever lies past the struct (which is never read). */
+    union {
+      smolvm_vm_options o;
+      unsigned char bytes[sizeof(smolvm_vm_options)];
+    } old;
+    smolvm_vm* v11 = NULL;
+    smolvm_vm_options_init(&old.o);
+    memset(old.bytes + offsetof(smolvm_vm_options, delete_with_owner), 0xAB,
+           sizeof old - offsetof(smolvm_vm_options, delete_with_owner));
+    old.o.struct_size = (uint32_t)offsetof(smolvm_vm_options, delete_with_owner);
+    old.o.vm_id = "c-v11";
+    old.o.mem_size_mib = 256;
+    old.o.kernel_path = vo.kernel_path;
+    old.o.rootfs_path = vo.rootfs_path;
+    CHECK(smolvm_vm_create(&v11, rt, &old.o) == 0);
+    CHECK(smolvm_vm_get_info(&info, v11) == 0);
+    CHECK(strstr(info.state_name, "created") != NULL);
+    CHECK(smolvm_vm_delete(v11) == 0);
+    smolvm_vm_free(v11);
+  }
 
   /* Missing ids. (An open sets *out first: free the handle it would drop.) */
   smolvm_vm_free(again);

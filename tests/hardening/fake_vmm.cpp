@@ -7,6 +7,9 @@
 //   garbage  answer HELLO, then answer an EXEC with bytes that are no frame
 //   close    answer HELLO, then close the channel in the middle of an EXEC
 //   silent   accept the connection and never say anything
+//   drop     close the first connection with its HELLO unread (the
+//            supervisor reads ECONNRESET, as when QEMU drops its chardev
+//            client during boot), then answer HELLO on the next one
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,8 +61,14 @@ int main(int argc, char** argv) {
   const std::string mode = env ? env : "silent";
   const int lfd = agent_socket(argc, argv);
   if (lfd < 0) return 1;
-  const int fd = accept(lfd, nullptr, nullptr);
+  int fd = accept(lfd, nullptr, nullptr);
   if (fd < 0 || mode == "silent") sleep_forever();
+  if (mode == "drop") {
+    usleep(100 * 1000);  // the HELLO is in our receive queue now
+    close(fd);           // unread data: the peer gets a reset
+    fd = accept(lfd, nullptr, nullptr);
+    if (fd < 0) return 1;
+  }
   proto::Decoder dec;
   proto::Frame f;
   if (!next_frame(fd, dec, f) || f.type != proto::Type::kHello) return 1;

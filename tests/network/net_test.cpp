@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -34,9 +35,32 @@ std::string sh(const std::string& cmd) {
   return out;
 }
 
+// The network devices of this process's namespace, asked of the kernel
+// (netlink): /sys/class/net shows whoever mounted sysfs, which after
+// `unshare -n` is another namespace.
+std::set<std::string> links() {
+  std::set<std::string> names;
+  const std::string out = sh("ip -o link show");
+  size_t pos = 0;
+  while (pos < out.size()) {
+    const size_t nl = out.find('\n', pos);
+    const std::string line =
+        out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    // "3: svm-0a: <BROADCAST,...": the name sits between ": " and the next ':' or '@'.
+    const size_t a = line.find(": ");
+    if (a != std::string::npos) {
+      const size_t b = line.find_first_of(":@", a + 2);
+      names.insert(line.substr(a + 2, b - a - 2));
+    }
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return names;
+}
+
 int tap_count() {
   int n = 0;
-  for (const auto& f : files_in("/sys/class/net")) n += f.rfind("svm-", 0) == 0;
+  for (const auto& f : links()) n += f.rfind("svm-", 0) == 0;
   return n;
 }
 
@@ -329,6 +353,28 @@ TEST_F(Net, ZZDeletingEveryVmRemovesEveryTapRuleAndLease) {
   EXPECT_EQ(tap_count(), taps_before_);
   EXPECT_EQ(vm_rule_lines(), rules_before_) << sh("nft list ruleset; iptables-save");
   EXPECT_EQ(lease_count(), 0);
+}
+
+// Run by run_in_netns.sh under `unshare -n`: a namespace whose /sys is not
+// its own. rm used to leave the TAP there (tap_exists read /sys/class/net)
+// and every later networked VM failed with TUNSETIFF: EBUSY.
+TEST(NetUnshared, RmRemovesTheTapAndTheNextNetworkedVmStarts) {
+  // The premise: a device made in our namespace is missing from /sys.
+  ASSERT_EQ(sh("ip tuntap add dev svt-probe mode tap && echo ok"), "ok\n");
+  const auto sysfs = files_in("/sys/class/net");
+  const bool foreign_sysfs = std::find(sysfs.begin(), sysfs.end(), "svt-probe") == sysfs.end();
+  sh("ip link del svt-probe");
+  ASSERT_TRUE(foreign_sysfs) << "not in a namespace made with unshare -n (run_in_netns.sh is)";
+  for (int round = 0; round < 2; ++round) {
+    smolvm_vm* vm = create_net("uns-" + std::to_string(round));
+    ASSERT_NE(vm, nullptr);
+    ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
+    EXPECT_EQ(tap_count(), 1) << sh("ip -o link show");
+    EXPECT_EQ(run(vm, "echo up").out, "up\n");
+    ASSERT_EQ(smolvm_vm_delete(vm), 0) << smolvm_last_error();
+    smolvm_vm_free(vm);
+    EXPECT_EQ(tap_count(), 0) << sh("ip -o link show");
+  }
 }
 
 }  // namespace

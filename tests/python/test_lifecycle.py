@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +142,97 @@ def test_from_profile_creates_with_env_and_setup(tmp_path):
     bad.write_text("apiVersion: smolvm/v1\nkind: VMProfile\nname: b\nresources: { vcpu_count: 99 }\n")
     with pytest.raises(smolvm.ConfigError, match=r"bad\.yaml:4:.*vcpu_count=99"):
         smolvm.SmolVM.from_profile(bad)
+
+
+# ---- ephemeral VMs are bound to their owner process ----
+
+def _spawn_owner(script: str, child_env: dict) -> "tuple[subprocess.Popen, str]":
+    """A Python process running script, which prints its VM's id first."""
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                         env=child_env, text=True)
+    assert p.stdout is not None
+    return p, p.stdout.readline().strip()
+
+
+def _gone_within(vm_id: str, folder: str, seconds: float) -> float:
+    """Seconds until vm_id left the store and its folder the disk (the row
+    goes first); fails after `seconds`."""
+    t0 = time.monotonic()
+    while vm_id in smolvm.list_vms() or os.path.exists(folder):
+        assert time.monotonic() - t0 < seconds, f"{vm_id} still exists after {seconds} s"
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> None:
+    script = ("import smolvm\n"
+              "with smolvm.SmolVM(mem_size_mib=256) as vm:\n"
+              "    print(vm.id, flush=True)\n"
+              "    vm.run('sleep 300')\n")
+    owners = {sig: _spawn_owner(script, child_env) for sig in (signal.SIGTERM, signal.SIGKILL)}
+    for sig, (proc, vm_id) in owners.items():
+        info = VM.from_id(vm_id).info()
+        assert info.state == "running"
+        time.sleep(0.3)  # mid-command
+        proc.send_signal(sig)
+        proc.wait()
+        took = _gone_within(vm_id, info.state_dir, 15)
+        for pid in (info.supervisor_pid, info.vmm_pid):
+            deadline = time.monotonic() + 5
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not _pid_alive(pid), f"pid {pid} of {vm_id} outlived its owner"
+        print(f"owner killed by {sig.name}: {vm_id} gone in {took:.2f} s")
+
+
+def test_detach_keeps_the_vm_after_its_owner_exits(child_env: dict) -> None:
+    script = ("import smolvm\n"
+              "vm = smolvm.SmolVM(mem_size_mib=256)\n"
+              "vm.start()\n"
+              "vm.detach()\n"
+              "assert not vm.owned\n"
+              "print(vm.id, flush=True)\n")  # exits: the VM must stay
+    proc, vm_id = _spawn_owner(script, child_env)
+    assert proc.wait() == 0
+    time.sleep(1.0)
+    kept = VM.from_id(vm_id)
+    assert kept.status == "running"
+    assert kept.run("echo kept").stdout == "kept\n"
+    kept.delete()
+
+
+def test_a_never_started_smolvm_of_a_dead_owner_goes_at_gc(child_env: dict) -> None:
+    script = ("import smolvm, time\n"
+              "vm = smolvm.SmolVM(mem_size_mib=256)\n"
+              "print(vm.id, flush=True)\n"
+              "time.sleep(300)\n")
+    proc, vm_id = _spawn_owner(script, child_env)
+    assert VM.from_id(vm_id).status == "created"
+    proc.kill()
+    proc.wait()
+    assert smolvm.gc() >= 1
+    assert vm_id not in smolvm.list_vms()
+
+
+def test_cli_start_of_an_ephemeral_vm_keeps_it(tmp_path) -> None:
+    """`smolvm start` ends right after the start: it detaches the VM first,
+    or its own exit would delete the VM it just started."""
+    vm = SmolVM(mem_size_mib=256)
+    try:
+        cli = os.environ.get("SMOLVM_CLI") or str(
+            Path(smolvm.__file__).resolve().parents[3] / "bin" / "smolvm")
+        r = subprocess.run([cli, "start", vm.id], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        time.sleep(0.5)
+        assert vm.status == "running"
+    finally:
+        vm.close()
+    assert vm.id not in smolvm.list_vms()

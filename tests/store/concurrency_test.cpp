@@ -256,6 +256,27 @@ TEST_F(StoreConcurrency, HandleIsRefusedAfterFork) {
   EXPECT_EQ(parent.insert("b"), 0) << err_.message;
 }
 
+// POSIX drops every lock a process holds on a file when it closes any
+// descriptor of that file. Opening a second handle in the same process (a
+// second runtime, a supervisor deleting its VM) must leave the first one's
+// locks alone; when it did not, the next process to close the database took
+// itself for the last one and deleted the -wal and -shm under the first
+// handle (SQLite error 522 in the Go binding's tests afterwards).
+TEST_F(StoreConcurrency, ASecondHandleInOneProcessKeepsTheFirstsLocks) {
+  StoreClient first = open();
+  ASSERT_EQ(first.insert("a"), 0) << err_.message;
+  StoreClient second = open();
+  ASSERT_EQ(second.insert("b"), 0) << err_.message;
+  close(second);
+  // Another process opens the database and closes it again.
+  ASSERT_EQ(system(("sqlite3 '" + db_path_ + "' 'SELECT count(*) FROM vms' >/dev/null").c_str()),
+            0);
+  EXPECT_EQ(access((db_path_ + "-shm").c_str(), F_OK), 0) << "the -shm was deleted under us";
+  Vm a;
+  EXPECT_EQ(first.get("a", &a), 0) << err_.message;
+  EXPECT_EQ(first.insert("c"), 0) << err_.message;
+}
+
 // One handle shared by threads: transactions must not interleave.
 TEST_F(StoreConcurrency, ThreadsShareOneHandle) {
   StoreClient c = open();

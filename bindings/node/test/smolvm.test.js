@@ -188,6 +188,33 @@ describe('SmolVM errors (no VM needed)', () => {
     await assert.rejects(SmolVM.create({ memSize: 1024 }), (e) => e instanceof ConfigError && /memSize/.test(e.message));
   });
 
+  it('deletes a deleteWithOwner VM when its owner process is killed', async () => {
+    const { spawn } = require('node:child_process');
+    const script = `
+      const { SmolVM } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      (async () => {
+        const vm = await SmolVM.create({ memSizeMib: 256, vcpuCount: 1, deleteWithOwner: true });
+        await vm.start();
+        console.log(vm.id);
+        setInterval(() => {}, 1000);
+      })();`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const id = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
+    await (await SmolVM.fromId(id)).close();
+    child.kill('SIGKILL'); // no close(), no exit handler runs
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        await (await SmolVM.fromId(id)).close();
+      } catch (e) {
+        assert.ok(e instanceof NotFoundError, String(e));
+        break;
+      }
+      assert.ok(Date.now() - t0 < 15000, `${id} outlived its killed owner`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
   it('rejects a missing id with NotFoundError', async () => {
     await assert.rejects(SmolVM.fromId('vm-no-such-vm'),
       (e) => e instanceof NotFoundError && e.code === 'ENOTFOUND' && /vm-no-such-vm/.test(e.message));

@@ -25,12 +25,13 @@ PathArg = Union[str, "os.PathLike[str]"]
 class _Handle:
     """The smolvm_vm* of one VM object, and what to do when it goes."""
 
-    __slots__ = ("ptr", "runtime", "owned", "lock", "vm_id")
+    __slots__ = ("ptr", "runtime", "owned", "detached", "lock", "vm_id")
 
     def __init__(self, ptr: Any, runtime: Runtime, owned: bool) -> None:
         self.ptr = ptr
         self.runtime = runtime  # outlives the handle
         self.owned = owned      # delete the VM when released
+        self.detached = False   # SmolVM.detach(): the VM outlives everything
         self.lock = threading.RLock()
         self.vm_id: str = ll.smolvm_vm_id(ptr)
 
@@ -145,6 +146,10 @@ class VM:
         rt = runtime or default_runtime()
         opts = cfg._build()
         try:
+            if self._owns_new_vms:
+                # Bound to this process: if it dies without closing the
+                # object (SIGTERM, SIGKILL), the VM's supervisor deletes it.
+                check(ll.smolvm_swig_vm_opts_set_u32(opts, "delete_with_owner", 1))
             ptr = check_ptr(ll.smolvm_swig_vm_create(rt.handle, opts))
         finally:
             ll.smolvm_swig_vm_opts_free(opts)
@@ -420,7 +425,12 @@ class SmolVM(VM):
 
     Like :class:`VM` (same options, methods and errors), but the object owns
     the VM it creates: :meth:`close`, the end of a ``with`` block, garbage
-    collection or interpreter exit stop and delete it, disk included::
+    collection or interpreter exit stop and delete it, disk included. The VM
+    is bound to this process: if the process ends any other way (SIGTERM,
+    SIGKILL, a crash), the VM's supervisor deletes it within about a second.
+    A child made with ``os.fork()`` (``multiprocessing``'s default) keeps
+    the binding alive until it exits or execs. :meth:`detach` keeps the
+    VM::
 
         with SmolVM(mem_size_mib=2048) as vm:   # created, then started
             print(vm.run("free -m").output)
@@ -442,13 +452,22 @@ class SmolVM(VM):
         """True if releasing this object deletes the VM."""
         return self._h.owned
 
+    def detach(self) -> None:
+        """Keeps the VM: it becomes an ordinary VM that outlives this object
+        and this process (attach to it later with :meth:`from_id`). The
+        object stays usable; closing it no longer deletes the VM."""
+        with self._h.lock:
+            check(self._call(ll.smolvm_swig_vm_detach))
+            self._h.owned = False
+            self._h.detached = True
+
     def close(self) -> None:
         """Stops and deletes the VM if this object owns it, then releases
         the handle. Safe to call twice."""
         self._finalizer()
 
     def __exit__(self, *exc: object) -> None:
-        """Stops and deletes the VM, whoever created it."""
+        """Stops and deletes the VM, whoever created it (unless detached)."""
         with self._h.lock:
-            self._h.owned = True
+            self._h.owned = not self._h.detached
             self._finalizer()

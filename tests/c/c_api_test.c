@@ -9,13 +9,6 @@
 
 #include "c_check.h"
 
-static void write_file(const char* path, size_t size) {
-  FILE* f = fopen(path, "wb");
-  size_t i;
-  for (i = 0; f && i < size; ++i) fputc(0, f);
-  if (f) fclose(f);
-}
-
 int main(void) {
   char dir[] = "/tmp/svc-XXXXXX";
   char kernel[256], rootfs[256], state[256];
@@ -34,8 +27,8 @@ int main(void) {
   snprintf(kernel, sizeof kernel, "%s/vmlinux", dir);
   snprintf(rootfs, sizeof rootfs, "%s/rootfs.ext4", dir);
   snprintf(state, sizeof state, "%s/state", dir);
-  write_file(kernel, 16);
-  write_file(rootfs, 1 << 20);
+  write_zeros(kernel, 16);
+  write_zeros(rootfs, 1 << 20);
 
   /* Status names and version. */
   CHECK(strcmp(smolvm_status_str(SMOLVM_EINVAL), "EINVAL") == 0);

@@ -21,6 +21,14 @@ static int checks = 0;
     }                                                                                         \
   } while (0)
 
+/* A file of `size` zero bytes: a stand-in image where no VM boots. */
+static inline void write_zeros(const char* path, size_t size) {
+  FILE* f = fopen(path, "wb");
+  size_t i;
+  for (i = 0; f && i < size; ++i) fputc(0, f);
+  if (f) fclose(f);
+}
+
 /* Removes the test's scratch folder, prints the totals; main's exit code. */
 static int finish_checks(const char* dir) {
   char cmd[400];

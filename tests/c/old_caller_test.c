@@ -3,27 +3,13 @@
  * library: every _init, get_info and vm_create must work with its shorter
  * structs and write nothing past them. Each struct is followed by guard
  * bytes that must come back untouched. No VM is booted. */
-#include <smolvm/smolvm.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "c_check.h" /* includes the old smolvm.h: its folder comes first */
+
 #define GUARD 0xAB
 #define GUARD_BYTES 64
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                           \
-  do {                                                                                        \
-    ++checks;                                                                                 \
-    if (!(cond)) {                                                                            \
-      ++failures;                                                                             \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed; last error: %s\n", __FILE__, __LINE__, #cond, \
-              smolvm_last_error());                                                           \
-    }                                                                                         \
-  } while (0)
 
 /* A struct of the caller's own size, then guard bytes. */
 #define GUARDED(type)                 \
@@ -38,13 +24,6 @@ static int guard_intact(const unsigned char* guard) {
     if (guard[i] != GUARD) return 0;
   }
   return 1;
-}
-
-static void write_zeros(const char* path, size_t size) {
-  FILE* f = fopen(path, "wb");
-  size_t i;
-  for (i = 0; f && i < size; ++i) fputc(0, f);
-  if (f) fclose(f);
 }
 
 int main(void) {
@@ -101,11 +80,5 @@ int main(void) {
   CHECK(smolvm_vm_delete(vm) == 0);
   smolvm_vm_free(vm);
   smolvm_runtime_close(rt);
-  {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-  }
-  printf("%d checks, %d failed\n", checks, failures);
-  return failures ? 1 : 0;
+  return finish_checks(dir);
 }

@@ -26,7 +26,7 @@ quiet=0
 # inputs do not show.
 KERNEL_RECIPE=1
 ROOTFS_RECIPE=1
-IMAGE_RECIPE=1
+IMAGE_RECIPE=2
 ROOTFS_PACKAGES="python3,openssh-server,ca-certificates,iproute2,procps,tar,gzip"
 ROOTFS_SIZE_MIB=${SMOLVM_ROOTFS_SIZE_MIB:-1024}
 
@@ -219,6 +219,19 @@ build_rootfs_base() {
   base_dir=$dir
 }
 
+# A string command runs in the user's login shell (bash -l -c), so its
+# start-up is on every command's path: Debian's /etc/profile forks id(1) to
+# test for root where bash already knows $EUID, and root's ~/.profile runs
+# mesg(1) even without a terminal. Measured in the guest under TCG: bash -l
+# -c true 137 ms before, 60 ms after (bash -c true: 48 ms).
+lean_login_profile() {
+  local root=$1
+  sed -i 's/if \[ "$(id -u)" -eq 0 \]; then/if [ "${EUID:-$(id -u)}" -eq 0 ]; then/' "$root/etc/profile"
+  sed -i 's|^mesg n 2> /dev/null \|\| true$|[ -t 0 ] \&\& mesg n 2>/dev/null \|\| true|' "$root/root/.profile"
+  grep -q 'EUID' "$root/etc/profile" && grep -q '^\[ -t 0 \]' "$root/root/.profile" ||
+    say "image: note: the login profile was not made lean (Debian's files changed?)"
+}
+
 assemble_image() {
   [ -n "$agent" ] || die "--agent PATH is required to assemble the image"
   [ -x "$agent" ] || die "agent binary '$agent' not found or not executable (build the project first)"
@@ -250,6 +263,7 @@ assemble_image() {
     mkdir -p "$tmp/root/workspace" "$tmp/root/run" "$tmp/root/tmp"
     chmod 1777 "$tmp/root/tmp"
     echo smolvm >"$tmp/root/etc/hostname"
+    lean_login_profile "$tmp/root"
     mkdir -p "$tmp/out"
     mkfs.ext4 -q -F -L smolvm-root -E lazy_itable_init=1,lazy_journal_init=1 \
       -d "$tmp/root" "$tmp/out/rootfs.ext4" "${ROOTFS_SIZE_MIB}M"

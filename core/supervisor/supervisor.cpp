@@ -158,7 +158,7 @@ class Supervisor {
     for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime, f);
   }
 
-  // Limits and least privilege (tests/hardening/RELIABILITY.md): the
+  // Limits and least privilege (README, "Reliability and least privilege"): the
   // cgroup and the VMM's own uid are chosen before it starts; the plugin
   // switches to the uid in the VMM's child.
   void confine() {

@@ -50,7 +50,7 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       // TCG's translated-code cache defaults to 1 GiB (or RAM/8) and grows
       // with every new guest program: capped, QEMU's memory stays within
       // guest RAM + the overhead its cgroup allows (measured in
-      // tests/hardening/RELIABILITY.md; no measurable slowdown).
+      // the README's reliability section; no measurable slowdown).
       "-accel",
       accel == "tcg" ? "tcg,tb-size=" + std::to_string(kTcgCodeCacheMib) : accel,
       // -cpu host aborts on PVM hosts (MSR 0x10a); max is TCG's richest model.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -250,6 +251,76 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
   return 0;
 }
 
+// Writes a guest file from source, a chunk at a time, within timeout_ms (0:
+// none) for the whole write, sends and the guest's answer alike. A write
+// ended early is cancelled with an ERROR frame (the agent drops its hidden
+// temporary file; the final name is only ever renamed into); if even that
+// cannot be sent, the connection is shut down and the supervisor cancels it.
+int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
+                       void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
+  auto& conn = *static_cast<Connection*>(conn_ptr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto left = [&]() -> int32_t {
+    if (timeout_ms == 0) return -1;
+    return static_cast<int32_t>(std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                              std::chrono::steady_clock::now())
+            .count(),
+        0, INT32_MAX));
+  };
+  const uint32_t id = conn.open_stream();
+  auto cancel = [&](int status, const std::string& why) {
+    set_err(err, status, why);
+    conn.send_within(
+        Type::kError, 0, id,
+        smolvm::proto::to_json(smolvm::proto::ErrorMsg{"EIO", "write stopped by the client"}), 0);
+    conn.close_stream(id);
+    return status;
+  };
+  auto timed_out = [&]() {
+    return cancel(SMOLVM_ETIMEOUT, std::string("writing ") + guest_path + " took longer than " +
+                                       std::to_string(timeout_ms) + " ms");
+  };
+  int rc =
+      conn.send_within(Type::kFileWrite, 0, id,
+                       smolvm::proto::to_json(smolvm::proto::FileWrite{guest_path, mode}), left());
+  std::string chunk(kChunk, '\0');
+  for (;;) {
+    if (rc == SMOLVM_ETIMEOUT) return timed_out();
+    if (rc != 0) {
+      conn.close_stream(id);
+      return set_err(err, rc, conn.error());
+    }
+    size_t n = 0;
+    const int src = source(ctx, reinterpret_cast<uint8_t*>(chunk.data()), chunk.size(), &n);
+    if (src != 0) return cancel(src, std::string("reading the data for ") + guest_path + " failed");
+    if (n > chunk.size()) {
+      return cancel(SMOLVM_EINVAL, "the source gave more bytes than it was asked for");
+    }
+    if (timeout_ms > 0 && left() == 0) return timed_out();
+    // An empty chunk is the end, sent with the end flag.
+    rc = conn.send_within(Type::kData, n == 0 ? smolvm::proto::kFlagEnd : 0, id,
+                          std::string_view(chunk.data(), n), left());
+    if (n == 0 && rc == 0) break;
+  }
+  Frame f;
+  for (;;) {
+    rc = next_frame(conn, id, f, left(), err);
+    if (rc == SMOLVM_ETIMEOUT) return timed_out();
+    if (rc != 0) {
+      conn.close_stream(id);
+      return rc;
+    }
+    if (f.type == Type::kDone) break;
+    if (f.type == Type::kError) {
+      conn.close_stream(id);
+      return error_frame(f, err, std::string("cannot write ") + guest_path + ": ");
+    }
+  }
+  conn.close_stream(id);
+  return 0;
+}
+
 // Reads a guest file into sink until its end, the sink stops it (non-zero)
 // or timeout_ms (0: none) passes. A read ended early is cancelled in the
 // guest with an ERROR frame, so the agent closes the file at once.
@@ -344,6 +415,7 @@ const smolvm_executor_vtable kVtable = {
     file_write,
     file_read,
     file_read_bounded,
+    file_write_bounded,
 };
 
 const smolvm_plugin_descriptor kDescriptor = {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -117,6 +118,48 @@ bool Connection::send(Type type, uint8_t flags, uint32_t stream, std::string_vie
     return false;
   }
   return true;
+}
+
+int Connection::send_within(Type type, uint8_t flags, uint32_t stream, std::string_view payload,
+                            int32_t wait_ms) {
+  if (broken()) return SMOLVM_EIO;
+  std::string out;
+  out.reserve(smolvm::proto::kHeaderSize + payload.size());
+  smolvm::proto::append_frame(out, type, flags, stream, payload);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  size_t off = 0;
+  while (off < out.size()) {
+    const ssize_t n = ::send(fd_, out.data() + off, out.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      error_ = std::string("lost the connection to the supervisor: ") + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    int32_t left = -1;
+    if (wait_ms >= 0) {
+      left = static_cast<int32_t>(std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                   std::chrono::steady_clock::now())
+                 .count()));
+    }
+    pollfd p{fd_, POLLOUT, 0};
+    const int r = left == 0 ? 0 : ::poll(&p, 1, left);
+    if (r < 0 && errno != EINTR) {
+      error_ = std::string("poll on the supervisor connection: ") + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    if (r == 0) {
+      if (off == 0) return SMOLVM_ETIMEOUT;
+      error_ = "a frame to the supervisor was cut off by a timeout";
+      ::shutdown(fd_, SHUT_RDWR);
+      return SMOLVM_ETIMEOUT;
+    }
+  }
+  return 0;
 }
 
 int Connection::pump(int32_t wait_ms) {

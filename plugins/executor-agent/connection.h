@@ -30,6 +30,12 @@ class Connection {
 
   // Sends one frame; false (with error set) if the connection broke.
   bool send(smolvm::proto::Type type, uint8_t flags, uint32_t stream, std::string_view payload);
+  // As send, but gives up when the frame is not all taken within wait_ms
+  // (-1: never; a frozen guest stops the supervisor reading): returns 0,
+  // SMOLVM_ETIMEOUT or SMOLVM_EIO. A frame cut off half-way cannot be resumed, so the
+  // connection is then shut down (the supervisor drops its streams).
+  int send_within(smolvm::proto::Type type, uint8_t flags, uint32_t stream,
+                  std::string_view payload, int32_t wait_ms);
 
   // Reads what arrives within wait_ms (-1: until something does) and files
   // frames into their queues. Returns 0, SMOLVM_ETIMEOUT, or an error.

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -64,14 +63,7 @@ int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
       return 0;
     }
     if (conn.broken()) return set_err(err, SMOLVM_EIO, conn.error());
-    int32_t left = -1;
-    if (wait_ms >= 0) {
-      left = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                   std::chrono::steady_clock::now())
-                 .count()));
-    }
-    const int rc = conn.pump(left);
+    const int rc = conn.pump(wait_ms >= 0 ? smolvm_agent_exec::ms_until(deadline) : -1);
     if (rc == SMOLVM_ETIMEOUT) {
       if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
         return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
@@ -216,41 +208,6 @@ void exec_free(void* exec_ptr) {
   delete ex;
 }
 
-int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
-               uint32_t mode, smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Connection*>(conn_ptr);
-  const uint32_t id = conn.open_stream();
-  bool ok = conn.send(Type::kFileWrite, 0, id,
-                      smolvm::proto::to_json(smolvm::proto::FileWrite{guest_path, mode}));
-  size_t off = 0;
-  do {
-    const size_t n = std::min(kChunk, len - off);
-    const bool last = off + n >= len;
-    ok = ok && conn.send(Type::kData, last ? smolvm::proto::kFlagEnd : 0, id,
-                         std::string_view(reinterpret_cast<const char*>(data) + off, n));
-    off += n;
-  } while (ok && off < len);
-  if (!ok) {
-    conn.close_stream(id);
-    return set_err(err, SMOLVM_EIO, conn.error());
-  }
-  Frame f;
-  for (;;) {
-    const int rc = next_frame(conn, id, f, -1, err);
-    if (rc != 0) {
-      conn.close_stream(id);
-      return rc;
-    }
-    if (f.type == Type::kDone) break;
-    if (f.type == Type::kError) {
-      conn.close_stream(id);
-      return error_frame(f, err, std::string("cannot write ") + guest_path + ": ");
-    }
-  }
-  conn.close_stream(id);
-  return 0;
-}
-
 // Writes a guest file from source, a chunk at a time, within timeout_ms (0:
 // none) for the whole write, sends and the guest's answer alike. A write
 // ended early is cancelled with an ERROR frame (the agent drops its hidden
@@ -261,12 +218,7 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
   auto& conn = *static_cast<Connection*>(conn_ptr);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto left = [&]() -> int32_t {
-    if (timeout_ms == 0) return -1;
-    return static_cast<int32_t>(std::clamp<int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                              std::chrono::steady_clock::now())
-            .count(),
-        0, INT32_MAX));
+    return timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
   };
   const uint32_t id = conn.open_stream();
   auto cancel = [&](int status, const std::string& why) {
@@ -321,6 +273,25 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
   return 0;
 }
 
+int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+               uint32_t mode, smolvm_plugin_error* err) {
+  struct Slice {
+    const uint8_t* data;
+    size_t left;
+  } slice{data, len};
+  return file_write_bounded(
+      conn_ptr, guest_path,
+      [](void* p, uint8_t* buf, size_t cap, size_t* out_len) {
+        auto* s = static_cast<Slice*>(p);
+        *out_len = std::min(cap, s->left);
+        if (*out_len > 0) std::memcpy(buf, s->data, *out_len);
+        s->data += *out_len;
+        s->left -= *out_len;
+        return 0;
+      },
+      &slice, mode, 0, err);
+}
+
 // Reads a guest file into sink until its end, the sink stops it (non-zero)
 // or timeout_ms (0: none) passes. A read ended early is cancelled in the
 // guest with an ERROR frame, so the agent closes the file at once.
@@ -343,13 +314,7 @@ int read_file_stream(Connection& conn, const char* guest_path,
   uint32_t unacked = 0;
   Frame f;
   for (;;) {
-    int32_t wait = -1;
-    if (timeout_ms > 0) {
-      wait = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                   std::chrono::steady_clock::now())
-                 .count()));
-    }
+    const int32_t wait = timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
     const int rc = next_frame(conn, id, f, wait, err);
     if (rc == SMOLVM_ETIMEOUT) {
       set_err(err, SMOLVM_ETIMEOUT,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <thread>
 
@@ -19,6 +20,14 @@ namespace smolvm_agent_exec {
 
 using smolvm::proto::Frame;
 using smolvm::proto::Type;
+
+int32_t ms_until(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int32_t>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                            std::chrono::steady_clock::now())
+          .count(),
+      0, INT32_MAX));
+}
 
 int status_from_code(const std::string& code) {
   static const std::pair<const char*, int> kCodes[] = {{"EINVAL", SMOLVM_EINVAL},
@@ -139,13 +148,7 @@ int Connection::send_within(Type type, uint8_t flags, uint32_t stream, std::stri
       error_ = std::string("lost the connection to the supervisor: ") + std::strerror(errno);
       return SMOLVM_EIO;
     }
-    int32_t left = -1;
-    if (wait_ms >= 0) {
-      left = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                   std::chrono::steady_clock::now())
-                 .count()));
-    }
+    const int32_t left = wait_ms >= 0 ? ms_until(deadline) : -1;
     pollfd p{fd_, POLLOUT, 0};
     const int r = left == 0 ? 0 : ::poll(&p, 1, left);
     if (r < 0 && errno != EINTR) {

@@ -3,6 +3,7 @@
 // per-stream queues as frames arrive.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -51,6 +52,9 @@ class Connection {
   std::map<uint32_t, StreamQueue> streams_;
   std::string error_;
 };
+
+// Milliseconds until deadline, at least 0: a bounded wait for poll.
+int32_t ms_until(std::chrono::steady_clock::time_point deadline);
 
 // "ENOTFOUND" -> SMOLVM_ENOTFOUND ...; unknown names map to SMOLVM_ERROR.
 int status_from_code(const std::string& code);

@@ -66,7 +66,8 @@ void check_vtable(const std::string& path, uint32_t kind, const void* vt) {
     }
     case SMOLVM_PLUGIN_EXECUTOR: {
       const auto* v = static_cast<const smolvm_executor_vtable*>(vt);
-      // file_read_bounded (1.2) is optional: core falls back to file_read.
+      // file_read_bounded and file_write_bounded (1.2) are optional: core
+      // falls back to file_read and file_write.
       constexpr size_t kAbi10 = offsetof(smolvm_executor_vtable, file_read_bounded);
       if (v->struct_size < kAbi10) too_small(v->struct_size, kAbi10);
       if (!v->connect) missing("connect");

@@ -379,8 +379,7 @@ void GuestSession::put(const std::string& host_path, const std::string& guest_pa
   }
   const uint64_t max = budget.limits().max_bytes;
   if (!S_ISDIR(st.st_mode)) {
-    if (static_cast<uint64_t>(st.st_size) > max) budget.fail_too_large("the host file holds");
-    write_file(guest_path, smolvm::read_file(host_path), st.st_mode & 07777);
+    put_file(host_path, guest_path, budget);
     return;
   }
   // Folders travel as a tar stream through a command's stdin; the list
@@ -409,6 +408,73 @@ void GuestSession::put(const std::string& host_path, const std::string& guest_pa
   if (r.exit_code != 0) {
     fail(SMOLVM_EIO, "cannot unpack into guest folder '" + guest_path + "': " + r.err);
   }
+}
+
+void GuestSession::put_file(const std::string& host_path, const std::string& guest_path,
+                            const transfer::Budget& budget) {
+  // O_NONBLOCK: a FIFO swapped in after the stat must not hang the open.
+  const int fd = ::open(host_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) fail_errno(SMOLVM_EIO, "cannot open host_path='" + host_path + "'");
+  struct Source {
+    int fd;
+    const transfer::Budget* budget;
+    const std::string* host_path;
+    uint64_t sent = 0;
+    std::exception_ptr error;
+  } src{fd, &budget, &host_path, 0, nullptr};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail_errno(SMOLVM_EIO, "host_path='" + host_path + "'");
+  if (!S_ISREG(st.st_mode)) {
+    fail(SMOLVM_EINVAL, "host_path='" + host_path + "': no longer a regular file");
+  }
+  // Refused before a byte is sent, so the guest never sees a part of it.
+  if (static_cast<uint64_t>(st.st_size) > budget.limits().max_bytes) {
+    budget.fail_too_large(
+        ("the host file '" + host_path + "' (" + std::to_string(st.st_size) + " bytes) holds")
+            .c_str());
+  }
+  // Chunks read as the executor asks; the file may grow while it is sent.
+  const auto source = [](void* p, uint8_t* buf, size_t cap, size_t* out_len) -> int {
+    auto* s = static_cast<Source*>(p);
+    try {
+      const long n = proto::read_some(s->fd, buf, cap);
+      if (n < 0) fail_errno(SMOLVM_EIO, "reading host_path='" + *s->host_path + "'");
+      s->sent += static_cast<uint64_t>(n);
+      if (s->sent > s->budget->limits().max_bytes) {
+        s->budget->fail_too_large("the host file grew while it was sent; it holds");
+      }
+      *out_len = static_cast<size_t>(n);
+      return 0;
+    } catch (...) {
+      s->error = std::current_exception();
+      return SMOLVM_EIO;
+    }
+  };
+  const uint32_t mode = st.st_mode & 07777;
+  if (!SMOLVM_EXECUTOR_HAS(vt_, file_write_bounded)) {
+    // An executor built for plugin ABI 1.1 takes the file in one piece and
+    // has no time limit; its size is bounded all the same.
+    std::string data;
+    std::string chunk(64u << 10, '\0');
+    for (size_t n = 1; n > 0;) {
+      source(&src, reinterpret_cast<uint8_t*>(chunk.data()), chunk.size(), &n);
+      if (src.error) std::rethrow_exception(src.error);
+      data.append(chunk.data(), n);
+    }
+    write_file(guest_path, data, mode);
+    return;
+  }
+  smolvm_plugin_error err{};
+  const int rc =
+      vt_->file_write_bounded(conn_, guest_path.c_str(), source, &src, mode,
+                              static_cast<uint32_t>(std::max<int32_t>(1, budget.ms_left())), &err);
+  if (src.error) std::rethrow_exception(src.error);
+  if (rc == SMOLVM_ETIMEOUT) budget.fail_timeout();
+  check(rc, err);
 }
 
 void GuestSession::get(const std::string& guest_path, const std::string& host_path,

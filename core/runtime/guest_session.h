@@ -99,6 +99,9 @@ class GuestSession {
   // Streams a guest file into sink, stopping at the budget's bounds.
   void read_bounded(const std::string& guest_path, transfer::Budget& budget,
                     const std::function<void(const uint8_t*, size_t)>& sink);
+  // Streams a regular host file into the guest within the budget.
+  void put_file(const std::string& host_path, const std::string& guest_path,
+                const transfer::Budget& budget);
   void get_file(const std::string& guest_path, const std::string& host_path,
                 transfer::Budget& budget);
   void get_folder(const std::string& guest_path, const std::string& host_path,

@@ -740,9 +740,10 @@ class Supervisor {
       if (kind == Type::kExec && agent_fd_ >= 0) {
         send_agent(Type::kSignal, 0, global, proto::to_json(proto::SignalMsg{SIGKILL}));
       }
-      if (kind == Type::kFileRead) {
+      if (kind == Type::kFileRead || kind == Type::kFileWrite) {
         // Nobody reads it any more: the agent closes the file now rather
-        // than waiting forever for credit.
+        // than waiting forever for credit; a write cut off drops its
+        // hidden temporary file.
         if (agent_fd_ >= 0) {
           send_agent(Type::kError, 0, global,
                      proto::to_json(proto::ErrorMsg{"EIO", "the client went away"}));

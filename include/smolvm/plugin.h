@@ -262,6 +262,10 @@ typedef void (*smolvm_bytes_cb)(void* ctx, const uint8_t* data, size_t len);
 /* Since 1.2: a sink that can stop the stream: a non-zero (negative
  * smolvm_status) return ends it, and the caller returns that value. */
 typedef int (*smolvm_bytes_sink)(void* ctx, const uint8_t* data, size_t len);
+/* Since 1.2: a source of bytes: fills buf with up to cap bytes, sets
+ * *out_len (0: the end) and returns 0, or returns a negative smolvm_status
+ * that ends the stream (and the caller returns it). */
+typedef int (*smolvm_bytes_source)(void* ctx, uint8_t* buf, size_t cap, size_t* out_len);
 
 typedef struct smolvm_executor_vtable {
   size_t struct_size;
@@ -288,6 +292,14 @@ typedef struct smolvm_executor_vtable {
    * timeout_ms (0: no limit). Either way the guest side is released. */
   int (*file_read_bounded)(void* conn, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
                            uint32_t timeout_ms, smolvm_plugin_error* err);
+  /* Since 1.2 (optional: core checks struct_size and NULL). As file_write,
+   * but the bytes come from source a chunk at a time (the caller never holds
+   * the whole file), and the whole write, the guest's answer included, ends
+   * with SMOLVM_ETIMEOUT after timeout_ms (0: no limit). A write that fails
+   * or is stopped leaves nothing under guest_path where possible. */
+  int (*file_write_bounded)(void* conn, const char* guest_path, smolvm_bytes_source source,
+                            void* ctx, uint32_t mode, uint32_t timeout_ms,
+                            smolvm_plugin_error* err);
 } smolvm_executor_vtable;
 
 /* True when vt provides `slot` (a plugin built for an older minor has a

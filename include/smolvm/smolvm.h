@@ -534,7 +534,11 @@ SMOLVM_API int smolvm_transfer_options_init_version(smolvm_transfer_options* opt
 /* Since 1.2: as the functions above, with bounds (opts NULL: the defaults).
  * Passing max_bytes fails with SMOLVM_EIO, the deadline with
  * SMOLVM_ETIMEOUT; both messages name the field, its value and how to
- * raise it. */
+ * raise it. smolvm_vm_put_ex of a file refuses one larger than max_bytes
+ * before sending a byte, streams it (the client never holds it whole) and
+ * ends at timeout_ms even if the guest never answers; a put cut off leaves
+ * nothing under guest_path (one sent whole may still land if a frozen guest
+ * resumes). */
 SMOLVM_API int smolvm_vm_read_file_ex(smolvm_buf* out, smolvm_vm* vm, const char* guest_path,
                                       const smolvm_transfer_options* opts);
 SMOLVM_API int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char* guest_path,

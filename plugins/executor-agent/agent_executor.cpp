@@ -63,14 +63,7 @@ int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
       return 0;
     }
     if (conn.broken()) return set_err(err, SMOLVM_EIO, conn.error());
-    int32_t left = -1;
-    if (wait_ms >= 0) {
-      left = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                   std::chrono::steady_clock::now())
-                 .count()));
-    }
-    const int rc = conn.pump(left);
+    const int rc = conn.pump(wait_ms >= 0 ? smolvm_agent_exec::ms_until(deadline) : -1);
     if (rc == SMOLVM_ETIMEOUT) {
       if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
         return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
@@ -215,27 +208,57 @@ void exec_free(void* exec_ptr) {
   delete ex;
 }
 
-int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
-               uint32_t mode, smolvm_plugin_error* err) {
+// Writes a guest file from source, a chunk at a time, within timeout_ms (0:
+// none) for the whole write, sends and the guest's answer alike. A write
+// ended early is cancelled with an ERROR frame (the agent drops its hidden
+// temporary file; the final name is only ever renamed into); if even that
+// cannot be sent, the connection is shut down and the supervisor cancels it.
+int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
+                       void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
   auto& conn = *static_cast<Connection*>(conn_ptr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto left = [&]() -> int32_t {
+    return timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
+  };
   const uint32_t id = conn.open_stream();
-  bool ok = conn.send(Type::kFileWrite, 0, id,
-                      smolvm::proto::to_json(smolvm::proto::FileWrite{guest_path, mode}));
-  size_t off = 0;
-  do {
-    const size_t n = std::min(kChunk, len - off);
-    const bool last = off + n >= len;
-    ok = ok && conn.send(Type::kData, last ? smolvm::proto::kFlagEnd : 0, id,
-                         std::string_view(reinterpret_cast<const char*>(data) + off, n));
-    off += n;
-  } while (ok && off < len);
-  if (!ok) {
+  auto cancel = [&](int status, const std::string& why) {
+    set_err(err, status, why);
+    conn.send_within(
+        Type::kError, 0, id,
+        smolvm::proto::to_json(smolvm::proto::ErrorMsg{"EIO", "write stopped by the client"}), 0);
     conn.close_stream(id);
-    return set_err(err, SMOLVM_EIO, conn.error());
+    return status;
+  };
+  auto timed_out = [&]() {
+    return cancel(SMOLVM_ETIMEOUT, std::string("writing ") + guest_path + " took longer than " +
+                                       std::to_string(timeout_ms) + " ms");
+  };
+  int rc =
+      conn.send_within(Type::kFileWrite, 0, id,
+                       smolvm::proto::to_json(smolvm::proto::FileWrite{guest_path, mode}), left());
+  std::string chunk(kChunk, '\0');
+  for (;;) {
+    if (rc == SMOLVM_ETIMEOUT) return timed_out();
+    if (rc != 0) {
+      conn.close_stream(id);
+      return set_err(err, rc, conn.error());
+    }
+    size_t n = 0;
+    const int src = source(ctx, reinterpret_cast<uint8_t*>(chunk.data()), chunk.size(), &n);
+    if (src != 0) return cancel(src, std::string("reading the data for ") + guest_path + " failed");
+    if (n > chunk.size()) {
+      return cancel(SMOLVM_EINVAL, "the source gave more bytes than it was asked for");
+    }
+    if (timeout_ms > 0 && left() == 0) return timed_out();
+    // An empty chunk is the end, sent with the end flag.
+    rc = conn.send_within(Type::kData, n == 0 ? smolvm::proto::kFlagEnd : 0, id,
+                          std::string_view(chunk.data(), n), left());
+    if (n == 0 && rc == 0) break;
   }
   Frame f;
   for (;;) {
-    const int rc = next_frame(conn, id, f, -1, err);
+    rc = next_frame(conn, id, f, left(), err);
+    if (rc == SMOLVM_ETIMEOUT) return timed_out();
     if (rc != 0) {
       conn.close_stream(id);
       return rc;
@@ -248,6 +271,25 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
   }
   conn.close_stream(id);
   return 0;
+}
+
+int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+               uint32_t mode, smolvm_plugin_error* err) {
+  struct Slice {
+    const uint8_t* data;
+    size_t left;
+  } slice{data, len};
+  return file_write_bounded(
+      conn_ptr, guest_path,
+      [](void* p, uint8_t* buf, size_t cap, size_t* out_len) {
+        auto* s = static_cast<Slice*>(p);
+        *out_len = std::min(cap, s->left);
+        if (*out_len > 0) std::memcpy(buf, s->data, *out_len);
+        s->data += *out_len;
+        s->left -= *out_len;
+        return 0;
+      },
+      &slice, mode, 0, err);
 }
 
 // Reads a guest file into sink until its end, the sink stops it (non-zero)
@@ -272,13 +314,7 @@ int read_file_stream(Connection& conn, const char* guest_path,
   uint32_t unacked = 0;
   Frame f;
   for (;;) {
-    int32_t wait = -1;
-    if (timeout_ms > 0) {
-      wait = static_cast<int32_t>(std::max<int64_t>(
-          0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                   std::chrono::steady_clock::now())
-                 .count()));
-    }
+    const int32_t wait = timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
     const int rc = next_frame(conn, id, f, wait, err);
     if (rc == SMOLVM_ETIMEOUT) {
       set_err(err, SMOLVM_ETIMEOUT,
@@ -344,6 +380,7 @@ const smolvm_executor_vtable kVtable = {
     file_write,
     file_read,
     file_read_bounded,
+    file_write_bounded,
 };
 
 const smolvm_plugin_descriptor kDescriptor = {

@@ -5,8 +5,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <thread>
 
@@ -18,6 +20,14 @@ namespace smolvm_agent_exec {
 
 using smolvm::proto::Frame;
 using smolvm::proto::Type;
+
+int32_t ms_until(std::chrono::steady_clock::time_point deadline) {
+  return static_cast<int32_t>(std::clamp<int64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                            std::chrono::steady_clock::now())
+          .count(),
+      0, INT32_MAX));
+}
 
 int status_from_code(const std::string& code) {
   static const std::pair<const char*, int> kCodes[] = {{"EINVAL", SMOLVM_EINVAL},
@@ -117,6 +127,42 @@ bool Connection::send(Type type, uint8_t flags, uint32_t stream, std::string_vie
     return false;
   }
   return true;
+}
+
+int Connection::send_within(Type type, uint8_t flags, uint32_t stream, std::string_view payload,
+                            int32_t wait_ms) {
+  if (broken()) return SMOLVM_EIO;
+  std::string out;
+  out.reserve(smolvm::proto::kHeaderSize + payload.size());
+  smolvm::proto::append_frame(out, type, flags, stream, payload);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  size_t off = 0;
+  while (off < out.size()) {
+    const ssize_t n = ::send(fd_, out.data() + off, out.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      error_ = std::string("lost the connection to the supervisor: ") + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    const int32_t left = wait_ms >= 0 ? ms_until(deadline) : -1;
+    pollfd p{fd_, POLLOUT, 0};
+    const int r = left == 0 ? 0 : ::poll(&p, 1, left);
+    if (r < 0 && errno != EINTR) {
+      error_ = std::string("poll on the supervisor connection: ") + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    if (r == 0) {
+      if (off == 0) return SMOLVM_ETIMEOUT;
+      error_ = "a frame to the supervisor was cut off by a timeout";
+      ::shutdown(fd_, SHUT_RDWR);
+      return SMOLVM_ETIMEOUT;
+    }
+  }
+  return 0;
 }
 
 int Connection::pump(int32_t wait_ms) {

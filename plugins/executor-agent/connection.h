@@ -3,6 +3,7 @@
 // per-stream queues as frames arrive.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -30,6 +31,12 @@ class Connection {
 
   // Sends one frame; false (with error set) if the connection broke.
   bool send(smolvm::proto::Type type, uint8_t flags, uint32_t stream, std::string_view payload);
+  // As send, but gives up when the frame is not all taken within wait_ms
+  // (-1: never; a frozen guest stops the supervisor reading): returns 0,
+  // SMOLVM_ETIMEOUT or SMOLVM_EIO. A frame cut off half-way cannot be resumed, so the
+  // connection is then shut down (the supervisor drops its streams).
+  int send_within(smolvm::proto::Type type, uint8_t flags, uint32_t stream,
+                  std::string_view payload, int32_t wait_ms);
 
   // Reads what arrives within wait_ms (-1: until something does) and files
   // frames into their queues. Returns 0, SMOLVM_ETIMEOUT, or an error.
@@ -45,6 +52,9 @@ class Connection {
   std::map<uint32_t, StreamQueue> streams_;
   std::string error_;
 };
+
+// Milliseconds until deadline, at least 0: a bounded wait for poll.
+int32_t ms_until(std::chrono::steady_clock::time_point deadline);
 
 // "ENOTFOUND" -> SMOLVM_ENOTFOUND ...; unknown names map to SMOLVM_ERROR.
 int status_from_code(const std::string& code);

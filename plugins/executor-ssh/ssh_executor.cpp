@@ -5,6 +5,7 @@
 // agent), or nothing is sent.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
@@ -345,9 +346,10 @@ void exec_free(void* exec_ptr) {
   delete ex;
 }
 
-int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
-               uint32_t mode, smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Conn*>(conn_ptr);
+// Writes a guest file with cat, within total_ms (0: none) for the whole
+// command; a write stopped by the limit closes the channel.
+int write_file_command(Conn& conn, const char* guest_path, std::string_view data, uint32_t mode,
+                       uint32_t total_ms, smolvm_plugin_error* err) {
   char octal[16];
   std::snprintf(octal, sizeof octal, "%o", mode);
   const std::string cmd = "p=" + smolvm_ssh::shell_quote(guest_path) +
@@ -356,11 +358,34 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
                           octal + " -- \"$p\"";
   std::string error;
   const int rc = conn.run(
-      cmd, {reinterpret_cast<const char*>(data), len}, [](const char*, size_t) { return 0; },
-      error);
+      cmd, data, [](const char*, size_t) { return 0; }, error, total_ms);
   if (rc == 0) return 0;
   return set_err(err, rc < 0 ? rc : SMOLVM_EIO,
                  std::string("cannot write ") + guest_path + ": " + error);
+}
+
+int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+               uint32_t mode, smolvm_plugin_error* err) {
+  return write_file_command(*static_cast<Conn*>(conn_ptr), guest_path,
+                            {reinterpret_cast<const char*>(data), len}, mode, 0, err);
+}
+
+// The SSH session sends stdin from one buffer, so the source is drained
+// first (core has bounded its size); the time limit covers the command.
+int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
+                       void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    size_t n = 0;
+    const int rc = source(ctx, reinterpret_cast<uint8_t*>(buf), sizeof buf, &n);
+    if (rc != 0) {
+      return set_err(err, rc, std::string("reading the data for ") + guest_path + " failed");
+    }
+    if (n == 0) break;
+    data.append(buf, std::min(n, sizeof buf));
+  }
+  return write_file_command(*static_cast<Conn*>(conn_ptr), guest_path, data, mode, timeout_ms, err);
 }
 
 // Reads a guest file with cat (a stream as fast as the channel), until its
@@ -417,6 +442,7 @@ const smolvm_executor_vtable kVtable = {
     file_write,
     file_read,
     file_read_bounded,
+    file_write_bounded,
 };
 
 const smolvm_plugin_descriptor kDescriptor = {

@@ -386,6 +386,17 @@ TEST_F(Ssh, FolderRoundTrip) {
   ASSERT_EQ(smolvm_vm_get(vm_, "/work/in", dst.c_str()), 0) << smolvm_last_error();
   EXPECT_EQ(fs::file_size(dst / "sub" / "b.bin"), 3u);
   EXPECT_EQ(fs::file_size(dst / "a.txt"), 5u);
+  // A single file goes through file_write_bounded, within max_bytes.
+  smolvm_transfer_options o;
+  smolvm_transfer_options_init(&o);
+  o.max_bytes = 4;
+  EXPECT_EQ(smolvm_vm_put_ex(vm_, (src / "a.txt").c_str(), "/work/one", &o), SMOLVM_EIO);
+  EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=4"), std::string::npos)
+      << smolvm_last_error();
+  o.max_bytes = 0;
+  ASSERT_EQ(smolvm_vm_put_ex(vm_, (src / "a.txt").c_str(), "/work/one", &o), 0)
+      << smolvm_last_error();
+  EXPECT_EQ(run(vm_, "cat /work/one").out, "alpha");
 }
 
 TEST_F(Ssh, HostKeyMismatchFailsLoudly) {

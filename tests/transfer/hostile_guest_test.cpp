@@ -4,6 +4,7 @@
 // an endless stream, or nothing at all; a 20 GiB sparse file stands in for
 // a huge single file. Every check is made on the host.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -310,6 +311,16 @@ TEST_F(HostileGuest, ExecutorOfPluginAbi11FallsBackWithinTheLimit) {
   ASSERT_EQ(smolvm_vm_read_file_ex(&buf, old, "/root/hi", &o), 0) << smolvm_last_error();
   EXPECT_EQ(std::string(reinterpret_cast<char*>(buf.data), buf.size), "hi");
   smolvm_buf_dispose(&buf);
+  // A put without file_write_bounded: sent in one piece, still bounded in size.
+  std::ofstream(host("put11")) << "old";
+  ASSERT_EQ(smolvm_vm_put_ex(old, host("put11").c_str(), "/root/put11", &o), 0)
+      << smolvm_last_error();
+  EXPECT_EQ(run(vm_, "cat /root/put11").out, "old");
+  std::ofstream(host("put11big")).close();
+  fs::resize_file(host("put11big"), 2u << 20);
+  EXPECT_EQ(smolvm_vm_put_ex(old, host("put11big").c_str(), "/root/put11big", &o), SMOLVM_EIO);
+  EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=1048576"), std::string::npos)
+      << smolvm_last_error();
   // It was the shim that served them.
   std::ifstream maps("/proc/self/maps");
   const std::string mapped((std::istreambuf_iterator<char>(maps)), {});
@@ -317,7 +328,8 @@ TEST_F(HostileGuest, ExecutorOfPluginAbi11FallsBackWithinTheLimit) {
             std::string::npos);
   smolvm_vm_free(old);
   smolvm_runtime_close(rt);
-  run(vm_, "rm -f /root/z64 /root/hi");
+  EXPECT_EQ(run(vm_, "ls /root/put11big 2>/dev/null; rm -f /root/z64 /root/hi /root/put11").out,
+            "");
 }
 
 TEST_F(HostileGuest, HonestCopiesStillWorkBothWays) {
@@ -349,10 +361,83 @@ TEST_F(HostileGuest, HonestCopiesStillWorkBothWays) {
   r = smolvm_cli({"cp", host("src/fifo"), id() + ":/tmp/f"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("only a regular file or a folder"), std::string::npos) << r.out;
+  // Single files and folders through the CLI and the C ABI.
+  r = smolvm_cli({"cp", host("src/sub/a"), id() + ":/cli/a"});
+  ASSERT_EQ(r.status, 0) << r.out;
+  smolvm_transfer_options o;
+  smolvm_transfer_options_init(&o);
+  ASSERT_EQ(smolvm_vm_put_ex(vm_, host("src/sub/a").c_str(), "/capi/a", &o), 0)
+      << smolvm_last_error();
+  ASSERT_EQ(smolvm_vm_put_ex(vm_, host("src/sub").c_str(), "/capi/dir", &o), 0)
+      << smolvm_last_error();
+  EXPECT_EQ(run(vm_, "cat /cli/a /capi/a /capi/dir/a").out, "alphaalphaalpha");
   r = smolvm_cli({"cp", "/dev/zero", id() + ":/tmp/z"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("only a regular file or a folder"), std::string::npos) << r.out;
   EXPECT_LT(r.elapsed_ms, 10000);
+}
+
+// A guest that never answers a put: its QEMU stopped with SIGSTOP (a frozen
+// guest, for real). A small file waits for the guest's answer; 64 MiB is
+// more than the supervisor holds for a stalled guest, so the client's sends
+// stall too. Both end at the timeout, and the VM works once resumed.
+TEST_F(HostileGuest, PutIntoAFrozenGuestHitsTheTimeout) {
+  smolvm_vm_info info;
+  smolvm_vm_info_init(&info);
+  ASSERT_EQ(smolvm_vm_get_info(&info, vm_), 0) << smolvm_last_error();
+  const auto qemu = static_cast<pid_t>(info.vmm_pid);
+  ASSERT_GT(qemu, 0);
+  fs::create_directories(host("put"));
+  std::ofstream(host("put/small")) << "frozen";
+  std::ofstream(host("put/big")).close();
+  fs::resize_file(host("put/big"), 64u << 20);
+  for (const std::string name : {"small", "big"}) {
+    ASSERT_EQ(::kill(qemu, SIGSTOP), 0);
+    const Cli r =
+        smolvm_cli({"cp", "--timeout", "2", host("put/" + name), id() + ":/root/" + name});
+    ::kill(qemu, SIGCONT);
+    EXPECT_NE(r.status, 0) << name;
+    EXPECT_NE(r.out.find("timeout_ms=2000"), std::string::npos) << r.out;
+    EXPECT_GE(r.elapsed_ms, 2000) << name;
+    EXPECT_LT(r.elapsed_ms, 3500) << name;
+    std::printf("[ figure ] put of %s into a frozen guest: --timeout 2 returned after %lld ms\n",
+                name.c_str(), static_cast<long long>(r.elapsed_ms));
+  }
+  EXPECT_TRUE(hardening::answers(vm_));
+  // The big file was cut off: no trace of it, not even the agent's hidden
+  // temporary file. The small one was all sent before the timeout, so the
+  // resumed guest may finish it; if it does, it is whole.
+  EXPECT_EQ(
+      run(vm_, "sleep 1; ls -A /root | grep -c -e '^big$' -e '^\\.big\\.' -e '^\\.small\\.'").out,
+      "0\n");
+  EXPECT_EQ(run(vm_, "cat /root/small 2>/dev/null || echo frozen").out, "frozen");
+  run(vm_, "rm -f /root/small");
+}
+
+TEST_F(HostileGuest, PutOverMaxBytesIsRefusedBeforeSending) {
+  fs::create_directories(host("put"));
+  std::ofstream(host("put/4k")).close();
+  fs::resize_file(host("put/4k"), 4096);
+  const Cli r = smolvm_cli({"cp", "--max-bytes", "1000", host("put/4k"), id() + ":/root/4k"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("max_bytes=1000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(4096 bytes)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--max-bytes"), std::string::npos) << r.out;
+  EXPECT_EQ(run(vm_, "ls -A /root | grep -c 4k").out, "0\n");
+}
+
+TEST_F(HostileGuest, LargePutStreamsWithSmallMemory) {
+  fs::create_directories(host("put"));
+  ASSERT_EQ(sh("head -c 268435456 /dev/urandom > " + host("put/f256")), 0);
+  const Cli r = smolvm_cli({"cp", host("put/f256"), id() + ":/root/f256"});
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_LT(r.peak_rss_kb, 32 * 1024) << "the client buffered the file";
+  std::printf("[ figure ] 256 MiB put: %lld ms, client peak RSS %ld KiB\n",
+              static_cast<long long>(r.elapsed_ms), r.peak_rss_kb);
+  std::string sum;
+  ASSERT_EQ(sh("sha256sum < " + host("put/f256"), &sum), 0);
+  EXPECT_EQ(run(vm_, "sha256sum < /root/f256; rm -f /root/f256").out, sum);
+  fs::remove(host("put/f256"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 /* An executor plugin as one built for plugin ABI 1.1 looks: the real agent
- * executor's vtable cut before file_read_bounded (appended in 1.2), so the
- * test can check core's fallback to file_read against a real guest. */
+ * executor's vtable cut before file_read_bounded and file_write_bounded
+ * (appended in 1.2), so the test can check core's fallbacks to file_read and
+ * file_write against a real guest. */
 #include <dlfcn.h>
 #include <stddef.h>
 #include <string.h>

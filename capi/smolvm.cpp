@@ -154,11 +154,16 @@ size_t init_version(T* p, unsigned int version) {
 }
 
 // guard() for a call on a guest connection: a failure of the connection
-// itself (EIO, EPROTO) marks it broken, so only this call fails.
+// itself (EIO, EPROTO) marks it broken, so only this call fails. So does a
+// deadline (ETIMEOUT): a call given up half-way may leave the connection
+// mid-frame (a put cut off by its timeout shuts it down), and a new one
+// costs a connect.
 template <typename F>
 int guard_guest(const std::shared_ptr<GuestLink>* link, F&& body) {
   const int rc = guard(std::forward<F>(body));
-  if ((rc == SMOLVM_EIO || rc == SMOLVM_EPROTO) && link && *link) (*link)->broken = true;
+  if ((rc == SMOLVM_EIO || rc == SMOLVM_EPROTO || rc == SMOLVM_ETIMEOUT) && link && *link) {
+    (*link)->broken = true;
+  }
   return rc;
 }
 

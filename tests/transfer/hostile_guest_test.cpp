@@ -403,6 +403,17 @@ TEST_F(HostileGuest, PutIntoAFrozenGuestHitsTheTimeout) {
     std::printf("[ figure ] put of %s into a frozen guest: --timeout 2 returned after %lld ms\n",
                 name.c_str(), static_cast<long long>(r.elapsed_ms));
   }
+  // Through the C ABI on the handle the test keeps using: the put cut off
+  // mid-frame by its deadline must not leave that handle unusable.
+  {
+    smolvm_transfer_options o;
+    smolvm_transfer_options_init(&o);
+    o.timeout_ms = 2000;
+    ASSERT_EQ(::kill(qemu, SIGSTOP), 0);
+    const int rc = smolvm_vm_put_ex(vm_, host("put/big").c_str(), "/root/big", &o);
+    ::kill(qemu, SIGCONT);
+    EXPECT_EQ(rc, SMOLVM_ETIMEOUT) << smolvm_last_error();
+  }
   EXPECT_TRUE(hardening::answers(vm_));
   // The big file was cut off: no trace of it, not even the agent's hidden
   // temporary file. The small one was all sent before the timeout, so the

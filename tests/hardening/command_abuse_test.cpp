@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/supervisor/console_log.h"
+#include "escapers.h"
 #include "hardening.h"
 
 namespace hardening {
@@ -18,16 +19,8 @@ namespace {
 using vmtest::info;
 using vmtest::run;
 
-// Processes that leave the command's process group every way a shell can:
-// a new session (setsid), nohup, and a double fork whose middle process
-// exits at once (the grandchild is re-parented to init).
-constexpr const char* kEscapers =
-    "setsid nohup sleep 1000 >/dev/null 2>&1 < /dev/null & "
-    "(setsid sh -c 'sleep 1001' >/dev/null 2>&1 < /dev/null &); "
-    "sh -c '(sleep 1002 >/dev/null 2>&1 < /dev/null &)'; "
-    "echo started; sleep 600";
-// Matches the escapers but not the pgrep that looks for them.
-constexpr const char* kFindEscapers = "pgrep -f 'sleep 100[012]' | wc -l";
+using vmtest::kEscapers;
+using vmtest::kFindEscapers;
 
 class CommandAbuse : public ::testing::Test {
  protected:

@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
+#include "escapers.h"
 #include "vm_fixture.h"
 
 namespace vmtest {
@@ -51,6 +53,31 @@ std::string fingerprint_of(const std::string& key_line) {
 
 std::string store_query(const std::string& sql) {
   return trim(sh("sqlite3 '" + state_dir() + "/smolvm.db' \"" + sql + "\""));
+}
+
+// How many escapers live, polled for up to 2 s: SIGKILL is delivered at
+// once, the dying processes take a moment to be reaped.
+int escapers_left(smolvm_vm* vm) {
+  int left = -1;
+  for (int i = 0; i < 20; ++i) {
+    left = std::stoi("0" + run(vm, kFindEscapers).out);
+    if (left == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return left;
+}
+
+// The command's cgroup folder, from the "0::/smolvm-exec/ssh-..." line it
+// printed first; "" if it was in none of its own.
+std::string cgroup_dir(const std::string& out) {
+  const std::string key = "0::/smolvm-exec/ssh-";
+  const auto at = out.find(key);
+  if (at == std::string::npos) return "";
+  return "/sys/fs/cgroup" + out.substr(at + 3, out.find('\n', at) - at - 3);
+}
+
+std::string exists_in(smolvm_vm* vm, const std::string& dir) {
+  return trim(run(vm, "test -d '" + dir + "' && echo present || echo gone").out);
 }
 
 double ms_since(Clock::time_point t) {
@@ -184,6 +211,50 @@ TEST_F(Ssh, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_LT(r.duration_us, 20u * 1000 * 1000);
   Result alive = run(vm_, "kill -0 $(cat /tmp/bg.pid) 2>/dev/null && echo alive || echo gone");
   EXPECT_EQ(alive.out, "gone\n");
+}
+
+TEST_F(Ssh, TimeoutKillsProcessesThatLeftTheProcessGroup) {
+  const auto t0 = Clock::now();
+  Result r = run(vm_, std::string("cat /proc/self/cgroup; ") + kEscapers, 3000);
+  std::printf("[ ssh ] escapers timed out (3000 ms) and killed: %.0f ms\n", ms_since(t0));
+  EXPECT_EQ(r.timed_out, 1);
+  EXPECT_EQ(r.signal, 9);
+  const std::string dir = cgroup_dir(r.out);
+  ASSERT_FALSE(dir.empty()) << "the command ran in no cgroup of its own: " << r.out;
+  EXPECT_NE(r.out.find("started\n"), std::string::npos) << r.out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(exists_in(vm_, dir), "gone") << "the timed-out command's group was not removed";
+}
+
+TEST_F(Ssh, KillReachesProcessesThatLeftTheProcessGroup) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  const std::string cmd = std::string("cat /proc/self/cgroup; ") + kEscapers;
+  o.command = cmd.c_str();
+  smolvm_exec* raw_ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&raw_ex, vm_, &o), 0) << smolvm_last_error();
+  // Freed (which kills the command) on every way out of the test.
+  std::unique_ptr<smolvm_exec, void (*)(smolvm_exec*)> owner(raw_ex, smolvm_exec_free);
+  smolvm_exec_event ev{};
+  std::string out;
+  while (out.find("started") == std::string::npos &&
+         smolvm_exec_next_event(&ev, owner.get(), 20000) == 0 && ev.type == SMOLVM_EVENT_STDOUT) {
+    out.append(reinterpret_cast<const char*>(ev.data), ev.len);
+  }
+  ASSERT_NE(out.find("started\n"), std::string::npos) << out;
+  const std::string dir = cgroup_dir(out);
+  ASSERT_FALSE(dir.empty()) << "the command ran in no cgroup of its own: " << out;
+  ASSERT_GE(std::stoi("0" + run(vm_, kFindEscapers).out), 3) << "the escapers did not start";
+  ASSERT_EQ(smolvm_exec_kill(owner.get(), SIGKILL), 0) << smolvm_last_error();
+  int rc;
+  while ((rc = smolvm_exec_next_event(&ev, owner.get(), 20000)) == 0 &&
+         ev.type != SMOLVM_EVENT_EXIT) {
+  }
+  EXPECT_EQ(rc, 0) << smolvm_last_error();
+  EXPECT_EQ(ev.signal, SIGKILL);
+  owner.reset();
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(exists_in(vm_, dir), "gone") << "the killed command's group was not removed";
 }
 
 TEST_F(Ssh, EnvCwdAndStdin) {

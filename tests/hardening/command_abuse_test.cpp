@@ -19,6 +19,7 @@ namespace {
 using vmtest::info;
 using vmtest::run;
 
+using vmtest::escapers_left;
 using vmtest::kEscapers;
 using vmtest::kFindEscapers;
 
@@ -34,17 +35,6 @@ class CommandAbuse : public ::testing::Test {
     if (!vm_) GTEST_SKIP() << "the shared VM did not start";
   }
 
-  // How many escapers live, polled for up to 2 s: SIGKILL is delivered at
-  // once, the dying processes take a moment to be reaped.
-  static int escapers_left() {
-    int left = -1;
-    for (int i = 0; i < 20; ++i) {
-      left = std::stoi("0" + run(vm_, kFindEscapers).out);
-      if (left == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return left;
-  }
   // Command cgroups still in the guest (besides the one of the command that
   // counts them).
   static int cgroups_left() {
@@ -65,7 +55,7 @@ TEST_F(CommandAbuse, TimeoutKillsProcessesThatLeftTheProcessGroup) {
   ASSERT_EQ(r.rc, 0) << smolvm_last_error();
   EXPECT_EQ(r.timed_out, 1);
   EXPECT_EQ(r.out, "started\n");
-  EXPECT_EQ(escapers_left(), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
   // The group of the timed-out command is gone with its processes.
   EXPECT_EQ(cgroups_left(), 0) << run(vm_, "ls -l /sys/fs/cgroup/smolvm-exec").out;
 }
@@ -95,7 +85,7 @@ TEST_F(CommandAbuse, KillReachesProcessesThatLeftTheProcessGroup) {
   EXPECT_EQ(rc, 0) << smolvm_last_error();
   EXPECT_EQ(ev.signal, SIGKILL);
   owner.reset();
-  EXPECT_EQ(escapers_left(), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
   EXPECT_EQ(cgroups_left(), 0);
 }
 

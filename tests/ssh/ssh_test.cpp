@@ -55,18 +55,6 @@ std::string store_query(const std::string& sql) {
   return trim(sh("sqlite3 '" + state_dir() + "/smolvm.db' \"" + sql + "\""));
 }
 
-// How many escapers live, polled for up to 2 s: SIGKILL is delivered at
-// once, the dying processes take a moment to be reaped.
-int escapers_left(smolvm_vm* vm) {
-  int left = -1;
-  for (int i = 0; i < 20; ++i) {
-    left = std::stoi("0" + run(vm, kFindEscapers).out);
-    if (left == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return left;
-}
-
 // The command's cgroup folder, from the "0::/smolvm-exec/ssh-..." line it
 // printed first; "" if it was in none of its own.
 std::string cgroup_dir(const std::string& out) {

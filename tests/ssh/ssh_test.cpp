@@ -97,6 +97,10 @@ class Ssh : public ::testing::Test {
     const auto t1 = Clock::now();
     first_ = run(vm_, "echo ready");
     first_ms_ = ms_since(t1);
+    // A command that ends normally leaves its group; the last test checks
+    // that a later command swept it.
+    finished_group_ = cgroup_dir(run(vm_, "cat /proc/self/cgroup").out);
+    finished_at_ = Clock::now();
     std::printf(
         "[ ssh ] start (to agent ready + host key pinned): %.0f ms; first command over "
         "SSH (connect + exec): %.0f ms\n",
@@ -115,11 +119,15 @@ class Ssh : public ::testing::Test {
   static std::string dir_;
   static Result first_;
   static double start_ms_, first_ms_;
+  static std::string finished_group_;
+  static Clock::time_point finished_at_;
 };
 smolvm_vm* Ssh::vm_ = nullptr;
 std::string Ssh::dir_;
 Result Ssh::first_;
 double Ssh::start_ms_ = 0, Ssh::first_ms_ = 0;
+std::string Ssh::finished_group_;
+Clock::time_point Ssh::finished_at_;
 
 TEST(SshCreate, RefusesAVmWithoutNetwork) {
   smolvm_vm_options o;
@@ -514,6 +522,15 @@ TEST_F(Ssh, CliShellUsesTheVmKeyAndPinnedHostKey) {
   std::ofstream(kh) << saved;
   EXPECT_EQ(bad.status, 255);
   EXPECT_NE(bad.out.find("HOST IDENTIFICATION HAS CHANGED"), std::string::npos) << bad.out;
+}
+
+// Last in the suite, so that the group it checks has long been empty.
+TEST_F(Ssh, GroupsOfFinishedCommandsAreSweptByALaterCommand) {
+  ASSERT_FALSE(finished_group_.empty()) << "the first command ran in no cgroup of its own";
+  // Sweeping spares groups under 10 s old (one may be about to be joined).
+  std::this_thread::sleep_until(finished_at_ + std::chrono::seconds(11));
+  EXPECT_EQ(run(vm_, "true").exit_code, 0);
+  EXPECT_EQ(exists_in(vm_, finished_group_), "gone");
 }
 
 }  // namespace

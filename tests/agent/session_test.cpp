@@ -163,6 +163,24 @@ TEST(AgentSession, VersionAndHelpOptions) {
   EXPECT_EQ(std::system(help.c_str()), 0);
 }
 
+// executor-ssh's modes, without touching this host's cgroup tree: a name
+// that is not one folder is refused, and the command runs anyway (as it
+// does in a guest without cgroup2); the kill then has no group to kill.
+TEST(AgentSession, CgroupModesRefuseANameThatIsAPathAndStillRunTheCommand) {
+  const std::string agent = agent_path();
+  const std::string run = agent + " --in-cgroup ../x -- printf '%s|' 'a b' ok";
+  FILE* p = ::popen(run.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[256] = {};
+  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+  EXPECT_EQ(::pclose(p), 0);
+  EXPECT_STREQ(buf, "a b|ok|");
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --in-cgroup ../x -- /no/such 2>/dev/null").c_str())),
+            127);
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --in-cgroup x true 2>/dev/null").c_str())), 2);
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --kill-cgroup ../x 2>/dev/null").c_str())), 1);
+}
+
 int connect_unix(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};

@@ -1,5 +1,6 @@
 #include "guest/agent/command_cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -7,8 +8,12 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
+#include <thread>
 #include <vector>
 
 #include "guest/agent/log.h"
@@ -131,6 +136,86 @@ void CommandCgroup::release() {
 void sweep_command_cgroups() {
   std::erase_if(g_released,
                 [](const std::string& p) { return ::rmdir(p.c_str()) == 0 || errno != EBUSY; });
+}
+
+bool valid_command_cgroup_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+void sweep_named_command_cgroups() {
+  DIR* dir = ::opendir(kCommandCgroupRoot);
+  if (!dir) return;
+  const time_t old = ::time(nullptr) - 10;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    // The agent's own groups are numbered; it removes them itself.
+    if (!valid_command_cgroup_name(name) ||
+        name.find_first_not_of("0123456789") == std::string::npos) {
+      continue;
+    }
+    const std::string path = std::string(kCommandCgroupRoot) + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_ctime < old) {
+      ::rmdir(path.c_str());  // EBUSY while its processes live: kept
+    }
+  }
+  ::closedir(dir);
+}
+
+bool join_named_command_cgroup(const std::string& name, std::string& err) {
+  if (!valid_command_cgroup_name(name)) {
+    err = "cgroup name '" + name + "' is not 1-64 of [A-Za-z0-9_-]";
+    return false;
+  }
+  if (!is_cgroup2("/sys/fs/cgroup")) {
+    err = "no cgroup2 on /sys/fs/cgroup";
+    return false;
+  }
+  if (::mkdir(kCommandCgroupRoot, 0755) != 0 && errno != EEXIST) {
+    err = std::string("mkdir ") + kCommandCgroupRoot + ": " + std::strerror(errno);
+    return false;
+  }
+  const std::string path = std::string(kCommandCgroupRoot) + "/" + name;
+  if (::mkdir(path.c_str(), 0755) != 0) {
+    err = "mkdir " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (!write_text(path + "/cgroup.procs", "0")) {
+    err = "join " + path + ": " + std::strerror(errno);
+    ::rmdir(path.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool kill_named_command_cgroup(const std::string& name, int wait_ms, bool& no_group,
+                               std::string& err) {
+  no_group = false;
+  if (!valid_command_cgroup_name(name)) {
+    err = "cgroup name '" + name + "' is not 1-64 of [A-Za-z0-9_-]";
+    return false;
+  }
+  const std::string path = std::string(kCommandCgroupRoot) + "/" + name;
+  if (!write_text(path + "/cgroup.kill", "1")) {
+    no_group = errno == ENOENT;
+    err = "cannot write " + path + "/cgroup.kill: " + std::strerror(errno);
+    if (no_group) return false;
+    signal_each(path, SIGKILL);  // a kernel before 5.14: no cgroup.kill
+  }
+  // The killed processes leave the group as they exit, a moment later.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (::rmdir(path.c_str()) != 0 && errno == EBUSY) {
+    if (std::chrono::steady_clock::now() >= until) {
+      err = path + " still has processes after " + std::to_string(wait_ms) + " ms";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 }  // namespace smolvm::agent

@@ -53,4 +53,24 @@ class CommandCgroup {
 // the agent reaps a child (an orphan's death is how a group empties).
 void sweep_command_cgroups();
 
+// Named groups for commands the agent does not start itself: executor-ssh
+// runs `smolvm-agent --in-cgroup NAME -- ARGV...` through the guest's sshd,
+// and on a timeout or kill `smolvm-agent --kill-cgroup NAME`. Since 1.2.
+
+// A name is 1-64 of [A-Za-z0-9_-], so it is one folder under
+// kCommandCgroupRoot and never a path.
+bool valid_command_cgroup_name(const std::string& name);
+// Removes the named groups left by commands that ended normally (nobody
+// kills those): empty ones older than a few seconds, so that a group just
+// made for a command about to join it is never taken.
+void sweep_named_command_cgroups();
+// Makes kCommandCgroupRoot/NAME (cgroup2 must already be mounted, as the
+// guest's init does) and moves the calling process into it.
+bool join_named_command_cgroup(const std::string& name, std::string& err);
+// cgroup.kill on kCommandCgroupRoot/NAME, then waits up to wait_ms for it
+// to empty and removes it. False with err if there is no such group (then
+// no_group: no cgroup2 in this guest) or it would not empty in time.
+bool kill_named_command_cgroup(const std::string& name, int wait_ms, bool& no_group,
+                               std::string& err);
+
 }  // namespace smolvm::agent

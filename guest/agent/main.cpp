@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "guest/agent/cmdline.h"
+#include "guest/agent/command_cgroup.h"
 #include "guest/agent/init.h"
 #include "guest/agent/log.h"
 #include "guest/agent/serve.h"
@@ -41,6 +43,10 @@ void usage(FILE* to) {
                "  --stdio         serve the protocol on stdin/stdout (host tests)\n"
                "  --unix PATH     serve connections on a Unix socket (host tests)\n"
                "  --channel SPEC  serve the guest channel without init's setup\n"
+               "  --in-cgroup NAME -- ARGV...\n"
+               "                  run ARGV in a new command cgroup NAME (executor-ssh)\n"
+               "  --kill-cgroup NAME\n"
+               "                  kill everything in command cgroup NAME, then remove it\n"
                "  --version       print the version\n"
                "  --help          print this help\n");
 }
@@ -99,11 +105,40 @@ int make_signal_fd(bool as_init) {
   }
 }
 
+// executor-ssh's commands: sshd starts them, so they join their group
+// themselves before they become the command. Without a group (no cgroup2)
+// the command still runs; the host then falls back to its process group.
+int exec_in_cgroup(int argc, char** argv) {
+  if (argc < 5 || std::strcmp(argv[3], "--") != 0) {
+    usage(stderr);
+    return 2;
+  }
+  sweep_named_command_cgroups();
+  std::string err;
+  join_named_command_cgroup(argv[2], err);
+  ::execvp(argv[4], argv + 4);
+  const int e = errno;
+  std::fprintf(stderr, "smolvm-agent: %s: %s\n", argv[4], std::strerror(e));
+  return e == ENOENT ? 127 : 126;  // as a shell reports a program it cannot run
+}
+
+// Exit 0: the group was killed and removed; 3: there is no such group.
+int kill_cgroup(const char* name) {
+  std::string err;
+  bool no_group = false;
+  if (kill_named_command_cgroup(name, 5000, no_group, err)) return 0;
+  std::fprintf(stderr, "smolvm-agent: %s\n", err.c_str());
+  return no_group ? 3 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const char* slash = std::strrchr(argv[0], '/');
   const std::string name = slash ? slash + 1 : argv[0];
+  // Before SIGPIPE is ignored below: the command inherits dispositions.
+  if (argc >= 2 && std::strcmp(argv[1], "--in-cgroup") == 0) return exec_in_cgroup(argc, argv);
+  if (argc == 3 && std::strcmp(argv[1], "--kill-cgroup") == 0) return kill_cgroup(argv[2]);
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error code, not a death
 
   // The kernel hands init the words of its command line it does not know,

@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 
 #include "protocol/base64.h"
 #include "protocol/shell_words.h"
@@ -27,7 +29,14 @@ std::string build_remote_command(const RemoteRequest& req) {
   // LANG first, as the agent's init sets it. `export` is a builtin; env(1)
   // costs an exec (about 100 ms under TCG), so it is used only for keys a
   // shell cannot assign (the agent accepts any KEY).
-  cmd += " || exit 1; export LANG=C.UTF-8";
+  cmd += " || exit 1; set --";
+  // Only where the agent is (the guest): the wrapper also runs on a host in
+  // the unit tests, and an image without it still runs commands.
+  if (!req.cgroup.empty()) {
+    cmd += std::string("; [ -x ") + kGuestAgent + " ] && set -- " + kGuestAgent + " --in-cgroup " +
+           shell_quote(req.cgroup) + " --";
+  }
+  cmd += "; export LANG=C.UTF-8";
   std::string odd;
   std::vector<std::string> env = req.env;
   if (req.argv.empty() && req.login_shell) {
@@ -36,7 +45,7 @@ std::string build_remote_command(const RemoteRequest& req) {
   for (const auto& kv : env) {
     (smolvm::proto::is_shell_name(kv.substr(0, kv.find('='))) ? cmd : odd) += " " + shell_quote(kv);
   }
-  cmd += odd.empty() ? "; exec" : "; exec env --" + odd;
+  cmd += odd.empty() ? "; exec \"$@\"" : "; exec \"$@\" env --" + odd;
   if (req.argv.empty()) {
     // sshd sets SHELL to the user's login shell from the passwd entry.
     cmd += req.login_shell ? " \"${SHELL:-/bin/sh}\" -l -c " +
@@ -46,6 +55,19 @@ std::string build_remote_command(const RemoteRequest& req) {
     for (const auto& a : req.argv) cmd += " " + shell_quote(a);
   }
   return cmd;
+}
+
+std::string new_cgroup_name() {
+  std::random_device rd;
+  char name[32];
+  std::snprintf(name, sizeof name, "ssh-%08x%08x", rd(), rd());
+  return name;
+}
+
+std::string build_group_kill_command(const std::string& cgroup, long pgid) {
+  return std::string("if [ -x ") + kGuestAgent + " ]; then " + kGuestAgent + " --kill-cgroup " +
+         shell_quote(cgroup) + " 2>/dev/null; r=$?; else r=3; fi; kill -9 -" +
+         std::to_string(pgid) + " 2>/dev/null; exit $r";
 }
 
 std::string PgidFilter::feed(std::string_view data) {

@@ -20,13 +20,30 @@ struct RemoteRequest {
   // command runs in the user's login shell ($SHELL -l -c, as the agent's
   // /etc/passwd shell), or raw in /bin/sh -c.
   bool login_shell = true;
+  // The command's own cgroup in the guest (see new_cgroup_name); "" = none.
+  std::string cgroup;
 };
+
+// Where the guest's static agent lives; its --in-cgroup and --kill-cgroup
+// modes put a command into a cgroup of its own and kill that group.
+inline constexpr const char* kGuestAgent = "/sbin/smolvm-agent";
+
+// "ssh-" + 16 random hex digits: one cgroup name per command.
+std::string new_cgroup_name();
+
+// The helper line that kills a command on SIGKILL: its cgroup (everything
+// it started, also what left the process group), then its process group.
+// Exits 3 if the guest had no group for it (no cgroup2, or no agent).
+// `kill -9 -PGID`, not `kill -9 -- -PGID`: dash's kill takes no `--`.
+std::string build_group_kill_command(const std::string& cgroup, long pgid);
 
 // The line sshd hands root's login shell. sshd runs every session's shell
 // in a new session (setsid), so the shell's pid is its process group; the
 // wrapper reports it on stderr, then execs the command in the same process,
-// which keeps the group. A timeout or kill then signals the whole group
-// from a second channel: `kill -SIG -- -PGID`.
+// which keeps the group; with req.cgroup set, through the guest agent's
+// --in-cgroup, which first moves the process into that cgroup. A timeout or
+// kill then signals the whole group from a second channel (SIGKILL: the
+// cgroup too, build_group_kill_command).
 std::string build_remote_command(const RemoteRequest& req);
 
 // Pulls the pgid marker out of the head of a stderr stream, passing every

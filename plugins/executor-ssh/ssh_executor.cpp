@@ -41,6 +41,7 @@ struct Conn {
   smolvm_ssh::Target target;
   uint32_t timeout_ms = 5000;
   std::shared_ptr<Session> session;
+  bool said_no_cgroup = false;  // the fallback to process groups is told once
 
   // The current session, or a new one if it was lost (sshd restarted, the
   // guest's network blipped). Execs still on a lost session keep it alive
@@ -82,6 +83,7 @@ struct Exec {
   std::shared_ptr<Session> s;
   LIBSSH2_CHANNEL* ch = nullptr;
   smolvm_ssh::PgidFilter stderr_filter;
+  std::string cgroup;  // the command's own cgroup in the guest
   struct Chunk {
     int type;
     std::string data;
@@ -146,7 +148,9 @@ int await_pgid(Exec& ex, smolvm_plugin_error* err) {
   return 0;
 }
 
-// Signals the command's whole process group from a second channel.
+// Signals the command from a second channel: SIGKILL reaches its cgroup
+// (everything it started) and its process group, other signals its process
+// group, as a terminal would.
 int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
   if (const int rc = await_pgid(ex, err); rc != 0) return rc;
   if (ex.closed) return 0;  // it ended meanwhile
@@ -155,12 +159,23 @@ int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
                    "cannot signal the command in vm '" + ex.conn->target.vm_id +
                        "': its shell never reported a process group (is root's shell POSIX?)");
   }
+  const long pgid = ex.stderr_filter.pgid();
+  const std::string cmd = signal == SIGKILL
+                              ? smolvm_ssh::build_group_kill_command(ex.cgroup, pgid)
+                              : "kill -" + std::to_string(signal) + " -- -" + std::to_string(pgid);
   std::string error;
   const int rc = ex.s->run(
-      "kill -" + std::to_string(signal) + " -- -" + std::to_string(ex.stderr_filter.pgid()), "",
-      [](const char*, size_t) { return 0; }, error);
-  // Non-zero: the group is gone already, which is what was wanted.
+      cmd, "", [](const char*, size_t) { return 0; }, error);
   if (rc < 0) return set_err(err, SMOLVM_EIO, error);
+  // Other non-zero exits: the group is gone already, which is what was
+  // wanted.
+  if (signal == SIGKILL && rc == 3 && !ex.conn->said_no_cgroup) {
+    ex.conn->said_no_cgroup = true;
+    std::fprintf(stderr,
+                 "smolvm: executor-ssh: vm '%s' has no command cgroups (no cgroup2 or no %s): a "
+                 "timeout or kill reaches only the command's process group\n",
+                 ex.conn->target.vm_id.c_str(), smolvm_ssh::kGuestAgent);
+  }
   return 0;
 }
 
@@ -211,10 +226,12 @@ int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* r
       req->shell) {
     r.login_shell = std::string_view(req->shell) != "raw";
   }
+  r.cgroup = smolvm_ssh::new_cgroup_name();
   const std::string cmd = smolvm_ssh::build_remote_command(r);
 
   auto ex = std::make_unique<Exec>();
   ex->conn = &conn;
+  ex->cgroup = r.cgroup;
   ex->started = Clock::now();
   if (req->timeout_ms > 0) ex->deadline = ex->started + std::chrono::milliseconds(req->timeout_ms);
   std::string error;

@@ -149,18 +149,39 @@ TEST(AgentSession, SigtermKillsCommandsAndExits) {
   EXPECT_TRUE(wait_pid_gone(pid, 3000));
 }
 
-TEST(AgentSession, VersionAndHelpOptions) {
-  const std::string cmd = std::string(agent_path()) + " --version";
+// The first line a shell command prints, and its wait status.
+std::string first_line_of(const std::string& cmd, int& status) {
   FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  if (!p) return "";
   char buf[256] = {};
-  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
-  EXPECT_EQ(::pclose(p), 0);
-  EXPECT_STREQ(buf, "smolvm-agent 0.1.0 (protocol 1)\n");
+  const bool got = std::fgets(buf, sizeof buf, p) != nullptr;
+  status = ::pclose(p);
+  return got ? buf : "";
+}
+
+TEST(AgentSession, VersionAndHelpOptions) {
+  int status = -1;
+  EXPECT_EQ(first_line_of(std::string(agent_path()) + " --version", status),
+            "smolvm-agent 0.1.0 (protocol 1)\n");
+  EXPECT_EQ(status, 0);
   const std::string bad = std::string(agent_path()) + " --bogus 2>/dev/null";
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
   const std::string help = std::string(agent_path()) + " --help >/dev/null";
   EXPECT_EQ(std::system(help.c_str()), 0);
+}
+
+// executor-ssh's modes, without touching this host's cgroup tree: a name
+// that is not one folder is refused, and the command runs anyway (as it
+// does in a guest without cgroup2); the kill then has no group to kill.
+TEST(AgentSession, CgroupModesRefuseANameThatIsAPathAndStillRunTheCommand) {
+  const std::string agent = agent_path();
+  int status = -1;
+  EXPECT_EQ(first_line_of(agent + " --in-cgroup ../x -- printf '%s|' 'a b' ok", status), "a b|ok|");
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --in-cgroup ../x -- /no/such 2>/dev/null").c_str())),
+            127);
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --in-cgroup x true 2>/dev/null").c_str())), 2);
+  EXPECT_EQ(WEXITSTATUS(std::system((agent + " --kill-cgroup ../x 2>/dev/null").c_str())), 1);
 }
 
 int connect_unix(const std::string& path) {

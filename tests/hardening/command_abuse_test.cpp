@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/supervisor/console_log.h"
+#include "escapers.h"
 #include "hardening.h"
 
 namespace hardening {
@@ -18,16 +19,9 @@ namespace {
 using vmtest::info;
 using vmtest::run;
 
-// Processes that leave the command's process group every way a shell can:
-// a new session (setsid), nohup, and a double fork whose middle process
-// exits at once (the grandchild is re-parented to init).
-constexpr const char* kEscapers =
-    "setsid nohup sleep 1000 >/dev/null 2>&1 < /dev/null & "
-    "(setsid sh -c 'sleep 1001' >/dev/null 2>&1 < /dev/null &); "
-    "sh -c '(sleep 1002 >/dev/null 2>&1 < /dev/null &)'; "
-    "echo started; sleep 600";
-// Matches the escapers but not the pgrep that looks for them.
-constexpr const char* kFindEscapers = "pgrep -f 'sleep 100[012]' | wc -l";
+using vmtest::escapers_left;
+using vmtest::kEscapers;
+using vmtest::kFindEscapers;
 
 class CommandAbuse : public ::testing::Test {
  protected:
@@ -41,17 +35,6 @@ class CommandAbuse : public ::testing::Test {
     if (!vm_) GTEST_SKIP() << "the shared VM did not start";
   }
 
-  // How many escapers live, polled for up to 2 s: SIGKILL is delivered at
-  // once, the dying processes take a moment to be reaped.
-  static int escapers_left() {
-    int left = -1;
-    for (int i = 0; i < 20; ++i) {
-      left = std::stoi("0" + run(vm_, kFindEscapers).out);
-      if (left == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return left;
-  }
   // Command cgroups still in the guest (besides the one of the command that
   // counts them).
   static int cgroups_left() {
@@ -72,7 +55,7 @@ TEST_F(CommandAbuse, TimeoutKillsProcessesThatLeftTheProcessGroup) {
   ASSERT_EQ(r.rc, 0) << smolvm_last_error();
   EXPECT_EQ(r.timed_out, 1);
   EXPECT_EQ(r.out, "started\n");
-  EXPECT_EQ(escapers_left(), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
   // The group of the timed-out command is gone with its processes.
   EXPECT_EQ(cgroups_left(), 0) << run(vm_, "ls -l /sys/fs/cgroup/smolvm-exec").out;
 }
@@ -102,7 +85,7 @@ TEST_F(CommandAbuse, KillReachesProcessesThatLeftTheProcessGroup) {
   EXPECT_EQ(rc, 0) << smolvm_last_error();
   EXPECT_EQ(ev.signal, SIGKILL);
   owner.reset();
-  EXPECT_EQ(escapers_left(), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
   EXPECT_EQ(cgroups_left(), 0);
 }
 

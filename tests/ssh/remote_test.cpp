@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -82,6 +84,34 @@ TEST(SshRemote, StringCommandsRunInTheLoginShellOrRaw) {
   raw.command = "if [ -n \"$BASH_VERSION\" ]; then echo bash; else echo posix; fi";
   raw.login_shell = false;
   EXPECT_EQ(run_local(raw).out, "posix\n");
+}
+
+TEST(SshRemote, CgroupNamesAreOneSafeFolderEach) {
+  const std::string a = new_cgroup_name(), b = new_cgroup_name();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 20u) << a;
+  EXPECT_EQ(a.substr(0, 4), "ssh-");
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef", 4), std::string::npos) << a;
+}
+
+TEST(SshRemote, WithoutTheGuestAgentTheCommandRunsAndKillFallsBackToItsGroup) {
+  // This host has no /sbin/smolvm-agent, as a custom image might not: the
+  // command runs as it would without a cgroup, with its argv intact.
+  ASSERT_NE(access(kGuestAgent, X_OK), 0) << "this test needs a host without " << kGuestAgent;
+  RemoteRequest req;
+  req.argv = {"printf", "%s|", "a b", "it's"};
+  req.cgroup = new_cgroup_name();
+  EXPECT_EQ(run_local(req).out, "a b|it's|");
+  // The kill line says "no group" (3) and still kills the process group,
+  // also in a POSIX sh (dash here).
+  FILE* p = popen("setsid sh -c 'echo $$; exec sleep 30' </dev/null", "r");
+  ASSERT_NE(p, nullptr);
+  long pgid = 0;
+  ASSERT_EQ(std::fscanf(p, "%ld", &pgid), 1);
+  const std::string kill_cmd = "sh -c " + shell_quote(build_group_kill_command(req.cgroup, pgid));
+  EXPECT_EQ(WEXITSTATUS(std::system(kill_cmd.c_str())), 3);
+  pclose(p);  // returns once the killed sleep has closed the pipe
+  EXPECT_NE(::kill(static_cast<pid_t>(pgid), 0), 0) << "the process group survived";
 }
 
 TEST(SshRemote, FilterPassesEverythingElseThrough) {

@@ -10,8 +10,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
+#include "escapers.h"
 #include "vm_fixture.h"
 
 namespace vmtest {
@@ -53,6 +55,19 @@ std::string store_query(const std::string& sql) {
   return trim(sh("sqlite3 '" + state_dir() + "/smolvm.db' \"" + sql + "\""));
 }
 
+// The command's cgroup folder, from the "0::/smolvm-exec/ssh-..." line it
+// printed first; "" if it was in none of its own.
+std::string cgroup_dir(const std::string& out) {
+  const std::string key = "0::/smolvm-exec/ssh-";
+  const auto at = out.find(key);
+  if (at == std::string::npos) return "";
+  return "/sys/fs/cgroup" + out.substr(at + 3, out.find('\n', at) - at - 3);
+}
+
+std::string exists_in(smolvm_vm* vm, const std::string& dir) {
+  return trim(run(vm, "test -d '" + dir + "' && echo present || echo gone").out);
+}
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -82,6 +97,10 @@ class Ssh : public ::testing::Test {
     const auto t1 = Clock::now();
     first_ = run(vm_, "echo ready");
     first_ms_ = ms_since(t1);
+    // A command that ends normally leaves its group; the last test checks
+    // that a later command swept it.
+    finished_group_ = cgroup_dir(run(vm_, "cat /proc/self/cgroup").out);
+    finished_at_ = Clock::now();
     std::printf(
         "[ ssh ] start (to agent ready + host key pinned): %.0f ms; first command over "
         "SSH (connect + exec): %.0f ms\n",
@@ -100,11 +119,15 @@ class Ssh : public ::testing::Test {
   static std::string dir_;
   static Result first_;
   static double start_ms_, first_ms_;
+  static std::string finished_group_;
+  static Clock::time_point finished_at_;
 };
 smolvm_vm* Ssh::vm_ = nullptr;
 std::string Ssh::dir_;
 Result Ssh::first_;
 double Ssh::start_ms_ = 0, Ssh::first_ms_ = 0;
+std::string Ssh::finished_group_;
+Clock::time_point Ssh::finished_at_;
 
 TEST(SshCreate, RefusesAVmWithoutNetwork) {
   smolvm_vm_options o;
@@ -184,6 +207,50 @@ TEST_F(Ssh, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_LT(r.duration_us, 20u * 1000 * 1000);
   Result alive = run(vm_, "kill -0 $(cat /tmp/bg.pid) 2>/dev/null && echo alive || echo gone");
   EXPECT_EQ(alive.out, "gone\n");
+}
+
+TEST_F(Ssh, TimeoutKillsProcessesThatLeftTheProcessGroup) {
+  const auto t0 = Clock::now();
+  Result r = run(vm_, std::string("cat /proc/self/cgroup; ") + kEscapers, 3000);
+  std::printf("[ ssh ] escapers timed out (3000 ms) and killed: %.0f ms\n", ms_since(t0));
+  EXPECT_EQ(r.timed_out, 1);
+  EXPECT_EQ(r.signal, 9);
+  const std::string dir = cgroup_dir(r.out);
+  ASSERT_FALSE(dir.empty()) << "the command ran in no cgroup of its own: " << r.out;
+  EXPECT_NE(r.out.find("started\n"), std::string::npos) << r.out;
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(exists_in(vm_, dir), "gone") << "the timed-out command's group was not removed";
+}
+
+TEST_F(Ssh, KillReachesProcessesThatLeftTheProcessGroup) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  const std::string cmd = std::string("cat /proc/self/cgroup; ") + kEscapers;
+  o.command = cmd.c_str();
+  smolvm_exec* raw_ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&raw_ex, vm_, &o), 0) << smolvm_last_error();
+  // Freed (which kills the command) on every way out of the test.
+  std::unique_ptr<smolvm_exec, void (*)(smolvm_exec*)> owner(raw_ex, smolvm_exec_free);
+  smolvm_exec_event ev{};
+  std::string out;
+  while (out.find("started") == std::string::npos &&
+         smolvm_exec_next_event(&ev, owner.get(), 20000) == 0 && ev.type == SMOLVM_EVENT_STDOUT) {
+    out.append(reinterpret_cast<const char*>(ev.data), ev.len);
+  }
+  ASSERT_NE(out.find("started\n"), std::string::npos) << out;
+  const std::string dir = cgroup_dir(out);
+  ASSERT_FALSE(dir.empty()) << "the command ran in no cgroup of its own: " << out;
+  ASSERT_GE(std::stoi("0" + run(vm_, kFindEscapers).out), 3) << "the escapers did not start";
+  ASSERT_EQ(smolvm_exec_kill(owner.get(), SIGKILL), 0) << smolvm_last_error();
+  int rc;
+  while ((rc = smolvm_exec_next_event(&ev, owner.get(), 20000)) == 0 &&
+         ev.type != SMOLVM_EVENT_EXIT) {
+  }
+  EXPECT_EQ(rc, 0) << smolvm_last_error();
+  EXPECT_EQ(ev.signal, SIGKILL);
+  owner.reset();
+  EXPECT_EQ(escapers_left(vm_), 0) << run(vm_, "ps -eo pid,pgid,sid,args").out;
+  EXPECT_EQ(exists_in(vm_, dir), "gone") << "the killed command's group was not removed";
 }
 
 TEST_F(Ssh, EnvCwdAndStdin) {
@@ -466,6 +533,15 @@ TEST_F(Ssh, CliShellUsesTheVmKeyAndPinnedHostKey) {
   std::ofstream(kh) << saved;
   EXPECT_EQ(bad.status, 255);
   EXPECT_NE(bad.out.find("HOST IDENTIFICATION HAS CHANGED"), std::string::npos) << bad.out;
+}
+
+// Last in the suite, so that the group it checks has long been empty.
+TEST_F(Ssh, GroupsOfFinishedCommandsAreSweptByALaterCommand) {
+  ASSERT_FALSE(finished_group_.empty()) << "the first command ran in no cgroup of its own";
+  // Sweeping spares groups under 10 s old (one may be about to be joined).
+  std::this_thread::sleep_until(finished_at_ + std::chrono::seconds(11));
+  EXPECT_EQ(run(vm_, "true").exit_code, 0);
+  EXPECT_EQ(exists_in(vm_, finished_group_), "gone");
 }
 
 }  // namespace

@@ -119,7 +119,12 @@ TEST_F(VmmUser, AKilledSupervisorTakesItsQemuAndFreesTheUid) {
   EXPECT_FALSE(vmtest::pid_alive(b.vmm_pid)) << "QEMU outlived its supervisor";
   std::printf("QEMU (uid %u) gone %lld ms after its supervisor's kill -9\n", uid,
               static_cast<long long>(now_ms() - t0));
-  // The uid is free again: its lock can be taken at once.
+  // The uid is free again once the supervisor is gone: its lock can then be
+  // taken at once. (QEMU's parent-death signal comes when the thread that
+  // started it exits; the supervisor's other threads, and with them its
+  // files and the lock, can outlast that by a moment.)
+  while (vmtest::pid_alive(b.supervisor_pid) && now_ms() - t0 < 5000) usleep(1000);
+  ASSERT_FALSE(vmtest::pid_alive(b.supervisor_pid)) << "the supervisor survived kill -9";
   const std::string lock = "/run/smolvm/vmm-uids/" + std::to_string(uid) + ".lock";
   const int fd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0) << lock;

@@ -1,6 +1,7 @@
 # smolvm_add_plugin(<kind> <name> SOURCES ... [LIBS ...])
 # Builds lib/smolvm/plugins/smolvm-<kind>-<name>.so, which sees only
-# include/smolvm/{plugin,smolvm}.h and exports only smolvm_plugin_entry.
+# include/smolvm/{plugin,smolvm}.h and the plugin SDK, and exports only its
+# entry points (smolvm_plugin_entry and smolvm_plugin_<kind>_<name>).
 function(smolvm_add_plugin kind name)
   cmake_parse_arguments(P "" "" "SOURCES;LIBS" ${ARGN})
   set(target smolvm-${kind}-${name})
@@ -9,11 +10,14 @@ function(smolvm_add_plugin kind name)
     PREFIX ""
     OUTPUT_NAME ${target}
     LIBRARY_OUTPUT_DIRECTORY ${SMOLVM_PLUGIN_DIR})
-  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR})
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR}/include
+    ${CMAKE_SOURCE_DIR}/plugins/sdk/include ${CMAKE_SOURCE_DIR})
+  # In-tree plugins carry SmolVM's version as their own.
+  target_compile_definitions(${target} PRIVATE SMOLVM_PLUGIN_VERSION="${PROJECT_VERSION}")
   target_link_libraries(${target} PRIVATE ${P_LIBS})
   # -fvisibility=hidden does not cover libstdc++ templates (namespace std
   # has default visibility): the version script keeps the export list to
-  # the entry point alone.
+  # the entry points alone.
   target_link_options(${target} PRIVATE -Wl,--no-undefined
     -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)

@@ -9,92 +9,13 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/common/paths.h"
+#include "core/plugins/vtable_contract.h"
 
 namespace smolvm {
 namespace {
 
 std::string version_str(uint32_t major, uint32_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
-}
-
-// Smallest vtable size a plugin of this kind must provide for the host's
-// ABI 1.0, and the mandatory slots within it.
-void check_vtable(const std::string& path, uint32_t kind, const void* vt) {
-  auto missing = [&](const char* slot) {
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": " + plugin_kind_name(kind) +
-                             " vtable lacks mandatory slot '" + slot + "'");
-  };
-  auto too_small = [&](size_t have, size_t need) {
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": " + plugin_kind_name(kind) + " vtable is " +
-                             std::to_string(have) + " bytes, ABI " +
-                             version_str(SMOLVM_PLUGIN_ABI_MAJOR, 0) + " needs at least " +
-                             std::to_string(need));
-  };
-  switch (kind) {
-    case SMOLVM_PLUGIN_STORE: {
-      const auto* v = static_cast<const smolvm_store_vtable*>(vt);
-      if (v->struct_size < sizeof(smolvm_store_vtable)) too_small(v->struct_size, sizeof(*v));
-      if (!v->open) missing("open");
-      if (!v->close) missing("close");
-      if (!v->vm_insert) missing("vm_insert");
-      if (!v->vm_update) missing("vm_update");
-      if (!v->vm_get) missing("vm_get");
-      if (!v->vm_list) missing("vm_list");
-      if (!v->vm_delete) missing("vm_delete");
-      if (!v->lease_acquire) missing("lease_acquire");
-      if (!v->lease_release) missing("lease_release");
-      if (!v->lease_list) missing("lease_list");
-      if (!v->forward_add) missing("forward_add");
-      if (!v->forward_remove) missing("forward_remove");
-      if (!v->forward_list) missing("forward_list");
-      if (!v->process_set) missing("process_set");
-      if (!v->process_clear) missing("process_clear");
-      if (!v->process_list) missing("process_list");
-      break;
-    }
-    case SMOLVM_PLUGIN_VMM: {
-      const auto* v = static_cast<const smolvm_vmm_vtable*>(vt);
-      if (v->struct_size < sizeof(smolvm_vmm_vtable)) too_small(v->struct_size, sizeof(*v));
-      if (!v->probe) missing("probe");
-      if (!v->prepare_disk) missing("prepare_disk");
-      if (!v->launch) missing("launch");
-      if (!v->pid) missing("pid");
-      if (!v->agent_connect) missing("agent_connect");
-      if (!v->kill) missing("kill");
-      if (!v->release) missing("release");
-      break;
-    }
-    case SMOLVM_PLUGIN_EXECUTOR: {
-      const auto* v = static_cast<const smolvm_executor_vtable*>(vt);
-      // file_read_bounded and file_write_bounded (1.2) are optional: core
-      // falls back to file_read and file_write.
-      constexpr size_t kAbi10 = offsetof(smolvm_executor_vtable, file_read_bounded);
-      if (v->struct_size < kAbi10) too_small(v->struct_size, kAbi10);
-      if (!v->connect) missing("connect");
-      if (!v->disconnect) missing("disconnect");
-      if (!v->exec_start) missing("exec_start");
-      if (!v->exec_next_event) missing("exec_next_event");
-      if (!v->exec_write_stdin) missing("exec_write_stdin");
-      if (!v->exec_close_stdin) missing("exec_close_stdin");
-      if (!v->exec_kill) missing("exec_kill");
-      if (!v->exec_free) missing("exec_free");
-      if (!v->file_write) missing("file_write");
-      if (!v->file_read) missing("file_read");
-      break;
-    }
-    case SMOLVM_PLUGIN_NETWORK: {
-      const auto* v = static_cast<const smolvm_network_vtable*>(vt);
-      if (v->struct_size < sizeof(smolvm_network_vtable)) too_small(v->struct_size, sizeof(*v));
-      if (!v->probe) missing("probe");
-      if (!v->setup) missing("setup");
-      if (!v->teardown) missing("teardown");
-      if (!v->forward_add) missing("forward_add");
-      if (!v->forward_remove) missing("forward_remove");
-      break;
-    }
-    default:
-      fail(SMOLVM_EPLUGIN, "plugin " + path + ": unknown kind " + std::to_string(kind));
-  }
 }
 
 std::vector<std::string> split_path(const std::string& s) {
@@ -133,29 +54,48 @@ LoadedPlugin::~LoadedPlugin() {
   if (handle_) ::dlclose(handle_);
 }
 
-std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t expected_kind,
-                                               const std::string& expected_name) {
-  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    const char* e = ::dlerror();
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": cannot load: " + (e ? e : "unknown error"));
+std::string LoadedPlugin::version() const {
+  if (desc_->abi_minor < 3 || !desc_->version) return "";
+  return desc_->version;
+}
+
+namespace {
+
+std::string plugin_file_name(uint32_t kind, const std::string& name) {
+  return std::string("smolvm-") + plugin_kind_name(kind) + "-" + name + ".so";
+}
+
+// The smolvm-<kind>-<name>.so files in dir, sorted.
+std::vector<std::string> plugin_files_in(const std::string& dir) {
+  std::set<std::string> files;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return {};
+  while (dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n.rfind("smolvm-", 0) == 0 && n.size() > 10 && n.compare(n.size() - 3, 3, ".so") == 0) {
+      files.insert(n);
+    }
   }
-  // From here on, any refusal must dlclose: hold the handle in the result
-  // object first so an exception releases it.
-  auto entry =
-      reinterpret_cast<smolvm_plugin_entry_fn>(::dlsym(handle, SMOLVM_PLUGIN_ENTRY_SYMBOL));
-  if (!entry) {
-    ::dlclose(handle);
-    fail(SMOLVM_EPLUGIN, "plugin " + path +
-                             ": no '" SMOLVM_PLUGIN_ENTRY_SYMBOL
-                             "' entry point (not a SmolVM plugin?)");
-  }
-  const smolvm_plugin_descriptor* desc = entry();
-  if (!desc) {
-    ::dlclose(handle);
-    fail(SMOLVM_EPLUGIN, "plugin " + path + ": entry point returned no descriptor");
-  }
-  auto plugin = std::make_unique<LoadedPlugin>(handle, desc, path);
+  ::closedir(d);
+  return {files.begin(), files.end()};
+}
+
+// "smolvm-vmm-qemu.so" -> {"vmm", "qemu"}; kind "" when the name has no
+// kind part.
+std::pair<std::string, std::string> kind_and_name_of(const std::string& file) {
+  const std::string stem = file.substr(7, file.size() - 10);
+  const size_t dash = stem.find('-');
+  if (dash == std::string::npos) return {"", stem};
+  return {stem.substr(0, dash), stem.substr(dash + 1)};
+}
+
+std::string builtin_entry_symbol(uint32_t kind, const std::string& name) {
+  return std::string("smolvm_plugin_") + plugin_kind_name(kind) + "_" + name;
+}
+
+void validate_descriptor(const std::string& path, const smolvm_plugin_descriptor* desc,
+                         uint32_t expected_kind, const std::string& expected_name) {
+  if (!desc) fail(SMOLVM_EPLUGIN, "plugin " + path + ": entry point returned no descriptor");
   const std::string host = version_str(SMOLVM_PLUGIN_ABI_MAJOR, SMOLVM_PLUGIN_ABI_MINOR);
   const std::string theirs = version_str(desc->abi_major, desc->abi_minor);
   if (desc->abi_major != SMOLVM_PLUGIN_ABI_MAJOR) {
@@ -169,6 +109,10 @@ std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t
   if (!desc->name || !*desc->name) {
     fail(SMOLVM_EPLUGIN, "plugin " + path + ": descriptor has no name");
   }
+  const size_t need = required_vtable_size(desc->kind, desc->abi_minor);
+  if (need == 0) {
+    fail(SMOLVM_EPLUGIN, "plugin " + path + ": unknown kind " + std::to_string(desc->kind));
+  }
   if (expected_kind && desc->kind != expected_kind) {
     fail(SMOLVM_EPLUGIN, "plugin " + path + ": is a " + plugin_kind_name(desc->kind) +
                              " plugin, expected " + plugin_kind_name(expected_kind));
@@ -178,8 +122,58 @@ std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t
          "plugin " + path + ": is named '" + desc->name + "', expected '" + expected_name + "'");
   }
   if (!desc->vtable) fail(SMOLVM_EPLUGIN, "plugin " + path + ": descriptor has no vtable");
-  check_vtable(path, desc->kind, desc->vtable);
+  // Every vtable starts with its size.
+  const size_t have = *static_cast<const size_t*>(desc->vtable);
+  if (desc->abi_minor >= 3 && desc->vtable_size != have) {
+    fail(SMOLVM_EPLUGIN, "plugin " + path + ": descriptor gives vtable_size " +
+                             std::to_string(desc->vtable_size) +
+                             " but its vtable's struct_size is " + std::to_string(have));
+  }
+  if (have < need) {
+    fail(SMOLVM_EPLUGIN, "plugin " + path + ": " + plugin_kind_name(desc->kind) + " vtable is " +
+                             std::to_string(have) + " bytes, plugin ABI " + theirs +
+                             " (the minor it declares) needs at least " + std::to_string(need));
+  }
+  const std::string missing = missing_mandatory_slot(desc->kind, desc->vtable);
+  if (!missing.empty()) {
+    fail(SMOLVM_EPLUGIN, "plugin " + path + ": " + plugin_kind_name(desc->kind) +
+                             " vtable lacks mandatory slot '" + missing + "'");
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<LoadedPlugin> load_plugin_file(const std::string& path, uint32_t expected_kind,
+                                               const std::string& expected_name) {
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* e = ::dlerror();
+    fail(SMOLVM_EPLUGIN, "plugin " + path + ": cannot load: " + (e ? e : "unknown error"));
+  }
+  auto entry =
+      reinterpret_cast<smolvm_plugin_entry_fn>(::dlsym(handle, SMOLVM_PLUGIN_ENTRY_SYMBOL));
+  if (!entry) {
+    ::dlclose(handle);
+    fail(SMOLVM_EPLUGIN, "plugin " + path +
+                             ": no '" SMOLVM_PLUGIN_ENTRY_SYMBOL
+                             "' entry point (not a SmolVM plugin?)");
+  }
+  // From here on the result object holds the handle, so any refusal
+  // dlclose()s it.
+  const smolvm_plugin_descriptor* desc = entry();
+  auto plugin = std::make_unique<LoadedPlugin>(handle, desc, path);
+  validate_descriptor(path, desc, expected_kind, expected_name);
   return plugin;
+}
+
+std::unique_ptr<LoadedPlugin> find_builtin_plugin(uint32_t kind, const std::string& name) {
+  const std::string symbol = builtin_entry_symbol(kind, name);
+  auto entry = reinterpret_cast<smolvm_plugin_entry_fn>(::dlsym(RTLD_DEFAULT, symbol.c_str()));
+  if (!entry) return nullptr;
+  const std::string where = "(built in: " + symbol + ")";
+  const smolvm_plugin_descriptor* desc = entry();
+  validate_descriptor(where, desc, kind, name);
+  return std::make_unique<LoadedPlugin>(nullptr, desc, where);
 }
 
 PluginRegistry::PluginRegistry(const std::string& extra_dirs) {
@@ -199,7 +193,11 @@ const LoadedPlugin& PluginRegistry::get(uint32_t kind, const std::string& name) 
   for (const auto& p : loaded_) {
     if (p->descriptor().kind == kind && p->name() == name) return *p;
   }
-  const std::string file = std::string("smolvm-") + plugin_kind_name(kind) + "-" + name + ".so";
+  if (auto builtin = find_builtin_plugin(kind, name)) {
+    loaded_.push_back(std::move(builtin));
+    return *loaded_.back();
+  }
+  const std::string file = plugin_file_name(kind, name);
   for (const auto& dir : dirs_) {
     const std::string path = dir + "/" + file;
     if (!path_exists(path)) continue;
@@ -213,20 +211,48 @@ const LoadedPlugin& PluginRegistry::get(uint32_t kind, const std::string& name) 
                            "; set SMOLVM_PLUGIN_PATH)");
 }
 
+std::vector<PluginReport> PluginRegistry::inspect_all() const {
+  std::vector<PluginReport> out;
+  std::set<std::string> seen;  // file names already found in an earlier folder
+  for (const auto& dir : dirs_) {
+    for (const auto& file : plugin_files_in(dir)) {
+      PluginReport r;
+      r.path = dir + "/" + file;
+      const auto [kind, name] = kind_and_name_of(file);
+      r.kind = kind;
+      r.name = name;
+      try {
+        const auto p = load_plugin_file(r.path, 0, "");
+        const auto& d = p->descriptor();
+        r.kind = plugin_kind_name(d.kind);
+        r.name = d.name;
+        r.version = p->version();
+        r.description = d.description ? d.description : "";
+        r.abi = version_str(d.abi_major, d.abi_minor);
+        r.vtable_size = p->vtable_size();
+        if (plugin_file_name(d.kind, d.name) != file) {
+          r.error = "its descriptor says " + r.kind + " plugin '" + r.name +
+                    "', so the file must be named " + plugin_file_name(d.kind, d.name);
+        }
+      } catch (const Error& e) {
+        r.error = e.what();
+      }
+      if (r.error.empty() && !seen.insert(file).second) {
+        r.error = "shadowed by the " + file + " of an earlier folder in the search path";
+      }
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> PluginRegistry::available(uint32_t kind) const {
   std::set<std::string> names;
-  const std::string prefix = std::string("smolvm-") + plugin_kind_name(kind) + "-";
   for (const auto& dir : dirs_) {
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) continue;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.rfind(prefix, 0) == 0 && n.size() > prefix.size() + 3 &&
-          n.compare(n.size() - 3, 3, ".so") == 0) {
-        names.insert(n.substr(prefix.size(), n.size() - prefix.size() - 3));
-      }
+    for (const auto& file : plugin_files_in(dir)) {
+      const auto [k, name] = kind_and_name_of(file);
+      if (k == plugin_kind_name(kind)) names.insert(name);
     }
-    ::closedir(d);
   }
   return {names.begin(), names.end()};
 }

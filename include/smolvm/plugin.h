@@ -2,21 +2,29 @@
  * plugin.h - the SmolVM plugin ABI.
  *
  * A plugin is a shared object exporting one C function, smolvm_plugin_entry,
- * that returns a descriptor: ABI version, kind, name and a vtable of the
- * kind's functions. The host refuses a plugin whose ABI major differs from
- * its own or whose minor is newer, and one whose vtable lacks a mandatory
+ * that returns a descriptor: ABI version, kind, name, the plugin's own
+ * version and a vtable of the kind's functions. The host refuses a plugin
+ * whose ABI major differs from its own or whose minor is newer, and one
+ * whose vtable is too small for the minor it declares or lacks a mandatory
  * slot, with a message naming the file and both versions (the contract of
  * SQLite loadable extensions and GStreamer plugins).
  *
- * Every vtable starts with its own size, so the host can tell which
- * (appended) slots a plugin built against an older minor provides.
+ * Growth: within a major, structs and vtables only ever gain fields and
+ * slots at their end, each marked "Since 1.N". Every vtable and config
+ * starts with its own size, so both sides can tell what the other was built
+ * with: the host accepts a plugin whose vtable covers the mandatory slots of
+ * the minor it declares, and calls a later slot only when the plugin's size
+ * covers it (SMOLVM_VTABLE_HAS); a plugin reads a later config field only
+ * when the host's struct_size covers it (SMOLVM_VMM_CONFIG_HAS).
  *
  * Errors: each function returns 0 or a negative smolvm_status and writes a
  * message into the caller's smolvm_plugin_error. No exception, longjmp or
  * allocation crosses the boundary; strings handed to a callback are valid
  * only during that call.
  *
- * A plugin sees only this header and smolvm.h.
+ * A plugin sees only this header and smolvm.h. plugins/sdk (smolvm/plugin_sdk.h)
+ * writes the descriptor and entry points and guards every slot for C++
+ * plugins.
  */
 #ifndef SMOLVM_PLUGIN_H
 #define SMOLVM_PLUGIN_H
@@ -31,7 +39,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 2
+#define SMOLVM_PLUGIN_ABI_MINOR 3
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -48,18 +56,24 @@ typedef struct smolvm_plugin_error {
 
 typedef struct smolvm_plugin_descriptor {
   uint32_t abi_major;
-  uint32_t abi_minor;
-  uint32_t kind; /* smolvm_plugin_kind */
+  uint32_t abi_minor; /* the minor this plugin was built against */
+  uint32_t kind;      /* smolvm_plugin_kind */
   const char* name;
   const char* description;
   const void* vtable; /* smolvm_<kind>_vtable, starting with its size */
+  /* Since 1.3 (the host reads them only when abi_minor >= 3): */
+  const char* version; /* the plugin's own version, e.g. "1.4.0" */
+  size_t vtable_size;  /* equals the vtable's struct_size */
 } smolvm_plugin_descriptor;
 
 typedef const smolvm_plugin_descriptor* (*smolvm_plugin_entry_fn)(void);
 
-/* Every plugin defines exactly this, with default visibility:
+/* Every plugin defines smolvm_plugin_entry with default visibility:
  *   SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor *smolvm_plugin_entry(void);
- */
+ * and, since 1.3, the same function under a name of its own,
+ * smolvm_plugin_<kind>_<name> (e.g. smolvm_plugin_vmm_qemu), which the host
+ * looks up in its own process before searching plugin folders: a plugin
+ * linked into the program itself is used without a file. */
 #define SMOLVM_PLUGIN_EXPORT __attribute__((visibility("default")))
 
 /* ---- store ---------------------------------------------------------- *
@@ -302,12 +316,12 @@ typedef struct smolvm_executor_vtable {
                             smolvm_plugin_error* err);
 } smolvm_executor_vtable;
 
-/* True when vt provides `slot` (a plugin built for an older minor has a
- * shorter vtable). */
-#define SMOLVM_EXECUTOR_HAS(vt, slot)                                                         \
-  ((vt)->struct_size >=                                                                       \
-       offsetof(smolvm_executor_vtable, slot) + sizeof(((smolvm_executor_vtable*)0)->slot) && \
-   (vt)->slot != NULL)
+/* True when vt, of vtable type `type`, provides `slot` (a plugin built for
+ * an older minor has a shorter vtable, and an optional slot may be NULL). */
+#define SMOLVM_VTABLE_HAS(type, vt, slot) \
+  ((vt)->struct_size >= offsetof(type, slot) + sizeof(((type*)0)->slot) && (vt)->slot != NULL)
+
+#define SMOLVM_EXECUTOR_HAS(vt, slot) SMOLVM_VTABLE_HAS(smolvm_executor_vtable, vt, slot)
 
 /* ---- network ------------------------------------------------------ *
  * Gives a VM a TAP device, an address, outbound NAT, isolation and port

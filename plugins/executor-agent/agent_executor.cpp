@@ -14,7 +14,7 @@
 
 #include "plugins/executor-agent/connection.h"
 #include "protocol/messages.h"
-#include "smolvm/plugin.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace {
 
@@ -383,17 +383,7 @@ const smolvm_executor_vtable kVtable = {
     file_write_bounded,
 };
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_EXECUTOR,
-    "agent",
-    "the SmolVM guest agent, over the VM's supervisor socket",
-    &kVtable,
-};
-
 }  // namespace
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(executor, agent, SMOLVM_PLUGIN_VERSION,
+                     "the SmolVM guest agent, over the VM's supervisor socket", kVtable)

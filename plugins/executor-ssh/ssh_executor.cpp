@@ -16,7 +16,7 @@
 
 #include "plugins/executor-ssh/remote.h"
 #include "plugins/executor-ssh/session.h"
-#include "smolvm/plugin.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace {
 
@@ -462,17 +462,8 @@ const smolvm_executor_vtable kVtable = {
     file_write_bounded,
 };
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_EXECUTOR,
-    "ssh",
-    "OpenSSH in the guest, over its private IP, with a per-VM key and a pinned host key",
-    &kVtable,
-};
-
 }  // namespace
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(
+    executor, ssh, SMOLVM_PLUGIN_VERSION,
+    "OpenSSH in the guest, over its private IP, with a per-VM key and a pinned host key", kVtable)

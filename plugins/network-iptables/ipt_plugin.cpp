@@ -6,7 +6,7 @@
 #include "plugins/net-common/tap.h"
 #include "plugins/net-common/tools.h"
 #include "plugins/network-iptables/rules.h"
-#include "smolvm/plugin.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace {
 
@@ -126,16 +126,7 @@ int forward_remove(const smolvm_network_forward* f, smolvm_plugin_error* err) {
 const smolvm_network_vtable kVtable = {
     sizeof(smolvm_network_vtable), probe, setup, teardown, forward_add, forward_remove};
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_NETWORK,
-    "iptables",
-    "TAP + NAT + isolation + port forwards in SMOLVM-* iptables chains",
-    &kVtable};
-
 }  // namespace
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(network, iptables, SMOLVM_PLUGIN_VERSION,
+                     "TAP + NAT + isolation + port forwards in SMOLVM-* iptables chains", kVtable)

@@ -1,8 +1,6 @@
 // plugin.cpp - the ABI boundary: the descriptor, and vtable functions that
 // lock the handle, call the operation and turn every exception into a status
 // and a message. Nothing thrown gets past guard().
-#include "smolvm/plugin.h"
-
 #include <unistd.h>
 
 #include <cstdarg>
@@ -13,6 +11,7 @@
 #include <utility>
 
 #include "plugins/store-sqlite/store.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace smolvm::store_sqlite {
 namespace {
@@ -226,19 +225,11 @@ const smolvm_store_vtable kVtable = {
     st_process_list,
 };
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_STORE,
-    "sqlite",
-    "SQLite store (WAL): VMs, address leases, port forwards and processes, shared by every "
-    "process",
-    &kVtable,
-};
-
 }  // namespace
 }  // namespace smolvm::store_sqlite
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &smolvm::store_sqlite::kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(
+    store, sqlite, SMOLVM_PLUGIN_VERSION,
+    "SQLite store (WAL): VMs, address leases, port forwards and processes, shared by every "
+    "process",
+    smolvm::store_sqlite::kVtable)

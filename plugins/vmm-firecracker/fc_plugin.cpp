@@ -14,7 +14,7 @@
 #include "plugins/vmm-firecracker/fc_disk.h"
 #include "plugins/vmm-firecracker/fc_host.h"
 #include "plugins/vmm-firecracker/fc_instance.h"
-#include "smolvm/plugin.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace smolvm_fc {
 namespace {
@@ -139,18 +139,9 @@ const smolvm_vmm_vtable kVtable = {
     release,
 };
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_VMM,
-    "firecracker",
-    "Firecracker microVM (hardware KVM only), agent over hybrid vsock",
-    &kVtable,
-};
-
 }  // namespace
 }  // namespace smolvm_fc
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &smolvm_fc::kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(vmm, firecracker, SMOLVM_PLUGIN_VERSION,
+                     "Firecracker microVM (hardware KVM only), agent over hybrid vsock",
+                     smolvm_fc::kVtable)

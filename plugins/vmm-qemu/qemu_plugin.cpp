@@ -24,7 +24,7 @@
 #include "plugins/vmm-qemu/qemu_args.h"
 #include "plugins/vmm-qemu/qemu_files.h"
 #include "plugins/vmm-qemu/qmp.h"
-#include "smolvm/plugin.h"
+#include "smolvm/plugin_sdk.h"
 
 namespace {
 
@@ -197,17 +197,7 @@ const smolvm_vmm_vtable kVtable = {
     release,
 };
 
-const smolvm_plugin_descriptor kDescriptor = {
-    SMOLVM_PLUGIN_ABI_MAJOR,
-    SMOLVM_PLUGIN_ABI_MINOR,
-    SMOLVM_PLUGIN_VMM,
-    "qemu",
-    "QEMU microvm (KVM or TCG), agent over virtio-serial",
-    &kVtable,
-};
-
 }  // namespace
 
-extern "C" SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
-  return &kDescriptor;
-}
+SMOLVM_PLUGIN_DEFINE(vmm, qemu, SMOLVM_PLUGIN_VERSION,
+                     "QEMU microvm (KVM or TCG), agent over virtio-serial", kVtable)

@@ -2,7 +2,11 @@
 // defect (bad_plugins/bad_plugin.c).
 #include "core/plugins/loader.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
 
 #include "core/common/error.h"
 
@@ -28,6 +32,40 @@ TEST(Loader, AcceptsAGoodPlugin) {
   auto p = load_plugin_file(path_of("good"), SMOLVM_PLUGIN_NETWORK, "testnet");
   EXPECT_EQ(p->name(), "testnet");
   EXPECT_EQ(p->descriptor().abi_major, uint32_t{SMOLVM_PLUGIN_ABI_MAJOR});
+  EXPECT_EQ(p->version(), "0.0-test");
+  EXPECT_EQ(p->vtable_size(), sizeof(smolvm_network_vtable));
+}
+
+// A plugin built against the 1.1 header loads in this newer host, which
+// sees that the slots appended since (file_read_bounded, 1.2) are not
+// there, though the memory past the vtable holds non-NULL pointers.
+TEST(Loader, AcceptsAPluginBuiltForAnOlderMinorAndSeesOnlyItsSlots) {
+  const std::string path = std::string(BAD_PLUGIN_DIR) + "/abi11/smolvm-executor-old11.so";
+  auto p = load_plugin_file(path, SMOLVM_PLUGIN_EXECUTOR, "old11");
+  EXPECT_EQ(p->descriptor().abi_minor, 1u);
+  EXPECT_EQ(p->version(), "");  // 1.1 descriptors have no version field
+  const auto& vt = p->vtable<smolvm_executor_vtable>();
+  EXPECT_EQ(vt.struct_size, offsetof(smolvm_executor_vtable, file_read_bounded));
+  EXPECT_FALSE(SMOLVM_EXECUTOR_HAS(&vt, file_read_bounded));
+  EXPECT_FALSE(SMOLVM_EXECUTOR_HAS(&vt, file_write_bounded));
+  EXPECT_TRUE(SMOLVM_EXECUTOR_HAS(&vt, file_read));
+  // Its 1.1 slots work through the new vtable type.
+  std::string got;
+  smolvm_plugin_error err{};
+  ASSERT_EQ(vt.file_read(
+                nullptr, "/x",
+                [](void* ctx, const uint8_t* d, size_t n) {
+                  static_cast<std::string*>(ctx)->append(reinterpret_cast<const char*>(d), n);
+                },
+                &got, &err),
+            0);
+  EXPECT_EQ(got, "v1.1");
+  void* self = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(self, nullptr);
+  auto calls = reinterpret_cast<int (*)()>(dlsym(self, "old_plugin_calls_past_the_vtable"));
+  ASSERT_NE(calls, nullptr);
+  EXPECT_EQ(calls(), 0);
+  dlclose(self);
 }
 
 std::string host_abi() {
@@ -57,7 +95,21 @@ TEST(Loader, RefusesMissingMandatorySlot) {
 
 TEST(Loader, RefusesTooSmallVtable) {
   const std::string msg = refusal("bad_small_vtable");
-  EXPECT_NE(msg.find("vtable is 4 bytes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path_of("bad_small_vtable")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("network vtable is 4 bytes, plugin ABI " + host_abi() +
+                     " (the minor it declares) needs at least " +
+                     std::to_string(sizeof(smolvm_network_vtable))),
+            std::string::npos)
+      << msg;
+}
+
+TEST(Loader, RefusesADescriptorWhoseVtableSizeDisagrees) {
+  const std::string msg = refusal("bad_vtable_size_mismatch");
+  EXPECT_NE(
+      msg.find("descriptor gives vtable_size " + std::to_string(sizeof(smolvm_network_vtable) + 8) +
+               " but its vtable's struct_size is " + std::to_string(sizeof(smolvm_network_vtable))),
+      std::string::npos)
+      << msg;
 }
 
 TEST(Loader, RefusesObjectWithoutEntryPoint) {
@@ -83,6 +135,44 @@ TEST(Loader, RefusesWrongKindAndName) {
 TEST(Loader, RefusesMissingFileWithDlerror) {
   const std::string msg = refusal("does_not_exist");
   EXPECT_NE(msg.find("cannot load"), std::string::npos) << msg;
+}
+
+TEST(Registry, UsesAPluginLinkedIntoTheProgramBeforeAnyFolder) {
+  PluginRegistry reg("");
+  const auto& p = reg.get(SMOLVM_PLUGIN_NETWORK, "builtin_net");
+  EXPECT_EQ(p.version(), "2.5.0");
+  EXPECT_EQ(p.path(), "(built in: smolvm_plugin_network_builtin_net)");
+}
+
+TEST(Registry, ReportsEveryPluginFileWithItsVersionOrWhyItIsRefused) {
+  const std::string dir = ::testing::TempDir() + "/inspect_plugins";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(path_of("good"), dir + "/smolvm-network-testnet.so");
+  std::filesystem::copy_file(path_of("good"), dir + "/smolvm-network-misnamed.so");
+  std::filesystem::copy_file(path_of("bad_major"), dir + "/smolvm-network-major.so");
+  PluginRegistry reg(dir + ":" + SMOLVM_PLUGIN_BUILD_DIR);
+  std::map<std::string, PluginReport> by_file;
+  for (const auto& r : reg.inspect_all()) {
+    by_file[std::filesystem::path(r.path).filename().string() + "@" +
+            std::filesystem::path(r.path).parent_path().string()] = r;
+  }
+  const auto& good = by_file.at("smolvm-network-testnet.so@" + dir);
+  EXPECT_EQ(good.error, "");
+  EXPECT_EQ(good.kind, "network");
+  EXPECT_EQ(good.version, "0.0-test");
+  EXPECT_EQ(good.abi, host_abi());
+  EXPECT_EQ(good.description, "test plugin");
+  EXPECT_NE(by_file.at("smolvm-network-misnamed.so@" + dir)
+                .error.find("must be named smolvm-network-testnet.so"),
+            std::string::npos);
+  EXPECT_NE(by_file.at("smolvm-network-major.so@" + dir).error.find("major versions differ"),
+            std::string::npos);
+  const auto& qemu = by_file.at(std::string("smolvm-vmm-qemu.so@") + SMOLVM_PLUGIN_BUILD_DIR);
+  EXPECT_EQ(qemu.error, "");
+  EXPECT_EQ(qemu.version, SMOLVM_VERSION_STRING);
+  EXPECT_FALSE(qemu.description.empty());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Registry, FindsTheBuiltPluginsAndNamesTheSearchPathWhenMissing) {

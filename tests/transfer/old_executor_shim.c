@@ -1,14 +1,30 @@
-/* An executor plugin as one built for plugin ABI 1.1 looks: the real agent
- * executor's vtable cut before file_read_bounded and file_write_bounded
- * (appended in 1.2), so the test can check core's fallbacks to file_read and
- * file_write against a real guest. */
+/* An executor plugin built for plugin ABI 1.1: compiled against the 1.1
+ * header (tests/c/abi-1.1), it forwards to the real agent executor's slots
+ * of that minor, so the test can check core's fallbacks to file_read and
+ * file_write against a real guest. Past its vtable lie non-NULL pointers
+ * that abort: a host that called a slot its struct_size does not cover
+ * (file_read_bounded, appended in 1.2) would die here. */
 #include <dlfcn.h>
-#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smolvm/plugin.h"
 
-static smolvm_executor_vtable vt;
+#if SMOLVM_PLUGIN_ABI_MINOR != 1
+#error "built against the plugin ABI 1.1 header"
+#endif
+
+static void past_the_vtable(void) {
+  fputs("old_executor_shim: the host called a slot past this 1.1 plugin's vtable\n", stderr);
+  abort();
+}
+
+static struct {
+  smolvm_executor_vtable vt;
+  void (*after[4])(void);
+} table = {{0}, {past_the_vtable, past_the_vtable, past_the_vtable, past_the_vtable}};
+
 static smolvm_plugin_descriptor desc;
 
 SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
@@ -17,10 +33,14 @@ SMOLVM_PLUGIN_EXPORT const smolvm_plugin_descriptor* smolvm_plugin_entry(void) {
   smolvm_plugin_entry_fn entry = (smolvm_plugin_entry_fn)dlsym(real_so, SMOLVM_PLUGIN_ENTRY_SYMBOL);
   if (!entry) return NULL;
   const smolvm_plugin_descriptor* real = entry();
-  memcpy(&vt, real->vtable, offsetof(smolvm_executor_vtable, file_read_bounded));
-  vt.struct_size = offsetof(smolvm_executor_vtable, file_read_bounded);
-  desc = *real;
-  desc.abi_minor = 1;
-  desc.vtable = &vt;
+  /* The 1.1 slots are a prefix of every later vtable. */
+  memcpy(&table.vt, real->vtable, sizeof table.vt);
+  table.vt.struct_size = sizeof table.vt;
+  desc.abi_major = SMOLVM_PLUGIN_ABI_MAJOR;
+  desc.abi_minor = SMOLVM_PLUGIN_ABI_MINOR;
+  desc.kind = SMOLVM_PLUGIN_EXECUTOR;
+  desc.name = real->name;
+  desc.description = "the agent executor as a plugin built for ABI 1.1";
+  desc.vtable = &table.vt;
   return &desc;
 }

@@ -21,18 +21,20 @@ __attribute__((unused)) static int noop_fwd(const smolvm_network_forward* f,
   return 0;
 }
 
-static const smolvm_network_vtable vt = {
 #if defined(BAD_SMALL_VTABLE)
-    4,
+#define VTABLE_SIZE 4
 #else
-    sizeof(smolvm_network_vtable),
+#define VTABLE_SIZE sizeof(smolvm_network_vtable)
 #endif
+
+static const smolvm_network_vtable vt = {
+    VTABLE_SIZE,
 #if defined(BAD_MISSING_SLOT)
     0,
 #else
     probe,
 #endif
-    noop_cfg, noop_cfg, noop_fwd, noop_fwd,
+    noop_cfg,    noop_cfg, noop_fwd, noop_fwd,
 };
 
 __attribute__((unused)) static const smolvm_plugin_descriptor desc = {
@@ -43,7 +45,8 @@ __attribute__((unused)) static const smolvm_plugin_descriptor desc = {
     SMOLVM_PLUGIN_ABI_MAJOR,
     SMOLVM_PLUGIN_ABI_MINOR + 1,
 #else
-    SMOLVM_PLUGIN_ABI_MAJOR, SMOLVM_PLUGIN_ABI_MINOR,
+    SMOLVM_PLUGIN_ABI_MAJOR,
+    SMOLVM_PLUGIN_ABI_MINOR,
 #endif
     SMOLVM_PLUGIN_NETWORK,
 #if defined(BAD_NO_NAME)
@@ -53,6 +56,12 @@ __attribute__((unused)) static const smolvm_plugin_descriptor desc = {
 #endif
     "test plugin",
     &vt,
+    "0.0-test",
+#if defined(BAD_VTABLE_SIZE_MISMATCH)
+    VTABLE_SIZE + 8,
+#else
+    VTABLE_SIZE,
+#endif
 };
 
 #if !defined(BAD_NO_ENTRY)

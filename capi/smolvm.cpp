@@ -16,6 +16,7 @@
 #include "core/common/names.h"
 #include "core/common/paths.h"
 #include "core/host/doctor.h"
+#include "core/plugins/plugin_report_json.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
@@ -343,6 +344,21 @@ int smolvm_doctor(char** out_json, smolvm_runtime* rt) {
       smolvm::PluginRegistry plugins("");
       report =
           smolvm::run_doctor(plugins, smolvm::resolve_state_dir(""), smolvm::resolve_cache_dir(""));
+    }
+    *out_json = strdup(report.dump(2).c_str());
+    if (!*out_json) throw std::bad_alloc();
+  });
+}
+
+int smolvm_plugins_inspect(char** out_json, smolvm_runtime* rt) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    nlohmann::json report;
+    if (rt) {
+      report = smolvm::inspect_plugins_json(rt->rt->plugins());
+    } else {
+      report = smolvm::inspect_plugins_json(smolvm::PluginRegistry(""));
     }
     *out_json = strdup(report.dump(2).c_str());
     if (!*out_json) throw std::bad_alloc();

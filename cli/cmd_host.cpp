@@ -1,4 +1,4 @@
-// Host commands: doctor, gc, image.
+// Host commands: doctor, plugins, gc, image.
 #include <dirent.h>
 #include <unistd.h>
 
@@ -67,6 +67,37 @@ int cmd_doctor(const std::vector<std::string>& argv) {
   std::cout << (report["ok"].get<bool>() ? "ready to run VMs\n"
                                          : "not ready: fix the [FAIL] lines above\n");
   return report["ok"].get<bool>() ? 0 : 1;
+}
+
+int cmd_plugins(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {"--json"});
+  char* raw = nullptr;
+  check(smolvm_plugins_inspect(&raw, nullptr));
+  const auto report = nlohmann::json::parse(raw);
+  smolvm_free(raw);
+  bool all_ok = true;
+  for (const auto& p : report["plugins"]) all_ok = all_ok && p["error"].get<std::string>().empty();
+  if (a.has("--json")) {
+    std::cout << report.dump(2) << "\n";
+    return all_ok ? 0 : 1;
+  }
+  std::printf("%-9s %-12s %-9s %-4s %s\n", "KIND", "NAME", "VERSION", "ABI", "PATH");
+  for (const auto& p : report["plugins"]) {
+    const std::string version = p["version"];
+    std::printf("%-9s %-12s %-9s %-4s %s\n", p["kind"].get<std::string>().c_str(),
+                p["name"].get<std::string>().c_str(), version.empty() ? "-" : version.c_str(),
+                p["abi"].get<std::string>().empty() ? "-" : p["abi"].get<std::string>().c_str(),
+                p["path"].get<std::string>().c_str());
+    if (!p["error"].get<std::string>().empty()) {
+      std::printf("          refused: %s\n", p["error"].get<std::string>().c_str());
+    }
+  }
+  if (report["plugins"].empty()) {
+    std::string dirs;
+    for (const auto& d : report["search_path"]) dirs += " " + d.get<std::string>();
+    std::printf("no plugins found in:%s\n", dirs.empty() ? " (no folders)" : dirs.c_str());
+  }
+  return all_ok ? 0 : 1;
 }
 
 int cmd_gc(const std::vector<std::string>& argv) {

@@ -52,6 +52,7 @@ int cmd_cp(const std::vector<std::string>& argv);
 int cmd_ssh(const std::vector<std::string>& argv);
 int cmd_gc(const std::vector<std::string>& argv);
 int cmd_doctor(const std::vector<std::string>& argv);
+int cmd_plugins(const std::vector<std::string>& argv);
 int cmd_image(const std::vector<std::string>& argv);
 
 // Flags shared by create and run --rm.

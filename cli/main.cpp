@@ -113,6 +113,12 @@ const std::map<std::string, Entry>& commands() {
         "the guest image,\nnetwork tools and privileges, how each VM's QEMU is isolated (a uid "
         "of its own,\ncgroup limits), and says how to fix what is missing. Exit 1 if a "
         "required\npiece is missing."}},
+      {"plugins",
+       {cmd_plugins, "list the plugins found, with version and ABI, or why each is refused",
+        "usage: smolvm plugins [--json]\nLoads every smolvm-<kind>-<name>.so in the plugin search "
+        "path (SMOLVM_PLUGIN_PATH,\nthen the install's lib/smolvm/plugins) and prints its kind, "
+        "name, version,\nthe plugin ABI it was built for and its path; a plugin that cannot be "
+        "used is\nlisted with the reason. Exit 1 if any is refused."}},
       {"image",
        {cmd_image, "build, list or prune guest images",
         "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\n"

@@ -134,6 +134,7 @@
 %ignore smolvm_runtime_gc;
 %ignore smolvm_doctor;
 %ignore smolvm_image_prune; /* the CLI's; a facade can wrap it like doctor */
+%ignore smolvm_plugins_inspect; /* the CLI's, like image_prune */
 %ignore smolvm_profile_load;               /* use smolvm_swig_vm_create_from_profile */
 %ignore smolvm_profile_free;
 %ignore smolvm_profile_name;

@@ -9,6 +9,7 @@
 #include "core/common/paths.h"
 #include "core/host/host_probe.h"
 #include "core/plugins/loader.h"
+#include "core/plugins/plugin_report_json.h"
 #include "core/runtime/image.h"
 #include "core/runtime/launcher.h"
 #include "core/supervisor/cgroup.h"
@@ -58,13 +59,27 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
                                        "SmolVM falls back to TCG meanwhile",
         /*required=*/false);
 
-  nlohmann::json plugin_list;
-  for (uint32_t kind :
-       {SMOLVM_PLUGIN_VMM, SMOLVM_PLUGIN_EXECUTOR, SMOLVM_PLUGIN_NETWORK, SMOLVM_PLUGIN_STORE}) {
-    plugin_list[plugin_kind_name(kind)] = plugins.available(kind);
+  // Every plugin file is loaded, so a broken or mismatched one is named
+  // here rather than at the first VM that needs it.
+  const nlohmann::json inspected = inspect_plugins_json(plugins);
+  report["plugins"] = inspected["plugins"];
+  report["plugin_dirs"] = inspected["search_path"];
+  std::string refused;
+  size_t usable = 0;
+  for (const auto& p : inspected["plugins"]) {
+    const std::string error = p["error"];
+    if (error.empty()) {
+      ++usable;
+    } else {
+      refused += (refused.empty() ? "" : "; ") + error;
+    }
   }
-  report["plugins"] = plugin_list;
-  report["plugin_dirs"] = plugins.search_dirs();
+  check("plugins", refused.empty(),
+        refused.empty() ? std::to_string(usable) + " plugins load (smolvm plugins lists them)"
+                        : std::to_string(usable) + " plugins load; refused: " + refused,
+        "remove or rebuild the refused plugin files, or take their folder out of "
+        "SMOLVM_PLUGIN_PATH",
+        /*required=*/false);
 
   nlohmann::json vmm = nlohmann::json::object();
   for (const auto& name : plugins.available(SMOLVM_PLUGIN_VMM)) {

@@ -9,7 +9,8 @@ namespace smolvm {
 class PluginRegistry;
 
 // {"ok": bool, "accel": "kvm"|"tcg", "kvm": {...}, "checks": [{"name",
-//  "ok", "message", "fix"}...], "plugins": {...}, "vmm": {...}}.
+//  "ok", "message", "fix"}...], "plugins": [...] (as inspect_plugins_json),
+//  "plugin_dirs": [...], "vmm": {...}}.
 nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
                           const std::string& cache_dir);
 

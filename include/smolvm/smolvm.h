@@ -46,7 +46,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 2
+#define SMOLVM_ABI_MINOR 3
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -142,6 +142,15 @@ SMOLVM_API int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt);
  * network tools, privileges) and writes a JSON report to *out_json (free
  * with smolvm_free). rt may be NULL: the default plugin path is used. */
 SMOLVM_API int smolvm_doctor(char** out_json, smolvm_runtime* rt);
+
+/* Since 1.3. Loads every plugin file in the search path of rt (NULL: the
+ * default path) and writes a JSON object to *out_json (free with
+ * smolvm_free): {"search_path": [...], "plugins": [{"path", "kind", "name",
+ * "version", "abi", "vtable_size", "description", "error"}...]}, in search
+ * order. "error" is "" for a plugin that loads and would be used, else why it
+ * is refused (ABI mismatch, a vtable too small, a file name that does not
+ * match its descriptor, shadowed by an earlier folder's). */
+SMOLVM_API int smolvm_plugins_inspect(char** out_json, smolvm_runtime* rt);
 
 /* Since 1.1. Removes every cached guest image (<cache>/images/<key>) that is
  * neither the default nor used by a VM, in any state folder, and writes a

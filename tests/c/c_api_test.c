@@ -217,6 +217,18 @@ int main(void) {
   }
   smolvm_free(doctor);
 
+  /* The plugin listing, from the runtime's search path; a missing out
+   * parameter is refused by name. */
+  {
+    char* plugins = NULL;
+    CHECK(smolvm_plugins_inspect(&plugins, rt) == 0);
+    CHECK(plugins && strstr(plugins, "\"name\": \"qemu\"") != NULL);
+    CHECK(plugins && strstr(plugins, "\"search_path\"") != NULL);
+    smolvm_free(plugins);
+    CHECK(smolvm_plugins_inspect(NULL, rt) == SMOLVM_EINVAL);
+    CHECK(strstr(smolvm_last_error(), "out_json") != NULL);
+  }
+
   smolvm_runtime_close(rt);
   return finish_checks(dir);
 }

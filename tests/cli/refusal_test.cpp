@@ -1,57 +1,20 @@
 // The CLI refuses bad input with a message that says what is wrong (issue
 // #25), before it creates anything: the real binary, a private state folder.
-#include <gtest/gtest.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-
-#include <filesystem>
-#include <string>
+#include "tests/cli/cli_fixture.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr
-};
-
-class CliRefusal : public ::testing::Test {
+class CliRefusal : public CliTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "smolvm-cli-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  Result cli(const std::string& args) const {
-    const std::string cmd = "SMOLVM_STATE_DIR='" + dir_ + "/state' SMOLVM_CACHE_DIR='" + dir_ +
-                            "/cache' '" SMOLVM_CLI "' " + args + " 2>&1";
-    Result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-  }
-
   // Nothing was recorded: `ls` lists no VM.
   void expect_no_vm() const {
-    const Result ls = cli("ls -q");
+    const CliResult ls = cli("ls -q");
     EXPECT_EQ(ls.output, "") << ls.output;
   }
-
-  std::string dir_;
 };
 
 TEST_F(CliRefusal, ImagePathsThatAreNotFilesSayWhatTheyAre) {
-  Result r = cli("create --kernel /tmp");
+  CliResult r = cli("create --kernel /tmp");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.output, "smolvm: kernel_path='/tmp': is a folder; name the image file in it\n");
   r = cli("create --kernel /dev/zero");
@@ -68,7 +31,7 @@ TEST_F(CliRefusal, AnEmptyIdIsRefusedNotReplaced) {
   const std::string rule =
       "vm_id='': must match [a-z0-9][a-z0-9-]{0,62} (lower-case letters, digits and '-', 1 to "
       "63 characters, not starting with '-')\n";
-  Result r = cli("create --id ''");
+  CliResult r = cli("create --id ''");
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.output, "smolvm: " + rule);
   r = cli("create --id=");

@@ -216,8 +216,9 @@ class VM:
 
     @property
     def ip(self) -> Optional[str]:
-        """The guest's address, or None without a network (networking is
-        not implemented yet, so this is None for now)."""
+        """The guest's address, or None when the VM has no network
+        (network="none", the default; "auto", "nftables" or "iptables" give
+        it one)."""
         return self.info().ip
 
     @property

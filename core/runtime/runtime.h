@@ -1,6 +1,7 @@
 // The runtime: the VM lifecycle on top of the store and the plugins. Every
 // operation reads the VM's record fresh from the store, so any number of
-// processes can act on the same VMs; state changes are compare-and-set.
+// processes can act on the same VMs; every write is compare-and-set
+// (core/state/vm_writer.h).
 #pragma once
 
 #include <memory>
@@ -72,8 +73,11 @@ class Runtime {
   std::string resolve_network(const std::string& requested);
 
  private:
-  // Marks a VM whose supervisor died failed and cleans its leftovers.
-  // Returns true if it changed anything.
+  // Why a live VM's supervisor counts as dead; "" while it lives (or, for a
+  // VM starting, may still register).
+  std::string supervisor_lost(const VmRecord& rec);
+  // Marks a VM whose supervisor died failed and cleans its leftovers; rec
+  // becomes the record as stored. Returns true if it found one to repair.
   bool reconcile(VmRecord& rec);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);

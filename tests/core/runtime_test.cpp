@@ -56,12 +56,11 @@ class RuntimeTest : public ::testing::Test {
 TEST_F(RuntimeTest, CreateRecordsAndPreparesAnIsolatedDisk) {
   const VmRecord rec = rt_->create(spec("a1"));
   EXPECT_EQ(rec.state, "created");
-  const std::string disk = rec.runtime["disk_path"];
+  const std::string disk = rec.runtime.disk_path;
   EXPECT_TRUE(fs::exists(disk)) << disk;
   EXPECT_EQ(rt_->get("a1").state, "created");
   EXPECT_EQ(rt_->list().size(), 1u);
-  EXPECT_EQ(fs::status(rec.runtime["vm_dir"].get<std::string>()).permissions() & fs::perms::all,
-            fs::perms::owner_all);
+  EXPECT_EQ(fs::status(rec.runtime.vm_dir).permissions() & fs::perms::all, fs::perms::owner_all);
 }
 
 // What qemu-img says the VM's disk is made of: {"virtual-size", "backing-filename", ...}.
@@ -84,31 +83,31 @@ TEST_F(RuntimeTest, AVmKeepsItsImageWhenTheDefaultMovesToANewOne) {
   VmSpec s;
   s.vm_id = "old";
   const VmRecord old = rt_->create(s);
-  EXPECT_EQ(old.runtime["kernel_path"], images + "/aaaa/vmlinux");
-  EXPECT_EQ(old.runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
-  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+  EXPECT_EQ(old.runtime.kernel_path, images + "/aaaa/vmlinux");
+  EXPECT_EQ(old.runtime.rootfs_path, images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime.disk_path).value("backing-filename", ""),
             images + "/aaaa/rootfs.ext4");
 
   // The rebuild: default now names the other image.
   fs::remove(images + "/default");
   fs::create_directory_symlink("bbbb", images + "/default");
-  EXPECT_EQ(rt_->get("old").runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
-  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+  EXPECT_EQ(rt_->get("old").runtime.rootfs_path, images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime.disk_path).value("backing-filename", ""),
             images + "/aaaa/rootfs.ext4");
   s.vm_id = "new";
-  EXPECT_EQ(rt_->create(s).runtime["rootfs_path"], images + "/bbbb/rootfs.ext4");
+  EXPECT_EQ(rt_->create(s).runtime.rootfs_path, images + "/bbbb/rootfs.ext4");
 }
 
 TEST_F(RuntimeTest, TheDiskTakesTheImagesSizeOrTheOneAskedFor) {
   const VmRecord plain = rt_->create(spec("d1"));
-  EXPECT_EQ(plain.runtime["disk_size_mib"], 1);  // the 1 MiB fake image
-  EXPECT_EQ(disk_info(plain.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+  EXPECT_EQ(plain.runtime.disk_size_mib, 1);  // the 1 MiB fake image
+  EXPECT_EQ(disk_info(plain.runtime.disk_path).value("virtual-size", uint64_t{0}),
             uint64_t{1} << 20);
   VmSpec s = spec("d2");
   s.disk_size_mib = 96;
   const VmRecord big = rt_->create(s);
-  EXPECT_EQ(big.runtime["disk_size_mib"], 96);
-  EXPECT_EQ(disk_info(big.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+  EXPECT_EQ(big.runtime.disk_size_mib, 96);
+  EXPECT_EQ(disk_info(big.runtime.disk_path).value("virtual-size", uint64_t{0}),
             uint64_t{96} << 20);
 }
 
@@ -119,7 +118,7 @@ TEST_F(RuntimeTest, AFirecrackerDiskIsGrownSparsely) {
   s.vmm = "firecracker";
   s.disk_size_mib = 96;
   const VmRecord rec = rt_->create(s);
-  const std::string disk = rec.runtime["disk_path"];
+  const std::string disk = rec.runtime.disk_path;
   EXPECT_EQ(fs::file_size(disk), uint64_t{96} << 20);
   struct stat st;
   ASSERT_EQ(::stat(disk.c_str(), &st), 0);
@@ -148,7 +147,7 @@ TEST_F(RuntimeTest, SharedDiskModeMakesNoDisk) {
   VmSpec s = spec("s1");
   s.disk_mode = "shared";
   const VmRecord rec = rt_->create(s);
-  EXPECT_EQ(rec.runtime["disk_path"], "");
+  EXPECT_EQ(rec.runtime.disk_path, "");
 }
 
 TEST_F(RuntimeTest, DuplicateIdIsRefusedAndLeavesTheFirstIntact) {
@@ -197,7 +196,7 @@ TEST_F(RuntimeTest, FailedDiskPreparationRollsBackRowAndFolder) {
 TEST_F(RuntimeTest, RemoveDeletesFilesAndRowAndIsNotFoundTwice) {
   const VmRecord rec = rt_->create(spec("gone"));
   rt_->remove("gone");
-  EXPECT_FALSE(fs::exists(rec.runtime["vm_dir"].get<std::string>()));
+  EXPECT_FALSE(fs::exists(rec.runtime.vm_dir));
   try {
     rt_->remove("gone");
     FAIL();
@@ -227,7 +226,7 @@ TEST_F(RuntimeTest, GcMarksVmsWithADeadSupervisorFailedAndRemovesOrphanFolders) 
   EXPECT_EQ(rt_->gc(), 2u);
   const VmRecord rec = rt_->get("dead");
   EXPECT_EQ(rec.state, "failed");
-  EXPECT_NE(rec.runtime["last_error"].get<std::string>().find("supervisor"), std::string::npos);
+  EXPECT_NE(rec.runtime.last_error.find("supervisor"), std::string::npos);
   EXPECT_TRUE(rt_->store().processes("dead").empty());
   EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/orphan"));
   EXPECT_EQ(rt_->gc(), 0u);  // nothing left to repair

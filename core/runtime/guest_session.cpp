@@ -207,7 +207,8 @@ void ExecStream::kill(int signal) {
 
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor)
     : vm_id_(vm_id) {
-  const VmRecord rec = rt.get(vm_id);
+  // An exec is an act on the VM: a dead supervisor is cleaned up first.
+  const VmRecord rec = rt.reconciled(vm_id);
   if (rec.state != "running") {
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");

@@ -266,7 +266,7 @@ void Runtime::run_setup(const std::string& id) {
 }
 
 void Runtime::start(const std::string& id) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   const VmState from = parse_state(rec.state);
   check_transition(id, from, VmState::kStarting);
   const VmSpec spec = rec.spec;
@@ -347,7 +347,7 @@ void Runtime::start(const std::string& id) {
 
 void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   if (timeout_ms == 0) timeout_ms = 10000;
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   if (!is_live_state(rec.state)) return;  // created, stopped, failed: nothing runs
   if (rec.state == "starting") {
     stop_starting(rec);
@@ -405,7 +405,7 @@ void Runtime::stop_starting(VmRecord rec) {
 }
 
 void Runtime::remove(const std::string& id) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   try {
     // Everything of the VM is thrown away: no need for a clean guest shutdown.
     if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
@@ -430,7 +430,7 @@ void Runtime::remove(const std::string& id) {
 }
 
 void Runtime::detach(const std::string& id) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   if (!rec.spec.delete_with_owner) return;  // nothing binds it
   if (!owner_link_detach(state_dir_, id) && is_live_state(rec.state)) {
     const int64_t owner = rec.runtime.owner_pid;
@@ -446,14 +446,21 @@ void Runtime::detach(const std::string& id) {
 VmRecord Runtime::get(const std::string& id) {
   check_vm_id(id);
   VmRecord rec = store_->get(id);
-  reconcile(rec);
+  show_as_seen(rec);
   return rec;
 }
 
 std::vector<VmRecord> Runtime::list() {
   auto all = store_->list();
-  for (auto& rec : all) reconcile(rec);
+  for (auto& rec : all) show_as_seen(rec);
   return all;
+}
+
+VmRecord Runtime::reconciled(const std::string& id) {
+  check_vm_id(id);
+  VmRecord rec = store_->get(id);
+  reconcile(rec);
+  return rec;
 }
 
 void Runtime::cleanup_processes(const VmRecord& rec) {
@@ -494,6 +501,18 @@ std::string Runtime::supervisor_lost(const VmRecord& rec) {
   }
   if (pid > 0 && process_alive(pid, start_time)) return "";
   return "the VM's supervisor (pid " + std::to_string(pid) + ") is gone";
+}
+
+void Runtime::show_as_seen(VmRecord& rec) {
+  const std::string lost = supervisor_lost(rec);
+  if (lost.empty()) return;
+  // What reconcile() will record, shown now; its processes and files are
+  // left to the repair.
+  rec.state = state_name(VmState::kFailed);
+  rec.runtime.supervisor_pid = 0;
+  rec.runtime.vmm_pid = 0;
+  rec.runtime.last_error =
+      lost + "; `smolvm gc` or the VM's next start, stop, delete or command cleans up after it";
 }
 
 bool Runtime::reconcile(VmRecord& rec) {
@@ -557,7 +576,7 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
   if (!parse_ipv4(host_addr, addr)) {
     fail(SMOLVM_EINVAL, "host_addr='" + host_addr + "': must be an IPv4 address (e.g. 127.0.0.1)");
   }
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   const std::string network = rec.runtime.network;
   if (!has_network(rec.runtime)) {
     fail(SMOLVM_EUNSUPPORTED, "vm '" + id +
@@ -588,7 +607,7 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
 
 void Runtime::unexpose(const std::string& id, uint32_t host_port, const std::string& host_addr,
                        const std::string& protocol) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   for (const auto& f : store_->forwards(id)) {
     if (f.host_port != host_port || f.host_addr != host_addr || f.protocol != protocol) continue;
     if (is_live_state(rec.state)) {

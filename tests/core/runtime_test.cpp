@@ -14,6 +14,7 @@
 
 #include "core/common/error.h"
 #include "core/common/process.h"
+#include "core/state/vm_writer.h"
 
 namespace smolvm {
 namespace {
@@ -230,6 +231,56 @@ TEST_F(RuntimeTest, GcMarksVmsWithADeadSupervisorFailedAndRemovesOrphanFolders) 
   EXPECT_TRUE(rt_->store().processes("dead").empty());
   EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/orphan"));
   EXPECT_EQ(rt_->gc(), 0u);  // nothing left to repair
+}
+
+// Reads never write: get() and list() of a VM whose supervisor died show
+// it not running, yet leave the store (row, process rows) and its files as
+// they were; gc then repairs it.
+TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
+  const VmRecord created = rt_->create(spec("ghost"));
+  rt_->store().update("ghost", "running", nullptr, nullptr, "");
+  update_record(rt_->store(), "ghost", [](VmRecord& r) {
+    r.runtime.supervisor_pid = 999999;
+    r.runtime.vmm_pid = 999998;
+  });
+  rt_->store().set_process({"ghost", "supervisor", 999999, 12345});  // no such process
+  const std::string sock = created.runtime.supervisor_socket;
+  std::ofstream(sock) << "";  // what the dead supervisor left
+  const VmRecord stored = rt_->store().get("ghost");
+
+  for (const VmRecord& seen : {rt_->get("ghost"), rt_->list().at(0)}) {
+    EXPECT_EQ(seen.state, "failed");
+    EXPECT_EQ(seen.runtime.supervisor_pid, 0);
+    EXPECT_EQ(seen.runtime.vmm_pid, 0);
+    EXPECT_NE(seen.runtime.last_error.find("supervisor (pid 999999) is gone"), std::string::npos)
+        << seen.runtime.last_error;
+  }
+  const VmRecord after = rt_->store().get("ghost");
+  EXPECT_EQ(after.state, "running");
+  EXPECT_EQ(after.updated_at_ms, stored.updated_at_ms);
+  EXPECT_EQ(to_json(after.runtime), to_json(stored.runtime));
+  EXPECT_EQ(rt_->store().processes("ghost").size(), 1u);
+  EXPECT_TRUE(fs::exists(sock));
+
+  EXPECT_EQ(rt_->gc(), 1u);
+  const VmRecord repaired = rt_->store().get("ghost");
+  EXPECT_EQ(repaired.state, "failed");
+  EXPECT_EQ(repaired.runtime.supervisor_pid, 0);
+  EXPECT_NE(repaired.runtime.last_error.find("the VM was cleaned up"), std::string::npos);
+  EXPECT_TRUE(rt_->store().processes("ghost").empty());
+  EXPECT_FALSE(fs::exists(sock));
+  EXPECT_EQ(rt_->gc(), 0u);
+}
+
+// A call that acts on the VM repairs it first, as gc would.
+TEST_F(RuntimeTest, StopOfAVmWithADeadSupervisorRepairsIt) {
+  rt_->create(spec("ghost2"));
+  rt_->store().update("ghost2", "running", nullptr, nullptr, "");
+  rt_->store().set_process({"ghost2", "supervisor", 999999, 12345});
+  rt_->stop("ghost2", 1000);
+  EXPECT_EQ(rt_->store().get("ghost2").state, "failed");
+  EXPECT_TRUE(rt_->store().processes("ghost2").empty());
+  EXPECT_EQ(rt_->gc(), 0u);
 }
 
 }  // namespace

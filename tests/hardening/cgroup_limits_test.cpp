@@ -291,7 +291,7 @@ bool ended(int64_t pid) {
 // and, when the supervisor itself is killed with SIGKILL (it cannot), gc or
 // the VM's next lifecycle call (remove_recorded_cgroup). A look (info())
 // shows the VM failed but removes nothing.
-TEST(CgroupCleanup, TheSupervisorOrElseTheNextLookRemovesTheGroups) {
+TEST(CgroupCleanup, TheSupervisorOrElseGcRemovesTheGroups) {
   smolvm_vm* vm = make_vm("cgkilled", 1, true);
   ASSERT_NE(vm, nullptr);
   struct Deleter {  // whatever fails below, the VM does not outlive the test

@@ -536,16 +536,9 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     const uint32_t size = out->struct_size;
     vm->info_rec = vm->owner->rt->get(vm->id);
     const auto& r = vm->info_rec;
-    // Strings point into the handle's copy of the record (a JSON tree whose
-    // string nodes stay put until the next call).
-    auto s = [&](const nlohmann::json& j, const char* key) -> const char* {
-      auto it = j.find(key);
-      return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>()->c_str() : "";
-    };
-    auto n = [&](const nlohmann::json& j, const char* key) -> int64_t {
-      auto it = j.find(key);
-      return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-    };
+    const auto& rt = r.runtime;
+    // Strings point into the handle's copy of the record, which stays put
+    // until the next call.
     // Filled whole, copied as far as the caller's struct goes.
     smolvm_vm_info full{};
     smolvm_vm_info* i = &full;
@@ -553,31 +546,31 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     i->id = r.id.c_str();
     i->state = static_cast<int>(smolvm::parse_state(r.state));
     i->state_name = smolvm::vm_state_name(i->state);
-    i->vcpu_count = static_cast<uint32_t>(n(r.spec, "vcpu_count"));
-    i->mem_size_mib = static_cast<uint32_t>(n(r.spec, "mem_size_mib"));
-    i->disk_mode = s(r.spec, "disk_mode");
-    i->vmm = s(r.runtime, "vmm");
-    i->executor = s(r.runtime, "executor");
-    i->network = s(r.runtime, "network");
-    i->accel = s(r.runtime, "accel");
-    i->kernel_path = s(r.runtime, "kernel_path");
-    i->rootfs_path = s(r.runtime, "rootfs_path");
-    i->disk_path = s(r.runtime, "disk_path");
-    i->ip = s(r.runtime, "ip");
-    i->state_dir = s(r.runtime, "vm_dir");
-    i->console_log = s(r.runtime, "console_log");
-    i->supervisor_pid = n(r.runtime, "supervisor_pid");
-    i->vmm_pid = n(r.runtime, "vmm_pid");
+    i->vcpu_count = r.spec.vcpu_count;
+    i->mem_size_mib = r.spec.mem_size_mib;
+    i->disk_mode = r.spec.disk_mode.c_str();
+    i->vmm = rt.vmm.c_str();
+    i->executor = rt.executor.c_str();
+    i->network = rt.network.c_str();
+    i->accel = rt.accel.c_str();
+    i->kernel_path = rt.kernel_path.c_str();
+    i->rootfs_path = rt.rootfs_path.c_str();
+    i->disk_path = rt.disk_path.c_str();
+    i->ip = rt.lease.ip.c_str();
+    i->state_dir = rt.vm_dir.c_str();
+    i->console_log = rt.console_log.c_str();
+    i->supervisor_pid = rt.supervisor_pid;
+    i->vmm_pid = rt.vmm_pid;
     i->created_at_ms = r.created_at_ms;
-    i->started_at_ms = n(r.runtime, "started_at_ms");
-    i->last_error = s(r.runtime, "last_error");
+    i->started_at_ms = rt.started_at_ms;
+    i->last_error = rt.last_error.c_str();
     nlohmann::json limits = nlohmann::json::object();
-    for (const char* key : {"cgroup", "privileges", "vmm_user"}) {
-      if (r.runtime.contains(key)) limits[key] = r.runtime[key];
-    }
+    if (!rt.limits.cgroup.is_null()) limits["cgroup"] = rt.limits.cgroup;
+    if (!rt.limits.privileges.is_null()) limits["privileges"] = rt.limits.privileges;
+    if (!rt.limits.vmm_user.is_null()) limits["vmm_user"] = rt.limits.vmm_user;
     vm->info_limits = limits.dump();
     i->limits = vm->info_limits.c_str();
-    i->disk_size_mib = static_cast<uint32_t>(n(r.runtime, "disk_size_mib"));
+    i->disk_size_mib = rt.disk_size_mib;
     std::memcpy(out, &full, size);
   });
 }

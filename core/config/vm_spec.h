@@ -14,10 +14,21 @@
 
 namespace smolvm {
 
+// The defaults and ranges are the C ABI's (smolvm.h), so the CLI, the
+// bindings and a record read back from the store all use the same ones.
+inline constexpr uint32_t kVcpuMin = SMOLVM_VCPU_MIN, kVcpuMax = SMOLVM_VCPU_MAX;
+inline constexpr uint32_t kMemMin = SMOLVM_MEM_MIB_MIN, kMemMax = SMOLVM_MEM_MIB_MAX;
+inline constexpr uint32_t kBootTimeoutMax = SMOLVM_BOOT_TIMEOUT_S_MAX;
+// smolvm.h documents it in words ("0: default (120)"): it has no constant.
+inline constexpr uint32_t kBootTimeoutDefault = 120;
+// A set disk size is also at least the image's (disk_size_mib_for); the
+// profile schema mirrors these.
+inline constexpr uint32_t kDiskMinMib = SMOLVM_DISK_MIB_MIN, kDiskMaxMib = SMOLVM_DISK_MIB_MAX;
+
 struct VmSpec {
   std::string vm_id;  // empty until assigned: validate() requires it
-  uint32_t vcpu_count = 2;
-  uint32_t mem_size_mib = 512;
+  uint32_t vcpu_count = SMOLVM_VCPU_DEFAULT;
+  uint32_t mem_size_mib = SMOLVM_MEM_MIB_DEFAULT;
   std::string disk_mode = "isolated";
   std::string kernel_path;  // empty: the default image
   std::string rootfs_path;  // empty: the default image
@@ -28,7 +39,7 @@ struct VmSpec {
   // picks the best network plugin the host supports.
   std::string network = "none";
   std::string accel = "auto";
-  uint32_t boot_timeout_s = 120;
+  uint32_t boot_timeout_s = kBootTimeoutDefault;
   // From a profile: KEY=VALUE defaults for every command, commands run once
   // after the first boot, and the isolated disk's size (0: the image's).
   std::vector<std::string> env;
@@ -39,15 +50,6 @@ struct VmSpec {
   // (core/runtime/owner_link.h).
   bool delete_with_owner = false;
 };
-
-// The ranges are the C ABI's (smolvm.h), so the CLI and bindings report the
-// same ones.
-inline constexpr uint32_t kVcpuMin = SMOLVM_VCPU_MIN, kVcpuMax = SMOLVM_VCPU_MAX;
-inline constexpr uint32_t kMemMin = SMOLVM_MEM_MIB_MIN, kMemMax = SMOLVM_MEM_MIB_MAX;
-inline constexpr uint32_t kBootTimeoutMax = SMOLVM_BOOT_TIMEOUT_S_MAX;
-// A set disk size is also at least the image's (disk_size_mib_for); the
-// profile schema mirrors these.
-inline constexpr uint32_t kDiskMinMib = SMOLVM_DISK_MIB_MIN, kDiskMaxMib = SMOLVM_DISK_MIB_MAX;
 
 // Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value
 // and what is allowed, e.g. "mem_size_mib=64: must be 128..16384".
@@ -61,7 +63,8 @@ void check_vm_id(std::string_view id);
 std::string generate_vm_id();
 
 nlohmann::json to_json(const VmSpec& spec);
-// Reads a stored spec; unknown fields are ignored, missing ones default.
+// Reads a stored spec (the supervisor's and every reader's one decoder);
+// unknown fields are ignored, missing ones take the defaults above.
 VmSpec spec_from_json(const nlohmann::json& j);
 
 }  // namespace smolvm

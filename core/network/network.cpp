@@ -70,25 +70,25 @@ std::string host_dns() {
   return "";
 }
 
-void allocate_network(Store& store, const std::string& vm_id, nlohmann::json& runtime) {
+Lease allocate_network(Store& store, const std::string& vm_id) {
   const Pool pool = network_pool();
   // The tap name derives from the address; record the address first.
   const uint32_t ip = store.acquire_lease(vm_id, pool.first(), pool.last(), "");
-  runtime["ip"] = ipv4_str(ip);
-  runtime["tap"] = tap_name_for(ip, pool);
-  runtime["mac"] = mac_for(ip);
-  runtime["gateway"] = ipv4_str(pool.gateway());
-  runtime["prefix"] = pool.prefix;
-  runtime["dns"] = host_dns();
+  Lease lease;
+  lease.ip = ipv4_str(ip);
+  lease.tap = tap_name_for(ip, pool);
+  lease.mac = mac_for(ip);
+  lease.gateway = ipv4_str(pool.gateway());
+  lease.prefix = pool.prefix;
+  lease.dns = host_dns();
+  return lease;
 }
 
-std::string network_boot_args(const nlohmann::json& rt) {
-  const std::string ip = rt.value("ip", std::string());
-  if (ip.empty()) return "";
-  std::string args = "smolvm.ip=" + ip + "/" + std::to_string(rt.value("prefix", 16u)) +
-                     " smolvm.gw=" + rt.value("gateway", std::string());
-  const std::string dns = rt.value("dns", std::string());
-  if (!dns.empty()) args += " smolvm.dns=" + dns;
+std::string network_boot_args(const Lease& lease) {
+  if (lease.ip.empty()) return "";
+  std::string args =
+      "smolvm.ip=" + lease.ip + "/" + std::to_string(lease.prefix) + " smolvm.gw=" + lease.gateway;
+  if (!lease.dns.empty()) args += " smolvm.dns=" + lease.dns;
   return args;
 }
 
@@ -98,24 +98,18 @@ void check(int rc, const smolvm_plugin_error& err) {
   if (rc != 0) fail(rc, err.message[0] ? err.message : "network plugin failed");
 }
 
-struct ConfigStrings {
-  std::string vm_id, tap, ip, gateway, mac;
+// The plugin's config points into the lease, which outlives every call.
+smolvm_network_config config_for(const std::string& vm_id, const Lease& lease) {
   smolvm_network_config cfg{};
-  ConfigStrings(const std::string& id, const nlohmann::json& rt)
-      : vm_id(id),
-        tap(rt.value("tap", std::string())),
-        ip(rt.value("ip", std::string())),
-        gateway(rt.value("gateway", std::string())),
-        mac(rt.value("mac", std::string())) {
-    cfg.struct_size = sizeof cfg;
-    cfg.vm_id = vm_id.c_str();
-    cfg.tap_name = tap.c_str();
-    cfg.guest_ip = ip.c_str();
-    cfg.gateway_ip = gateway.c_str();
-    cfg.prefix_len = rt.value("prefix", 16u);
-    cfg.mac = mac.c_str();
-  }
-};
+  cfg.struct_size = sizeof cfg;
+  cfg.vm_id = vm_id.c_str();
+  cfg.tap_name = lease.tap.c_str();
+  cfg.guest_ip = lease.ip.c_str();
+  cfg.gateway_ip = lease.gateway.c_str();
+  cfg.prefix_len = lease.prefix;
+  cfg.mac = lease.mac.c_str();
+  return cfg;
+}
 
 smolvm_network_forward to_forward(const ForwardRecord& f, const std::string& ip,
                                   const std::string& tap) {
@@ -136,40 +130,36 @@ smolvm_network_forward to_forward(const ForwardRecord& f, const std::string& ip,
 NetworkBackend::NetworkBackend(PluginRegistry& plugins, const std::string& name)
     : vt_(&plugins.get(SMOLVM_PLUGIN_NETWORK, name).vtable<smolvm_network_vtable>()) {}
 
-void NetworkBackend::setup(const std::string& vm_id, const nlohmann::json& runtime) {
-  ConfigStrings c(vm_id, runtime);
+void NetworkBackend::setup(const std::string& vm_id, const Lease& lease) {
+  const smolvm_network_config cfg = config_for(vm_id, lease);
   smolvm_plugin_error err{};
-  check(vt_->setup(&c.cfg, &err), err);
+  check(vt_->setup(&cfg, &err), err);
 }
 
-void NetworkBackend::teardown(const std::string& vm_id, const nlohmann::json& runtime,
+void NetworkBackend::teardown(const std::string& vm_id, const Lease& lease,
                               const std::vector<ForwardRecord>& forwards) {
   std::string errors;
   for (const auto& f : forwards) {
     try {
-      remove_forward(runtime, f);
+      remove_forward(lease, f);
     } catch (const Error& e) {
       errors += std::string(e.what()) + "; ";
     }
   }
-  ConfigStrings c(vm_id, runtime);
+  const smolvm_network_config cfg = config_for(vm_id, lease);
   smolvm_plugin_error err{};
-  if (vt_->teardown(&c.cfg, &err) != 0) errors += err.message;
+  if (vt_->teardown(&cfg, &err) != 0) errors += err.message;
   if (!errors.empty()) fail(SMOLVM_EIO, "network teardown of vm '" + vm_id + "': " + errors);
 }
 
-void NetworkBackend::add_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
-  const std::string ip = runtime.value("ip", std::string()),
-                    tap = runtime.value("tap", std::string());
-  const smolvm_network_forward fwd = to_forward(f, ip, tap);
+void NetworkBackend::add_forward(const Lease& lease, const ForwardRecord& f) {
+  const smolvm_network_forward fwd = to_forward(f, lease.ip, lease.tap);
   smolvm_plugin_error err{};
   check(vt_->forward_add(&fwd, &err), err);
 }
 
-void NetworkBackend::remove_forward(const nlohmann::json& runtime, const ForwardRecord& f) {
-  const std::string ip = runtime.value("ip", std::string()),
-                    tap = runtime.value("tap", std::string());
-  const smolvm_network_forward fwd = to_forward(f, ip, tap);
+void NetworkBackend::remove_forward(const Lease& lease, const ForwardRecord& f) {
+  const smolvm_network_forward fwd = to_forward(f, lease.ip, lease.tap);
   smolvm_plugin_error err{};
   check(vt_->forward_remove(&fwd, &err), err);
 }

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,23 +30,25 @@ std::string mac_for(uint32_t ip);                         // locally administere
 // The first non-loopback nameserver in /etc/resolv.conf, or "".
 std::string host_dns();
 
-// Allocates the VM's lease and fills runtime["ip","tap","mac","gateway",
-// "prefix","dns"]. Throws EBUSY when the pool is exhausted.
-void allocate_network(Store& store, const std::string& vm_id, nlohmann::json& runtime);
-// Kernel command line for the guest agent's network setup ("" for none).
-std::string network_boot_args(const nlohmann::json& runtime);
+using Lease = VmRuntime::Lease;
 
-// The network plugin, driven with configs built from a VM's runtime record.
+// Allocates the VM's address in the store and returns its lease. Throws
+// EBUSY when the pool is exhausted.
+Lease allocate_network(Store& store, const std::string& vm_id);
+// Kernel command line for the guest agent's network setup ("" for none).
+std::string network_boot_args(const Lease& lease);
+
+// The network plugin, driven with configs built from a VM's lease.
 class NetworkBackend {
  public:
   NetworkBackend(PluginRegistry& plugins, const std::string& name);
-  void setup(const std::string& vm_id, const nlohmann::json& runtime);
+  void setup(const std::string& vm_id, const Lease& lease);
   // Idempotent; removes the TAP, the VM's set elements or rules, and the
   // given forwards.
-  void teardown(const std::string& vm_id, const nlohmann::json& runtime,
+  void teardown(const std::string& vm_id, const Lease& lease,
                 const std::vector<ForwardRecord>& forwards);
-  void add_forward(const nlohmann::json& runtime, const ForwardRecord& f);
-  void remove_forward(const nlohmann::json& runtime, const ForwardRecord& f);
+  void add_forward(const Lease& lease, const ForwardRecord& f);
+  void remove_forward(const Lease& lease, const ForwardRecord& f);
 
  private:
   const smolvm_network_vtable* vt_;

@@ -207,21 +207,21 @@ void ExecStream::kill(int signal) {
 
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor)
     : vm_id_(vm_id) {
-  VmRecord rec = rt.get(vm_id);
+  // An exec is an act on the VM: a dead supervisor is cleaned up first.
+  const VmRecord rec = rt.reconciled(vm_id);
   if (rec.state != "running") {
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
   }
-  const auto& plugin = rt.plugins().get(
-      SMOLVM_PLUGIN_EXECUTOR,
-      executor.empty() ? rec.runtime.value("executor", std::string("agent")) : executor);
+  const auto& plugin =
+      rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, executor.empty() ? rec.runtime.executor : executor);
   vt_ = &plugin.vtable<smolvm_executor_vtable>();
-  default_env_ = spec_from_json(rec.spec).env;
-  const std::string sock = rec.runtime.value("supervisor_socket", std::string());
-  const std::string token = rec.runtime.value("token", std::string());
-  const std::string ip = rec.runtime.value("ip", std::string());
-  const std::string dir = rec.runtime.value("vm_dir", std::string());
-  const std::string host_key = rec.runtime.value("ssh_host_key", std::string());
+  default_env_ = rec.spec.env;
+  const std::string& sock = rec.runtime.supervisor_socket;
+  const std::string& token = rec.runtime.token;
+  const std::string& ip = rec.runtime.lease.ip;
+  const std::string& dir = rec.runtime.vm_dir;
+  const std::string& host_key = rec.runtime.ssh.host_key;
   smolvm_executor_target target{};
   target.struct_size = sizeof target;
   target.vm_id = vm_id_.c_str();

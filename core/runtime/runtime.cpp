@@ -23,6 +23,7 @@
 #include "core/runtime/supervisor_client.h"
 #include "core/ssh/ssh_setup.h"
 #include "core/state/vm_state.h"
+#include "core/state/vm_writer.h"
 #include "core/supervisor/cgroup.h"
 
 namespace smolvm {
@@ -35,23 +36,29 @@ constexpr int kStopGraceMs = 10000;
 // How long stop waits for a starting VM's supervisor to register itself.
 constexpr int kRegisterGraceMs = 5000;
 
+// By name, so that a row with a state this version does not know (a corrupt
+// store) is shown as it is rather than failing `smolvm ls`.
 bool is_live_state(const std::string& state) {
-  return state == "starting" || state == "running" || state == "stopping";
+  for (VmState s : {VmState::kStarting, VmState::kRunning, VmState::kStopping}) {
+    if (state == state_name(s)) return true;
+  }
+  return false;
 }
 
 // An ephemeral VM records which process owns it (the one that created it,
 // then the one that started it), so gc can delete it when that process is
 // gone while no supervisor watches its link (the VM is not running).
-void record_owner(nlohmann::json& runtime) {
-  runtime["owner_pid"] = static_cast<int64_t>(::getpid());
-  runtime["owner_start"] = process_start_time(::getpid());
+void record_owner(VmRuntime& runtime) {
+  runtime.owner_pid = static_cast<int64_t>(::getpid());
+  runtime.owner_start = process_start_time(::getpid());
 }
 
 bool owner_gone(const VmRecord& rec) {
-  const int64_t pid = rec.runtime.value("owner_pid", int64_t{0});
-  return rec.spec.value("delete_with_owner", false) && pid > 0 &&
-         !process_alive(pid, rec.runtime.value("owner_start", int64_t{-1}));
+  const int64_t pid = rec.runtime.owner_pid;
+  return rec.spec.delete_with_owner && pid > 0 && !process_alive(pid, rec.runtime.owner_start);
 }
+
+bool has_network(const VmRuntime& rt) { return !rt.network.empty() && rt.network != "none"; }
 
 // The owner end of a start's link is closed unless the supervisor took it.
 struct OwnerLinkGuard {
@@ -152,27 +159,20 @@ VmRecord Runtime::create(VmSpec spec) {
   for (int attempt = 0;; ++attempt) {
     rec.id = spec.vm_id;
     const std::string dir = vm_dir(state_dir_, rec.id);
-    rec.spec = to_json(spec);
-    rec.runtime = {{"vm_dir", dir},
-                   {"kernel_path", image.kernel},
-                   {"rootfs_path", image.rootfs},
-                   {"vmm", vmm},
-                   {"executor", executor},
-                   {"network", network},
-                   {"accel", ""},
-                   {"disk_path", ""},
-                   {"disk_size_mib", disk_size_mib},
-                   {"console_log", dir + "/console.log"},
-                   {"supervisor_socket", dir + "/supervisor.sock"},
-                   {"token", random_hex(16)},
-                   // Until create completes: lets gc tell a create in
-                   // progress from one whose process was killed.
-                   {"creator_pid", static_cast<int64_t>(::getpid())},
-                   {"creator_start", process_start_time(::getpid())},
-                   {"supervisor_pid", 0},
-                   {"vmm_pid", 0},
-                   {"started_at_ms", 0},
-                   {"last_error", ""}};
+    rec.spec = spec;
+    rec.runtime = VmRuntime{};
+    rec.runtime.vm_dir = dir;
+    rec.runtime.kernel_path = image.kernel;
+    rec.runtime.rootfs_path = image.rootfs;
+    rec.runtime.vmm = vmm;
+    rec.runtime.executor = executor;
+    rec.runtime.network = network;
+    rec.runtime.disk_size_mib = disk_size_mib;
+    rec.runtime.console_log = dir + "/console.log";
+    rec.runtime.supervisor_socket = dir + "/supervisor.sock";
+    rec.runtime.token = random_hex(16);
+    rec.runtime.creator_pid = static_cast<int64_t>(::getpid());
+    rec.runtime.creator_start = process_start_time(::getpid());
     if (spec.delete_with_owner) record_owner(rec.runtime);
     try {
       store_->insert(rec);
@@ -188,7 +188,7 @@ VmRecord Runtime::create(VmSpec spec) {
     }
   }
 
-  const std::string dir = rec.runtime["vm_dir"];
+  const std::string dir = rec.runtime.vm_dir;
   try {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
@@ -197,8 +197,8 @@ VmRecord Runtime::create(VmSpec spec) {
     if (network != "none") {
       // The lease is taken in the store's own transaction, so concurrent
       // creates never get the same address; deleting the row releases it.
-      allocate_network(*store_, rec.id, rec.runtime);
-      store_->update(rec.id, "", nullptr, &rec.runtime, "");
+      const Lease lease = allocate_network(*store_, rec.id);
+      rec = update_record(*store_, rec.id, [&](VmRecord& r) { r.runtime.lease = lease; });
     }
     if (spec.disk_mode == "isolated") {
       const std::string kernel = image.kernel, rootfs = image.rootfs;
@@ -217,10 +217,9 @@ VmRecord Runtime::create(VmSpec spec) {
       const int rc =
           vmm_plugin.vtable<smolvm_vmm_vtable>().prepare_disk(&cfg, disk, sizeof disk, &err);
       if (rc != 0) fail(rc, std::string("cannot prepare the VM's disk: ") + err.message);
-      rec.runtime["disk_path"] = disk;
+      rec = update_record(*store_, rec.id, [&](VmRecord& r) { r.runtime.disk_path = disk; });
     }
-    rec.runtime["creator_pid"] = 0;
-    store_->update(rec.id, "", nullptr, &rec.runtime, "");
+    rec = update_record(*store_, rec.id, [](VmRecord& r) { r.runtime.creator_pid = 0; });
   } catch (...) {
     remove_image_user(image.rootfs, cache_dir_, dir);
     remove_tree(dir);
@@ -249,9 +248,9 @@ VmRecord Runtime::create_from_profile(const Profile& profile, const std::string&
 }
 
 void Runtime::run_setup(const std::string& id) {
-  VmRecord rec = store_->get(id);
-  const VmSpec spec = spec_from_json(rec.spec);
-  if (spec.setup.empty() || rec.runtime.value("setup_done", false)) return;
+  const VmRecord rec = store_->get(id);
+  const VmSpec& spec = rec.spec;
+  if (spec.setup.empty() || rec.runtime.setup_done) return;
   GuestSession guest(*this, id);
   for (size_t i = 0; i < spec.setup.size(); ++i) {
     ExecRequest req;
@@ -263,31 +262,33 @@ void Runtime::run_setup(const std::string& id) {
                              (r.err.empty() ? "" : ": " + r.err));
     }
   }
-  rec.runtime["setup_done"] = true;
-  store_->update(id, "", nullptr, &rec.runtime, "");
+  update_record(*store_, id, [](VmRecord& r) { r.runtime.setup_done = true; });
 }
 
 void Runtime::start(const std::string& id) {
-  VmRecord rec = get(id);
-  check_transition(id, parse_state(rec.state), VmState::kStarting);
-  const VmSpec spec = spec_from_json(rec.spec);
+  VmRecord rec = reconciled(id);
+  const VmState from = parse_state(rec.state);
+  check_transition(id, from, VmState::kStarting);
+  const VmSpec spec = rec.spec;
   // The image may have been removed since create: check before booting.
-  resolve_image(rec.runtime.value("kernel_path", std::string()),
-                rec.runtime.value("rootfs_path", std::string()), cache_dir_);
-  nlohmann::json runtime = rec.runtime;
-  runtime["accel"] = resolve_accel(spec.accel);
-  std::string boot_args = "init=/sbin/smolvm-init";
-  if (const std::string net = network_boot_args(runtime); !net.empty()) boot_args += " " + net;
-  if (const std::string ssh = ssh_boot_args(runtime, spec.disk_mode); !ssh.empty()) {
-    boot_args += " " + ssh;
-  }
-  if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
-  runtime["boot_args"] = boot_args;
-  runtime["last_error"] = "";
-  if (spec.delete_with_owner) record_owner(runtime);
-  store_->update(id, "starting", nullptr, &runtime, states_leading_to(VmState::kStarting));
+  resolve_image(rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
+  const std::string accel = resolve_accel(spec.accel);
+  rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
+    r.runtime.accel = accel;
+    std::string boot_args = "init=/sbin/smolvm-init";
+    if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
+      boot_args += " " + net;
+    }
+    if (const std::string ssh = ssh_boot_args(r.runtime, spec.disk_mode); !ssh.empty()) {
+      boot_args += " " + ssh;
+    }
+    if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
+    r.runtime.boot_args = boot_args;
+    r.runtime.last_error = "";
+    if (spec.delete_with_owner) record_owner(r.runtime);
+  });
 
-  const std::string dir = runtime["vm_dir"];
+  const std::string dir = rec.runtime.vm_dir;
   OwnerLinkGuard link{state_dir_, id};
   if (spec.delete_with_owner) link.supervisor_end = owner_link_open(state_dir_, id);
   LaunchRequest req{id, state_dir_, opts_.plugin_path, opts_.store.empty() ? "sqlite" : opts_.store,
@@ -299,8 +300,7 @@ void Runtime::start(const std::string& id) {
   try {
     res = launch_supervisor(req);
   } catch (const Error& e) {
-    runtime["last_error"] = e.what();
-    store_->update(id, "failed", nullptr, &runtime, "");
+    record_end(*store_, id, {VmState::kFailed, e.what(), ""});
     throw;
   }
   if (res.ready) {
@@ -312,10 +312,14 @@ void Runtime::start(const std::string& id) {
       // A VM whose setup failed is not the VM the profile describes: stop
       // it and say why; start may be retried after fixing the profile.
       stop(id, 10000, /*force=*/true);
-      VmRecord after = store_->get(id);
-      after.runtime["last_error"] = e.what();
-      store_->update(id, "failed", nullptr, &after.runtime, "");
-      fail(e.status(), "vm '" + id + "' started but its " + e.what());
+      const std::string why = e.what();
+      try {
+        transition(*store_, id, VmState::kStopped, VmState::kFailed,
+                   [&](VmRecord& r) { r.runtime.last_error = why; });
+      } catch (const Error& moved) {
+        if (moved.status() != SMOLVM_ESTATE) throw;  // another process acted on it meanwhile
+      }
+      fail(e.status(), "vm '" + id + "' started but its " + why);
     }
     return;
   }
@@ -333,11 +337,9 @@ void Runtime::start(const std::string& id) {
     // as that stop said, and this start did not succeed.
     fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
   }
-  after.runtime["last_error"] = res.error;
-  after.runtime["supervisor_pid"] = 0;
-  after.runtime["vmm_pid"] = 0;
-  store_->update(id, "failed", nullptr, &after.runtime, "");
-  ::unlink(after.runtime.value("supervisor_socket", std::string()).c_str());
+  // Usually the supervisor recorded the failure itself, in the same words.
+  record_end(*store_, id, {VmState::kFailed, res.error, ""});
+  ::unlink(after.runtime.supervisor_socket.c_str());
   fail(
       res.error.find("did not answer within") != std::string::npos ? SMOLVM_ETIMEOUT : SMOLVM_ERROR,
       "vm '" + id + "' failed to start: " + res.error);
@@ -345,18 +347,17 @@ void Runtime::start(const std::string& id) {
 
 void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   if (timeout_ms == 0) timeout_ms = 10000;
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   if (!is_live_state(rec.state)) return;  // created, stopped, failed: nothing runs
   if (rec.state == "starting") {
     stop_starting(rec);
     return;
   }
 
-  const int64_t sup_pid = rec.runtime.value("supervisor_pid", int64_t{0});
+  const int64_t sup_pid = rec.runtime.supervisor_pid;
   std::string error;
   const bool asked =
-      request_stop(rec.runtime.value("supervisor_socket", std::string()),
-                   rec.runtime.value("token", std::string()), timeout_ms, force, error);
+      request_stop(rec.runtime.supervisor_socket, rec.runtime.token, timeout_ms, force, error);
   int64_t sup_start = -1;
   for (const auto& p : store_->processes(id)) {
     if (p.role == "supervisor") sup_start = p.start_time;
@@ -369,10 +370,7 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   rec = store_->get(id);
   if (!is_live_state(rec.state)) return;
   cleanup_processes(rec);
-  rec.runtime["supervisor_pid"] = 0;
-  rec.runtime["vmm_pid"] = 0;
-  rec.runtime["last_error"] = asked ? "" : "stopped by force: " + error;
-  store_->update(id, "stopped", nullptr, &rec.runtime, "");
+  record_end(*store_, id, {VmState::kStopped, asked ? "" : "stopped by force: " + error, ""});
 }
 
 void Runtime::stop_starting(VmRecord rec) {
@@ -403,17 +401,11 @@ void Runtime::stop_starting(VmRecord rec) {
   rec = store_->get(rec.id);
   if (!is_live_state(rec.state)) return;
   cleanup_processes(rec);
-  rec.runtime["supervisor_pid"] = 0;
-  rec.runtime["vmm_pid"] = 0;
-  try {
-    store_->update(rec.id, "stopped", nullptr, &rec.runtime, rec.state);
-  } catch (const Error& e) {
-    if (e.status() != SMOLVM_ESTATE) throw;  // someone else recorded its end
-  }
+  record_end(*store_, rec.id, {VmState::kStopped, "", ""});  // unless someone else did
 }
 
 void Runtime::remove(const std::string& id) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   try {
     // Everything of the VM is thrown away: no need for a clean guest shutdown.
     if (is_live_state(rec.state)) stop(id, 10000, /*force=*/true);
@@ -431,38 +423,44 @@ void Runtime::remove(const std::string& id) {
   // Only the process whose delete removed the row removes the files, so two
   // concurrent deletes cannot trip over each other.
   if (!store_->remove(id)) fail(SMOLVM_ENOTFOUND, "no VM with id '" + id + "' (already deleted)");
-  const std::string dir = rec.runtime.value("vm_dir", vm_dir(state_dir_, id));
+  const std::string dir = rec.runtime.vm_dir.empty() ? vm_dir(state_dir_, id) : rec.runtime.vm_dir;
   remove_tree(dir);
-  remove_image_user(rec.runtime.value("rootfs_path", std::string()), cache_dir_, dir);
+  remove_image_user(rec.runtime.rootfs_path, cache_dir_, dir);
   owner_link_close(state_dir_, id);  // an ephemeral VM's, if this process owned it
 }
 
 void Runtime::detach(const std::string& id) {
-  VmRecord rec = get(id);
-  if (!rec.spec.value("delete_with_owner", false)) return;  // nothing binds it
+  VmRecord rec = reconciled(id);
+  if (!rec.spec.delete_with_owner) return;  // nothing binds it
   if (!owner_link_detach(state_dir_, id) && is_live_state(rec.state)) {
-    const int64_t owner = rec.runtime.value("owner_pid", int64_t{0});
+    const int64_t owner = rec.runtime.owner_pid;
     if (owner != ::getpid() && !owner_gone(rec)) {
       fail(SMOLVM_ESTATE, "vm '" + id + "' is owned by process " + std::to_string(owner) +
                               ", which started it; only that process can detach it");
     }
   }
   // An ordinary VM from now on: the next start binds it to nobody.
-  rec.spec["delete_with_owner"] = false;
-  store_->update(id, "", &rec.spec, nullptr, "");
+  update_record(*store_, id, [](VmRecord& r) { r.spec.delete_with_owner = false; });
 }
 
 VmRecord Runtime::get(const std::string& id) {
   check_vm_id(id);
   VmRecord rec = store_->get(id);
-  reconcile(rec);
+  show_as_seen(rec);
   return rec;
 }
 
 std::vector<VmRecord> Runtime::list() {
   auto all = store_->list();
-  for (auto& rec : all) reconcile(rec);
+  for (auto& rec : all) show_as_seen(rec);
   return all;
+}
+
+VmRecord Runtime::reconciled(const std::string& id) {
+  check_vm_id(id);
+  VmRecord rec = store_->get(id);
+  reconcile(rec);
+  return rec;
 }
 
 void Runtime::cleanup_processes(const VmRecord& rec) {
@@ -475,19 +473,19 @@ void Runtime::cleanup_processes(const VmRecord& rec) {
     if (p.role == "supervisor") kill_process(p.pid, p.start_time);
   }
   store_->clear_processes(rec.id, "");
-  remove_recorded_cgroup(rec.runtime);  // the supervisor died before it could
+  remove_recorded_cgroup(rec.runtime.limits.cgroup);  // the supervisor died before it could
   try {
     teardown_network(rec);
   } catch (const Error&) {
     // Left for delete or gc, which retry it.
   }
   for (const char* sock : {"/supervisor.sock", "/agent.sock", "/qmp.sock"}) {
-    ::unlink((rec.runtime.value("vm_dir", std::string()) + sock).c_str());
+    ::unlink((rec.runtime.vm_dir + sock).c_str());
   }
 }
 
-bool Runtime::reconcile(VmRecord& rec) {
-  if (!is_live_state(rec.state)) return false;
+std::string Runtime::supervisor_lost(const VmRecord& rec) {
+  if (!is_live_state(rec.state)) return "";
   int64_t pid = 0, start_time = -1;
   for (const auto& p : store_->processes(rec.id)) {
     if (p.role == "supervisor") {
@@ -499,21 +497,31 @@ bool Runtime::reconcile(VmRecord& rec) {
   // it its boot timeout before calling it dead.
   if (pid == 0 && rec.state == "starting") {
     const int64_t since = now_ms() - rec.updated_at_ms;
-    if (since < int64_t{rec.spec.value("boot_timeout_s", 120u)} * 1000 + 20000) return false;
+    if (since < int64_t{rec.spec.boot_timeout_s} * 1000 + 20000) return "";
   }
-  if (pid > 0 && process_alive(pid, start_time)) return false;
+  if (pid > 0 && process_alive(pid, start_time)) return "";
+  return "the VM's supervisor (pid " + std::to_string(pid) + ") is gone";
+}
+
+void Runtime::show_as_seen(VmRecord& rec) {
+  const std::string lost = supervisor_lost(rec);
+  if (lost.empty()) return;
+  // What reconcile() will record, shown now; its processes and files are
+  // left to the repair.
+  rec.state = state_name(VmState::kFailed);
+  rec.runtime.supervisor_pid = 0;
+  rec.runtime.vmm_pid = 0;
+  rec.runtime.last_error =
+      lost + "; `smolvm gc` or the VM's next start, stop, delete or command cleans up after it";
+}
+
+bool Runtime::reconcile(VmRecord& rec) {
+  const std::string lost = supervisor_lost(rec);
+  if (lost.empty()) return false;
   cleanup_processes(rec);
-  rec.runtime["supervisor_pid"] = 0;
-  rec.runtime["vmm_pid"] = 0;
-  rec.runtime["last_error"] =
-      "the VM's supervisor (pid " + std::to_string(pid) + ") is gone; the VM was cleaned up";
-  try {
-    store_->update(rec.id, "failed", nullptr, &rec.runtime, rec.state);
-    rec.state = "failed";
-  } catch (const Error& e) {
-    if (e.status() != SMOLVM_ESTATE) throw;
-    rec = store_->get(rec.id);  // someone else moved it on meanwhile
-  }
+  record_end(*store_, rec.id, {VmState::kFailed, lost + "; the VM was cleaned up", ""});
+  // As recorded, by this process or one that got there first.
+  if (auto now = store_->find(rec.id)) rec = *now;
   return true;
 }
 
@@ -568,9 +576,9 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
   if (!parse_ipv4(host_addr, addr)) {
     fail(SMOLVM_EINVAL, "host_addr='" + host_addr + "': must be an IPv4 address (e.g. 127.0.0.1)");
   }
-  VmRecord rec = get(id);
-  const std::string network = rec.runtime.value("network", std::string("none"));
-  if (network == "none") {
+  VmRecord rec = reconciled(id);
+  const std::string network = rec.runtime.network;
+  if (!has_network(rec.runtime)) {
     fail(SMOLVM_EUNSUPPORTED, "vm '" + id +
                                   "' has no network (network=none): port forwarding needs a "
                                   "network backend; create the VM with network=auto");
@@ -588,7 +596,7 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
   store_->add_forward(f);
   if (rec.state == "running") {
     try {
-      NetworkBackend(plugins_, network).add_forward(rec.runtime, f);
+      NetworkBackend(plugins_, network).add_forward(rec.runtime.lease, f);
     } catch (...) {
       store_->remove_forward(f);
       throw;
@@ -599,12 +607,11 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
 
 void Runtime::unexpose(const std::string& id, uint32_t host_port, const std::string& host_addr,
                        const std::string& protocol) {
-  VmRecord rec = get(id);
+  VmRecord rec = reconciled(id);
   for (const auto& f : store_->forwards(id)) {
     if (f.host_port != host_port || f.host_addr != host_addr || f.protocol != protocol) continue;
     if (is_live_state(rec.state)) {
-      NetworkBackend(plugins_, rec.runtime.value("network", std::string()))
-          .remove_forward(rec.runtime, f);
+      NetworkBackend(plugins_, rec.runtime.network).remove_forward(rec.runtime.lease, f);
     }
     store_->remove_forward(f);
     return;
@@ -619,9 +626,9 @@ std::vector<ForwardRecord> Runtime::ports(const std::string& id) {
 }
 
 void Runtime::teardown_network(const VmRecord& rec) {
-  const std::string network = rec.runtime.value("network", std::string("none"));
-  if (network == "none" || rec.runtime.value("tap", std::string()).empty()) return;
-  NetworkBackend(plugins_, network).teardown(rec.id, rec.runtime, store_->forwards(rec.id));
+  if (!has_network(rec.runtime) || rec.runtime.lease.tap.empty()) return;
+  NetworkBackend(plugins_, rec.runtime.network)
+      .teardown(rec.id, rec.runtime.lease, store_->forwards(rec.id));
 }
 
 uint32_t Runtime::gc() {
@@ -630,10 +637,10 @@ uint32_t Runtime::gc() {
   for (auto& rec : store_->list()) {
     // A create whose process died half-way (its row but maybe no folder or
     // disk) is removed, like the create's own rollback would have.
-    const int64_t creator = rec.runtime.value("creator_pid", int64_t{0});
+    const int64_t creator = rec.runtime.creator_pid;
     if (rec.state == "created" && creator > 0 &&
-        !process_alive(creator, rec.runtime.value("creator_start", int64_t{-1}))) {
-      remove_tree(rec.runtime.value("vm_dir", vm_dir(state_dir_, rec.id)));
+        !process_alive(creator, rec.runtime.creator_start)) {
+      remove_tree(rec.runtime.vm_dir.empty() ? vm_dir(state_dir_, rec.id) : rec.runtime.vm_dir);
       if (store_->remove(rec.id)) ++fixed;
       continue;
     }

@@ -1,6 +1,7 @@
 // The runtime: the VM lifecycle on top of the store and the plugins. Every
 // operation reads the VM's record fresh from the store, so any number of
-// processes can act on the same VMs; state changes are compare-and-set.
+// processes can act on the same VMs; every write is compare-and-set
+// (core/state/vm_writer.h). Reads (get, list) write nothing.
 #pragma once
 
 #include <memory>
@@ -50,9 +51,14 @@ class Runtime {
   // it becomes an ordinary VM that outlives the process. ESTATE if another
   // live process owns it.
   void detach(const std::string& id);
-  // The record, after reconciling a dead supervisor (lazy gc).
+  // The record as it is now, written by nobody: a live VM whose supervisor
+  // died is shown failed (not running), as the next repair will record it.
+  // Repair is gc's and the calls' that act on the VM (reconciled()).
   VmRecord get(const std::string& id);
   std::vector<VmRecord> list();
+  // The record for a call that acts on the VM (start, stop, delete, exec):
+  // a VM whose supervisor died is cleaned up and recorded failed first.
+  VmRecord reconciled(const std::string& id);
   // Reconciles every VM with reality and deletes orphan folders; returns
   // how many things it repaired.
   uint32_t gc();
@@ -72,8 +78,13 @@ class Runtime {
   std::string resolve_network(const std::string& requested);
 
  private:
-  // Marks a VM whose supervisor died failed and cleans its leftovers.
-  // Returns true if it changed anything.
+  // Why a live VM's supervisor counts as dead; "" while it lives (or, for a
+  // VM starting, may still register).
+  std::string supervisor_lost(const VmRecord& rec);
+  // get()'s view: a lost supervisor shown in rec, nothing written.
+  void show_as_seen(VmRecord& rec);
+  // Marks a VM whose supervisor died failed and cleans its leftovers; rec
+  // becomes the record as stored. Returns true if it found one to repair.
   bool reconcile(VmRecord& rec);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);

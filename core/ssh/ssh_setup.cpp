@@ -11,6 +11,7 @@
 #include "core/common/process.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/runtime.h"
+#include "core/state/vm_writer.h"
 #include "protocol/base64.h"
 
 namespace smolvm {
@@ -22,9 +23,7 @@ constexpr const char* kGuestHostKey = "/etc/ssh/ssh_host_ed25519_key.pub";
 constexpr int64_t kHostKeyWaitMs = 30000;
 constexpr int kPollMs = 20;
 
-bool uses_ssh(const nlohmann::json& runtime) {
-  return runtime.value("executor", std::string()) == "ssh";
-}
+bool uses_ssh(const VmRuntime& runtime) { return runtime.executor == "ssh"; }
 
 // "ssh-ed25519 <base64 blob>" from a .pub line (comment dropped), or "".
 std::string normalize_key_line(const std::string& text) {
@@ -53,7 +52,7 @@ void check_ssh_network(const std::string& executor, const std::string& requested
 
 void prepare_ssh_keys(Store& store, VmRecord& rec) {
   if (!uses_ssh(rec.runtime)) return;
-  const std::string path = rec.runtime.value("vm_dir", std::string()) + "/ssh_key";
+  const std::string path = rec.runtime.vm_dir + "/ssh_key";
   ::unlink(path.c_str());
   ::unlink((path + ".pub").c_str());
   const CommandResult r = run_command(
@@ -63,25 +62,25 @@ void prepare_ssh_keys(Store& store, VmRecord& rec) {
                            (r.output.empty() ? "exit " + std::to_string(r.exit_code) : r.output));
   }
   if (::chmod(path.c_str(), 0600) != 0) fail_errno(SMOLVM_EIO, "chmod 0600 " + path);
-  rec.runtime["ssh_key_path"] = path;
-  store.update(rec.id, "", nullptr, &rec.runtime, "");
+  rec = update_record(store, rec.id, [&](VmRecord& r) { r.runtime.ssh.key_path = path; });
 }
 
-std::string ssh_boot_args(nlohmann::json& runtime, const std::string& disk_mode) {
+std::string ssh_boot_args(VmRuntime& runtime, const std::string& disk_mode) {
   if (!uses_ssh(runtime)) return "";
-  const std::string dir = runtime.value("vm_dir", std::string());
+  const std::string& dir = runtime.vm_dir;
   if (disk_mode == "shared") {
-    runtime.erase("ssh_host_key");
+    runtime.ssh.host_key.clear();
     ::unlink((dir + "/known_hosts").c_str());
   }
-  std::string pub = read_file(runtime.value("ssh_key_path", dir + "/ssh_key") + ".pub");
+  const std::string key = runtime.ssh.key_path.empty() ? dir + "/ssh_key" : runtime.ssh.key_path;
+  std::string pub = read_file(key + ".pub");
   while (!pub.empty() && (pub.back() == '\n' || pub.back() == '\r')) pub.pop_back();
   return "smolvm.ssh_key=" + proto::base64_encode(pub);
 }
 
 void pin_host_key(Runtime& rt, const std::string& id) {
   VmRecord rec = rt.store().get(id);
-  if (!uses_ssh(rec.runtime) || !rec.runtime.value("ssh_host_key", std::string()).empty()) return;
+  if (!uses_ssh(rec.runtime) || !rec.runtime.ssh.host_key.empty()) return;
   // The agent, never SSH, is asked: it is PID 1 and reached through the VMM.
   GuestSession agent(rt, id, "agent");
   const auto deadline =
@@ -102,12 +101,9 @@ void pin_host_key(Runtime& rt, const std::string& id) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
   }
-  rec = rt.store().get(id);  // fresh: others may have updated it meanwhile
-  rec.runtime["ssh_host_key"] = key;
-  const std::string dir = rec.runtime.value("vm_dir", std::string());
-  write_file_atomic(dir + "/known_hosts", rec.runtime.value("ip", std::string()) + " " + key + "\n",
+  rec = update_record(rt.store(), id, [&](VmRecord& r) { r.runtime.ssh.host_key = key; });
+  write_file_atomic(rec.runtime.vm_dir + "/known_hosts", rec.runtime.lease.ip + " " + key + "\n",
                     0600);
-  rt.store().update(id, "", nullptr, &rec.runtime, "");
 }
 
 }  // namespace smolvm

@@ -29,13 +29,18 @@ bool can_transition(VmState from, VmState to) {
     case VmState::kStopping:
       return from == VmState::kRunning || from == VmState::kStarting;
     case VmState::kStopped:
-      return from == VmState::kStopping || from == VmState::kRunning;
+      return from == VmState::kStopping || from == VmState::kRunning || from == VmState::kStarting;
     case VmState::kFailed:
-      return from == VmState::kStarting || from == VmState::kRunning || from == VmState::kStopping;
+      return from == VmState::kStarting || from == VmState::kRunning ||
+             from == VmState::kStopping || from == VmState::kStopped;
     case VmState::kCreated:
       return false;
   }
   return false;
+}
+
+bool is_live(VmState s) {
+  return s == VmState::kStarting || s == VmState::kRunning || s == VmState::kStopping;
 }
 
 std::string states_leading_to(VmState to) {

@@ -1,10 +1,12 @@
 // The VM state machine. Every state change goes through check_transition(),
-// and the store applies it as a compare-and-set, so two processes cannot
-// both start (or both stop) the same VM.
+// and the store applies it as a compare-and-set (core/state/vm_writer.h),
+// so two processes cannot both start (or both stop) the same VM.
 //
 //   created -> starting -> running -> stopping -> stopped -> starting ...
 //   starting|running|stopping -> failed;  failed -> starting
 //   running -> stopped (the guest shut itself down)
+//   starting -> stopped (a stop ended the boot)
+//   stopped -> failed (start stopped the VM again: its profile's setup failed)
 #pragma once
 
 #include <string>
@@ -27,6 +29,8 @@ const char* state_name(VmState s);
 VmState parse_state(const std::string& name);
 
 bool can_transition(VmState from, VmState to);
+// starting, running or stopping: a supervisor owns the VM (or should).
+bool is_live(VmState s);
 // The '|'-joined names of every state that may go to `to`, for the store's
 // compare-and-set.
 std::string states_leading_to(VmState to);

@@ -20,8 +20,8 @@ VmRecord from_row(const smolvm_store_vm* row) {
     auto j = nlohmann::json::parse(s, nullptr, false);
     return j.is_object() ? j : nlohmann::json::object();
   };
-  r.spec = parse(row->spec_json);
-  r.runtime = parse(row->runtime_json);
+  r.spec = spec_from_json(parse(row->spec_json));
+  r.runtime = runtime_from_json(parse(row->runtime_json));
   r.created_at_ms = row->created_at_ms;
   r.updated_at_ms = row->updated_at_ms;
   return r;
@@ -40,7 +40,7 @@ Store::~Store() {
 }
 
 void Store::insert(const VmRecord& rec) {
-  const std::string spec = rec.spec.dump(), runtime = rec.runtime.dump();
+  const std::string spec = to_json(rec.spec).dump(), runtime = to_json(rec.runtime).dump();
   const int64_t now = now_ms();
   smolvm_store_vm row{rec.id.c_str(),
                       rec.state.c_str(),
@@ -52,9 +52,10 @@ void Store::insert(const VmRecord& rec) {
   check(vt_.vm_insert(handle_, &row, &err), err);
 }
 
-void Store::update(const std::string& id, const std::string& state, const nlohmann::json* spec,
-                   const nlohmann::json* runtime, const std::string& expect) {
-  const std::string spec_s = spec ? spec->dump() : "", runtime_s = runtime ? runtime->dump() : "";
+void Store::update(const std::string& id, const std::string& state, const VmSpec* spec,
+                   const VmRuntime* runtime, const std::string& expect) {
+  const std::string spec_s = spec ? to_json(*spec).dump() : "",
+                    runtime_s = runtime ? to_json(*runtime).dump() : "";
   smolvm_store_vm row{id.c_str(),
                       state.empty() ? nullptr : state.c_str(),
                       spec ? spec_s.c_str() : nullptr,

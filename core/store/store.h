@@ -3,23 +3,14 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/plugins/loader.h"
+#include "core/store/vm_record.h"
 
 namespace smolvm {
-
-struct VmRecord {
-  std::string id;
-  std::string state;
-  nlohmann::json spec = nlohmann::json::object();
-  nlohmann::json runtime = nlohmann::json::object();
-  int64_t created_at_ms = 0;
-  int64_t updated_at_ms = 0;
-};
 
 struct ProcessRecord {
   std::string vm_id;
@@ -51,9 +42,10 @@ class Store {
 
   void insert(const VmRecord& rec);
   // Compare-and-set on state when expect is non-empty ("a|b"). Fields left
-  // empty (state "", spec/runtime null) keep their value.
-  void update(const std::string& id, const std::string& state, const nlohmann::json* spec,
-              const nlohmann::json* runtime, const std::string& expect);
+  // empty (state "", spec/runtime null) keep their value. The runtime's
+  // writers go through core/state/vm_writer.h, which always sets expect.
+  void update(const std::string& id, const std::string& state, const VmSpec* spec,
+              const VmRuntime* runtime, const std::string& expect);
   std::optional<VmRecord> find(const std::string& id);
   VmRecord get(const std::string& id);  // ENOTFOUND if absent
   std::vector<VmRecord> list();

@@ -147,12 +147,11 @@ int cgroup_support(std::string* detail) {
   return 0;
 }
 
-void remove_recorded_cgroup(const nlohmann::json& runtime) {
-  const auto it = runtime.find("cgroup");
-  if (it == runtime.end() || !it->is_object()) return;
+void remove_recorded_cgroup(const nlohmann::json& report) {
+  if (!report.is_object()) return;
   std::vector<std::string> dirs;
-  if (const auto p = it->find("path"); p != it->end() && p->is_string()) dirs.push_back(*p);
-  if (const auto ps = it->find("paths"); ps != it->end() && ps->is_object()) {
+  if (const auto p = report.find("path"); p != report.end() && p->is_string()) dirs.push_back(*p);
+  if (const auto ps = report.find("paths"); ps != report.end() && ps->is_object()) {
     for (const auto& p : *ps) {
       if (p.is_string()) dirs.push_back(p);
     }

@@ -67,7 +67,7 @@ class VmCgroup {
   OomReport oom_report() const;
   // Removes the (empty) group(s) once the VMM has exited. Idempotent.
   void remove();
-  // For runtime["cgroup"]:
+  // For runtime.limits.cgroup:
   //   v2: {enabled, version: 2, path, cpu_max, memory_max, pids_max}
   //   v1: {enabled, version: 1, paths: {cpu, memory, pids}, cpu_max,
   //        memory_max, memory_includes_swap, pids_max[, cpu_note]}
@@ -89,9 +89,10 @@ class VmCgroup {
 // where, or 0 and why none, without creating anything.
 int cgroup_support(std::string* detail);
 
-// Removes the group(s) recorded in a VM's runtime JSON ("path" of v2, the
-// "paths" of v1), for cleanup after a supervisor that died without doing it
-// itself. Only ever folders named .../smolvm/<vm-id>; idempotent.
-void remove_recorded_cgroup(const nlohmann::json& runtime);
+// Removes the group(s) of a recorded json() report ("path" of v2, the
+// "paths" of v1; runtime.limits.cgroup), for cleanup after a supervisor that
+// died without doing it itself. Only ever folders named .../smolvm/<vm-id>;
+// idempotent.
+void remove_recorded_cgroup(const nlohmann::json& report);
 
 }  // namespace smolvm

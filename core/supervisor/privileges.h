@@ -16,7 +16,7 @@ namespace smolvm {
 // supervisor's credentials) could reach the VMM. The DAC capabilities stay
 // only when one of `paths` (or a folder above it) belongs to another user,
 // because owner permissions alone would then lock the VM out of its files.
-// Returns what was done, for runtime["privileges"]. Never throws.
+// Returns what was done, for runtime.limits.privileges. Never throws.
 nlohmann::json drop_privileges(bool keep_network, bool keep_kill,
                                const std::vector<std::string>& paths);
 

@@ -25,6 +25,7 @@
 #include "core/runtime/owner_link.h"
 #include "core/runtime/runtime.h"
 #include "core/state/vm_state.h"
+#include "core/state/vm_writer.h"
 #include "core/store/store.h"
 #include "core/supervisor/cgroup.h"
 #include "core/supervisor/console_log.h"
@@ -131,14 +132,12 @@ class Supervisor {
     claimed_ = true;
     store_->set_process({rec_.id, "supervisor", getpid(), process_start_time(getpid())});
 
-    const auto& rt = rec_.runtime;
-    vm_dir_ = rt.value("vm_dir", std::string());
-    socket_path_ = rt.value("supervisor_socket", std::string());
-    token_ = rt.value("token", std::string());
-    const uint32_t boot_timeout_s = rec_.spec.value("boot_timeout_s", 120u);
-    boot_deadline_ = monotonic_ms() + int64_t{boot_timeout_s} * 1000;
+    vm_dir_ = rec_.runtime.vm_dir;
+    socket_path_ = rec_.runtime.supervisor_socket;
+    token_ = rec_.runtime.token;
+    boot_deadline_ = monotonic_ms() + int64_t{rec_.spec.boot_timeout_s} * 1000;
 
-    const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rt.value("vmm", std::string("qemu")));
+    const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rec_.runtime.vmm);
     vmm_ = &vmm_plugin.vtable<smolvm_vmm_vtable>();
     setup_network();
     confine();
@@ -150,12 +149,12 @@ class Supervisor {
   // TAP, addresses, isolation and the VM's stored port forwards, before the
   // VMM opens the TAP. Undone in finish() however the VM ends.
   void setup_network() {
-    const std::string name = rec_.runtime.value("network", std::string("none"));
-    if (name == "none") return;
+    const std::string& name = rec_.runtime.network;
+    if (name.empty() || name == "none") return;
     network_ = std::make_unique<NetworkBackend>(plugins_, name);
     network_up_ = true;  // teardown is idempotent: also undo a half setup
-    network_->setup(rec_.id, rec_.runtime);
-    for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime, f);
+    network_->setup(rec_.id, rec_.runtime.lease);
+    for (const auto& f : store_->forwards(rec_.id)) network_->add_forward(rec_.runtime.lease, f);
   }
 
   // Limits and least privilege (README, "Reliability and least privilege"): the
@@ -163,59 +162,47 @@ class Supervisor {
   // switches to the uid in the VMM's child.
   void confine() {
     const auto& rt = rec_.runtime;
-    cgroup_.prepare(rec_.id, limits_for(rec_.spec.value("vcpu_count", 2u),
-                                        rec_.spec.value("mem_size_mib", 512u),
-                                        rt.value("accel", std::string("tcg"))));
+    cgroup_.prepare(rec_.id, limits_for(rec_.spec.vcpu_count, rec_.spec.mem_size_mib, rt.accel));
     if (!cgroup_.json().value("enabled", false)) {
       log("no cgroup limits: %s", cgroup_.json().value("reason", std::string()).c_str());
     }
-    const std::vector<std::string> paths = {args_.state_dir, vm_dir_,
-                                            rt.value("kernel_path", std::string()),
-                                            rt.value("rootfs_path", std::string())};
+    const std::vector<std::string> paths = {args_.state_dir, vm_dir_, rt.kernel_path,
+                                            rt.rootfs_path};
     vmm_user_.acquire();
     launch_vmm();
     cgroup_.add(vmm_pid_);
     // Recorded now, not only when ready: after a supervisor killed during
     // boot, the next look at the VM finds the groups and removes them.
-    nlohmann::json runtime = store_->get(rec_.id).runtime;
-    runtime["cgroup"] = cgroup_.json();
-    store_->update(rec_.id, "", nullptr, &runtime, "starting");
+    update_record_in(*store_, rec_.id, VmState::kStarting,
+                     [&](VmRecord& r) { r.runtime.limits.cgroup = cgroup_.json(); });
     // After launch: the VMM's child needs CAP_SETUID and CAP_SETPCAP to
     // confine itself (vmm-common/process.h), and Firecracker's jailer more.
     privileges_ = drop_privileges(network_ != nullptr, vmm_user_.uid() != 0, paths);
   }
 
   void launch_vmm() {
-    const auto& rt = rec_.runtime;
-    const auto& spec = rec_.spec;
-    // Strings must outlive the launch call: keep them in locals.
-    const std::string kernel = rt.value("kernel_path", std::string());
-    const std::string rootfs = rt.value("rootfs_path", std::string());
-    const std::string disk_mode = spec.value("disk_mode", std::string("isolated"));
-    const std::string disk = rt.value("disk_path", std::string());
-    const std::string accel = rt.value("accel", std::string("tcg"));
-    const std::string boot_args = rt.value("boot_args", std::string());
-    const std::string console = rt.value("console_log", std::string());
-    const std::string tap = network_ ? rt.value("tap", std::string()) : std::string();
-    const std::string mac = rt.value("mac", std::string());
+    // The config points into rec_, which outlives the launch call.
+    const VmRuntime& rt = rec_.runtime;
+    const VmSpec& spec = rec_.spec;
+    const std::string& tap = rt.lease.tap;
     smolvm_vmm_config cfg{};
     cfg.struct_size = sizeof cfg;
     cfg.vm_id = rec_.id.c_str();
-    cfg.vcpu_count = spec.value("vcpu_count", 2u);
-    cfg.mem_size_mib = spec.value("mem_size_mib", 512u);
-    cfg.kernel_path = kernel.c_str();
-    cfg.rootfs_path = rootfs.c_str();
-    cfg.disk_mode = disk_mode.c_str();
-    cfg.disk_path = disk.empty() ? nullptr : disk.c_str();
-    cfg.accel = accel.c_str();
-    cfg.boot_args = boot_args.c_str();
+    cfg.vcpu_count = spec.vcpu_count;
+    cfg.mem_size_mib = spec.mem_size_mib;
+    cfg.kernel_path = rt.kernel_path.c_str();
+    cfg.rootfs_path = rt.rootfs_path.c_str();
+    cfg.disk_mode = spec.disk_mode.c_str();
+    cfg.disk_path = rt.disk_path.empty() ? nullptr : rt.disk_path.c_str();
+    cfg.accel = rt.accel.c_str();
+    cfg.boot_args = rt.boot_args.c_str();
     cfg.vm_dir = vm_dir_.c_str();
-    cfg.console_log = console.c_str();
-    cfg.tap_name = tap.empty() ? nullptr : tap.c_str();
-    cfg.mac = mac.empty() ? nullptr : mac.c_str();
+    cfg.console_log = rt.console_log.c_str();
+    cfg.tap_name = network_ && !tap.empty() ? tap.c_str() : nullptr;
+    cfg.mac = rt.lease.mac.empty() ? nullptr : rt.lease.mac.c_str();
     cfg.run_as_uid = vmm_user_.uid();
     cfg.run_as_gid = vmm_user_.gid();
-    console_ = std::make_unique<ConsoleLog>(console);
+    console_ = std::make_unique<ConsoleLog>(rt.console_log);
     cfg.console_fd = console_->write_fd();
     smolvm_plugin_error err{};
     const int rc = vmm_->launch(&inst_, &cfg, &err);
@@ -315,7 +302,7 @@ class Supervisor {
     const int64_t now = monotonic_ms();
     if (phase_ == Phase::kBooting && now >= boot_deadline_) {
       failure_ = "the guest agent did not answer within " +
-                 std::to_string(rec_.spec.value("boot_timeout_s", 120u)) + " s" + console_hint();
+                 std::to_string(rec_.spec.boot_timeout_s) + " s" + console_hint();
       log("%s", failure_.c_str());
       shutdown_now();
     }
@@ -390,7 +377,7 @@ class Supervisor {
   // <vm_dir>/vmm.log (plugin.h). A VMM that refuses its config (a kernel
   // that is not one, a disk it cannot open) gives its reason only there.
   std::string vmm_output_hint() const {
-    const std::string log = rec_.runtime.value("vm_dir", std::string()) + "/vmm.log";
+    const std::string log = rec_.runtime.vm_dir + "/vmm.log";
     std::string tail = tail_file(log, 600);
     for (char& c : tail) {
       if (c != '\n' && (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)) c = ' ';
@@ -401,7 +388,7 @@ class Supervisor {
   }
 
   std::string console_hint() const {
-    const std::string console = rec_.runtime.value("console_log", std::string());
+    const std::string& console = rec_.runtime.console_log;
     std::string tail = tail_file(console, 600);
     for (char& c : tail) {
       if (c == '\r') c = ' ';
@@ -563,20 +550,18 @@ class Supervisor {
 
   void on_ready() {
     listen_fd_ = listen_unix(socket_path_, 0600);
-    // Clients also write the record (setup_done, ...): start from the
-    // store's copy, not the one read at startup.
-    nlohmann::json runtime = store_->get(rec_.id).runtime;
-    runtime["supervisor_pid"] = getpid();
-    runtime["vmm_pid"] = vmm_pid_;
-    runtime["started_at_ms"] = now_ms();
-    runtime["agent_version"] = agent_version_;
-    runtime["cgroup"] = cgroup_.json();
-    runtime["privileges"] = privileges_;
     // Only now: right after fork the VMM's child has not switched yet.
-    runtime["vmm_user"] = vmm_user_.confirm(vmm_pid_);
-    runtime["last_error"] = "";
-    store_->update(rec_.id, "running", nullptr, &runtime, "starting");
-    rec_.runtime = runtime;
+    const nlohmann::json vmm_user = vmm_user_.confirm(vmm_pid_);
+    rec_ = transition(*store_, rec_.id, VmState::kStarting, VmState::kRunning, [&](VmRecord& r) {
+      r.runtime.supervisor_pid = getpid();
+      r.runtime.vmm_pid = vmm_pid_;
+      r.runtime.started_at_ms = now_ms();
+      r.runtime.agent_version = agent_version_;
+      r.runtime.limits.cgroup = cgroup_.json();
+      r.runtime.limits.privileges = privileges_;
+      r.runtime.limits.vmm_user = vmm_user;
+      r.runtime.last_error = "";
+    });
     phase_ = Phase::kRunning;
     log("vm %s: running (agent %s)", rec_.id.c_str(), agent_version_.c_str());
     report("READY\n");
@@ -817,7 +802,7 @@ class Supervisor {
       return;
     }
     try {
-      store_->update(rec_.id, "stopping", nullptr, nullptr, "running");
+      transition(*store_, rec_.id, VmState::kRunning, VmState::kStopping);
     } catch (const std::exception& e) {
       log("cannot record stopping: %s", e.what());
     }
@@ -870,7 +855,7 @@ class Supervisor {
     if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
     if (network_up_ && store_) {
       try {
-        network_->teardown(rec_.id, rec_.runtime, store_->forwards(rec_.id));
+        network_->teardown(rec_.id, rec_.runtime.lease, store_->forwards(rec_.id));
       } catch (const std::exception& e) {
         log("%s", e.what());
         if (failure_.empty()) failure_ = e.what();
@@ -878,14 +863,11 @@ class Supervisor {
     }
     if (store_ && claimed_) {
       try {
-        nlohmann::json runtime = store_->get(rec_.id).runtime;
-        runtime["supervisor_pid"] = 0;
-        runtime["vmm_pid"] = 0;
-        runtime["last_error"] = failure_;
-        runtime["stopped_at_ms"] = now_ms();
-        if (guest_shutdown_) runtime["last_exit"] = "the guest shut down";
-        store_->update(rec_.id, failed ? "failed" : "stopped", nullptr, &runtime, "");
-        store_->clear_processes(rec_.id, "");
+        // A client that found this process stuck may have recorded the end
+        // first; then its record stands.
+        record_end(*store_, rec_.id,
+                   {failed ? VmState::kFailed : VmState::kStopped, failure_,
+                    guest_shutdown_ ? "the guest shut down" : ""});
       } catch (const std::exception& e) {
         log("cannot record the VM's end: %s", e.what());
       }

@@ -41,7 +41,7 @@ class VmmUser {
   uint32_t gid() const { return uid_; }
 
   // After launch: what the VMM process really runs as (read from /proc),
-  // for runtime["vmm_user"]. Releases the lock if the VMM did not take the
+  // for runtime.limits.vmm_user. Releases the lock if the VMM did not take the
   // uid (a backend that manages its own user, like Firecracker's jailer).
   nlohmann::json confirm(int64_t vmm_pid);
 

@@ -183,7 +183,7 @@ class RealCgroup : public ::testing::Test {
   }
   void TearDown() override {
     if (child_ > 0) reap(child_);
-    remove_recorded_cgroup({{"cgroup", cg_.json()}});
+    remove_recorded_cgroup(cg_.json());
   }
   // Each controller's group (the same folder for all three under v2).
   std::map<std::string, std::string> groups() const {
@@ -266,16 +266,16 @@ TEST_F(RealCgroup, ARecordedGroupIsRemovedAfterItsSupervisorDied) {
     dead.add(child_);
     cg_ = dead;  // TearDown cleans up should this test fail
   }
-  const nlohmann::json runtime = {{"cgroup", cg_.json()}};
+  const nlohmann::json recorded = cg_.json();
   const auto g = groups();
   // The VMM died with its supervisor.
   reap(child_);
   child_ = -1;
   for (const auto& [c, dir] : g) ASSERT_TRUE(path_exists(dir)) << dir;
-  remove_recorded_cgroup(runtime);
+  remove_recorded_cgroup(recorded);
   for (const auto& [c, dir] : g) EXPECT_FALSE(path_exists(dir)) << c << ": " << dir << " left";
-  remove_recorded_cgroup(runtime);  // idempotent
-  remove_recorded_cgroup({{"cgroup", {{"enabled", false}, {"reason", "x"}}}});
+  remove_recorded_cgroup(recorded);  // idempotent
+  remove_recorded_cgroup({{"enabled", false}, {"reason", "x"}});
   remove_recorded_cgroup({});
 }
 
@@ -288,7 +288,7 @@ TEST_F(RealCgroup, ARecordedPathOfAnotherShapeIsNeverRemoved) {
   const std::string parent = groups().at("memory");  // .../smolvm/<id>
   const std::string other = parent + "/not-smolvm-shaped";
   ASSERT_EQ(mkdir(other.c_str(), 0755), 0) << other;
-  remove_recorded_cgroup({{"cgroup", {{"path", other}, {"paths", {{"memory", other}}}}}});
+  remove_recorded_cgroup({{"path", other}, {"paths", {{"memory", other}}}});
   EXPECT_TRUE(path_exists(other));
   rmdir(other.c_str());
 }

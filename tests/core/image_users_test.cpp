@@ -89,7 +89,7 @@ TEST_F(ImageUsers, TheRuntimeMarksAtCreateAndUnmarksAtDelete) {
   VmSpec s;
   s.vm_id = "user";
   const VmRecord rec = rt.create(s);  // the default image: aaaa
-  const std::string vm_dir = rec.runtime["vm_dir"];
+  const std::string vm_dir = rec.runtime.vm_dir;
   size_t marks = 0;
   for (const auto& m : fs::directory_iterator(images_ + "/aaaa/used-by")) {
     EXPECT_EQ(fs::read_symlink(m.path()), vm_dir);

@@ -14,6 +14,7 @@
 
 #include "core/common/error.h"
 #include "core/common/process.h"
+#include "core/state/vm_writer.h"
 
 namespace smolvm {
 namespace {
@@ -56,12 +57,11 @@ class RuntimeTest : public ::testing::Test {
 TEST_F(RuntimeTest, CreateRecordsAndPreparesAnIsolatedDisk) {
   const VmRecord rec = rt_->create(spec("a1"));
   EXPECT_EQ(rec.state, "created");
-  const std::string disk = rec.runtime["disk_path"];
+  const std::string disk = rec.runtime.disk_path;
   EXPECT_TRUE(fs::exists(disk)) << disk;
   EXPECT_EQ(rt_->get("a1").state, "created");
   EXPECT_EQ(rt_->list().size(), 1u);
-  EXPECT_EQ(fs::status(rec.runtime["vm_dir"].get<std::string>()).permissions() & fs::perms::all,
-            fs::perms::owner_all);
+  EXPECT_EQ(fs::status(rec.runtime.vm_dir).permissions() & fs::perms::all, fs::perms::owner_all);
 }
 
 // What qemu-img says the VM's disk is made of: {"virtual-size", "backing-filename", ...}.
@@ -84,31 +84,31 @@ TEST_F(RuntimeTest, AVmKeepsItsImageWhenTheDefaultMovesToANewOne) {
   VmSpec s;
   s.vm_id = "old";
   const VmRecord old = rt_->create(s);
-  EXPECT_EQ(old.runtime["kernel_path"], images + "/aaaa/vmlinux");
-  EXPECT_EQ(old.runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
-  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+  EXPECT_EQ(old.runtime.kernel_path, images + "/aaaa/vmlinux");
+  EXPECT_EQ(old.runtime.rootfs_path, images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime.disk_path).value("backing-filename", ""),
             images + "/aaaa/rootfs.ext4");
 
   // The rebuild: default now names the other image.
   fs::remove(images + "/default");
   fs::create_directory_symlink("bbbb", images + "/default");
-  EXPECT_EQ(rt_->get("old").runtime["rootfs_path"], images + "/aaaa/rootfs.ext4");
-  EXPECT_EQ(disk_info(old.runtime["disk_path"]).value("backing-filename", ""),
+  EXPECT_EQ(rt_->get("old").runtime.rootfs_path, images + "/aaaa/rootfs.ext4");
+  EXPECT_EQ(disk_info(old.runtime.disk_path).value("backing-filename", ""),
             images + "/aaaa/rootfs.ext4");
   s.vm_id = "new";
-  EXPECT_EQ(rt_->create(s).runtime["rootfs_path"], images + "/bbbb/rootfs.ext4");
+  EXPECT_EQ(rt_->create(s).runtime.rootfs_path, images + "/bbbb/rootfs.ext4");
 }
 
 TEST_F(RuntimeTest, TheDiskTakesTheImagesSizeOrTheOneAskedFor) {
   const VmRecord plain = rt_->create(spec("d1"));
-  EXPECT_EQ(plain.runtime["disk_size_mib"], 1);  // the 1 MiB fake image
-  EXPECT_EQ(disk_info(plain.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+  EXPECT_EQ(plain.runtime.disk_size_mib, 1);  // the 1 MiB fake image
+  EXPECT_EQ(disk_info(plain.runtime.disk_path).value("virtual-size", uint64_t{0}),
             uint64_t{1} << 20);
   VmSpec s = spec("d2");
   s.disk_size_mib = 96;
   const VmRecord big = rt_->create(s);
-  EXPECT_EQ(big.runtime["disk_size_mib"], 96);
-  EXPECT_EQ(disk_info(big.runtime["disk_path"]).value("virtual-size", uint64_t{0}),
+  EXPECT_EQ(big.runtime.disk_size_mib, 96);
+  EXPECT_EQ(disk_info(big.runtime.disk_path).value("virtual-size", uint64_t{0}),
             uint64_t{96} << 20);
 }
 
@@ -119,7 +119,7 @@ TEST_F(RuntimeTest, AFirecrackerDiskIsGrownSparsely) {
   s.vmm = "firecracker";
   s.disk_size_mib = 96;
   const VmRecord rec = rt_->create(s);
-  const std::string disk = rec.runtime["disk_path"];
+  const std::string disk = rec.runtime.disk_path;
   EXPECT_EQ(fs::file_size(disk), uint64_t{96} << 20);
   struct stat st;
   ASSERT_EQ(::stat(disk.c_str(), &st), 0);
@@ -148,7 +148,7 @@ TEST_F(RuntimeTest, SharedDiskModeMakesNoDisk) {
   VmSpec s = spec("s1");
   s.disk_mode = "shared";
   const VmRecord rec = rt_->create(s);
-  EXPECT_EQ(rec.runtime["disk_path"], "");
+  EXPECT_EQ(rec.runtime.disk_path, "");
 }
 
 TEST_F(RuntimeTest, DuplicateIdIsRefusedAndLeavesTheFirstIntact) {
@@ -197,7 +197,7 @@ TEST_F(RuntimeTest, FailedDiskPreparationRollsBackRowAndFolder) {
 TEST_F(RuntimeTest, RemoveDeletesFilesAndRowAndIsNotFoundTwice) {
   const VmRecord rec = rt_->create(spec("gone"));
   rt_->remove("gone");
-  EXPECT_FALSE(fs::exists(rec.runtime["vm_dir"].get<std::string>()));
+  EXPECT_FALSE(fs::exists(rec.runtime.vm_dir));
   try {
     rt_->remove("gone");
     FAIL();
@@ -227,10 +227,60 @@ TEST_F(RuntimeTest, GcMarksVmsWithADeadSupervisorFailedAndRemovesOrphanFolders) 
   EXPECT_EQ(rt_->gc(), 2u);
   const VmRecord rec = rt_->get("dead");
   EXPECT_EQ(rec.state, "failed");
-  EXPECT_NE(rec.runtime["last_error"].get<std::string>().find("supervisor"), std::string::npos);
+  EXPECT_NE(rec.runtime.last_error.find("supervisor"), std::string::npos);
   EXPECT_TRUE(rt_->store().processes("dead").empty());
   EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/orphan"));
   EXPECT_EQ(rt_->gc(), 0u);  // nothing left to repair
+}
+
+// Reads never write: get() and list() of a VM whose supervisor died show
+// it not running, yet leave the store (row, process rows) and its files as
+// they were; gc then repairs it.
+TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
+  const VmRecord created = rt_->create(spec("ghost"));
+  rt_->store().update("ghost", "running", nullptr, nullptr, "");
+  update_record(rt_->store(), "ghost", [](VmRecord& r) {
+    r.runtime.supervisor_pid = 999999;
+    r.runtime.vmm_pid = 999998;
+  });
+  rt_->store().set_process({"ghost", "supervisor", 999999, 12345});  // no such process
+  const std::string sock = created.runtime.supervisor_socket;
+  std::ofstream(sock) << "";  // what the dead supervisor left
+  const VmRecord stored = rt_->store().get("ghost");
+
+  for (const VmRecord& seen : {rt_->get("ghost"), rt_->list().at(0)}) {
+    EXPECT_EQ(seen.state, "failed");
+    EXPECT_EQ(seen.runtime.supervisor_pid, 0);
+    EXPECT_EQ(seen.runtime.vmm_pid, 0);
+    EXPECT_NE(seen.runtime.last_error.find("supervisor (pid 999999) is gone"), std::string::npos)
+        << seen.runtime.last_error;
+  }
+  const VmRecord after = rt_->store().get("ghost");
+  EXPECT_EQ(after.state, "running");
+  EXPECT_EQ(after.updated_at_ms, stored.updated_at_ms);
+  EXPECT_EQ(to_json(after.runtime), to_json(stored.runtime));
+  EXPECT_EQ(rt_->store().processes("ghost").size(), 1u);
+  EXPECT_TRUE(fs::exists(sock));
+
+  EXPECT_EQ(rt_->gc(), 1u);
+  const VmRecord repaired = rt_->store().get("ghost");
+  EXPECT_EQ(repaired.state, "failed");
+  EXPECT_EQ(repaired.runtime.supervisor_pid, 0);
+  EXPECT_NE(repaired.runtime.last_error.find("the VM was cleaned up"), std::string::npos);
+  EXPECT_TRUE(rt_->store().processes("ghost").empty());
+  EXPECT_FALSE(fs::exists(sock));
+  EXPECT_EQ(rt_->gc(), 0u);
+}
+
+// A call that acts on the VM repairs it first, as gc would.
+TEST_F(RuntimeTest, StopOfAVmWithADeadSupervisorRepairsIt) {
+  rt_->create(spec("ghost2"));
+  rt_->store().update("ghost2", "running", nullptr, nullptr, "");
+  rt_->store().set_process({"ghost2", "supervisor", 999999, 12345});
+  rt_->stop("ghost2", 1000);
+  EXPECT_EQ(rt_->store().get("ghost2").state, "failed");
+  EXPECT_TRUE(rt_->store().processes("ghost2").empty());
+  EXPECT_EQ(rt_->gc(), 0u);
 }
 
 }  // namespace

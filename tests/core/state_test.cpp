@@ -28,6 +28,22 @@ TEST(VmState, IllegalTransitions) {
   }
 }
 
+TEST(VmState, AStopDuringBootAndAFailedSetupAreTransitionsToo) {
+  EXPECT_TRUE(can_transition(VmState::kStarting, VmState::kStopped));
+  EXPECT_TRUE(can_transition(VmState::kStopped, VmState::kFailed));
+  EXPECT_FALSE(can_transition(VmState::kCreated, VmState::kStopped));
+  EXPECT_EQ(states_leading_to(VmState::kStopped), "starting|running|stopping");
+}
+
+TEST(VmState, LiveStatesAreTheOnesWithASupervisor) {
+  EXPECT_TRUE(is_live(VmState::kStarting));
+  EXPECT_TRUE(is_live(VmState::kRunning));
+  EXPECT_TRUE(is_live(VmState::kStopping));
+  EXPECT_FALSE(is_live(VmState::kCreated));
+  EXPECT_FALSE(is_live(VmState::kStopped));
+  EXPECT_FALSE(is_live(VmState::kFailed));
+}
+
 TEST(VmState, IllegalTransitionMessage) {
   try {
     check_transition("vm-1", VmState::kRunning, VmState::kStarting);

@@ -288,10 +288,10 @@ bool ended(int64_t pid) {
 }
 
 // Whoever ends the VM removes its groups: its supervisor when QEMU dies,
-// and, when the supervisor itself is killed with SIGKILL (it cannot), the
-// next look at the VM (remove_recorded_cgroup). No look happens in between:
-// info() is the look.
-TEST(CgroupCleanup, TheSupervisorOrElseTheNextLookRemovesTheGroups) {
+// and, when the supervisor itself is killed with SIGKILL (it cannot), gc or
+// the VM's next lifecycle call (remove_recorded_cgroup). A look (info())
+// shows the VM failed but removes nothing.
+TEST(CgroupCleanup, TheSupervisorOrElseGcRemovesTheGroups) {
   smolvm_vm* vm = make_vm("cgkilled", 1, true);
   ASSERT_NE(vm, nullptr);
   struct Deleter {  // whatever fails below, the VM does not outlive the test
@@ -312,7 +312,7 @@ TEST(CgroupCleanup, TheSupervisorOrElseTheNextLookRemovesTheGroups) {
   EXPECT_TRUE(ended(i.supervisor_pid));
   EXPECT_EQ(still_there(groups), "") << "left behind by the supervisor";
   // 2. Started again, then the supervisor killed: QEMU dies with it
-  // (PR_SET_PDEATHSIG) and the groups stay until the next look.
+  // (PR_SET_PDEATHSIG) and the groups stay until gc.
   ASSERT_EQ(smolvm_vm_start(vm), 0) << smolvm_last_error();
   i = info(vm);
   cg = nlohmann::json::parse(i.limits).value("cgroup", nlohmann::json::object());
@@ -321,12 +321,13 @@ TEST(CgroupCleanup, TheSupervisorOrElseTheNextLookRemovesTheGroups) {
   ASSERT_EQ(kill(static_cast<pid_t>(i.supervisor_pid), SIGKILL), 0);
   EXPECT_TRUE(ended(i.supervisor_pid));
   EXPECT_TRUE(ended(i.vmm_pid));
-  EXPECT_NE(still_there(groups), "") << "already gone: this no longer tests the look";
-  EXPECT_STREQ(info(vm).state_name, "failed");  // the next look
-  EXPECT_EQ(still_there(groups), "") << "left behind after the next look";
+  EXPECT_NE(still_there(groups), "") << "already gone: this no longer tests gc";
+  EXPECT_STREQ(info(vm).state_name, "failed");  // a look only shows it
+  EXPECT_NE(still_there(groups), "") << "removed by a look, which must not write";
   uint32_t fixed = 99;
   EXPECT_EQ(smolvm_runtime_gc(&fixed, vmtest::runtime()), 0) << smolvm_last_error();
-  EXPECT_EQ(fixed, 0u);
+  EXPECT_EQ(fixed, 1u);
+  EXPECT_EQ(still_there(groups), "") << "left behind after gc";
 }
 
 // A VMM over its memory limit is killed by the kernel inside its own group,

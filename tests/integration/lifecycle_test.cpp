@@ -99,12 +99,14 @@ TEST(Faults, SupervisorKilledTakesQemuWithItAndIsReconciled) {
   // QEMU dies with its supervisor (PDEATHSIG): no VM is left unowned.
   for (int n = 0; n < 250 && pid_alive(vmm); ++n) usleep(20000);
   EXPECT_FALSE(pid_alive(vmm)) << "QEMU outlived its supervisor";
-  // The next look at the VM notices and records it.
+  // A look at the VM shows it failed, and only shows it: the repair is the
+  // next call that acts on the VM (here a command).
   const smolvm_vm_info after = info(vm);
   EXPECT_STREQ(after.state_name, "failed");
   EXPECT_NE(std::string(after.last_error).find("supervisor"), std::string::npos);
-  expect_no_sockets(dir);
   EXPECT_EQ(run(vm, "true").rc, SMOLVM_ESTATE);
+  expect_no_sockets(dir);
+  EXPECT_NE(std::string(info(vm).last_error).find("cleaned up"), std::string::npos);
   uint32_t fixed = 99;
   EXPECT_EQ(smolvm_runtime_gc(&fixed, runtime()), 0);
   EXPECT_EQ(fixed, 0u);  // already reconciled

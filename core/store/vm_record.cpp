@@ -1,0 +1,95 @@
+#include "core/store/vm_record.h"
+
+#include <type_traits>
+
+namespace smolvm {
+namespace {
+
+// Every stored key with its field, once: to_json and runtime_from_json both
+// walk this list. The document stays flat (one level of keys) as every
+// earlier version wrote it.
+template <class Runtime, class Visit>
+void each_field(Runtime& rt, Visit&& visit) {
+  visit("vm_dir", rt.vm_dir);
+  visit("kernel_path", rt.kernel_path);
+  visit("rootfs_path", rt.rootfs_path);
+  visit("disk_path", rt.disk_path);
+  visit("disk_size_mib", rt.disk_size_mib);
+  visit("console_log", rt.console_log);
+  visit("supervisor_socket", rt.supervisor_socket);
+  visit("token", rt.token);
+  visit("vmm", rt.vmm);
+  visit("executor", rt.executor);
+  visit("network", rt.network);
+  visit("accel", rt.accel);
+  visit("boot_args", rt.boot_args);
+  visit("supervisor_pid", rt.supervisor_pid);
+  visit("vmm_pid", rt.vmm_pid);
+  visit("creator_pid", rt.creator_pid);
+  visit("creator_start", rt.creator_start);
+  visit("owner_pid", rt.owner_pid);
+  visit("owner_start", rt.owner_start);
+  visit("ip", rt.lease.ip);
+  visit("tap", rt.lease.tap);
+  visit("mac", rt.lease.mac);
+  visit("gateway", rt.lease.gateway);
+  visit("prefix", rt.lease.prefix);
+  visit("dns", rt.lease.dns);
+  visit("cgroup", rt.limits.cgroup);
+  visit("privileges", rt.limits.privileges);
+  visit("vmm_user", rt.limits.vmm_user);
+  visit("ssh_key_path", rt.ssh.key_path);
+  visit("ssh_host_key", rt.ssh.host_key);
+  visit("started_at_ms", rt.started_at_ms);
+  visit("stopped_at_ms", rt.stopped_at_ms);
+  visit("agent_version", rt.agent_version);
+  visit("last_error", rt.last_error);
+  visit("last_exit", rt.last_exit);
+  visit("setup_done", rt.setup_done);
+}
+
+template <class T>
+void read_value(const nlohmann::json& v, T& out) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (v.is_string()) out = v.get<std::string>();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (v.is_boolean()) out = v.get<bool>();
+  } else if constexpr (std::is_same_v<T, uint32_t>) {
+    if (v.is_number_unsigned() && v.get<uint64_t>() <= UINT32_MAX) out = v.get<uint32_t>();
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (v.is_number_integer()) out = v.get<int64_t>();
+  } else {
+    static_assert(std::is_same_v<T, nlohmann::json>);
+    out = v;
+  }
+}
+
+}  // namespace
+
+nlohmann::json to_json(const VmRuntime& rt) {
+  nlohmann::json j = rt.unknown.is_object() ? rt.unknown : nlohmann::json::object();
+  each_field(rt, [&](const char* key, const auto& value) {
+    // Limits not (yet) reported stay absent, as before: inspect shows only
+    // what the supervisor said.
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, nlohmann::json>) {
+      if (value.is_null()) return;
+    }
+    j[key] = value;
+  });
+  return j;
+}
+
+VmRuntime runtime_from_json(const nlohmann::json& j) {
+  VmRuntime rt;
+  if (!j.is_object()) return rt;
+  rt.unknown = j;
+  each_field(rt, [&](const char* key, auto& value) {
+    const auto it = j.find(key);
+    if (it == j.end()) return;
+    read_value(*it, value);
+    rt.unknown.erase(key);
+  });
+  return rt;
+}
+
+}  // namespace smolvm

@@ -1,0 +1,92 @@
+// VmRecord: one VM's row in the store, typed. The spec is the VmSpec it was
+// created from (core/config/vm_spec.h); VmRuntime is everything learned or
+// made for it since: paths, the plugins chosen, processes, network lease,
+// limits and executor data. Both are stored as JSON, converted only here
+// (runtime) and in vm_spec.cpp (spec), so each key is named once.
+//
+// Changes to a stored record go through core/state/vm_writer.h.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/config/vm_spec.h"
+
+namespace smolvm {
+
+struct VmRuntime {
+  // Files of the VM, fixed at create.
+  std::string vm_dir;
+  std::string kernel_path, rootfs_path;
+  std::string disk_path;  // "" for a shared disk
+  uint32_t disk_size_mib = 0;
+  std::string console_log;
+  std::string supervisor_socket;
+  std::string token;  // clients' password for the supervisor socket
+
+  // The plugins resolved from the spec's "auto" (create), and the
+  // accelerator and kernel command line of the current boot (start).
+  // Records older than networking have no "network": they have none.
+  std::string vmm, executor, network = "none";
+  std::string accel;
+  std::string boot_args;
+
+  // Processes. A pid with its start time (-1: unknown) names one process
+  // even after its pid is reused. 0: none.
+  int64_t supervisor_pid = 0, vmm_pid = 0;
+  // Set while create runs, so gc can tell a create in progress from one
+  // whose process was killed.
+  int64_t creator_pid = 0, creator_start = -1;
+  // An ephemeral VM's owner (core/runtime/owner_link.h).
+  int64_t owner_pid = 0, owner_start = -1;
+
+  // The network lease (core/network/network.h); empty without a network.
+  struct Lease {
+    std::string ip, tap, mac, gateway, dns;
+    uint32_t prefix = 16;
+  } lease;
+
+  // What the supervisor confined the VMM with, as it reported them
+  // (core/supervisor/cgroup.h, privileges.h, vmm_user.h): shown by
+  // `smolvm inspect`, and the cgroup's paths let a later process remove
+  // groups a dead supervisor left. null when not recorded.
+  struct Limits {
+    nlohmann::json cgroup, privileges, vmm_user;
+  } limits;
+
+  // executor=ssh (core/ssh/ssh_setup.h): the VM's key pair and the guest's
+  // pinned host key.
+  struct Ssh {
+    std::string key_path, host_key;
+  } ssh;
+
+  // The last boot and its end.
+  int64_t started_at_ms = 0, stopped_at_ms = 0;
+  std::string agent_version;
+  std::string last_error;   // "" when the last start or stop went well
+  std::string last_exit;    // how the VM last ended when that was not an error
+  bool setup_done = false;  // the profile's setup commands ran
+
+  // Keys this version does not know (written by a newer one), kept so that
+  // rewriting the record does not drop them.
+  nlohmann::json unknown = nlohmann::json::object();
+};
+
+struct VmRecord {
+  std::string id;
+  std::string state;
+  VmSpec spec;
+  VmRuntime runtime;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+nlohmann::json to_json(const VmRuntime& rt);
+// Reads a stored runtime document. Every record written since the first
+// release reads back: missing keys keep their defaults, and a value of the
+// wrong type is ignored like a missing one (a hand-edited store must not
+// stop `smolvm ls`).
+VmRuntime runtime_from_json(const nlohmann::json& j);
+
+}  // namespace smolvm

@@ -12,6 +12,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/common/process.h"
+#include "core/common/supervisor_report.h"
 #include "protocol/fd_io.h"
 
 namespace smolvm {
@@ -104,11 +105,13 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
     break;  // EOF: the supervisor died without a report
   }
   ::close(ready[0]);
-  if (line.rfind("READY", 0) == 0) {
-    result.ready = true;
-  } else if (line.rfind("ERROR ", 0) == 0) {
-    result.error = line.substr(6);
-    while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+  SupervisorReport parsed;
+  if (parse_supervisor_report(line, parsed)) {
+    result.ready = parsed.ready;
+    if (!parsed.ready) {
+      result.error = parsed.message;
+      result.status = parsed.status;
+    }
   } else if (result.error.empty()) {
     result.error = "the supervisor exited without a report (see " + req.log_path + ")";
     const std::string tail = tail_file(req.log_path, 400);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "smolvm/smolvm.h"
+
 namespace smolvm {
 
 struct LaunchRequest {
@@ -20,8 +22,9 @@ struct LaunchRequest {
 
 struct LaunchResult {
   bool ready = false;
-  std::string error;  // why not, when !ready
-  int64_t pid = 0;    // the supervisor's pid (0 if it never started)
+  std::string error;          // why not, when !ready
+  int status = SMOLVM_ERROR;  // and its smolvm_status, as the supervisor reported it
+  int64_t pid = 0;            // the supervisor's pid (0 if it never started)
 };
 
 // Path of smolvm-supervisor: $SMOLVM_SUPERVISOR, else next to the library.

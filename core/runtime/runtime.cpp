@@ -340,9 +340,8 @@ void Runtime::start(const std::string& id) {
   // Usually the supervisor recorded the failure itself, in the same words.
   record_end(*store_, id, {VmState::kFailed, res.error, ""});
   ::unlink(after.runtime.supervisor_socket.c_str());
-  fail(
-      res.error.find("did not answer within") != std::string::npos ? SMOLVM_ETIMEOUT : SMOLVM_ERROR,
-      "vm '" + id + "' failed to start: " + res.error);
+  // The supervisor's own status (ETIMEOUT for a guest that did not answer).
+  fail(res.status, "vm '" + id + "' failed to start: " + res.error);
 }
 
 void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {

@@ -14,6 +14,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/common/process.h"
+#include "core/common/supervisor_report.h"
 #include "core/network/network.h"
 #include "core/plugins/loader.h"
 #include "core/runtime/owner_link.h"
@@ -58,6 +59,11 @@ class Supervisor final : public ClientHub::Vm {
     try {
       setup();
       loop();
+    } catch (const Error& e) {
+      failure_status_ = e.status();
+      failure_ = e.what();
+      supervisor_log("fatal: %s", e.what());
+      shutdown_now();
     } catch (const std::exception& e) {
       failure_ = e.what();
       supervisor_log("fatal: %s", e.what());
@@ -216,6 +222,7 @@ class Supervisor final : public ClientHub::Vm {
   void on_timers() {
     const int64_t now = monotonic_ms();
     if (phase_ == Phase::kBooting && now >= deadlines_.boot) {
+      failure_status_ = SMOLVM_ETIMEOUT;
       failure_ = "the guest agent did not answer within " +
                  std::to_string(rec_.spec.boot_timeout_s) + " s" + console_hint();
       supervisor_log("%s", failure_.c_str());
@@ -412,7 +419,7 @@ class Supervisor final : public ClientHub::Vm {
     });
     phase_ = Phase::kRunning;
     supervisor_log("vm %s: running (agent %s)", rec_.id.c_str(), agent_version_.c_str());
-    report("READY\n");
+    report(ready_report());
   }
 
   void report(const std::string& line) {
@@ -507,9 +514,10 @@ class Supervisor final : public ClientHub::Vm {
 
   int finish() {
     const bool failed = !failure_.empty();
-    report(failed                   ? "ERROR " + failure_ + "\n"
-           : stopped_while_booting_ ? "ERROR the VM was stopped while it was starting\n"
-                                    : "ERROR the VM stopped\n");
+    report(failed ? error_report(failure_status_, failure_)
+           : stopped_while_booting_
+               ? error_report(SMOLVM_ESTATE, "the VM was stopped while it was starting")
+               : error_report(SMOLVM_ERROR, "the VM stopped"));
     if (hub_) hub_->close_all();
     agent_.close();
     if (vmm_) {
@@ -568,6 +576,7 @@ class Supervisor final : public ClientHub::Vm {
   bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"
   bool owner_gone_ = false;             // delete the VM once it has stopped
   std::string failure_;
+  int failure_status_ = SMOLVM_ERROR;  // the smolvm_status reported with failure_
 };
 
 }  // namespace

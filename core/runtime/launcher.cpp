@@ -120,4 +120,25 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
   return result;
 }
 
+void run_supervisor_cleanup(const CleanupRequest& req) {
+  const CommandResult r =
+      run_command({supervisor_binary(), "--cleanup", "--vm-id", req.vm_id, "--state-dir",
+                   req.state_dir, "--plugin-path", req.plugin_path, "--store", req.store,
+                   "--end-state", req.failed ? "failed" : "stopped", "--error", req.error},
+                  req.timeout_ms);
+  std::string output = r.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  if (r.timed_out) {
+    fail(SMOLVM_ETIMEOUT, "cleaning up after vm '" + req.vm_id +
+                              "': smolvm-supervisor --cleanup did not finish within " +
+                              std::to_string(req.timeout_ms / 1000) + " s" +
+                              (output.empty() ? "" : ": " + output));
+  }
+  if (r.exit_code != 0) {
+    fail(SMOLVM_EIO, "cleaning up after vm '" + req.vm_id +
+                         "': smolvm-supervisor --cleanup exited with status " +
+                         std::to_string(r.exit_code) + (output.empty() ? "" : ": " + output));
+  }
+}
+
 }  // namespace smolvm

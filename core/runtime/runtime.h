@@ -15,6 +15,8 @@
 
 namespace smolvm {
 
+struct VmEnd;  // core/state/vm_writer.h
+
 struct RuntimeOptions {
   std::string state_dir;    // "" = default
   std::string cache_dir;    // "" = default
@@ -88,7 +90,10 @@ class Runtime {
   bool reconcile(VmRecord& rec);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);
-  void cleanup_processes(const VmRecord& rec);
+  // Ends what a dead or stuck supervisor left (its processes, cgroup,
+  // network, sockets) and records the VM's end, unless another process
+  // recorded it first: runs `smolvm-supervisor --cleanup`.
+  void cleanup_processes(const VmRecord& rec, const VmEnd& end);
   // stop() of a VM that is still booting.
   void stop_starting(VmRecord rec);
   void teardown_network(const VmRecord& rec);

@@ -27,6 +27,7 @@
 #include "core/supervisor/log.h"
 #include "core/supervisor/phases.h"
 #include "core/supervisor/privileges.h"
+#include "core/supervisor/teardown.h"
 #include "core/supervisor/vmm_process.h"
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
@@ -511,6 +512,8 @@ class Supervisor final : public ClientHub::Vm {
   }
 
   // ---- teardown -----------------------------------------------------------
+  // What is removed here and not by the VMM's own parts is in teardown.h,
+  // shared with `smolvm-supervisor --cleanup` for a supervisor that died.
 
   int finish() {
     const bool failed = !failure_.empty();
@@ -524,12 +527,10 @@ class Supervisor final : public ClientHub::Vm {
       vmm_->release();
       vmm_->cgroup().remove();
     }
-    if (claimed_ && !rec_.runtime.supervisor_socket.empty()) {
-      ::unlink(rec_.runtime.supervisor_socket.c_str());
-    }
+    if (claimed_) remove_vm_sockets(rec_);
     if (network_up_ && store_) {
       try {
-        network_->teardown(rec_.id, rec_.runtime.lease, store_->forwards(rec_.id));
+        teardown_vm_network(*network_, *store_, rec_);
       } catch (const std::exception& e) {
         supervisor_log("%s", e.what());
         if (failure_.empty()) failure_ = e.what();

@@ -25,18 +25,16 @@ void AgentChannel::close() {
 
 bool AgentChannel::send(proto::Type type, uint8_t flags, uint32_t stream,
                         std::string_view payload) {
-  proto::append_frame(out_, type, flags, stream, payload);
+  out_.send(type, stream, payload, flags);
   return flush();
 }
 
 bool AgentChannel::flush() {
-  if (fd_ < 0 || out_.empty()) return true;
-  const long n = proto::write_some(fd_, out_);
-  if (n < 0) {
+  if (fd_ < 0 || out_.pending() == 0) return true;
+  if (!out_.flush(fd_)) {
     why_ = std::string("write: ") + std::strerror(errno);
     return false;
   }
-  out_.erase(0, static_cast<size_t>(n));
   return true;
 }
 

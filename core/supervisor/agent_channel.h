@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "protocol/frame.h"
+#include "protocol/outbox.h"
 
 namespace smolvm {
 
@@ -25,8 +26,8 @@ class AgentChannel {
   void close();
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
-  bool wants_write() const { return !out_.empty(); }
-  size_t backlog() const { return out_.size(); }
+  bool wants_write() const { return out_.pending() > 0; }
+  size_t backlog() const { return out_.pending(); }
 
   // Queues a frame and writes what the socket takes now. False when the
   // write failed: the channel is then lost (why()); the caller closes it.
@@ -43,7 +44,7 @@ class AgentChannel {
  private:
   int fd_ = -1;
   proto::Decoder decoder_;
-  std::string out_;
+  proto::Outbox out_;  // the same write queue as the agent's own
   std::string why_;
 };
 

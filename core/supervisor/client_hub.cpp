@@ -43,7 +43,7 @@ uint64_t ClientHub::add_client(int fd) {
 void ClientHub::add_pollfds(std::vector<pollfd>& fds, std::vector<uint64_t>& ids,
                             bool agent_backlogged) const {
   for (const auto& [id, c] : clients_) {
-    short ev = c.out.empty() ? 0 : POLLOUT;
+    short ev = c.out.pending() > 0 ? POLLOUT : 0;
     if (!agent_backlogged && !c.closing) ev |= POLLIN;
     fds.push_back({c.fd, ev, 0});
     ids.push_back(id);
@@ -78,15 +78,14 @@ void ClientHub::on_client_event(uint64_t id, short revents) {
 }
 
 void ClientHub::refuse_client(Client& c, const std::string& code, const std::string& message) {
-  proto::append_frame(c.out, Type::kError, 0, 0, proto::to_json(proto::ErrorMsg{code, message}));
+  c.out.send(Type::kError, 0, proto::to_json(proto::ErrorMsg{code, message}));
   c.closing = true;
   flush_client(c);
 }
 
 void ClientHub::send_error(Client& c, uint32_t stream, const std::string& code,
                            const std::string& message) {
-  proto::append_frame(c.out, Type::kError, 0, stream,
-                      proto::to_json(proto::ErrorMsg{code, message}));
+  c.out.send(Type::kError, stream, proto::to_json(proto::ErrorMsg{code, message}));
   flush_client(c);
 }
 
@@ -110,22 +109,21 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
       return;
     }
     c.hello = true;
-    proto::append_frame(
-        c.out, Type::kHelloOk, 0, 0,
-        proto::to_json(proto::HelloOk{proto::kVersion, agent_version_, proto::kMaxPayload}));
+    c.out.send(Type::kHelloOk, 0,
+               proto::to_json(proto::HelloOk{proto::kVersion, agent_version_, proto::kMaxPayload}));
     flush_client(c);
     return;
   }
   switch (f.type) {
     case Type::kPing:
-      proto::append_frame(c.out, Type::kPong, 0, 0, f.payload);
+      c.out.send(Type::kPong, 0, f.payload);
       flush_client(c);
       return;
     case Type::kVmStop: {
       proto::VmStop stop;
       std::string err;
       proto::parse(f.payload, stop, err);
-      proto::append_frame(c.out, Type::kVmStopping, 0, 0, "{}");
+      c.out.send(Type::kVmStopping, 0, "{}");
       flush_client(c);
       vm_.stop_requested(stop.timeout_ms ? stop.timeout_ms : 10000, stop.force);
       return;
@@ -178,7 +176,7 @@ void ClientHub::from_agent(const Frame& f) {
   if (route->client) {
     auto it = clients_.find(route->client);
     if (it != clients_.end()) {
-      proto::append_frame(it->second.out, f.type, f.flags, route->local, f.payload);
+      it->second.out.send(f.type, route->local, f.payload, f.flags);
       flush_client(it->second);
     }
   }
@@ -198,14 +196,11 @@ void ClientHub::fail_all_streams(const std::string& code, const std::string& mes
 }
 
 void ClientHub::flush_client(Client& c) {
-  if (c.out.empty()) return;
-  const long n = proto::write_some(c.fd, c.out);
-  if (n < 0) {
+  if (c.out.pending() == 0) return;
+  if (!c.out.flush(c.fd)) {
     c.out.clear();
     c.closing = true;
-    return;
   }
-  c.out.erase(0, static_cast<size_t>(n));
 }
 
 void ClientHub::drop_client(uint64_t id) {
@@ -234,7 +229,7 @@ void ClientHub::drop_client(uint64_t id) {
 void ClientHub::reap_closed_clients() {
   std::vector<uint64_t> done;
   for (auto& [id, c] : clients_) {
-    if (c.closing && c.out.empty()) done.push_back(id);
+    if (c.closing && c.out.pending() == 0) done.push_back(id);
   }
   for (uint64_t id : done) drop_client(id);
 }

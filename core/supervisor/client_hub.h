@@ -14,6 +14,7 @@
 
 #include "core/supervisor/router.h"
 #include "protocol/frame.h"
+#include "protocol/outbox.h"
 
 namespace smolvm {
 
@@ -70,7 +71,7 @@ class ClientHub {
   struct Client {
     int fd = -1;
     proto::Decoder decoder;
-    std::string out;
+    proto::Outbox out;
     bool hello = false;
     bool closing = false;  // close once `out` is flushed
   };

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/process.h"
 
 namespace smolvm_fc {
 namespace {
@@ -99,7 +99,7 @@ ProbeResult probe_host() {
                        (wanted.find('/') == std::string::npos ? " on PATH" : "") + " (" +
                        kInstallHint + ")");
   } else {
-    p.version = smolvm_vmm::first_line_of({p.binary, "--version"});
+    p.version = smolvm::sdk::first_line_of({p.binary, "--version"});
   }
   const KvmState kvm = classify_kvm();
   p.kvm_kind = kvm.kind;

@@ -73,9 +73,11 @@ class Runtime {
   std::vector<ForwardRecord> ports(const std::string& id);
 
   // Resolved plugin names for a spec ("auto" -> a concrete one).
-  std::string resolve_vmm(const std::string& requested);
-  std::string resolve_executor(const std::string& requested);
-  std::string resolve_network(const std::string& requested);
+  // requested, checked against the installed plugins of kind, or what
+  // "auto" stands for; none: the name that means "no plugin" ("" for
+  // kinds that always need one).
+  std::string resolve_backend(uint32_t kind, const std::string& field, const std::string& requested,
+                              const std::string& none = "");
 
  private:
   // Why a live VM's supervisor counts as dead; "" while it lives (or, for a

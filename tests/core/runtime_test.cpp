@@ -14,6 +14,7 @@
 
 #include "core/common/error.h"
 #include "core/common/process.h"
+#include "core/plugins/backend_choice.h"
 #include "core/state/vm_writer.h"
 
 namespace smolvm {
@@ -73,6 +74,38 @@ nlohmann::json disk_info(const std::string& disk) {
 // `smolvm image build` moves images/default to a new image when its inputs
 // change. A VM made before must keep the base its disk was made over: its
 // qcow2 overlay holds only its own writes, on top of that exact image.
+// Core knows no backend by name: a name is checked against the plugins
+// installed in the search path, and auto takes the best available one.
+TEST_F(RuntimeTest, ABackendIsAnInstalledPluginAndAutoTakesTheBestAvailable) {
+  VmSpec s = spec("named");
+  s.vmm = "xen";
+  try {
+    rt_->create(s);
+    FAIL() << "created with vmm=xen";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), SMOLVM_EINVAL);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("vmm='xen': no such vmm plugin (allowed: auto, "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("qemu"), std::string::npos) << msg;
+  }
+  s.vmm = "auto";
+  s.network = "carrier_pigeon";
+  try {
+    rt_->create(s);
+    FAIL() << "created with network=carrier_pigeon";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("allowed: auto, none, "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(vm_dirs(), 0u);
+  s.network = "none";
+  const VmRecord rec = rt_->create(s);
+  // This host has no hardware KVM, so Firecracker's probe says unavailable.
+  EXPECT_EQ(rec.runtime.vmm, choose_auto_backend(rt_->plugins(), SMOLVM_PLUGIN_VMM));
+  EXPECT_FALSE(rec.runtime.vmm.empty());
+  EXPECT_EQ(rec.runtime.executor, "agent");
+  EXPECT_EQ(rec.runtime.network, "none");
+}
+
 TEST_F(RuntimeTest, AVmKeepsItsImageWhenTheDefaultMovesToANewOne) {
   const std::string images = opts_.cache_dir + "/images";
   for (const char* key : {"aaaa", "bbbb"}) {

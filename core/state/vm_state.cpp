@@ -41,7 +41,9 @@ bool can_transition(VmState from, VmState to) {
 std::string states_leading_to(VmState to) {
   std::string out;
   for (VmState s : kAll) {
-    if (can_transition(s, to)) out += (out.empty() ? "" : "|") + std::string(state_name(s));
+    if (!can_transition(s, to)) continue;
+    if (!out.empty()) out += '|';
+    out += state_name(s);
   }
   return out;
 }

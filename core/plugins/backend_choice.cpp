@@ -16,6 +16,10 @@ ProbeFn probe_slot_of(const LoadedPlugin& p) {
       return p.vtable<smolvm_vmm_vtable>().probe;
     case SMOLVM_PLUGIN_NETWORK:
       return p.vtable<smolvm_network_vtable>().probe;
+    case SMOLVM_PLUGIN_EXECUTOR: {
+      const auto& vt = p.vtable<smolvm_executor_vtable>();
+      return SMOLVM_EXECUTOR_HAS(&vt, probe) ? vt.probe : nullptr;
+    }
   }
   return nullptr;
 }

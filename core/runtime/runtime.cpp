@@ -83,7 +83,7 @@ Runtime::Runtime(const RuntimeOptions& opts)
   make_dirs(state_dir_, 0700);
   make_dirs(state_dir_ + "/vms", 0700);
   const auto& store_plugin =
-      plugins_.get(SMOLVM_PLUGIN_STORE, opts.store.empty() ? "sqlite" : opts.store);
+      plugins_.get(SMOLVM_PLUGIN_STORE, opts.store.empty() ? SMOLVM_STORE_DEFAULT : opts.store);
   store_ = std::make_unique<Store>(store_plugin, store_path(state_dir_));
 }
 
@@ -96,6 +96,20 @@ std::string Runtime::resolve_backend(uint32_t kind, const std::string& field,
   if (!none.empty()) return none;
   fail(SMOLVM_EPLUGIN, field + "='auto': no " + plugin_kind_name(kind) +
                            " plugin is available on this host (smolvm doctor says why)");
+}
+
+void Runtime::check_executor_network(const std::string& executor,
+                                     const std::string& requested_network,
+                                     const std::string& network) {
+  if (network != kNoNetwork) return;
+  const BackendProbe p = probe_backend(plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor));
+  const auto needs = p.json.find("needs_network");
+  if (needs == p.json.end() || !needs->is_boolean() || !needs->get<bool>()) return;
+  fail(SMOLVM_EINVAL, "executor='" + executor + "' with network='" + requested_network +
+                          (requested_network == network ? "" : "' (resolved to 'none'") +
+                          "': that executor reaches the guest over its network, so the VM needs "
+                          "one (network=auto, or a network plugin with one available), or use "
+                          "executor=auto");
 }
 
 VmRecord Runtime::create(VmSpec spec) {
@@ -112,7 +126,7 @@ VmRecord Runtime::create(VmSpec spec) {
   const std::string executor = resolve_backend(SMOLVM_PLUGIN_EXECUTOR, "executor", spec.executor);
   const std::string network =
       resolve_backend(SMOLVM_PLUGIN_NETWORK, "network", spec.network, kNoNetwork);
-  check_ssh_network(executor, spec.network, network);
+  check_executor_network(executor, spec.network, network);
   // Load every plugin the VM needs now, so a missing one fails create, not
   // a later start.
   const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, vmm);
@@ -263,8 +277,9 @@ void Runtime::start(const std::string& id) {
   const std::string dir = rec.runtime.vm_dir;
   OwnerLinkGuard link{state_dir_, id};
   if (spec.delete_with_owner) link.supervisor_end = owner_link_open(state_dir_, id);
-  LaunchRequest req{id, state_dir_, opts_.plugin_path, opts_.store.empty() ? "sqlite" : opts_.store,
-                    cache_dir_, dir + "/supervisor.log",
+  LaunchRequest req{id, state_dir_, opts_.plugin_path,
+                    opts_.store.empty() ? SMOLVM_STORE_DEFAULT : opts_.store, cache_dir_,
+                    dir + "/supervisor.log",
                     // The supervisor enforces the boot timeout itself; this
                     // margin only covers a supervisor that hangs.
                     static_cast<int>(spec.boot_timeout_s) * 1000 + 15000, link.supervisor_end};
@@ -451,8 +466,23 @@ void Runtime::cleanup_processes(const VmRecord& rec) {
   } catch (const Error&) {
     // Left for delete or gc, which retry it.
   }
-  for (const char* sock : {"/supervisor.sock", "/agent.sock", "/qmp.sock"}) {
-    ::unlink((rec.runtime.vm_dir + sock).c_str());
+  ::unlink((rec.runtime.vm_dir + "/supervisor.sock").c_str());
+  remove_vmm_leftovers(rec);
+}
+
+void Runtime::remove_vmm_leftovers(const VmRecord& rec) {
+  // The VMM plugin knows what its VMM leaves in the VM's folder.
+  try {
+    const auto& vt = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm).vtable<smolvm_vmm_vtable>();
+    if (!SMOLVM_VMM_HAS(&vt, cleanup)) return;
+    smolvm_vmm_config cfg{};
+    cfg.struct_size = sizeof cfg;
+    cfg.vm_id = rec.id.c_str();
+    cfg.vm_dir = rec.runtime.vm_dir.c_str();
+    smolvm_plugin_error err{};
+    vt.cleanup(&cfg, &err);  // what it cannot remove goes with the VM's folder
+  } catch (const Error&) {
+    // The plugin is gone: its files go with the VM's folder.
   }
 }
 

@@ -19,7 +19,7 @@ struct RuntimeOptions {
   std::string state_dir;    // "" = default
   std::string cache_dir;    // "" = default
   std::string plugin_path;  // extra plugin folders
-  std::string store = "sqlite";
+  std::string store = SMOLVM_STORE_DEFAULT;
 };
 
 class Runtime {
@@ -78,6 +78,13 @@ class Runtime {
   // kinds that always need one).
   std::string resolve_backend(uint32_t kind, const std::string& field, const std::string& requested,
                               const std::string& none = "");
+  // EINVAL when the executor's probe says it needs a network and the VM
+  // has none.
+  // Removes what the VM's VMM left in its folder (the plugin's cleanup
+  // slot), once the VMM is gone.
+  void remove_vmm_leftovers(const VmRecord& rec);
+  void check_executor_network(const std::string& executor, const std::string& requested_network,
+                              const std::string& network);
 
  private:
   // Why a live VM's supervisor counts as dead; "" while it lives (or, for a

@@ -21,6 +21,7 @@
 #include "core/common/process.h"
 #include "core/common/unix_socket.h"
 #include "core/network/network.h"
+#include "core/plugins/backend_choice.h"
 #include "core/plugins/loader.h"
 #include "core/runtime/owner_link.h"
 #include "core/runtime/runtime.h"
@@ -162,7 +163,9 @@ class Supervisor {
   // switches to the uid in the VMM's child.
   void confine() {
     const auto& rt = rec_.runtime;
-    cgroup_.prepare(rec_.id, limits_for(rec_.spec.vcpu_count, rec_.spec.mem_size_mib, rt.accel));
+    const uint64_t overhead =
+        vmm_memory_overhead_mib(plugins_.get(SMOLVM_PLUGIN_VMM, rt.vmm), rt.accel);
+    cgroup_.prepare(rec_.id, limits_for(rec_.spec.vcpu_count, rec_.spec.mem_size_mib, overhead));
     if (!cgroup_.json().value("enabled", false)) {
       log("no cgroup limits: %s", cgroup_.json().value("reason", std::string()).c_str());
     }

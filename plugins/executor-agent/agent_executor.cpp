@@ -74,6 +74,14 @@ int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
   }
 }
 
+// executor=auto takes the agent: it needs nothing but the VMM's own channel
+// (ssh, rank 10, needs a network).
+void probe(Agent, char* out_json, size_t cap, smolvm_plugin_error*) {
+  smolvm::sdk::copy_out(out_json, cap,
+                        "{\"available\":true,\"reason\":\"\",\"rank\":20,\"needs_network\":false}",
+                        "probe JSON");
+}
+
 int connect(Agent, void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
             smolvm_plugin_error* err) {
   if (!target || !target->supervisor_socket || !*target->supervisor_socket) {

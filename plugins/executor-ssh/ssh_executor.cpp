@@ -17,6 +17,8 @@
 #include "plugins/executor-ssh/remote.h"
 #include "plugins/executor-ssh/session.h"
 #include "smolvm/plugin_sdk.h"
+#include "smolvm/sdk/json.h"
+#include "smolvm/sdk/path.h"
 
 namespace {
 
@@ -184,6 +186,17 @@ int enforce_deadline(Exec& ex, smolvm_plugin_error* err) {
   if (ex.timed_out || Clock::now() < ex.deadline) return 0;
   ex.timed_out = true;
   return signal_group(ex, SIGKILL, err);
+}
+
+// sshd is reached on the guest's IP, so a VM needs a network for it; the
+// VM's key pair is made with ssh-keygen at create.
+void probe(Ssh, char* out_json, size_t cap, smolvm_plugin_error*) {
+  const bool keygen = !smolvm::sdk::which("ssh-keygen").empty();
+  const std::string json =
+      std::string("{\"available\":") + (keygen ? "true" : "false") +
+      ",\"reason\":" + smolvm::sdk::json_quote(keygen ? "" : "ssh-keygen not found on PATH") +
+      ",\"fix\":\"apt-get install openssh-client\",\"rank\":10,\"needs_network\":true}";
+  smolvm::sdk::copy_out(out_json, cap, json, "probe JSON");
 }
 
 int connect(Ssh, void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,

@@ -25,7 +25,8 @@ bool write_sysctl(const std::string& path, const std::string& value, std::string
   return true;
 }
 
-void probe_tool(const std::string& tool, const std::string& package, char* out, size_t cap) {
+void probe_tool(const std::string& tool, const std::string& package, int rank, char* out,
+                size_t cap) {
   const std::string bin = smolvm::sdk::find_system_tool(tool);
   std::string reason;
   if (bin.empty()) {
@@ -35,7 +36,10 @@ void probe_tool(const std::string& tool, const std::string& package, char* out, 
   }
   const std::string json = std::string("{\"available\":") + (reason.empty() ? "true" : "false") +
                            ",\"binary\":" + smolvm::sdk::json_quote(bin) +
-                           ",\"reason\":" + smolvm::sdk::json_quote(reason) + "}";
+                           ",\"reason\":" + smolvm::sdk::json_quote(reason) + ",\"fix\":" +
+                           smolvm::sdk::json_quote("apt-get install " + package +
+                                                   "; run as root or grant CAP_NET_ADMIN") +
+                           ",\"rank\":" + std::to_string(rank) + "}";
   smolvm::sdk::copy_out(out, cap, json, "probe JSON");
 }
 

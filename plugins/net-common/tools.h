@@ -10,10 +10,12 @@
 namespace smolvm_net {
 
 bool write_sysctl(const std::string& path, const std::string& value, std::string& error);
-// The network plugins' probe: {"available","binary","reason"} for a tool
-// (e.g. "nft") and the package that provides it, written into out; throws
+// The network plugins' probe: {"available","binary","reason","fix","rank"}
+// for a tool (e.g. "nft") and the package that provides it, written into
+// out; throws
 // smolvm::sdk::Error when out is too small.
-void probe_tool(const std::string& tool, const std::string& package, char* out, size_t cap);
+void probe_tool(const std::string& tool, const std::string& package, int rank, char* out,
+                size_t cap);
 
 // Holds an exclusive lock on a file under /run/lock (or /tmp) while alive:
 // serialises the creation of shared firewall scaffolding between the

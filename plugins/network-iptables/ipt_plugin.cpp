@@ -76,7 +76,7 @@ bool ensure_chains(std::string& error) {
 }
 
 void probe(Iptables, char* out, size_t cap, smolvm_plugin_error*) {
-  smolvm_net::probe_tool("iptables", "iptables", out, cap);
+  smolvm_net::probe_tool("iptables", "iptables", 10, out, cap);
 }
 
 int teardown(Iptables, const smolvm_network_config* cfg, smolvm_plugin_error* err);

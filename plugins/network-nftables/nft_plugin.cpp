@@ -42,7 +42,9 @@ bool ensure_table(std::string& error) {
 }
 
 void probe(Nftables, char* out, size_t cap, smolvm_plugin_error*) {
-  smolvm_net::probe_tool("nft", "nftables", out, cap);
+  // network=auto prefers nftables: one table per host, rules per VM
+  // changed atomically (iptables has rank 10).
+  smolvm_net::probe_tool("nft", "nftables", 20, out, cap);
 }
 
 int setup(Nftables, const smolvm_network_config* cfg, smolvm_plugin_error* err) {

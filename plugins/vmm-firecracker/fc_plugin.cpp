@@ -13,6 +13,7 @@
 #include "plugins/vmm-firecracker/fc_disk.h"
 #include "plugins/vmm-firecracker/fc_host.h"
 #include "plugins/vmm-firecracker/fc_instance.h"
+#include "plugins/vmm-firecracker/fc_launch.h"
 #include "smolvm/plugin_sdk.h"
 
 namespace smolvm_fc {
@@ -108,6 +109,15 @@ int kill(Firecracker, void* instance, smolvm_plugin_error* err) {
 }
 
 void release(Firecracker, void* instance) { release_instance(static_cast<Instance*>(instance)); }
+
+// What a Firecracker whose supervisor died leaves in its folder: its API and
+// vsock sockets (release() removes them when the supervisor lives). A
+// jailed one's chroot is outside vm_dir and is left to the jailer's base.
+void cleanup(Firecracker, const smolvm_vmm_config* cfg, smolvm_plugin_error*) {
+  const std::string dir = cfg->vm_dir;
+  unlink((dir + "/" + kApiSocketName).c_str());
+  unlink((dir + "/" + kVsockSocketName).c_str());
+}
 
 }  // namespace
 }  // namespace smolvm_fc

@@ -279,6 +279,12 @@ TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
   rt_->store().set_process({"ghost", "supervisor", 999999, 12345});  // no such process
   const std::string sock = created.runtime.supervisor_socket;
   std::ofstream(sock) << "";  // what the dead supervisor left
+  // and what its VMM left: the files the VMM plugin's cleanup slot removes
+  // (auto chose the plugin; a QEMU's sockets are these).
+  const std::vector<std::string> vmm_files = {created.runtime.vm_dir + "/agent.sock",
+                                              created.runtime.vm_dir + "/qmp.sock"};
+  ASSERT_EQ(created.runtime.vmm, "qemu");
+  for (const auto& f : vmm_files) std::ofstream(f) << "";
   const VmRecord stored = rt_->store().get("ghost");
 
   for (const VmRecord& seen : {rt_->get("ghost"), rt_->list().at(0)}) {
@@ -302,6 +308,7 @@ TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
   EXPECT_NE(repaired.runtime.last_error.find("the VM was cleaned up"), std::string::npos);
   EXPECT_TRUE(rt_->store().processes("ghost").empty());
   EXPECT_FALSE(fs::exists(sock));
+  for (const auto& f : vmm_files) EXPECT_FALSE(fs::exists(f)) << f;
   EXPECT_EQ(rt_->gc(), 0u);
 }
 

@@ -15,9 +15,10 @@
 // its status (having written err) or returns void and throws to fail
 // (smolvm::sdk::Error for a status of its own). The SDK checks the pointer
 // arguments a plugin must not be handed NULL, so a slot function can rely on
-// them. Optional slots (executor file_read_bounded, file_write_bounded) are
-// left NULL when the plugin has no function for them; file_read and
-// file_write, when missing, are served by the bounded ones.
+// them. Optional slots (executor file_read_bounded, file_write_bounded and
+// probe, vmm cleanup) are left NULL when the plugin has no function for
+// them; file_read and file_write, when missing, are served by the bounded
+// ones.
 #ifndef SMOLVM_SDK_VTABLES_H
 #define SMOLVM_SDK_VTABLES_H
 
@@ -84,6 +85,15 @@ struct VmmSlots {
       if (instance != nullptr) release(P{}, instance);
     });
   }
+  static int cleanup_slot(const smolvm_vmm_config* cfg, smolvm_plugin_error* err) noexcept {
+    return guard(err, "cleanup", vm_of(cfg), [&] {
+      need(cfg, "config");
+      need(cfg->vm_dir, "vm_dir");
+      return cleanup(P{}, cfg, err);
+    });
+  }
+  static constexpr bool has_cleanup = requires(const smolvm_vmm_config* c,
+                                               smolvm_plugin_error* e) { cleanup(P{}, c, e); };
 };
 
 template <class P>
@@ -213,6 +223,9 @@ struct ExecutorSlots {
     });
   }
 
+  static constexpr bool has_probe = requires(char* o, size_t n, smolvm_plugin_error* e) {
+    probe(P{}, o, n, e);
+  };
   static constexpr bool has_read_bounded = requires(void* c, const char* p, smolvm_bytes_sink s,
                                                     void* x, uint32_t t, smolvm_plugin_error* e) {
     file_read_bounded(P{}, c, p, s, x, t, e);
@@ -335,14 +348,17 @@ namespace smolvm::sdk {
 template <class P>
 constexpr smolvm_vmm_vtable vmm_vtable() {
   using S = detail::VmmSlots<P>;
-  return {sizeof(smolvm_vmm_vtable),
-          detail::probe_slot<P>,
-          S::prepare_disk_slot,
-          S::launch_slot,
-          S::pid_slot,
-          S::agent_connect_slot,
-          S::kill_slot,
-          S::release_slot};
+  smolvm_vmm_vtable vt{};
+  vt.struct_size = sizeof(smolvm_vmm_vtable);
+  vt.probe = detail::probe_slot<P>;
+  vt.prepare_disk = S::prepare_disk_slot;
+  vt.launch = S::launch_slot;
+  vt.pid = S::pid_slot;
+  vt.agent_connect = S::agent_connect_slot;
+  vt.kill = S::kill_slot;
+  vt.release = S::release_slot;
+  if constexpr (S::has_cleanup) vt.cleanup = S::cleanup_slot;
+  return vt;
 }
 
 template <class P>
@@ -362,6 +378,7 @@ constexpr smolvm_executor_vtable executor_vtable() {
   vt.file_read = S::file_read_slot;
   if constexpr (S::has_read_bounded) vt.file_read_bounded = S::file_read_bounded_slot;
   if constexpr (S::has_write_bounded) vt.file_write_bounded = S::file_write_bounded_slot;
+  if constexpr (S::has_probe) vt.probe = detail::probe_slot<P>;
   return vt;
 }
 

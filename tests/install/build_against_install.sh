@@ -2,8 +2,9 @@
 # What a C user of an installed SmolVM does, checked end to end: installs
 # a build tree into a temporary prefix, then builds out-of-tree projects
 # that see only that prefix - examples/c once with find_package(SmolVM) and
-# once with pkg-config - and checks that each binary runs against the
-# installed libsmolvm. With --run-vm, the installed example also boots a
+# once with pkg-config, and examples/plugin with the installed plugin SDK -
+# and checks that each binary runs against the installed libsmolvm and that
+# the installed smolvm loads the plugin. With --run-vm, the installed example also boots a
 # real VM and runs a command in it.
 #
 # usage: build_against_install.sh BUILD_DIR SOURCE_DIR VERSION CMAKE PKG_CONFIG CC [--run-vm]
@@ -78,8 +79,20 @@ quiet "$cc" -std=c99 -Wall -Wextra -pedantic ${CFLAGS:-} -o "$hello_pc" "$source
   $(pkg_config_smolvm --cflags --libs)
 check_uses_installed_library "$hello_pc" LD_LIBRARY_PATH="$prefix/lib"
 
-# Out-of-tree plugins built against the installed SDK join here, through
-# build_with_cmake.
+# examples/plugin: a network plugin built against the installed headers and
+# SDK alone, loaded by the installed smolvm (LD_LIBRARY_PATH: the prefix may
+# be outside the loader's paths).
+build_with_cmake plugin-example "$source/examples/plugin"
+plugin_dir=$tmp/plugin-example-cmake
+[ -f "$plugin_dir/smolvm-network-noop.so" ] || fail "examples/plugin built no smolvm-network-noop.so"
+exports=$(nm -D --defined-only "$plugin_dir/smolvm-network-noop.so" | awk '$2 == "T" { print $3 }' | sort | tr '\n' ' ')
+[ "$exports" = "smolvm_plugin_entry smolvm_plugin_network_noop " ] ||
+  fail "examples/plugin exports '$exports', want its two entry points only"
+listing=$(LD_LIBRARY_PATH=$prefix/lib SMOLVM_PLUGIN_PATH=$plugin_dir "$prefix/bin/smolvm" plugins) ||
+  fail "smolvm plugins refused a plugin: $listing"
+echo "$listing" | grep -Eq "^network +noop +1\.0\.0 +1\.[0-9]+ +$plugin_dir/smolvm-network-noop\.so$" ||
+  fail "smolvm plugins did not list the example plugin as usable: $listing"
+echo "ok: the installed smolvm loads the out-of-tree plugin"
 
 if [ "$run_vm" = --run-vm ]; then
   # The installed library finds its supervisor and plugins beside itself.
@@ -87,5 +100,14 @@ if [ "$run_vm" = --run-vm ]; then
   [ "$code" = 3 ] || fail "smolvm-hello exited $code, want the command's 3; output: $out"
   [ "$out" = $'hello from the guest\nexit code: 3' ] || fail "smolvm-hello printed '$out'"
   echo "ok: the installed example ran a command in a VM"
+  # The out-of-tree plugin as a VM's network, through the installed smolvm.
+  log=$tmp/noop.log
+  out=$(LD_LIBRARY_PATH=$prefix/lib SMOLVM_PLUGIN_PATH=$plugin_dir SMOLVM_NOOP_LOG=$log \
+    "$prefix/bin/smolvm" run --rm --network noop -- cat /sys/class/net/eth0/carrier 2>&1) && code=0 || code=$?
+  # A NIC with nothing behind it: reading its carrier fails (EINVAL) or says 0.
+  [ "$code" != 125 ] || fail "smolvm run --network noop failed: $out"
+  grep -q '^setup vm-' "$log" && grep -q '^teardown vm-' "$log" ||
+    fail "the noop plugin was not called for setup and teardown: $(cat "$log" 2>/dev/null)"
+  echo "ok: a VM ran on the out-of-tree network plugin"
 fi
 echo "all checks passed"

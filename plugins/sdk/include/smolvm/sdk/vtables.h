@@ -92,8 +92,9 @@ struct VmmSlots {
       return cleanup(P{}, cfg, err);
     });
   }
-  static constexpr bool has_cleanup = requires(const smolvm_vmm_config* c,
-                                               smolvm_plugin_error* e) { cleanup(P{}, c, e); };
+  static constexpr bool has_cleanup = requires(const smolvm_vmm_config* c, smolvm_plugin_error* e) {
+    cleanup(P{}, c, e);
+  };
 };
 
 template <class P>

@@ -28,7 +28,6 @@ class Runtime {
 
   const std::string& state_dir() const { return state_dir_; }
   const std::string& cache_dir() const { return cache_dir_; }
-  const std::string& plugin_path() const { return opts_.plugin_path; }
   Store& store() { return *store_; }
   PluginRegistry& plugins() { return plugins_; }
 

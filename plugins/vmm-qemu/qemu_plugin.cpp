@@ -75,7 +75,7 @@ void probe(Qemu, char* out_json, size_t cap, smolvm_plugin_error*) {
 
 // Isolated disks are qcow2 overlays on the read-only base: created in
 // milliseconds whatever the base's size, and only what the guest writes
-// takes space (bench/README.md has the measurement against a sparse copy).
+// takes space.
 int prepare_disk(Qemu, const smolvm_vmm_config* cfg, char* out_path, size_t cap,
                  smolvm_plugin_error* err) {
   if (!cfg->vm_dir || !cfg->rootfs_path) {

@@ -38,14 +38,21 @@ std::string cache_dir() {
   return env_or("HOME") + "/.cache/smolvm";
 }
 
+// The JSON a C ABI call hands back as a string the caller frees.
+template <class Call>
+nlohmann::json library_json(Call call) {
+  char* raw = nullptr;
+  check(call(&raw));
+  const auto json = nlohmann::json::parse(raw);
+  smolvm_free(raw);
+  return json;
+}
+
 }  // namespace
 
 int cmd_doctor(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {"--json"});
-  char* raw = nullptr;
-  check(smolvm_doctor(&raw, nullptr));
-  const auto report = nlohmann::json::parse(raw);
-  smolvm_free(raw);
+  const auto report = library_json([](char** out) { return smolvm_doctor(out, nullptr); });
   if (a.has("--json")) {
     std::cout << report.dump(2) << "\n";
     return report["ok"].get<bool>() ? 0 : 1;
@@ -71,10 +78,7 @@ int cmd_doctor(const std::vector<std::string>& argv) {
 
 int cmd_plugins(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {"--json"});
-  char* raw = nullptr;
-  check(smolvm_plugins_inspect(&raw, nullptr));
-  const auto report = nlohmann::json::parse(raw);
-  smolvm_free(raw);
+  const auto report = library_json([](char** out) { return smolvm_plugins_inspect(out, nullptr); });
   bool all_ok = true;
   for (const auto& p : report["plugins"]) all_ok = all_ok && p["error"].get<std::string>().empty();
   if (a.has("--json")) {
@@ -161,10 +165,8 @@ int cmd_image(const std::vector<std::string>& argv) {
   if (argv[0] == "prune") {
     const Args a = parse_args(rest, {}, {"--dry-run", "--json"});
     const bool dry = a.has("--dry-run");
-    char* raw = nullptr;
-    check(smolvm_image_prune(&raw, nullptr, dry ? 1 : 0));
-    const auto list = nlohmann::json::parse(raw);
-    smolvm_free(raw);
+    const auto list =
+        library_json([dry](char** out) { return smolvm_image_prune(out, nullptr, dry ? 1 : 0); });
     if (a.has("--json")) {
       std::cout << list.dump(2) << "\n";
       return 0;

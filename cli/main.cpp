@@ -34,20 +34,43 @@ const std::map<std::string, Entry>& commands() {
         "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
         "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
         "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
-        "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(SMOLVM_VCPU_DEFAULT) " vCPUs "
-                                                                                 "(" SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), " SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".." SMOLVM_CLI_STR(
-                                                                                     SMOLVM_MEM_MIB_MAX) "),\n"
-                                                                                                         "isolated disk, the default image from `smolvm image build`, accel auto\n"
-                                                                                                         "(KVM where the host has hardware KVM, else TCG), network none (no NIC;\n"
-                                                                                                         "--network auto gives it a TAP, NAT and isolation).\n"
-                                                                                                         "NAME is a plugin of that kind (`smolvm plugins` lists those installed; SmolVM\n"
-                                                                                                         "ships vmm qemu and firecracker, executor agent and ssh, network nftables and\n"
-                                                                                                         "iptables). auto picks the best the host supports.\n"
-                                                                                                         "--disk-size MIB makes the isolated disk larger than the image (up to\n" SMOLVM_CLI_STR(
-                                                                                                             SMOLVM_DISK_MIB_MAX) "); the guest's / grows into it at boot, and the host file takes\n"
-                                                                                                                                  "only what the guest writes.\n"
-                                                                                                                                  "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
-                                                                                                                                  "environment variables override its fields."}},
+        "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(
+            SMOLVM_VCPU_DEFAULT) " vCPUs "
+                                 "(" SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), " SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".." SMOLVM_CLI_STR(
+                                     SMOLVM_MEM_MIB_MAX) "),\n"
+                                                         "isolated disk, the default image from "
+                                                         "`smolvm image build`, accel auto\n"
+                                                         "(KVM where the host has hardware KVM, "
+                                                         "else TCG), network none (no NIC;\n"
+                                                         "--network auto gives it a TAP, NAT and "
+                                                         "isolation).\n"
+                                                         "NAME is a plugin of that kind (`smolvm "
+                                                         "plugins` lists those installed; SmolVM\n"
+                                                         "ships vmm qemu and firecracker, executor "
+                                                         "agent and ssh, network nftables and\n"
+                                                         "iptables). auto picks the best the host "
+                                                         "supports.\n"
+                                                         "--disk-size MIB makes the isolated disk "
+                                                         "larger than the image (up "
+                                                         "to\n" SMOLVM_CLI_STR(
+                                                             SMOLVM_DISK_MIB_MAX) "); the guest's "
+                                                                                  "/ grows into it "
+                                                                                  "at boot, and "
+                                                                                  "the host file "
+                                                                                  "takes\n"
+                                                                                  "only what the "
+                                                                                  "guest writes.\n"
+                                                                                  "--profile "
+                                                                                  "creates from a "
+                                                                                  "YAML profile "
+                                                                                  "(examples/"
+                                                                                  "profiles/); "
+                                                                                  "SMOLVM_PROFILE_*"
+                                                                                  "\n"
+                                                                                  "environment "
+                                                                                  "variables "
+                                                                                  "override its "
+                                                                                  "fields."}},
       {"start",
        {cmd_start, "boot a VM and wait for its agent",
         "usage: smolvm start ID\nBoots the VM and returns once its guest agent answers."}},

@@ -20,6 +20,19 @@ void check_one_of(const char* field, const std::string& value,
   fail(SMOLVM_EINVAL, std::string(field) + "='" + value + "': must be one of " + list);
 }
 
+// A plugin's name is the <name> of smolvm-<kind>-<name>.so and part of its
+// entry point's symbol: lower-case letters, digits and '_'.
+void check_plugin_name(const char* field, const std::string& value) {
+  const bool ok =
+      !value.empty() && value.size() <= 32 &&
+      value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+  if (!ok) {
+    fail(SMOLVM_EINVAL, std::string(field) + "='" + value +
+                            "': must be auto or a plugin name of 1 to 32 lower-case letters, "
+                            "digits and '_'");
+  }
+}
+
 void check_range(const char* field, uint64_t value, uint64_t lo, uint64_t hi) {
   if (value < lo || value > hi) {
     fail(SMOLVM_EINVAL, std::string(field) + "=" + std::to_string(value) + ": must be " +
@@ -65,9 +78,11 @@ void validate(const VmSpec& s) {
   check_range("vcpu_count", s.vcpu_count, kVcpuMin, kVcpuMax);
   check_range("mem_size_mib", s.mem_size_mib, kMemMin, kMemMax);
   check_one_of("disk_mode", s.disk_mode, {"isolated", "shared"});
-  check_one_of("vmm", s.vmm, {"auto", "qemu", "firecracker"});
-  check_one_of("executor", s.executor, {"auto", "agent", "ssh"});
-  check_one_of("network", s.network, {"auto", "none", "nftables", "iptables"});
+  // Which plugins exist is the runtime's to check (core/plugins/
+  // backend_choice.h); here only that the value can name one.
+  check_plugin_name("vmm", s.vmm);
+  check_plugin_name("executor", s.executor);
+  check_plugin_name("network", s.network);
   check_one_of("accel", s.accel, {"auto", "kvm", "tcg"});
   check_range("boot_timeout_s", s.boot_timeout_s, 1, kBootTimeoutMax);
   check_path("kernel_path", s.kernel_path);

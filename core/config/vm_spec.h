@@ -23,6 +23,8 @@ inline constexpr uint32_t kBootTimeoutMax = SMOLVM_BOOT_TIMEOUT_S_MAX;
 inline constexpr uint32_t kBootTimeoutDefault = 120;
 // A set disk size is also at least the image's (disk_size_mib_for); the
 // profile schema mirrors these.
+// network= value for a VM without a NIC (not a plugin).
+inline constexpr const char* kNoNetwork = "none";
 inline constexpr uint32_t kDiskMinMib = SMOLVM_DISK_MIB_MIN, kDiskMaxMib = SMOLVM_DISK_MIB_MAX;
 
 struct VmSpec {
@@ -37,7 +39,7 @@ struct VmSpec {
   std::string executor = "auto";
   // No NIC unless asked for: a sandbox reaches nothing by default. "auto"
   // picks the best network plugin the host supports.
-  std::string network = "none";
+  std::string network = kNoNetwork;
   std::string accel = "auto";
   uint32_t boot_timeout_s = kBootTimeoutDefault;
   // From a profile: KEY=VALUE defaults for every command, commands run once

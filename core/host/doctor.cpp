@@ -8,6 +8,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/host/host_probe.h"
+#include "core/plugins/backend_choice.h"
 #include "core/plugins/loader.h"
 #include "core/plugins/plugin_report_json.h"
 #include "core/runtime/image.h"
@@ -18,19 +19,16 @@
 namespace smolvm {
 namespace {
 
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "";
-  for (const char* extra : {"/usr/sbin", "/sbin"}) p += std::string(":") + extra;
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    const std::string candidate = p.substr(start, end - start) + "/" + name;
-    if (!candidate.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
+// "<version> at <binary>", or whichever of them the probe gave.
+std::string describe_probe(const nlohmann::json& j) {
+  const auto text = [&](const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string version = text("version"), binary = text("binary");
+  if (!version.empty() && !binary.empty()) return version + " at " + binary;
+  if (!version.empty() || !binary.empty()) return version + binary;
+  return "available";
 }
 
 }  // namespace
@@ -81,42 +79,41 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
         "SMOLVM_PLUGIN_PATH",
         /*required=*/false);
 
-  nlohmann::json vmm = nlohmann::json::object();
-  for (const auto& name : plugins.available(SMOLVM_PLUGIN_VMM)) {
-    try {
-      const auto& p = plugins.get(SMOLVM_PLUGIN_VMM, name);
-      char buf[4096] = {0};
-      smolvm_plugin_error err{};
-      if (p.vtable<smolvm_vmm_vtable>().probe(buf, sizeof buf, &err) == 0) {
-        vmm[name] = nlohmann::json::parse(buf, nullptr, false);
-      } else {
-        vmm[name] = {{"available", false}, {"reason", err.message}};
+  // Backends, known only as plugins: one line per installed plugin with
+  // what its probe says (none required on its own), and what "auto" would
+  // pick. A VM needs some VMM; the network and executor have defaults that
+  // need none of the host.
+  struct KindCheck {
+    uint32_t kind;
+    bool required;  // a VM cannot run without one
+  };
+  for (const KindCheck k :
+       {KindCheck{SMOLVM_PLUGIN_VMM, true}, KindCheck{SMOLVM_PLUGIN_EXECUTOR, false},
+        KindCheck{SMOLVM_PLUGIN_NETWORK, false}}) {
+    const std::string kind = plugin_kind_name(k.kind);
+    nlohmann::json probes = nlohmann::json::object();
+    for (const auto& name : plugins.available(k.kind)) {
+      BackendProbe p;
+      try {
+        p = probe_backend(plugins.get(k.kind, name));
+      } catch (const Error& e) {
+        p.reason = e.what();
+        p.json = {{"available", false}, {"reason", p.reason}};
       }
-    } catch (const Error& e) {
-      vmm[name] = {{"available", false}, {"reason", e.what()}};
+      probes[name] = p.json;
+      check(kind + " " + name, p.available, p.available ? describe_probe(p.json) : p.reason, p.fix,
+            false);
+    }
+    report[kind] = probes;
+    const std::string chosen = choose_auto_backend(plugins, k.kind);
+    report[kind + "_auto"] = chosen;
+    if (k.required) {
+      check(kind, !chosen.empty(),
+            chosen.empty() ? "no " + kind + " plugin is available here (see the lines above)"
+                           : kind + "=auto uses " + chosen,
+            "install what the " + kind + " lines above say", true);
     }
   }
-  if (!vmm.contains("firecracker")) {
-    vmm["firecracker"] = {{"available", false},
-                          {"reason", "the vmm-firecracker plugin is not installed"}};
-  }
-  report["vmm"] = vmm;
-  const bool qemu_ok = vmm.contains("qemu") && vmm["qemu"].value("available", false);
-  check("qemu", qemu_ok,
-        qemu_ok ? vmm["qemu"].value("version", std::string()) + " at " +
-                      vmm["qemu"].value("binary", std::string())
-                : (vmm.contains("qemu") ? vmm["qemu"].value("reason", std::string())
-                                        : std::string("the vmm-qemu plugin was not found")),
-        "apt-get install qemu-system-x86 qemu-utils");
-  const bool fc_ok = vmm["firecracker"].value("available", false);
-  check("firecracker", fc_ok,
-        fc_ok
-            ? "available (vmm=auto uses it): " + vmm["firecracker"].value("version", std::string())
-            : vmm["firecracker"].value("reason", std::string()),
-        "optional: on a host with hardware KVM, put a Firecracker release binary (and jailer) "
-        "on PATH or set SMOLVM_FIRECRACKER; vmm=auto then prefers it",
-        /*required=*/false);
-  report["vmm_auto"] = fc_ok ? "firecracker" : "qemu";
 
   try {
     const ImagePaths img = resolve_image("", "", cache_dir);
@@ -133,13 +130,8 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
     check("supervisor", false, e.what(), "reinstall SmolVM, or set SMOLVM_SUPERVISOR");
   }
 
-  const std::string nft = find_on_path("nft"), ipt = find_on_path("iptables");
   const bool net_admin = has_cap_net_admin();
-  report["network"] = {{"nft", nft}, {"iptables", ipt}, {"cap_net_admin", net_admin}};
-  check("nftables", !nft.empty(), nft.empty() ? "nft not found" : nft, "apt-get install nftables",
-        false);
-  check("iptables", !ipt.empty(), ipt.empty() ? "iptables not found" : ipt,
-        "apt-get install iptables", false);
+  report["network"]["cap_net_admin"] = net_admin;
   check("cap_net_admin", net_admin,
         net_admin ? "this process may create TAP devices and firewall rules"
                   : "no CAP_NET_ADMIN: networked VMs cannot be created (network=none still works)",

@@ -15,6 +15,7 @@
 #include "core/common/process.h"
 #include "core/host/host_probe.h"
 #include "core/network/network.h"
+#include "core/plugins/backend_choice.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image.h"
 #include "core/runtime/image_users.h"
@@ -57,7 +58,7 @@ bool owner_gone(const VmRecord& rec) {
   return rec.spec.delete_with_owner && pid > 0 && !process_alive(pid, rec.runtime.owner_start);
 }
 
-bool has_network(const VmRuntime& rt) { return !rt.network.empty() && rt.network != "none"; }
+bool has_network(const VmRuntime& rt) { return !rt.network.empty() && rt.network != kNoNetwork; }
 
 // The owner end of a start's link is closed unless the supervisor took it.
 struct OwnerLinkGuard {
@@ -81,49 +82,33 @@ Runtime::Runtime(const RuntimeOptions& opts)
   make_dirs(state_dir_, 0700);
   make_dirs(state_dir_ + "/vms", 0700);
   const auto& store_plugin =
-      plugins_.get(SMOLVM_PLUGIN_STORE, opts.store.empty() ? "sqlite" : opts.store);
+      plugins_.get(SMOLVM_PLUGIN_STORE, opts.store.empty() ? SMOLVM_STORE_DEFAULT : opts.store);
   store_ = std::make_unique<Store>(store_plugin, store_path(state_dir_));
 }
 
-std::string Runtime::resolve_vmm(const std::string& requested) {
+std::string Runtime::resolve_backend(uint32_t kind, const std::string& field,
+                                     const std::string& requested, const std::string& none) {
+  check_backend_name(plugins_, kind, field, requested, none);
   if (requested != "auto") return requested;
-  // Firecracker where it can run (its binary and hardware KVM), else QEMU
-  // (with KVM or TCG, which resolve_accel picks at start).
-  try {
-    const auto& fc = plugins_.get(SMOLVM_PLUGIN_VMM, "firecracker");
-    char buf[4096] = {0};
-    smolvm_plugin_error err{};
-    if (fc.vtable<smolvm_vmm_vtable>().probe(buf, sizeof buf, &err) == 0 &&
-        nlohmann::json::parse(buf, nullptr, false).value("available", false)) {
-      return "firecracker";
-    }
-  } catch (const Error&) {
-    // not installed
-  }
-  return "qemu";
+  const std::string chosen = choose_auto_backend(plugins_, kind);
+  if (!chosen.empty()) return chosen;
+  if (!none.empty()) return none;
+  fail(SMOLVM_EPLUGIN, field + "='auto': no " + plugin_kind_name(kind) +
+                           " plugin is available on this host (smolvm doctor says why)");
 }
 
-std::string Runtime::resolve_executor(const std::string& requested) {
-  return requested == "auto" ? "agent" : requested;
-}
-
-std::string Runtime::resolve_network(const std::string& requested) {
-  if (requested != "auto") return requested;
-  // The first network plugin whose probe says it can work here.
-  for (const char* name : {"nftables", "iptables"}) {
-    try {
-      const auto& p = plugins_.get(SMOLVM_PLUGIN_NETWORK, name);
-      char buf[1024] = {0};
-      smolvm_plugin_error err{};
-      if (p.vtable<smolvm_network_vtable>().probe(buf, sizeof buf, &err) == 0 &&
-          nlohmann::json::parse(buf, nullptr, false).value("available", false)) {
-        return name;
-      }
-    } catch (const Error&) {
-      // not installed: try the next
-    }
-  }
-  return "none";
+void Runtime::check_executor_network(const std::string& executor,
+                                     const std::string& requested_network,
+                                     const std::string& network) {
+  if (network != kNoNetwork) return;
+  const BackendProbe p = probe_backend(plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor));
+  const auto needs = p.json.find("needs_network");
+  if (needs == p.json.end() || !needs->is_boolean() || !needs->get<bool>()) return;
+  fail(SMOLVM_EINVAL, "executor='" + executor + "' with network='" + requested_network +
+                          (requested_network == network ? "" : "' (resolved to 'none'") +
+                          "': that executor reaches the guest over its network, so the VM needs "
+                          "one (network=auto, or a network plugin with one available), or use "
+                          "executor=auto");
 }
 
 VmRecord Runtime::create(VmSpec spec) {
@@ -136,15 +121,16 @@ VmRecord Runtime::create(VmSpec spec) {
   VmRecord rec;
   rec.state = "created";
   rec.created_at_ms = now_ms();
-  const std::string vmm = resolve_vmm(spec.vmm);
-  const std::string executor = resolve_executor(spec.executor);
-  const std::string network = resolve_network(spec.network);
-  check_ssh_network(executor, spec.network, network);
+  const std::string vmm = resolve_backend(SMOLVM_PLUGIN_VMM, "vmm", spec.vmm);
+  const std::string executor = resolve_backend(SMOLVM_PLUGIN_EXECUTOR, "executor", spec.executor);
+  const std::string network =
+      resolve_backend(SMOLVM_PLUGIN_NETWORK, "network", spec.network, kNoNetwork);
+  check_executor_network(executor, spec.network, network);
   // Load every plugin the VM needs now, so a missing one fails create, not
   // a later start.
   const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, vmm);
   plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor);
-  if (network != "none") {
+  if (network != kNoNetwork) {
     plugins_.get(SMOLVM_PLUGIN_NETWORK, network);
     if (!has_cap_net_admin()) {
       fail(SMOLVM_EPERM, "network='" + network +
@@ -193,7 +179,7 @@ VmRecord Runtime::create(VmSpec spec) {
     make_dirs(dir, 0700);
     add_image_user(image.rootfs, cache_dir_, dir);  // kept by `smolvm image prune`
     prepare_ssh_keys(*store_, rec);
-    if (network != "none") {
+    if (network != kNoNetwork) {
       // The lease is taken in the store's own transaction, so concurrent
       // creates never get the same address; deleting the row releases it.
       const Lease lease = allocate_network(*store_, rec.id);
@@ -290,8 +276,9 @@ void Runtime::start(const std::string& id) {
   const std::string dir = rec.runtime.vm_dir;
   OwnerLinkGuard link{state_dir_, id};
   if (spec.delete_with_owner) link.supervisor_end = owner_link_open(state_dir_, id);
-  LaunchRequest req{id, state_dir_, opts_.plugin_path, opts_.store.empty() ? "sqlite" : opts_.store,
-                    cache_dir_, dir + "/supervisor.log",
+  LaunchRequest req{id, state_dir_, opts_.plugin_path,
+                    opts_.store.empty() ? SMOLVM_STORE_DEFAULT : opts_.store, cache_dir_,
+                    dir + "/supervisor.log",
                     // The supervisor enforces the boot timeout itself; this
                     // margin only covers a supervisor that hangs.
                     static_cast<int>(spec.boot_timeout_s) * 1000 + 15000, link.supervisor_end};
@@ -464,7 +451,7 @@ void Runtime::cleanup_processes(const VmRecord& rec, const VmEnd& end) {
   req.vm_id = rec.id;
   req.state_dir = state_dir_;
   req.plugin_path = opts_.plugin_path;
-  req.store = opts_.store.empty() ? "sqlite" : opts_.store;
+  req.store = opts_.store.empty() ? SMOLVM_STORE_DEFAULT : opts_.store;
   req.failed = end.state == VmState::kFailed;
   req.error = end.error;
   run_supervisor_cleanup(req);

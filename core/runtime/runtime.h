@@ -21,7 +21,7 @@ struct RuntimeOptions {
   std::string state_dir;    // "" = default
   std::string cache_dir;    // "" = default
   std::string plugin_path;  // extra plugin folders
-  std::string store = "sqlite";
+  std::string store = SMOLVM_STORE_DEFAULT;
 };
 
 class Runtime {
@@ -30,7 +30,6 @@ class Runtime {
 
   const std::string& state_dir() const { return state_dir_; }
   const std::string& cache_dir() const { return cache_dir_; }
-  const std::string& plugin_path() const { return opts_.plugin_path; }
   Store& store() { return *store_; }
   PluginRegistry& plugins() { return plugins_; }
 
@@ -75,9 +74,15 @@ class Runtime {
   std::vector<ForwardRecord> ports(const std::string& id);
 
   // Resolved plugin names for a spec ("auto" -> a concrete one).
-  std::string resolve_vmm(const std::string& requested);
-  std::string resolve_executor(const std::string& requested);
-  std::string resolve_network(const std::string& requested);
+  // requested, checked against the installed plugins of kind, or what
+  // "auto" stands for; none: the name that means "no plugin" ("" for
+  // kinds that always need one).
+  std::string resolve_backend(uint32_t kind, const std::string& field, const std::string& requested,
+                              const std::string& none = "");
+  // EINVAL when the executor's probe says it needs a network and the VM
+  // has none.
+  void check_executor_network(const std::string& executor, const std::string& requested_network,
+                              const std::string& network);
 
  private:
   // Why a live VM's supervisor counts as dead; "" while it lives (or, for a

@@ -40,16 +40,6 @@ std::string normalize_key_line(const std::string& text) {
 
 }  // namespace
 
-void check_ssh_network(const std::string& executor, const std::string& requested_network,
-                       const std::string& network) {
-  if (executor != "ssh" || network != "none") return;
-  fail(SMOLVM_EINVAL,
-       "executor='ssh' with network='" + requested_network +
-           (requested_network == network ? "" : "' (resolved to 'none'") +
-           "': the SSH executor reaches sshd on the guest's IP, so it needs a network "
-           "(network=nftables|iptables|auto with one available), or use executor=agent");
-}
-
 void prepare_ssh_keys(Store& store, VmRecord& rec) {
   if (!uses_ssh(rec.runtime)) return;
   const std::string path = rec.runtime.vm_dir + "/ssh_key";

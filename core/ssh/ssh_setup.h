@@ -13,10 +13,6 @@ namespace smolvm {
 
 class Runtime;
 
-// EINVAL unless an ssh VM has a network: sshd is reached on the guest's IP.
-void check_ssh_network(const std::string& executor, const std::string& requested_network,
-                       const std::string& network);
-
 // executor=ssh: makes <vm_dir>/ssh_key (ed25519, 0600) and ssh_key.pub,
 // records runtime.ssh.key_path and saves the record. They go with the
 // VM's folder on delete.

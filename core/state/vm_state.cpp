@@ -46,7 +46,9 @@ bool is_live(VmState s) {
 std::string states_leading_to(VmState to) {
   std::string out;
   for (VmState s : kAll) {
-    if (can_transition(s, to)) out += (out.empty() ? "" : "|") + std::string(state_name(s));
+    if (!can_transition(s, to)) continue;
+    if (!out.empty()) out += '|';
+    out += state_name(s);
   }
   return out;
 }

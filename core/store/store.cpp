@@ -30,7 +30,7 @@ VmRecord from_row(const smolvm_store_vm* row) {
 }  // namespace
 
 Store::Store(const LoadedPlugin& plugin, const std::string& location)
-    : vt_(plugin.vtable<smolvm_store_vtable>()), location_(location) {
+    : vt_(plugin.vtable<smolvm_store_vtable>()) {
   smolvm_plugin_error err{};
   check(vt_.open(&handle_, location.c_str(), &err), err);
 }
@@ -153,11 +153,6 @@ uint32_t Store::acquire_lease(const std::string& vm_id, uint32_t first, uint32_t
   smolvm_plugin_error err{};
   check(vt_.lease_acquire(handle_, vm_id.c_str(), first, last, tap.c_str(), &ip, &err), err);
   return ip;
-}
-
-void Store::release_lease(const std::string& vm_id) {
-  smolvm_plugin_error err{};
-  check(vt_.lease_release(handle_, vm_id.c_str(), &err), err);
 }
 
 void Store::add_forward(const ForwardRecord& f) {

@@ -60,18 +60,14 @@ class Store {
   // The lowest free address in [first, last] (host byte order), atomically.
   uint32_t acquire_lease(const std::string& vm_id, uint32_t first, uint32_t last,
                          const std::string& tap);
-  void release_lease(const std::string& vm_id);
 
   void add_forward(const ForwardRecord& f);  // EEXISTS if the host side is taken
   void remove_forward(const ForwardRecord& f);
   std::vector<ForwardRecord> forwards(const std::string& vm_id);  // "" = all
 
-  const std::string& location() const { return location_; }
-
  private:
   const smolvm_store_vtable& vt_;
   void* handle_ = nullptr;
-  std::string location_;
 };
 
 }  // namespace smolvm

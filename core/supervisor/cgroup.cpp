@@ -22,13 +22,12 @@ std::string made_in(const std::string& dir) {
 
 }  // namespace
 
-CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, const std::string& accel) {
+CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, uint64_t vmm_overhead_mib) {
   CgroupLimits l;
   l.cpu_quota_us = uint64_t{vcpus} * kCpuPeriodUs;
   l.cpu_period_us = kCpuPeriodUs;
   l.cpu_max = std::to_string(l.cpu_quota_us) + " " + std::to_string(l.cpu_period_us);
-  const uint64_t overhead = accel == "kvm" ? kVmmOverheadMibKvm : kVmmOverheadMibTcg;
-  l.memory_max = (uint64_t{mem_mib} + overhead) * kMiB;
+  l.memory_max = (uint64_t{mem_mib} + vmm_overhead_mib) * kMiB;
   l.pids_max = kVmmPidsBase + vcpus;
   return l;
 }

@@ -15,13 +15,6 @@
 
 namespace smolvm {
 
-// What QEMU uses beyond guest RAM: its own heap, device state, and under
-// TCG the translated-code cache, which vmm-qemu caps at 64 MiB (uncapped it
-// grows towards 1 GiB and the group OOM-kills QEMU). Measured on this host
-// (TCG, 256 MiB guest, a memory hog then 12 python3 runs): anon memory
-// levels off at 342-351 MiB; see tests/hardening/RELIABILITY.md.
-constexpr uint64_t kVmmOverheadMibTcg = 192;
-constexpr uint64_t kVmmOverheadMibKvm = 64;
 // QEMU's threads: vCPUs, the main loop, RCU, up to 64 block-I/O workers.
 constexpr uint64_t kVmmPidsBase = 128;
 
@@ -32,7 +25,9 @@ struct CgroupLimits {
   uint64_t pids_max = 0;
 };
 
-CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, const std::string& accel);
+// vmm_overhead_mib: what the VMM uses beyond the guest's RAM, as its
+// plugin's probe says (core/plugins/backend_choice.h).
+CgroupLimits limits_for(uint32_t vcpus, uint32_t mem_mib, uint64_t vmm_overhead_mib);
 
 // What a backend made for one VM.
 struct CgroupDirs {

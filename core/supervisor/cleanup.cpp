@@ -29,7 +29,7 @@ int run_cleanup(const CleanupArgs& args) {
         supervisor_log("vm %s: network left for delete or gc: %s", rec.id.c_str(), e.what());
       }
     }
-    remove_vm_sockets(rec);
+    remove_vm_sockets(plugins, rec);
     record_end(store, rec.id, args.end);
     return 0;
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/state/vm_writer.h"
+#include "smolvm/smolvm.h"
 
 namespace smolvm {
 
@@ -15,7 +16,7 @@ struct CleanupArgs {
   std::string vm_id;
   std::string state_dir;
   std::string plugin_path;
-  std::string store = "sqlite";
+  std::string store = SMOLVM_STORE_DEFAULT;
   // How the VM is recorded as ended (record_end: only a VM still live).
   VmEnd end{VmState::kFailed, "the VM's supervisor is gone; the VM was cleaned up", ""};
 };

@@ -16,6 +16,7 @@
 #include "core/common/process.h"
 #include "core/common/supervisor_report.h"
 #include "core/network/network.h"
+#include "core/plugins/backend_choice.h"
 #include "core/plugins/loader.h"
 #include "core/runtime/owner_link.h"
 #include "core/runtime/runtime.h"
@@ -146,7 +147,10 @@ class Supervisor final : public ClientHub::Vm {
     const auto& rt = rec_.runtime;
     const std::vector<std::string> paths = {args_.state_dir, rt.vm_dir, rt.kernel_path,
                                             rt.rootfs_path};
-    vmm_->launch(rec_, network_ != nullptr);
+    // The VMM plugin says how much memory the VMM needs beside the guest's.
+    const uint64_t overhead =
+        vmm_memory_overhead_mib(plugins_.get(SMOLVM_PLUGIN_VMM, rt.vmm), rt.accel);
+    vmm_->launch(rec_, network_ != nullptr, overhead);
     store_->set_process({rec_.id, "vmm", vmm_->pid(), process_start_time(vmm_->pid())});
     // Recorded now, not only when ready: after a supervisor killed during
     // boot, the next look at the VM finds the groups and removes them.
@@ -527,7 +531,7 @@ class Supervisor final : public ClientHub::Vm {
       vmm_->release();
       vmm_->cgroup().remove();
     }
-    if (claimed_) remove_vm_sockets(rec_);
+    if (claimed_) remove_vm_sockets(plugins_, rec_);
     if (network_up_ && store_) {
       try {
         teardown_vm_network(*network_, *store_, rec_);

@@ -12,13 +12,15 @@
 
 #include <string>
 
+#include "smolvm/smolvm.h"
+
 namespace smolvm {
 
 struct SupervisorArgs {
   std::string vm_id;
   std::string state_dir;
   std::string plugin_path;
-  std::string store = "sqlite";
+  std::string store = SMOLVM_STORE_DEFAULT;
   std::string cache_dir;  // for deleting the VM like `smolvm rm` does
   int ready_fd = -1;
   // An ephemeral VM's link to its owner (core/runtime/owner_link.h): EOF

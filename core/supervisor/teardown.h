@@ -7,17 +7,19 @@
 #include <string>
 
 #include "core/network/network.h"
+#include "core/plugins/loader.h"
 #include "core/store/store.h"
 
 namespace smolvm {
 
-// Files the VMM plugin made in the VM's folder (the QEMU plugin's
-// agent.sock and qmp.sock) that a VMM killed with SIGKILL leaves behind.
-// Core should not know them: the VMM plugin's cleanup slot replaces this.
-void remove_vmm_leftovers(const std::string& vm_dir);
+// What the VM's VMM left in its folder, removed by the VMM plugin's
+// cleanup slot once the VMM is gone (what it cannot remove goes with the
+// VM's folder). A plugin without the slot, or no longer installed, leaves
+// it to the folder too.
+void remove_vmm_leftovers(PluginRegistry& plugins, const VmRecord& rec);
 
 // The supervisor's client socket, then remove_vmm_leftovers.
-void remove_vm_sockets(const VmRecord& rec);
+void remove_vm_sockets(PluginRegistry& plugins, const VmRecord& rec);
 
 // The VM's TAP, isolation and port forwards through its network backend;
 // idempotent. Throws the backend's error.

@@ -10,10 +10,10 @@
 
 namespace smolvm {
 
-void VmmProcess::launch(const VmRecord& rec, bool with_tap) {
+void VmmProcess::launch(const VmRecord& rec, bool with_tap, uint64_t memory_overhead_mib) {
   const VmRuntime& rt = rec.runtime;
   const VmSpec& spec = rec.spec;
-  cgroup_.prepare(rec.id, limits_for(spec.vcpu_count, spec.mem_size_mib, rt.accel));
+  cgroup_.prepare(rec.id, limits_for(spec.vcpu_count, spec.mem_size_mib, memory_overhead_mib));
   if (!cgroup_.json().value("enabled", false)) {
     supervisor_log("no cgroup limits: %s", cgroup_.json().value("reason", std::string()).c_str());
   }

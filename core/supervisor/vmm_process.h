@@ -23,10 +23,11 @@ class VmmProcess {
   VmmProcess& operator=(const VmmProcess&) = delete;
   ~VmmProcess() { release(); }
 
-  // Prepares the VM's cgroup and picks the VMM's uid, launches the VMM
-  // (its console into the VM's console log; the TAP only if with_tap) and
-  // moves it into the cgroup. Throws the plugin's error.
-  void launch(const VmRecord& rec, bool with_tap);
+  // Prepares the VM's cgroup (guest memory plus the VMM's own overhead)
+  // and picks the VMM's uid, launches the VMM (its console into the VM's
+  // console log; the TAP only if with_tap) and moves it into the cgroup.
+  // Throws the plugin's error.
+  void launch(const VmRecord& rec, bool with_tap, uint64_t memory_overhead_mib);
   bool launched() const { return inst_ != nullptr; }
   int64_t pid() const { return pid_; }
   bool exited() const { return exited_; }

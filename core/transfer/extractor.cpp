@@ -149,7 +149,7 @@ int Extractor::parent_fd(const std::vector<std::string>& comps, size_t n, const 
                          bool create) {
   if (n == 0) return dest_fd_.get();
   const std::string rel = join(comps, n);
-  if (rel == cached_parent_) return cached_fd_.get();
+  if (cached_parent_ == rel) return cached_fd_.get();
   Fd cur;
   for (size_t i = 0; i < n; ++i) {
     const std::string prefix = join(comps, i + 1);
@@ -395,7 +395,7 @@ void Extractor::commit() {
 
 void Extractor::rollback() noexcept {
   cached_fd_ = Fd();
-  cached_parent_ = "\x01";
+  cached_parent_.reset();
   if (dest_fd_) {
     for (const auto& [rel, s] : staged_) {
       const Fd parent = staged_parent(s);

@@ -19,6 +19,7 @@
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,7 +97,7 @@ class Extractor {
   std::map<std::string, uint32_t> parent_index_;
   std::vector<CreatedDir> created_dirs_;  // in creation order
   std::map<std::string, size_t> created_index_;
-  std::string cached_parent_ = "\x01";  // the last parent looked up
+  std::optional<std::string> cached_parent_;  // the last parent looked up, if any
   Fd cached_fd_;
   bool committed_ = false;
   std::exception_ptr* source_error_ = nullptr;  // the stream's failure, during unpack()

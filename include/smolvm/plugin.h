@@ -211,7 +211,12 @@ typedef struct smolvm_vmm_vtable {
   size_t struct_size;
   /* Describes what the host offers this backend as a JSON object with at
    * least {"available": bool, "binary": str, "version": str, "reason": str,
-   * "accels": [..]}. Written NUL-terminated into out (cap bytes). */
+   * "accels": [..]}. Written NUL-terminated into out (cap bytes). Since 1.3
+   * also (absent keys take the defaults core documents):
+   *   "rank": int, vmm=auto takes the available VMM with the highest (0);
+   *   "memory_overhead_mib": {"<accel>": MiB}, the VMM's own memory beyond
+   *     the guest's RAM under each accel, added to the VM's memory limit;
+   *   "fix": str, what the user can do when it is not available. */
   int (*probe)(char* out_json, size_t cap, smolvm_plugin_error* err);
   /* Makes the per-VM disk for isolated mode under cfg->vm_dir and writes
    * its path to out_path. Called once, at create. */
@@ -230,6 +235,11 @@ typedef struct smolvm_vmm_vtable {
   int (*kill)(void* instance, smolvm_plugin_error* err);
   /* Frees the instance after the VMM process has been reaped. */
   void (*release)(void* instance);
+  /* Since 1.3 (optional: core checks struct_size and NULL). Removes what
+   * launch left in cfg->vm_dir (sockets, state files) once the VMM process
+   * is gone, in the supervisor at exit and in whichever process repairs a VM
+   * whose supervisor died. Only vm_id and vm_dir are set. Idempotent. */
+  int (*cleanup)(const smolvm_vmm_config* cfg, smolvm_plugin_error* err);
 } smolvm_vmm_vtable;
 
 /* ---- executor ------------------------------------------------------- *
@@ -314,6 +324,12 @@ typedef struct smolvm_executor_vtable {
   int (*file_write_bounded)(void* conn, const char* guest_path, smolvm_bytes_source source,
                             void* ctx, uint32_t mode, uint32_t timeout_ms,
                             smolvm_plugin_error* err);
+  /* Since 1.3 (optional: core checks struct_size and NULL; an executor
+   * without it is available with rank 0). {"available": bool, "reason": str,
+   * "fix": str, "rank": int (executor=auto takes the available executor
+   * with the highest), "needs_network": bool (create refuses it for a VM
+   * without a network)}. */
+  int (*probe)(char* out_json, size_t cap, smolvm_plugin_error* err);
 } smolvm_executor_vtable;
 
 /* True when vt, of vtable type `type`, provides `slot` (a plugin built for
@@ -322,6 +338,7 @@ typedef struct smolvm_executor_vtable {
   ((vt)->struct_size >= offsetof(type, slot) + sizeof(((type*)0)->slot) && (vt)->slot != NULL)
 
 #define SMOLVM_EXECUTOR_HAS(vt, slot) SMOLVM_VTABLE_HAS(smolvm_executor_vtable, vt, slot)
+#define SMOLVM_VMM_HAS(vt, slot) SMOLVM_VTABLE_HAS(smolvm_vmm_vtable, vt, slot)
 
 /* ---- network ------------------------------------------------------ *
  * Gives a VM a TAP device, an address, outbound NAT, isolation and port
@@ -354,7 +371,9 @@ typedef struct smolvm_network_forward {
 
 typedef struct smolvm_network_vtable {
   size_t struct_size;
-  /* {"available": bool, "binary": str, "reason": str} */
+  /* {"available": bool, "binary": str, "reason": str}; since 1.3 also
+   * "rank": int (network=auto takes the available plugin with the highest;
+   * 0) and "fix": str. */
   int (*probe)(char* out_json, size_t cap, smolvm_plugin_error* err);
   int (*setup)(const smolvm_network_config* cfg, smolvm_plugin_error* err);
   int (*teardown)(const smolvm_network_config* cfg, smolvm_plugin_error* err);

@@ -99,6 +99,9 @@ SMOLVM_API void smolvm_buf_dispose(smolvm_buf* buf);
 
 typedef struct smolvm_runtime smolvm_runtime;
 
+/* The store plugin a runtime opens when none is named (since 1.3). */
+#define SMOLVM_STORE_DEFAULT "sqlite"
+
 typedef struct smolvm_runtime_options {
   uint32_t struct_size;
   /* Folder for the store and per-VM state. NULL: $SMOLVM_STATE_DIR, else
@@ -109,7 +112,7 @@ typedef struct smolvm_runtime_options {
   /* Extra plugin folders, ':'-separated, searched before $SMOLVM_PLUGIN_PATH
    * and the install's lib/smolvm/plugins. NULL: none. */
   const char* plugin_path;
-  /* Store plugin name. NULL: "sqlite". */
+  /* Store plugin name. NULL: SMOLVM_STORE_DEFAULT, "sqlite". */
   const char* store;
 } smolvm_runtime_options;
 

@@ -20,8 +20,12 @@ namespace {
 
 using smolvm::proto::Frame;
 using smolvm::proto::Type;
+using smolvm::sdk::set_error;
 using smolvm_agent_exec::Connection;
 using smolvm_agent_exec::status_from_code;
+
+// The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
+struct Agent {};
 
 // Output the agent may send before we grant more: large enough to keep the
 // channel busy, small enough to bound memory per stream.
@@ -29,16 +33,11 @@ constexpr uint32_t kWindow = 4u << 20;
 constexpr uint32_t kCreditStep = 1u << 20;
 constexpr size_t kChunk = 256u << 10;
 
-int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
-  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
-  return status;
-}
-
 int error_frame(const Frame& f, smolvm_plugin_error* err, const std::string& what) {
   smolvm::proto::ErrorMsg e;
   std::string perr;
   if (!smolvm::proto::parse(f.payload, e, perr)) e.message = "malformed ERROR frame: " + perr;
-  return set_err(err, status_from_code(e.code), what + e.message);
+  return set_error(err, status_from_code(e.code), what + e.message);
 }
 
 struct Exec {
@@ -62,35 +61,44 @@ int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
       q->frames.pop_front();
       return 0;
     }
-    if (conn.broken()) return set_err(err, SMOLVM_EIO, conn.error());
+    if (conn.broken()) return set_error(err, SMOLVM_EIO, conn.error());
     const int rc = conn.pump(wait_ms >= 0 ? smolvm_agent_exec::ms_until(deadline) : -1);
     if (rc == SMOLVM_ETIMEOUT) {
       if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
-        return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
+        return set_error(err, SMOLVM_ETIMEOUT,
+                         "no event within " + std::to_string(wait_ms) + " ms");
       }
       continue;
     }
-    if (rc != 0) return set_err(err, rc, conn.error());
+    if (rc != 0) return set_error(err, rc, conn.error());
   }
 }
 
-int connect(void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
+// executor=auto takes the agent: it needs nothing but the VMM's own channel
+// (ssh, rank 10, needs a network).
+void probe(Agent, char* out_json, size_t cap, smolvm_plugin_error*) {
+  smolvm::sdk::copy_out(out_json, cap,
+                        "{\"available\":true,\"reason\":\"\",\"rank\":20,\"needs_network\":false}",
+                        "probe JSON");
+}
+
+int connect(Agent, void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
             smolvm_plugin_error* err) {
   if (!target || !target->supervisor_socket || !*target->supervisor_socket) {
-    return set_err(err, SMOLVM_EINVAL, "executor-agent needs the VM's supervisor socket");
+    return set_error(err, SMOLVM_EINVAL, "executor-agent needs the VM's supervisor socket");
   }
   auto conn = std::make_unique<Connection>();
   std::string error;
   const int rc =
       conn->open(target->supervisor_socket, target->token ? target->token : "", timeout_ms, error);
-  if (rc != 0) return set_err(err, rc, error);
+  if (rc != 0) return set_error(err, rc, error);
   *out_conn = conn.release();
   return 0;
 }
 
-void disconnect(void* conn) { delete static_cast<Connection*>(conn); }
+void disconnect(Agent, void* conn) { delete static_cast<Connection*>(conn); }
 
-int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
+int exec_start(Agent, void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
                smolvm_plugin_error* err) {
   auto& conn = *static_cast<Connection*>(conn_ptr);
   smolvm::proto::ExecRequest m;
@@ -108,16 +116,16 @@ int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* r
   ex->id = conn.open_stream();
   if (!conn.send(Type::kExec, 0, ex->id, smolvm::proto::to_json(m))) {
     conn.close_stream(ex->id);
-    return set_err(err, SMOLVM_EIO, conn.error());
+    return set_error(err, SMOLVM_EIO, conn.error());
   }
   *out_exec = ex.release();
   return 0;
 }
 
-int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
+int exec_next_event(Agent, void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
                     smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
-  if (ex.done) return set_err(err, SMOLVM_EDONE, "the command has exited");
+  if (ex.done) return set_error(err, SMOLVM_EDONE, "the command has exited");
   Frame f;
   for (;;) {
     const int rc = next_frame(*ex.conn, ex.id, f, wait_ms, err);
@@ -144,7 +152,7 @@ int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
         ex.done = true;
         ex.conn->close_stream(ex.id);
         if (!smolvm::proto::parse(f.payload, st, perr)) {
-          return set_err(err, SMOLVM_EPROTO, "malformed EXIT from the agent: " + perr);
+          return set_error(err, SMOLVM_EPROTO, "malformed EXIT from the agent: " + perr);
         }
         out->type = SMOLVM_EVENT_EXIT;
         out->exit_code = st.exit_code;
@@ -163,40 +171,41 @@ int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
   }
 }
 
-int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plugin_error* err) {
+int exec_write_stdin(Agent, void* exec_ptr, const uint8_t* data, size_t len,
+                     smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
-  if (ex.stdin_closed) return set_err(err, SMOLVM_ESTATE, "stdin is already closed");
+  if (ex.stdin_closed) return set_error(err, SMOLVM_ESTATE, "stdin is already closed");
   for (size_t off = 0; off < len; off += kChunk) {
     const size_t n = std::min(kChunk, len - off);
     if (!ex.conn->send(Type::kStdin, 0, ex.id,
                        std::string_view(reinterpret_cast<const char*>(data) + off, n))) {
-      return set_err(err, SMOLVM_EIO, ex.conn->error());
+      return set_error(err, SMOLVM_EIO, ex.conn->error());
     }
   }
   return 0;
 }
 
-int exec_close_stdin(void* exec_ptr, smolvm_plugin_error* err) {
+int exec_close_stdin(Agent, void* exec_ptr, smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
   if (ex.stdin_closed || ex.done) return 0;
   ex.stdin_closed = true;
   if (!ex.conn->send(Type::kStdin, smolvm::proto::kFlagEnd, ex.id, "")) {
-    return set_err(err, SMOLVM_EIO, ex.conn->error());
+    return set_error(err, SMOLVM_EIO, ex.conn->error());
   }
   return 0;
 }
 
-int exec_kill(void* exec_ptr, int signal, smolvm_plugin_error* err) {
+int exec_kill(Agent, void* exec_ptr, int signal, smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
   if (ex.done) return 0;
   if (!ex.conn->send(Type::kSignal, 0, ex.id,
                      smolvm::proto::to_json(smolvm::proto::SignalMsg{signal}))) {
-    return set_err(err, SMOLVM_EIO, ex.conn->error());
+    return set_error(err, SMOLVM_EIO, ex.conn->error());
   }
   return 0;
 }
 
-void exec_free(void* exec_ptr) {
+void exec_free(Agent, void* exec_ptr) {
   auto* ex = static_cast<Exec*>(exec_ptr);
   if (!ex) return;
   if (!ex->done) {
@@ -209,11 +218,12 @@ void exec_free(void* exec_ptr) {
 }
 
 // Writes a guest file from source, a chunk at a time, within timeout_ms (0:
-// none) for the whole write, sends and the guest's answer alike. A write
+// none) for the whole write, sends and the guest's answer alike (the SDK
+// serves file_write through it). A write
 // ended early is cancelled with an ERROR frame (the agent drops its hidden
 // temporary file; the final name is only ever renamed into); if even that
 // cannot be sent, the connection is shut down and the supervisor cancels it.
-int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
+int file_write_bounded(Agent, void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
                        void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
   auto& conn = *static_cast<Connection*>(conn_ptr);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -222,7 +232,7 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
   };
   const uint32_t id = conn.open_stream();
   auto cancel = [&](int status, const std::string& why) {
-    set_err(err, status, why);
+    set_error(err, status, why);
     conn.send_within(
         Type::kError, 0, id,
         smolvm::proto::to_json(smolvm::proto::ErrorMsg{"EIO", "write stopped by the client"}), 0);
@@ -241,7 +251,7 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
     if (rc == SMOLVM_ETIMEOUT) return timed_out();
     if (rc != 0) {
       conn.close_stream(id);
-      return set_err(err, rc, conn.error());
+      return set_error(err, rc, conn.error());
     }
     size_t n = 0;
     const int src = source(ctx, reinterpret_cast<uint8_t*>(chunk.data()), chunk.size(), &n);
@@ -273,28 +283,9 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
   return 0;
 }
 
-int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
-               uint32_t mode, smolvm_plugin_error* err) {
-  struct Slice {
-    const uint8_t* data;
-    size_t left;
-  } slice{data, len};
-  return file_write_bounded(
-      conn_ptr, guest_path,
-      [](void* p, uint8_t* buf, size_t cap, size_t* out_len) {
-        auto* s = static_cast<Slice*>(p);
-        *out_len = std::min(cap, s->left);
-        if (*out_len > 0) std::memcpy(buf, s->data, *out_len);
-        s->data += *out_len;
-        s->left -= *out_len;
-        return 0;
-      },
-      &slice, mode, 0, err);
-}
-
 // Reads a guest file into sink until its end, the sink stops it (non-zero)
-// or timeout_ms (0: none) passes. A read ended early is cancelled in the
-// guest with an ERROR frame, so the agent closes the file at once.
+// or timeout_ms (0: none) passes (the SDK serves file_read through it). A read ended early is
+// cancelled in the guest with an ERROR frame, so the agent closes the file at once.
 int read_file_stream(Connection& conn, const char* guest_path,
                      const std::function<int(const uint8_t*, size_t)>& sink, uint32_t timeout_ms,
                      smolvm_plugin_error* err) {
@@ -302,7 +293,7 @@ int read_file_stream(Connection& conn, const char* guest_path,
   if (!conn.send(Type::kFileRead, 0, id,
                  smolvm::proto::to_json(smolvm::proto::FileRead{guest_path, kWindow}))) {
     conn.close_stream(id);
-    return set_err(err, SMOLVM_EIO, conn.error());
+    return set_error(err, SMOLVM_EIO, conn.error());
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto cancel = [&](int status) {
@@ -317,9 +308,9 @@ int read_file_stream(Connection& conn, const char* guest_path,
     const int32_t wait = timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
     const int rc = next_frame(conn, id, f, wait, err);
     if (rc == SMOLVM_ETIMEOUT) {
-      set_err(err, SMOLVM_ETIMEOUT,
-              std::string("reading ") + guest_path + " took longer than " +
-                  std::to_string(timeout_ms) + " ms");
+      set_error(err, SMOLVM_ETIMEOUT,
+                std::string("reading ") + guest_path + " took longer than " +
+                    std::to_string(timeout_ms) + " ms");
       return cancel(SMOLVM_ETIMEOUT);
     }
     if (rc != 0) {
@@ -334,7 +325,7 @@ int read_file_stream(Connection& conn, const char* guest_path,
     if (!f.payload.empty()) {
       const int stop = sink(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size());
       if (stop != 0) {
-        set_err(err, stop, std::string("reading ") + guest_path + " was stopped");
+        set_error(err, stop, std::string("reading ") + guest_path + " was stopped");
         return cancel(stop);
       }
     }
@@ -349,41 +340,14 @@ int read_file_stream(Connection& conn, const char* guest_path,
   return 0;
 }
 
-int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
-              smolvm_plugin_error* err) {
-  return read_file_stream(
-      *static_cast<Connection*>(conn_ptr), guest_path,
-      [&](const uint8_t* d, size_t n) {
-        sink(ctx, d, n);
-        return 0;
-      },
-      0, err);
-}
-
-int file_read_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
-                      uint32_t timeout_ms, smolvm_plugin_error* err) {
+int file_read_bounded(Agent, void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink,
+                      void* ctx, uint32_t timeout_ms, smolvm_plugin_error* err) {
   return read_file_stream(
       *static_cast<Connection*>(conn_ptr), guest_path,
       [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, err);
 }
 
-const smolvm_executor_vtable kVtable = {
-    sizeof(smolvm_executor_vtable),
-    connect,
-    disconnect,
-    exec_start,
-    exec_next_event,
-    exec_write_stdin,
-    exec_close_stdin,
-    exec_kill,
-    exec_free,
-    file_write,
-    file_read,
-    file_read_bounded,
-    file_write_bounded,
-};
-
 }  // namespace
 
-SMOLVM_PLUGIN_DEFINE(executor, agent, SMOLVM_PLUGIN_VERSION,
-                     "the SmolVM guest agent, over the VM's supervisor socket", kVtable)
+SMOLVM_PLUGIN_DEFINE_CXX(executor, agent, SMOLVM_PLUGIN_VERSION,
+                         "the SmolVM guest agent, over the VM's supervisor socket", Agent)

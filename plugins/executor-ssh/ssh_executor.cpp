@@ -17,8 +17,15 @@
 #include "plugins/executor-ssh/remote.h"
 #include "plugins/executor-ssh/session.h"
 #include "smolvm/plugin_sdk.h"
+#include "smolvm/sdk/json.h"
+#include "smolvm/sdk/path.h"
 
 namespace {
+
+using smolvm::sdk::set_error;
+
+// The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
+struct Ssh {};
 
 using smolvm_ssh::Session;
 using Clock = std::chrono::steady_clock;
@@ -26,11 +33,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kReadChunk = 64 << 10;
 // How long kill and close wait for the wrapper to report its process group.
 constexpr int kPgidWaitMs = 10000;
-
-int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
-  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
-  return status;
-}
 
 int32_t ms_until(Clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
@@ -139,7 +141,7 @@ int await_pgid(Exec& ex, smolvm_plugin_error* err) {
     bool progress = false;
     if (const int rc = pump(ex, progress); rc != 0) {
       ex.s->check_fatal(rc);
-      return set_err(err, SMOLVM_EIO, lost(ex));
+      return set_error(err, SMOLVM_EIO, lost(ex));
     }
     if (progress) continue;
     if (Clock::now() >= until) break;
@@ -155,9 +157,9 @@ int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
   if (const int rc = await_pgid(ex, err); rc != 0) return rc;
   if (ex.closed) return 0;  // it ended meanwhile
   if (ex.stderr_filter.pgid() <= 1) {
-    return set_err(err, SMOLVM_EIO,
-                   "cannot signal the command in vm '" + ex.conn->target.vm_id +
-                       "': its shell never reported a process group (is root's shell POSIX?)");
+    return set_error(err, SMOLVM_EIO,
+                     "cannot signal the command in vm '" + ex.conn->target.vm_id +
+                         "': its shell never reported a process group (is root's shell POSIX?)");
   }
   const long pgid = ex.stderr_filter.pgid();
   const std::string cmd = signal == SIGKILL
@@ -166,7 +168,7 @@ int signal_group(Exec& ex, int signal, smolvm_plugin_error* err) {
   std::string error;
   const int rc = ex.s->run(
       cmd, "", [](const char*, size_t) { return 0; }, error);
-  if (rc < 0) return set_err(err, SMOLVM_EIO, error);
+  if (rc < 0) return set_error(err, SMOLVM_EIO, error);
   // Other non-zero exits: the group is gone already, which is what was
   // wanted.
   if (signal == SIGKILL && rc == 3 && !ex.conn->said_no_cgroup) {
@@ -186,15 +188,26 @@ int enforce_deadline(Exec& ex, smolvm_plugin_error* err) {
   return signal_group(ex, SIGKILL, err);
 }
 
-int connect(void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
+// sshd is reached on the guest's IP, so a VM needs a network for it; the
+// VM's key pair is made with ssh-keygen at create.
+void probe(Ssh, char* out_json, size_t cap, smolvm_plugin_error*) {
+  const bool keygen = !smolvm::sdk::which("ssh-keygen").empty();
+  const std::string json =
+      std::string("{\"available\":") + (keygen ? "true" : "false") +
+      ",\"reason\":" + smolvm::sdk::json_quote(keygen ? "" : "ssh-keygen not found on PATH") +
+      ",\"fix\":\"apt-get install openssh-client\",\"rank\":10,\"needs_network\":true}";
+  smolvm::sdk::copy_out(out_json, cap, json, "probe JSON");
+}
+
+int connect(Ssh, void** out_conn, const smolvm_executor_target* target, uint32_t timeout_ms,
             smolvm_plugin_error* err) {
   if (!target || !target->guest_ip || !*target->guest_ip) {
-    return set_err(
+    return set_error(
         err, SMOLVM_EINVAL,
         "executor-ssh needs the VM's IP: create the VM with a network (network != none)");
   }
   if (!target->vm_dir || !*target->vm_dir) {
-    return set_err(err, SMOLVM_EINVAL, "executor-ssh needs the VM's folder (its SSH key)");
+    return set_error(err, SMOLVM_EINVAL, "executor-ssh needs the VM's folder (its SSH key)");
   }
   auto conn = std::make_unique<Conn>();
   conn->target.vm_id = target->vm_id ? target->vm_id : "";
@@ -207,14 +220,14 @@ int connect(void** out_conn, const smolvm_executor_target* target, uint32_t time
   conn->timeout_ms = timeout_ms;
   std::shared_ptr<Session> s;
   std::string error;
-  if (const int rc = conn->live(s, error); rc != 0) return set_err(err, rc, error);
+  if (const int rc = conn->live(s, error); rc != 0) return set_error(err, rc, error);
   *out_conn = conn.release();
   return 0;
 }
 
-void disconnect(void* conn) { delete static_cast<Conn*>(conn); }
+void disconnect(Ssh, void* conn) { delete static_cast<Conn*>(conn); }
 
-int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
+int exec_start(Ssh, void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
                smolvm_plugin_error* err) {
   auto& conn = *static_cast<Conn*>(conn_ptr);
   smolvm_ssh::RemoteRequest r;
@@ -238,9 +251,9 @@ int exec_start(void** out_exec, void* conn_ptr, const smolvm_executor_request* r
   // A connection found dead here is replaced once, transparently: nothing
   // of this command has run yet.
   for (int attempt = 0; !ex->ch; ++attempt) {
-    if (const int rc = conn.live(ex->s, error); rc != 0) return set_err(err, rc, error);
+    if (const int rc = conn.live(ex->s, error); rc != 0) return set_error(err, rc, error);
     ex->ch = ex->s->open_exec(cmd, error);
-    if (!ex->ch && (!ex->s->broken() || attempt > 0)) return set_err(err, SMOLVM_EIO, error);
+    if (!ex->ch && (!ex->s->broken() || attempt > 0)) return set_error(err, SMOLVM_EIO, error);
   }
   *out_exec = ex.release();
   return 0;
@@ -265,10 +278,10 @@ int exit_event(Exec& ex, smolvm_executor_event* out) {
   return 0;
 }
 
-int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
+int exec_next_event(Ssh, void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
                     smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
-  if (ex.done) return set_err(err, SMOLVM_EDONE, "the command has exited");
+  if (ex.done) return set_error(err, SMOLVM_EDONE, "the command has exited");
   const auto until =
       wait_ms < 0 ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
@@ -290,25 +303,26 @@ int exec_next_event(void* exec_ptr, smolvm_executor_event* out, int32_t wait_ms,
     if (const int rc = pump(ex, progress); rc != 0) {
       ex.s->check_fatal(rc);
       ex.done = true;
-      return set_err(err, SMOLVM_EIO,
-                     ex.s->broken() ? lost(ex) : "SSH channel error: " + ex.s->last_error());
+      return set_error(err, SMOLVM_EIO,
+                       ex.s->broken() ? lost(ex) : "SSH channel error: " + ex.s->last_error());
     }
     if (progress || ex.closed) continue;
     if (ex.s->broken()) {
       ex.done = true;
-      return set_err(err, SMOLVM_EIO, lost(ex));
+      return set_error(err, SMOLVM_EIO, lost(ex));
     }
     const auto next = std::min(until, ex.timed_out ? Clock::time_point::max() : ex.deadline);
     if (wait_ms >= 0 && Clock::now() >= until) {
-      return set_err(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
+      return set_error(err, SMOLVM_ETIMEOUT, "no event within " + std::to_string(wait_ms) + " ms");
     }
     ex.s->wait(next == Clock::time_point::max() ? -1 : ms_until(next));
   }
 }
 
-int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plugin_error* err) {
+int exec_write_stdin(Ssh, void* exec_ptr, const uint8_t* data, size_t len,
+                     smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
-  if (ex.stdin_closed) return set_err(err, SMOLVM_ESTATE, "stdin is already closed");
+  if (ex.stdin_closed) return set_error(err, SMOLVM_ESTATE, "stdin is already closed");
   size_t off = 0;
   while (off < len && !ex.closed && !ex.done) {
     const ssize_t n =
@@ -318,14 +332,14 @@ int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plu
       continue;
     }
     if (n != LIBSSH2_ERROR_EAGAIN) {
-      if (ex.s->check_fatal(static_cast<int>(n))) return set_err(err, SMOLVM_EIO, lost(ex));
+      if (ex.s->check_fatal(static_cast<int>(n))) return set_error(err, SMOLVM_EIO, lost(ex));
       return 0;  // the command stopped reading: like a pipe whose reader left
     }
     // The guest's window is full: take in its output meanwhile, so a
     // command echoing its input cannot deadlock against us.
     bool progress = false;
     if (const int rc = pump(ex, progress); rc != 0 && ex.s->check_fatal(rc)) {
-      return set_err(err, SMOLVM_EIO, lost(ex));
+      return set_error(err, SMOLVM_EIO, lost(ex));
     }
     if (const int rc = enforce_deadline(ex, err); rc != 0) return rc;
     if (!progress) ex.s->wait(ex.timed_out ? -1 : ms_until(ex.deadline));
@@ -333,23 +347,23 @@ int exec_write_stdin(void* exec_ptr, const uint8_t* data, size_t len, smolvm_plu
   return 0;
 }
 
-int exec_close_stdin(void* exec_ptr, smolvm_plugin_error* err) {
+int exec_close_stdin(Ssh, void* exec_ptr, smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
   if (ex.stdin_closed || ex.done || ex.closed) return 0;
   ex.stdin_closed = true;
   int rc;
   while ((rc = libssh2_channel_send_eof(ex.ch)) == LIBSSH2_ERROR_EAGAIN) ex.s->wait(-1);
-  if (rc != 0 && ex.s->check_fatal(rc)) return set_err(err, SMOLVM_EIO, lost(ex));
+  if (rc != 0 && ex.s->check_fatal(rc)) return set_error(err, SMOLVM_EIO, lost(ex));
   return 0;
 }
 
-int exec_kill(void* exec_ptr, int signal, smolvm_plugin_error* err) {
+int exec_kill(Ssh, void* exec_ptr, int signal, smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
   if (ex.done || ex.closed) return 0;
   return signal_group(ex, signal, err);
 }
 
-void exec_free(void* exec_ptr) {
+void exec_free(Ssh, void* exec_ptr) {
   auto* ex = static_cast<Exec*>(exec_ptr);
   if (!ex) return;
   if (ex->ch) {
@@ -377,11 +391,11 @@ int write_file_command(Conn& conn, const char* guest_path, std::string_view data
   const int rc = conn.run(
       cmd, data, [](const char*, size_t) { return 0; }, error, total_ms);
   if (rc == 0) return 0;
-  return set_err(err, rc < 0 ? rc : SMOLVM_EIO,
-                 std::string("cannot write ") + guest_path + ": " + error);
+  return set_error(err, rc < 0 ? rc : SMOLVM_EIO,
+                   std::string("cannot write ") + guest_path + ": " + error);
 }
 
-int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
+int file_write(Ssh, void* conn_ptr, const char* guest_path, const uint8_t* data, size_t len,
                uint32_t mode, smolvm_plugin_error* err) {
   return write_file_command(*static_cast<Conn*>(conn_ptr), guest_path,
                             {reinterpret_cast<const char*>(data), len}, mode, 0, err);
@@ -389,7 +403,7 @@ int file_write(void* conn_ptr, const char* guest_path, const uint8_t* data, size
 
 // The SSH session sends stdin from one buffer, so the source is drained
 // first (core has bounded its size); the time limit covers the command.
-int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
+int file_write_bounded(Ssh, void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
                        void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
   std::string data;
   char buf[65536];
@@ -397,7 +411,7 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
     size_t n = 0;
     const int rc = source(ctx, reinterpret_cast<uint8_t*>(buf), sizeof buf, &n);
     if (rc != 0) {
-      return set_err(err, rc, std::string("reading the data for ") + guest_path + " failed");
+      return set_error(err, rc, std::string("reading the data for ") + guest_path + " failed");
     }
     if (n == 0) break;
     data.append(buf, std::min(n, sizeof buf));
@@ -406,7 +420,8 @@ int file_write_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sour
 }
 
 // Reads a guest file with cat (a stream as fast as the channel), until its
-// end, a non-zero return of sink, or timeout_ms (0: none).
+// end, a non-zero return of sink, or timeout_ms (0: none). The SDK serves
+// file_read through it.
 int read_file_stream(Conn& conn, const char* guest_path,
                      const std::function<int(const uint8_t*, size_t)>& sink, uint32_t timeout_ms,
                      smolvm_plugin_error* err) {
@@ -425,45 +440,18 @@ int read_file_stream(Conn& conn, const char* guest_path,
                      : rc == 44 ? SMOLVM_ENOTFOUND
                      : rc == 45 ? SMOLVM_EINVAL
                                 : SMOLVM_EIO;
-  return set_err(err, status, std::string("cannot read ") + guest_path + ": " + error);
+  return set_error(err, status, std::string("cannot read ") + guest_path + ": " + error);
 }
 
-int file_read(void* conn_ptr, const char* guest_path, smolvm_bytes_cb sink, void* ctx,
-              smolvm_plugin_error* err) {
-  return read_file_stream(
-      *static_cast<Conn*>(conn_ptr), guest_path,
-      [&](const uint8_t* d, size_t n) {
-        sink(ctx, d, n);
-        return 0;
-      },
-      0, err);
-}
-
-int file_read_bounded(void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink, void* ctx,
-                      uint32_t timeout_ms, smolvm_plugin_error* err) {
+int file_read_bounded(Ssh, void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink,
+                      void* ctx, uint32_t timeout_ms, smolvm_plugin_error* err) {
   return read_file_stream(
       *static_cast<Conn*>(conn_ptr), guest_path,
       [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, err);
 }
 
-const smolvm_executor_vtable kVtable = {
-    sizeof(smolvm_executor_vtable),
-    connect,
-    disconnect,
-    exec_start,
-    exec_next_event,
-    exec_write_stdin,
-    exec_close_stdin,
-    exec_kill,
-    exec_free,
-    file_write,
-    file_read,
-    file_read_bounded,
-    file_write_bounded,
-};
-
 }  // namespace
 
-SMOLVM_PLUGIN_DEFINE(
+SMOLVM_PLUGIN_DEFINE_CXX(
     executor, ssh, SMOLVM_PLUGIN_VERSION,
-    "OpenSSH in the guest, over its private IP, with a per-VM key and a pinned host key", kVtable)
+    "OpenSSH in the guest, over its private IP, with a per-VM key and a pinned host key", Ssh)

@@ -3,6 +3,8 @@
 #include <net/if.h>
 
 #include "plugins/net-common/tools.h"
+#include "smolvm/sdk/path.h"
+#include "smolvm/sdk/process.h"
 
 namespace smolvm_net {
 
@@ -12,7 +14,7 @@ namespace smolvm_net {
 bool tap_exists(const std::string& tap_name) { return if_nametoindex(tap_name.c_str()) != 0; }
 
 bool tap_up(const smolvm_network_config& cfg, std::string& error) {
-  const std::string ip = find_tool("ip");
+  const std::string ip = smolvm::sdk::find_system_tool("ip");
   if (ip.empty()) {
     error = "the 'ip' tool is missing (apt-get install iproute2)";
     return false;
@@ -24,7 +26,7 @@ bool tap_up(const smolvm_network_config& cfg, std::string& error) {
   }
   auto run = [&](std::vector<std::string> args, bool ok_if_exists) {
     args.insert(args.begin(), ip);
-    const ToolResult r = run_tool(args);
+    const smolvm::sdk::ToolResult r = smolvm::sdk::run_tool(args);
     if (r.exit_code == 0 || (ok_if_exists && r.output.find("File exists") != std::string::npos)) {
       return true;
     }
@@ -48,7 +50,8 @@ bool tap_up(const smolvm_network_config& cfg, std::string& error) {
 
 bool tap_down(const std::string& tap_name, std::string& error) {
   if (!tap_exists(tap_name)) return true;
-  const ToolResult r = run_tool({find_tool("ip"), "link", "del", "dev", tap_name});
+  const smolvm::sdk::ToolResult r =
+      smolvm::sdk::run_tool({smolvm::sdk::find_system_tool("ip"), "link", "del", "dev", tap_name});
   if (r.exit_code != 0 && tap_exists(tap_name)) {
     error = "ip link del " + tap_name + ": " + r.output;
     return false;

@@ -1,28 +1,21 @@
-// Running the host's network tools (ip, nft, iptables) and reading sysctls.
+// What only the network plugins share: sysctls, their probe answer and the
+// lock around shared firewall scaffolding. Running tools, finding them and
+// checking CAP_NET_ADMIN are the plugin SDK's (smolvm/sdk/process.h,
+// path.h, capability.h).
 #pragma once
 
+#include <cstddef>
 #include <string>
-#include <vector>
 
 namespace smolvm_net {
 
-struct ToolResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs argv with `input` on stdin; never through a shell.
-ToolResult run_tool(const std::vector<std::string>& argv, const std::string& input = "");
-// Finds a tool on PATH, /usr/sbin or /sbin; "" if absent.
-std::string find_tool(const std::string& name);
 bool write_sysctl(const std::string& path, const std::string& value, std::string& error);
-bool has_cap_net_admin();
-// The network plugins' probe: {"available","binary","reason"} for a tool
-// (e.g. "nft") and the package that provides it; written into out.
-int probe_tool(const std::string& tool, const std::string& package, char* out, size_t cap,
-               char* err, size_t err_cap);
-// Writes msg into a smolvm_plugin_error-sized buffer and returns status.
-int set_error(char* buf, size_t cap, int status, const std::string& msg);
+// The network plugins' probe: {"available","binary","reason","fix","rank"}
+// for a tool (e.g. "nft") and the package that provides it, written into
+// out; throws
+// smolvm::sdk::Error when out is too small.
+void probe_tool(const std::string& tool, const std::string& package, int rank, char* out,
+                size_t cap);
 
 // Holds an exclusive lock on a file under /run/lock (or /tmp) while alive:
 // serialises the creation of shared firewall scaffolding between the

@@ -7,19 +7,22 @@
 #include "plugins/net-common/tools.h"
 #include "plugins/network-iptables/rules.h"
 #include "smolvm/plugin_sdk.h"
+#include "smolvm/sdk/capability.h"
+#include "smolvm/sdk/path.h"
+#include "smolvm/sdk/process.h"
 
 namespace {
 
-using smolvm_net::run_tool;
+using smolvm::sdk::run_tool;
+using smolvm::sdk::set_error;
 
-int err_out(smolvm_plugin_error* err, int status, const std::string& msg) {
-  return smolvm_net::set_error(err->message, sizeof err->message, status, msg);
-}
+// The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
+struct Iptables {};
 
-std::string ipt() { return smolvm_net::find_tool("iptables"); }
+std::string ipt() { return smolvm::sdk::find_system_tool("iptables"); }
 
-smolvm_net::ToolResult ipt_run(const std::string& table, const std::string& op,
-                               const std::string& chain, const std::vector<std::string>& spec) {
+smolvm::sdk::ToolResult ipt_run(const std::string& table, const std::string& op,
+                                const std::string& chain, const std::vector<std::string>& spec) {
   std::vector<std::string> argv = {ipt(), "-w", "-t", table, op, chain};
   argv.insert(argv.end(), spec.begin(), spec.end());
   return run_tool(argv);
@@ -72,61 +75,58 @@ bool ensure_chains(std::string& error) {
   return true;
 }
 
-int probe(char* out, size_t cap, smolvm_plugin_error* err) {
-  return smolvm_net::probe_tool("iptables", "iptables", out, cap, err->message,
-                                sizeof err->message);
+void probe(Iptables, char* out, size_t cap, smolvm_plugin_error*) {
+  smolvm_net::probe_tool("iptables", "iptables", 10, out, cap);
 }
 
-int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err);
+int teardown(Iptables, const smolvm_network_config* cfg, smolvm_plugin_error* err);
 
-int setup(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+int setup(Iptables, const smolvm_network_config* cfg, smolvm_plugin_error* err) {
   if (ipt().empty()) {
-    return err_out(err, SMOLVM_EUNSUPPORTED, "iptables not found (apt-get install iptables)");
+    return set_error(err, SMOLVM_EUNSUPPORTED, "iptables not found (apt-get install iptables)");
   }
   std::string error;
   if (!smolvm_net::tap_up(*cfg, error)) {
-    return err_out(err, smolvm_net::has_cap_net_admin() ? SMOLVM_EIO : SMOLVM_EPERM, error);
+    return set_error(err, smolvm::sdk::has_cap_net_admin() ? SMOLVM_EIO : SMOLVM_EPERM, error);
   }
   bool ok = ensure_chains(error);
   for (const auto& r : smolvm_ipt::vm_rules(*cfg)) ok = ok && add_rule(r, error);
   if (!ok) {
     smolvm_plugin_error ignored{};
-    teardown(cfg, &ignored);
-    return err_out(err, SMOLVM_EIO, error);
+    teardown(Iptables{}, cfg, &ignored);
+    return set_error(err, SMOLVM_EIO, error);
   }
   return 0;
 }
 
-int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+int teardown(Iptables, const smolvm_network_config* cfg, smolvm_plugin_error* err) {
   std::string error;
   bool ok = true;
   if (!ipt().empty()) {
     for (const auto& r : smolvm_ipt::vm_rules(*cfg)) ok = delete_rule(r, error) && ok;
   }
   ok = smolvm_net::tap_down(cfg->tap_name, error) && ok;
-  return ok ? 0 : err_out(err, SMOLVM_EIO, error);
+  return ok ? 0 : set_error(err, SMOLVM_EIO, error);
 }
 
-int forward_add(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+int forward_add(Iptables, const smolvm_network_forward* f, smolvm_plugin_error* err) {
   std::string error;
-  if (!ensure_chains(error)) return err_out(err, SMOLVM_EIO, error);
+  if (!ensure_chains(error)) return set_error(err, SMOLVM_EIO, error);
   for (const auto& r : smolvm_ipt::forward_rules(*f)) {
-    if (!add_rule(r, error)) return err_out(err, SMOLVM_EIO, error);
+    if (!add_rule(r, error)) return set_error(err, SMOLVM_EIO, error);
   }
   return 0;
 }
 
-int forward_remove(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+int forward_remove(Iptables, const smolvm_network_forward* f, smolvm_plugin_error* err) {
   std::string error;
   bool ok = true;
   for (const auto& r : smolvm_ipt::forward_rules(*f)) ok = delete_rule(r, error) && ok;
-  return ok ? 0 : err_out(err, SMOLVM_EIO, error);
+  return ok ? 0 : set_error(err, SMOLVM_EIO, error);
 }
-
-const smolvm_network_vtable kVtable = {
-    sizeof(smolvm_network_vtable), probe, setup, teardown, forward_add, forward_remove};
 
 }  // namespace
 
-SMOLVM_PLUGIN_DEFINE(network, iptables, SMOLVM_PLUGIN_VERSION,
-                     "TAP + NAT + isolation + port forwards in SMOLVM-* iptables chains", kVtable)
+SMOLVM_PLUGIN_DEFINE_CXX(network, iptables, SMOLVM_PLUGIN_VERSION,
+                         "TAP + NAT + isolation + port forwards in SMOLVM-* iptables chains",
+                         Iptables)

@@ -7,16 +7,19 @@
 #include "plugins/net-common/tools.h"
 #include "plugins/network-nftables/ruleset.h"
 #include "smolvm/plugin_sdk.h"
+#include "smolvm/sdk/capability.h"
+#include "smolvm/sdk/path.h"
+#include "smolvm/sdk/process.h"
 
 namespace {
 
-using smolvm_net::run_tool;
+using smolvm::sdk::run_tool;
+using smolvm::sdk::set_error;
 
-int err_out(smolvm_plugin_error* err, int status, const std::string& msg) {
-  return smolvm_net::set_error(err->message, sizeof err->message, status, msg);
-}
+// The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
+struct Nftables {};
 
-std::string nft() { return smolvm_net::find_tool("nft"); }
+std::string nft() { return smolvm::sdk::find_system_tool("nft"); }
 
 bool apply(const std::string& script, std::string& error) {
   const auto r = run_tool({nft(), "-f", "-"}, script);
@@ -38,26 +41,28 @@ bool ensure_table(std::string& error) {
   return apply(smolvm_nft::base_table(), error);
 }
 
-int probe(char* out, size_t cap, smolvm_plugin_error* err) {
-  return smolvm_net::probe_tool("nft", "nftables", out, cap, err->message, sizeof err->message);
+void probe(Nftables, char* out, size_t cap, smolvm_plugin_error*) {
+  // network=auto prefers nftables: one table per host, rules per VM
+  // changed atomically (iptables has rank 10).
+  smolvm_net::probe_tool("nft", "nftables", 20, out, cap);
 }
 
-int setup(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+int setup(Nftables, const smolvm_network_config* cfg, smolvm_plugin_error* err) {
   if (nft().empty())
-    return err_out(err, SMOLVM_EUNSUPPORTED, "nft not found (apt-get install nftables)");
+    return set_error(err, SMOLVM_EUNSUPPORTED, "nft not found (apt-get install nftables)");
   std::string error;
   if (!smolvm_net::tap_up(*cfg, error)) {
-    return err_out(err, smolvm_net::has_cap_net_admin() ? SMOLVM_EIO : SMOLVM_EPERM, error);
+    return set_error(err, smolvm::sdk::has_cap_net_admin() ? SMOLVM_EIO : SMOLVM_EPERM, error);
   }
   if (!ensure_table(error) || !apply(smolvm_nft::add_vm(*cfg), error)) {
     std::string ignored;
     smolvm_net::tap_down(cfg->tap_name, ignored);
-    return err_out(err, SMOLVM_EIO, error);
+    return set_error(err, SMOLVM_EIO, error);
   }
   return 0;
 }
 
-int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
+int teardown(Nftables, const smolvm_network_config* cfg, smolvm_plugin_error* err) {
   std::string error;
   bool ok = true;
   if (!nft().empty() && run_tool({nft(), "list", "table", "ip", "smolvm"}).exit_code == 0) {
@@ -74,32 +79,29 @@ int teardown(const smolvm_network_config* cfg, smolvm_plugin_error* err) {
     error += tap_error;
     ok = false;
   }
-  return ok ? 0 : err_out(err, SMOLVM_EIO, error);
+  return ok ? 0 : set_error(err, SMOLVM_EIO, error);
 }
 
-int forward_add(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+int forward_add(Nftables, const smolvm_network_forward* f, smolvm_plugin_error* err) {
   std::string error;
-  if (!ensure_table(error)) return err_out(err, SMOLVM_EIO, error);
+  if (!ensure_table(error)) return set_error(err, SMOLVM_EIO, error);
   const auto r = run_tool({nft(), "-f", "-"}, smolvm_nft::add_forward(*f));
   if (r.exit_code == 0) return 0;
   if (r.output.find("File exists") != std::string::npos) {
-    return err_out(err, SMOLVM_EEXISTS,
-                   std::string(f->protocol) + " " + f->host_addr + ":" +
-                       std::to_string(f->host_port) + " is already forwarded");
+    return set_error(err, SMOLVM_EEXISTS,
+                     std::string(f->protocol) + " " + f->host_addr + ":" +
+                         std::to_string(f->host_port) + " is already forwarded");
   }
-  return err_out(err, SMOLVM_EIO, "nft: " + r.output);
+  return set_error(err, SMOLVM_EIO, "nft: " + r.output);
 }
 
-int forward_remove(const smolvm_network_forward* f, smolvm_plugin_error* err) {
+int forward_remove(Nftables, const smolvm_network_forward* f, smolvm_plugin_error* err) {
   const auto r = run_tool({nft(), "-f", "-"}, smolvm_nft::remove_forward(*f));
   if (r.exit_code == 0 || missing_element(r.output)) return 0;
-  return err_out(err, SMOLVM_EIO, "nft: " + r.output);
+  return set_error(err, SMOLVM_EIO, "nft: " + r.output);
 }
-
-const smolvm_network_vtable kVtable = {
-    sizeof(smolvm_network_vtable), probe, setup, teardown, forward_add, forward_remove};
 
 }  // namespace
 
-SMOLVM_PLUGIN_DEFINE(network, nftables, SMOLVM_PLUGIN_VERSION,
-                     "TAP + NAT + isolation + port forwards in one nftables table", kVtable)
+SMOLVM_PLUGIN_DEFINE_CXX(network, nftables, SMOLVM_PLUGIN_VERSION,
+                         "TAP + NAT + isolation + port forwards in one nftables table", Nftables)

@@ -1,30 +1,27 @@
 // db.h - RAII wrappers over the SQLite C API: connection, prepared statement,
 // write transaction, and the one exception type the plugin throws internally.
-// plugin.cpp turns every StoreError into a status and a message at the ABI.
+// The SDK's guard (smolvm/sdk/vtables.h) turns every StoreError into a
+// status and a message at the ABI.
 #ifndef SMOLVM_STORE_SQLITE_DB_H
 #define SMOLVM_STORE_SQLITE_DB_H
 
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "smolvm/sdk/guard.h"
+
 namespace smolvm::store_sqlite {
 
-class StoreError : public std::runtime_error {
+class StoreError : public smolvm::sdk::Error {
  public:
-  // from_sqlite: the message is SQLite's, so the caller should prefix what
-  // was being done (operation and id); otherwise the message is complete.
+  // from_sqlite: the message is SQLite's, which does not know what it was
+  // about, so the guard prefixes the operation and its subject (the id);
+  // otherwise the message is complete and gets the operation alone.
   StoreError(int status, const std::string& message, bool from_sqlite = false)
-      : std::runtime_error(message), status_(status), from_sqlite_(from_sqlite) {}
-  int status() const { return status_; }
-  bool from_sqlite() const { return from_sqlite_; }
-
- private:
-  int status_;
-  bool from_sqlite_;
+      : smolvm::sdk::Error(status, message, !from_sqlite) {}
 };
 
 // Maps an SQLite result code to a smolvm_status.

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/process.h"
 
 namespace smolvm_fc {
 namespace {
@@ -99,7 +99,7 @@ ProbeResult probe_host() {
                        (wanted.find('/') == std::string::npos ? " on PATH" : "") + " (" +
                        kInstallHint + ")");
   } else {
-    p.version = smolvm_vmm::first_line_of({p.binary, "--version"});
+    p.version = smolvm::sdk::first_line_of({p.binary, "--version"});
   }
   const KvmState kvm = classify_kvm();
   p.kvm_kind = kvm.kind;
@@ -124,6 +124,13 @@ std::string probe_json(const ProbeResult& p) {
   j["version"] = p.version;
   j["reason"] = p.reason;
   j["accels"] = nlohmann::json::array({"kvm"});
+  // Preferred by vmm=auto wherever it runs: it boots faster and its VMM is
+  // smaller than QEMU's (rank 10).
+  j["rank"] = 20;
+  j["memory_overhead_mib"] = {{"kvm", 64}};
+  j["fix"] =
+      "optional: on a host with hardware KVM, put a Firecracker release binary (and jailer) on "
+      "PATH or set SMOLVM_FIRECRACKER; vmm=auto then prefers it";
   j["kvm"] = p.kvm_kind;
   j["jailer"] = p.jailer;
   // A version line is whatever the binary printed: never fail on its bytes.

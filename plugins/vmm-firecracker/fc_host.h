@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/path.h"
 
 namespace smolvm_fc {
 
@@ -23,7 +23,7 @@ struct KvmState {
 KvmState classify_kvm(const std::string& root = "");
 
 // Resolves a command name through PATH the way execvp does.
-using smolvm_vmm::which;
+using smolvm::sdk::which;
 
 // SMOLVM_FIRECRACKER, else "firecracker".
 std::string firecracker_setting();

@@ -92,8 +92,8 @@ LaunchPlan plan_launch(const smolvm_vmm_config& cfg, const LaunchSettings& s,
   p.log_file = vm_dir + "/vmm.log";
   p.files.disk_read_only = mode == "shared";
   if (s.jailer.empty()) {
-    p.api_socket = vm_dir + "/fc-api.sock";
-    p.vsock_socket = vm_dir + "/fc-vsock.sock";
+    p.api_socket = vm_dir + "/" + kApiSocketName;
+    p.vsock_socket = vm_dir + "/" + kVsockSocketName;
     p.files.kernel = cfg.kernel_path;
     p.files.disk = disk;
     p.files.vsock_uds = p.vsock_socket;
@@ -112,13 +112,13 @@ LaunchPlan plan_launch(const smolvm_vmm_config& cfg, const LaunchSettings& s,
     p.jail_base = vm_dir + "/jail";
     p.jail_root = p.jail_base + "/" + exec_name + "/" + id + "/root";
     p.api_socket = p.jail_root + "/api.sock";
-    p.vsock_socket = p.jail_root + "/fc-vsock.sock";
+    p.vsock_socket = p.jail_root + "/" + kVsockSocketName;
     // Fixed names inside the jail: the host's names could collide.
     const std::string kernel_in = "/kernel";
     const std::string disk_in = mode == "isolated" ? "/disk.raw" : "/rootfs.img";
     p.files.kernel = kernel_in;
     p.files.disk = disk_in;
-    p.files.vsock_uds = "/fc-vsock.sock";
+    p.files.vsock_uds = std::string("/") + kVsockSocketName;
     p.staged = {
         {cfg.kernel_path, p.jail_root + kernel_in, false, false},
         // The VM's own disk is written through the link; the shared base is

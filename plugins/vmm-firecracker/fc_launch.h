@@ -29,6 +29,10 @@ struct StagedFile {
   bool chown = false;  // give it to the jail's uid/gid
 };
 
+// The sockets Firecracker gets in the VM's folder (or its jail's root).
+inline constexpr const char* kApiSocketName = "fc-api.sock";
+inline constexpr const char* kVsockSocketName = "fc-vsock.sock";
+
 struct LaunchPlan {
   std::vector<std::string> argv;
   std::string api_socket;    // host path

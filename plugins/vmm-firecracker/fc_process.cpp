@@ -15,7 +15,7 @@
 #include <cstring>
 #include <thread>
 
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/process.h"
 
 namespace smolvm_fc {
 
@@ -29,14 +29,14 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& stdout_path
   if (out < 0 || err < 0) {
     error = std::string("opening the console or log file: ") + std::strerror(errno);
   } else {
-    smolvm_vmm::SpawnRequest req;
+    smolvm::sdk::SpawnRequest req;
     req.argv = argv;
     req.stdout_fd = out;
     req.stderr_fd = err;
     // The jailer needs its privileges to build the jail and switch uid;
     // without it, Firecracker opens the TAP itself (CAP_NET_ADMIN).
     req.confine = false;
-    pid = smolvm_vmm::spawn(req, error);
+    pid = smolvm::sdk::spawn(req, error);
   }
   for (int fd : {out, err}) {
     if (fd >= 0) close(fd);

@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/process.h"
 
 namespace smolvm_qemu {
 namespace {
@@ -93,7 +93,7 @@ std::string create_overlay(const std::string& base, const std::string& path, uin
                                    "-F",       "raw",    "-b", base, path};
   if (size_mib != 0) argv.push_back(std::to_string(size_mib) + "M");
   int code = 0;
-  const std::string msg = smolvm_vmm::first_line_of(argv, &code);
+  const std::string msg = smolvm::sdk::first_line_of(argv, &code);
   if (code == 0) return "";
   ::unlink(path.c_str());
   return "qemu-img create of " + path + " over " + base +

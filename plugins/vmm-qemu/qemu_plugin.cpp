@@ -20,13 +20,20 @@
 #include <thread>
 #include <vector>
 
-#include "plugins/vmm-common/process.h"
 #include "plugins/vmm-qemu/qemu_args.h"
 #include "plugins/vmm-qemu/qemu_files.h"
 #include "plugins/vmm-qemu/qmp.h"
 #include "smolvm/plugin_sdk.h"
+#include "smolvm/sdk/json.h"
+#include "smolvm/sdk/path.h"
+#include "smolvm/sdk/process.h"
 
 namespace {
+
+using smolvm::sdk::set_error;
+
+// The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
+struct Qemu {};
 
 struct Instance {
   pid_t pid = -1;
@@ -34,84 +41,68 @@ struct Instance {
   std::string qmp_socket;
 };
 
-int set_err(smolvm_plugin_error* err, int status, const std::string& msg) {
-  if (err) std::snprintf(err->message, sizeof err->message, "%s", msg.c_str());
-  return status;
-}
-
 std::string qemu_binary() {
   const char* env = std::getenv("SMOLVM_QEMU");
   return env && *env ? env : "qemu-system-x86_64";
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", c);
-      out += b;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-int probe(char* out_json, size_t cap, smolvm_plugin_error* err) {
-  const std::string bin = smolvm_vmm::which(qemu_binary());
+void probe(Qemu, char* out_json, size_t cap, smolvm_plugin_error*) {
+  const std::string bin = smolvm::sdk::which(qemu_binary());
   std::string version, reason;
   if (bin.empty()) {
     reason = qemu_binary() + " not found on PATH (apt-get install qemu-system-x86)";
   } else {
-    version = smolvm_vmm::first_line_of({bin, "--version"});
+    version = smolvm::sdk::first_line_of({bin, "--version"});
   }
-  const std::string img = smolvm_vmm::which("qemu-img");
+  const std::string img = smolvm::sdk::which("qemu-img");
   if (!bin.empty() && img.empty()) reason = "qemu-img not found (apt-get install qemu-utils)";
   const bool ok = reason.empty();
-  const std::string json = std::string("{\"available\":") + (ok ? "true" : "false") +
-                           ",\"binary\":\"" + json_escape(bin) + "\",\"version\":\"" +
-                           json_escape(version) + "\",\"reason\":\"" + json_escape(reason) +
-                           "\",\"accels\":[\"kvm\",\"tcg\"]}";
-  if (json.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "probe buffer too small");
-  std::memcpy(out_json, json.c_str(), json.size() + 1);
-  return 0;
+  using smolvm::sdk::json_quote;
+  // Rank 10: vmm=auto prefers a backend of higher rank where one runs
+  // (Firecracker), and takes QEMU, which runs everywhere (TCG), otherwise.
+  // Memory beyond the guest's RAM (the VM's cgroup limit adds it): QEMU's
+  // heap and device state, and under TCG the translated-code cache, capped
+  // by tb-size=64 (uncapped it grows towards 1 GiB and the group OOM-kills
+  // QEMU). Measured with TCG, a 256 MiB guest running a memory hog then 12
+  // python3 runs: anon memory levels off at 342-351 MiB.
+  const std::string json =
+      std::string("{\"available\":") + (ok ? "true" : "false") + ",\"binary\":" + json_quote(bin) +
+      ",\"version\":" + json_quote(version) + ",\"reason\":" + json_quote(reason) +
+      ",\"fix\":\"apt-get install qemu-system-x86 qemu-utils\",\"accels\":[\"kvm\",\"tcg\"]"
+      ",\"rank\":10,\"memory_overhead_mib\":{\"kvm\":64,\"tcg\":192}}";
+  smolvm::sdk::copy_out(out_json, cap, json, "probe JSON");
 }
 
 // Isolated disks are qcow2 overlays on the read-only base: created in
 // milliseconds whatever the base's size, and only what the guest writes
-// takes space (bench/README.md has the measurement against a sparse copy).
-int prepare_disk(const smolvm_vmm_config* cfg, char* out_path, size_t cap,
+// takes space.
+int prepare_disk(Qemu, const smolvm_vmm_config* cfg, char* out_path, size_t cap,
                  smolvm_plugin_error* err) {
-  if (!cfg || !cfg->vm_dir || !cfg->rootfs_path) {
-    return set_err(err, SMOLVM_EINVAL, "prepare_disk: vm_dir and rootfs_path are required");
+  if (!cfg->vm_dir || !cfg->rootfs_path) {
+    return set_error(err, SMOLVM_EINVAL, "prepare_disk: vm_dir and rootfs_path are required");
   }
   const std::string disk = std::string(cfg->vm_dir) + "/disk.qcow2";
-  if (disk.size() + 1 > cap) return set_err(err, SMOLVM_EINVAL, "disk path too long");
+  smolvm::sdk::copy_out(out_path, cap, disk, "the disk path");
   // A larger virtual size than the base: the guest's root file system grows
   // into it at boot; the file still holds only what the guest writes.
   const uint32_t size_mib = SMOLVM_VMM_CONFIG_HAS(cfg, disk_size_mib) ? cfg->disk_size_mib : 0;
   if (const std::string why = smolvm_qemu::create_overlay(cfg->rootfs_path, disk, size_mib);
       !why.empty()) {
-    return set_err(err, SMOLVM_EIO, why);
+    return set_error(err, SMOLVM_EIO, why);
   }
-  std::memcpy(out_path, disk.c_str(), disk.size() + 1);
   return 0;
 }
 
-int launch(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_error* err) {
+int launch(Qemu, void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_error* err) {
   std::string problem;
   const std::vector<std::string> args = smolvm_qemu::build_args(*cfg, qemu_binary(), problem);
-  if (!problem.empty()) return set_err(err, SMOLVM_EINVAL, problem);
+  if (!problem.empty()) return set_error(err, SMOLVM_EINVAL, problem);
   smolvm_qemu::VmmFiles files;
-  if (!files.open(*cfg, problem)) return set_err(err, SMOLVM_EIO, problem);
+  if (!files.open(*cfg, problem)) return set_error(err, SMOLVM_EIO, problem);
   const std::string log = std::string(cfg->vm_dir) + "/vmm.log";
   const int logfd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (logfd < 0) return set_err(err, SMOLVM_EIO, "open " + log + ": " + std::strerror(errno));
-  smolvm_vmm::SpawnRequest req;
+  if (logfd < 0) return set_error(err, SMOLVM_EIO, "open " + log + ": " + std::strerror(errno));
+  smolvm::sdk::SpawnRequest req;
   req.argv = args;
   req.stdout_fd = logfd;
   req.stderr_fd = logfd;
@@ -120,9 +111,9 @@ int launch(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_erro
     req.uid = cfg->run_as_uid;
     req.gid = cfg->run_as_gid;
   }
-  const pid_t pid = smolvm_vmm::spawn(req, problem);
+  const pid_t pid = smolvm::sdk::spawn(req, problem);
   close(logfd);
-  if (pid < 0) return set_err(err, SMOLVM_EIO, "starting QEMU: " + problem);
+  if (pid < 0) return set_error(err, SMOLVM_EIO, "starting QEMU: " + problem);
   auto* inst = new Instance;
   inst->pid = pid;
   inst->agent_socket = smolvm_qemu::agent_socket_path(cfg->vm_dir);
@@ -131,21 +122,22 @@ int launch(void** out_instance, const smolvm_vmm_config* cfg, smolvm_plugin_erro
   return 0;
 }
 
-int64_t instance_pid(void* instance) { return static_cast<Instance*>(instance)->pid; }
+int64_t pid(Qemu, void* instance) { return static_cast<Instance*>(instance)->pid; }
 
-int agent_connect(void* instance, int* out_fd, uint32_t timeout_ms, smolvm_plugin_error* err) {
+int agent_connect(Qemu, void* instance, int* out_fd, uint32_t timeout_ms,
+                  smolvm_plugin_error* err) {
   auto* inst = static_cast<Instance*>(instance);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (inst->agent_socket.size() >= sizeof addr.sun_path) {
-    return set_err(err, SMOLVM_EINVAL, "agent socket path too long: " + inst->agent_socket);
+    return set_error(err, SMOLVM_EINVAL, "agent socket path too long: " + inst->agent_socket);
   }
   inst->agent_socket.copy(addr.sun_path, inst->agent_socket.size());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return set_err(err, SMOLVM_EIO, std::string("socket: ") + std::strerror(errno));
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    if (fd < 0) return set_error(err, SMOLVM_EIO, std::string("socket: ") + std::strerror(errno));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
       *out_fd = fd;
       return 0;
     }
@@ -154,50 +146,46 @@ int agent_connect(void* instance, int* out_fd, uint32_t timeout_ms, smolvm_plugi
     // The plugin made the listening socket before QEMU started, so this
     // normally connects at once; if QEMU died and took the socket with it,
     // say so rather than waiting out the deadline.
-    if (waitpid(inst->pid, nullptr, WNOHANG) == inst->pid || kill(inst->pid, 0) != 0) {
-      return set_err(err, SMOLVM_EIO, "QEMU exited before opening " + inst->agent_socket);
+    if (waitpid(inst->pid, nullptr, WNOHANG) == inst->pid || ::kill(inst->pid, 0) != 0) {
+      return set_error(err, SMOLVM_EIO, "QEMU exited before opening " + inst->agent_socket);
     }
     if ((e != ENOENT && e != ECONNREFUSED) || std::chrono::steady_clock::now() >= deadline) {
-      return set_err(err, SMOLVM_ETIMEOUT,
-                     "cannot connect to " + inst->agent_socket + ": " + std::strerror(e));
+      return set_error(err, SMOLVM_ETIMEOUT,
+                       "cannot connect to " + inst->agent_socket + ": " + std::strerror(e));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 
-int kill_vm(void* instance, smolvm_plugin_error* err) {
+int kill(Qemu, void* instance, smolvm_plugin_error* err) {
   auto* inst = static_cast<Instance*>(instance);
   if (inst->pid <= 0) return 0;
   // QMP quit lets QEMU flush its block layer (the qcow2 overlay) before
   // exiting; SIGKILL is the fallback when QMP does not answer.
   std::string qmp_error;
   if (!smolvm_qemu::qmp_quit(inst->qmp_socket, 1000, qmp_error)) {
-    if (kill(inst->pid, SIGKILL) != 0 && errno != ESRCH) {
-      return set_err(err, SMOLVM_EIO, "kill QEMU: " + std::string(std::strerror(errno)));
+    if (::kill(inst->pid, SIGKILL) != 0 && errno != ESRCH) {
+      return set_error(err, SMOLVM_EIO, "kill QEMU: " + std::string(std::strerror(errno)));
     }
   }
   return 0;
 }
 
-void release(void* instance) {
+void release(Qemu, void* instance) {
   auto* inst = static_cast<Instance*>(instance);
   unlink(inst->agent_socket.c_str());
   unlink(inst->qmp_socket.c_str());
   delete inst;
 }
 
-const smolvm_vmm_vtable kVtable = {
-    sizeof(smolvm_vmm_vtable),
-    probe,
-    prepare_disk,
-    launch,
-    instance_pid,
-    agent_connect,
-    kill_vm,
-    release,
-};
+// What a QEMU whose supervisor died leaves in its folder: the sockets the
+// plugin made for it (release() removes them when the supervisor lives).
+void cleanup(Qemu, const smolvm_vmm_config* cfg, smolvm_plugin_error*) {
+  unlink(smolvm_qemu::agent_socket_path(cfg->vm_dir).c_str());
+  unlink(smolvm_qemu::qmp_socket_path(cfg->vm_dir).c_str());
+}
 
 }  // namespace
 
-SMOLVM_PLUGIN_DEFINE(vmm, qemu, SMOLVM_PLUGIN_VERSION,
-                     "QEMU microvm (KVM or TCG), agent over virtio-serial", kVtable)
+SMOLVM_PLUGIN_DEFINE_CXX(vmm, qemu, SMOLVM_PLUGIN_VERSION,
+                         "QEMU microvm (KVM or TCG), agent over virtio-serial", Qemu)

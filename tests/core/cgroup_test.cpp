@@ -55,23 +55,23 @@ void reap(pid_t pid) {
 std::string cannot_test() {
   if (geteuid() != 0) return "needs root to create cgroups";
   VmCgroup probe;
-  probe.prepare(unique_id("probe"), limits_for(1, 128, "tcg"));
+  probe.prepare(unique_id("probe"), limits_for(1, 128, 192));
   const auto j = probe.json();
   probe.remove();
   if (!j.value("enabled", false)) return "no usable cgroup: " + j.value("reason", std::string());
   return "";
 }
 
-TEST(CgroupLimitsFor, FollowTheVcpusTheGuestRamAndTheAccelerator) {
-  const CgroupLimits tcg = limits_for(1, 256, "tcg");
+TEST(CgroupLimitsFor, FollowTheVcpusTheGuestRamAndTheVmmsOverhead) {
+  const CgroupLimits tcg = limits_for(1, 256, 192);
   EXPECT_EQ(tcg.cpu_max, "100000 100000");
   EXPECT_EQ(tcg.cpu_quota_us, 100000u);
   EXPECT_EQ(tcg.cpu_period_us, 100000u);
-  EXPECT_EQ(tcg.memory_max, (256u + kVmmOverheadMibTcg) << 20);
+  EXPECT_EQ(tcg.memory_max, (256u + 192u) << 20);
   EXPECT_EQ(tcg.pids_max, kVmmPidsBase + 1);
-  const CgroupLimits kvm = limits_for(4, 1024, "kvm");
+  const CgroupLimits kvm = limits_for(4, 1024, 64);
   EXPECT_EQ(kvm.cpu_max, "400000 100000");
-  EXPECT_EQ(kvm.memory_max, (1024u + kVmmOverheadMibKvm) << 20);
+  EXPECT_EQ(kvm.memory_max, (1024u + 64u) << 20);
   EXPECT_EQ(kvm.pids_max, kVmmPidsBase + 4);
 }
 
@@ -150,7 +150,7 @@ TEST(CgroupV2, TheHostsUnifiedMountWithoutControllersIsRefusedWithTheReason) {
   }
   setenv("SMOLVM_CGROUP_ROOT", unified.c_str(), 1);
   VmCgroup cg;
-  cg.prepare(unique_id("v2"), limits_for(1, 256, "tcg"));
+  cg.prepare(unique_id("v2"), limits_for(1, 256, 192));
   unsetenv("SMOLVM_CGROUP_ROOT");
   const auto j = cg.json();
   EXPECT_EQ(j["enabled"], false);
@@ -166,7 +166,7 @@ TEST(CgroupV2, TheHostsUnifiedMountWithoutControllersIsRefusedWithTheReason) {
 TEST(CgroupV2, ATestRootThatIsNotThereIsNotReplacedByV1) {
   setenv("SMOLVM_CGROUP_ROOT", "/nonexistent/cgroup", 1);
   VmCgroup cg;
-  cg.prepare(unique_id("none"), limits_for(1, 256, "tcg"));
+  cg.prepare(unique_id("none"), limits_for(1, 256, 192));
   unsetenv("SMOLVM_CGROUP_ROOT");
   EXPECT_EQ(cg.json()["enabled"], false);
   EXPECT_NE(cg.json().value("reason", "").find("/nonexistent/cgroup is not a cgroup v2 root"),
@@ -202,7 +202,7 @@ class RealCgroup : public ::testing::Test {
 
 TEST_F(RealCgroup, HoldsTheLimitsAndTheProcessAndLeavesNothing) {
   const std::string id = unique_id("real");
-  cg_.prepare(id, limits_for(1, 256, "tcg"));
+  cg_.prepare(id, limits_for(1, 256, 192));
   const auto j = cg_.json();
   std::printf("cgroup: %s\n", j.dump().c_str());
   ASSERT_EQ(j["enabled"], true) << j.dump();
@@ -260,7 +260,7 @@ TEST_F(RealCgroup, ARecordedGroupIsRemovedAfterItsSupervisorDied) {
   const std::string id = unique_id("recorded");
   {
     VmCgroup dead;  // a supervisor killed before its remove()
-    dead.prepare(id, limits_for(1, 256, "tcg"));
+    dead.prepare(id, limits_for(1, 256, 192));
     ASSERT_EQ(dead.json()["enabled"], true);
     child_ = spawn_sleep();
     dead.add(child_);
@@ -283,7 +283,7 @@ TEST_F(RealCgroup, ARecordedPathOfAnotherShapeIsNeverRemoved) {
   // An empty group that is not .../smolvm/<id>: what a corrupt or hostile
   // record might name. rmdir would succeed on it; we must not try.
   const std::string id = unique_id("shape");
-  cg_.prepare(id, limits_for(1, 256, "tcg"));
+  cg_.prepare(id, limits_for(1, 256, 192));
   ASSERT_EQ(cg_.json()["enabled"], true);
   const std::string parent = groups().at("memory");  // .../smolvm/<id>
   const std::string other = parent + "/not-smolvm-shaped";
@@ -297,12 +297,12 @@ TEST_F(RealCgroup, AGroupHeldByAnotherLiveVmWithTheSameIdIsRefused) {
   // Two state folders may each have a VM "agent-1"; the second must not
   // share (and later fail to remove) the first one's groups.
   const std::string id = unique_id("twin");
-  cg_.prepare(id, limits_for(1, 256, "tcg"));
+  cg_.prepare(id, limits_for(1, 256, 192));
   ASSERT_EQ(cg_.json()["enabled"], true);
   child_ = spawn_sleep();
   cg_.add(child_);
   VmCgroup twin;
-  twin.prepare(id, limits_for(2, 512, "tcg"));
+  twin.prepare(id, limits_for(2, 512, 192));
   const auto j = twin.json();
   std::printf("twin: %s\n", j.dump().c_str());
   EXPECT_EQ(j["enabled"], false);
@@ -323,7 +323,7 @@ TEST_F(RealCgroup, AGroupHeldByAnotherLiveVmWithTheSameIdIsRefused) {
 TEST_F(RealCgroup, AFailureHalfWayRemovesWhatWasMade) {
   // 500 us is below the kernel's 1 ms minimum CFS quota: refused by the
   // kernel after the groups were made, whichever version.
-  CgroupLimits bad = limits_for(1, 256, "tcg");
+  CgroupLimits bad = limits_for(1, 256, 192);
   bad.cpu_quota_us = 500;
   bad.cpu_max = "500 100000";
   const std::string id = unique_id("half");
@@ -359,7 +359,7 @@ TEST_F(RealCgroup, V1AnAncestorsSmallerCpuQuotaBoundsTheVmInstead) {
   ASSERT_EQ(cgroup_fs::write_file(capped + "/cpu.cfs_quota_us", "50000"), "");
   ASSERT_EQ(cgroup_fs::write_file(capped + "/cgroup.procs", std::to_string(getpid())), "");
   const std::string id = unique_id("capped");
-  cg_.prepare(id, limits_for(1, 256, "tcg"));
+  cg_.prepare(id, limits_for(1, 256, 192));
   const auto j = cg_.json();
   // Back home before any assertion can return early.
   EXPECT_EQ(cgroup_fs::write_file(home + "/cgroup.procs", std::to_string(getpid())), "");

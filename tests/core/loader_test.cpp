@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/common/error.h"
+#include "core/plugins/backend_choice.h"
 
 namespace smolvm {
 namespace {
@@ -173,6 +174,18 @@ TEST(Registry, ReportsEveryPluginFileWithItsVersionOrWhyItIsRefused) {
   EXPECT_EQ(qemu.version, SMOLVM_VERSION_STRING);
   EXPECT_FALSE(qemu.description.empty());
   std::filesystem::remove_all(dir);
+}
+
+// auto takes the available plugin whose probe ranks highest, whatever its
+// name; an unavailable one is never chosen, however it ranks.
+TEST(Registry, AutoTakesTheHighestRankedAvailablePlugin) {
+  PluginRegistry reg(std::string(BAD_PLUGIN_DIR) + "/ranked");
+  EXPECT_EQ(choose_auto_backend(reg, SMOLVM_PLUGIN_NETWORK), "high");
+  const BackendProbe absent = probe_backend(reg.get(SMOLVM_PLUGIN_NETWORK, "best_but_absent"));
+  EXPECT_FALSE(absent.available);
+  EXPECT_EQ(absent.rank, 99);
+  EXPECT_EQ(probe_backend(reg.get(SMOLVM_PLUGIN_NETWORK, "low")).rank, 5);
+  EXPECT_EQ(choose_auto_backend(reg, SMOLVM_PLUGIN_VMM), "");
 }
 
 TEST(Registry, FindsTheBuiltPluginsAndNamesTheSearchPathWhenMissing) {

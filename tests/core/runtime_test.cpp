@@ -15,6 +15,7 @@
 
 #include "core/common/error.h"
 #include "core/common/process.h"
+#include "core/plugins/backend_choice.h"
 #include "core/state/vm_writer.h"
 
 namespace smolvm {
@@ -75,6 +76,38 @@ nlohmann::json disk_info(const std::string& disk) {
 // `smolvm image build` moves images/default to a new image when its inputs
 // change. A VM made before must keep the base its disk was made over: its
 // qcow2 overlay holds only its own writes, on top of that exact image.
+// Core knows no backend by name: a name is checked against the plugins
+// installed in the search path, and auto takes the best available one.
+TEST_F(RuntimeTest, ABackendIsAnInstalledPluginAndAutoTakesTheBestAvailable) {
+  VmSpec s = spec("named");
+  s.vmm = "xen";
+  try {
+    rt_->create(s);
+    FAIL() << "created with vmm=xen";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), SMOLVM_EINVAL);
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("vmm='xen': no such vmm plugin (allowed: auto, "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("qemu"), std::string::npos) << msg;
+  }
+  s.vmm = "auto";
+  s.network = "carrier_pigeon";
+  try {
+    rt_->create(s);
+    FAIL() << "created with network=carrier_pigeon";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("allowed: auto, none, "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(vm_dirs(), 0u);
+  s.network = "none";
+  const VmRecord rec = rt_->create(s);
+  // This host has no hardware KVM, so Firecracker's probe says unavailable.
+  EXPECT_EQ(rec.runtime.vmm, choose_auto_backend(rt_->plugins(), SMOLVM_PLUGIN_VMM));
+  EXPECT_FALSE(rec.runtime.vmm.empty());
+  EXPECT_EQ(rec.runtime.executor, "agent");
+  EXPECT_EQ(rec.runtime.network, "none");
+}
+
 TEST_F(RuntimeTest, AVmKeepsItsImageWhenTheDefaultMovesToANewOne) {
   const std::string images = opts_.cache_dir + "/images";
   for (const char* key : {"aaaa", "bbbb"}) {
@@ -248,9 +281,12 @@ TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
   rt_->store().set_process({"ghost", "supervisor", 999999, 12345});  // no such process
   const std::string sock = created.runtime.supervisor_socket;
   std::ofstream(sock) << "";  // what the dead supervisor left
-  // and its VMM (remove_vmm_leftovers)
-  const std::string vmm_sock = created.runtime.vm_dir + "/qmp.sock";
-  std::ofstream(vmm_sock) << "";
+  // and what its VMM left: the files the VMM plugin's cleanup slot removes
+  // (auto chose the plugin; a QEMU's sockets are these).
+  const std::vector<std::string> vmm_files = {created.runtime.vm_dir + "/agent.sock",
+                                              created.runtime.vm_dir + "/qmp.sock"};
+  ASSERT_EQ(created.runtime.vmm, "qemu");
+  for (const auto& f : vmm_files) std::ofstream(f) << "";
   const VmRecord stored = rt_->store().get("ghost");
 
   for (const VmRecord& seen : {rt_->get("ghost"), rt_->list().at(0)}) {
@@ -274,7 +310,7 @@ TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
   EXPECT_NE(repaired.runtime.last_error.find("the VM was cleaned up"), std::string::npos);
   EXPECT_TRUE(rt_->store().processes("ghost").empty());
   EXPECT_FALSE(fs::exists(sock));
-  EXPECT_FALSE(fs::exists(vmm_sock));
+  for (const auto& f : vmm_files) EXPECT_FALSE(fs::exists(f)) << f;
   EXPECT_EQ(rt_->gc(), 0u);
 }
 

@@ -79,13 +79,15 @@ INSTANTIATE_TEST_SUITE_P(
                     "SMOLVM_PROFILE_VCPU_COUNT='-1': must be a whole number"},
         BadOverride{"SMOLVM_PROFILE_DISK_MODE", "cow",
                     "SMOLVM_PROFILE_DISK_MODE='cow': must be one of isolated|shared"},
-        BadOverride{"SMOLVM_PROFILE_VMM", "kvm",
-                    "SMOLVM_PROFILE_VMM='kvm': must be one of auto|qemu|firecracker"},
-        BadOverride{"SMOLVM_PROFILE_EXECUTOR", "vsock",
-                    "SMOLVM_PROFILE_EXECUTOR='vsock': must be one of auto|agent|ssh"},
-        BadOverride{"SMOLVM_PROFILE_NETWORK", "bridge",
-                    "SMOLVM_PROFILE_NETWORK='bridge': must be one of "
-                    "auto|none|nftables|iptables"},
+        BadOverride{"SMOLVM_PROFILE_VMM", "KVM",
+                    "SMOLVM_PROFILE_VMM='KVM': must be auto or a plugin name of 1 to 32 lower-case "
+                    "letters, digits and '_'"},
+        BadOverride{"SMOLVM_PROFILE_EXECUTOR", "v-sock",
+                    "SMOLVM_PROFILE_EXECUTOR='v-sock': must be auto or a plugin name of 1 to 32 "
+                    "lower-case letters, digits and '_'"},
+        BadOverride{"SMOLVM_PROFILE_NETWORK", "br0/1",
+                    "SMOLVM_PROFILE_NETWORK='br0/1': must be auto or a plugin name of 1 to 32 "
+                    "lower-case letters, digits and '_'"},
         BadOverride{"SMOLVM_PROFILE_ACCEL", "hvf",
                     "SMOLVM_PROFILE_ACCEL='hvf': must be one of auto|kvm|tcg"},
         // web-app.yaml forwards a port and sizes its disk.

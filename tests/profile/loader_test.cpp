@@ -200,15 +200,17 @@ INSTANTIATE_TEST_SUITE_P(
                 "profiles/web.yaml:4:19: boot.timeout_s=0: must be 1..3600"},
         Refusal{"disk: {size_mib: 10}\n",
                 "profiles/web.yaml:4:18: disk.size_mib=10: must be 64..1048576"},
-        // Bad enums.
-        Refusal{"backend: {vmm: kvm}\n",
-                "profiles/web.yaml:4:16: backend.vmm='kvm': must be one of auto|qemu|firecracker"},
-        Refusal{"backend: {executor: vsock}\n",
-                "profiles/web.yaml:4:21: backend.executor='vsock': must be one of "
-                "auto|agent|ssh"},
-        Refusal{"backend: {network: bridge}\n",
-                "profiles/web.yaml:4:20: backend.network='bridge': must be one of "
-                "auto|none|nftables|iptables"},
+        // Bad enums, and backend names no plugin can have (which plugins
+        // are installed is checked at create).
+        Refusal{"backend: {vmm: KVM}\n",
+                "profiles/web.yaml:4:16: backend.vmm='KVM': must be auto or a plugin name of 1 to "
+                "32 lower-case letters, digits and '_'"},
+        Refusal{"backend: {executor: v-sock}\n",
+                "profiles/web.yaml:4:21: backend.executor='v-sock': must be auto or a plugin name "
+                "of 1 to 32 lower-case letters, digits and '_'"},
+        Refusal{"backend: {network: br0/1}\n",
+                "profiles/web.yaml:4:20: backend.network='br0/1': must be auto or a plugin name of "
+                "1 to 32 lower-case letters, digits and '_'"},
         Refusal{"backend: {accel: hvf}\n",
                 "profiles/web.yaml:4:18: backend.accel='hvf': must be one of auto|kvm|tcg"},
         Refusal{"disk: {mode: cow}\n",

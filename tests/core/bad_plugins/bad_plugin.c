@@ -1,11 +1,25 @@
-/* Deliberately wrong plugins for the loader's refusal tests: one source,
- * built once per BAD_* variant by tests/core/CMakeLists.txt. */
+/* Deliberately wrong plugins for the loader's refusal tests, and network
+ * plugins named PLUGIN_NAME whose probe gives PROBE_AVAILABLE and
+ * PROBE_RANK, for auto's choice: one source, built once per variant by
+ * tests/core/CMakeLists.txt. */
+#include <stdio.h>
+
 #include "smolvm/plugin.h"
+
+#ifndef PLUGIN_NAME
+#define PLUGIN_NAME "testnet"
+#endif
 
 __attribute__((unused)) static int probe(char* out, size_t cap, smolvm_plugin_error* err) {
   (void)err;
+#ifdef PROBE_RANK
+  const int n = snprintf(out, cap, "{\"available\":%s,\"rank\":%d}",
+                         PROBE_AVAILABLE ? "true" : "false", PROBE_RANK);
+  return n < 0 || (size_t)n >= cap ? SMOLVM_EINVAL : 0;
+#else
   if (cap) out[0] = 0;
   return 0;
+#endif
 }
 
 __attribute__((unused)) static int noop_cfg(const smolvm_network_config* c,
@@ -52,7 +66,7 @@ __attribute__((unused)) static const smolvm_plugin_descriptor desc = {
 #if defined(BAD_NO_NAME)
     "",
 #else
-    "testnet",
+    PLUGIN_NAME,
 #endif
     "test plugin",
     &vt,

@@ -1,6 +1,14 @@
 /*
  * plugin_sdk.h - what every SmolVM plugin needs besides plugin.h.
  *
+ * For every plugin, C or C++: SMOLVM_PLUGIN_DEFINE (below) and the error
+ * writer smolvm_plugin_set_error (smolvm/sdk/error.h). For C++ plugins also
+ * smolvm/sdk/guard.h (smolvm::sdk::Error, guard, set_error) and
+ * smolvm/sdk/vtables.h (SMOLVM_PLUGIN_DEFINE_CXX: the kind's vtable built
+ * from tagged slot functions, each guarded). The helpers of the library
+ * smolvm_plugin_sdk have headers of their own: smolvm/sdk/process.h,
+ * path.h, capability.h, json.h. plugins/sdk/README.md describes them.
+ *
  * SMOLVM_PLUGIN_DEFINE(kind, name, version, description, vtable) writes the
  * plugin's descriptor and its entry points: smolvm_plugin_<kind>_<name>,
  * and smolvm_plugin_entry unless SMOLVM_PLUGIN_STATIC is defined (a plugin
@@ -14,6 +22,7 @@
 #define SMOLVM_PLUGIN_SDK_H
 
 #include "smolvm/plugin.h"
+#include "smolvm/sdk/error.h"
 
 #define SMOLVM_PLUGIN_KIND_vmm SMOLVM_PLUGIN_VMM
 #define SMOLVM_PLUGIN_KIND_executor SMOLVM_PLUGIN_EXECUTOR
@@ -57,5 +66,10 @@
     return &smolvm_plugin_descriptor_##kind##_##name;                                \
   }                                                                                  \
   SMOLVM_PLUGIN_GENERIC_ENTRY_(smolvm_plugin_##kind##_##name)
+
+#ifdef __cplusplus
+#include "smolvm/sdk/guard.h"
+#include "smolvm/sdk/vtables.h"
+#endif
 
 #endif /* SMOLVM_PLUGIN_SDK_H */

@@ -1,4 +1,4 @@
-#include "plugins/vmm-common/process.h"
+#include "smolvm/sdk/process.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -12,7 +12,9 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace smolvm_vmm {
+#include "smolvm/sdk/path.h"
+
+namespace smolvm::sdk {
 namespace {
 
 // After fork only async-signal-safe calls: no allocation, no stdio.
@@ -35,10 +37,10 @@ void place_fds(const int* fds, int n) {
     // Close-on-exec: if close_range below is missing, these copies still
     // do not reach the VMM (dup2 clears the flag on the final numbers).
     high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n);
-    if (high[i] < 0) die("smolvm: passing a descriptor to the VMM: ");
+    if (high[i] < 0) die("smolvm: passing a descriptor to the child: ");
   }
   for (int i = 0; i < n; ++i) {
-    if (dup2(high[i], 3 + i) < 0) die("smolvm: passing a descriptor to the VMM: ");
+    if (dup2(high[i], 3 + i) < 0) die("smolvm: passing a descriptor to the child: ");
   }
   // Older kernels lack close_range; the caller's descriptors and the copies
   // above are close-on-exec anyway, this is the belt to those braces.
@@ -53,55 +55,6 @@ void drop_bounding_set() {
 }
 
 }  // namespace
-
-std::string which(const std::string& name) {
-  if (name.empty()) return "";
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
-  const char* path = std::getenv("PATH");
-  const std::string p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find(':', start);
-    if (end == std::string::npos) end = p.size();
-    const std::string dir = end > start ? p.substr(start, end - start) : ".";
-    const std::string candidate = dir + "/" + name;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return "";
-}
-
-std::string first_line_of(const std::vector<std::string>& argv, int* exit_code) {
-  if (exit_code) *exit_code = 127;
-  if (argv.empty()) return "";
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return "";
-  SpawnRequest req;
-  req.argv = argv;
-  req.stdout_fd = fds[1];
-  req.stderr_fd = fds[1];
-  req.confine = false;
-  std::string error;
-  const pid_t pid = spawn(req, error);
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    return error;
-  }
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0 && out.size() < 65536) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  const auto nl = out.find('\n');
-  return nl == std::string::npos ? out : out.substr(0, nl);
-}
 
 pid_t spawn(const SpawnRequest& request, std::string& error) {
   if (request.argv.empty()) {
@@ -151,18 +104,18 @@ pid_t spawn(const SpawnRequest& request, std::string& error) {
     place_fds(pass, npass);
     if (request.confine) drop_bounding_set();
     if (request.uid != 0) {
-      if (setgroups(0, nullptr) != 0) die("smolvm: setgroups before starting the VMM: ");
+      if (setgroups(0, nullptr) != 0) die("smolvm: setgroups before exec: ");
       if (setresgid(request.gid, request.gid, request.gid) != 0) {
-        die("smolvm: setresgid before starting the VMM: ");
+        die("smolvm: setresgid before exec: ");
       }
       if (setresuid(request.uid, request.uid, request.uid) != 0) {
-        die("smolvm: setresuid before starting the VMM: ");
+        die("smolvm: setresuid before exec: ");
       }
     }
     if (request.confine && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       die("smolvm: no_new_privs: ");
     }
-    // A VM must never outlive its supervisor. Set after the uid switch,
+    // A VM must never outlive its supervisor (nor a tool its caller). Set after the uid switch,
     // which clears it; exec of a plain binary keeps it.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
@@ -173,4 +126,60 @@ pid_t spawn(const SpawnRequest& request, std::string& error) {
   return pid;
 }
 
-}  // namespace smolvm_vmm
+ToolResult run_tool(const std::vector<std::string>& argv, const std::string& input) {
+  ToolResult r;
+  int in[2], out[2];
+  if (pipe2(in, O_CLOEXEC) != 0) {
+    r.output = std::string("pipe: ") + std::strerror(errno);
+    return r;
+  }
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    r.output = std::string("pipe: ") + std::strerror(errno);
+    close(in[0]);
+    close(in[1]);
+    return r;
+  }
+  SpawnRequest req;
+  req.argv = argv;
+  req.stdin_fd = in[0];
+  req.stdout_fd = out[1];
+  req.stderr_fd = out[1];
+  req.confine = false;
+  std::string error;
+  const pid_t pid = spawn(req, error);
+  close(in[0]);
+  close(out[1]);
+  if (pid < 0) {
+    close(in[1]);
+    close(out[0]);
+    r.exit_code = 127;
+    r.output = error;
+    return r;
+  }
+  // Tool inputs are small scripts: one write fits the pipe buffer.
+  if (!input.empty() && write(in[1], input.data(), input.size()) < 0) {
+    r.output = std::string("write: ") + std::strerror(errno) + "\n";
+  }
+  close(in[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) r.output.append(buf, static_cast<size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
+  return r;
+}
+
+std::string first_line_of(const std::vector<std::string>& argv, int* exit_code) {
+  const ToolResult r = run_tool(argv);
+  if (exit_code) *exit_code = r.exit_code;
+  const auto nl = r.output.find('\n');
+  return nl == std::string::npos ? r.output : r.output.substr(0, nl);
+}
+
+}  // namespace smolvm::sdk

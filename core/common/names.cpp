@@ -40,6 +40,14 @@ const char* status_name(int status) {
   return "EUNKNOWN";
 }
 
+int status_by_name(std::string_view name) {
+  // The codes run from SMOLVM_OK down, without gaps (smolvm.h).
+  for (int status = SMOLVM_OK; status >= SMOLVM_EDONE; --status) {
+    if (name == status_name(status)) return status;
+  }
+  return SMOLVM_ERROR;
+}
+
 const char* vm_state_name(int state) {
   switch (state) {
     case SMOLVM_STATE_CREATED:

@@ -89,7 +89,7 @@ void kill_process(int64_t pid, int64_t start_time) {
   wait_process_exit(pid, start_time, 5000);
 }
 
-CommandResult run_command(const std::vector<std::string>& argv) {
+CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms) {
   CommandResult result;
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) fail_errno(SMOLVM_EIO, "pipe");
@@ -105,8 +105,21 @@ CommandResult run_command(const std::vector<std::string>& argv) {
     _exit(127);
   }
   ::close(pipefd[1]);
+  const int64_t deadline = timeout_ms >= 0 ? monotonic_ms() + timeout_ms : -1;
   char buf[4096];
   for (;;) {
+    if (deadline >= 0) {
+      const int64_t left = deadline - monotonic_ms();
+      pollfd p{pipefd[0], POLLIN, 0};
+      const int r = left > 0 ? ::poll(&p, 1, static_cast<int>(left)) : 0;
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) {
+        // Its children may hold the pipe open too: stop reading, kill it.
+        result.timed_out = true;
+        ::kill(pid, SIGKILL);
+        break;
+      }
+    }
     const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
     if (n > 0) {
       result.output.append(buf, static_cast<size_t>(n));

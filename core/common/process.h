@@ -19,10 +19,12 @@ void kill_process(int64_t pid, int64_t start_time);
 
 struct CommandResult {
   int exit_code = -1;
-  std::string output;  // stdout and stderr together
+  std::string output;      // stdout and stderr together
+  bool timed_out = false;  // killed (SIGKILL) at the timeout
 };
-// Runs argv (no shell) to completion, capturing its output.
-CommandResult run_command(const std::vector<std::string>& argv);
+// Runs argv (no shell) to completion, capturing its output. With
+// timeout_ms >= 0, a command still running then is killed.
+CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms = -1);
 
 int64_t now_ms();
 int64_t monotonic_ms();

@@ -12,6 +12,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/common/process.h"
+#include "core/common/supervisor_report.h"
 #include "protocol/fd_io.h"
 
 namespace smolvm {
@@ -104,17 +105,40 @@ LaunchResult launch_supervisor(const LaunchRequest& req) {
     break;  // EOF: the supervisor died without a report
   }
   ::close(ready[0]);
-  if (line.rfind("READY", 0) == 0) {
-    result.ready = true;
-  } else if (line.rfind("ERROR ", 0) == 0) {
-    result.error = line.substr(6);
-    while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+  SupervisorReport parsed;
+  if (parse_supervisor_report(line, parsed)) {
+    result.ready = parsed.ready;
+    if (!parsed.ready) {
+      result.error = parsed.message;
+      result.status = parsed.status;
+    }
   } else if (result.error.empty()) {
     result.error = "the supervisor exited without a report (see " + req.log_path + ")";
     const std::string tail = tail_file(req.log_path, 400);
     if (!tail.empty()) result.error += ":\n" + tail;
   }
   return result;
+}
+
+void run_supervisor_cleanup(const CleanupRequest& req) {
+  const CommandResult r =
+      run_command({supervisor_binary(), "--cleanup", "--vm-id", req.vm_id, "--state-dir",
+                   req.state_dir, "--plugin-path", req.plugin_path, "--store", req.store,
+                   "--end-state", req.failed ? "failed" : "stopped", "--error", req.error},
+                  req.timeout_ms);
+  std::string output = r.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  if (r.timed_out) {
+    fail(SMOLVM_ETIMEOUT, "cleaning up after vm '" + req.vm_id +
+                              "': smolvm-supervisor --cleanup did not finish within " +
+                              std::to_string(req.timeout_ms / 1000) + " s" +
+                              (output.empty() ? "" : ": " + output));
+  }
+  if (r.exit_code != 0) {
+    fail(SMOLVM_EIO, "cleaning up after vm '" + req.vm_id +
+                         "': smolvm-supervisor --cleanup exited with status " +
+                         std::to_string(r.exit_code) + (output.empty() ? "" : ": " + output));
+  }
 }
 
 }  // namespace smolvm

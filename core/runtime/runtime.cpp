@@ -25,7 +25,6 @@
 #include "core/ssh/ssh_setup.h"
 #include "core/state/vm_state.h"
 #include "core/state/vm_writer.h"
-#include "core/supervisor/cgroup.h"
 
 namespace smolvm {
 namespace {
@@ -318,18 +317,15 @@ void Runtime::start(const std::string& id) {
     wait_process_exit(res.pid, -1, 5000);
   }
   VmRecord after = store_->get(id);
-  cleanup_processes(after);
+  // Usually the supervisor recorded the failure itself, in the same words.
+  cleanup_processes(after, {VmState::kFailed, res.error, ""});
   if (after.state == "stopped") {
     // A stop arrived while the VM booted (Runtime::stop): it is stopped,
     // as that stop said, and this start did not succeed.
     fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
   }
-  // Usually the supervisor recorded the failure itself, in the same words.
-  record_end(*store_, id, {VmState::kFailed, res.error, ""});
-  ::unlink(after.runtime.supervisor_socket.c_str());
-  fail(
-      res.error.find("did not answer within") != std::string::npos ? SMOLVM_ETIMEOUT : SMOLVM_ERROR,
-      "vm '" + id + "' failed to start: " + res.error);
+  // The supervisor's own status (ETIMEOUT for a guest that did not answer).
+  fail(res.status, "vm '" + id + "' failed to start: " + res.error);
 }
 
 void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
@@ -356,8 +352,7 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   // The supervisor is gone or stuck: end what it left and record it.
   rec = store_->get(id);
   if (!is_live_state(rec.state)) return;
-  cleanup_processes(rec);
-  record_end(*store_, id, {VmState::kStopped, asked ? "" : "stopped by force: " + error, ""});
+  cleanup_processes(rec, {VmState::kStopped, asked ? "" : "stopped by force: " + error, ""});
 }
 
 void Runtime::stop_starting(VmRecord rec) {
@@ -387,8 +382,7 @@ void Runtime::stop_starting(VmRecord rec) {
   // supervisor that starts after this finds the VM stopped and quits.
   rec = store_->get(rec.id);
   if (!is_live_state(rec.state)) return;
-  cleanup_processes(rec);
-  record_end(*store_, rec.id, {VmState::kStopped, "", ""});  // unless someone else did
+  cleanup_processes(rec, {VmState::kStopped, "", ""});  // unless someone else did
 }
 
 void Runtime::remove(const std::string& id) {
@@ -450,40 +444,17 @@ VmRecord Runtime::reconciled(const std::string& id) {
   return rec;
 }
 
-void Runtime::cleanup_processes(const VmRecord& rec) {
-  // The VMM first: it must not outlive the supervisor that owns it.
-  auto procs = store_->processes(rec.id);
-  for (const auto& p : procs) {
-    if (p.role != "supervisor") kill_process(p.pid, p.start_time);
-  }
-  for (const auto& p : procs) {
-    if (p.role == "supervisor") kill_process(p.pid, p.start_time);
-  }
-  store_->clear_processes(rec.id, "");
-  remove_recorded_cgroup(rec.runtime.limits.cgroup);  // the supervisor died before it could
-  try {
-    teardown_network(rec);
-  } catch (const Error&) {
-    // Left for delete or gc, which retry it.
-  }
-  ::unlink((rec.runtime.vm_dir + "/supervisor.sock").c_str());
-  remove_vmm_leftovers(rec);
-}
-
-void Runtime::remove_vmm_leftovers(const VmRecord& rec) {
-  // The VMM plugin knows what its VMM leaves in the VM's folder.
-  try {
-    const auto& vt = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm).vtable<smolvm_vmm_vtable>();
-    if (!SMOLVM_VMM_HAS(&vt, cleanup)) return;
-    smolvm_vmm_config cfg{};
-    cfg.struct_size = sizeof cfg;
-    cfg.vm_id = rec.id.c_str();
-    cfg.vm_dir = rec.runtime.vm_dir.c_str();
-    smolvm_plugin_error err{};
-    vt.cleanup(&cfg, &err);  // what it cannot remove goes with the VM's folder
-  } catch (const Error&) {
-    // The plugin is gone: its files go with the VM's folder.
-  }
+void Runtime::cleanup_processes(const VmRecord& rec, const VmEnd& end) {
+  // The supervisor's own teardown, run for it in a process of its own
+  // (core/supervisor/cleanup.h): this library holds none of that code.
+  CleanupRequest req;
+  req.vm_id = rec.id;
+  req.state_dir = state_dir_;
+  req.plugin_path = opts_.plugin_path;
+  req.store = opts_.store.empty() ? SMOLVM_STORE_DEFAULT : opts_.store;
+  req.failed = end.state == VmState::kFailed;
+  req.error = end.error;
+  run_supervisor_cleanup(req);
 }
 
 std::string Runtime::supervisor_lost(const VmRecord& rec) {
@@ -520,8 +491,7 @@ void Runtime::show_as_seen(VmRecord& rec) {
 bool Runtime::reconcile(VmRecord& rec) {
   const std::string lost = supervisor_lost(rec);
   if (lost.empty()) return false;
-  cleanup_processes(rec);
-  record_end(*store_, rec.id, {VmState::kFailed, lost + "; the VM was cleaned up", ""});
+  cleanup_processes(rec, {VmState::kFailed, lost + "; the VM was cleaned up", ""});
   // As recorded, by this process or one that got there first.
   if (auto now = store_->find(rec.id)) rec = *now;
   return true;

@@ -15,6 +15,8 @@
 
 namespace smolvm {
 
+struct VmEnd;  // core/state/vm_writer.h
+
 struct RuntimeOptions {
   std::string state_dir;    // "" = default
   std::string cache_dir;    // "" = default
@@ -79,9 +81,6 @@ class Runtime {
                               const std::string& none = "");
   // EINVAL when the executor's probe says it needs a network and the VM
   // has none.
-  // Removes what the VM's VMM left in its folder (the plugin's cleanup
-  // slot), once the VMM is gone.
-  void remove_vmm_leftovers(const VmRecord& rec);
   void check_executor_network(const std::string& executor, const std::string& requested_network,
                               const std::string& network);
 
@@ -96,7 +95,10 @@ class Runtime {
   bool reconcile(VmRecord& rec);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);
-  void cleanup_processes(const VmRecord& rec);
+  // Ends what a dead or stuck supervisor left (its processes, cgroup,
+  // network, sockets) and records the VM's end, unless another process
+  // recorded it first: runs `smolvm-supervisor --cleanup`.
+  void cleanup_processes(const VmRecord& rec, const VmEnd& end);
   // stop() of a VM that is still booting.
   void stop_starting(VmRecord rec);
   void teardown_network(const VmRecord& rec);

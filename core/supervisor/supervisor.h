@@ -4,7 +4,8 @@
 // and, whenever the VMM exits, records it in the store and cleans up.
 //
 // It is started detached by Runtime::start and reports on a pipe:
-// "READY\n" once the guest agent answered, or "ERROR <message>\n".
+// "READY\n" once the guest agent answered, or "ERROR <status> <message>\n"
+// (core/common/supervisor_report.h).
 // SIGTERM, SIGINT or SIGHUP stop the VM (while it boots too: it then ends
 // "stopped", not "failed").
 #pragma once

@@ -26,7 +26,7 @@ enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 }  // namespace
 
 std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequest& req,
-                                              Outbox& out) {
+                                              proto::Outbox& out) {
   std::unique_ptr<ExecStream> s(new ExecStream(id, out));
   if (req.window) s->window_ = req.window;
   s->started_ = Clock::now();
@@ -176,13 +176,13 @@ void ExecStream::close_stdin() {
 void ExecStream::read_output(int which) {
   int& fd = out_fd_[which];
   if (fd < 0) return;
-  size_t cap = std::min<uint64_t>(Outbox::kMaxChunk, window_);
+  size_t cap = std::min<uint64_t>(proto::Outbox::kMaxChunk, window_);
   if (drain_left_[which]) cap = std::min(cap, *drain_left_[which]);
   if (cap == 0) {
     if (drain_left_[which]) close_output(which);
     return;
   }
-  char buf[Outbox::kMaxChunk];
+  char buf[proto::Outbox::kMaxChunk];
   const long n = proto::read_some(fd, buf, cap);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
   if (n <= 0) {

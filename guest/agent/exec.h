@@ -8,9 +8,9 @@
 #include <string>
 
 #include "guest/agent/command_cgroup.h"
-#include "guest/agent/outbox.h"
 #include "guest/agent/stream.h"
 #include "protocol/messages.h"
+#include "protocol/outbox.h"
 
 namespace smolvm::agent {
 
@@ -22,7 +22,8 @@ class ExecStream final : public Stream {
   static constexpr std::chrono::milliseconds kDrainLimit{100};
 
   // Starts the command. On failure sends ERROR on the stream and returns null.
-  static std::unique_ptr<ExecStream> start(uint32_t id, const proto::ExecRequest& req, Outbox& out);
+  static std::unique_ptr<ExecStream> start(uint32_t id, const proto::ExecRequest& req,
+                                           proto::Outbox& out);
   ~ExecStream() override;
 
   void on_frame(const proto::Frame& frame) override;
@@ -39,7 +40,7 @@ class ExecStream final : public Stream {
   void abort() override;
 
  private:
-  ExecStream(uint32_t id, Outbox& out) : id_(id), out_(out) {}
+  ExecStream(uint32_t id, proto::Outbox& out) : id_(id), out_(out) {}
 
   void write_stdin();
   void read_output(int which);
@@ -52,7 +53,7 @@ class ExecStream final : public Stream {
   void kill_group(int sig);
 
   uint32_t id_;
-  Outbox& out_;
+  proto::Outbox& out_;
   CommandCgroup cgroup_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;

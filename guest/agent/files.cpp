@@ -69,7 +69,7 @@ bool make_parents(const std::string& path) {
 // ---- FILE_WRITE -----------------------------------------------------------
 
 std::unique_ptr<FileWriteStream> FileWriteStream::start(uint32_t id, const proto::FileWrite& req,
-                                                        bool end, Outbox& out) {
+                                                        bool end, proto::Outbox& out) {
   std::unique_ptr<FileWriteStream> s(new FileWriteStream(id, out));
   s->req_ = req;
   struct stat st;
@@ -150,7 +150,7 @@ void FileWriteStream::finish() {
 // ---- FILE_READ ------------------------------------------------------------
 
 std::unique_ptr<FileReadStream> FileReadStream::start(uint32_t id, const proto::FileRead& req,
-                                                      Outbox& out) {
+                                                      proto::Outbox& out) {
   std::unique_ptr<FileReadStream> s(new FileReadStream(id, out));
   s->path_ = req.path;
   if (req.window) s->window_ = req.window;
@@ -206,7 +206,7 @@ bool FileReadStream::runnable(bool congested) const {
 }
 
 void FileReadStream::run() {
-  char buf[Outbox::kMaxChunk];
+  char buf[proto::Outbox::kMaxChunk];
   const size_t cap = std::min<uint64_t>(sizeof buf, window_);
   const long n = proto::read_some(fd_, buf, cap);
   if (n < 0) {

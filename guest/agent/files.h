@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "guest/agent/outbox.h"
 #include "guest/agent/stream.h"
 #include "protocol/messages.h"
+#include "protocol/outbox.h"
 
 namespace smolvm::agent {
 
@@ -25,7 +25,7 @@ class FileWriteStream final : public Stream {
   // On failure sends ERROR on the stream and returns null. A FILE_WRITE
   // frame with END writes an empty file at once.
   static std::unique_ptr<FileWriteStream> start(uint32_t id, const proto::FileWrite& req, bool end,
-                                                Outbox& out);
+                                                proto::Outbox& out);
   ~FileWriteStream() override;
 
   void on_frame(const proto::Frame& frame) override;
@@ -35,12 +35,12 @@ class FileWriteStream final : public Stream {
   void abort() override;
 
  private:
-  FileWriteStream(uint32_t id, Outbox& out) : id_(id), out_(out) {}
+  FileWriteStream(uint32_t id, proto::Outbox& out) : id_(id), out_(out) {}
   void finish();
   void fail(int err, const std::string& what);
 
   uint32_t id_;
-  Outbox& out_;
+  proto::Outbox& out_;
   proto::FileWrite req_;
   std::string tmp_path_;
   int fd_ = -1;
@@ -50,7 +50,7 @@ class FileWriteStream final : public Stream {
 class FileReadStream final : public Stream {
  public:
   static std::unique_ptr<FileReadStream> start(uint32_t id, const proto::FileRead& req,
-                                               Outbox& out);
+                                               proto::Outbox& out);
   ~FileReadStream() override;
 
   void on_frame(const proto::Frame& frame) override;
@@ -62,10 +62,10 @@ class FileReadStream final : public Stream {
   void abort() override;
 
  private:
-  FileReadStream(uint32_t id, Outbox& out) : id_(id), out_(out) {}
+  FileReadStream(uint32_t id, proto::Outbox& out) : id_(id), out_(out) {}
 
   uint32_t id_;
-  Outbox& out_;
+  proto::Outbox& out_;
   std::string path_;
   int fd_ = -1;
   off_t offset_ = 0;

@@ -8,9 +8,9 @@
 #include <memory>
 #include <optional>
 
-#include "guest/agent/outbox.h"
 #include "guest/agent/stream.h"
 #include "protocol/frame.h"
+#include "protocol/outbox.h"
 
 namespace smolvm::agent {
 
@@ -56,7 +56,7 @@ class Session {
 
   SessionFds fds_;
   proto::Decoder decoder_;
-  Outbox out_;
+  proto::Outbox out_;
   bool hello_ = false;
   std::optional<SessionEnd> end_;
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;

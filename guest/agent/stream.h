@@ -1,7 +1,7 @@
 // A stream of the protocol as the agent's event loop sees it: an exec, a file
 // write or a file read. The session owns the streams, polls the fds they ask
 // for and routes the client's frames to them; a stream reports its own
-// output through the session's Outbox.
+// output through the session's proto::Outbox.
 #pragma once
 
 #include <sys/types.h>

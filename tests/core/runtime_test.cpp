@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,7 @@ class RuntimeTest : public ::testing::Test {
     opts_.state_dir = dir_ + "/state";
     opts_.cache_dir = dir_ + "/cache";
     opts_.plugin_path = SMOLVM_PLUGIN_BUILD_DIR;
+    ::setenv("SMOLVM_SUPERVISOR", SMOLVM_SUPERVISOR_BUILD_PATH, 1);
     rt_ = std::make_unique<Runtime>(opts_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -310,6 +312,55 @@ TEST_F(RuntimeTest, GetOfAVmWithADeadSupervisorWritesNothingAndGcRepairsIt) {
   EXPECT_FALSE(fs::exists(sock));
   for (const auto& f : vmm_files) EXPECT_FALSE(fs::exists(f)) << f;
   EXPECT_EQ(rt_->gc(), 0u);
+}
+
+// A process started outside this test's process tree, like a VMM whose
+// supervisor died: its pid, or 0.
+int64_t orphan_sleeper() {
+  FILE* f = ::popen("sleep 60 >/dev/null 2>&1 & echo $!", "r");
+  if (!f) return 0;
+  long long pid = 0;
+  if (std::fscanf(f, "%lld", &pid) != 1) pid = 0;
+  ::pclose(f);
+  return pid;
+}
+
+// The repair is `smolvm-supervisor --cleanup` (the supervisor's own
+// teardown): a VMM left running by a dead supervisor is killed.
+TEST_F(RuntimeTest, GcKillsTheVmmADeadSupervisorLeft) {
+  rt_->create(spec("orphan"));
+  rt_->store().update("orphan", "running", nullptr, nullptr, "");
+  const int64_t vmm = orphan_sleeper();
+  ASSERT_GT(vmm, 0);
+  ASSERT_TRUE(process_alive(vmm, process_start_time(vmm)));
+  rt_->store().set_process({"orphan", "vmm", vmm, process_start_time(vmm)});
+  rt_->store().set_process({"orphan", "supervisor", 999999, 12345});  // no such process
+  EXPECT_EQ(rt_->gc(), 1u);
+  EXPECT_FALSE(process_alive(vmm, -1));
+  EXPECT_EQ(rt_->store().get("orphan").state, "failed");
+  EXPECT_TRUE(rt_->store().processes("orphan").empty());
+}
+
+// A repair that cannot run says so and leaves the record for the next try.
+TEST_F(RuntimeTest, GcWithoutItsCleanupProgramFailsClearlyAndChangesNothing) {
+  rt_->create(spec("stuck"));
+  rt_->store().update("stuck", "running", nullptr, nullptr, "");
+  rt_->store().set_process({"stuck", "supervisor", 999999, 12345});
+  ::setenv("SMOLVM_SUPERVISOR", (dir_ + "/no-such-supervisor").c_str(), 1);
+  try {
+    rt_->gc();
+    FAIL() << "gc succeeded without its cleanup program";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), SMOLVM_EIO);
+    EXPECT_NE(std::string(e.what()).find("cleaning up after vm 'stuck': smolvm-supervisor "
+                                         "--cleanup exited with status 127"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(rt_->store().get("stuck").state, "running");
+  ::setenv("SMOLVM_SUPERVISOR", SMOLVM_SUPERVISOR_BUILD_PATH, 1);
+  EXPECT_EQ(rt_->gc(), 1u);
+  EXPECT_EQ(rt_->store().get("stuck").state, "failed");
 }
 
 // A call that acts on the VM repairs it first, as gc would.

@@ -283,14 +283,22 @@ TEST_F(Abuse, SupervisorKilledDuringAnExec) {
   smolvm_exec_free(ex);
   // Documented: QEMU dies with its supervisor; a look at the VM shows it
   // failed, and gc records it and removes what the supervisor left (its
-  // sockets). The stream ends as the kernel closes the supervisor's files,
-  // a moment before the process is gone: wait for that.
+  // sockets and QEMU's) with the supervisor's own teardown code. The
+  // stream ends as the kernel closes the supervisor's files, a moment
+  // before the process is gone: wait for that.
   for (int n = 0; n < 250 && vmtest::pid_alive(i.supervisor_pid); ++n) usleep(20000);
   EXPECT_STREQ(info(bystander_).state_name, "failed");
   uint32_t fixed = 99;
   EXPECT_EQ(smolvm_runtime_gc(&fixed, vmtest::runtime()), 0);
   EXPECT_EQ(fixed, 1u);
   EXPECT_TRUE(nothing_left(dir, i.supervisor_pid, i.vmm_pid, false));
+  // Recorded by `smolvm-supervisor --cleanup`, which gc ran.
+  const smolvm_vm_info after = info(bystander_);
+  EXPECT_STREQ(after.state_name, "failed");
+  EXPECT_NE(std::string(after.last_error).find("is gone; the VM was cleaned up"), std::string::npos)
+      << after.last_error;
+  EXPECT_EQ(after.supervisor_pid, 0);
+  EXPECT_EQ(after.vmm_pid, 0);
   EXPECT_EQ(smolvm_vm_delete(bystander_), 0) << smolvm_last_error();
   EXPECT_TRUE(nothing_left(dir, 0, 0, true));
   smolvm_vm_free(bystander_);

@@ -1,4 +1,4 @@
-#include "guest/agent/outbox.h"
+#include "protocol/outbox.h"
 
 #include <poll.h>
 
@@ -7,13 +7,13 @@
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
 
-namespace smolvm::agent {
+namespace smolvm::proto {
 
-void Outbox::send(proto::Type type, uint32_t stream, std::string_view payload, uint8_t flags) {
-  proto::append_frame(buf_, type, flags, stream, payload);
+void Outbox::send(Type type, uint32_t stream, std::string_view payload, uint8_t flags) {
+  append_frame(buf_, type, flags, stream, payload);
 }
 
-void Outbox::send_data(proto::Type type, uint32_t stream, std::string_view data) {
+void Outbox::send_data(Type type, uint32_t stream, std::string_view data) {
   while (!data.empty()) {
     const size_t n = data.size() < kMaxChunk ? data.size() : kMaxChunk;
     send(type, stream, data.substr(0, n));
@@ -24,12 +24,12 @@ void Outbox::send_data(proto::Type type, uint32_t stream, std::string_view data)
 void Outbox::send_error(uint32_t stream, std::string_view code, std::string_view message) {
   // Messages can quote client input (paths, argv): keep them bounded.
   std::string msg(message.substr(0, 4096));
-  send(proto::Type::kError, stream, proto::to_json(proto::ErrorMsg{std::string(code), msg}));
+  send(Type::kError, stream, to_json(ErrorMsg{std::string(code), msg}));
 }
 
 bool Outbox::flush(int fd) {
   while (pending() > 0) {
-    const long n = proto::write_some(fd, std::string_view(buf_).substr(off_));
+    const long n = write_some(fd, std::string_view(buf_).substr(off_));
     if (n < 0) return false;
     if (n == 0) break;
     off_ += static_cast<size_t>(n);
@@ -63,4 +63,4 @@ void Outbox::clear() {
   off_ = 0;
 }
 
-}  // namespace smolvm::agent
+}  // namespace smolvm::proto

@@ -1,6 +1,7 @@
-// The agent's write queue for the channel. Everything the agent sends is
-// appended here and written as the channel accepts it, so a slow host never
-// blocks the event loop.
+// A write queue of frames for one non-blocking connection: everything sent
+// is appended here and written as the peer accepts it, so a slow peer never
+// blocks an event loop. Used by the guest agent for its channel and by the
+// supervisor for its channel to the agent.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +11,7 @@
 
 #include "protocol/frame.h"
 
-namespace smolvm::agent {
+namespace smolvm::proto {
 
 class Outbox {
  public:
@@ -18,9 +19,9 @@ class Outbox {
   // and small enough that one busy stream does not delay the others' frames.
   static constexpr size_t kMaxChunk = 64 * 1024;
 
-  void send(proto::Type type, uint32_t stream, std::string_view payload, uint8_t flags = 0);
+  void send(Type type, uint32_t stream, std::string_view payload, uint8_t flags = 0);
   // Raw bytes, split into frames of at most kMaxChunk.
-  void send_data(proto::Type type, uint32_t stream, std::string_view data);
+  void send_data(Type type, uint32_t stream, std::string_view data);
   void send_error(uint32_t stream, std::string_view code, std::string_view message);
 
   size_t pending() const { return buf_.size() - off_; }
@@ -35,4 +36,4 @@ class Outbox {
   size_t off_ = 0;
 };
 
-}  // namespace smolvm::agent
+}  // namespace smolvm::proto

@@ -1,0 +1,239 @@
+// The client hub over real socketpairs: the test plays the clients on one
+// end and the VM side (what the hub asks of the supervisor) in TestVm.
+#include "core/supervisor/client_hub.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "protocol/fd_io.h"
+#include "protocol/messages.h"
+
+namespace smolvm {
+namespace {
+
+using proto::Decoder;
+using proto::Frame;
+using proto::Type;
+
+struct TestVm : ClientHub::Vm {
+  bool running = true;
+  bool agent = true;
+  bool done = false;
+  std::vector<Frame> to_agent;
+  uint32_t stop_timeout = 0;
+  bool stop_force = false;
+  int stops = 0;
+
+  bool accepts_streams() const override { return running && agent; }
+  bool agent_connected() const override { return agent; }
+  void send_to_agent(Type type, uint8_t flags, uint32_t stream, std::string_view payload) override {
+    Frame f;
+    f.type = type;
+    f.flags = flags;
+    f.stream = stream;
+    f.payload = std::string(payload);
+    to_agent.push_back(f);
+  }
+  void stop_requested(uint32_t timeout_ms, bool force) override {
+    ++stops;
+    stop_timeout = timeout_ms;
+    stop_force = force;
+  }
+  bool ended() const override { return done; }
+};
+
+// One client: its end of a socketpair, the hub's end registered in the hub.
+class Client {
+ public:
+  Client(ClientHub& hub) : hub_(hub) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    fd_ = sv[0];
+    id_ = hub.add_client(sv[1]);
+  }
+  ~Client() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  uint64_t id() const { return id_; }
+
+  // Sends a frame and lets the hub handle it.
+  void send(Type type, uint32_t stream, const std::string& payload, uint8_t flags = 0) {
+    std::string out;
+    proto::append_frame(out, type, flags, stream, payload);
+    ASSERT_TRUE(proto::write_all(fd_, out));
+    hub_.on_client_event(id_, POLLIN);
+  }
+  void hello(const std::string& token) {
+    send(Type::kHello, 0, proto::to_json(proto::Hello{proto::kVersion, token, "test"}));
+  }
+  // The next frame the hub wrote to this client.
+  Frame receive() {
+    Frame f;
+    for (;;) {
+      const auto res = decoder_.next(f);
+      if (res == Decoder::Result::kFrame) return f;
+      EXPECT_NE(res, Decoder::Result::kError);
+      char buf[4096];
+      const long n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) {
+        ADD_FAILURE() << "the hub wrote nothing more";
+        return {};
+      }
+      decoder_.feed(buf, static_cast<size_t>(n));
+    }
+  }
+  std::string error_code(const Frame& f) {
+    proto::ErrorMsg e;
+    std::string err;
+    EXPECT_EQ(f.type, Type::kError);
+    EXPECT_TRUE(proto::parse(f.payload, e, err)) << err;
+    return e.code;
+  }
+  void hang_up() {
+    ::close(fd_);
+    fd_ = -1;
+    hub_.on_client_event(id_, POLLIN | POLLHUP);
+  }
+
+ private:
+  ClientHub& hub_;
+  int fd_ = -1;
+  uint64_t id_ = 0;
+  Decoder decoder_;
+};
+
+struct ClientHubTest : ::testing::Test {
+  TestVm vm;
+  ClientHub hub{vm, "vm1", "secret"};
+};
+
+TEST_F(ClientHubTest, GreetsAClientWithTheRightTokenWithTheAgentVersion) {
+  hub.set_agent_version("agent 1.2");
+  Client c(hub);
+  c.hello("secret");
+  const Frame f = c.receive();
+  ASSERT_EQ(f.type, Type::kHelloOk);
+  proto::HelloOk ok;
+  std::string err;
+  ASSERT_TRUE(proto::parse(f.payload, ok, err)) << err;
+  EXPECT_EQ(ok.agent, "agent 1.2");
+  EXPECT_EQ(ok.version, proto::kVersion);
+}
+
+TEST_F(ClientHubTest, RefusesAWrongTokenAndClosesTheClient) {
+  Client c(hub);
+  c.hello("guess");
+  EXPECT_EQ(c.error_code(c.receive()), "EPERM");
+  hub.reap_closed_clients();
+  EXPECT_EQ(hub.client_count(), 0u);
+}
+
+TEST_F(ClientHubTest, TheFirstFrameMustBeHello) {
+  Client c(hub);
+  c.send(Type::kPing, 0, "x");
+  EXPECT_EQ(c.error_code(c.receive()), "EPROTO");
+  EXPECT_TRUE(vm.to_agent.empty());
+}
+
+TEST_F(ClientHubTest, AnswersPingAndPassesAStopToTheVm) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kPing, 0, "p");
+  const Frame pong = c.receive();
+  EXPECT_EQ(pong.type, Type::kPong);
+  EXPECT_EQ(pong.payload, "p");
+  c.send(Type::kVmStop, 0, proto::to_json(proto::VmStop{0, true}));
+  EXPECT_EQ(c.receive().type, Type::kVmStopping);
+  EXPECT_EQ(vm.stops, 1);
+  EXPECT_EQ(vm.stop_timeout, 10000u);  // 0 means the default
+  EXPECT_TRUE(vm.stop_force);
+}
+
+TEST_F(ClientHubTest, RoutesStreamsBothWaysUnderTheClientsOwnNumbers) {
+  Client a(hub), b(hub);
+  a.hello("secret");
+  a.receive();
+  b.hello("secret");
+  b.receive();
+  a.send(Type::kExec, 1, "{}");
+  b.send(Type::kExec, 1, "{}");  // same local number, another client
+  ASSERT_EQ(vm.to_agent.size(), 2u);
+  const uint32_t ga = vm.to_agent[0].stream, gb = vm.to_agent[1].stream;
+  EXPECT_NE(ga, gb);
+  EXPECT_EQ(hub.stream_count(), 2u);
+
+  Frame out;
+  out.type = Type::kStdout;
+  out.stream = gb;
+  out.payload = "for b";
+  hub.from_agent(out);
+  const Frame got = b.receive();
+  EXPECT_EQ(got.type, Type::kStdout);
+  EXPECT_EQ(got.stream, 1u);
+  EXPECT_EQ(got.payload, "for b");
+
+  a.send(Type::kStdin, 1, "input");
+  ASSERT_EQ(vm.to_agent.size(), 3u);
+  EXPECT_EQ(vm.to_agent[2].type, Type::kStdin);
+  EXPECT_EQ(vm.to_agent[2].stream, ga);
+
+  // A duplicate local number is refused on that stream.
+  a.send(Type::kExec, 1, "{}");
+  const Frame dup = a.receive();
+  EXPECT_EQ(a.error_code(dup), "EINVAL");
+  EXPECT_EQ(dup.stream, 1u);
+}
+
+TEST_F(ClientHubTest, RefusesNewStreamsWhileTheVmDoesNotTakeThem) {
+  vm.running = false;
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kExec, 3, "{}");
+  const Frame f = c.receive();
+  EXPECT_EQ(c.error_code(f), "ESTATE");
+  EXPECT_EQ(f.stream, 3u);
+  EXPECT_TRUE(vm.to_agent.empty());
+}
+
+TEST_F(ClientHubTest, ACommandDiesWithItsClient) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kExec, 1, "{}");
+  c.send(Type::kFileRead, 2, "{}");
+  ASSERT_EQ(vm.to_agent.size(), 2u);
+  const uint32_t exec = vm.to_agent[0].stream, read = vm.to_agent[1].stream;
+  c.hang_up();
+  EXPECT_EQ(hub.client_count(), 0u);
+  ASSERT_EQ(vm.to_agent.size(), 4u);
+  EXPECT_EQ(vm.to_agent[2].type, Type::kSignal);
+  EXPECT_EQ(vm.to_agent[2].stream, exec);
+  proto::SignalMsg sig;
+  std::string err;
+  ASSERT_TRUE(proto::parse(vm.to_agent[2].payload, sig, err)) << err;
+  EXPECT_EQ(sig.signal, SIGKILL);
+  EXPECT_EQ(vm.to_agent[3].type, Type::kError);  // the file read is cancelled
+  EXPECT_EQ(vm.to_agent[3].stream, read);
+}
+
+TEST_F(ClientHubTest, FailsEveryStreamWhenTheAgentGoesAway) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kExec, 5, "{}");
+  hub.fail_all_streams("EIO", "the agent channel closed (closed)");
+  const Frame f = c.receive();
+  EXPECT_EQ(c.error_code(f), "EIO");
+  EXPECT_EQ(f.stream, 5u);
+  EXPECT_EQ(hub.stream_count(), 0u);
+}
+
+}  // namespace
+}  // namespace smolvm

@@ -221,12 +221,17 @@ TEST_F(CgroupLimits, ACpuBoundGuestIsHeldToItsOneVcpu) {
   measure("busy loop on every vCPU", busy + "wait");
   // Disk I/O on top keeps QEMU's other threads busy beside the vCPU's:
   // now the quota is what holds QEMU to one CPU.
-  const long long throttled =
-      measure("busy loop + O_DIRECT disk writes",
-              busy +
-                  "timeout 4 sh -c 'while :; do dd if=/dev/zero of=/root/cpu-io bs=1M count=50 "
-                  "oflag=direct 2>/dev/null; done'; rm -f /root/cpu-io; wait");
-  EXPECT_GT(throttled, 0) << "cpu.stat nr_throttled did not grow";
+  // QEMU can only be throttled when the host gives it more than one CPU; on
+  // a loaded 2-core host it sometimes gets less for a whole run, so up to
+  // three runs are made and one of them must be throttled.
+  long long throttled = 0;
+  for (int attempt = 1; attempt <= 3 && throttled == 0; ++attempt) {
+    throttled = measure("busy loop + O_DIRECT disk writes",
+                        busy +
+                            "timeout 4 sh -c 'while :; do dd if=/dev/zero of=/root/cpu-io bs=1M "
+                            "count=50 oflag=direct 2>/dev/null; done'; rm -f /root/cpu-io; wait");
+  }
+  EXPECT_GT(throttled, 0) << "cpu.stat nr_throttled did not grow in three runs";
   EXPECT_TRUE(answers(vm_));
 }
 

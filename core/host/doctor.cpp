@@ -91,21 +91,16 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
        {KindCheck{SMOLVM_PLUGIN_VMM, true}, KindCheck{SMOLVM_PLUGIN_EXECUTOR, false},
         KindCheck{SMOLVM_PLUGIN_NETWORK, false}}) {
     const std::string kind = plugin_kind_name(k.kind);
+    // Each plugin probed once: a probe may run its VMM's binary.
+    const auto probed = probe_backends(plugins, k.kind);
     nlohmann::json probes = nlohmann::json::object();
-    for (const auto& name : plugins.available(k.kind)) {
-      BackendProbe p;
-      try {
-        p = probe_backend(plugins.get(k.kind, name));
-      } catch (const Error& e) {
-        p.reason = e.what();
-        p.json = {{"available", false}, {"reason", p.reason}};
-      }
+    for (const auto& [name, p] : probed) {
       probes[name] = p.json;
       check(kind + " " + name, p.available, p.available ? describe_probe(p.json) : p.reason, p.fix,
             false);
     }
     report[kind] = probes;
-    const std::string chosen = choose_auto_backend(plugins, k.kind);
+    const std::string chosen = best_backend(probed);
     report[kind + "_auto"] = chosen;
     if (k.required) {
       check(kind, !chosen.empty(),

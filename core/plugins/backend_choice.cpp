@@ -61,21 +61,36 @@ BackendProbe probe_backend(const LoadedPlugin& plugin) {
   return out;
 }
 
-std::string choose_auto_backend(PluginRegistry& plugins, uint32_t kind) {
+std::map<std::string, BackendProbe> probe_backends(PluginRegistry& plugins, uint32_t kind) {
+  std::map<std::string, BackendProbe> out;
+  for (const auto& name : plugins.available(kind)) {
+    try {
+      out[name] = probe_backend(plugins.get(kind, name));
+    } catch (const Error& e) {
+      // A plugin that does not load is no candidate (smolvm plugins says why).
+      BackendProbe p;
+      p.reason = e.what();
+      p.json = {{"available", false}, {"reason", p.reason}};
+      out[name] = std::move(p);
+    }
+  }
+  return out;
+}
+
+std::string best_backend(const std::map<std::string, BackendProbe>& probes) {
   std::string best;
   int64_t best_rank = 0;
-  for (const auto& name : plugins.available(kind)) {  // in name order
-    try {
-      const BackendProbe p = probe_backend(plugins.get(kind, name));
-      if (p.available && (best.empty() || p.rank > best_rank)) {
-        best = name;
-        best_rank = p.rank;
-      }
-    } catch (const Error&) {
-      // a plugin that does not load is not a candidate (smolvm plugins says why)
+  for (const auto& [name, p] : probes) {  // in name order: the first of equal ranks wins
+    if (p.available && (best.empty() || p.rank > best_rank)) {
+      best = name;
+      best_rank = p.rank;
     }
   }
   return best;
+}
+
+std::string choose_auto_backend(PluginRegistry& plugins, uint32_t kind) {
+  return best_backend(probe_backends(plugins, kind));
 }
 
 void check_backend_name(PluginRegistry& plugins, uint32_t kind, const std::string& field,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -24,6 +25,14 @@ struct BackendProbe {
 };
 
 BackendProbe probe_backend(const LoadedPlugin& plugin);
+
+// Every installed plugin of kind, probed, by name; one that does not load
+// is unavailable with the loader's reason.
+std::map<std::string, BackendProbe> probe_backends(PluginRegistry& plugins, uint32_t kind);
+
+// The available probe with the highest rank (equal ranks: the first name),
+// or "" when none is available.
+std::string best_backend(const std::map<std::string, BackendProbe>& probes);
 
 // The name "auto" stands for: the available plugin of kind with the highest
 // rank (equal ranks: the first name in order), or "" when none is.

@@ -5,6 +5,8 @@
 // given and what is allowed, before anything is made.
 #include <smolvm/smolvm.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "tests/cli/cli_fixture.h"

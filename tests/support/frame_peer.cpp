@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "tests/support/unix_socket.h"
 
@@ -39,6 +40,16 @@ std::optional<proto::Frame> FramePeer::recv_type(proto::Type type, int timeout_m
   for (;;) {
     auto f = recv(timeout_ms);
     if (!f || f->type == type) return f;
+  }
+}
+
+void FramePeer::hold_open(int timeout_ms) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          end - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0 || !recv(static_cast<int>(left))) return;
   }
 }
 

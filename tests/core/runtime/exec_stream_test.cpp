@@ -104,7 +104,7 @@ TEST_F(ExecStreamTest, OutputThenExitThenDone) {
   serve([](FramePeer& peer, uint32_t stream) {
     peer.send(Type::kStdout, stream, "hello\n");
     peer.send(Type::kExit, stream, proto::to_json(proto::ExitStatus{3, 0, false, 42}));
-    peer.recv(5000);  // until the client leaves
+    peer.hold_open(5000);
   });
   stream_ = start(0);
   smolvm_executor_event ev{};
@@ -136,7 +136,7 @@ TEST_F(ExecStreamTest, CallersWaitEndsWithEtimeoutAndTheCommandGoesOn) {
 TEST_F(ExecStreamTest, GuestThatIgnoresTheKillIsGivenUpAfterTheGrace) {
   serve([this](FramePeer& peer, uint32_t stream) {
     await_kill(peer, stream);
-    peer.recv(10000);  // and never answers
+    peer.hold_open(10000);
   });
   stream_ = start(300);
   smolvm_executor_event ev{};
@@ -164,7 +164,7 @@ TEST_F(ExecStreamTest, KillConfirmedByTheGuestIsATimedOutExit) {
   serve([this](FramePeer& peer, uint32_t stream) {
     await_kill(peer, stream);
     peer.send(Type::kExit, stream, proto::to_json(proto::ExitStatus{137, SIGKILL, false, 7}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   stream_ = start(300);
   smolvm_executor_event ev{};
@@ -182,7 +182,7 @@ TEST_F(ExecStreamTest, KillConfirmedByTheGuestIsATimedOutExit) {
 TEST_F(ExecStreamTest, ShortWaitsDoNotPostponeTheDeadline) {
   serve([this](FramePeer& peer, uint32_t stream) {
     await_kill(peer, stream);
-    peer.recv(10000);
+    peer.hold_open(10000);
   });
   stream_ = start(300);
   smolvm_executor_event ev{};

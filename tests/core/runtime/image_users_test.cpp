@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/runtime/runtime.h"
+#include "tests/support/temp_dir.h"
 
 namespace smolvm {
 namespace {
@@ -25,8 +26,7 @@ namespace fs = std::filesystem;
 class ImageUsers : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sviu-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = tmp_.path();
     images_ = dir_ + "/cache/images";
     for (const char* key : {"aaaa", "bbbb", "cccc", "dddd"}) {
       fs::create_directories(images_ + "/" + key);
@@ -36,7 +36,6 @@ class ImageUsers : public ::testing::Test {
     fs::create_directory_symlink("aaaa", images_ + "/default");
     fs::create_directories(images_ + "/.build-unfinished");  // the builder's
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::map<std::string, std::string> kept(bool dry_run) {
     std::map<std::string, std::string> out;
@@ -45,6 +44,7 @@ class ImageUsers : public ::testing::Test {
   }
   std::string rootfs(const char* key) { return images_ + "/" + key + "/rootfs.ext4"; }
 
+  test::TempDir tmp_;
   std::string dir_, images_;
 };
 

@@ -17,6 +17,7 @@
 #include "core/common/process.h"
 #include "core/plugins/backend_choice.h"
 #include "core/state/vm_writer.h"
+#include "tests/support/temp_dir.h"
 
 namespace smolvm {
 namespace {
@@ -26,8 +27,7 @@ namespace fs = std::filesystem;
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/svrt-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = tmp_.path();
     // A fake but real-on-disk image: create never boots it.
     std::ofstream(dir_ + "/vmlinux") << "kernel";
     std::ofstream(dir_ + "/rootfs.ext4") << std::string(1 << 20, '\0');
@@ -37,7 +37,6 @@ class RuntimeTest : public ::testing::Test {
     ::setenv("SMOLVM_SUPERVISOR", SMOLVM_SUPERVISOR_BUILD_PATH, 1);
     rt_ = std::make_unique<Runtime>(opts_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   VmSpec spec(const std::string& id) {
     VmSpec s;
@@ -52,6 +51,7 @@ class RuntimeTest : public ::testing::Test {
     return n;
   }
 
+  test::TempDir tmp_;
   std::string dir_;
   RuntimeOptions opts_;
   std::unique_ptr<Runtime> rt_;

@@ -141,7 +141,7 @@ TEST(SupervisorClient, SilentSupervisorTimesOut) {
   OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
     Seen seen;
     read_request(peer, seen);
-    peer.recv(8000);  // holds the connection open until the client leaves
+    peer.hold_open(8000);
   });
   std::string error;
   const auto t0 = Clock::now();

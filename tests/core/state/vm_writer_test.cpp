@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/common/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace smolvm {
 namespace {
@@ -17,8 +18,7 @@ namespace {
 class VmWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/svwr-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    dir_ = tmp_.path();
     store_ =
         std::make_unique<Store>(plugins_.get(SMOLVM_PLUGIN_STORE, "sqlite"), dir_ + "/store.db");
     VmRecord rec;
@@ -28,10 +28,7 @@ class VmWriterTest : public ::testing::Test {
     rec.runtime.vm_dir = dir_ + "/vms/w";
     store_->insert(rec);
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   // Puts the row in `state` the way a crashed old writer would have.
   void force_state(const std::string& state) { store_->update("w", state, nullptr, nullptr, ""); }
   std::string message_of(const std::function<void()>& f, int status) {
@@ -45,6 +42,7 @@ class VmWriterTest : public ::testing::Test {
     return "";
   }
 
+  test::TempDir tmp_;
   std::string dir_;
   PluginRegistry plugins_{SMOLVM_PLUGIN_BUILD_DIR};
   std::unique_ptr<Store> store_;

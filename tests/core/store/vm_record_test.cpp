@@ -10,6 +10,7 @@
 
 #include "core/plugins/loader.h"
 #include "core/store/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace smolvm {
 namespace {
@@ -135,8 +136,8 @@ TEST(VmRuntimeJson, AValueOfTheWrongTypeIsIgnoredLikeAMissingOne) {
 // The literal row, put in a real SQLite store through the plugin as the
 // previous version did, comes out of Store typed.
 TEST(VmRuntimeJson, ARowOfThePreviousVersionLoadsFromTheStore) {
-  char tmpl[] = "/tmp/svrec-XXXXXX";
-  const std::string dir = mkdtemp(tmpl);
+  const test::TempDir tmp;
+  const std::string dir = tmp.path();
   const std::string path = dir + "/store.db";
   PluginRegistry plugins(SMOLVM_PLUGIN_BUILD_DIR);
   const auto& plugin = plugins.get(SMOLVM_PLUGIN_STORE, "sqlite");
@@ -158,7 +159,6 @@ TEST(VmRuntimeJson, ARowOfThePreviousVersionLoadsFromTheStore) {
   EXPECT_TRUE(rec.spec.delete_with_owner);
   EXPECT_EQ(rec.spec.env, std::vector<std::string>{"A=1"});
   EXPECT_EQ(rec.created_at_ms, 1000);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(VmSpecJson, AStoredSpecWithoutSizesTakesTheCApiDefaults) {

@@ -91,7 +91,7 @@ class AgentExecutorWire : public ::testing::Test {
 TEST_F(AgentExecutorWire, ConnectSendsTheTokenAndWaitsForHelloOk) {
   serve([](FramePeer& peer) {
     peer.send(Type::kHelloOk, 0, hello_ok());
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   EXPECT_EQ(hello_.token, "tok-123");
@@ -115,7 +115,7 @@ TEST_F(AgentExecutorWire, NoSupervisorIsEstateNamingTheSocket) {
 }
 
 TEST_F(AgentExecutorWire, ASilentSupervisorTimesOutTheHello) {
-  serve([](FramePeer& peer) { peer.recv(5000); });
+  serve([](FramePeer& peer) { peer.hold_open(5000); });
   EXPECT_EQ(connect(300), SMOLVM_ETIMEOUT);
   EXPECT_STREQ(err_.message, "no HELLO_OK from the supervisor within 300 ms");
 }
@@ -140,7 +140,7 @@ TEST_F(AgentExecutorWire, StreamsAreDemultiplexed) {
     peer.send(Type::kStderr, a->stream, "from a");
     peer.send(Type::kExit, b->stream, proto::to_json(proto::ExitStatus{2, 0, false, 5}));
     peer.send(Type::kExit, a->stream, proto::to_json(proto::ExitStatus{0, 0, false, 6}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   void* a = start("echo a");
@@ -172,7 +172,7 @@ TEST_F(AgentExecutorWire, ExecSendsTheRequestAsTheAgentReadsIt) {
     auto e = peer.recv_type(Type::kExec);
     std::string err;
     if (e && proto::parse(e->payload, seen, err)) got = true;
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   const char* env[] = {"A=1", "B=two"};
@@ -212,7 +212,7 @@ TEST_F(AgentExecutorWire, ConsumedOutputIsCreditedBack) {
     uint32_t n = 0;
     if (c && c->stream == e->stream && proto::read_u32_le(c->payload, n)) credited = n;
     peer.send(Type::kExit, e->stream, proto::to_json(proto::ExitStatus{}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   void* exec = start("yes");
@@ -234,7 +234,7 @@ TEST_F(AgentExecutorWire, ErrorOnTheStreamKeepsTheGuestsCode) {
     if (!e) return;
     peer.send(Type::kError, e->stream,
               proto::to_json(proto::ErrorMsg{"ENOTFOUND", "no such program: nope"}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   void* exec = start("nope");
@@ -252,7 +252,7 @@ TEST_F(AgentExecutorWire, AMalformedExitIsEproto) {
     auto e = peer.recv_type(Type::kExec);
     if (!e) return;
     peer.send(Type::kExit, e->stream, R"({"exit_code":"zero"})");
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   void* exec = start("true");
@@ -285,7 +285,7 @@ TEST_F(AgentExecutorWire, KillSendsTheSignalOnTheStream) {
     proto::SignalMsg m;
     std::string err;
     if (e && s && s->stream == e->stream && proto::parse(s->payload, m, err)) signal = m.signal;
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   void* exec = start("sleep 100");
@@ -316,7 +316,7 @@ TEST_F(AgentExecutorWire, FileReadGathersDataUntilEnd) {
     if (proto::parse(r->payload, m, err)) asked = m.path;
     peer.send(Type::kData, r->stream, "hello ");
     peer.send(Type::kData, r->stream, "world", proto::kFlagEnd);
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   Sink sink;
@@ -336,7 +336,7 @@ TEST_F(AgentExecutorWire, FileReadOfAMissingFileKeepsTheCode) {
     if (!r) return;
     peer.send(Type::kError, r->stream,
               proto::to_json(proto::ErrorMsg{"ENOTFOUND", "/nope: no such file"}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   Sink sink;
@@ -354,7 +354,7 @@ TEST_F(AgentExecutorWire, FileReadTimesOutAndCancels) {
     if (!r) return;
     auto e = peer.recv_type(Type::kError, 5000);
     cancelled = e && e->stream == r->stream;
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   Sink sink;
@@ -395,7 +395,7 @@ TEST_F(AgentExecutorWire, FileWriteSendsPathModeAndDataThenWaitsForDone) {
       if (d->end()) break;
     }
     peer.send(Type::kDone, w->stream, "");
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   Source src{std::string(600 << 10, 'z') + "tail"};
@@ -416,7 +416,7 @@ TEST_F(AgentExecutorWire, FileWriteRefusedByTheGuestKeepsTheCode) {
     if (!w) return;
     peer.send(Type::kError, w->stream,
               proto::to_json(proto::ErrorMsg{"EPERM", "/proc/x: read-only file system"}));
-    peer.recv(5000);
+    peer.hold_open(5000);
   });
   ASSERT_EQ(connect(), 0) << err_.message;
   Source src{"data"};

@@ -14,6 +14,7 @@
 #include "core/plugins/loader.h"
 #include "core/runtime/guest_session.h"
 #include "protocol/messages.h"
+#include "tests/support/failure.h"
 #include "tests/support/frame_peer.h"
 #include "tests/support/temp_dir.h"
 
@@ -61,6 +62,13 @@ class ExecStreamTest : public ::testing::Test {
     target.token = "t";
     smolvm_plugin_error err{};
     ASSERT_EQ(vt().connect(&conn_, &target, 2000, &err), 0) << err.message;
+  }
+  // The guest ignores the kill: it records the SIGNAL and never answers.
+  void serve_guest_ignoring_kill() {
+    serve([this](FramePeer& peer, uint32_t stream) {
+      await_kill(peer, stream);
+      peer.hold_open(10000);
+    });
   }
   // Waits for the guest's SIGNAL and records it.
   void await_kill(FramePeer& peer, uint32_t stream) {
@@ -134,10 +142,7 @@ TEST_F(ExecStreamTest, CallersWaitEndsWithEtimeoutAndTheCommandGoesOn) {
 // The guest never confirms the kill: the host ends the stream itself at
 // timeout + SMOLVM_EXEC_GRACE_MS, with a made-up timed-out exit.
 TEST_F(ExecStreamTest, GuestThatIgnoresTheKillIsGivenUpAfterTheGrace) {
-  serve([this](FramePeer& peer, uint32_t stream) {
-    await_kill(peer, stream);
-    peer.hold_open(10000);
-  });
+  serve_guest_ignoring_kill();
   stream_ = start(300);
   smolvm_executor_event ev{};
   const auto t0 = Clock::now();
@@ -180,10 +185,7 @@ TEST_F(ExecStreamTest, KillConfirmedByTheGuestIsATimedOutExit) {
 
 // A caller polling with short waits still gets the kill at the deadline.
 TEST_F(ExecStreamTest, ShortWaitsDoNotPostponeTheDeadline) {
-  serve([this](FramePeer& peer, uint32_t stream) {
-    await_kill(peer, stream);
-    peer.hold_open(10000);
-  });
+  serve_guest_ignoring_kill();
   stream_ = start(300);
   smolvm_executor_event ev{};
   const auto t0 = Clock::now();
@@ -196,14 +198,10 @@ TEST_F(ExecStreamTest, ShortWaitsDoNotPostponeTheDeadline) {
 }
 
 TEST(ExecRequestCheck, RefusalsNameTheFieldAndValue) {
-  auto message = [](const ExecRequest& r) -> std::string {
-    try {
-      check_exec_request(r);
-    } catch (const Error& e) {
-      EXPECT_EQ(e.status(), SMOLVM_EINVAL);
-      return e.what();
-    }
-    return "";
+  auto message = [](const ExecRequest& r) {
+    const test::Failure f = test::failure_of([&] { check_exec_request(r); });
+    EXPECT_EQ(f.status, f.message.empty() ? 0 : SMOLVM_EINVAL);
+    return f.message;
   };
   ExecRequest both;
   both.argv = {"ls"};

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "tests/support/failure.h"
 #include "tests/support/processes.h"
 #include "tests/support/temp_dir.h"
 
@@ -173,15 +174,11 @@ TEST_F(Launcher, CleanupFailureIsEioWithItsOutput) {
   SupervisorOverride o(stand_in("echo 'no such vm: vm-two'\nexit 3"));
   CleanupRequest req;
   req.vm_id = "vm-two";
-  try {
-    run_supervisor_cleanup(req);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), SMOLVM_EIO);
-    EXPECT_STREQ(e.what(),
-                 "cleaning up after vm 'vm-two': smolvm-supervisor --cleanup exited with status 3: "
-                 "no such vm: vm-two");
-  }
+  const test::Failure f = test::failure_of([&] { run_supervisor_cleanup(req); });
+  EXPECT_EQ(f.status, SMOLVM_EIO);
+  EXPECT_EQ(f.message,
+            "cleaning up after vm 'vm-two': smolvm-supervisor --cleanup exited with status 3: "
+            "no such vm: vm-two");
 }
 
 TEST_F(Launcher, CleanupThatHangsIsEtimeout) {
@@ -190,14 +187,9 @@ TEST_F(Launcher, CleanupThatHangsIsEtimeout) {
   req.vm_id = "vm-two";
   req.timeout_ms = 1000;
   const auto t0 = Clock::now();
-  try {
-    run_supervisor_cleanup(req);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.status(), SMOLVM_ETIMEOUT);
-    EXPECT_NE(std::string(e.what()).find("did not finish within 1 s"), std::string::npos)
-        << e.what();
-  }
+  const test::Failure f = test::failure_of([&] { run_supervisor_cleanup(req); });
+  EXPECT_EQ(f.status, SMOLVM_ETIMEOUT);
+  EXPECT_NE(f.message.find("did not finish within 1 s"), std::string::npos) << f.message;
   EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count(), 5000);
 }
 
@@ -210,7 +202,9 @@ TEST_F(Launcher, RealSupervisorCleanupOfAnUnknownVmFails) {
   req.state_dir = dir_.path();
   req.plugin_path = SMOLVM_PLUGIN_BUILD_DIR;
   req.store = "no-such-store";
-  EXPECT_THROW(run_supervisor_cleanup(req), Error);
+  const test::Failure f = test::failure_of([&] { run_supervisor_cleanup(req); });
+  EXPECT_EQ(f.status, SMOLVM_EIO) << f.message;
+  EXPECT_NE(f.message.find("vm-none"), std::string::npos) << f.message;
 }
 
 }  // namespace

@@ -89,6 +89,24 @@ int cmd_stop(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int cmd_pause(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {});
+  Runtime rt;
+  Vm vm(rt, one_id(a, "pause"));
+  check(smolvm_vm_pause(vm.vm));
+  std::cout << smolvm_vm_id(vm.vm) << " paused\n";
+  return 0;
+}
+
+int cmd_resume(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {}, {});
+  Runtime rt;
+  Vm vm(rt, one_id(a, "resume"));
+  check(smolvm_vm_resume(vm.vm));
+  std::cout << smolvm_vm_id(vm.vm) << " resumed\n";
+  return 0;
+}
+
 int cmd_rm(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {"--force"}, {{"-f", "--force"}});
   if (a.positional.empty()) throw UsageError("rm takes one or more VM ids");

@@ -31,6 +31,24 @@ def test_identity_status_and_info(vm: SmolVM) -> None:
     assert vm.owned and not vm.closed
 
 
+def test_pause_and_resume(vm: SmolVM) -> None:
+    vm.write_file("/tmp/before-pause", b"kept")
+    vm.pause()
+    try:
+        assert vm.status == "paused"
+        with pytest.raises(smolvm.VMStateError, match="is paused: resume it first") as refused:
+            vm.run("true")
+        assert refused.value.code == "ESTATE"
+        with pytest.raises(smolvm.VMStateError, match="is paused: only a running VM can be paused"):
+            vm.pause()
+    finally:
+        vm.resume()
+    assert vm.status == "running"
+    assert vm.read_file("/tmp/before-pause") == b"kept"
+    with pytest.raises(smolvm.VMStateError, match="is running: only a paused VM can be resumed"):
+        vm.resume()
+
+
 def test_reattach_from_another_process(vm: SmolVM, child_env: dict) -> None:
     vm.write_file("/tmp/marker", b"from parent")
     script = (

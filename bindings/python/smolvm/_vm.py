@@ -211,7 +211,7 @@ class VM:
     @property
     def status(self) -> str:
         """The VM's state, read fresh: "created", "starting", "running",
-        "stopping", "stopped" or "failed"."""
+        "paused", "stopping", "stopped" or "failed"."""
         return self.info().state
 
     @property
@@ -243,6 +243,19 @@ class VM:
                 or not 0 < timeout <= 3600:
             raise ConfigError(f"timeout={timeout!r}: must be 0 < seconds <= 3600")
         check(self._call(ll.smolvm_swig_vm_stop, max(1, int(timeout * 1000))))
+
+    def pause(self) -> None:
+        """Stops the guest's vCPUs: its clock and processes stand still,
+        its memory, disk and network stay (status "paused"). Commands and
+        file transfers raise :class:`VMStateError` until :meth:`resume`;
+        :meth:`stop` and :meth:`delete` work. Raises :class:`VMStateError`
+        naming the state if the VM is not running (a paused one included)."""
+        check(self._call(ll.smolvm_swig_vm_pause))
+
+    def resume(self) -> None:
+        """Lets a paused VM run again where it stood. Raises
+        :class:`VMStateError` naming the state if it is not paused."""
+        check(self._call(ll.smolvm_swig_vm_resume))
 
     def delete(self) -> None:
         """Stops the VM if needed and removes its disk, files and record.

@@ -89,23 +89,23 @@ int cmd_stop(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int cmd_pause(const std::vector<std::string>& argv) {
+namespace {
+
+// smolvm pause ID, smolvm resume ID.
+int set_paused(const std::vector<std::string>& argv, bool pause) {
   const Args a = parse_args(argv, {}, {});
   Runtime rt;
-  Vm vm(rt, one_id(a, "pause"));
-  check(smolvm_vm_pause(vm.vm));
-  std::cout << smolvm_vm_id(vm.vm) << " paused\n";
+  Vm vm(rt, one_id(a, pause ? "pause" : "resume"));
+  check(pause ? smolvm_vm_pause(vm.vm) : smolvm_vm_resume(vm.vm));
+  std::cout << smolvm_vm_id(vm.vm) << (pause ? " paused\n" : " resumed\n");
   return 0;
 }
 
-int cmd_resume(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {}, {});
-  Runtime rt;
-  Vm vm(rt, one_id(a, "resume"));
-  check(smolvm_vm_resume(vm.vm));
-  std::cout << smolvm_vm_id(vm.vm) << " resumed\n";
-  return 0;
-}
+}  // namespace
+
+int cmd_pause(const std::vector<std::string>& argv) { return set_paused(argv, true); }
+
+int cmd_resume(const std::vector<std::string>& argv) { return set_paused(argv, false); }
 
 int cmd_rm(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {"--force"}, {{"-f", "--force"}});

@@ -211,6 +211,27 @@ def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> Non
         print(f"owner killed by {sig.name}: {vm_id} gone in {took:.2f} s")
 
 
+def test_a_paused_smolvm_goes_with_its_killed_owner(child_env: dict) -> None:
+    script = ("import smolvm, time\n"
+              "vm = smolvm.SmolVM(mem_size_mib=256)\n"
+              "vm.start()\n"
+              "vm.pause()\n"
+              "print(vm.id, flush=True)\n"
+              "time.sleep(300)\n")
+    proc, vm_id = _spawn_owner(script, child_env)
+    info = VM.from_id(vm_id).info()
+    assert info.state == "paused"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    took = _gone_within(vm_id, info.state_dir, 15)
+    for pid in (info.supervisor_pid, info.vmm_pid):
+        deadline = time.monotonic() + 5
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _pid_alive(pid), f"pid {pid} of the paused {vm_id} outlived its owner"
+    print(f"paused VM {vm_id} gone {took:.2f} s after its owner was killed")
+
+
 def test_detach_keeps_the_vm_after_its_owner_exits(child_env: dict) -> None:
     script = ("import smolvm\n"
               "vm = smolvm.SmolVM(mem_size_mib=256)\n"

@@ -286,7 +286,7 @@ int cmd_logs(const std::vector<std::string>& argv) {
     std::cout.flush();
     if (!a.has("--follow")) break;
     const std::string state = info_json(vm.vm)["state"];
-    if (state != "running" && state != "starting") break;
+    if (state != "running" && state != "starting" && state != "paused") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (!raw) std::cout << escaper.finish();

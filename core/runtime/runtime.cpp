@@ -588,7 +588,8 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
   ForwardRecord f{id, protocol, host_addr, claim_host_port(host_addr, host_port, protocol),
                   guest_port};
   store_->add_forward(f);
-  if (rec.state == "running") {
+  // A paused VM's network is up as a running one's is.
+  if (rec.state == state_name(VmState::kRunning) || rec.state == state_name(VmState::kPaused)) {
     try {
       NetworkBackend(plugins_, network).add_forward(rec.runtime.lease, f);
     } catch (...) {

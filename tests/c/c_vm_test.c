@@ -99,6 +99,61 @@ static void lost_connection(smolvm_runtime* rt, smolvm_vm* vm) {
   expect_output(vm, "echo and after", "and after\n");
 }
 
+/* The VM's environment: set through one handle, seen by commands through
+ * another handle (whose session was opened before the change); a bad
+ * entry changes nothing; unset and replace. */
+static void environment(smolvm_runtime* rt, smolvm_vm* vm) {
+  const char* set[] = {"GREETING=hello world", "EMPTY="};
+  const char* bad[] = {"OK=1", "2BAD=x"};
+  const char* unset[] = {"EMPTY", "NEVER_SET"};
+  const char* replace[] = {"ONLY=1"};
+  smolvm_vm* other = NULL;
+  char* json = NULL;
+  CHECK(smolvm_vm_open(&other, rt, smolvm_vm_id(vm)) == 0);
+  expect_output(other, "echo \"[$GREETING]\"", "[]\n");
+  CHECK(smolvm_vm_env_set(vm, set, 2, 1) == 0);
+  expect_output(other, "echo \"[$GREETING]\"", "[hello world]\n");
+  CHECK(smolvm_vm_env_set(vm, bad, 2, 1) == SMOLVM_EINVAL);
+  CHECK(strstr(smolvm_last_error(), "env name '2BAD'") != NULL);
+  CHECK(smolvm_vm_env_list(&json, other) == 0);
+  CHECK(json && strcmp(json, "{\"EMPTY\":\"\",\"GREETING\":\"hello world\"}") == 0);
+  smolvm_free(json);
+  CHECK(smolvm_vm_env_unset(vm, unset, 2) == 0);
+  CHECK(smolvm_vm_env_list(&json, vm) == 0);
+  CHECK(json && strcmp(json, "{\"GREETING\":\"hello world\"}") == 0);
+  smolvm_free(json);
+  CHECK(smolvm_vm_env_set(vm, replace, 1, 0) == 0);
+  expect_output(other, "echo \"[$GREETING][$ONLY]\"", "[][1]\n");
+  CHECK(smolvm_vm_env_set(vm, NULL, 1, 1) == SMOLVM_EINVAL);
+  smolvm_vm_free(other);
+}
+
+/* smolvm_vm_start_ex: a boot timeout of its own, for that start only. */
+static void start_with_timeout(smolvm_runtime* rt) {
+  smolvm_vm_options vo;
+  smolvm_start_options so = SMOLVM_START_OPTIONS_INIT;
+  smolvm_start_options bad;
+  smolvm_vm* vm = NULL;
+  smolvm_vm_options_init(&vo);
+  vo.mem_size_mib = 256;
+  vo.vcpu_count = 1;
+  vo.vm_id = "c-start-ex";
+  CHECK(smolvm_vm_create(&vm, rt, &vo) == 0);
+  so.boot_timeout_ms = 1;
+  CHECK(smolvm_vm_start_ex(vm, &so) == SMOLVM_ETIMEOUT);
+  CHECK(strstr(smolvm_last_error(), "within 1 ms") != NULL);
+  CHECK(smolvm_start_options_init(&so) == 0 && so.boot_timeout_ms == 0);
+  memset(&bad, 0, sizeof bad);
+  bad.struct_size = 2; /* not a version this library knows */
+  CHECK(smolvm_vm_start_ex(vm, &bad) == SMOLVM_EINVAL);
+  CHECK(strstr(smolvm_last_error(), "start options.struct_size=2") != NULL);
+  so.boot_timeout_ms = 120000;
+  CHECK(smolvm_vm_start_ex(vm, &so) == 0);
+  expect_output(vm, "echo up", "up\n");
+  CHECK(smolvm_vm_delete(vm) == 0);
+  smolvm_vm_free(vm);
+}
+
 /* A kernel that is not one: the start error carries QEMU's own words. */
 static void not_a_kernel(smolvm_runtime* rt, const char* dir) {
   char kernel[300];
@@ -153,10 +208,12 @@ int main(void) {
     oversized_requests(vm);
     nul_in_data(vm);
     lost_connection(rt, vm);
+    environment(rt, vm);
     CHECK(smolvm_vm_delete(vm) == 0);
     smolvm_vm_free(vm);
   }
   not_a_kernel(rt, dir);
+  start_with_timeout(rt);
 
   smolvm_runtime_close(rt);
   return finish_checks(dir);

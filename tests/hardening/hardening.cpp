@@ -62,6 +62,7 @@ smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start, const char
 
 ::testing::AssertionResult nothing_left(const std::string& vm_dir, int64_t supervisor_pid,
                                         int64_t vmm_pid, bool deleted) {
+  if (vm_dir.empty()) return ::testing::AssertionFailure() << "no VM folder to check";
   for (int i = 0; i < 250 && (pid_alive(supervisor_pid) || pid_alive(vmm_pid)); ++i) {
     usleep(20000);
   }

@@ -91,8 +91,10 @@ def test_bad_config_names_field_value_and_range() -> None:
         SmolVM(vcpu_count=-1)
     with pytest.raises(smolvm.ConfigError, match="vm_id='Bad_Id'"):
         VM(vm_id="Bad_Id")
+    with pytest.raises(smolvm.ConfigError, match="memory=64: must be 128..16384"):
+        SmolVM(memory=64)
     with pytest.raises(TypeError):
-        SmolVM(memory=1024)  # type: ignore[call-arg]
+        SmolVM(ram=1024)  # type: ignore[call-arg]
     assert smolvm.list_vms() == before, "a failed create must leave nothing behind"
 
 
@@ -110,7 +112,7 @@ def test_context_manager_deletes_the_vm() -> None:
         vm_id = box.id
         assert box.status == "running"
         assert box.info().disk_mode == "shared" and box.info().disk_path == ""
-        assert box.run("echo hi").output == "hi\n"
+        assert box.run("echo hi").output == "hi"
         assert vm_id in smolvm.list_vms()
     assert box.closed
     assert vm_id not in smolvm.list_vms()
@@ -273,5 +275,5 @@ def test_cli_start_of_an_ephemeral_vm_keeps_it(tmp_path) -> None:
         time.sleep(0.5)
         assert vm.status == "running"
     finally:
-        vm.close()
+        vm.delete()
     assert vm.id not in smolvm.list_vms()

@@ -16,7 +16,7 @@ def test_run_shell_string(vm: SmolVM) -> None:
     assert r.exit_code == 0 and r.ok
     assert r.stdout == "Hello from SmolVM\n"
     assert r.stderr == ""
-    assert r.output == "Hello from SmolVM\n"
+    assert r.output == "Hello from SmolVM"  # stdout, stripped
     assert r.duration > 0
 
 
@@ -42,9 +42,10 @@ def test_check_raises_command_error(vm: SmolVM) -> None:
 def test_stderr_and_output_order(vm: SmolVM) -> None:
     r = vm.run("echo out; echo err >&2")
     assert (r.stdout, r.stderr) == ("out\n", "err\n")
-    assert r.output == "out\nerr\n"
+    assert r.output == "out"
+    assert r.combined == "out\nerr\n" and str(r) == r.combined
     r = vm.run("printf a; printf b >&2")
-    assert r.output == "a\nb"  # a newline keeps the two apart
+    assert r.combined == "a\nb"  # a newline keeps the two apart
 
 
 def test_env_and_cwd(vm: SmolVM) -> None:

@@ -33,7 +33,7 @@ def test_identity_status_and_info(vm: SmolVM) -> None:
 
 def test_pause_and_resume(vm: SmolVM) -> None:
     vm.write_file("/tmp/before-pause", b"kept")
-    vm.pause()
+    assert vm.pause() is vm
     try:
         assert vm.status == "paused"
         with pytest.raises(smolvm.VMStateError, match="is paused: resume it first") as refused:
@@ -42,7 +42,7 @@ def test_pause_and_resume(vm: SmolVM) -> None:
         with pytest.raises(smolvm.VMStateError, match="is paused: only a running VM can be paused"):
             vm.pause()
     finally:
-        vm.resume()
+        assert vm.resume() is vm
     assert vm.status == "running"
     assert vm.read_file("/tmp/before-pause") == b"kept"
     with pytest.raises(smolvm.VMStateError, match="is running: only a paused VM can be resumed"):

@@ -17,6 +17,7 @@
 package smolvm
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -199,6 +200,23 @@ func (vm *VM) do(f func(h raw.Struct_SS_smolvm_vm) error) error {
 func (vm *VM) Start() error {
 	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
 		_, err := callRC("start", func() int { return raw.Smolvm_swig_vm_start(h) })
+		return err
+	})
+}
+
+// StartWithin is Start that waits at most bootTimeout for the guest (this
+// start only; the VM's BootTimeoutS is unchanged). 0: the VM's own.
+func (vm *VM) StartWithin(bootTimeout time.Duration) error {
+	if bootTimeout < 0 || bootTimeout > time.Duration(1<<32-1)*time.Millisecond {
+		return &Error{Op: "start", Status: StatusInvalid,
+			Message: fmt.Sprintf("bootTimeout=%v: must be 0..%v", bootTimeout, time.Duration(1<<32-1)*time.Millisecond)}
+	}
+	ms := uint(bootTimeout / time.Millisecond)
+	if bootTimeout > 0 && ms == 0 {
+		ms = 1
+	}
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("start", func() int { return raw.Smolvm_swig_vm_start_within(h, ms) })
 		return err
 	})
 }

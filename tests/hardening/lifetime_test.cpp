@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "vm_fixture.h"
+#include "tests/support/vm_fixture.h"
 
 namespace vmtest {
 namespace {

@@ -192,6 +192,18 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+def _gone_with_its_processes(vm_id: str, info) -> float:
+    """Seconds until the VM left the store and the disk (see _gone_within);
+    fails unless its supervisor and VMM are gone too within 5 s more."""
+    took = _gone_within(vm_id, info.state_dir, 15)
+    for pid in (info.supervisor_pid, info.vmm_pid):
+        deadline = time.monotonic() + 5
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _pid_alive(pid), f"pid {pid} of {vm_id} outlived its owner"
+    return took
+
+
 def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> None:
     script = ("import smolvm\n"
               "with smolvm.SmolVM(mem_size_mib=256) as vm:\n"
@@ -204,12 +216,7 @@ def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> Non
         time.sleep(0.3)  # mid-command
         proc.send_signal(sig)
         proc.wait()
-        took = _gone_within(vm_id, info.state_dir, 15)
-        for pid in (info.supervisor_pid, info.vmm_pid):
-            deadline = time.monotonic() + 5
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert not _pid_alive(pid), f"pid {pid} of {vm_id} outlived its owner"
+        took = _gone_with_its_processes(vm_id, info)
         print(f"owner killed by {sig.name}: {vm_id} gone in {took:.2f} s")
 
 
@@ -225,12 +232,7 @@ def test_a_paused_smolvm_goes_with_its_killed_owner(child_env: dict) -> None:
     assert info.state == "paused"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    took = _gone_within(vm_id, info.state_dir, 15)
-    for pid in (info.supervisor_pid, info.vmm_pid):
-        deadline = time.monotonic() + 5
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not _pid_alive(pid), f"pid {pid} of the paused {vm_id} outlived its owner"
+    took = _gone_with_its_processes(vm_id, info)
     print(f"paused VM {vm_id} gone {took:.2f} s after its owner was killed")
 
 

@@ -231,6 +231,27 @@ func (vm *VM) Stop(timeout time.Duration) error {
 	})
 }
 
+// Pause stops the guest's vCPUs: its clock and processes stand still, its
+// memory, disk and network stay (state "paused"). Commands and file
+// transfers fail with ErrState until Resume; Stop and Delete work. A VM
+// that is not running (a paused one included) gives ErrState naming its
+// state.
+func (vm *VM) Pause() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("pause", func() int { return raw.Smolvm_swig_vm_pause(h) })
+		return err
+	})
+}
+
+// Resume lets a paused VM run again where it stood; ErrState naming the
+// state for a VM that is not paused.
+func (vm *VM) Resume() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("resume", func() int { return raw.Smolvm_swig_vm_resume(h) })
+		return err
+	})
+}
+
 // Delete stops the VM if needed and removes every trace of it. The handle
 // still needs Close.
 func (vm *VM) Delete() error {

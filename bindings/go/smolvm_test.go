@@ -280,6 +280,38 @@ func TestFromIDReattachAndClose(t *testing.T) {
 	}
 }
 
+func TestPauseAndResume(t *testing.T) {
+	if err := shared.WriteFile("/tmp/before-pause", []byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := shared.Info()
+	if err != nil || info.State != "paused" {
+		t.Errorf("Info after Pause: state %q (%v); want paused", info.State, err)
+	}
+	if _, err := shared.Run(ctx(t), "true"); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is paused: resume it first") {
+		t.Errorf("Run while paused: %v; want ErrState saying to resume it first", err)
+	}
+	if err := shared.Pause(); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is paused: only a running VM can be paused") {
+		t.Errorf("Pause of a paused VM: %v; want ErrState naming the state", err)
+	}
+	if err := shared.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.Resume(); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is running: only a paused VM can be resumed") {
+		t.Errorf("Resume of a running VM: %v; want ErrState naming the state", err)
+	}
+	got, err := shared.ReadFile("/tmp/before-pause")
+	if err != nil || string(got) != "kept" {
+		t.Errorf("ReadFile after Resume: %q (%v); want kept", got, err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	_, err := smolvm.New(smolvm.Options{MemSizeMiB: 64})
 	var e *smolvm.Error

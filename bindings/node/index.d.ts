@@ -83,7 +83,7 @@ export interface RunResult<T = string> {
 
 export interface VMInfo {
   id: string;
-  state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  state: 'created' | 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed';
   vcpuCount: number;
   memSizeMib: number;
   diskMode: string;
@@ -138,6 +138,10 @@ export class SmolVM {
   run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
   stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops the guest's vCPUs (state "paused"); commands reject with VMStateError until resume(). */
+  pause(): Promise<void>;
+  /** Lets a paused VM run again where it stood. */
+  resume(): Promise<void>;
   /** Stops the VM if needed and removes every trace of it. */
   delete(): Promise<void>;
   /** Ends an ephemeral VM's bond to this process: it outlives the process. */

@@ -293,6 +293,20 @@ class SmolVM {
     return this.#call('stop', { timeoutMs });
   }
 
+  /**
+   * Stops the guest's vCPUs (state "paused"): its clock and processes stand still, its memory
+   * and disk stay. Commands and transfers reject with VMStateError until resume(); stop() and
+   * delete() work. Rejects with VMStateError naming the state if the VM is not running.
+   */
+  pause() {
+    return this.#call('pause');
+  }
+
+  /** Lets a paused VM run again where it stood; VMStateError if it is not paused. */
+  resume() {
+    return this.#call('resume');
+  }
+
   /** Stops the VM if needed and removes every trace of it. Still close() the handle. */
   delete() {
     return this.#call('delete');

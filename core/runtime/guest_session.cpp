@@ -209,6 +209,9 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::str
     : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first.
   const VmRecord rec = rt.reconciled(vm_id);
+  if (rec.state == "paused") {
+    fail(SMOLVM_ESTATE, "vm '" + vm_id + "' is paused: resume it first");
+  }
   if (rec.state != "running") {
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");

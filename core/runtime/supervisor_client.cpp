@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/common/error.h"
+#include "core/common/names.h"
 #include "core/common/process.h"
 #include "core/common/unix_socket.h"
 #include "protocol/fd_io.h"
@@ -13,8 +14,15 @@
 namespace smolvm {
 namespace {
 
-// Reads frames until one of `want` (or ERROR) arrives or the deadline.
-bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std::string& error) {
+// The supervisor answers a control frame at once; a pause or resume once
+// the VMM answered (QMP, Firecracker's API): well under a second unless the
+// host is overloaded.
+constexpr int64_t kControlAnswerMs = 5000;
+
+// Reads frames until one of `want` (or ERROR) arrives or the deadline. An
+// ERROR's code goes to *code when given.
+bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std::string& error,
+           std::string* code = nullptr) {
   proto::Frame f;
   char buf[4096];
   for (;;) {
@@ -26,6 +34,7 @@ bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std:
         std::string perr;
         proto::parse(f.payload, e, perr);
         error = e.message;
+        if (code) *code = e.code;
         return false;
       }
       continue;
@@ -50,29 +59,47 @@ bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std:
   }
 }
 
-}  // namespace
-
-bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
-                  bool force, std::string& error) {
+// HELLO, one control frame, and the supervisor's answer to it. 0, or the
+// status of the supervisor's ERROR (EIO when it could not be reached).
+int control(const std::string& socket_path, const std::string& token, proto::Type request,
+            const std::string& payload, proto::Type answer, std::string& error) {
   int fd = -1;
   try {
     fd = connect_unix(socket_path, 200);
   } catch (const Error& e) {
     error = e.what();
-    return false;
+    return SMOLVM_EIO;
   }
-  const int64_t deadline = monotonic_ms() + 5000;
+  const int64_t deadline = monotonic_ms() + kControlAnswerMs;
   std::string out;
   proto::append_frame(out, proto::Type::kHello, 0, 0,
                       proto::to_json(proto::Hello{proto::kVersion, token, "runtime"}));
-  proto::append_frame(out, proto::Type::kVmStop, 0, 0,
-                      proto::to_json(proto::VmStop{timeout_ms, force}));
+  proto::append_frame(out, request, 0, 0, payload);
   proto::Decoder dec;
+  std::string code;
   const bool ok = proto::write_all(fd, out) &&
-                  await(fd, dec, proto::Type::kHelloOk, deadline, error) &&
-                  await(fd, dec, proto::Type::kVmStopping, deadline, error);
+                  await(fd, dec, proto::Type::kHelloOk, deadline, error, &code) &&
+                  await(fd, dec, answer, deadline, error, &code);
   ::close(fd);
-  return ok;
+  if (ok) return 0;
+  return code.empty() ? SMOLVM_EIO : status_by_name(code);
+}
+
+}  // namespace
+
+bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
+                  bool force, std::string& error) {
+  return control(socket_path, token, proto::Type::kVmStop,
+                 proto::to_json(proto::VmStop{timeout_ms, force}), proto::Type::kVmStopping,
+                 error) == 0;
+}
+
+int request_pause(const std::string& socket_path, const std::string& token, bool pause,
+                  std::string& error) {
+  return pause ? control(socket_path, token, proto::Type::kVmPause, "{}", proto::Type::kVmPaused,
+                         error)
+               : control(socket_path, token, proto::Type::kVmResume, "{}", proto::Type::kVmResumed,
+                         error);
 }
 
 }  // namespace smolvm

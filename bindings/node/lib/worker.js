@@ -154,6 +154,8 @@ const calls = {
   stop: ({ handle, timeoutMs }) => void check(native.smolvm_swig_vm_stop(vmOf(handle), timeoutMs)),
   delete: ({ handle }) => void check(native.smolvm_swig_vm_delete(vmOf(handle))),
   detach: ({ handle }) => void check(native.smolvm_swig_vm_detach(vmOf(handle))),
+  pause: ({ handle }) => void check(native.smolvm_swig_vm_pause(vmOf(handle))),
+  resume: ({ handle }) => void check(native.smolvm_swig_vm_resume(vmOf(handle))),
   writeFile: ({ handle, path, data, mode }) =>
     void check(native.smolvm_swig_vm_write_file(vmOf(handle), path, data, mode)),
   putFile: ({ handle, hostPath, guestPath, maxBytes, timeoutMs }) =>

@@ -146,6 +146,24 @@ describe('SmolVM with a real VM', { skip }, () => {
     }
   });
 
+  it('pauses and resumes; refuses commands while paused, naming the state', async () => {
+    await vm.writeFile('/tmp/before-pause', 'kept');
+    await vm.pause();
+    try {
+      assert.equal((await vm.info()).state, 'paused');
+      await assert.rejects(vm.run('true'), (e) => e instanceof VMStateError && e.code === 'ESTATE' &&
+        /is paused: resume it first/.test(e.message));
+      await assert.rejects(vm.pause(), (e) => e instanceof VMStateError &&
+        /is paused: only a running VM can be paused/.test(e.message));
+    } finally {
+      await vm.resume();
+    }
+    assert.equal((await vm.info()).state, 'running');
+    assert.equal((await vm.readFile('/tmp/before-pause')).toString(), 'kept');
+    await assert.rejects(vm.resume(), (e) => e instanceof VMStateError &&
+      /is running: only a paused VM can be resumed/.test(e.message));
+  });
+
   it('keeps the VM\'s environment for every command and handle', async () => {
     assert.deepEqual(await vm.setEnvVars({ GREETING: 'hello world', MODE: 'dev' }), ['GREETING', 'MODE']);
     const other = await SmolVM.fromId(vm.id);

@@ -330,14 +330,18 @@ class VM:
 
     def start(self: V, boot_timeout: Optional[float] = None) -> V:
         """Boots the VM and returns once its guest agent answers (about
-        1-2 s under TCG). A running VM is left as it is. ``boot_timeout``
+        1-2 s under TCG). A running VM is left as it is, and a paused one
+        resumed (the SmolVM Python project's start()). ``boot_timeout``
         (seconds): how long to wait for the guest this time; None: the VM's
         ``boot_timeout_s`` (default 120). Raises :class:`TimeoutError` if it
         did not boot in time. Returns self."""
         ms = _boot_timeout_ms(boot_timeout)
         with self._h.lock:
-            if self.status == VMState.RUNNING:
+            status = self.status
+            if status == VMState.RUNNING:
                 return self
+            if status == VMState.PAUSED:
+                return self.resume()
             check(self._call(ll.smolvm_swig_vm_start_within, ms))
         return self
 

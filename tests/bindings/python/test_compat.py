@@ -227,6 +227,8 @@ def test_vm_id_attaches_when_it_exists_and_creates_otherwise() -> None:
 
 def test_lifecycle_calls_of_the_project(vm: SmolVM) -> None:
     assert vm.start() is vm  # running: a no-op
+    assert vm.pause().status == VMState.PAUSED and not vm.can_run_commands()
+    assert vm.start() is vm and vm.status == VMState.RUNNING  # paused: resumed
     assert vm.refresh() is vm and vm.can_run_commands()
     assert vm.wait_for_ready(timeout=5) is vm
     info = vm.info

@@ -1,78 +1,73 @@
 #include "core/runtime/supervisor_client.h"
 
-#include <poll.h>
-#include <unistd.h>
+#include <algorithm>
 
 #include "core/common/error.h"
 #include "core/common/process.h"
-#include "core/common/unix_socket.h"
-#include "protocol/fd_io.h"
-#include "protocol/frame.h"
+#include "protocol/client.h"
 #include "protocol/messages.h"
 
 namespace smolvm {
 namespace {
 
-// Reads frames until one of `want` (or ERROR) arrives or the deadline.
-bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std::string& error) {
-  proto::Frame f;
-  char buf[4096];
-  for (;;) {
-    const auto r = dec.next(f);
-    if (r == proto::Decoder::Result::kFrame) {
-      if (f.type == want) return true;
-      if (f.type == proto::Type::kError) {
-        proto::ErrorMsg e;
-        std::string perr;
-        proto::parse(f.payload, e, perr);
-        error = e.message;
-        return false;
-      }
-      continue;
-    }
-    if (r == proto::Decoder::Result::kError) {
-      error = dec.error();
-      return false;
-    }
-    const int64_t left = deadline - monotonic_ms();
-    if (left <= 0) {
-      error = "no answer from the supervisor";
-      return false;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    const long n = proto::read_some(fd, buf, sizeof buf);
-    if (n <= 0) {
-      error = "the supervisor closed the connection";
-      return false;
-    }
-    dec.feed(buf, static_cast<size_t>(n));
-  }
-}
+// How the runtime names itself in HELLO (the supervisor logs it).
+constexpr const char* kClientName = "runtime";
+constexpr uint32_t kHelloTimeoutMs = 5000;
 
 }  // namespace
 
 bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
                   bool force, std::string& error) {
-  int fd = -1;
-  try {
-    fd = connect_unix(socket_path, 200);
-  } catch (const Error& e) {
-    error = e.what();
+  proto::Client client;
+  if (client.open(socket_path, token, kClientName, kHelloTimeoutMs, error) != 0) return false;
+  if (!client.send(proto::Type::kVmStop, 0, 0, proto::to_json(proto::VmStop{timeout_ms, force}))) {
+    error = client.error();
     return false;
   }
-  const int64_t deadline = monotonic_ms() + 5000;
-  std::string out;
-  proto::append_frame(out, proto::Type::kHello, 0, 0,
-                      proto::to_json(proto::Hello{proto::kVersion, token, "runtime"}));
-  proto::append_frame(out, proto::Type::kVmStop, 0, 0,
-                      proto::to_json(proto::VmStop{timeout_ms, force}));
-  proto::Decoder dec;
-  const bool ok = proto::write_all(fd, out) &&
-                  await(fd, dec, proto::Type::kHelloOk, deadline, error) &&
-                  await(fd, dec, proto::Type::kVmStopping, deadline, error);
-  ::close(fd);
-  return ok;
+  const int64_t deadline = monotonic_ms() + kHelloTimeoutMs;
+  proto::Frame f;
+  for (;;) {
+    const int64_t left = deadline - monotonic_ms();
+    if (left <= 0) {
+      error = "no answer from the supervisor";
+      return false;
+    }
+    if (client.next_frame(0, f, static_cast<int32_t>(left), error) != 0) return false;
+    if (f.type == proto::Type::kVmStopping) return true;
+    if (f.type == proto::Type::kError) {
+      proto::error_of(f, error);
+      return false;
+    }
+  }
+}
+
+std::string read_guest_file(const std::string& socket_path, const std::string& token,
+                            const std::string& path, size_t max_bytes, uint32_t timeout_ms) {
+  proto::Client client;
+  std::string error;
+  const uint32_t hello_ms =
+      timeout_ms > 0 ? std::min(timeout_ms, kHelloTimeoutMs) : kHelloTimeoutMs;
+  int rc = client.open(socket_path, token, kClientName, hello_ms, error);
+  if (rc != 0) fail(rc, error);
+  std::string data;
+  bool too_big = false;
+  rc = client.read_file(
+      path,
+      [&](const uint8_t* d, size_t n) -> int {
+        if (n > max_bytes - data.size()) {
+          too_big = true;
+          return SMOLVM_EINVAL;
+        }
+        data.append(reinterpret_cast<const char*>(d), n);
+        return 0;
+      },
+      timeout_ms, error);
+  if (too_big) {
+    fail(SMOLVM_EINVAL,
+         "guest file " + path + " is larger than max_bytes=" + std::to_string(max_bytes));
+  }
+  if (rc != 0) fail(rc, error);
+  return data;
 }
 
 }  // namespace smolvm

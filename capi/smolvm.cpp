@@ -20,6 +20,7 @@
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
+#include "core/runtime/vm_env.h"
 #include "core/state/vm_state.h"
 
 // smolvm.h maps smolvm_X_init(p) to smolvm_X_init_version for callers; the
@@ -121,6 +122,11 @@ struct Versions<smolvm_vm_info> {
   static constexpr const char* name = "vm info";
   static constexpr size_t sizes[] = {offsetof(smolvm_vm_info, disk_size_mib),
                                      sizeof(smolvm_vm_info)};
+};
+template <>
+struct Versions<smolvm_start_options> {
+  static constexpr const char* name = "start options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_start_options)};
 };
 template <>
 struct Versions<smolvm_transfer_options> {
@@ -489,11 +495,22 @@ int smolvm_vm_open(smolvm_vm** out, smolvm_runtime* rt, const char* vm_id) {
 
 void smolvm_vm_free(smolvm_vm* vm) { delete vm; }
 
-int smolvm_vm_start(smolvm_vm* vm) {
+int smolvm_vm_start(smolvm_vm* vm) { return smolvm_vm_start_ex(vm, nullptr); }
+
+int smolvm_start_options_init_version(smolvm_start_options* opts, unsigned int version) {
+  return guard([&] { init_version(opts, version); });
+}
+
+int smolvm_vm_start_ex(smolvm_vm* vm, const smolvm_start_options* opts) {
   return guard([&] {
     need(vm, "vm");
+    uint32_t boot_timeout_ms = 0;
+    if (opts) {
+      check_struct(opts);
+      boot_timeout_ms = opts->boot_timeout_ms;
+    }
     vm->session.reset();
-    vm->owner->rt->start(vm->id);
+    vm->owner->rt->start(vm->id, boot_timeout_ms);
   });
 }
 
@@ -517,6 +534,47 @@ int smolvm_vm_detach(smolvm_vm* vm) {
   return guard([&] {
     need(vm, "vm");
     vm->owner->rt->detach(vm->id);
+  });
+}
+
+namespace {
+
+std::vector<std::string> strings_of(const char* const* items, size_t count, const char* what) {
+  if (count > 0) need(items, what);
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    need(items[i], what);
+    out.emplace_back(items[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+int smolvm_vm_env_set(smolvm_vm* vm, const char* const* entries, size_t count, int merge) {
+  return guard([&] {
+    need(vm, "vm");
+    smolvm::set_vm_env(vm->owner->rt->store(), vm->id, strings_of(entries, count, "env entry"),
+                       merge != 0);
+  });
+}
+
+int smolvm_vm_env_unset(smolvm_vm* vm, const char* const* names, size_t count) {
+  return guard([&] {
+    need(vm, "vm");
+    smolvm::unset_vm_env(vm->owner->rt->store(), vm->id, strings_of(names, count, "env name"));
+  });
+}
+
+int smolvm_vm_env_list(char** out_json, smolvm_vm* vm) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    need(vm, "vm");
+    const nlohmann::json env = smolvm::env_map(vm->owner->rt->get(vm->id).spec.env);
+    *out_json = strdup(env.dump().c_str());
+    if (!*out_json) throw std::bad_alloc();
   });
 }
 

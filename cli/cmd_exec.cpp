@@ -23,10 +23,25 @@ uint32_t exec_timeout_ms(const Args& a) {
   return static_cast<uint32_t>(a.number("--timeout", 0, 0, 86400) * 1000);
 }
 
+// --shell as given ("" for the default); refuses any other value.
+std::string exec_shell(const Args& a) {
+  const std::string shell = a.get("--shell");
+  if (!shell.empty() && shell != "login" && shell != "raw") {
+    throw UsageError("--shell " + shell + ": must be login or raw");
+  }
+  return shell;
+}
+
+// What needs no VM to refuse, checked before one is made or reached.
+void check_exec_args(const Args& a) {
+  if (a.rest.empty()) throw UsageError("no command given (put it after --)");
+  exec_timeout_ms(a);
+  exec_shell(a);
+}
+
 // Runs argv (one argument: a shell command line) in the VM, streaming its
 // output to ours; returns its exit code. Ctrl-C is passed to the command.
 int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
-  if (cmd.empty()) throw UsageError("no command given (put it after --)");
   std::vector<const char*> argv, env;
   for (const auto& c : cmd) argv.push_back(c.c_str());
   const auto envs = a.all("--env");
@@ -47,10 +62,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   o.env_count = env.size();
   o.cwd = cwd.empty() ? nullptr : cwd.c_str();
   o.timeout_ms = exec_timeout_ms(a);
-  const std::string shell = a.get("--shell");
-  if (!shell.empty() && shell != "login" && shell != "raw") {
-    throw UsageError("--shell " + shell + ": must be login or raw");
-  }
+  const std::string shell = exec_shell(a);
   o.shell = shell.empty() ? nullptr : shell.c_str();
   o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
   o.stdin_len = input.size();
@@ -88,6 +100,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
 int cmd_exec(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, kExecValueFlags, {"--stdin"}, kExecAliases);
   if (a.positional.size() != 1) throw UsageError("exec takes one VM id, then -- COMMAND");
+  check_exec_args(a);
   Runtime rt;
   Vm vm(rt, a.positional[0]);
   return stream_command(vm.vm, a, a.rest);
@@ -97,7 +110,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
   const Args a = parse_args(argv, values, {"--rm", "--stdin"}, kExecAliases);
-  exec_timeout_ms(a);  // a bad --timeout is refused before a VM is made
+  check_exec_args(a);  // a bad --timeout or --shell is refused before a VM is made
   if (!a.has("--rm")) {
     if (a.positional.size() != 1) {
       throw UsageError("run takes a VM id (or --rm for a one-shot VM), then -- COMMAND");

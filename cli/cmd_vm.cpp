@@ -62,14 +62,17 @@ int cmd_create(const std::vector<std::string>& argv) {
 }
 
 int cmd_start(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {}, {});
+  const Args a = parse_args(argv, {"--boot-timeout"}, {});
+  smolvm_start_options opts = SMOLVM_START_OPTIONS_INIT;
+  opts.boot_timeout_ms =
+      static_cast<uint32_t>(a.number("--boot-timeout", 0, 1, SMOLVM_BOOT_TIMEOUT_S_MAX) * 1000);
   Runtime rt;
   Vm vm(rt, one_id(a, "start"));
   // This process ends right after the start: as the owner of an ephemeral
   // VM it would take the VM with it. A VM started here is an ordinary one.
   check(smolvm_vm_detach(vm.vm));
   const auto t0 = std::chrono::steady_clock::now();
-  check(smolvm_vm_start(vm.vm));
+  check(smolvm_vm_start_ex(vm.vm, &opts));
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count();

@@ -45,6 +45,7 @@ int cmd_rm(const std::vector<std::string>& argv);
 int cmd_ls(const std::vector<std::string>& argv);
 int cmd_inspect(const std::vector<std::string>& argv);
 int cmd_port(const std::vector<std::string>& argv);
+int cmd_env(const std::vector<std::string>& argv);
 int cmd_logs(const std::vector<std::string>& argv);
 int cmd_run(const std::vector<std::string>& argv);
 int cmd_exec(const std::vector<std::string>& argv);

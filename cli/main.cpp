@@ -73,7 +73,9 @@ const std::map<std::string, Entry>& commands() {
                                                                                   "fields."}},
       {"start",
        {cmd_start, "boot a VM and wait for its agent",
-        "usage: smolvm start ID\nBoots the VM and returns once its guest agent answers."}},
+        "usage: smolvm start ID [--boot-timeout SECONDS]\nBoots the VM and returns once its "
+        "guest agent answers, or fails after\nSECONDS (default: the VM's boot timeout, "
+        "create --boot-timeout)."}},
       {"run",
        {cmd_run, "run a command in a VM (or in a one-shot VM with --rm)",
         "usage: smolvm run ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [--shell login|raw]\n"
@@ -128,6 +130,14 @@ const std::map<std::string, Entry>& commands() {
         "0.0.0.0 for every host address) to the guest's port GUEST. Forwards are kept\n"
         "with the VM and applied whenever it runs. Needs a VM with a network\n"
         "(create --network auto)."}},
+      {"env",
+       {cmd_env, "set the variables every command in a VM sees",
+        "usage: smolvm env ID [ls] [--json]\n       smolvm env ID set [--replace] NAME=VALUE...\n"
+        "       smolvm env ID unset NAME...\n"
+        "The variables are kept with the VM: every later command sees them (run,\n"
+        "exec, any shell), across stop and start, from any process. set adds or\n"
+        "replaces the names given (--replace: they become the whole set). Names match\n"
+        "[A-Za-z_][A-Za-z0-9_]*. A profile's env: is where the set starts."}},
       {"inspect", {cmd_inspect, "show everything about a VM as JSON", "usage: smolvm inspect ID"}},
       {"logs",
        {cmd_logs, "print a VM's console log",

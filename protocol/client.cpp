@@ -57,8 +57,7 @@ Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-int Client::open(const std::string& socket_path, const std::string& token,
-                 const std::string& client_name, uint32_t timeout_ms, std::string& error) {
+int Client::connect(const std::string& socket_path, std::string& error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) {
@@ -79,11 +78,17 @@ int Client::open(const std::string& socket_path, const std::string& token,
         std::string("cannot set the supervisor connection non-blocking: ") + std::strerror(errno);
     return SMOLVM_EIO;
   }
+  streams_[0];  // the connection's own frames: HELLO_OK, ERROR, VM_STOPPING
+  return 0;
+}
+
+int Client::open(const std::string& socket_path, const std::string& token,
+                 const std::string& client_name, uint32_t timeout_ms, std::string& error) {
+  if (const int rc = connect(socket_path, error); rc != 0) return rc;
   if (!send(Type::kHello, 0, 0, to_json(Hello{kVersion, token, client_name}))) {
     error = error_;
     return SMOLVM_EIO;
   }
-  streams_[0];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     auto& q = streams_[0].frames;
@@ -173,6 +178,7 @@ int Client::pump(int32_t wait_ms) {
   const long n = read_some(fd_, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
   if (n <= 0) {
+    closed_by_peer_ = n == 0;
     error_ = n == 0 ? "the VM's supervisor closed the connection (the VM stopped?)"
                     : std::string("read from the supervisor: ") + std::strerror(errno);
     return SMOLVM_EIO;

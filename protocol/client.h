@@ -29,6 +29,10 @@ class Client {
   Client& operator=(const Client&) = delete;
   ~Client();
 
+  // Connects without saying HELLO, for a client that sends its HELLO with
+  // its first request; on failure returns a negative smolvm_status and sets
+  // error (naming the socket).
+  int connect(const std::string& socket_path, std::string& error);
   // Connects and completes HELLO as `client_name` within timeout_ms; on
   // failure returns a negative smolvm_status and sets error.
   int open(const std::string& socket_path, const std::string& token, const std::string& client_name,
@@ -68,6 +72,8 @@ class Client {
 
   bool broken() const { return !error_.empty(); }
   const std::string& error() const { return error_; }
+  // The supervisor ended the connection (EOF), rather than an error here.
+  bool closed_by_peer() const { return closed_by_peer_; }
 
  private:
   int fd_ = -1;
@@ -76,6 +82,7 @@ class Client {
   uint32_t next_stream_ = 1;
   std::map<uint32_t, StreamQueue> streams_;
   std::string error_;
+  bool closed_by_peer_ = false;
 };
 
 // Output the agent may send on a stream before the client grants more:

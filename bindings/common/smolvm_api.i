@@ -175,6 +175,12 @@
 %ignore smolvm_vm_get_ex;
 %ignore smolvm_transfer_options_init;
 %ignore smolvm_transfer_options;
+%ignore smolvm_start_options;             /* use smolvm_swig_vm_start_within */
+%ignore smolvm_start_options_init;
+%ignore smolvm_vm_start_ex;
+%ignore smolvm_vm_env_set;                /* use smolvm_swig_vm_env_* */
+%ignore smolvm_vm_env_unset;
+%ignore smolvm_vm_env_list;
 /* Raw pointers inside the read-only structs: use the helpers instead. */
 %ignore smolvm_exec_result::stdout_data;
 %ignore smolvm_exec_result::stdout_len;
@@ -506,11 +512,69 @@ smolvm_vm *smolvm_swig_vm_open(smolvm_runtime *rt, const char *vm_id) {
 }
 
 int smolvm_swig_vm_start(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_start(vm)); }
+/* boot_timeout_ms 0: the VM's boot_timeout_s. */
+int smolvm_swig_vm_start_within(smolvm_vm *vm, uint32_t boot_timeout_ms) {
+  smolvm_start_options o = SMOLVM_START_OPTIONS_INIT;
+  o.boot_timeout_ms = boot_timeout_ms;
+  return smolvm_swig_rc(smolvm_vm_start_ex(vm, &o));
+}
 int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms) {
   return smolvm_swig_rc(smolvm_vm_stop(vm, timeout_ms));
 }
 int smolvm_swig_vm_delete(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_delete(vm)); }
 int smolvm_swig_vm_detach(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_detach(vm)); }
+
+/* ---- string lists (a builder, as exec options are) ---- */
+
+typedef struct smolvm_swig_strlist {
+  char **items;
+  size_t count;
+} smolvm_swig_strlist;
+
+smolvm_swig_strlist *smolvm_swig_strlist_new(void) {
+  smolvm_swig_strlist *l = (smolvm_swig_strlist *)calloc(1, sizeof *l);
+  if (!l) smolvm_swig_fail(SMOLVM_ENOMEM, "out of memory");
+  return l;
+}
+
+void smolvm_swig_strlist_free(smolvm_swig_strlist *l) {
+  size_t i;
+  if (!l) return;
+  for (i = 0; i < l->count; ++i) free(l->items[i]);
+  free(l->items);
+  free(l);
+}
+
+int smolvm_swig_strlist_add(smolvm_swig_strlist *l, const char *item) {
+  char **grown;
+  if (!l || !item) return smolvm_swig_fail(SMOLVM_EINVAL, "list and item must not be NULL");
+  grown = (char **)realloc(l->items, (l->count + 1) * sizeof *grown);
+  if (!grown) return smolvm_swig_fail(SMOLVM_ENOMEM, "out of memory");
+  l->items = grown;
+  if (!(l->items[l->count] = strdup(item))) return smolvm_swig_fail(SMOLVM_ENOMEM, "out of memory");
+  l->count++;
+  return 0;
+}
+
+/* ---- the VM's environment ---- */
+
+int smolvm_swig_vm_env_set(smolvm_vm *vm, const smolvm_swig_strlist *entries, int merge) {
+  if (!entries) return smolvm_swig_fail(SMOLVM_EINVAL, "entries must not be NULL");
+  return smolvm_swig_rc(
+      smolvm_vm_env_set(vm, (const char *const *)entries->items, entries->count, merge));
+}
+
+int smolvm_swig_vm_env_unset(smolvm_vm *vm, const smolvm_swig_strlist *names) {
+  if (!names) return smolvm_swig_fail(SMOLVM_EINVAL, "names must not be NULL");
+  return smolvm_swig_rc(
+      smolvm_vm_env_unset(vm, (const char *const *)names->items, names->count));
+}
+
+smolvm_swig_buf *smolvm_swig_vm_env_list(smolvm_vm *vm) {
+  char *json = NULL;
+  if (smolvm_swig_rc(smolvm_vm_env_list(&json, vm)) < 0) return NULL;
+  return smolvm_swig_buf_take(json, strlen(json));
+}
 
 /* A deep copy of the VM's info: one allocation holding the struct and its
  * strings. */
@@ -803,6 +867,7 @@ typedef struct smolvm_swig_buf smolvm_swig_buf;
 typedef struct smolvm_swig_vm_opts smolvm_swig_vm_opts;
 typedef struct smolvm_swig_exec_opts smolvm_swig_exec_opts;
 typedef struct smolvm_swig_stream smolvm_swig_stream;
+typedef struct smolvm_swig_strlist smolvm_swig_strlist;
 
 int smolvm_swig_last_status(void);
 const char *smolvm_swig_last_error(void);
@@ -831,11 +896,19 @@ long smolvm_swig_vm_expose(smolvm_vm *vm, uint32_t guest_port, uint32_t host_por
 int smolvm_swig_vm_unexpose(smolvm_vm *vm, uint32_t host_port, const char *host_addr,
                             const char *protocol);
 int smolvm_swig_vm_start(smolvm_vm *vm);
+int smolvm_swig_vm_start_within(smolvm_vm *vm, uint32_t boot_timeout_ms);
 int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms);
 int smolvm_swig_vm_delete(smolvm_vm *vm);
 int smolvm_swig_vm_detach(smolvm_vm *vm);
 smolvm_vm_info *smolvm_swig_vm_info(smolvm_vm *vm);
 void smolvm_swig_vm_info_free(smolvm_vm_info *info);
+
+smolvm_swig_strlist *smolvm_swig_strlist_new(void);
+void smolvm_swig_strlist_free(smolvm_swig_strlist *l);
+int smolvm_swig_strlist_add(smolvm_swig_strlist *l, const char *item);
+int smolvm_swig_vm_env_set(smolvm_vm *vm, const smolvm_swig_strlist *entries, int merge);
+int smolvm_swig_vm_env_unset(smolvm_vm *vm, const smolvm_swig_strlist *names);
+smolvm_swig_buf *smolvm_swig_vm_env_list(smolvm_vm *vm);
 
 smolvm_swig_exec_opts *smolvm_swig_exec_opts_new(void);
 void smolvm_swig_exec_opts_free(smolvm_swig_exec_opts *e);

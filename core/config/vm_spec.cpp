@@ -1,5 +1,7 @@
 #include "core/config/vm_spec.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -58,6 +60,24 @@ bool is_valid_vm_id(std::string_view id) {
   return true;
 }
 
+void check_env_name(std::string_view name) {
+  const auto word = [](char c) { return c == '_' || std::isalnum(static_cast<unsigned char>(c)); };
+  const bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                  std::all_of(name.begin(), name.end(), word);
+  if (!ok) {
+    fail(SMOLVM_EINVAL, "env name '" + std::string(name) + "': must match [A-Za-z_][A-Za-z0-9_]*");
+  }
+}
+
+void check_env_entry(std::string_view kv) {
+  const auto eq = kv.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    fail(SMOLVM_EINVAL,
+         "env entry '" + std::string(kv) + "': must be KEY=VALUE with a non-empty KEY");
+  }
+  check_env_name(kv.substr(0, eq));
+}
+
 void check_vm_id(std::string_view id) {
   if (!is_valid_vm_id(id)) {
     fail(SMOLVM_EINVAL, "vm_id='" + std::string(id) +
@@ -90,12 +110,7 @@ void validate(const VmSpec& s) {
   if (s.boot_args.find('\n') != std::string::npos || s.boot_args.size() > 2048) {
     fail(SMOLVM_EINVAL, "boot_args: must be one line of at most 2048 characters");
   }
-  for (const auto& kv : s.env) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      fail(SMOLVM_EINVAL, "env entry '" + kv + "': must be KEY=VALUE with a non-empty KEY");
-    }
-  }
+  for (const auto& kv : s.env) check_env_entry(kv);
   for (const auto& cmd : s.setup) {
     if (cmd.empty()) fail(SMOLVM_EINVAL, "setup: commands must not be empty");
   }

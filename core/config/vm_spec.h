@@ -42,8 +42,9 @@ struct VmSpec {
   std::string network = kNoNetwork;
   std::string accel = "auto";
   uint32_t boot_timeout_s = kBootTimeoutDefault;
-  // From a profile: KEY=VALUE defaults for every command, commands run once
-  // after the first boot, and the isolated disk's size (0: the image's).
+  // KEY=VALUE defaults for every command (from a profile, and changed later
+  // with smolvm_vm_env_set/unset), commands run once after the first boot,
+  // and the isolated disk's size (0: the image's).
   std::vector<std::string> env;
   std::vector<std::string> setup;
   uint32_t disk_size_mib = 0;
@@ -61,6 +62,10 @@ void validate(const VmSpec& spec);
 bool is_valid_vm_id(std::string_view id);
 // Throws EINVAL with the rule if id is not valid.
 void check_vm_id(std::string_view id);
+// An environment variable: a name [A-Za-z_][A-Za-z0-9_]* (what a shell can
+// export), and an entry NAME=VALUE. EINVAL naming the entry otherwise.
+void check_env_name(std::string_view name);
+void check_env_entry(std::string_view kv);
 // "vm-" + 8 random hex digits.
 std::string generate_vm_id();
 

@@ -1,7 +1,7 @@
 // Declarative VM profiles: a YAML file that says everything a VM needs, so
 // agent frameworks can keep their sandboxes in version control. The contract
 // is schemas/vm-profile.schema.json; this loader enforces exactly that schema
-// (tests/profile checks both against the same corpus), and reuses VmSpec's
+// (tests/core/profile checks both against the same corpus), and reuses VmSpec's
 // validate() for every value VmSpec also holds, so ranges live in one place.
 // The format, the extends rule and the overrides: examples/profiles/README.md.
 #pragma once

@@ -4,7 +4,7 @@
 // Rules across fields apply only to documents without extends: a file that
 // extends another meets them once merged.
 // Whatever this accepts, the schema accepts, and the other way round; the
-// corpus test in tests/profile keeps the two honest.
+// corpus test in tests/core/profile keeps the two honest.
 #pragma once
 
 #include "core/profile/yaml_tree.h"

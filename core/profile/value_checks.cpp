@@ -112,7 +112,7 @@ uint32_t expect_range(const Node& n, const std::string& path, uint32_t lo, uint3
 uint32_t expect_spec_uint(const Node& n, const std::string& path, uint32_t VmSpec::*field) {
   const IntValue v = expect_integer(n, path);
   // Values outside uint32 become 0 or UINT32_MAX: both outside every VmSpec
-  // range (tests/profile checks the ranges), so validate() names the rule.
+  // range (tests/core/profile checks the ranges), so validate() names the rule.
   uint32_t value = std::numeric_limits<uint32_t>::max();
   if (v.fits && v.value < 0) value = 0;
   if (v.fits && v.value >= 0 && v.value <= std::numeric_limits<uint32_t>::max()) {

@@ -1,7 +1,7 @@
 // A parsed profile document: plain data (null, bool, int, float, string,
 // list, mapping) with the position of every node. Scalars are typed by the
 // YAML 1.2 core schema, the one JSON Schema validators see through PyYAML in
-// tests/profile/check_corpus.py, so `yes` is a string and `0x10` is 16.
+// tests/core/profile/check_corpus.py, so `yes` is a string and `0x10` is 16.
 #pragma once
 
 #include <memory>

@@ -205,7 +205,7 @@ void ExecStream::kill(int signal) {
   check(vt_.exec_kill(exec_, signal, &err), err);
 }
 
-GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : vm_id_(vm_id) {
+GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first.
   const VmRecord rec = rt.reconciled(vm_id);
   if (rec.state != "running") {
@@ -237,6 +237,9 @@ GuestSession::~GuestSession() {
 }
 
 std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
+  // Read per command: another handle or process may have changed the
+  // VM's environment since this session opened (smolvm_vm_env_set).
+  default_env_ = rt_.store().get(vm_id_).spec.env;
   check_request_size(req, default_env_);  // first: the checks below quote fields
   check_exec_request(req);
   std::vector<const char*> argv, env;

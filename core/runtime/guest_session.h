@@ -92,6 +92,7 @@ class GuestSession {
            const transfer::Limits& limits = {});
 
  private:
+  Runtime& rt_;
   const smolvm_executor_vtable* vt_ = nullptr;
   void* conn_ = nullptr;
   std::string vm_id_;
@@ -106,7 +107,7 @@ class GuestSession {
   void get_folder(const std::string& guest_path, const std::string& host_path,
                   transfer::Budget& budget);
 
-  std::vector<std::string> default_env_;  // the VM's env (from its profile)
+  std::vector<std::string> default_env_;  // the VM's env, as of the last command
 };
 
 void check_exec_request(const ExecRequest& req);

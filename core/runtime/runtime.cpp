@@ -267,7 +267,7 @@ void Runtime::executor_ready(const LoadedPlugin& executor, const std::string& id
   }
 }
 
-void Runtime::start(const std::string& id) {
+void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   VmRecord rec = reconciled(id);
   const VmState from = parse_state(rec.state);
   check_transition(id, from, VmState::kStarting);
@@ -280,6 +280,7 @@ void Runtime::start(const std::string& id) {
   const ExecutorHookResult booting = executor_vm_booting(executor, rec);
   rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
     r.runtime.accel = accel;
+    r.runtime.boot_timeout_ms = boot_timeout_ms_override;
     if (booting.called) r.runtime.executor_data = booting.data;
     std::string boot_args = "init=/sbin/smolvm-init";
     if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
@@ -300,7 +301,7 @@ void Runtime::start(const std::string& id) {
                     dir + "/supervisor.log",
                     // The supervisor enforces the boot timeout itself; this
                     // margin only covers a supervisor that hangs.
-                    static_cast<int>(spec.boot_timeout_s) * 1000 + 15000, link.supervisor_end};
+                    static_cast<int>(boot_timeout_ms(rec)) + 15000, link.supervisor_end};
   LaunchResult res;
   try {
     res = launch_supervisor(req);
@@ -489,7 +490,7 @@ std::string Runtime::supervisor_lost(const VmRecord& rec) {
   // it its boot timeout before calling it dead.
   if (pid == 0 && rec.state == "starting") {
     const int64_t since = now_ms() - rec.updated_at_ms;
-    if (since < int64_t{rec.spec.boot_timeout_s} * 1000 + 20000) return "";
+    if (since < boot_timeout_ms(rec) + 20000) return "";
   }
   if (pid > 0 && process_alive(pid, start_time)) return "";
   return "the VM's supervisor (pid " + std::to_string(pid) + ") is gone";

@@ -40,9 +40,10 @@ class Runtime {
   // forwards; all rolled back if any part fails. vm_id "" keeps the
   // profile's id (or generates one).
   VmRecord create_from_profile(const Profile& profile, const std::string& vm_id);
-  // Boots the VM and waits for its agent. On failure: state failed, no
-  // process or socket left.
-  void start(const std::string& id);
+  // Boots the VM and waits for its agent, up to boot_timeout_ms (0: the
+  // spec's boot_timeout_s). On failure: state failed, no process or socket
+  // left.
+  void start(const std::string& id, uint32_t boot_timeout_ms = 0);
   // Graceful with a deadline, then forced (or forced at once). No-op when
   // not running.
   void stop(const std::string& id, uint32_t timeout_ms, bool force = false);

@@ -23,6 +23,7 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("network", rt.network);
   visit("accel", rt.accel);
   visit("boot_args", rt.boot_args);
+  visit("boot_timeout_ms", rt.boot_timeout_ms);
   visit("supervisor_pid", rt.supervisor_pid);
   visit("vmm_pid", rt.vmm_pid);
   visit("creator_pid", rt.creator_pid);
@@ -80,6 +81,11 @@ void adopt_executor_keys(VmRuntime& rt) {
 }
 
 }  // namespace
+
+int64_t boot_timeout_ms(const VmRecord& rec) {
+  return rec.runtime.boot_timeout_ms > 0 ? int64_t{rec.runtime.boot_timeout_ms}
+                                         : int64_t{rec.spec.boot_timeout_s} * 1000;
+}
 
 nlohmann::json to_json(const VmRuntime& rt) {
   nlohmann::json j = rt.unknown.is_object() ? rt.unknown : nlohmann::json::object();

@@ -31,6 +31,9 @@ struct VmRuntime {
   std::string vmm, executor, network = "none";
   std::string accel;
   std::string boot_args;
+  // The current boot's wait for the guest when its start gave one
+  // (smolvm_vm_start_ex); 0: the spec's boot_timeout_s. See boot_timeout_ms().
+  uint32_t boot_timeout_ms = 0;
 
   // Processes. A pid with its start time (-1: unknown) names one process
   // even after its pid is reused. 0: none.
@@ -80,6 +83,9 @@ struct VmRecord {
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 };
+
+// How long the current boot may wait for the guest agent, in ms.
+int64_t boot_timeout_ms(const VmRecord& rec);
 
 nlohmann::json to_json(const VmRuntime& rt);
 // Reads a stored runtime document. Every record written since the first

@@ -118,7 +118,7 @@ class Supervisor final : public ClientHub::Vm {
     claimed_ = true;
     store_->set_process({rec_.id, "supervisor", getpid(), process_start_time(getpid())});
     hub_ = std::make_unique<ClientHub>(*this, rec_.id, rec_.runtime.token);
-    deadlines_.boot = monotonic_ms() + int64_t{rec_.spec.boot_timeout_s} * 1000;
+    deadlines_.boot = monotonic_ms() + boot_timeout_ms(rec_);
 
     const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rec_.runtime.vmm);
     vmm_ = std::make_unique<VmmProcess>(vmm_plugin.vtable<smolvm_vmm_vtable>());
@@ -228,8 +228,10 @@ class Supervisor final : public ClientHub::Vm {
     const int64_t now = monotonic_ms();
     if (phase_ == Phase::kBooting && now >= deadlines_.boot) {
       failure_status_ = SMOLVM_ETIMEOUT;
+      const int64_t ms = boot_timeout_ms(rec_);
       failure_ = "the guest agent did not answer within " +
-                 std::to_string(rec_.spec.boot_timeout_s) + " s" + console_hint();
+                 (ms % 1000 ? std::to_string(ms) + " ms" : std::to_string(ms / 1000) + " s") +
+                 console_hint();
       supervisor_log("%s", failure_.c_str());
       shutdown_now();
     }

@@ -46,7 +46,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 3
+#define SMOLVM_ABI_MINOR 4
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -297,6 +297,25 @@ SMOLVM_API void smolvm_vm_free(smolvm_vm* vm);
  * left "failed" with the reason, and no process or socket remains. */
 SMOLVM_API int smolvm_vm_start(smolvm_vm* vm);
 
+/* Since 1.4: how one start goes. */
+typedef struct smolvm_start_options {
+  uint32_t struct_size;
+  /* How long this start waits for the guest agent, in ms; 0: the VM's
+   * boot_timeout_s. The VM's own setting is unchanged. */
+  uint32_t boot_timeout_ms;
+} smolvm_start_options;
+
+/* Versions: 1 (1.4). */
+#define SMOLVM_START_OPTIONS_VERSION 1
+SMOLVM_API int smolvm_start_options_init_version(smolvm_start_options* opts, unsigned int version);
+#define smolvm_start_options_init(opts) \
+  smolvm_start_options_init_version((opts), SMOLVM_START_OPTIONS_VERSION)
+#define SMOLVM_START_OPTIONS_INIT \
+  { .struct_size = sizeof(smolvm_start_options), .boot_timeout_ms = 0 }
+
+/* Since 1.4: smolvm_vm_start with options (NULL: the defaults). */
+SMOLVM_API int smolvm_vm_start_ex(smolvm_vm* vm, const smolvm_start_options* opts);
+
 /* Asks the guest to shut down, waits up to timeout_ms (0: 10000), then
  * forces it off. A stopped VM is a no-op. */
 SMOLVM_API int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms);
@@ -311,6 +330,20 @@ SMOLVM_API int smolvm_vm_delete(smolvm_vm* vm);
  * for a VM that is not ephemeral; SMOLVM_ESTATE if another process that is
  * still alive started it. */
 SMOLVM_API int smolvm_vm_detach(smolvm_vm* vm);
+
+/* Since 1.4: the VM's environment, the NAME=VALUE variables every command
+ * in it sees (the profile's env: to begin with), kept with the VM: every
+ * handle, process and later start sees a change. Names match
+ * [A-Za-z_][A-Za-z0-9_]*; a bad entry is refused (SMOLVM_EINVAL naming it)
+ * and nothing changes.
+ * smolvm_vm_env_set: entries "NAME=VALUE"; merge 0 replaces the whole
+ * environment, else the entries are added or replace those of their name.
+ * smolvm_vm_env_unset: removes the names (absent ones are no error).
+ * smolvm_vm_env_list: {"NAME": "VALUE", ...} into out_json (smolvm_free). */
+SMOLVM_API int smolvm_vm_env_set(smolvm_vm* vm, const char* const* entries, size_t count,
+                                 int merge);
+SMOLVM_API int smolvm_vm_env_unset(smolvm_vm* vm, const char* const* names, size_t count);
+SMOLVM_API int smolvm_vm_env_list(char** out_json, smolvm_vm* vm);
 
 /* The VM's id; owned by the handle. */
 SMOLVM_API const char* smolvm_vm_id(const smolvm_vm* vm);

@@ -1,6 +1,7 @@
 // `smolvm plugins` and doctor's plugin check load every plugin file in the
 // search path: the built plugins with their versions, and a real plugin
-// built for another ABI major (tests/core/bad_plugins) named with its reason.
+// built for another ABI major (tests/core/plugins/bad_plugins) named with its reason.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_fixture.h"

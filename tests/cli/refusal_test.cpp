@@ -1,5 +1,7 @@
 // The CLI refuses bad input with a message that says what is wrong (issue
 // #25), before it creates anything: the real binary, a private state folder.
+#include <cstdio>
+
 #include "tests/cli/cli_fixture.h"
 
 namespace {

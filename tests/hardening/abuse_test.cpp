@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hardening.h"
 #include "protocol/fd_io.h"
 #include "protocol/frame.h"
 #include "protocol/messages.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

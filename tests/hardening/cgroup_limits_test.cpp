@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "core/supervisor/console_log.h"
-#include "escapers.h"
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
+#include "tests/support/escapers.h"
 
 namespace hardening {
 namespace {

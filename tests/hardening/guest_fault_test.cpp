@@ -5,7 +5,7 @@
 // that never speaks.
 #include <stdlib.h>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

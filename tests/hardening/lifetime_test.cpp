@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {
@@ -53,15 +53,31 @@ bool vm_exists(const std::string& id) {
   return rc != SMOLVM_ENOTFOUND;
 }
 
-// Waits until the VM runs and a command is under way in it; its info then.
-bool wait_running(const std::string& id, smolvm_vm_info& out, int timeout_ms) {
+// What a test keeps of a running VM. Copied out of smolvm_vm_info: its
+// strings belong to the handle and die with smolvm_vm_free.
+struct RunningVm {
+  int64_t supervisor_pid = 0;
+  int64_t vmm_pid = 0;
+  std::string vm_dir;
+  std::string limits_json;
+};
+
+// Waits until the VM runs and a command is under way in it.
+bool wait_running(const std::string& id, RunningVm& out, int timeout_ms) {
   const int64_t end = now_ms() + timeout_ms;
   while (now_ms() < end) {
     smolvm_vm* vm = nullptr;
     if (smolvm_vm_open(&vm, vmtest::runtime(), id.c_str()) == 0) {
-      out = info(vm);
+      const smolvm_vm_info i = info(vm);
+      const bool running = i.state == SMOLVM_STATE_RUNNING;
+      if (running) {
+        out.supervisor_pid = i.supervisor_pid;
+        out.vmm_pid = i.vmm_pid;
+        out.vm_dir = i.state_dir ? i.state_dir : "";
+        out.limits_json = i.limits ? i.limits : "{}";
+      }
       smolvm_vm_free(vm);
-      if (out.state == SMOLVM_STATE_RUNNING) {
+      if (running) {
         usleep(500000);  // the CLI's command starts right after
         return true;
       }
@@ -72,8 +88,8 @@ bool wait_running(const std::string& id, smolvm_vm_info& out, int timeout_ms) {
 }
 
 // The VM's cgroup folders: "path" (v2) or one per controller in "paths" (v1).
-std::vector<std::string> cgroups_of(const smolvm_vm_info& i) {
-  const auto j = nlohmann::json::parse(i.limits ? i.limits : "{}", nullptr, false);
+std::vector<std::string> cgroups_of(const RunningVm& vm) {
+  const auto j = nlohmann::json::parse(vm.limits_json, nullptr, false);
   std::vector<std::string> out;
   if (!j.is_object() || !j.contains("cgroup")) return out;
   const auto& c = j["cgroup"];
@@ -96,8 +112,7 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
     int sig = 0;
     std::string id;
     pid_t pid = -1;
-    smolvm_vm_info at_start{};
-    std::string vm_dir;
+    RunningVm at_start;
     std::vector<std::string> cgroups;
   };
   std::vector<Owner> owners(3);
@@ -110,7 +125,7 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
   }
   for (auto& o : owners) {
     ASSERT_TRUE(wait_running(o.id, o.at_start, 120000)) << o.id << " did not start";
-    o.vm_dir = o.at_start.state_dir;
+    ASSERT_FALSE(o.at_start.vm_dir.empty()) << o.id << " has no state folder";
     o.cgroups = cgroups_of(o.at_start);
   }
   // Not their owner: this process may not detach them.
@@ -129,11 +144,12 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
     int status = 0;
     waitpid(o.pid, &status, 0);
     // The row goes first, then the folder (as in `smolvm rm`).
-    while ((vm_exists(o.id) || path_exists(o.vm_dir)) && now_ms() - t0 < kGoneWithinMs) {
+    while ((vm_exists(o.id) || path_exists(o.at_start.vm_dir)) && now_ms() - t0 < kGoneWithinMs) {
       usleep(20000);
     }
     EXPECT_FALSE(vm_exists(o.id)) << "the store row is left";
-    EXPECT_TRUE(nothing_left(o.vm_dir, o.at_start.supervisor_pid, o.at_start.vmm_pid, true));
+    EXPECT_TRUE(
+        nothing_left(o.at_start.vm_dir, o.at_start.supervisor_pid, o.at_start.vmm_pid, true));
     for (const auto& g : o.cgroups) EXPECT_FALSE(path_exists(g)) << g << " is left";
     std::printf("[ figure ] owner killed by signal %d -> VM %s gone in %lld ms\n", o.sig,
                 o.id.c_str(), static_cast<long long>(now_ms() - t0));

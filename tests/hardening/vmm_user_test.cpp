@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "hardening.h"
+#include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {

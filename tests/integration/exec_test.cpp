@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "vm_fixture.h"
+#include "tests/support/vm_fixture.h"
 
 namespace vmtest {
 namespace {

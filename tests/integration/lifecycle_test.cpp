@@ -9,7 +9,7 @@
 #include <iterator>
 #include <string>
 
-#include "vm_fixture.h"
+#include "tests/support/vm_fixture.h"
 
 namespace vmtest {
 namespace {

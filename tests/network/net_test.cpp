@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "vm_fixture.h"
+#include "tests/support/vm_fixture.h"
 
 namespace vmtest {
 namespace {
@@ -25,15 +25,7 @@ const char* plugin() {
   return p ? p : "nftables";
 }
 
-std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  if (p) pclose(p);
-  return out;
-}
+std::string sh(const std::string& cmd) { return smolvm::test::output_of(cmd + " 2>/dev/null"); }
 
 // The network devices of this process's namespace, asked of the kernel
 // (netlink): /sys/class/net shows whoever mounted sysfs, which after

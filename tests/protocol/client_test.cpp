@@ -1,59 +1,85 @@
 // The client connection to a VM's supervisor (protocol/client.h) against a
-// peer speaking the supervisor's side over a real Unix socket
-// (supervisor_peer.h): HELLO, refusals, file reads whole, missing, stopped
-// and timed out, and writes bounded in time.
+// real Unix socket whose far end the test plays with the real frame code
+// (tests/support/frame_peer.h): HELLO, refusals, file reads whole, missing,
+// stopped and timed out, and sends bounded in time.
 #include "protocol/client.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
 #include "protocol/messages.h"
 #include "smolvm/smolvm.h"
-#include "supervisor_peer.h"
+#include "tests/support/frame_peer.h"
+#include "tests/support/temp_dir.h"
 
 namespace smolvm::proto {
 namespace {
 
+using test::FramePeer;
+using test::OneConnectionServer;
 using Clock = std::chrono::steady_clock;
 
 int64_t ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-TEST(Client, HelloNamesTheClientAndARefusalKeepsItsStatus) {
-  test::SupervisorPeer peer;
-  peer.serve_one();
-  Client ok;
-  std::string error;
-  ASSERT_EQ(ok.open(peer.path(), "secret", "a-client", 2000, error), 0) << error;
-  peer.serve_one();
-  Client refused;
-  EXPECT_EQ(refused.open(peer.path(), "wrong", "a-client", 2000, error), SMOLVM_EPERM);
-  EXPECT_NE(error.find("the supervisor refused the connection: bad token"), std::string::npos)
-      << error;
-  EXPECT_EQ(peer.hello_client(), "a-client");
+// Takes HELLO and accepts it; the client's name goes to `client`.
+void accept_hello(FramePeer& peer, std::string* client = nullptr) {
+  auto hello = peer.recv();
+  ASSERT_TRUE(hello && hello->type == Type::kHello);
+  Hello h;
+  std::string err;
+  ASSERT_TRUE(parse(hello->payload, h, err)) << err;
+  if (client) *client = h.client;
+  peer.send(Type::kHelloOk, 0, to_json(HelloOk{kVersion, "supervisor", 0}));
 }
 
-TEST(Client, ASocketThatIsNotThereIsAStateErrorNamingIt) {
-  Client c;
+// Answers one FILE_READ with contents in DATA frames of `chunk` bytes.
+void serve_file(FramePeer& peer, const std::string& contents, size_t chunk) {
+  auto req = peer.recv_type(Type::kFileRead);
+  ASSERT_TRUE(req);
+  peer.send_file(req->stream, contents, chunk);
+}
+
+TEST(Client, HelloNamesTheClientAndARefusalKeepsItsStatus) {
+  test::TempDir dir;
+  std::string client;
+  {
+    OneConnectionServer server(dir / "ok.sock", [&](FramePeer& peer) {
+      accept_hello(peer, &client);
+      peer.hold_open(1000);
+    });
+    Client ok;
+    std::string error;
+    ASSERT_EQ(ok.open(dir / "ok.sock", "secret", "a-client", 2000, error), 0) << error;
+  }
+  EXPECT_EQ(client, "a-client");
+  OneConnectionServer server(dir / "no.sock", [&](FramePeer& peer) {
+    peer.recv();
+    peer.send(Type::kError, 0, to_json(ErrorMsg{"EPERM", "bad token"}));
+  });
+  Client refused;
   std::string error;
-  EXPECT_EQ(c.open("/nonexistent/supervisor.sock", "t", "x", 100, error), SMOLVM_ESTATE);
-  EXPECT_NE(error.find("/nonexistent/supervisor.sock"), std::string::npos) << error;
-  EXPECT_NE(error.find("is the VM running?"), std::string::npos) << error;
+  EXPECT_EQ(refused.open(dir / "no.sock", "wrong", "a-client", 2000, error), SMOLVM_EPERM);
+  EXPECT_EQ(error, "the supervisor refused the connection: bad token");
 }
 
 TEST(Client, ReadsAFileInChunksToItsEnd) {
-  test::SupervisorPeer peer;
+  test::TempDir dir;
   std::string big(10000, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
-  peer.files["/etc/big"] = big;
-  peer.files["/etc/empty"] = "";
-  peer.serve_one();
+  OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
+    accept_hello(peer);
+    serve_file(peer, big, 1000);
+    serve_file(peer, "", 1000);
+    peer.hold_open(1000);
+  });
   Client c;
   std::string error;
-  ASSERT_EQ(c.open(peer.path(), "secret", "t", 2000, error), 0) << error;
+  ASSERT_EQ(c.open(dir / "s.sock", "t", "t", 2000, error), 0) << error;
   std::string got;
   int chunks = 0;
   auto sink = [&](const uint8_t* d, size_t n) {
@@ -70,49 +96,59 @@ TEST(Client, ReadsAFileInChunksToItsEnd) {
 }
 
 TEST(Client, AMissingFileIsNotFoundWithTheGuestsMessage) {
-  test::SupervisorPeer peer;
-  peer.serve_one();
+  test::TempDir dir;
+  OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
+    accept_hello(peer);
+    auto req = peer.recv_type(Type::kFileRead);
+    ASSERT_TRUE(req);
+    peer.send(Type::kError, req->stream, to_json(ErrorMsg{"ENOTFOUND", "/etc/none: no such file"}));
+    peer.hold_open(1000);
+  });
   Client c;
   std::string error;
-  ASSERT_EQ(c.open(peer.path(), "secret", "t", 2000, error), 0) << error;
+  ASSERT_EQ(c.open(dir / "s.sock", "t", "t", 2000, error), 0) << error;
   EXPECT_EQ(c.read_file(
                 "/etc/none", [](const uint8_t*, size_t) { return 0; }, 2000, error),
             SMOLVM_ENOTFOUND);
   EXPECT_EQ(error, "cannot read /etc/none: /etc/none: no such file");
-  // The connection stays usable.
-  EXPECT_FALSE(c.broken());
+  EXPECT_FALSE(c.broken());  // the connection stays usable
 }
 
 TEST(Client, ASinkThatStopsCancelsTheReadInTheGuest) {
-  test::SupervisorPeer peer;
-  peer.files["/f"] = std::string(5000, 'x');
-  peer.serve_one();
-  Client c;
-  std::string error;
-  ASSERT_EQ(c.open(peer.path(), "secret", "t", 2000, error), 0) << error;
-  EXPECT_EQ(c.read_file(
-                "/f", [](const uint8_t*, size_t) { return SMOLVM_EINVAL; }, 2000, error),
-            SMOLVM_EINVAL);
-  EXPECT_EQ(error, "reading /f was stopped");
-  // The ERROR that cancels it reaches the supervisor on the read's stream.
-  const auto reads = peer.received(Type::kFileRead);
-  ASSERT_EQ(reads.size(), 1u);
-  const auto deadline = Clock::now() + std::chrono::seconds(2);
-  while (peer.received(Type::kError).empty() && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  test::TempDir dir;
+  std::atomic<uint32_t> read_stream{0}, cancel_stream{0};
+  {
+    OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
+      accept_hello(peer);
+      auto req = peer.recv_type(Type::kFileRead);
+      ASSERT_TRUE(req);
+      read_stream = req->stream;
+      peer.send(Type::kData, req->stream, std::string(1000, 'x'));
+      auto cancel = peer.recv_type(Type::kError);
+      ASSERT_TRUE(cancel);
+      cancel_stream = cancel->stream;
+    });
+    Client c;
+    std::string error;
+    ASSERT_EQ(c.open(dir / "s.sock", "t", "t", 2000, error), 0) << error;
+    EXPECT_EQ(c.read_file(
+                  "/f", [](const uint8_t*, size_t) -> int { return SMOLVM_EINVAL; }, 2000, error),
+              SMOLVM_EINVAL);
+    EXPECT_EQ(error, "reading /f was stopped");
   }
-  const auto errors = peer.received(Type::kError);
-  ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].first, reads[0].first);
+  EXPECT_NE(read_stream, 0u);
+  EXPECT_EQ(cancel_stream, read_stream);  // the ERROR that cancels it, on its stream
 }
 
 TEST(Client, AReadWithNoAnswerEndsAtItsTimeout) {
-  test::SupervisorPeer peer;
-  peer.silent = true;
-  peer.serve_one();
+  test::TempDir dir;
+  OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
+    accept_hello(peer);
+    peer.hold_open(3000);
+  });
   Client c;
   std::string error;
-  ASSERT_EQ(c.open(peer.path(), "secret", "t", 2000, error), 0) << error;
+  ASSERT_EQ(c.open(dir / "s.sock", "t", "t", 2000, error), 0) << error;
   const auto t0 = Clock::now();
   EXPECT_EQ(c.read_file(
                 "/f", [](const uint8_t*, size_t) { return 0; }, 200, error),
@@ -126,19 +162,21 @@ TEST(Client, AReadWithNoAnswerEndsAtItsTimeout) {
 // bounded send: it ends at its deadline, and a frame cut off half-way
 // shuts the connection rather than leave the stream garbled.
 TEST(Client, ASendToAPeerThatStopsReadingEndsAtItsDeadline) {
-  test::SupervisorPeer peer;
-  peer.never_reads = true;
-  peer.serve_one();
+  test::TempDir dir;
+  std::atomic<bool> done{false};
+  OneConnectionServer server(dir / "s.sock", [&](FramePeer& peer) {
+    accept_hello(peer);
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  });
   Client c;
   std::string error;
-  ASSERT_EQ(c.open(peer.path(), "secret", "t", 2000, error), 0) << error;
+  ASSERT_EQ(c.open(dir / "s.sock", "t", "t", 2000, error), 0) << error;
   const std::string payload(512 * 1024, 'p');
   const uint32_t stream = c.open_stream();
   int rc = 0;
   const auto t0 = Clock::now();
-  for (int i = 0; i < 64 && rc == 0; ++i) {
-    rc = c.send_within(Type::kData, 0, stream, payload, 100);
-  }
+  for (int i = 0; i < 64 && rc == 0; ++i) rc = c.send_within(Type::kData, 0, stream, payload, 100);
+  done = true;
   EXPECT_EQ(rc, SMOLVM_ETIMEOUT);
   EXPECT_LT(ms_since(t0), 5000);
   if (c.broken()) {

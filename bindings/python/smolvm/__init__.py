@@ -8,12 +8,17 @@ Quick start::
         r = vm.run("echo 'Hello from SmolVM'")
         print(r.output, r.exit_code, r.ok)
 
+Code written for the SmolVM Python project runs unchanged (its names are
+accepted beside ours: ``vm.vm_id``, ``memory=``, ``VMState``,
+``smolvm.exceptions``, callbacks, ``async_*``); bindings/python/README.md
+lists where the two differ.
+
 The main classes:
 
-* :class:`SmolVM` - a disposable VM, deleted when closed or when its
-  ``with`` block ends.
-* :class:`VM` - a persistent VM that outlives the object and the process;
-  attach again with ``VM.from_id(id)``.
+* :class:`SmolVM` - the VM to use: its ``with`` block deletes a VM it
+  created; ``close()`` releases the object and keeps the VM.
+* :class:`VM` - the same VM with ``with`` only releasing the handle (the
+  first API of this package); attach again with ``VM.from_id(id)``.
 * :class:`VMConfig` - the options of a new VM (``vcpu_count``,
   ``mem_size_mib``, ``disk_mode`` ...).
 * :class:`CommandResult` (from ``run``), :class:`ExecEvent` and
@@ -31,23 +36,32 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from . import exceptions, types
+from ._callbacks import Callback, RunContext
 from ._config import VMConfig
-from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, TimeoutError,
-                      UnsupportedError, VMStateError)
+from ._errors import (CommandBlockedError, CommandError, CommandExecutionUnavailableError,
+                      ConfigError, HostError, ImageError, NetworkError, NotFoundError,
+                      OperationTimeoutError, SmolVMError, SnapshotAlreadyExistsError,
+                      SnapshotNotFoundError, TimeoutError, UnsupportedError, ValidationError,
+                      VMAlreadyExistsError, VMNotFoundError, VMStateError)
 from ._exec import Command
 from ._native import ll as _ll
 from ._result import CommandResult, ExecEvent, VMInfo
 from ._runtime import Runtime, default_runtime
+from ._state import VMState
 from ._stream import ExecStream
 from ._vm import VM, SmolVM
 
 __version__: str = _ll.smolvm_version()
 
 __all__ = [
-    "SmolVM", "VM", "VMConfig", "Runtime", "CommandResult", "ExecEvent", "ExecStream",
-    "VMInfo", "Command", "SmolVMError", "ConfigError", "NotFoundError", "VMStateError",
-    "TimeoutError", "UnsupportedError", "CommandError", "list_vms", "gc", "doctor",
-    "default_runtime", "__version__",
+    "SmolVM", "VM", "VMConfig", "VMState", "Runtime", "CommandResult", "ExecEvent",
+    "ExecStream", "VMInfo", "Command", "Callback", "RunContext", "SmolVMError", "ConfigError",
+    "NotFoundError", "VMStateError", "TimeoutError", "UnsupportedError", "CommandError",
+    "CommandBlockedError", "VMAlreadyExistsError", "VMNotFoundError", "ValidationError",
+    "OperationTimeoutError", "CommandExecutionUnavailableError", "SnapshotNotFoundError",
+    "SnapshotAlreadyExistsError", "NetworkError", "HostError", "ImageError", "list_vms", "gc",
+    "doctor", "default_runtime", "exceptions", "types", "__version__",
 ]
 
 

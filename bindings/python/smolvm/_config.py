@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
-from typing import Any, Optional, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional, Union
 
 from ._errors import ConfigError
 from ._native import check, check_ptr, ll
@@ -48,6 +48,14 @@ class VMConfig:
         boot_timeout_s: seconds start() waits for the guest; 0: 120.
         disk_size_mib: size of an isolated disk; 0: the image's size, else at
             least that (the guest's ``/`` grows into it at boot).
+        env_vars: environment variables every command in the VM sees
+            (persisted with the VM; see ``SmolVM.set_env_vars``).
+
+    The SmolVM Python project's names are accepted too, and kept equal to
+    the fields they stand for: ``memory`` (``mem_size_mib``),
+    ``disk_size`` (``disk_size_mib``), ``backend`` (``vmm``) and
+    ``comm_channel`` (``executor``: ``"vsock"`` is the guest agent, which
+    SmolVM reaches over virtio-serial or vsock, ``"ssh"`` is SSH).
     """
 
     vm_id: Optional[str] = None
@@ -63,28 +71,101 @@ class VMConfig:
     accel: str = "auto"
     boot_timeout_s: int = 0
     disk_size_mib: int = 0
+    env_vars: Dict[str, str] = field(default_factory=dict)
+    # The SmolVM Python project's names (see above); None: not given.
+    memory: Optional[int] = None
+    disk_size: Optional[int] = None
+    backend: Optional[str] = None
+    comm_channel: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        self._synced: Dict[str, Any] = {}
+        self._sync_aliases()
+
+    def _sync_aliases(self) -> None:
+        """Makes each alias and its field agree. Whichever of the two was
+        set since the last sync wins; both set to different values raises
+        :class:`ConfigError` naming both."""
+        for alias, name in _ALIASES.items():
+            given, current = getattr(self, alias), getattr(self, name)
+            if given is None:
+                value = current
+            else:
+                # At construction the field counts as set unless it is its default.
+                last = self._synced.get(name, VMConfig.__dataclass_fields__[name].default)
+                raw = _CHANNELS.get(given, given) if alias == "comm_channel" else given
+                field_set, alias_set = current != last, raw != last
+                wanted = _field_value(alias, given) if alias_set else raw  # checks what was set
+                if field_set and alias_set and wanted != current:
+                    raise ConfigError(f"{alias}={given!r} and {name}={current!r} disagree: "
+                                      f"give one of them")
+                value = current if field_set else wanted
+            setattr(self, name, value)
+            setattr(self, alias, _alias_value(alias, value))
+            self._synced[name] = value
 
     def merged(self, **overrides: Any) -> "VMConfig":
-        """A copy with every override that is not None applied."""
+        """A copy with every override that is not None applied. An override
+        of an alias or of its field replaces both."""
         changes = {k: v for k, v in overrides.items() if v is not None}
-        return dataclasses.replace(self, **changes)
+        self._sync_aliases()
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for alias, name in _ALIASES.items():
+            if alias in changes or name in changes:
+                values[alias] = None
+                values[name] = VMConfig.__dataclass_fields__[name].default
+        values.update(changes)
+        return type(self)(**values)
 
     def _build(self) -> Any:
         """The low-level options builder; free with smolvm_swig_vm_opts_free."""
+        self._sync_aliases()
         opts = check_ptr(ll.smolvm_swig_vm_opts_new())
         try:
-            for field in dataclasses.fields(self):
-                value = getattr(self, field.name)
-                if field.name in _INT_FIELDS:
-                    check(ll.smolvm_swig_vm_opts_set_u32(
-                        opts, field.name, _u32(field.name, value)))
+            for f in dataclasses.fields(self):
+                if f.name in _ALIASES or f.name == "env_vars":
+                    continue  # aliases are synced; env goes in after create
+                value = getattr(self, f.name)
+                if f.name in _INT_FIELDS:
+                    check(ll.smolvm_swig_vm_opts_set_u32(opts, f.name, _u32(f.name, value)))
                 else:
-                    check(ll.smolvm_swig_vm_opts_set_str(
-                        opts, field.name, _text(field.name, value)))
+                    check(ll.smolvm_swig_vm_opts_set_str(opts, f.name, _text(f.name, value)))
         except BaseException:
             ll.smolvm_swig_vm_opts_free(opts)
             raise
         return opts
+
+
+# alias -> the field it stands for.
+_ALIASES = {"memory": "mem_size_mib", "disk_size": "disk_size_mib", "backend": "vmm",
+            "comm_channel": "executor"}
+# comm_channel -> executor.
+_CHANNELS = {"vsock": "agent", "ssh": "ssh"}
+
+
+def _field_value(alias: str, given: Any) -> Any:
+    """The field's value for an alias's value (checked, naming the alias)."""
+    if given is None:
+        return given
+    name = _ALIASES[alias]
+    if name in _INT_FIELDS:
+        lo, hi = _INT_FIELDS[name]
+        if isinstance(given, bool) or not isinstance(given, int) or not lo <= given <= hi:
+            raise ConfigError(f"{alias}={given!r}: must be {lo}..{hi}")
+        return given
+    if alias != "comm_channel":
+        return given
+    if given not in _CHANNELS:
+        raise ConfigError(f"comm_channel={given!r}: must be one of "
+                          f"{', '.join(map(repr, _CHANNELS))}")
+    return _CHANNELS[given]
+
+
+def _alias_value(alias: str, value: Any) -> Any:
+    """The alias's value for a field's value (None where it has no name)."""
+    if alias != "comm_channel":
+        return value
+    return {v: k for k, v in _CHANNELS.items()}.get(value)
 
 
 def _u32(name: str, value: Any) -> int:

@@ -10,14 +10,22 @@ names the field, the value and what is allowed::
     ├── VMStateError            ESTATE: not allowed in the VM's state
     ├── TimeoutError            ETIMEOUT, or a command killed by its timeout
     │                           (also the builtin TimeoutError)
+    ├── VMAlreadyExistsError    EEXISTS: the id or resource is taken
     ├── UnsupportedError        EUNSUPPORTED: the host or backend cannot do it
-    └── CommandError            run(..., check=True) and the command failed
+    ├── CommandError            run(..., check=True) and the command failed
+    └── CommandBlockedError     a callback's on_pre_run vetoed the command
+
+The SmolVM Python project's names work too (``smolvm.exceptions``):
+``VMNotFoundError`` is :class:`NotFoundError`, ``ValidationError`` is
+:class:`ConfigError`, ``OperationTimeoutError`` is :class:`TimeoutError`,
+``CommandExecutionUnavailableError`` is :class:`VMStateError`; every error
+has ``.message`` and ``.details`` (a dict, empty unless said otherwise).
 """
 
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 if TYPE_CHECKING:
     from ._result import CommandResult
@@ -30,6 +38,17 @@ __all__ = [
     "TimeoutError",
     "UnsupportedError",
     "CommandError",
+    "VMAlreadyExistsError",
+    "CommandBlockedError",
+    "VMNotFoundError",
+    "ValidationError",
+    "OperationTimeoutError",
+    "CommandExecutionUnavailableError",
+    "SnapshotNotFoundError",
+    "SnapshotAlreadyExistsError",
+    "NetworkError",
+    "HostError",
+    "ImageError",
     "error_for_status",
 ]
 
@@ -39,6 +58,8 @@ class SmolVMError(Exception):
 
     Attributes:
         message: the library's message (names the field, value and range).
+        details: extra facts as a dict (e.g. ``{"vm_id": ...}``); empty
+            unless the raiser says otherwise.
         status: the negative C status code (``lowlevel.SMOLVM_EIO``...), or
             -1 for an unclassified failure.
         code: the short name of ``status``, e.g. ``"EINVAL"``.
@@ -47,10 +68,11 @@ class SmolVMError(Exception):
     default_status = -1
     default_code = "ERROR"
 
-    def __init__(self, message: str, *, status: Optional[int] = None,
-                 code: Optional[str] = None) -> None:
+    def __init__(self, message: str, details: Optional[Dict[str, Any]] = None, *,
+                 status: Optional[int] = None, code: Optional[str] = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details: Dict[str, Any] = dict(details or {})
         self.status = self.default_status if status is None else status
         self.code = self.default_code if code is None else code
 
@@ -98,14 +120,14 @@ class TimeoutError(SmolVMError, builtins.TimeoutError):
     default_status = -5
     default_code = "ETIMEOUT"
 
-    def __init__(self, message: str, *, status: Optional[int] = None,
-                 code: Optional[str] = None,
+    def __init__(self, message: str, details: Optional[Dict[str, Any]] = None, *,
+                 status: Optional[int] = None, code: Optional[str] = None,
                  result: Optional["CommandResult"] = None) -> None:
-        super().__init__(message, status=status, code=code)
+        super().__init__(message, details, status=status, code=code)
         self.result = result
 
 
-class UnsupportedError(SmolVMError):
+class UnsupportedError(SmolVMError, NotImplementedError):
     """The host or the configured backend cannot do this (EUNSUPPORTED)."""
 
     default_status = -10
@@ -117,15 +139,64 @@ class CommandError(SmolVMError):
     holds its :class:`CommandResult`."""
 
     def __init__(self, message: str, *, result: "CommandResult") -> None:
-        super().__init__(message)
+        super().__init__(message, {"exit_code": result.exit_code})
         self.result = result
 
+
+class VMAlreadyExistsError(SmolVMError):
+    """The id or resource is taken (EEXISTS): a VM id in use, a host port
+    already forwarded."""
+
+    default_status = -6
+    default_code = "EEXISTS"
+
+
+class CommandBlockedError(SmolVMError):
+    """A callback's ``on_pre_run`` refused the command (see
+    :class:`smolvm.Callback`); nothing ran in the guest. ``vm_id`` and
+    ``command`` are also in ``details``."""
+
+    default_code = "EBLOCKED"
+
+    def __init__(self, message: str, vm_id: Optional[str] = None,
+                 command: Optional[str] = None, **kwargs: Any) -> None:
+        super().__init__(message, {"vm_id": vm_id, "command": command}, **kwargs)
+        self.vm_id = vm_id
+        self.command = command
+
+
+class SnapshotNotFoundError(NotFoundError):
+    """No such snapshot."""
+
+
+class SnapshotAlreadyExistsError(VMAlreadyExistsError):
+    """A snapshot with that name exists."""
+
+
+class NetworkError(SmolVMError):
+    """A network backend failed (addresses, TAP devices, forwards)."""
+
+
+class HostError(SmolVMError):
+    """The host lacks something a VM needs (KVM, a VMM binary, privileges)."""
+
+
+class ImageError(SmolVMError):
+    """The guest image is missing or unusable."""
+
+
+# The SmolVM Python project's names for the classes above.
+VMNotFoundError = NotFoundError
+ValidationError = ConfigError
+OperationTimeoutError = TimeoutError
+CommandExecutionUnavailableError = VMStateError
 
 _BY_CODE = {
     "EINVAL": ConfigError,
     "ENOTFOUND": NotFoundError,
     "ESTATE": VMStateError,
     "ETIMEOUT": TimeoutError,
+    "EEXISTS": VMAlreadyExistsError,
     "EUNSUPPORTED": UnsupportedError,
 }
 

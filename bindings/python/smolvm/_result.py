@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from ._state import VMState
+
 __all__ = ["CommandResult", "ExecEvent", "VMInfo"]
 
 
@@ -43,9 +45,16 @@ class CommandResult:
 
     @property
     def output(self) -> str:
-        """stdout, then stderr, as text: what a user would read. A newline
-        separates them when stdout does not end with one. (The two streams
-        are collected separately, so their interleaving is not kept; use
+        """stdout without leading and trailing whitespace, as in the SmolVM
+        Python project: ``vm.run("echo hi").output == "hi"``. stderr is in
+        :attr:`stderr`; :attr:`combined` has both."""
+        return self.stdout.strip()
+
+    @property
+    def combined(self) -> str:
+        """stdout, then stderr, as text. A newline separates them when
+        stdout does not end with one. (The two streams are collected
+        separately, so their interleaving is not kept; use
         :meth:`VM.stream` for that.)"""
         out, err = self.stdout, self.stderr
         if out and err and not out.endswith("\n"):
@@ -58,7 +67,7 @@ class CommandResult:
         return self.exit_code == 0 and not self.timed_out and self.signal == 0
 
     def __str__(self) -> str:
-        return self.output
+        return self.combined
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,11 @@ class ExecEvent:
 
 @dataclass(frozen=True)
 class VMInfo:
-    """A snapshot of a VM's record (read fresh by :meth:`VM.info`)."""
+    """A snapshot of a VM's record, read fresh by ``vm.info``.
+
+    ``vm.info`` is a property (as in the SmolVM Python project) whose value
+    can also be called, so the older ``vm.info()`` gives the same object.
+    """
 
     id: str
     state: str
@@ -114,6 +127,25 @@ class VMInfo:
     started_at_ms: int
     last_error: str
     disk_size_mib: int = 0  #: the disk's size as the guest sees it
+
+    @property
+    def vm_id(self) -> str:
+        """The VM's id (the SmolVM Python project's name for :attr:`id`)."""
+        return self.id
+
+    @property
+    def status(self) -> VMState:
+        """:attr:`state` as a :class:`VMState`."""
+        return VMState.from_native(self.state)
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The VMM's process id while the VM runs, else None."""
+        return self.vmm_pid or None
+
+    def __call__(self) -> "VMInfo":
+        """Itself: keeps ``vm.info()`` working now that ``info`` is a property."""
+        return self
 
     @classmethod
     def _from_native(cls, info: Any) -> "VMInfo":

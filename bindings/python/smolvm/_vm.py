@@ -2,56 +2,96 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
+import json
 import os
+import posixpath
+import re
 import threading
+import time
 import weakref
-from typing import Any, Callable, Mapping, Optional, Type, TypeVar, Union
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Type,
+                    TypeVar, Union)
 
+from ._callbacks import Callback, RunContext, around_run, check_callbacks
 from ._config import VMConfig
-from ._errors import CommandError, ConfigError, TimeoutError, UnsupportedError
+from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, TimeoutError,
+                      UnsupportedError)
 from ._exec import Command, build_exec_opts, describe, result_from_native
 from ._native import any_to_bytes, check, check_ptr, closed_error, ll, raise_last
 from ._result import CommandResult, VMInfo
 from ._runtime import Runtime, default_runtime
+from ._state import VMState
 from ._stream import ExecStream
 
 __all__ = ["VM", "SmolVM"]
 
 V = TypeVar("V", bound="VM")
 _DISPOSE_STOP_MS = 5000
+#: run()'s default timeout in seconds (the SmolVM Python project's).
+_RUN_TIMEOUT_S = 30.0
 PathArg = Union[str, "os.PathLike[str]"]
 
 
 class _Handle:
     """The smolvm_vm* of one VM object, and what to do when it goes."""
 
-    __slots__ = ("ptr", "runtime", "owned", "detached", "lock", "vm_id")
+    __slots__ = ("ptr", "runtime", "owned", "bound", "lock", "vm_id")
 
-    def __init__(self, ptr: Any, runtime: Runtime, owned: bool) -> None:
+    def __init__(self, ptr: Any, runtime: Runtime, owned: bool, bound: bool) -> None:
         self.ptr = ptr
         self.runtime = runtime  # outlives the handle
-        self.owned = owned      # delete the VM when released
-        self.detached = False   # SmolVM.detach(): the VM outlives everything
+        self.owned = owned      # made by this object: its `with` block deletes it
+        # Created bound to this process (delete_with_owner): if the process
+        # dies before the object is released, the VM's supervisor deletes it.
+        self.bound = bound
         self.lock = threading.RLock()
         self.vm_id: str = ll.smolvm_vm_id(ptr)
 
 
 def _release(h: _Handle) -> None:
-    """Frees the handle; first deletes the VM if the object owns it. Runs
-    from close(), from the garbage collector, or at interpreter exit."""
+    """Frees the handle and never deletes the VM: a VM still bound to this
+    process is detached first, so it outlives the process. Runs from
+    close(), from the garbage collector, or at interpreter exit."""
     with h.lock:
         ptr, h.ptr = h.ptr, None
         if ptr is None:
             return
         try:
-            if h.owned:
-                # A clean shutdown first: it is quick (~0.1 s), and deleting
-                # a running VM outright took 5 s in the core at the time of
-                # writing. Failures here are left to delete, which forces.
-                ll.smolvm_swig_vm_stop(ptr, _DISPOSE_STOP_MS)
-                check(ll.smolvm_swig_vm_delete(ptr))
+            if h.bound:
+                ll.smolvm_swig_vm_detach(ptr)  # ENOTFOUND: deleted already
+                h.bound = False
         finally:
             ll.smolvm_vm_free(ptr)
+
+
+def _dispose(ptr: Any) -> None:
+    """Stops and deletes a VM. A clean shutdown first: it is quick (~0.1 s),
+    where deleting a running VM forces it off. Failures of the stop are
+    left to delete, which forces."""
+    ll.smolvm_swig_vm_stop(ptr, _DISPOSE_STOP_MS)
+    check(ll.smolvm_swig_vm_delete(ptr))
+
+
+# Keywords of the SmolVM Python project for features SmolVM does not have
+# yet: given a value, they raise UnsupportedError saying what to use.
+_NOT_YET = {
+    "internet_settings": "an egress allow-list is not available yet; network='auto' "
+                         "gives the VM NAT to everything, network='none' (the default) "
+                         "no network at all",
+    "mounts": "host folder mounts are not available yet; copy files in and out with "
+              "upload_file()/download_file() (or put_file()/get_file())",
+    "writable_mounts": "host folder mounts are not available yet; copy files in and out "
+                       "with upload_file()/download_file()",
+}
+
+
+def _refuse_not_yet(**given: Any) -> None:
+    for name, value in given.items():
+        if value:
+            raise UnsupportedError(f"{name}={value!r}: {_NOT_YET[name]}")
 
 
 # One transfer's bounds for the native call: 0 means the C library's
@@ -127,23 +167,46 @@ class VM:
                  accel: Optional[str] = None,
                  boot_timeout_s: Optional[int] = None,
                  disk_size_mib: Optional[int] = None,
-                 runtime: Optional[Runtime] = None) -> None:
+                 runtime: Optional[Runtime] = None,
+                 memory: Optional[int] = None,
+                 disk_size: Optional[int] = None,
+                 backend: Optional[str] = None,
+                 comm_channel: Optional[str] = None,
+                 env_vars: Optional[Mapping[str, str]] = None,
+                 callbacks: Optional[Sequence["Callback"]] = None,
+                 internet_settings: Any = None,
+                 mounts: Any = None,
+                 writable_mounts: bool = False) -> None:
         """Records a new VM now (not booted; see :meth:`start`).
 
         ``config`` gives the options, and each keyword that is not None
-        overrides its field (see :class:`VMConfig`). ``runtime``: None uses
-        :func:`smolvm.default_runtime`. Raises :class:`ConfigError` naming
-        the field, value and allowed range, or :class:`SmolVMError` with
-        code ``"EEXISTS"`` if ``vm_id`` is taken.
+        overrides its field (see :class:`VMConfig`; ``memory``,
+        ``disk_size``, ``backend`` and ``comm_channel`` are the SmolVM
+        Python project's names of ``mem_size_mib``, ``disk_size_mib``,
+        ``vmm`` and ``executor``). ``callbacks``: see :class:`Callback`.
+        ``runtime``: None uses :func:`smolvm.default_runtime`. Raises
+        :class:`ConfigError` naming the field, value and allowed range,
+        :class:`VMAlreadyExistsError` (code ``"EEXISTS"``) if ``vm_id`` is
+        taken, :class:`UnsupportedError` for ``internet_settings`` and
+        ``mounts``, which SmolVM does not offer yet.
         """
+        _refuse_not_yet(internet_settings=internet_settings, mounts=mounts,
+                        writable_mounts=writable_mounts)
         if config is not None and not isinstance(config, VMConfig):
             raise ConfigError(f"config={config!r}: must be a VMConfig")
         cfg = (config or VMConfig()).merged(
             vm_id=vm_id, vcpu_count=vcpu_count, mem_size_mib=mem_size_mib,
             disk_mode=disk_mode, kernel_path=kernel_path, rootfs_path=rootfs_path,
             boot_args=boot_args, vmm=vmm, executor=executor, network=network,
-            accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib)
+            accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib,
+            memory=memory, disk_size=disk_size, backend=backend, comm_channel=comm_channel,
+            env_vars=dict(env_vars) if env_vars is not None else None)
+        self._callbacks: List[Callback] = check_callbacks(callbacks)
         rt = runtime or default_runtime()
+        self._create(cfg, rt)
+
+    def _create(self, cfg: VMConfig, rt: Runtime) -> None:
+        """Records the VM of cfg and attaches this object to it."""
         opts = cfg._build()
         try:
             if self._owns_new_vms:
@@ -153,7 +216,13 @@ class VM:
             ptr = check_ptr(ll.smolvm_swig_vm_create(rt.handle, opts))
         finally:
             ll.smolvm_swig_vm_opts_free(opts)
-        self._attach(ptr, rt, owned=self._owns_new_vms)
+        self._attach(ptr, rt, owned=self._owns_new_vms, bound=self._owns_new_vms)
+        if cfg.env_vars:
+            try:
+                self.set_env_vars(cfg.env_vars)
+            except BaseException:
+                self.delete()  # a failed create leaves nothing
+                raise
 
     @classmethod
     def from_profile(cls: Type[V], path: PathArg, *, vm_id: Optional[str] = None,
@@ -182,9 +251,11 @@ class VM:
         vm._attach(ptr, rt, owned=False)
         return vm
 
-    def _attach(self, ptr: Any, runtime: Runtime, owned: bool) -> None:
-        self._h = _Handle(ptr, runtime, owned)
+    def _attach(self, ptr: Any, runtime: Runtime, owned: bool, bound: bool = False) -> None:
+        self._h = _Handle(ptr, runtime, owned, bound)
         self._finalizer = weakref.finalize(self, _release, self._h)
+        if not hasattr(self, "_callbacks"):
+            self._callbacks = []
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(handle, *args) under the object's lock."""
@@ -200,8 +271,16 @@ class VM:
         """The VM's id (also known after close)."""
         return self._h.vm_id
 
+    @property
+    def vm_id(self) -> str:
+        """The VM's id (the SmolVM Python project's name for :attr:`id`)."""
+        return self._h.vm_id
+
+    @property
     def info(self) -> VMInfo:
-        """The VM's record, read fresh from the store."""
+        """The VM's record, read fresh from the store. A property (as in
+        the SmolVM Python project) whose value is also callable, so
+        ``vm.info()`` works too."""
         native = check_ptr(self._call(ll.smolvm_swig_vm_info))
         try:
             return VMInfo._from_native(native)
@@ -209,62 +288,134 @@ class VM:
             ll.smolvm_swig_vm_info_free(native)
 
     @property
-    def status(self) -> str:
-        """The VM's state, read fresh: "created", "starting", "running",
-        "stopping", "stopped" or "failed"."""
-        return self.info().state
+    def status(self) -> VMState:
+        """The VM's state, read fresh, as a :class:`VMState` (a ``str``:
+        ``vm.status == "running"`` works): created, starting, running,
+        paused, stopping, stopped, or error (the C library's "failed")."""
+        return self.info.status
 
     @property
     def ip(self) -> Optional[str]:
         """The guest's address, or None when the VM has no network
         (network="none", the default; "auto", "nftables" or "iptables" give
         it one)."""
-        return self.info().ip
+        return self.info.ip
+
+    def get_ip(self) -> str:
+        """The guest's address; raises :class:`UnsupportedError` when the VM
+        has no network (create it with ``network="auto"``)."""
+        ip = self.ip
+        if ip is None:
+            raise UnsupportedError(f"vm '{self.id}' has no network: create it with "
+                                   f"network='auto' to give it an address")
+        return ip
 
     @property
     def closed(self) -> bool:
         """True once close() or delete() released this object."""
         return self._h.ptr is None
 
-    # ---- lifecycle ----
-
-    def start(self) -> "VM":
-        """Boots the VM and returns once its guest agent answers (about
-        1-2 s under TCG). Raises :class:`VMStateError` if it is running
-        already, :class:`TimeoutError` if it did not boot within
-        ``boot_timeout_s``. Returns self."""
-        check(self._call(ll.smolvm_swig_vm_start))
+    def refresh(self: V) -> V:
+        """Returns self. Every property is read fresh from the store, so
+        there is nothing to reload; kept for code written for the SmolVM
+        Python project."""
+        self._call(lambda _: None)  # a closed object still says so
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def can_run_commands(self) -> bool:
+        """True when run() can reach the guest now (the VM runs)."""
+        return not self.closed and self.status == VMState.RUNNING
+
+    # ---- lifecycle ----
+
+    def start(self: V, boot_timeout: Optional[float] = None) -> V:
+        """Boots the VM and returns once its guest agent answers (about
+        1-2 s under TCG). A running VM is left as it is. ``boot_timeout``
+        (seconds): how long to wait for the guest this time; None: the VM's
+        ``boot_timeout_s`` (default 120). Raises :class:`TimeoutError` if it
+        did not boot in time. Returns self."""
+        ms = _boot_timeout_ms(boot_timeout)
+        with self._h.lock:
+            if self.status == VMState.RUNNING:
+                return self
+            check(self._call(ll.smolvm_swig_vm_start_within, ms))
+        return self
+
+    def wait_for_ready(self: V, timeout: float = 60.0) -> V:
+        """Returns once a command runs in the guest, waiting up to
+        ``timeout`` seconds; :meth:`start` already waits for that, so this
+        returns at once for a started VM. Raises :class:`TimeoutError`."""
+        deadline = time.monotonic() + _seconds("timeout", timeout)
+        while True:
+            try:
+                if self.can_run_commands() and self.run(["true"], 5).ok:
+                    return self
+            except SmolVMError as e:
+                if isinstance(e, ConfigError):
+                    raise
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"vm '{self.id}' was not ready within {timeout} s "
+                                   f"(state {self.status})")
+            time.sleep(0.1)
+
+    def stop(self: V, timeout: float = 3.0) -> V:
         """Asks the guest to shut down, waits up to ``timeout`` seconds,
-        then forces it off. Stopping a stopped VM does nothing."""
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-                or not 0 < timeout <= 3600:
-            raise ConfigError(f"timeout={timeout!r}: must be 0 < seconds <= 3600")
-        check(self._call(ll.smolvm_swig_vm_stop, max(1, int(timeout * 1000))))
+        then forces it off. Stopping a stopped VM does nothing. Returns
+        self."""
+        ms = max(1, int(_seconds("timeout", timeout, 3600) * 1000))
+        check(self._call(ll.smolvm_swig_vm_stop, ms))
+        return self
 
     def delete(self) -> None:
         """Stops the VM if needed and removes its disk, files and record.
         This object is closed afterwards."""
         with self._h.lock:
             check(self._call(ll.smolvm_swig_vm_delete))
-            self._h.owned = False
+            self._h.owned = self._h.bound = False
             self._finalizer()
 
     def close(self) -> None:
-        """Releases this object's handle. The VM itself is untouched (a
-        :class:`SmolVM` that owns its VM deletes it instead)."""
+        """Releases this object's handle. The VM itself is untouched: it
+        keeps running and any process can attach to it again with
+        :meth:`from_id`. Safe to call twice."""
         self._finalizer()
 
     def __enter__(self: V) -> V:
         """Starts the VM unless it runs already."""
-        if self.status != "running":
-            self.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self: V) -> V:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.__exit__, *exc)
+
+    async def async_start(self: V, boot_timeout: Optional[float] = None) -> V:
+        """:meth:`start` in a worker thread (the event loop keeps running)."""
+        return await asyncio.to_thread(self.start, boot_timeout)
+
+    async def async_stop(self: V, timeout: float = 3.0) -> V:
+        """:meth:`stop` in a worker thread."""
+        return await asyncio.to_thread(self.stop, timeout)
+
+    async def async_delete(self) -> None:
+        """:meth:`delete` in a worker thread."""
+        await asyncio.to_thread(self.delete)
+
+    async def async_run(self, command: Command, timeout: Optional[float] = _RUN_TIMEOUT_S,
+                        shell: str = "login", **kwargs: Any) -> CommandResult:
+        """:meth:`run` in a worker thread: the native call releases the GIL,
+        so other coroutines and threads go on meanwhile."""
+        return await asyncio.to_thread(self.run, command, timeout, shell, **kwargs)
+
+    async def async_wait_for_ready(self: V, timeout: float = 60.0) -> V:
+        """:meth:`wait_for_ready` in a worker thread."""
+        return await asyncio.to_thread(self.wait_for_ready, timeout)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -272,20 +423,21 @@ class VM:
 
     # ---- commands ----
 
-    def run(self, command: Command, *, timeout: Optional[float] = None,
-            env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
-            stdin: Union[bytes, str, None] = None, check: bool = False,
-            raise_on_timeout: bool = True, shell: str = "login") -> CommandResult:
+    def run(self, command: Command, timeout: Optional[float] = _RUN_TIMEOUT_S,
+            shell: str = "login", *, env: Optional[Mapping[str, str]] = None,
+            cwd: Optional[str] = None, stdin: Union[bytes, str, None] = None,
+            check: bool = False, raise_on_timeout: bool = True) -> CommandResult:
         """Runs a command to completion and returns its result.
 
         Args:
             command: a str is a shell command line (see ``shell``); a list
                 is an argv run directly (no shell quoting needed).
-            timeout: seconds after which the command and everything it
-                started (its cgroup in the guest, also processes that left
-                its process group) is killed; None: no limit. The call
-                returns at most a short grace (``SMOLVM_EXEC_GRACE_MS``)
-                later whatever the guest does.
+            timeout: seconds (default 30, as in the SmolVM Python project)
+                after which the command and everything it started (its
+                cgroup in the guest, also processes that left its process
+                group) is killed; None or 0: no limit. The call returns at
+                most a short grace (``SMOLVM_EXEC_GRACE_MS``) later whatever
+                the guest does.
             env: variables added to the guest's default environment.
             cwd: working directory in the guest (default ``/``).
             stdin: bytes (or str, as UTF-8) fed to the command's stdin,
@@ -301,27 +453,43 @@ class VM:
                 (POSIX ``/bin/sh -c``).
 
         A non-zero exit code is a result, not an error (unless ``check``).
-        Raises :class:`VMStateError` if the VM is not running.
+        Raises :class:`VMStateError` if the VM is not running. Callbacks
+        (:class:`Callback`) run around it; a veto raises
+        :class:`CommandBlockedError` (or whatever the callback raised).
         """
         opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin,
                                shell=shell)
+
+        def attempt() -> CommandResult:
+            result = self._run_native(opts)
+            if result.timed_out and raise_on_timeout:  # an error: on_run_error sees it
+                raise TimeoutError(f"command timed out after {timeout} s and was killed: "
+                                   f"{describe(command)}", result=result)
+            return result
+
         try:
-            native = check_ptr(self._call(ll.smolvm_swig_exec_run, opts))
+            ctx = RunContext(vm_id=self.id, command=command, shell=shell, timeout=timeout)
+            result = around_run(self._callbacks, ctx, attempt)
         finally:
             ll.smolvm_swig_exec_opts_free(opts)
-        try:
-            result = result_from_native(native)
-        finally:
-            ll.smolvm_exec_result_free(native)
-        if result.timed_out and raise_on_timeout:
-            raise TimeoutError(f"command timed out after {timeout} s and was killed: "
-                               f"{describe(command)}", result=result)
         if check and not result.ok:
             tail = result.stderr.strip()[-500:]
             raise CommandError(f"command exited with code {result.exit_code}: "
                                f"{describe(command)}" + (f"\n{tail}" if tail else ""),
                                result=result)
         return result
+
+    def _run_native(self, opts: Any) -> CommandResult:
+        native = check_ptr(self._call(ll.smolvm_swig_exec_run, opts))
+        try:
+            return result_from_native(native)
+        finally:
+            ll.smolvm_exec_result_free(native)
+
+    def add_callback(self: V, callback: "Callback") -> V:
+        """Adds a :class:`Callback` after those already given; returns self."""
+        self._callbacks.extend(check_callbacks([callback]))
+        return self
 
     def stream(self, command: Command, *, timeout: Optional[float] = None,
                env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
@@ -395,6 +563,92 @@ class VM:
         check(self._call(ll.smolvm_swig_vm_get, os.fspath(guest_path), os.fspath(local_path),
                          *_transfer_bounds(max_bytes, timeout)))
 
+    def upload_file(self, local_path: PathArg, guest_path: str, *,
+                    make_dirs: bool = True) -> str:
+        """Copies a host file into the guest and returns the guest path it
+        landed at: a ``guest_path`` ending in ``/`` gets the file's name.
+        ``make_dirs``: create missing guest folders (else a missing parent
+        raises :class:`NotFoundError`). See :meth:`put_file` for folders
+        and bounds."""
+        local = os.fspath(local_path)
+        dest = guest_path + os.path.basename(local) if guest_path.endswith("/") else guest_path
+        parent = posixpath.dirname(dest) or "/"
+        if not make_dirs and not self.run(["test", "-d", parent], None).ok:
+            raise NotFoundError(f"guest folder {parent!r} does not exist "
+                                f"(make_dirs=True creates it)")
+        self.put_file(local, dest)
+        return dest
+
+    def download_file(self, guest_path: str, local_path: PathArg, *,
+                      make_dirs: bool = True) -> str:
+        """Copies a guest file to the host and returns the host path it
+        landed at: a ``local_path`` ending in ``/`` or naming a folder gets
+        the file's name. ``make_dirs``: create missing host folders. See
+        :meth:`get_file` for what is refused and the bounds."""
+        local = os.fspath(local_path)
+        if local.endswith(os.sep) or os.path.isdir(local):
+            local = os.path.join(local, posixpath.basename(guest_path.rstrip("/")))
+        parent = os.path.dirname(local)
+        if parent and make_dirs:
+            os.makedirs(parent, exist_ok=True)
+        self.get_file(guest_path, local)
+        return local
+
+    def wait_for_guest_tcp_ports(self, ports: Union[int, Sequence[int]], *,
+                                 timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+        """Returns once something in the guest listens on every TCP port of
+        ``ports`` at ``host`` (or on all addresses), read from the guest's
+        /proc/net/tcp and tcp6; raises :class:`TimeoutError` after
+        ``timeout`` seconds naming the ports still closed."""
+        wanted = {_check_port("ports", p) for p in ([ports] if isinstance(ports, int)
+                                                   else ports)}
+        deadline = time.monotonic() + _seconds("timeout", timeout)
+        while True:
+            missing = wanted - listening_ports(self._proc_net_tcp(), host)
+            if not missing:
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"vm '{self.id}': nothing listens on TCP "
+                                   f"{', '.join(map(str, sorted(missing)))} at {host} "
+                                   f"after {timeout} s")
+            time.sleep(0.1)
+
+    def _proc_net_tcp(self) -> str:
+        r = self.run(["cat", "/proc/net/tcp", "/proc/net/tcp6"], 10)
+        return r.stdout
+
+    # ---- environment ----
+
+    def set_env_vars(self, env_vars: Mapping[str, str], *, merge: bool = True) -> List[str]:
+        """Sets variables every later command sees (run, stream, all
+        shells), kept with the VM across stop/start and for every process
+        that attaches to it. ``merge=False`` replaces the whole set.
+        Returns the names now set, sorted."""
+        with _strlist(env_pairs(env_vars)) as entries:
+            check(self._call(ll.smolvm_swig_vm_env_set, entries, 1 if merge else 0))
+        return sorted(self.list_env_vars())
+
+    def unset_env_vars(self, keys: Sequence[str]) -> Dict[str, str]:
+        """Removes variables; returns the removed ones with their values
+        (names that were not set are skipped)."""
+        if isinstance(keys, str):
+            keys = [keys]
+        before = self.list_env_vars()
+        names = [k for k in keys if _env_name(k) in before]
+        if names:
+            with _strlist(names) as items:
+                check(self._call(ll.smolvm_swig_vm_env_unset, items))
+        return {k: before[k] for k in names}
+
+    def list_env_vars(self) -> Dict[str, str]:
+        """The VM's variables (see :meth:`set_env_vars`)."""
+        buf = check_ptr(self._call(ll.smolvm_swig_vm_env_list))
+        try:
+            text = ll.smolvm_swig_buf_bytes(buf).decode("utf-8")
+        finally:
+            ll.smolvm_swig_buf_free(buf)
+        return dict(json.loads(text))
+
     # ---- network ----
 
     def expose(self, guest_port: int, host_port: Optional[int] = None,
@@ -420,55 +674,220 @@ class VM:
         _check_port("host_port", host_port)
         check(self._call(lambda h: ll.smolvm_swig_vm_unexpose(h, host_port, host_addr, protocol)))
 
+    def expose_local(self, guest_port: int, host_port: Optional[int] = None) -> int:
+        """:meth:`expose` on 127.0.0.1 (the SmolVM Python project's name):
+        returns the host port."""
+        return self.expose(guest_port, host_port)
+
+    def unexpose_local(self: V, host_port: int, guest_port: Optional[int] = None) -> V:
+        """:meth:`unexpose` of a 127.0.0.1 forward; returns self.
+        ``guest_port`` is accepted for compatibility: a host port has one
+        forward."""
+        self.unexpose(host_port)
+        return self
+
 
 class SmolVM(VM):
-    """A disposable microVM: the one to use for throwaway sandboxes.
+    """A microVM for a sandbox, disposable in a ``with`` block or kept for
+    later turns: the class to use (the SmolVM Python project's semantics).
 
-    Like :class:`VM` (same options, methods and errors), but the object owns
-    the VM it creates: :meth:`close`, the end of a ``with`` block, garbage
-    collection or interpreter exit stop and delete it, disk included. The VM
-    is bound to this process: if the process ends any other way (SIGTERM,
-    SIGKILL, a crash), the VM's supervisor deletes it within about a second.
-    A child made with ``os.fork()`` (``multiprocessing``'s default) keeps
-    the binding alive until it exits or execs. :meth:`detach` keeps the
-    VM::
+    Like :class:`VM` (same options, methods and errors), plus:
 
-        with SmolVM(mem_size_mib=2048) as vm:   # created, then started
+    * ``SmolVM(vm_id="x")`` attaches to VM "x" when it exists and creates it
+      otherwise: create a workspace once, reattach on later turns.
+    * ``with SmolVM() as vm:`` starts the VM and, at the end of the block,
+      stops it and deletes it if this object created it; a VM it attached
+      to (``from_id``, or an existing ``vm_id``) is stopped and kept.
+    * :meth:`close`, garbage collection and interpreter exit never delete:
+      they release the handle and the VM keeps running, for
+      :meth:`from_id` to find again from any process.
+    * While the object is open, a VM it created is bound to this process:
+      if the process is killed (SIGTERM, SIGKILL, a crash) before the
+      object is closed, the VM's supervisor deletes the VM within about a
+      second, so a crashed agent leaks no sandbox. :meth:`detach` lifts
+      that binding and the ``with`` block's delete::
+
+        with SmolVM(memory=2048) as vm:          # created, then started
             print(vm.run("free -m").output)
         # stopped and deleted here
 
-        vm = SmolVM()                           # created (not booted)
+        vm = SmolVM()                            # created (not booted)
         vm.start()
         print(vm.run("echo 'Hello from SmolVM'").output)
-        vm.stop()                               # deleted on close()/exit
-
-    :meth:`from_id` attaches without owning: closing that object leaves
-    the VM alone, but a ``with`` block still deletes it at its end.
+        vm.close()                               # still running
+        SmolVM.from_id(vm.vm_id).delete()
     """
 
     _owns_new_vms = True
 
+    def __init__(self, config: Optional[VMConfig] = None, *, vm_id: Optional[str] = None,
+                 runtime: Optional[Runtime] = None, **options: Any) -> None:
+        """As :class:`VM`, except that an existing ``vm_id`` (given here or
+        in ``config``) is attached to instead of refused; the other options
+        then apply to nothing and must be left out."""
+        name = vm_id if vm_id is not None else (config.vm_id if config else None)
+        if name is not None:
+            rt = runtime or default_runtime()
+            ptr = _open_if_exists(rt, name)
+            if ptr is not None:
+                self._attach(ptr, rt, owned=False)
+                self._callbacks = check_callbacks(options.pop("callbacks", None))
+                given = sorted(k for k, v in options.items() if v is not None and v is not False)
+                if given:
+                    self.close()
+                    raise ConfigError(f"vm_id={name!r} exists, so {', '.join(given)} would "
+                                      f"not apply: attach without options, or pick a new id")
+                return
+        super().__init__(config, vm_id=vm_id, runtime=runtime, **options)
+
     @property
     def owned(self) -> bool:
-        """True if releasing this object deletes the VM."""
+        """True if this object created the VM (and was not detached): its
+        ``with`` block deletes the VM."""
         return self._h.owned
 
     def detach(self) -> None:
-        """Keeps the VM: it becomes an ordinary VM that outlives this object
-        and this process (attach to it later with :meth:`from_id`). The
-        object stays usable; closing it no longer deletes the VM."""
+        """Keeps the VM whatever happens to this object or process: the
+        ``with`` block no longer deletes it and the process binding is
+        lifted. The object stays usable."""
         with self._h.lock:
             check(self._call(ll.smolvm_swig_vm_detach))
-            self._h.owned = False
-            self._h.detached = True
-
-    def close(self) -> None:
-        """Stops and deletes the VM if this object owns it, then releases
-        the handle. Safe to call twice."""
-        self._finalizer()
+            self._h.owned = self._h.bound = False
 
     def __exit__(self, *exc: object) -> None:
-        """Stops and deletes the VM, whoever created it (unless detached)."""
+        """Deletes the VM if this object created it; stops (and keeps) a VM
+        it attached to. Then releases the handle."""
         with self._h.lock:
-            self._h.owned = not self._h.detached
-            self._finalizer()
+            if self.closed:
+                return
+            try:
+                if self._h.owned:
+                    self._call(_dispose)
+                    self._h.owned = self._h.bound = False
+                elif self.status in (VMState.RUNNING, VMState.STARTING):
+                    self.stop()
+            finally:
+                self._finalizer()
+
+    @classmethod
+    async def async_create_many(cls, configs: Sequence[Union[VMConfig, Mapping[str, Any]]], *,
+                                boot_timeout: float = 60.0,
+                                concurrency: Optional[int] = None,
+                                **kwargs: Any) -> List["SmolVM"]:
+        """Creates and starts one VM per config (a :class:`VMConfig` or a
+        dict of keyword options), at most ``concurrency`` at a time (None:
+        all at once), each in a worker thread. If any fails, the VMs made
+        so far are deleted and the first error is raised."""
+        if concurrency is not None and (isinstance(concurrency, bool)
+                                        or not isinstance(concurrency, int) or concurrency < 1):
+            raise ConfigError(f"concurrency={concurrency!r}: must be a whole number >= 1 "
+                              f"or None")
+        gate = asyncio.Semaphore(concurrency or max(1, len(configs)))
+
+        def make(cfg: Union[VMConfig, Mapping[str, Any]]) -> "SmolVM":
+            vm = (cls(cfg, **kwargs) if isinstance(cfg, VMConfig)
+                  else cls(**{**kwargs, **dict(cfg)}))
+            try:
+                return vm.start(boot_timeout)
+            except BaseException:
+                vm.delete()
+                raise
+
+        async def one(cfg: Union[VMConfig, Mapping[str, Any]]) -> "SmolVM":
+            async with gate:
+                return await asyncio.to_thread(make, cfg)
+
+        results = await asyncio.gather(*(one(c) for c in configs), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            for r in results:
+                if isinstance(r, SmolVM):
+                    r.delete()
+            raise errors[0]
+        return list(results)  # type: ignore[arg-type]
+
+
+def _open_if_exists(rt: Runtime, vm_id: str) -> Any:
+    """A handle on vm_id, or None when there is no such VM."""
+    if not isinstance(vm_id, str):
+        raise ConfigError(f"vm_id={vm_id!r}: must be a string")
+    ptr = ll.smolvm_swig_vm_open(rt.handle, vm_id)
+    if ptr is not None:
+        return ptr
+    status = ll.smolvm_swig_last_status()
+    if status == ll.SMOLVM_ENOTFOUND:
+        return None
+    raise_last(status)
+    return None
+
+
+@contextlib.contextmanager
+def _strlist(items: Sequence[str]) -> Iterator[Any]:
+    """A low-level string list of items, freed after the block."""
+    lst = check_ptr(ll.smolvm_swig_strlist_new())
+    try:
+        for item in items:
+            check(ll.smolvm_swig_strlist_add(lst, item))
+        yield lst
+    finally:
+        ll.smolvm_swig_strlist_free(lst)
+
+
+def _seconds(name: str, value: Any, most: float = 86400.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0 < value <= most:
+        raise ConfigError(f"{name}={value!r}: must be 0 < seconds <= {most:g}")
+    return float(value)
+
+
+def _boot_timeout_ms(boot_timeout: Optional[float]) -> int:
+    """0 (the VM's own boot_timeout_s) or whole milliseconds."""
+    if boot_timeout is None:
+        return 0
+    return max(1, int(_seconds("boot_timeout", boot_timeout, 3600) * 1000))
+
+
+def _env_name(key: Any) -> str:
+    if not isinstance(key, str) or not _ENV_NAME.fullmatch(key):
+        raise ConfigError(f"env name {key!r}: must match [A-Za-z_][A-Za-z0-9_]*")
+    return key
+
+
+def env_pairs(env_vars: Mapping[str, str]) -> List[str]:
+    """["KEY=VALUE", ...] of a mapping, each name and value checked."""
+    if not isinstance(env_vars, Mapping):
+        raise ConfigError(f"env_vars={env_vars!r}: must be a dict of str to str")
+    pairs = []
+    for key, value in env_vars.items():
+        if not isinstance(value, str) or "\0" in value:
+            raise ConfigError(f"env_vars[{key!r}]={value!r}: values must be strings "
+                              f"without NUL")
+        pairs.append(f"{_env_name(key)}={value}")
+    return pairs
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def listening_ports(proc_net_tcp: str, host: str) -> Set[int]:
+    """TCP ports listening at host (or on every address) in the text of
+    /proc/net/tcp and /proc/net/tcp6."""
+    want = ipaddress.ip_address(host)
+    ports: Set[int] = set()
+    for line in proc_net_tcp.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[3] != "0A" or ":" not in fields[1]:
+            continue  # the header, or not LISTEN
+        addr_hex, port_hex = fields[1].rsplit(":", 1)
+        try:
+            raw = bytes.fromhex(addr_hex)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            addr = ipaddress.ip_address(words)
+            port = int(port_hex, 16)
+        except ValueError:
+            continue
+        mapped = getattr(addr, "ipv4_mapped", None)
+        if addr.is_unspecified or addr == want or mapped == want:
+            ports.add(port)
+    return ports

@@ -389,7 +389,10 @@ bool BareShellVm::wait_console(const std::string& marker, int timeout_ms) {
 bool BareShellVm::boot(const GuestImage& img, const std::string& tmp, std::string& err) {
   sock_path_ = tmp + "/bare-sh.sock";
   const auto t0 = Clock::now();
-  pid_ = spawn(qemu_args(img, sock_path_, "init=/bin/sh"), &console_, &stdin_);
+  qmp_path_ = tmp + "/bare-sh-qmp.sock";
+  std::vector<std::string> args = qemu_args(img, sock_path_, "init=/bin/sh");
+  args.insert(args.end(), {"-qmp", "unix:" + qmp_path_ + ",server=on,wait=off"});
+  pid_ = spawn(args, &console_, &stdin_);
   if (pid_ < 0) {
     err = "fork failed";
     return false;
@@ -483,7 +486,44 @@ double BareShellVm::terminate() {
     *fd = -1;
   }
   unlink(sock_path_.c_str());
+  unlink(qmp_path_.c_str());
   return ms;
+}
+
+double BareShellVm::qmp(const char* command) {
+  const auto t0 = Clock::now();
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", qmp_path_.c_str());
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  // QMP answers one JSON object per line; events carry no "return".
+  std::string text;
+  auto read_until = [&](const char* want, size_t count) {
+    char buf[4096];
+    for (;;) {
+      size_t n = 0;
+      for (size_t at = text.find(want); at != std::string::npos; at = text.find(want, at + 1)) ++n;
+      if (n >= count) return true;
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 5000) <= 0) return false;
+      const ssize_t got = read(fd, buf, sizeof buf);
+      if (got <= 0) return false;
+      text.append(buf, static_cast<size_t>(got));
+    }
+  };
+  auto send = [&](const std::string& line) {
+    return write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  };
+  const bool ok = read_until("\"QMP\"", 1) && send("{\"execute\":\"qmp_capabilities\"}\n") &&
+                  read_until("\"return\"", 1) &&
+                  send(std::string("{\"execute\":\"") + command + "\"}\n") &&
+                  read_until("\"return\"", 2);
+  close(fd);
+  return ok ? ms_since(t0) : -1;
 }
 
 // ---- Firecracker --------------------------------------------------------

@@ -95,13 +95,17 @@ class BareShellVm {
   double put(size_t bytes);  // host -> guest tmpfs file
   double get(size_t bytes);  // guest tmpfs file -> host
   double terminate();        // SIGTERM until exit
+  // A QMP command ("stop", "cont") on a fresh connection, as vmm-qemu sends
+  // it: connect, greeting, qmp_capabilities, the command, its return. -1 on
+  // failure.
+  double qmp(const char* command);
 
  private:
   bool wait_console(const std::string& marker, int timeout_ms);
   bool read_exact(size_t n);
   bool send(const void* data, size_t n);
   int pid_ = -1, console_ = -1, stdin_ = -1, sock_ = -1;
-  std::string console_text_, sock_path_;
+  std::string console_text_, sock_path_, qmp_path_;
   double boot_ms_ = -1;
 };
 

@@ -6,6 +6,8 @@
 //    the console), and Firecracker where the host can run it;
 //  - exec and file phases beside bare QEMU with /bin/sh as init doing the
 //    same work over the same virtio-serial port (no SmolVM code anywhere);
+//  - pause and resume beside QMP stop and cont sent to that bare QEMU the
+//    way vmm-qemu sends them (a fresh connection each);
 //  - stop+delete beside SIGTERM of that bare QEMU.
 // Prints a markdown table and writes JSON.
 //
@@ -85,6 +87,9 @@ const Phase kPhases[] = {
      "bare QEMU: 1 MiB over the port"},
     {"put_10mib", "file put 10 MiB", "bare_sh_put_10mib", "bare QEMU: 10 MiB host->guest tmpfs"},
     {"get_10mib", "file get 10 MiB", "bare_sh_get_10mib", "bare QEMU: 10 MiB guest tmpfs->host"},
+    {"pause", "pause (vCPUs stopped, state recorded)", "bare_qmp_stop",
+     "bare QEMU: QMP stop on a fresh connection"},
+    {"resume", "resume", "bare_qmp_cont", "bare QEMU: QMP cont on a fresh connection"},
     {"stop_delete", "stop+delete", "bare_qemu_terminate", "bare QEMU: SIGTERM to exit"},
     {"full_lifecycle", "full lifecycle (create, start, `true`, delete)", "bare_full",
      "bare QEMU boot + `true` + SIGTERM"},
@@ -252,6 +257,14 @@ int main(int argc, char** argv) {
       }
       smolvm_buf_dispose(&b);
     }
+    for (int e = 0; e < 3; ++e) {
+      auto tp = Clock::now();
+      if (smolvm_vm_pause(vm) != 0) fail("pause");
+      s["pause"].add(ms_since(tp));
+      tp = Clock::now();
+      if (smolvm_vm_resume(vm) != 0) fail("resume");
+      s["resume"].add(ms_since(tp));
+    }
     if (r == 0) {
       // The in-guest cost of one fork+exec of /bin/true, for reference.
       smolvm_exec_result* res =
@@ -304,6 +317,15 @@ int main(int argc, char** argv) {
     for (int e = 0; e < 2; ++e) {
       s["bare_sh_put_10mib"].add(sh.put(kFileBytes));
       s["bare_sh_get_10mib"].add(sh.get(kFileBytes));
+    }
+    for (int e = 0; e < 3; ++e) {
+      const double stop = sh.qmp("stop"), cont = sh.qmp("cont");
+      if (stop < 0 || cont < 0) {
+        std::fprintf(stderr, "%s: bare QEMU's QMP did not answer\n", kTool);
+        std::exit(1);
+      }
+      s["bare_qmp_stop"].add(stop);
+      s["bare_qmp_cont"].add(cont);
     }
     sh.terminate();
     s["bare_full"].add(b.ready_ms + first_true + b.terminate_ms);

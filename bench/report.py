@@ -33,6 +33,8 @@ SHORT = {
     "exec_1mib": "exec 1 MiB",
     "put_10mib": "put 10 MiB",
     "get_10mib": "get 10 MiB",
+    "pause": "pause",
+    "resume": "resume",
     "stop_delete": "stop+delete",
     "full_lifecycle": "full\nlifecycle",
 }

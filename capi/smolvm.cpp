@@ -522,6 +522,21 @@ int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms) {
   });
 }
 
+int smolvm_vm_pause(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->session.reset();  // its commands cannot run while the guest stands still
+    vm->owner->rt->pause(vm->id);
+  });
+}
+
+int smolvm_vm_resume(smolvm_vm* vm) {
+  return guard([&] {
+    need(vm, "vm");
+    vm->owner->rt->resume(vm->id);
+  });
+}
+
 int smolvm_vm_delete(smolvm_vm* vm) {
   return guard([&] {
     need(vm, "vm");

@@ -22,6 +22,9 @@ int cmd_ssh(const std::vector<std::string>& argv) {
     smolvm_vm_info i;
     smolvm_vm_info_init(&i);
     check(smolvm_vm_get_info(&i, vm.vm));
+    if (i.state == SMOLVM_STATE_PAUSED) {
+      throw ApiError(SMOLVM_ESTATE, "vm '" + id + "' is paused: resume it first");
+    }
     if (std::string(i.state_name) != "running") {
       throw ApiError(SMOLVM_ESTATE, "vm '" + id + "' is " + i.state_name + ": start it first");
     }

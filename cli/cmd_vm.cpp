@@ -92,6 +92,24 @@ int cmd_stop(const std::vector<std::string>& argv) {
   return 0;
 }
 
+namespace {
+
+// smolvm pause ID, smolvm resume ID.
+int set_paused(const std::vector<std::string>& argv, bool pause) {
+  const Args a = parse_args(argv, {}, {});
+  Runtime rt;
+  Vm vm(rt, one_id(a, pause ? "pause" : "resume"));
+  check(pause ? smolvm_vm_pause(vm.vm) : smolvm_vm_resume(vm.vm));
+  std::cout << smolvm_vm_id(vm.vm) << (pause ? " paused\n" : " resumed\n");
+  return 0;
+}
+
+}  // namespace
+
+int cmd_pause(const std::vector<std::string>& argv) { return set_paused(argv, true); }
+
+int cmd_resume(const std::vector<std::string>& argv) { return set_paused(argv, false); }
+
 int cmd_rm(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {}, {"--force"}, {{"-f", "--force"}});
   if (a.positional.empty()) throw UsageError("rm takes one or more VM ids");
@@ -271,7 +289,7 @@ int cmd_logs(const std::vector<std::string>& argv) {
     std::cout.flush();
     if (!a.has("--follow")) break;
     const std::string state = info_json(vm.vm)["state"];
-    if (state != "running" && state != "starting") break;
+    if (state != "running" && state != "starting" && state != "paused") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   if (!raw) std::cout << escaper.finish();

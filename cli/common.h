@@ -41,6 +41,8 @@ std::string format_time_ms(int64_t ms);
 int cmd_create(const std::vector<std::string>& argv);
 int cmd_start(const std::vector<std::string>& argv);
 int cmd_stop(const std::vector<std::string>& argv);
+int cmd_pause(const std::vector<std::string>& argv);
+int cmd_resume(const std::vector<std::string>& argv);
 int cmd_rm(const std::vector<std::string>& argv);
 int cmd_ls(const std::vector<std::string>& argv);
 int cmd_inspect(const std::vector<std::string>& argv);

@@ -117,6 +117,16 @@ const std::map<std::string, Entry>& commands() {
        {cmd_stop, "shut a VM down (graceful, then forced)",
         "usage: smolvm stop ID [-t SECONDS]\nAsks the guest to shut down and forces it off after "
         "SECONDS (default 10)."}},
+      {"pause",
+       {cmd_pause, "stop a running VM's vCPUs, keeping its memory and processes",
+        "usage: smolvm pause ID\nThe guest stands still (its clock, processes and timers) "
+        "until `smolvm resume ID`;\nits memory, disk, network and supervisor stay. Commands and "
+        "copies are refused\nwhile it is paused; stop and rm work. Only a running VM can be "
+        "paused."}},
+      {"resume",
+       {cmd_resume, "let a paused VM run again",
+        "usage: smolvm resume ID\nThe guest carries on where `smolvm pause` left it. Only a "
+        "paused VM can be resumed."}},
       {"rm",
        {cmd_rm, "delete VMs (stopping them first)",
         "usage: smolvm rm [-f] ID...\nStops each VM if it runs and removes its disk, logs, "

@@ -25,6 +25,10 @@ bool is_known_type(uint8_t type) {
     case Type::kPong:
     case Type::kVmStop:
     case Type::kVmStopping:
+    case Type::kVmPause:
+    case Type::kVmPaused:
+    case Type::kVmResume:
+    case Type::kVmResumed:
       return true;
   }
   return false;
@@ -70,6 +74,14 @@ const char* type_name(Type type) {
       return "VM_STOP";
     case Type::kVmStopping:
       return "VM_STOPPING";
+    case Type::kVmPause:
+      return "VM_PAUSE";
+    case Type::kVmPaused:
+      return "VM_PAUSED";
+    case Type::kVmResume:
+      return "VM_RESUME";
+    case Type::kVmResumed:
+      return "VM_RESUMED";
   }
   return "UNKNOWN";
 }

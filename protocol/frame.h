@@ -36,6 +36,10 @@ enum class Type : uint8_t {
   kPong = 0x32,
   kVmStop = 0x40,
   kVmStopping = 0x41,
+  kVmPause = 0x42,
+  kVmPaused = 0x43,
+  kVmResume = 0x44,
+  kVmResumed = 0x45,
 };
 
 bool is_known_type(uint8_t type);

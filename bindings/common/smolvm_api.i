@@ -151,6 +151,8 @@
 %ignore smolvm_vm_stop;
 %ignore smolvm_vm_delete;
 %ignore smolvm_vm_detach;
+%ignore smolvm_vm_pause;
+%ignore smolvm_vm_resume;
 %ignore smolvm_vm_info_init;
 %ignore smolvm_vm_get_info;
 %ignore smolvm_exec_options;
@@ -523,6 +525,8 @@ int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms) {
 }
 int smolvm_swig_vm_delete(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_delete(vm)); }
 int smolvm_swig_vm_detach(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_detach(vm)); }
+int smolvm_swig_vm_pause(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_pause(vm)); }
+int smolvm_swig_vm_resume(smolvm_vm *vm) { return smolvm_swig_rc(smolvm_vm_resume(vm)); }
 
 /* ---- string lists (a builder, as exec options are) ---- */
 
@@ -900,6 +904,8 @@ int smolvm_swig_vm_start_within(smolvm_vm *vm, uint32_t boot_timeout_ms);
 int smolvm_swig_vm_stop(smolvm_vm *vm, uint32_t timeout_ms);
 int smolvm_swig_vm_delete(smolvm_vm *vm);
 int smolvm_swig_vm_detach(smolvm_vm *vm);
+int smolvm_swig_vm_pause(smolvm_vm *vm);
+int smolvm_swig_vm_resume(smolvm_vm *vm);
 smolvm_vm_info *smolvm_swig_vm_info(smolvm_vm *vm);
 void smolvm_swig_vm_info_free(smolvm_vm_info *info);
 

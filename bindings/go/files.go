@@ -2,6 +2,10 @@ package smolvm
 
 import (
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"smolvm/internal/raw"
@@ -117,4 +121,30 @@ func (vm *VM) GetFile(guestPath, hostPath string, opts TransferOptions) error {
 		})
 		return err
 	})
+}
+
+// UploadFile copies one host file into the guest, making missing guest
+// folders, and returns the guest path it landed at: a guestPath ending in
+// "/" gets the file's name (the SmolVM Python project's upload_file).
+func (vm *VM) UploadFile(hostPath, guestPath string) (string, error) {
+	dest := guestPath
+	if strings.HasSuffix(guestPath, "/") {
+		dest = guestPath + filepath.Base(hostPath)
+	}
+	return dest, vm.PutFile(hostPath, dest, TransferOptions{})
+}
+
+// DownloadFile copies one guest file to the host, making missing host
+// folders, and returns the host path it landed at: a hostPath ending in
+// "/" or naming a folder gets the file's name. What the guest sends is
+// treated as GetFile treats it.
+func (vm *VM) DownloadFile(guestPath, hostPath string) (string, error) {
+	dest := hostPath
+	if st, err := os.Stat(hostPath); strings.HasSuffix(hostPath, "/") || (err == nil && st.IsDir()) {
+		dest = filepath.Join(hostPath, path.Base(strings.TrimRight(guestPath, "/")))
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return "", &Error{Op: "download file", Status: StatusIO, Message: err.Error()}
+	}
+	return dest, vm.GetFile(guestPath, dest, TransferOptions{})
 }

@@ -9,7 +9,7 @@ import (
 // Info is a snapshot of a VM's record in the store.
 type Info struct {
 	ID            string
-	State         string // "created", "starting", "running", "stopping", "stopped", "failed"
+	State         string // "created", "starting", "running", "paused", "stopping", "stopped", "failed"
 	VCPUCount     uint32
 	MemSizeMiB    uint32
 	DiskMode      string

@@ -17,6 +17,7 @@
 package smolvm
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -203,12 +204,50 @@ func (vm *VM) Start() error {
 	})
 }
 
+// StartWithin is Start that waits at most bootTimeout for the guest (this
+// start only; the VM's BootTimeoutS is unchanged). 0: the VM's own.
+func (vm *VM) StartWithin(bootTimeout time.Duration) error {
+	if bootTimeout < 0 || bootTimeout > time.Duration(1<<32-1)*time.Millisecond {
+		return &Error{Op: "start", Status: StatusInvalid,
+			Message: fmt.Sprintf("bootTimeout=%v: must be 0..%v", bootTimeout, time.Duration(1<<32-1)*time.Millisecond)}
+	}
+	ms := uint(bootTimeout / time.Millisecond)
+	if bootTimeout > 0 && ms == 0 {
+		ms = 1
+	}
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("start", func() int { return raw.Smolvm_swig_vm_start_within(h, ms) })
+		return err
+	})
+}
+
 // Stop asks the guest to shut down, waits up to timeout (0: 10 s), then
 // forces it off. Stopping a stopped VM does nothing.
 func (vm *VM) Stop(timeout time.Duration) error {
 	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
 		ms := uint(timeout / time.Millisecond)
 		_, err := callRC("stop", func() int { return raw.Smolvm_swig_vm_stop(h, ms) })
+		return err
+	})
+}
+
+// Pause stops the guest's vCPUs: its clock and processes stand still, its
+// memory, disk and network stay (state "paused"). Commands and file
+// transfers fail with ErrState until Resume; Stop and Delete work. A VM
+// that is not running (a paused one included) gives ErrState naming its
+// state.
+func (vm *VM) Pause() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("pause", func() int { return raw.Smolvm_swig_vm_pause(h) })
+		return err
+	})
+}
+
+// Resume lets a paused VM run again where it stood; ErrState naming the
+// state for a VM that is not paused.
+func (vm *VM) Resume() error {
+	return vm.do(func(h raw.Struct_SS_smolvm_vm) error {
+		_, err := callRC("resume", func() int { return raw.Smolvm_swig_vm_resume(h) })
 		return err
 	})
 }

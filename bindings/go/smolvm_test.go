@@ -280,6 +280,38 @@ func TestFromIDReattachAndClose(t *testing.T) {
 	}
 }
 
+func TestPauseAndResume(t *testing.T) {
+	if err := shared.WriteFile("/tmp/before-pause", []byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := shared.Info()
+	if err != nil || info.State != "paused" {
+		t.Errorf("Info after Pause: state %q (%v); want paused", info.State, err)
+	}
+	if _, err := shared.Run(ctx(t), "true"); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is paused: resume it first") {
+		t.Errorf("Run while paused: %v; want ErrState saying to resume it first", err)
+	}
+	if err := shared.Pause(); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is paused: only a running VM can be paused") {
+		t.Errorf("Pause of a paused VM: %v; want ErrState naming the state", err)
+	}
+	if err := shared.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.Resume(); !errors.Is(err, smolvm.ErrState) ||
+		!strings.Contains(err.Error(), "is running: only a paused VM can be resumed") {
+		t.Errorf("Resume of a running VM: %v; want ErrState naming the state", err)
+	}
+	got, err := shared.ReadFile("/tmp/before-pause")
+	if err != nil || string(got) != "kept" {
+		t.Errorf("ReadFile after Resume: %q (%v); want kept", got, err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	_, err := smolvm.New(smolvm.Options{MemSizeMiB: 64})
 	var e *smolvm.Error
@@ -433,5 +465,73 @@ func TestDetachOfAVMThatIsNotEphemeralIsANoOp(t *testing.T) {
 	}
 	if _, err := shared.Run(ctx(t), "true"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestEnvIsKeptWithTheVMAndSeenByEveryCommand(t *testing.T) {
+	if err := shared.SetEnv(map[string]string{"GREETING": "hello world", "MODE": "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	// Another handle, as another process would have, sees it too.
+	other, err := smolvm.FromID(shared.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	r, err := other.Exec(ctx(t), smolvm.Cmd{Args: []string{"printenv", "GREETING"}})
+	if err != nil || string(r.Stdout) != "hello world\n" {
+		t.Fatalf("printenv GREETING: %q, %v", r.Stdout, err)
+	}
+	err = shared.SetEnv(map[string]string{"OK": "1", "2BAD": "x"})
+	if !errors.Is(err, smolvm.ErrInvalid) || !strings.Contains(err.Error(), "env name '2BAD'") {
+		t.Fatalf("a bad name: %v", err)
+	}
+	if err := shared.UnsetEnv("MODE", "NEVER_SET"); err != nil {
+		t.Fatal(err)
+	}
+	env, err := other.Env()
+	if err != nil || len(env) != 1 || env["GREETING"] != "hello world" {
+		t.Fatalf("Env() = %v, %v", env, err)
+	}
+	if err := shared.ReplaceEnv(map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if env, _ := shared.Env(); len(env) != 0 {
+		t.Fatalf("after ReplaceEnv({}): %v", env)
+	}
+}
+
+func TestUploadAndDownloadResolveTheFileName(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(src, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := shared.UploadFile(src, "/tmp/go-up/deep/")
+	if err != nil || got != "/tmp/go-up/deep/notes.txt" {
+		t.Fatalf("UploadFile = %q, %v", got, err)
+	}
+	got, err = shared.DownloadFile("/tmp/go-up/deep/notes.txt", filepath.Join(dir, "new", "sub")+"/")
+	if err != nil || got != filepath.Join(dir, "new", "sub", "notes.txt") {
+		t.Fatalf("DownloadFile = %q, %v", got, err)
+	}
+	if b, _ := os.ReadFile(got); string(b) != "hello" {
+		t.Fatalf("downloaded %q", b)
+	}
+}
+
+func TestStartWithinABootTimeoutOfItsOwn(t *testing.T) {
+	vm, err := smolvm.New(smolvm.Options{MemSizeMiB: 256, VCPUCount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	defer vm.Delete()
+	err = vm.StartWithin(time.Millisecond)
+	if !errors.Is(err, smolvm.ErrTimeout) || !strings.Contains(err.Error(), "within 1 ms") {
+		t.Fatalf("StartWithin(1ms) = %v", err)
+	}
+	if err := vm.StartWithin(-time.Second); !errors.Is(err, smolvm.ErrInvalid) {
+		t.Fatalf("a negative timeout: %v", err)
 	}
 }

@@ -83,7 +83,7 @@ export interface RunResult<T = string> {
 
 export interface VMInfo {
   id: string;
-  state: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  state: 'created' | 'starting' | 'running' | 'paused' | 'stopping' | 'stopped' | 'failed';
   vcpuCount: number;
   memSizeMib: number;
   diskMode: string;
@@ -126,13 +126,22 @@ export class SmolVM {
   readonly id: string;
   /** True after close(). */
   readonly closed: boolean;
-  /** Boots the VM; resolves once its guest agent answers. */
-  start(): Promise<void>;
+  /** Boots the VM; resolves once its guest agent answers (bootTimeoutMs 0: the VM's own). */
+  start(options?: { bootTimeoutMs?: number }): Promise<void>;
+  /** Variables every later command sees, kept with the VM; resolves to the names set. */
+  setEnvVars(vars: Record<string, string>, options?: { merge?: boolean }): Promise<string[]>;
+  /** Removes variables; resolves to those removed with their values. */
+  unsetEnvVars(names: string[]): Promise<Record<string, string>>;
+  listEnvVars(): Promise<Record<string, string>>;
   /** A string runs in the login shell (options.shell); an array runs directly. */
   run(command: string | string[], options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
   run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
   stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Stops the guest's vCPUs (state "paused"); commands reject with VMStateError until resume(). */
+  pause(): Promise<void>;
+  /** Lets a paused VM run again where it stood. */
+  resume(): Promise<void>;
   /** Stops the VM if needed and removes every trace of it. */
   delete(): Promise<void>;
   /** Ends an ephemeral VM's bond to this process: it outlives the process. */
@@ -151,6 +160,10 @@ export class SmolVM {
    * nothing. A file copied onto an existing folder goes into it.
    */
   getFile(guestPath: string, hostPath: string, options?: TransferOptions): Promise<void>;
+  /** One file in, guest folders made; resolves to where it landed ('/' at the end: the file's name). */
+  uploadFile(hostPath: string, guestPath: string, options?: TransferOptions): Promise<string>;
+  /** One file out, host folders made; resolves to where it landed. */
+  downloadFile(guestPath: string, hostPath: string, options?: TransferOptions): Promise<string>;
   /** Releases the native handle after the calls already made. Idempotent. */
   close(): Promise<void>;
 }

@@ -14,6 +14,8 @@
 // Every native call runs on a worker thread (lib/worker.js), so awaiting
 // one never blocks the event loop. Calls on one SmolVM run in order; use
 // SmolVM.fromId(vm.id) for a second handle that runs commands alongside.
+const fs = require('node:fs');
+const path = require('node:path');
 const errors = require('./lib/errors');
 const { channel } = require('./lib/channel');
 
@@ -234,9 +236,51 @@ class SmolVM {
     return this.#enqueue(op, (handle) => this.#channel.call(op, { handle, ...args }).promise);
   }
 
-  /** Boots the VM; resolves once its guest agent answers. */
-  start() {
-    return this.#call('start');
+  /**
+   * Boots the VM; resolves once its guest agent answers. bootTimeoutMs: how
+   * long this start waits for the guest (0: the VM's bootTimeoutS).
+   */
+  start({ bootTimeoutMs = 0 } = {}) {
+    try {
+      checkU32('bootTimeoutMs', bootTimeoutMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('start', { bootTimeoutMs });
+  }
+
+  /**
+   * Sets variables every later command in the VM sees (any shell, argv
+   * commands), kept with the VM across stop/start and for every process
+   * attached to it. merge: false makes them the whole set. Resolves to the
+   * names now set, sorted.
+   */
+  async setEnvVars(vars, { merge = true } = {}) {
+    if (vars === null || typeof vars !== 'object' || Array.isArray(vars)) {
+      throw new ConfigError('vars: must be an object of name to string value', { code: 'EINVAL' });
+    }
+    const entries = Object.entries(vars).map(([name, value]) => {
+      checkString(`env name ${name}`, name);
+      checkString(`env value of ${name}`, value);
+      return `${name}=${value}`;
+    });
+    await this.#call('envSet', { entries, merge: merge !== false });
+    return Object.keys(await this.listEnvVars()).sort();
+  }
+
+  /** Removes variables; resolves to the removed ones with their values. */
+  async unsetEnvVars(names) {
+    if (!Array.isArray(names)) throw new ConfigError('names: must be an array of strings', { code: 'EINVAL' });
+    names.forEach((n) => checkString('env name', n));
+    const before = await this.listEnvVars();
+    const removed = Object.fromEntries(names.filter((n) => n in before).map((n) => [n, before[n]]));
+    await this.#call('envUnset', { names });
+    return removed;
+  }
+
+  /** The VM's variables (see setEnvVars). */
+  listEnvVars() {
+    return this.#call('envList');
   }
 
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
@@ -247,6 +291,20 @@ class SmolVM {
       return Promise.reject(e);
     }
     return this.#call('stop', { timeoutMs });
+  }
+
+  /**
+   * Stops the guest's vCPUs (state "paused"): its clock and processes stand still, its memory
+   * and disk stay. Commands and transfers reject with VMStateError until resume(); stop() and
+   * delete() work. Rejects with VMStateError naming the state if the VM is not running.
+   */
+  pause() {
+    return this.#call('pause');
+  }
+
+  /** Lets a paused VM run again where it stood; VMStateError if it is not paused. */
+  resume() {
+    return this.#call('resume');
   }
 
   /** Stops the VM if needed and removes every trace of it. Still close() the handle. */
@@ -343,6 +401,36 @@ class SmolVM {
     checkString('hostPath', hostPath);
     const bounds = transferBounds(options);
     await this.#call('getFile', { guestPath, hostPath, ...bounds });
+  }
+
+  /**
+   * Copies one host file into the guest, making missing guest folders;
+   * resolves to the guest path it landed at (a guestPath ending in '/' gets
+   * the file's name).
+   */
+  async uploadFile(hostPath, guestPath, options = {}) {
+    checkString('hostPath', hostPath);
+    checkString('guestPath', guestPath);
+    const dest = guestPath.endsWith('/') ? guestPath + path.basename(hostPath) : guestPath;
+    await this.putFile(hostPath, dest, options);
+    return dest;
+  }
+
+  /**
+   * Copies one guest file to the host, making missing host folders;
+   * resolves to the host path it landed at (a hostPath ending in '/' or
+   * naming a folder gets the file's name).
+   */
+  async downloadFile(guestPath, hostPath, options = {}) {
+    checkString('guestPath', guestPath);
+    checkString('hostPath', hostPath);
+    let dest = hostPath;
+    if (hostPath.endsWith('/') || fs.statSync(hostPath, { throwIfNoEntry: false })?.isDirectory()) {
+      dest = path.join(hostPath, path.posix.basename(guestPath.replace(/\/+$/, '')));
+    }
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    await this.getFile(guestPath, dest, options);
+    return dest;
   }
 
   /** Releases the native handle after the calls already made; the VM keeps running. */

@@ -62,6 +62,8 @@ const char* vm_state_name(int state) {
       return "stopped";
     case SMOLVM_STATE_FAILED:
       return "failed";
+    case SMOLVM_STATE_PAUSED:
+      return "paused";
   }
   return "unknown";
 }

@@ -208,6 +208,9 @@ void ExecStream::kill(int signal) {
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first.
   const VmRecord rec = rt.reconciled(vm_id);
+  if (rec.state == "paused") {
+    fail(SMOLVM_ESTATE, "vm '" + vm_id + "' is paused: resume it first");
+  }
   if (rec.state != "running") {
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");

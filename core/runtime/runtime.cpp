@@ -39,7 +39,7 @@ constexpr int kRegisterGraceMs = 5000;
 // By name, so that a row with a state this version does not know (a corrupt
 // store) is shown as it is rather than failing `smolvm ls`.
 bool is_live_state(const std::string& state) {
-  for (VmState s : {VmState::kStarting, VmState::kRunning, VmState::kStopping}) {
+  for (VmState s : {VmState::kStarting, VmState::kRunning, VmState::kPaused, VmState::kStopping}) {
     if (state == state_name(s)) return true;
   }
   return false;
@@ -375,6 +375,28 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   cleanup_processes(rec, {VmState::kStopped, asked ? "" : "stopped by force: " + error, ""});
 }
 
+void Runtime::pause(const std::string& id) {
+  change_pause(id, VmState::kRunning, VmState::kPaused);
+}
+
+void Runtime::resume(const std::string& id) {
+  change_pause(id, VmState::kPaused, VmState::kRunning);
+}
+
+void Runtime::change_pause(const std::string& id, VmState from, VmState to) {
+  const VmRecord rec = reconciled(id);
+  // Checked here for the message; the supervisor checks again against its
+  // own state and writes the change.
+  if (rec.state != state_name(from)) {
+    fail(SMOLVM_ESTATE, "vm '" + id + "' is " + rec.state + ": only a " + state_name(from) +
+                            " VM can be " + (to == VmState::kPaused ? "paused" : "resumed"));
+  }
+  std::string error;
+  const int rc = request_pause(rec.runtime.supervisor_socket, rec.runtime.token,
+                               to == VmState::kPaused, error);
+  if (rc != 0) fail(rc, error);
+}
+
 void Runtime::stop_starting(VmRecord rec) {
   // A booting VM's supervisor opens its socket only once the guest
   // answered; until then it takes SIGTERM as the stop request. It ends the
@@ -586,7 +608,8 @@ uint32_t Runtime::expose(const std::string& id, uint32_t guest_port, uint32_t ho
   ForwardRecord f{id, protocol, host_addr, claim_host_port(host_addr, host_port, protocol),
                   guest_port};
   store_->add_forward(f);
-  if (rec.state == "running") {
+  // A paused VM's network is up as a running one's is.
+  if (rec.state == state_name(VmState::kRunning) || rec.state == state_name(VmState::kPaused)) {
     try {
       NetworkBackend(plugins_, network).add_forward(rec.runtime.lease, f);
     } catch (...) {

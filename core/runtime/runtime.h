@@ -15,7 +15,8 @@
 
 namespace smolvm {
 
-struct VmEnd;  // core/state/vm_writer.h
+struct VmEnd;        // core/state/vm_writer.h
+enum class VmState;  // core/state/vm_state.h
 
 struct RuntimeOptions {
   std::string state_dir;    // "" = default
@@ -47,6 +48,12 @@ class Runtime {
   // Graceful with a deadline, then forced (or forced at once). No-op when
   // not running.
   void stop(const std::string& id, uint32_t timeout_ms, bool force = false);
+  // Stops a running VM's vCPUs (state paused) and lets them run again
+  // (running), through its supervisor, which owns the VMM. ESTATE naming
+  // the state when the VM is not running (pause) or not paused (resume);
+  // EUNSUPPORTED when its VMM plugin cannot pause.
+  void pause(const std::string& id);
+  void resume(const std::string& id);
   // Stops if needed, then removes every file, process and row.
   void remove(const std::string& id);
   // Ends an ephemeral VM's bond to this process (core/runtime/owner_link.h):
@@ -103,6 +110,8 @@ class Runtime {
   // network, sockets) and records the VM's end, unless another process
   // recorded it first: runs `smolvm-supervisor --cleanup`.
   void cleanup_processes(const VmRecord& rec, const VmEnd& end);
+  // pause() and resume(): from `from` to `to` through the supervisor.
+  void change_pause(const std::string& id, VmState from, VmState to);
   // stop() of a VM that is still booting.
   void stop_starting(VmRecord rec);
   void teardown_network(const VmRecord& rec);

@@ -12,50 +12,66 @@ namespace {
 
 // How the runtime names itself in HELLO (the supervisor logs it).
 constexpr const char* kClientName = "runtime";
-// How long the runtime waits for the supervisor to answer HELLO and VM_STOP.
-constexpr uint32_t kAnswerTimeoutMs = 5000;
+// The supervisor answers a control frame at once; a pause or resume once
+// the VMM answered (QMP, Firecracker's API): well under a second unless the
+// host is overloaded.
+constexpr uint32_t kControlAnswerMs = 5000;
 
-// Takes the connection's own frames until `want` arrives (true), or an
-// ERROR, the end of the connection or the deadline (false, error says which).
-bool await(proto::Client& client, proto::Type want, int64_t deadline, std::string& error) {
+// Takes the connection's own frames until `want` arrives (0), or an ERROR
+// (its status), the end of the connection or the deadline (EIO); error says
+// which.
+int await(proto::Client& client, proto::Type want, int64_t deadline, std::string& error) {
   proto::Frame f;
   for (;;) {
     const int64_t left = deadline - monotonic_ms();
     if (left <= 0) {
       error = "no answer from the supervisor";
-      return false;
+      return SMOLVM_EIO;
     }
     const int rc = client.next_frame(0, f, static_cast<int32_t>(left), error);
     if (rc == SMOLVM_ETIMEOUT) continue;  // the deadline is checked above
     if (rc != 0) {
       if (client.closed_by_peer()) error = "the supervisor closed the connection";
-      return false;
+      return SMOLVM_EIO;
     }
-    if (f.type == want) return true;
-    if (f.type == proto::Type::kError) {
-      proto::error_of(f, error);
-      return false;
-    }
+    if (f.type == want) return 0;
+    if (f.type == proto::Type::kError) return proto::error_of(f, error);
   }
+}
+
+// HELLO and one control frame, sent together, and the supervisor's answer
+// (HELLO_OK, then `answer` or ERROR for either). 0, or the status of the
+// supervisor's ERROR (EIO when it could not be reached or did not answer).
+int control(const std::string& socket_path, const std::string& token, proto::Type request,
+            const std::string& payload, proto::Type answer, std::string& error) {
+  proto::Client client;
+  if (client.connect(socket_path, error) != 0) return SMOLVM_EIO;
+  if (!client.send(proto::Type::kHello, 0, 0,
+                   proto::to_json(proto::Hello{proto::kVersion, token, kClientName})) ||
+      !client.send(request, 0, 0, payload)) {
+    error = client.error();
+    return SMOLVM_EIO;
+  }
+  const int64_t deadline = monotonic_ms() + kControlAnswerMs;
+  if (const int rc = await(client, proto::Type::kHelloOk, deadline, error); rc != 0) return rc;
+  return await(client, answer, deadline, error);
 }
 
 }  // namespace
 
 bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
                   bool force, std::string& error) {
-  proto::Client client;
-  if (client.connect(socket_path, error) != 0) return false;
-  // HELLO and VM_STOP go together: the supervisor answers HELLO_OK, then
-  // VM_STOPPING (or ERROR for either).
-  if (!client.send(proto::Type::kHello, 0, 0,
-                   proto::to_json(proto::Hello{proto::kVersion, token, kClientName})) ||
-      !client.send(proto::Type::kVmStop, 0, 0, proto::to_json(proto::VmStop{timeout_ms, force}))) {
-    error = client.error();
-    return false;
-  }
-  const int64_t deadline = monotonic_ms() + kAnswerTimeoutMs;
-  return await(client, proto::Type::kHelloOk, deadline, error) &&
-         await(client, proto::Type::kVmStopping, deadline, error);
+  return control(socket_path, token, proto::Type::kVmStop,
+                 proto::to_json(proto::VmStop{timeout_ms, force}), proto::Type::kVmStopping,
+                 error) == 0;
+}
+
+int request_pause(const std::string& socket_path, const std::string& token, bool pause,
+                  std::string& error) {
+  return pause ? control(socket_path, token, proto::Type::kVmPause, "{}", proto::Type::kVmPaused,
+                         error)
+               : control(socket_path, token, proto::Type::kVmResume, "{}", proto::Type::kVmResumed,
+                         error);
 }
 
 std::string read_guest_file(const std::string& socket_path, const std::string& token,
@@ -63,7 +79,7 @@ std::string read_guest_file(const std::string& socket_path, const std::string& t
   proto::Client client;
   std::string error;
   const uint32_t hello_ms =
-      timeout_ms > 0 ? std::min(timeout_ms, kAnswerTimeoutMs) : kAnswerTimeoutMs;
+      timeout_ms > 0 ? std::min(timeout_ms, kControlAnswerMs) : kControlAnswerMs;
   int rc = client.open(socket_path, token, kClientName, hello_ms, error);
   if (rc != 0) fail(rc, error);
   std::string data;

@@ -1,6 +1,6 @@
 // The runtime's control connection to a VM's supervisor (protocol/client.h):
-// VM_STOP, and the guest files the executor hooks read at boot. Command
-// traffic goes through the executor plugin instead.
+// VM_STOP, VM_PAUSE, VM_RESUME, and the guest files the executor hooks read
+// at boot. Command traffic goes through the executor plugin instead.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +14,12 @@ namespace smolvm {
 // to killing the recorded processes).
 bool request_stop(const std::string& socket_path, const std::string& token, uint32_t timeout_ms,
                   bool force, std::string& error);
+
+// Asks the supervisor to pause (or resume) the VM's vCPUs and waits for its
+// answer. 0, or the supervisor's smolvm_status (ESTATE, EUNSUPPORTED, ...)
+// with its message in error; EIO when it could not be reached.
+int request_pause(const std::string& socket_path, const std::string& token, bool pause,
+                  std::string& error);
 
 // Reads the guest file at path through the VM's supervisor, which forwards
 // it to the guest agent over the VMM's own channel (trusted, never the

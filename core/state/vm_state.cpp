@@ -6,8 +6,9 @@
 namespace smolvm {
 namespace {
 
-constexpr VmState kAll[] = {VmState::kCreated,  VmState::kStarting, VmState::kRunning,
-                            VmState::kStopping, VmState::kStopped,  VmState::kFailed};
+constexpr VmState kAll[] = {VmState::kCreated, VmState::kStarting, VmState::kRunning,
+                            VmState::kPaused,  VmState::kStopping, VmState::kStopped,
+                            VmState::kFailed};
 
 }  // namespace
 
@@ -25,13 +26,16 @@ bool can_transition(VmState from, VmState to) {
     case VmState::kStarting:
       return from == VmState::kCreated || from == VmState::kStopped || from == VmState::kFailed;
     case VmState::kRunning:
-      return from == VmState::kStarting;
+      return from == VmState::kStarting || from == VmState::kPaused;
+    case VmState::kPaused:
+      return from == VmState::kRunning;
     case VmState::kStopping:
-      return from == VmState::kRunning || from == VmState::kStarting;
+      return from == VmState::kRunning || from == VmState::kStarting || from == VmState::kPaused;
     case VmState::kStopped:
-      return from == VmState::kStopping || from == VmState::kRunning || from == VmState::kStarting;
+      return from == VmState::kStopping || from == VmState::kRunning ||
+             from == VmState::kStarting || from == VmState::kPaused;
     case VmState::kFailed:
-      return from == VmState::kStarting || from == VmState::kRunning ||
+      return from == VmState::kStarting || from == VmState::kRunning || from == VmState::kPaused ||
              from == VmState::kStopping || from == VmState::kStopped;
     case VmState::kCreated:
       return false;
@@ -40,7 +44,8 @@ bool can_transition(VmState from, VmState to) {
 }
 
 bool is_live(VmState s) {
-  return s == VmState::kStarting || s == VmState::kRunning || s == VmState::kStopping;
+  return s == VmState::kStarting || s == VmState::kRunning || s == VmState::kPaused ||
+         s == VmState::kStopping;
 }
 
 std::string states_leading_to(VmState to) {

@@ -3,7 +3,9 @@
 // so two processes cannot both start (or both stop) the same VM.
 //
 //   created -> starting -> running -> stopping -> stopped -> starting ...
-//   starting|running|stopping -> failed;  failed -> starting
+//   running -> paused -> running (its vCPUs stopped; the supervisor and VMM stay)
+//   starting|running|paused|stopping -> failed;  failed -> starting
+//   running|paused -> stopping|stopped (a stop of a paused VM needs no resume first)
 //   running -> stopped (the guest shut itself down)
 //   starting -> stopped (a stop ended the boot)
 //   stopped -> failed (start stopped the VM again: its profile's setup failed)
@@ -22,6 +24,7 @@ enum class VmState {
   kStopping = SMOLVM_STATE_STOPPING,
   kStopped = SMOLVM_STATE_STOPPED,
   kFailed = SMOLVM_STATE_FAILED,
+  kPaused = SMOLVM_STATE_PAUSED,
 };
 
 const char* state_name(VmState s);
@@ -29,7 +32,8 @@ const char* state_name(VmState s);
 VmState parse_state(const std::string& name);
 
 bool can_transition(VmState from, VmState to);
-// starting, running or stopping: a supervisor owns the VM (or should).
+// starting, running, paused or stopping: a supervisor owns the VM (or
+// should).
 bool is_live(VmState s);
 // The '|'-joined names of every state that may go to `to`, for the store's
 // compare-and-set.

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "core/common/names.h"
 #include "core/common/unix_socket.h"
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
@@ -128,9 +129,26 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
       vm_.stop_requested(stop.timeout_ms ? stop.timeout_ms : 10000, stop.force);
       return;
     }
+    case Type::kVmPause:
+    case Type::kVmResume: {
+      const bool pause = f.type == Type::kVmPause;
+      std::string message;
+      const int rc = vm_.pause_requested(pause, message);
+      if (rc != 0) {
+        send_error(c, 0, status_name(rc), message);
+        return;
+      }
+      c.out.send(pause ? Type::kVmPaused : Type::kVmResumed, 0, "{}");
+      flush_client(c);
+      return;
+    }
     case Type::kExec:
     case Type::kFileWrite:
     case Type::kFileRead: {
+      if (vm_.paused()) {
+        send_error(c, f.stream, "ESTATE", "vm '" + vm_id_ + "' is paused: resume it first");
+        return;
+      }
       if (!vm_.accepts_streams()) {
         send_error(c, f.stream, "ESTATE", "the VM is stopping");
         return;

@@ -30,6 +30,10 @@ class ClientHub {
     virtual void send_to_agent(proto::Type type, uint8_t flags, uint32_t stream,
                                std::string_view payload) = 0;
     virtual void stop_requested(uint32_t timeout_ms, bool force) = 0;
+    // Pauses (or resumes) the guest's vCPUs: 0, or a smolvm_status and why.
+    virtual int pause_requested(bool pause, std::string& message) = 0;
+    // The guest's vCPUs stand still: new streams are refused as such.
+    virtual bool paused() const = 0;
     // The VM has ended: stop handling a client's frames.
     virtual bool ended() const = 0;
   };

@@ -78,12 +78,18 @@ class Supervisor final : public ClientHub::Vm {
 
   // ---- ClientHub::Vm ------------------------------------------------------
 
-  bool accepts_streams() const override { return phase_ == Phase::kRunning && agent_.connected(); }
+  bool accepts_streams() const override {
+    return phase_ == Phase::kRunning && !paused_ && agent_.connected();
+  }
   bool agent_connected() const override { return agent_.connected(); }
   void send_to_agent(Type type, uint8_t flags, uint32_t stream, std::string_view payload) override {
     if (!agent_.send(type, flags, stream, payload)) on_agent_lost(agent_.why());
   }
   void stop_requested(uint32_t timeout_ms, bool force) override { begin_stop(timeout_ms, force); }
+  int pause_requested(bool pause, std::string& message) override {
+    return set_paused(pause, message);
+  }
+  bool paused() const override { return paused_; }
   bool ended() const override { return phase_ == Phase::kDone; }
 
  private:
@@ -436,6 +442,51 @@ class Supervisor final : public ClientHub::Vm {
     args_.ready_fd = -1;
   }
 
+  // ---- pause --------------------------------------------------------------
+  // The VMM stops the vCPUs; nothing else changes: the agent channel stays
+  // connected (its bytes wait in the VMM until the guest runs again), no
+  // deadline runs, and a client going away does not touch the VM.
+
+  int set_paused(bool pause, std::string& message) {
+    const VmState from = pause ? VmState::kRunning : VmState::kPaused;
+    const VmState to = pause ? VmState::kPaused : VmState::kRunning;
+    if (phase_ != Phase::kRunning || paused_ == pause) {
+      const char* now = phase_ == Phase::kBooting    ? "starting"
+                        : phase_ == Phase::kStopping ? "stopping"
+                        : phase_ == Phase::kDone
+                            ? "stopped"
+                            : state_name(paused_ ? VmState::kPaused : VmState::kRunning);
+      message = "vm '" + rec_.id + "' is " + now + ": only a " + state_name(from) + " VM can be " +
+                (pause ? "paused" : "resumed");
+      return SMOLVM_ESTATE;
+    }
+    if (!vmm_->can_pause()) {
+      message = "the VMM plugin " + rec_.runtime.vmm + " does not support pause";
+      return SMOLVM_EUNSUPPORTED;
+    }
+    const char* verb = pause ? "pause" : "resume";
+    const int64_t began = monotonic_ms();
+    if (const int rc = vmm_->set_paused(pause, message); rc != 0) {
+      message = std::string("cannot ") + verb + " vm '" + rec_.id + "': " + message;
+      supervisor_log("%s", message.c_str());
+      return rc;
+    }
+    try {
+      transition(*store_, rec_.id, from, to);
+    } catch (const Error& e) {
+      // The record moved on (another process ended the VM): the vCPUs go
+      // back to what the record said.
+      std::string undo;
+      vmm_->set_paused(!pause, undo);
+      message = e.what();
+      return e.status();
+    }
+    paused_ = pause;
+    supervisor_log("vm %s: %s (%lld ms)", rec_.id.c_str(), pause ? "paused" : "resumed",
+                   static_cast<long long>(monotonic_ms() - began));
+    return 0;
+  }
+
   // ---- the owner link -----------------------------------------------------
 
   void on_owner_readable() {
@@ -491,11 +542,22 @@ class Supervisor final : public ClientHub::Vm {
       return;
     }
     try {
-      transition(*store_, rec_.id, VmState::kRunning, VmState::kStopping);
+      transition(*store_, rec_.id, paused_ ? VmState::kPaused : VmState::kRunning,
+                 VmState::kStopping);
     } catch (const std::exception& e) {
       supervisor_log("cannot record stopping: %s", e.what());
     }
     phase_ = Phase::kStopping;
+    // A paused guest cannot shut itself down: it runs again for that.
+    if (paused_ && !force) {
+      std::string why;
+      if (vmm_->set_paused(false, why) != 0) {
+        supervisor_log("cannot resume the paused VM to shut it down (%s); forcing it off",
+                       why.c_str());
+        force = true;
+      }
+    }
+    paused_ = false;
     if (agent_.connected() && !force) {
       send_to_agent(Type::kShutdown, 0, 0, "{}");
       deadlines_.stop = monotonic_ms() + timeout_ms;
@@ -579,6 +641,7 @@ class Supervisor final : public ClientHub::Vm {
   std::string agent_version_;
   int boot_reconnects_ = 0;
   std::string agent_lost_why_;
+  bool paused_ = false;  // running, with the vCPUs stopped (state paused)
   bool guest_shutdown_ = false;
   bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"
   bool owner_gone_ = false;             // delete the VM once it has stopped

@@ -56,6 +56,21 @@ int VmmProcess::connect_agent(uint32_t timeout_ms, int& fd, std::string& message
   return rc;
 }
 
+bool VmmProcess::can_pause() const {
+  return SMOLVM_VMM_HAS(&vmm_, pause) && SMOLVM_VMM_HAS(&vmm_, resume);
+}
+
+int VmmProcess::set_paused(bool paused, std::string& message) {
+  if (!inst_ || !can_pause()) {
+    message = "the VMM cannot pause";
+    return SMOLVM_EUNSUPPORTED;
+  }
+  smolvm_plugin_error err{};
+  const int rc = (paused ? vmm_.pause : vmm_.resume)(inst_, &err);
+  if (rc != 0) message = err.message;
+  return rc;
+}
+
 void VmmProcess::kill() {
   if (exited_ || !inst_) return;
   smolvm_plugin_error err{};

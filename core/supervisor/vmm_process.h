@@ -36,6 +36,12 @@ class VmmProcess {
   // status and message.
   int connect_agent(uint32_t timeout_ms, int& fd, std::string& message);
 
+  // Whether the plugin has the pause and resume slots (plugin ABI 1.4).
+  bool can_pause() const;
+  // Stops (pause) or restarts the guest's vCPUs; 0, or the plugin's status
+  // with its message.
+  int set_paused(bool paused, std::string& message);
+
   // Asks the plugin to end the VMM (it may take a while to exit).
   void kill();
   void sigkill();

@@ -43,10 +43,10 @@ def execute_code_in_sandbox(code: str) -> str:
             vm.write_file("/tmp/main.py", code)
             result = vm.run(["python3", "/tmp/main.py"], timeout=30)
             if result.ok:
-                return result.output
-            return f"{result.output}\n[exit code {result.exit_code}]"
+                return result.combined
+            return f"{result.combined}\n[exit code {result.exit_code}]"
     except TimeoutError as err:
-        partial = err.result.output if err.result else ""
+        partial = err.result.combined if err.result else ""
         return f"{partial}\n[timed out after 30 s]"
     except SmolVMError as err:
         return f"[sandbox error {err.code}: {err}]"

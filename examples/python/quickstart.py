@@ -18,15 +18,16 @@ def main() -> None:
     vm = SmolVM()
     vm.start()
     r = vm.run("echo 'Hello from SmolVM'")
-    print(r.output, end="")
+    print(r.output)  # stdout, stripped
     vm.stop()
-    vm.close()  # a SmolVM deletes its VM when closed (or garbage collected)
+    vm.delete()  # close() would only release the object: the VM would stay
 
     # 2. A with block: boots on entry, stops and deletes on exit.
-    with SmolVM(vcpu_count=2, mem_size_mib=1024) as vm:
-        print(vm.run("free -m").output, end="")
+    with SmolVM(vcpu_count=2, memory=1024) as vm:
+        print(vm.run("free -m").output)
 
-        # Results: exit code, stdout, stderr, output (stdout then stderr), ok.
+        # Results: exit code, stdout, stderr, output (stdout stripped),
+        # combined (stdout then stderr), ok.
         r = vm.run("echo to-stdout; echo to-stderr >&2; exit 3")
         print(f"exit={r.exit_code} ok={r.ok} stdout={r.stdout!r} stderr={r.stderr!r}")
 
@@ -62,14 +63,17 @@ def main() -> None:
     with SmolVM(config=config) as vm:
         print("disk mode:", vm.info().disk_mode)
 
-    # 4. A persistent VM that outlives this object (and this process).
-    ws = VM(vm_id="quickstart-workspace")
+    # 4. A workspace that outlives this object (and this process): the
+    #    first SmolVM(vm_id=...) creates it, later ones attach to it.
+    ws = SmolVM(vm_id="quickstart-workspace")
     try:
         ws.start()
+        ws.set_env_vars({"PROJECT": "demo"})  # every later command sees it
         ws.write_file("/root/notes.txt", b"remember me")
         ws.close()  # the VM keeps running
-        again = VM.from_id("quickstart-workspace")  # any process can do this
-        print("reattached:", again.status, again.read_file("/root/notes.txt"))
+        again = SmolVM(vm_id="quickstart-workspace")  # any process can do this
+        print("reattached:", again.status, again.read_file("/root/notes.txt"),
+              again.run("echo $PROJECT").output)
     finally:
         VM.from_id("quickstart-workspace").delete()
 

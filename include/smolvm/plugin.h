@@ -240,6 +240,13 @@ typedef struct smolvm_vmm_vtable {
    * is gone, in the supervisor at exit and in whichever process repairs a VM
    * whose supervisor died. Only vm_id and vm_dir are set. Idempotent. */
   int (*cleanup)(const smolvm_vmm_config* cfg, smolvm_plugin_error* err);
+  /* Since 1.4 (optional: core checks struct_size and NULL, and refuses to
+   * pause a VM whose VMM has neither). Stops the guest's vCPUs, returning
+   * once they stand still (QMP stop, Firecracker's PATCH /vm Paused);
+   * memory, devices and the agent channel stay. resume lets them run
+   * again. Each is called only in the state it leaves. */
+  int (*pause)(void* instance, smolvm_plugin_error* err);
+  int (*resume)(void* instance, smolvm_plugin_error* err);
 } smolvm_vmm_vtable;
 
 /* ---- executor ------------------------------------------------------- *

@@ -270,7 +270,8 @@ typedef enum smolvm_vm_state {
   SMOLVM_STATE_RUNNING = 2,
   SMOLVM_STATE_STOPPING = 3,
   SMOLVM_STATE_STOPPED = 4,
-  SMOLVM_STATE_FAILED = 5
+  SMOLVM_STATE_FAILED = 5,
+  SMOLVM_STATE_PAUSED = 6 /* since 1.4: running, its vCPUs stopped (smolvm_vm_pause) */
 } smolvm_vm_state;
 
 /* "created", "starting", ...; never NULL. */
@@ -319,6 +320,19 @@ SMOLVM_API int smolvm_vm_start_ex(smolvm_vm* vm, const smolvm_start_options* opt
 /* Asks the guest to shut down, waits up to timeout_ms (0: 10000), then
  * forces it off. A stopped VM is a no-op. */
 SMOLVM_API int smolvm_vm_stop(smolvm_vm* vm, uint32_t timeout_ms);
+
+/* Since 1.4. Stops the running VM's vCPUs: the guest does not run (its
+ * clock and processes stand still) while its memory, devices, supervisor
+ * and VMM stay. The VM is "paused" until smolvm_vm_resume; stop and delete
+ * work on it, commands and file transfers are refused (SMOLVM_ESTATE). A
+ * paused VM outlives the processes that paused it. SMOLVM_ESTATE naming
+ * the state for a VM that is not running (a paused one included);
+ * SMOLVM_EUNSUPPORTED when its VMM plugin cannot pause. */
+SMOLVM_API int smolvm_vm_pause(smolvm_vm* vm);
+
+/* Since 1.4. Lets a paused VM run again where it stood. SMOLVM_ESTATE
+ * naming the state for a VM that is not paused. */
+SMOLVM_API int smolvm_vm_resume(smolvm_vm* vm);
 
 /* Stops the VM if needed and removes every file, process and record of it.
  * The handle must still be freed. */

@@ -135,6 +135,12 @@ int connect_agent(Instance& inst, uint32_t timeout_ms, int* out_fd, std::string&
   return 0;
 }
 
+int set_paused(Instance& inst, bool paused, std::string& error) {
+  ApiClient api(inst.plan.api_socket);
+  if (!api.send(vm_state(paused), error)) return SMOLVM_EIO;
+  return 0;
+}
+
 // SendCtrlAltDel would be the graceful way off on x86, but the guest kernel
 // has no i8042 driver to see it, and the supervisor has already asked the
 // agent to power off when it gets here. SIGKILL loses nothing Firecracker

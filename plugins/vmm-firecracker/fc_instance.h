@@ -31,6 +31,9 @@ int launch_instance(Instance** out, const smolvm_vmm_config& cfg, const LaunchSe
 // timeout_ms for the guest to listen.
 int connect_agent(Instance& inst, uint32_t timeout_ms, int* out_fd, std::string& error);
 
+// Pauses (or resumes) the guest's vCPUs through the API (PATCH /vm).
+int set_paused(Instance& inst, bool paused, std::string& error);
+
 // SIGKILL (see README.md for why that is the right way off). Idempotent.
 int kill_instance(Instance& inst, std::string& error);
 

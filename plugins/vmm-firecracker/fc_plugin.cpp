@@ -108,6 +108,18 @@ int kill(Firecracker, void* instance, smolvm_plugin_error* err) {
   return rc == 0 ? 0 : set_error(err, rc, error);
 }
 
+int pause(Firecracker, void* instance, smolvm_plugin_error* err) {
+  std::string error;
+  const int rc = set_paused(*static_cast<Instance*>(instance), true, error);
+  return rc == 0 ? 0 : set_error(err, rc, error);
+}
+
+int resume(Firecracker, void* instance, smolvm_plugin_error* err) {
+  std::string error;
+  const int rc = set_paused(*static_cast<Instance*>(instance), false, error);
+  return rc == 0 ? 0 : set_error(err, rc, error);
+}
+
 void release(Firecracker, void* instance) { release_instance(static_cast<Instance*>(instance)); }
 
 // What a Firecracker whose supervisor died leaves in its folder: its API and

@@ -78,6 +78,10 @@ std::vector<ApiRequest> config_requests(const smolvm_vmm_config& cfg, const Gues
 
 ApiRequest instance_start() { return put("/actions", {{"action_type", "InstanceStart"}}); }
 
+ApiRequest vm_state(bool paused) {
+  return {"PATCH", "/vm", json{{"state", paused ? "Paused" : "Resumed"}}.dump()};
+}
+
 ApiRequest send_ctrl_alt_del() { return put("/actions", {{"action_type", "SendCtrlAltDel"}}); }
 
 }  // namespace smolvm_fc

@@ -17,7 +17,7 @@ inline constexpr uint32_t kAgentVsockPort = 1024;
 inline constexpr uint32_t kGuestCid = 3;
 
 struct ApiRequest {
-  std::string method;  // "PUT"
+  std::string method;  // "PUT", "PATCH"
   std::string path;    // "/boot-source"
   std::string body;    // JSON
 };
@@ -41,6 +41,9 @@ std::vector<ApiRequest> config_requests(const smolvm_vmm_config& cfg, const Gues
                                         std::string& problem);
 
 ApiRequest instance_start();
+// PATCH /vm: {"state":"Paused"} stops the guest's vCPUs, "Resumed" restarts
+// them.
+ApiRequest vm_state(bool paused);
 // The x86 keyboard-controller reset. Not used by kill (see README.md).
 ApiRequest send_ctrl_alt_del();
 

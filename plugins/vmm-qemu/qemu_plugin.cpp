@@ -171,6 +171,25 @@ int kill(Qemu, void* instance, smolvm_plugin_error* err) {
   return 0;
 }
 
+// QMP stop returns once every vCPU stands still; cont lets them run. The
+// agent channel's socket stays connected meanwhile.
+int set_running(Instance& inst, bool run, smolvm_plugin_error* err) {
+  const char* command = run ? "cont" : "stop";
+  std::string error;
+  if (!smolvm_qemu::qmp_execute(inst.qmp_socket, command, 5000, error)) {
+    return set_error(err, SMOLVM_EIO, std::string("QMP ") + command + ": " + error);
+  }
+  return 0;
+}
+
+int pause(Qemu, void* instance, smolvm_plugin_error* err) {
+  return set_running(*static_cast<Instance*>(instance), false, err);
+}
+
+int resume(Qemu, void* instance, smolvm_plugin_error* err) {
+  return set_running(*static_cast<Instance*>(instance), true, err);
+}
+
 void release(Qemu, void* instance) {
   auto* inst = static_cast<Instance*>(instance);
   unlink(inst->agent_socket.c_str());

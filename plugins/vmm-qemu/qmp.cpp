@@ -15,8 +15,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Reads until a line containing `want` arrives (QMP answers one JSON
-// object per line).
-bool read_until(int fd, const char* want, Clock::time_point deadline, std::string& error) {
+// object per line). eof_answers: QEMU closing the socket counts as `want`.
+bool read_until(int fd, const char* want, Clock::time_point deadline, std::string& error,
+                bool eof_answers = false) {
   std::string buf;
   char chunk[2048];
   for (;;) {
@@ -35,8 +36,7 @@ bool read_until(int fd, const char* want, Clock::time_point deadline, std::strin
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
     const ssize_t n = read(fd, chunk, sizeof chunk);
     if (n <= 0) {
-      // QEMU closes the socket as it quits: an answer to quit either way.
-      if (std::strcmp(want, "\"return\"") == 0) return true;
+      if (eof_answers) return true;
       error = "QMP closed the connection";
       return false;
     }
@@ -48,9 +48,8 @@ bool send_line(int fd, const std::string& line) {
   return write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
 }
 
-}  // namespace
-
-bool qmp_quit(const std::string& socket_path, int timeout_ms, std::string& error) {
+bool run(const std::string& socket_path, const std::string& command, int timeout_ms,
+         bool eof_answers, std::string& error) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) {
@@ -65,15 +64,27 @@ bool qmp_quit(const std::string& socket_path, int timeout_ms, std::string& error
     return false;
   }
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  // Wait for quit's answer (or QEMU closing the socket as it exits): QEMU
-  // drops commands it has not read yet when the client hangs up first.
+  // Wait for the command's answer: QEMU drops commands it has not read yet
+  // when the client hangs up first.
   const bool ok = read_until(fd, "\"QMP\"", deadline, error) &&
                   send_line(fd, "{\"execute\":\"qmp_capabilities\"}\n") &&
                   read_until(fd, "\"return\"", deadline, error) &&
-                  send_line(fd, "{\"execute\":\"quit\"}\n") &&
-                  read_until(fd, "\"return\"", deadline, error);
+                  send_line(fd, "{\"execute\":\"" + command + "\"}\n") &&
+                  read_until(fd, "\"return\"", deadline, error, eof_answers);
   close(fd);
   return ok;
+}
+
+}  // namespace
+
+bool qmp_execute(const std::string& socket_path, const std::string& command, int timeout_ms,
+                 std::string& error) {
+  return run(socket_path, command, timeout_ms, false, error);
+}
+
+bool qmp_quit(const std::string& socket_path, int timeout_ms, std::string& error) {
+  // QEMU closes the socket as it quits: an answer to quit either way.
+  return run(socket_path, "quit", timeout_ms, true, error);
 }
 
 }  // namespace smolvm_qemu

@@ -34,6 +34,7 @@ int main(void) {
   CHECK(strcmp(smolvm_status_str(SMOLVM_EINVAL), "EINVAL") == 0);
   CHECK(strcmp(smolvm_status_str(12345), "EUNKNOWN") == 0);
   CHECK(strcmp(smolvm_vm_state_str(SMOLVM_STATE_RUNNING), "running") == 0);
+  CHECK(strcmp(smolvm_vm_state_str(SMOLVM_STATE_PAUSED), "paused") == 0);
   CHECK(strlen(smolvm_version()) > 0);
 
   /* Option structs: init fills defaults; a wrong struct_size is refused. */
@@ -167,6 +168,14 @@ int main(void) {
   /* Since 1.2: detaching a VM that is not ephemeral is a no-op too. */
   CHECK(smolvm_vm_detach(vm) == 0);
   CHECK(smolvm_vm_detach(NULL) == SMOLVM_EINVAL);
+  /* Since 1.4: only a running VM pauses, only a paused one resumes; the
+   * refusal names the state. */
+  CHECK(smolvm_vm_pause(vm) == SMOLVM_ESTATE);
+  CHECK(strstr(smolvm_last_error(), "is created: only a running VM can be paused") != NULL);
+  CHECK(smolvm_vm_resume(vm) == SMOLVM_ESTATE);
+  CHECK(strstr(smolvm_last_error(), "is created: only a paused VM can be resumed") != NULL);
+  CHECK(smolvm_vm_pause(NULL) == SMOLVM_EINVAL);
+  CHECK(smolvm_vm_resume(NULL) == SMOLVM_EINVAL);
   {
     /* A 1.1 caller's options end before delete_with_owner: accepted,
      * whatever lies past the struct (which is never read). */

@@ -119,6 +119,17 @@ function profile({ runtime, path, id }) {
   }
 }
 
+// fn(list) with a native string list of items, freed after.
+function withList(items, fn) {
+  const list = must(native.smolvm_swig_strlist_new());
+  try {
+    for (const item of items) check(native.smolvm_swig_strlist_add(list, item));
+    return fn(list);
+  } finally {
+    native.smolvm_swig_strlist_free(list);
+  }
+}
+
 const calls = {
   create,
   open,
@@ -126,10 +137,25 @@ const calls = {
   info,
   close,
   readFile,
-  start: ({ handle }) => void check(native.smolvm_swig_vm_start(vmOf(handle))),
+  start: ({ handle, bootTimeoutMs = 0 }) =>
+    void check(native.smolvm_swig_vm_start_within(vmOf(handle), bootTimeoutMs)),
+  envSet: ({ handle, entries, merge }) =>
+    withList(entries, (l) => void check(native.smolvm_swig_vm_env_set(vmOf(handle), l, merge ? 1 : 0))),
+  envUnset: ({ handle, names }) =>
+    withList(names, (l) => void check(native.smolvm_swig_vm_env_unset(vmOf(handle), l))),
+  envList: ({ handle }) => {
+    const buf = must(native.smolvm_swig_vm_env_list(vmOf(handle)));
+    try {
+      return JSON.parse(Buffer.from(native.smolvm_swig_buf_bytes(buf)).toString('utf8'));
+    } finally {
+      native.smolvm_swig_buf_free(buf);
+    }
+  },
   stop: ({ handle, timeoutMs }) => void check(native.smolvm_swig_vm_stop(vmOf(handle), timeoutMs)),
   delete: ({ handle }) => void check(native.smolvm_swig_vm_delete(vmOf(handle))),
   detach: ({ handle }) => void check(native.smolvm_swig_vm_detach(vmOf(handle))),
+  pause: ({ handle }) => void check(native.smolvm_swig_vm_pause(vmOf(handle))),
+  resume: ({ handle }) => void check(native.smolvm_swig_vm_resume(vmOf(handle))),
   writeFile: ({ handle, path, data, mode }) =>
     void check(native.smolvm_swig_vm_write_file(vmOf(handle), path, data, mode)),
   putFile: ({ handle, hostPath, guestPath, maxBytes, timeoutMs }) =>

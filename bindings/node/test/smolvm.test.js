@@ -146,6 +146,51 @@ describe('SmolVM with a real VM', { skip }, () => {
     }
   });
 
+  it('pauses and resumes; refuses commands while paused, naming the state', async () => {
+    await vm.writeFile('/tmp/before-pause', 'kept');
+    await vm.pause();
+    try {
+      assert.equal((await vm.info()).state, 'paused');
+      await assert.rejects(vm.run('true'), (e) => e instanceof VMStateError && e.code === 'ESTATE' &&
+        /is paused: resume it first/.test(e.message));
+      await assert.rejects(vm.pause(), (e) => e instanceof VMStateError &&
+        /is paused: only a running VM can be paused/.test(e.message));
+    } finally {
+      await vm.resume();
+    }
+    assert.equal((await vm.info()).state, 'running');
+    assert.equal((await vm.readFile('/tmp/before-pause')).toString(), 'kept');
+    await assert.rejects(vm.resume(), (e) => e instanceof VMStateError &&
+      /is running: only a paused VM can be resumed/.test(e.message));
+  });
+
+  it('keeps the VM\'s environment for every command and handle', async () => {
+    assert.deepEqual(await vm.setEnvVars({ GREETING: 'hello world', MODE: 'dev' }), ['GREETING', 'MODE']);
+    const other = await SmolVM.fromId(vm.id);
+    try {
+      assert.equal((await other.run(['printenv', 'GREETING'])).stdout, 'hello world\n');
+      await assert.rejects(vm.setEnvVars({ OK: '1', '2BAD': 'x' }), (e) => e instanceof ConfigError && /env name '2BAD'/.test(e.message));
+      assert.deepEqual(await other.unsetEnvVars(['MODE', 'NEVER']), { MODE: 'dev' });
+      assert.deepEqual(await vm.listEnvVars(), { GREETING: 'hello world' });
+      assert.deepEqual(await vm.setEnvVars({}, { merge: false }), []);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('uploads and downloads one file to resolved paths', async () => {
+    const dir = fs.mkdtempSync('/tmp/svnode-');
+    try {
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+      assert.equal(await vm.uploadFile(path.join(dir, 'notes.txt'), '/tmp/node-up/deep/'), '/tmp/node-up/deep/notes.txt');
+      const got = await vm.downloadFile('/tmp/node-up/deep/notes.txt', path.join(dir, 'new', 'sub') + '/');
+      assert.equal(got, path.join(dir, 'new', 'sub', 'notes.txt'));
+      assert.equal(fs.readFileSync(got, 'utf8'), 'hello');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reattaches with fromId; close() releases only that handle', async () => {
     const other = await SmolVM.fromId(vm.id);
     assert.equal((await other.run('echo again')).stdout, 'again\n');
@@ -212,6 +257,17 @@ describe('SmolVM errors (no VM needed)', () => {
       }
       assert.ok(Date.now() - t0 < 15000, `${id} outlived its killed owner`);
       await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  it('starts within a boot timeout of its own', { skip }, async () => {
+    const v = await SmolVM.create({ memSizeMib: 256, vcpuCount: 1 });
+    try {
+      await assert.rejects(v.start({ bootTimeoutMs: 1 }), (e) => /within 1 ms/.test(e.message));
+      await assert.rejects(v.start({ bootTimeoutMs: -1 }), ConfigError);
+    } finally {
+      await v.delete();
+      await v.close();
     }
   });
 

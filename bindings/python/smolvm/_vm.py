@@ -366,6 +366,23 @@ class VM:
         check(self._call(ll.smolvm_swig_vm_stop, ms))
         return self
 
+    def pause(self: V) -> V:
+        """Stops the guest's vCPUs: its clock and processes stand still,
+        its memory, disk and network stay (status "paused"). Commands and
+        file transfers raise :class:`VMStateError` until :meth:`resume`;
+        :meth:`stop` and :meth:`delete` work. Raises :class:`VMStateError`
+        naming the state if the VM is not running (a paused one included).
+        Returns self."""
+        check(self._call(ll.smolvm_swig_vm_pause))
+        return self
+
+    def resume(self: V) -> V:
+        """Lets a paused VM run again where it stood. Raises
+        :class:`VMStateError` naming the state if it is not paused. Returns
+        self."""
+        check(self._call(ll.smolvm_swig_vm_resume))
+        return self
+
     def delete(self) -> None:
         """Stops the VM if needed and removes its disk, files and record.
         This object is closed afterwards."""

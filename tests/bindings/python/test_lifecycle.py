@@ -31,6 +31,24 @@ def test_identity_status_and_info(vm: SmolVM) -> None:
     assert vm.owned and not vm.closed
 
 
+def test_pause_and_resume(vm: SmolVM) -> None:
+    vm.write_file("/tmp/before-pause", b"kept")
+    assert vm.pause() is vm
+    try:
+        assert vm.status == "paused"
+        with pytest.raises(smolvm.VMStateError, match="is paused: resume it first") as refused:
+            vm.run("true")
+        assert refused.value.code == "ESTATE"
+        with pytest.raises(smolvm.VMStateError, match="is paused: only a running VM can be paused"):
+            vm.pause()
+    finally:
+        assert vm.resume() is vm
+    assert vm.status == "running"
+    assert vm.read_file("/tmp/before-pause") == b"kept"
+    with pytest.raises(smolvm.VMStateError, match="is running: only a paused VM can be resumed"):
+        vm.resume()
+
+
 def test_reattach_from_another_process(vm: SmolVM, child_env: dict) -> None:
     vm.write_file("/tmp/marker", b"from parent")
     script = (
@@ -174,6 +192,18 @@ def _pid_alive(pid: int) -> bool:
         return False
 
 
+def _gone_with_its_processes(vm_id: str, info) -> float:
+    """Seconds until the VM left the store and the disk (see _gone_within);
+    fails unless its supervisor and VMM are gone too within 5 s more."""
+    took = _gone_within(vm_id, info.state_dir, 15)
+    for pid in (info.supervisor_pid, info.vmm_pid):
+        deadline = time.monotonic() + 5
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _pid_alive(pid), f"pid {pid} of {vm_id} outlived its owner"
+    return took
+
+
 def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> None:
     script = ("import smolvm\n"
               "with smolvm.SmolVM(mem_size_mib=256) as vm:\n"
@@ -186,13 +216,24 @@ def test_a_killed_with_smolvm_owner_takes_its_vm_with_it(child_env: dict) -> Non
         time.sleep(0.3)  # mid-command
         proc.send_signal(sig)
         proc.wait()
-        took = _gone_within(vm_id, info.state_dir, 15)
-        for pid in (info.supervisor_pid, info.vmm_pid):
-            deadline = time.monotonic() + 5
-            while _pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert not _pid_alive(pid), f"pid {pid} of {vm_id} outlived its owner"
+        took = _gone_with_its_processes(vm_id, info)
         print(f"owner killed by {sig.name}: {vm_id} gone in {took:.2f} s")
+
+
+def test_a_paused_smolvm_goes_with_its_killed_owner(child_env: dict) -> None:
+    script = ("import smolvm, time\n"
+              "vm = smolvm.SmolVM(mem_size_mib=256)\n"
+              "vm.start()\n"
+              "vm.pause()\n"
+              "print(vm.id, flush=True)\n"
+              "time.sleep(300)\n")
+    proc, vm_id = _spawn_owner(script, child_env)
+    info = VM.from_id(vm_id).info()
+    assert info.state == "paused"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    took = _gone_with_its_processes(vm_id, info)
+    print(f"paused VM {vm_id} gone {took:.2f} s after its owner was killed")
 
 
 def test_detach_keeps_the_vm_after_its_owner_exits(child_env: dict) -> None:

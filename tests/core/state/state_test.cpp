@@ -22,8 +22,8 @@ TEST(VmState, IllegalTransitions) {
   EXPECT_FALSE(can_transition(VmState::kRunning, VmState::kStarting));
   EXPECT_FALSE(can_transition(VmState::kStopped, VmState::kStopping));
   EXPECT_FALSE(can_transition(VmState::kCreated, VmState::kFailed));
-  for (VmState s : {VmState::kCreated, VmState::kStarting, VmState::kRunning, VmState::kStopping,
-                    VmState::kStopped, VmState::kFailed}) {
+  for (VmState s : {VmState::kCreated, VmState::kStarting, VmState::kRunning, VmState::kPaused,
+                    VmState::kStopping, VmState::kStopped, VmState::kFailed}) {
     EXPECT_FALSE(can_transition(s, VmState::kCreated)) << state_name(s);
   }
 }
@@ -32,7 +32,22 @@ TEST(VmState, AStopDuringBootAndAFailedSetupAreTransitionsToo) {
   EXPECT_TRUE(can_transition(VmState::kStarting, VmState::kStopped));
   EXPECT_TRUE(can_transition(VmState::kStopped, VmState::kFailed));
   EXPECT_FALSE(can_transition(VmState::kCreated, VmState::kStopped));
-  EXPECT_EQ(states_leading_to(VmState::kStopped), "starting|running|stopping");
+  EXPECT_EQ(states_leading_to(VmState::kStopped), "starting|running|paused|stopping");
+}
+
+TEST(VmState, PausedIsBetweenRunningAndRunningAndEndsLikeRunning) {
+  EXPECT_TRUE(can_transition(VmState::kRunning, VmState::kPaused));
+  EXPECT_TRUE(can_transition(VmState::kPaused, VmState::kRunning));
+  EXPECT_TRUE(can_transition(VmState::kPaused, VmState::kStopping));
+  EXPECT_TRUE(can_transition(VmState::kPaused, VmState::kStopped));
+  EXPECT_TRUE(can_transition(VmState::kPaused, VmState::kFailed));
+  EXPECT_FALSE(can_transition(VmState::kPaused, VmState::kPaused));
+  EXPECT_FALSE(can_transition(VmState::kStarting, VmState::kPaused));
+  EXPECT_FALSE(can_transition(VmState::kStopped, VmState::kPaused));
+  EXPECT_FALSE(can_transition(VmState::kPaused, VmState::kStarting));
+  EXPECT_TRUE(is_live(VmState::kPaused));
+  EXPECT_EQ(states_leading_to(VmState::kPaused), "running");
+  EXPECT_EQ(parse_state("paused"), VmState::kPaused);
 }
 
 TEST(VmState, LiveStatesAreTheOnesWithASupervisor) {

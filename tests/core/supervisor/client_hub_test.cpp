@@ -12,6 +12,7 @@
 
 #include "protocol/fd_io.h"
 #include "protocol/messages.h"
+#include "smolvm/smolvm.h"
 
 namespace smolvm {
 namespace {
@@ -44,7 +45,18 @@ struct TestVm : ClientHub::Vm {
     stop_timeout = timeout_ms;
     stop_force = force;
   }
+  int pause_requested(bool pause, std::string& message) override {
+    if (is_paused == pause) {
+      message = is_paused ? "vm 'vm1' is paused: only a running VM can be paused"
+                          : "vm 'vm1' is running: only a paused VM can be resumed";
+      return SMOLVM_ESTATE;
+    }
+    is_paused = pause;
+    return 0;
+  }
+  bool paused() const override { return is_paused; }
   bool ended() const override { return done; }
+  bool is_paused = false;
 };
 
 // One client: its end of a socketpair, the hub's end registered in the hub.
@@ -153,6 +165,33 @@ TEST_F(ClientHubTest, AnswersPingAndPassesAStopToTheVm) {
   EXPECT_EQ(vm.stops, 1);
   EXPECT_EQ(vm.stop_timeout, 10000u);  // 0 means the default
   EXPECT_TRUE(vm.stop_force);
+}
+
+TEST_F(ClientHubTest, PassesPauseAndResumeToTheVmAndRefusesStreamsWhilePaused) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kVmPause, 0, "{}");
+  EXPECT_EQ(c.receive().type, Type::kVmPaused);
+  EXPECT_TRUE(vm.is_paused);
+  // A second pause: the VM's refusal, with its status, on the control stream.
+  c.send(Type::kVmPause, 0, "{}");
+  const Frame again = c.receive();
+  EXPECT_EQ(again.stream, 0u);
+  EXPECT_EQ(c.error_code(again), "ESTATE");
+  c.send(Type::kExec, 1, "{}");
+  const Frame refused = c.receive();
+  EXPECT_EQ(refused.stream, 1u);
+  proto::ErrorMsg e;
+  std::string err;
+  ASSERT_TRUE(proto::parse(refused.payload, e, err)) << err;
+  EXPECT_EQ(e.code, "ESTATE");
+  EXPECT_EQ(e.message, "vm 'vm1' is paused: resume it first");
+  EXPECT_TRUE(vm.to_agent.empty());
+  c.send(Type::kVmResume, 0, "{}");
+  EXPECT_EQ(c.receive().type, Type::kVmResumed);
+  c.send(Type::kExec, 1, "{}");
+  EXPECT_EQ(vm.to_agent.size(), 1u);
 }
 
 TEST_F(ClientHubTest, RoutesStreamsBothWaysUnderTheClientsOwnNumbers) {

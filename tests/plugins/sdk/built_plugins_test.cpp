@@ -107,6 +107,12 @@ TEST(BuiltPlugins, EachDescribesItselfForTheCurrentAbi) {
     EXPECT_EQ(d->vtable_size, vtable_sizeof(d->kind));
     EXPECT_EQ(*static_cast<const size_t*>(d->vtable), d->vtable_size)
         << "the vtable's struct_size and the descriptor's vtable_size agree";
+    if (d->kind == SMOLVM_PLUGIN_VMM) {
+      // Both in-tree VMMs pause (QMP stop/cont, Firecracker's PATCH /vm).
+      const auto* vt = static_cast<const smolvm_vmm_vtable*>(d->vtable);
+      EXPECT_TRUE(SMOLVM_VMM_HAS(vt, pause));
+      EXPECT_TRUE(SMOLVM_VMM_HAS(vt, resume));
+    }
     dlclose(h);
   }
 }

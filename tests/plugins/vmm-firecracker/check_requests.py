@@ -127,6 +127,7 @@ def self_test(spec):
     good = [
         ("PUT", "/machine-config", '{"vcpu_count": 2, "mem_size_mib": 512}'),
         ("PUT", "/actions", '{"action_type": "InstanceStart"}'),
+        ("PATCH", "/vm", '{"state": "Paused"}'),
     ]
     bad = [
         ("PUT", "/machine-config", '{"vcpu_count": 2}'),  # mem_size_mib is required
@@ -139,6 +140,8 @@ def self_test(spec):
         ("PUT", "/no-such-endpoint", "{}"),
         ("POST", "/actions", '{"action_type": "InstanceStart"}'),
         ("PUT", "/boot-source", "not json"),
+        ("PATCH", "/vm", '{"state": "Stopped"}'),  # Paused or Resumed only
+        ("PUT", "/vm", '{"state": "Paused"}'),  # /vm is PATCH only
     ]
     failures = 0
     for m, p, b in good:

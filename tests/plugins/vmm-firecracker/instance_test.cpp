@@ -139,6 +139,50 @@ TEST(Instance, FaultNamesTheEndpointAndLeavesNothingRunning) {
   EXPECT_NE(access((vm.dir / "fc-api.sock").c_str(), F_OK), 0);
 }
 
+// Launches the stand-in; the test's body gets the instance, then it is
+// killed, reaped and released.
+template <class Body>
+void with_instance(Vm& vm, Body body) {
+  smolvm_fc::Instance* inst = nullptr;
+  std::string error;
+  ASSERT_EQ(smolvm_fc::launch_instance(&inst, vm.cfg, vm.settings, error), 0) << error;
+  body(*inst);
+  EXPECT_EQ(smolvm_fc::kill_instance(*inst, error), 0) << error;
+  reap(inst->pid);
+  smolvm_fc::release_instance(inst);
+}
+
+TEST(Instance, PausesAndResumesThroughPatchVm) {
+  Vm vm;
+  EnvVar record("STANDIN_RECORD", vm.dir / "requests.jsonl");
+  with_instance(vm, [](smolvm_fc::Instance& inst) {
+    std::string error;
+    EXPECT_EQ(smolvm_fc::set_paused(inst, true, error), 0) << error;
+    EXPECT_EQ(smolvm_fc::set_paused(inst, false, error), 0) << error;
+  });
+  const auto sent = vm.recorded();
+  ASSERT_GE(sent.size(), 2u);
+  const auto& paused = sent[sent.size() - 2];
+  const auto& resumed = sent.back();
+  EXPECT_EQ(paused["method"], "PATCH");
+  EXPECT_EQ(paused["path"], "/vm");
+  EXPECT_EQ(nlohmann::json::parse(paused["body"].get<std::string>()),
+            nlohmann::json::parse(R"({"state":"Paused"})"));
+  EXPECT_EQ(resumed["method"], "PATCH");
+  EXPECT_EQ(nlohmann::json::parse(resumed["body"].get<std::string>()),
+            nlohmann::json::parse(R"({"state":"Resumed"})"));
+}
+
+TEST(Instance, ARefusedPauseNamesTheEndpoint) {
+  Vm vm;
+  EnvVar fail("STANDIN_FAIL", "/vm");
+  with_instance(vm, [](smolvm_fc::Instance& inst) {
+    std::string error;
+    EXPECT_EQ(smolvm_fc::set_paused(inst, true, error), SMOLVM_EIO);
+    EXPECT_NE(error.find("PATCH /vm: HTTP 400: stand-in refuses /vm"), std::string::npos) << error;
+  });
+}
+
 TEST(Instance, ExitBeforeTheApiSocketIsReported) {
   Vm vm;
   EnvVar exit_now("STANDIN_EXIT", "1");

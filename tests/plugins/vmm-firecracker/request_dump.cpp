@@ -77,5 +77,7 @@ int main() {
     for (const auto& r : requests) print(name, r);
   }
   print("actions", smolvm_fc::send_ctrl_alt_del());
+  print("pause", smolvm_fc::vm_state(true));
+  print("resume", smolvm_fc::vm_state(false));
   return failures == 0 ? 0 : 1;
 }

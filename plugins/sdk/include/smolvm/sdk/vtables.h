@@ -16,9 +16,9 @@
 // (smolvm::sdk::Error for a status of its own). The SDK checks the pointer
 // arguments a plugin must not be handed NULL, so a slot function can rely on
 // them. Optional slots (executor file_read_bounded, file_write_bounded,
-// probe and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup) are
-// left NULL when the plugin has no function for them; file_read and file_write, when missing, are
-// served by the bounded ones.
+// probe and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup,
+// pause and resume) are left NULL when the plugin has no function for them;
+// file_read and file_write, when missing, are served by the bounded ones.
 #ifndef SMOLVM_SDK_VTABLES_H
 #define SMOLVM_SDK_VTABLES_H
 
@@ -94,6 +94,24 @@ struct VmmSlots {
   }
   static constexpr bool has_cleanup = requires(const smolvm_vmm_config* c, smolvm_plugin_error* e) {
     cleanup(P{}, c, e);
+  };
+  static int pause_slot(void* instance, smolvm_plugin_error* err) noexcept {
+    return guard(err, "pause", nullptr, [&] {
+      need(instance, "instance");
+      return pause(P{}, instance, err);
+    });
+  }
+  static int resume_slot(void* instance, smolvm_plugin_error* err) noexcept {
+    return guard(err, "resume", nullptr, [&] {
+      need(instance, "instance");
+      return resume(P{}, instance, err);
+    });
+  }
+  // pause and resume come as a pair: a VMM that can stop its vCPUs can
+  // start them again.
+  static constexpr bool has_pause = requires(void* i, smolvm_plugin_error* e) {
+    pause(P{}, i, e);
+    resume(P{}, i, e);
   };
 };
 
@@ -392,6 +410,10 @@ constexpr smolvm_vmm_vtable vmm_vtable() {
   vt.kill = S::kill_slot;
   vt.release = S::release_slot;
   if constexpr (S::has_cleanup) vt.cleanup = S::cleanup_slot;
+  if constexpr (S::has_pause) {
+    vt.pause = S::pause_slot;
+    vt.resume = S::resume_slot;
+  }
   return vt;
 }
 

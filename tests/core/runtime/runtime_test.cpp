@@ -378,12 +378,24 @@ TEST_F(RuntimeTest, StopOfAVmWithADeadSupervisorRepairsIt) {
 // The executor's VM hooks through the runtime, with the hook test plugin
 // (executor_hooks_test.cpp): create keeps what vm_created set and rolls a
 // failing one back; a failing vm_booting leaves the VM as it was.
-TEST_F(RuntimeTest, CreateStoresWhatTheExecutorSetAndRollsBackWhenItsHookFails) {
-  opts_.plugin_path = std::string(HOOK_PLUGIN_DIR) + ":" + SMOLVM_PLUGIN_BUILD_DIR;
-  Runtime rt(opts_);
-  VmSpec s = spec("h2");
-  s.executor = "hooktest";
-  s.network = "none";
+class RuntimeHooksTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    opts_.plugin_path = std::string(HOOK_PLUGIN_DIR) + ":" + SMOLVM_PLUGIN_BUILD_DIR;
+    rt_ = std::make_unique<Runtime>(opts_);
+  }
+  VmSpec hook_spec(const std::string& id) {
+    VmSpec s = spec(id);
+    s.executor = "hooktest";
+    s.network = "none";
+    return s;
+  }
+};
+
+TEST_F(RuntimeHooksTest, CreateStoresWhatTheExecutorSetAndRollsBackWhenItsHookFails) {
+  Runtime& rt = *rt_;
+  VmSpec s = hook_spec("h2");
   const VmRecord rec = rt.create(s);
   EXPECT_EQ(rec.runtime.executor_data["created"]["vm_id"], "h2");
   EXPECT_EQ(rt.store().get("h2").runtime.executor_data["created"]["vm_dir"], rec.runtime.vm_dir);
@@ -395,13 +407,9 @@ TEST_F(RuntimeTest, CreateStoresWhatTheExecutorSetAndRollsBackWhenItsHookFails) 
   EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/fail2"));
 }
 
-TEST_F(RuntimeTest, AFailingVmBootingHookLeavesTheVmAsItWas) {
-  opts_.plugin_path = std::string(HOOK_PLUGIN_DIR) + ":" + SMOLVM_PLUGIN_BUILD_DIR;
-  Runtime rt(opts_);
-  VmSpec s = spec("h3");
-  s.executor = "hooktest";
-  s.network = "none";
-  rt.create(s);
+TEST_F(RuntimeHooksTest, AFailingVmBootingHookLeavesTheVmAsItWas) {
+  Runtime& rt = *rt_;
+  rt.create(hook_spec("h3"));
   update_record(rt.store(), "h3",
                 [](VmRecord& r) { r.runtime.executor_data["fail_booting"] = true; });
   const test::Failure f = test::failure_of([&] { rt.start("h3"); });

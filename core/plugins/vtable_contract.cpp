@@ -20,7 +20,8 @@ struct MinorRequirement {
 constexpr MinorRequirement kStore[] = {{0, SLOT_END(smolvm_store_vtable, process_list)}};
 constexpr MinorRequirement kVmm[] = {{0, SLOT_END(smolvm_vmm_vtable, release)}};
 // file_read_bounded and file_write_bounded (1.2) are optional: core falls
-// back to file_read and file_write.
+// back to file_read and file_write. probe (1.3) and the VM hooks vm_created,
+// vm_booting and vm_ready (1.4) are optional too.
 constexpr MinorRequirement kExecutor[] = {{0, SLOT_END(smolvm_executor_vtable, file_read)}};
 constexpr MinorRequirement kNetwork[] = {{0, SLOT_END(smolvm_network_vtable, forward_remove)}};
 

@@ -205,8 +205,7 @@ void ExecStream::kill(int signal) {
   check(vt_.exec_kill(exec_, signal, &err), err);
 }
 
-GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor)
-    : rt_(rt), vm_id_(vm_id) {
+GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first.
   const VmRecord rec = rt.reconciled(vm_id);
   if (rec.state == "paused") {
@@ -216,15 +215,14 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::str
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
   }
-  const auto& plugin =
-      rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, executor.empty() ? rec.runtime.executor : executor);
+  const auto& plugin = rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
   vt_ = &plugin.vtable<smolvm_executor_vtable>();
   default_env_ = rec.spec.env;
   const std::string& sock = rec.runtime.supervisor_socket;
   const std::string& token = rec.runtime.token;
   const std::string& ip = rec.runtime.lease.ip;
   const std::string& dir = rec.runtime.vm_dir;
-  const std::string& host_key = rec.runtime.ssh.host_key;
+  const std::string data = rec.runtime.executor_data.dump();
   smolvm_executor_target target{};
   target.struct_size = sizeof target;
   target.vm_id = vm_id_.c_str();
@@ -232,7 +230,7 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id, const std::str
   target.token = token.c_str();
   target.guest_ip = ip.empty() ? nullptr : ip.c_str();
   target.vm_dir = dir.c_str();
-  target.ssh_host_key = host_key.empty() ? nullptr : host_key.c_str();
+  target.data_json = data.c_str();
   smolvm_plugin_error err{};
   check(vt_->connect(&conn_, &target, 5000, &err), err);
 }

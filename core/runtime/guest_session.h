@@ -72,9 +72,8 @@ class ExecStream {
 
 class GuestSession {
  public:
-  // executor "" uses the VM's own; a name overrides it (the host-key pin
-  // must ask the agent even on an ssh VM).
-  GuestSession(Runtime& rt, const std::string& vm_id, const std::string& executor = "");
+  // Connects through the VM's own executor.
+  GuestSession(Runtime& rt, const std::string& vm_id);
   ~GuestSession();
   GuestSession(const GuestSession&) = delete;
   GuestSession& operator=(const GuestSession&) = delete;

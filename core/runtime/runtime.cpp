@@ -16,13 +16,13 @@
 #include "core/host/host_probe.h"
 #include "core/network/network.h"
 #include "core/plugins/backend_choice.h"
+#include "core/runtime/executor_hooks.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/launcher.h"
 #include "core/runtime/owner_link.h"
 #include "core/runtime/supervisor_client.h"
-#include "core/ssh/ssh_setup.h"
 #include "core/state/vm_state.h"
 #include "core/state/vm_writer.h"
 
@@ -129,7 +129,7 @@ VmRecord Runtime::create(VmSpec spec) {
   // Load every plugin the VM needs now, so a missing one fails create, not
   // a later start.
   const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, vmm);
-  plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor);
+  const auto& executor_plugin = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, executor);
   if (network != kNoNetwork) {
     plugins_.get(SMOLVM_PLUGIN_NETWORK, network);
     if (!has_cap_net_admin()) {
@@ -178,7 +178,6 @@ VmRecord Runtime::create(VmSpec spec) {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
     add_image_user(image.rootfs, cache_dir_, dir);  // kept by `smolvm image prune`
-    prepare_ssh_keys(*store_, rec);
     if (network != kNoNetwork) {
       // The lease is taken in the store's own transaction, so concurrent
       // creates never get the same address; deleting the row releases it.
@@ -204,7 +203,13 @@ VmRecord Runtime::create(VmSpec spec) {
       if (rc != 0) fail(rc, std::string("cannot prepare the VM's disk: ") + err.message);
       rec = update_record(*store_, rec.id, [&](VmRecord& r) { r.runtime.disk_path = disk; });
     }
-    rec = update_record(*store_, rec.id, [](VmRecord& r) { r.runtime.creator_pid = 0; });
+    // Last, with the VM's folder, lease and disk in place; what the
+    // executor makes there goes with the folder if this create fails.
+    const ExecutorHookResult created = executor_vm_created(executor_plugin, rec);
+    rec = update_record(*store_, rec.id, [&](VmRecord& r) {
+      if (created.called) r.runtime.executor_data = created.data;
+      r.runtime.creator_pid = 0;
+    });
   } catch (...) {
     remove_image_user(image.rootfs, cache_dir_, dir);
     remove_tree(dir);
@@ -250,6 +255,18 @@ void Runtime::run_setup(const std::string& id) {
   update_record(*store_, id, [](VmRecord& r) { r.runtime.setup_done = true; });
 }
 
+void Runtime::executor_ready(const LoadedPlugin& executor, const std::string& id) {
+  const VmRecord rec = store_->get(id);
+  const std::string socket = rec.runtime.supervisor_socket, token = rec.runtime.token;
+  const ExecutorHookResult ready = executor_vm_ready(
+      executor, rec, [&](const std::string& path, size_t max_bytes, uint32_t timeout_ms) {
+        return read_guest_file(socket, token, path, max_bytes, timeout_ms);
+      });
+  if (ready.called) {
+    update_record(*store_, id, [&](VmRecord& r) { r.runtime.executor_data = ready.data; });
+  }
+}
+
 void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   VmRecord rec = reconciled(id);
   const VmState from = parse_state(rec.state);
@@ -258,16 +275,18 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   // The image may have been removed since create: check before booting.
   resolve_image(rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
   const std::string accel = resolve_accel(spec.accel);
+  const auto& executor = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
+  // Before the transition: a failing hook leaves the VM as it was.
+  const ExecutorHookResult booting = executor_vm_booting(executor, rec);
   rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
     r.runtime.accel = accel;
     r.runtime.boot_timeout_ms = boot_timeout_ms_override;
+    if (booting.called) r.runtime.executor_data = booting.data;
     std::string boot_args = "init=/sbin/smolvm-init";
     if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
       boot_args += " " + net;
     }
-    if (const std::string ssh = ssh_boot_args(r.runtime, spec.disk_mode); !ssh.empty()) {
-      boot_args += " " + ssh;
-    }
+    if (!booting.boot_args.empty()) boot_args += " " + booting.boot_args;
     if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
     r.runtime.boot_args = boot_args;
     r.runtime.last_error = "";
@@ -293,7 +312,7 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   if (res.ready) {
     link.keep = true;  // the supervisor holds the other end now
     try {
-      pin_host_key(*this, id);  // before setup, which may run over ssh
+      executor_ready(executor, id);  // before setup, which runs through the executor
       run_setup(id);
     } catch (const Error& e) {
       // A VM whose setup failed is not the VM the profile describes: stop

@@ -101,6 +101,9 @@ class Runtime {
   // Marks a VM whose supervisor died failed and cleans its leftovers; rec
   // becomes the record as stored. Returns true if it found one to repair.
   bool reconcile(VmRecord& rec);
+  // The executor's vm_ready hook (core/runtime/executor_hooks.h), with the
+  // guest's files read through the VM's supervisor; stores what it sets.
+  void executor_ready(const LoadedPlugin& executor, const std::string& id);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);
   // Ends what a dead or stuck supervisor left (its processes, cgroup,

@@ -1,88 +1,60 @@
 #include "core/runtime/supervisor_client.h"
 
-#include <poll.h>
-#include <unistd.h>
+#include <algorithm>
 
 #include "core/common/error.h"
-#include "core/common/names.h"
 #include "core/common/process.h"
-#include "core/common/unix_socket.h"
-#include "protocol/fd_io.h"
-#include "protocol/frame.h"
+#include "protocol/client.h"
 #include "protocol/messages.h"
 
 namespace smolvm {
 namespace {
 
+// How the runtime names itself in HELLO (the supervisor logs it).
+constexpr const char* kClientName = "runtime";
 // The supervisor answers a control frame at once; a pause or resume once
 // the VMM answered (QMP, Firecracker's API): well under a second unless the
 // host is overloaded.
-constexpr int64_t kControlAnswerMs = 5000;
+constexpr uint32_t kControlAnswerMs = 5000;
 
-// Reads frames until one of `want` (or ERROR) arrives or the deadline. An
-// ERROR's code goes to *code when given.
-bool await(int fd, proto::Decoder& dec, proto::Type want, int64_t deadline, std::string& error,
-           std::string* code = nullptr) {
+// Takes the connection's own frames until `want` arrives (0), or an ERROR
+// (its status), the end of the connection or the deadline (EIO); error says
+// which.
+int await(proto::Client& client, proto::Type want, int64_t deadline, std::string& error) {
   proto::Frame f;
-  char buf[4096];
   for (;;) {
-    const auto r = dec.next(f);
-    if (r == proto::Decoder::Result::kFrame) {
-      if (f.type == want) return true;
-      if (f.type == proto::Type::kError) {
-        proto::ErrorMsg e;
-        std::string perr;
-        proto::parse(f.payload, e, perr);
-        error = e.message;
-        if (code) *code = e.code;
-        return false;
-      }
-      continue;
-    }
-    if (r == proto::Decoder::Result::kError) {
-      error = dec.error();
-      return false;
-    }
     const int64_t left = deadline - monotonic_ms();
     if (left <= 0) {
       error = "no answer from the supervisor";
-      return false;
+      return SMOLVM_EIO;
     }
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    const long n = proto::read_some(fd, buf, sizeof buf);
-    if (n <= 0) {
-      error = "the supervisor closed the connection";
-      return false;
+    const int rc = client.next_frame(0, f, static_cast<int32_t>(left), error);
+    if (rc == SMOLVM_ETIMEOUT) continue;  // the deadline is checked above
+    if (rc != 0) {
+      if (client.closed_by_peer()) error = "the supervisor closed the connection";
+      return SMOLVM_EIO;
     }
-    dec.feed(buf, static_cast<size_t>(n));
+    if (f.type == want) return 0;
+    if (f.type == proto::Type::kError) return proto::error_of(f, error);
   }
 }
 
-// HELLO, one control frame, and the supervisor's answer to it. 0, or the
-// status of the supervisor's ERROR (EIO when it could not be reached).
+// HELLO and one control frame, sent together, and the supervisor's answer
+// (HELLO_OK, then `answer` or ERROR for either). 0, or the status of the
+// supervisor's ERROR (EIO when it could not be reached or did not answer).
 int control(const std::string& socket_path, const std::string& token, proto::Type request,
             const std::string& payload, proto::Type answer, std::string& error) {
-  int fd = -1;
-  try {
-    fd = connect_unix(socket_path, 200);
-  } catch (const Error& e) {
-    error = e.what();
+  proto::Client client;
+  if (client.connect(socket_path, error) != 0) return SMOLVM_EIO;
+  if (!client.send(proto::Type::kHello, 0, 0,
+                   proto::to_json(proto::Hello{proto::kVersion, token, kClientName})) ||
+      !client.send(request, 0, 0, payload)) {
+    error = client.error();
     return SMOLVM_EIO;
   }
   const int64_t deadline = monotonic_ms() + kControlAnswerMs;
-  std::string out;
-  proto::append_frame(out, proto::Type::kHello, 0, 0,
-                      proto::to_json(proto::Hello{proto::kVersion, token, "runtime"}));
-  proto::append_frame(out, request, 0, 0, payload);
-  proto::Decoder dec;
-  std::string code;
-  const bool ok = proto::write_all(fd, out) &&
-                  await(fd, dec, proto::Type::kHelloOk, deadline, error, &code) &&
-                  await(fd, dec, answer, deadline, error, &code);
-  ::close(fd);
-  if (ok) return 0;
-  return code.empty() ? SMOLVM_EIO : status_by_name(code);
+  if (const int rc = await(client, proto::Type::kHelloOk, deadline, error); rc != 0) return rc;
+  return await(client, answer, deadline, error);
 }
 
 }  // namespace
@@ -100,6 +72,35 @@ int request_pause(const std::string& socket_path, const std::string& token, bool
                          error)
                : control(socket_path, token, proto::Type::kVmResume, "{}", proto::Type::kVmResumed,
                          error);
+}
+
+std::string read_guest_file(const std::string& socket_path, const std::string& token,
+                            const std::string& path, size_t max_bytes, uint32_t timeout_ms) {
+  proto::Client client;
+  std::string error;
+  const uint32_t hello_ms =
+      timeout_ms > 0 ? std::min(timeout_ms, kControlAnswerMs) : kControlAnswerMs;
+  int rc = client.open(socket_path, token, kClientName, hello_ms, error);
+  if (rc != 0) fail(rc, error);
+  std::string data;
+  bool too_big = false;
+  rc = client.read_file(
+      path,
+      [&](const uint8_t* d, size_t n) -> int {
+        if (n > max_bytes - data.size()) {
+          too_big = true;
+          return SMOLVM_EINVAL;
+        }
+        data.append(reinterpret_cast<const char*>(d), n);
+        return 0;
+      },
+      timeout_ms, error);
+  if (too_big) {
+    fail(SMOLVM_EINVAL,
+         "guest file " + path + " is larger than max_bytes=" + std::to_string(max_bytes));
+  }
+  if (rc != 0) fail(rc, error);
+  return data;
 }
 
 }  // namespace smolvm

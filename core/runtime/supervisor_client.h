@@ -1,8 +1,9 @@
-// The runtime's control connection to a VM's supervisor (VM_STOP,
-// VM_PAUSE, VM_RESUME). Command traffic goes through the executor plugin
-// instead.
+// The runtime's control connection to a VM's supervisor (protocol/client.h):
+// VM_STOP, VM_PAUSE, VM_RESUME, and the guest files the executor hooks read
+// at boot. Command traffic goes through the executor plugin instead.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -19,5 +20,13 @@ bool request_stop(const std::string& socket_path, const std::string& token, uint
 // with its message in error; EIO when it could not be reached.
 int request_pause(const std::string& socket_path, const std::string& token, bool pause,
                   std::string& error);
+
+// Reads the guest file at path through the VM's supervisor, which forwards
+// it to the guest agent over the VMM's own channel (trusted, never the
+// network). At most max_bytes: a longer file fails with SMOLVM_EINVAL
+// naming both sizes, and the whole read with SMOLVM_ETIMEOUT after
+// timeout_ms. Throws Error; a missing file is SMOLVM_ENOTFOUND.
+std::string read_guest_file(const std::string& socket_path, const std::string& token,
+                            const std::string& path, size_t max_bytes, uint32_t timeout_ms);
 
 }  // namespace smolvm

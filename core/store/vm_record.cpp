@@ -39,8 +39,7 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("cgroup", rt.limits.cgroup);
   visit("privileges", rt.limits.privileges);
   visit("vmm_user", rt.limits.vmm_user);
-  visit("ssh_key_path", rt.ssh.key_path);
-  visit("ssh_host_key", rt.ssh.host_key);
+  visit("executor_data", rt.executor_data);
   visit("started_at_ms", rt.started_at_ms);
   visit("stopped_at_ms", rt.stopped_at_ms);
   visit("agent_version", rt.agent_version);
@@ -62,6 +61,22 @@ void read_value(const nlohmann::json& v, T& out) {
   } else {
     static_assert(std::is_same_v<T, nlohmann::json>);
     out = v;
+  }
+}
+
+// Before executor data, core stored an executor's fields itself, as
+// top-level keys named after it ("<executor>_<field>"). Keys this version
+// knows are taken by each_field first, so only such fields are left here.
+void adopt_executor_keys(VmRuntime& rt) {
+  if (rt.executor.empty()) return;
+  const std::string prefix = rt.executor + "_";
+  for (auto it = rt.unknown.begin(); it != rt.unknown.end();) {
+    if (it.key().size() > prefix.size() && it.key().compare(0, prefix.size(), prefix) == 0) {
+      rt.executor_data[it.key().substr(prefix.size())] = it.value();
+      it = rt.unknown.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 
@@ -95,6 +110,8 @@ VmRuntime runtime_from_json(const nlohmann::json& j) {
     read_value(*it, value);
     rt.unknown.erase(key);
   });
+  if (!rt.executor_data.is_object()) rt.executor_data = nlohmann::json::object();
+  if (j.find("executor_data") == j.end()) adopt_executor_keys(rt);
   return rt;
 }
 

@@ -58,11 +58,10 @@ struct VmRuntime {
     nlohmann::json cgroup, privileges, vmm_user;
   } limits;
 
-  // executor=ssh (core/ssh/ssh_setup.h): the VM's key pair and the guest's
-  // pinned host key.
-  struct Ssh {
-    std::string key_path, host_key;
-  } ssh;
+  // The executor plugin's own data for this VM, a JSON object it sets in
+  // its hooks and gets back in every hook and at connect (plugin.h,
+  // smolvm_executor_vm): e.g. the SSH executor's key and pinned host key.
+  nlohmann::json executor_data = nlohmann::json::object();
 
   // The last boot and its end.
   int64_t started_at_ms = 0, stopped_at_ms = 0;
@@ -92,7 +91,8 @@ nlohmann::json to_json(const VmRuntime& rt);
 // Reads a stored runtime document. Every record written since the first
 // release reads back: missing keys keep their defaults, and a value of the
 // wrong type is ignored like a missing one (a hand-edited store must not
-// stop `smolvm ls`).
+// stop `smolvm ls`). Records older than executor data kept an executor's
+// fields as top-level keys "<executor>_<field>": they become its data.
 VmRuntime runtime_from_json(const nlohmann::json& j);
 
 }  // namespace smolvm

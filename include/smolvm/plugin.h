@@ -260,10 +260,45 @@ typedef struct smolvm_executor_target {
   const char* token;             /* per-VM secret for the supervisor */
   const char* guest_ip;          /* NULL without network */
   const char* vm_dir;
-  /* The guest's pinned SSH host key, "ssh-ed25519 <base64>", NULL when
-   * none is pinned. Appended later: read it only when struct_size covers it. */
+  /* Before 1.4: the guest's pinned SSH host key. No longer filled (always
+   * NULL): the SSH executor keeps it in its own data_json. Kept so the
+   * layout does not change. */
   const char* ssh_host_key;
+  /* Since 1.4 (check struct_size): this executor's own data for the VM, a
+   * JSON object (see smolvm_executor_vm), "{}" when it has none. */
+  const char* data_json;
 } smolvm_executor_target;
+
+/* Since 1.4: one VM as the executor hooks see it (vm_created, vm_booting,
+ * vm_ready). Strings are valid only during the hook. An executor keeps what
+ * it learns or makes for a VM (a key's path, a pinned host key) in its data:
+ * a JSON object the host stores with the VM, hands back to every hook and to
+ * connect (smolvm_executor_target.data_json), and drops with the VM. */
+typedef struct smolvm_executor_vm {
+  uint32_t struct_size;
+  const char* vm_id;
+  const char* vm_dir;    /* the VM's private folder; deleted with the VM */
+  const char* disk_mode; /* "isolated" | "shared" (thrown away at every stop) */
+  const char* guest_ip;  /* NULL without network */
+  const char* data_json; /* this executor's data for the VM, "{}" at first */
+  /* Replaces this executor's data for the VM with data_json, a JSON object
+   * of at most SMOLVM_EXECUTOR_DATA_MAX bytes, copied by the host and stored
+   * when the hook returns 0 (discarded when it fails). */
+  int (*set_data)(void* host, const char* data_json, smolvm_plugin_error* err);
+  /* vm_ready only (NULL in the other hooks): reads the guest file at
+   * guest_path into buf through the VM's supervisor and the guest agent,
+   * over the VMM's own channel (trusted: never the network). *out_len gets
+   * its size. SMOLVM_ENOTFOUND when it does not exist, SMOLVM_EINVAL when it
+   * is larger than cap, SMOLVM_ETIMEOUT after timeout_ms. */
+  int (*read_guest_file)(void* host, const char* guest_path, uint8_t* buf, size_t cap,
+                         size_t* out_len, uint32_t timeout_ms, smolvm_plugin_error* err);
+  void* host; /* the host's context: pass it to the callbacks above */
+} smolvm_executor_vm;
+
+/* The largest data_json set_data accepts, in bytes. */
+#define SMOLVM_EXECUTOR_DATA_MAX 65536
+/* The size of the buffer vm_booting writes its kernel arguments into. */
+#define SMOLVM_EXECUTOR_BOOT_ARGS_MAX 4096
 
 typedef struct smolvm_executor_request {
   uint32_t struct_size;
@@ -337,6 +372,24 @@ typedef struct smolvm_executor_vtable {
    * with the highest), "needs_network": bool (create refuses it for a VM
    * without a network)}. */
   int (*probe)(char* out_json, size_t cap, smolvm_plugin_error* err);
+  /* Since 1.4: hooks on a VM's life, each optional (core checks
+   * struct_size and NULL) and run in the client process that acts on the
+   * VM, for VMs created with this executor only. A failure undoes the act:
+   * create removes the VM, start does not boot it (vm_booting) or stops it
+   * again and records it failed (vm_ready).
+   *
+   * vm_created: the VM's folder exists, nothing runs yet; make what every
+   * boot needs (e.g. a key pair) and record it with set_data. */
+  int (*vm_created)(const smolvm_executor_vm* vm, smolvm_plugin_error* err);
+  /* vm_booting: before every boot. Writes the kernel command-line arguments
+   * the guest needs (space-separated key=value, "" for none) NUL-terminated
+   * into out_args (cap bytes, SMOLVM_EXECUTOR_BOOT_ARGS_MAX). */
+  int (*vm_booting)(const smolvm_executor_vm* vm, char* out_args, size_t cap,
+                    smolvm_plugin_error* err);
+  /* vm_ready: the guest agent answered; before the profile's setup
+   * commands, which may already run through this executor. The guest is
+   * untrusted: check what read_guest_file returns. */
+  int (*vm_ready)(const smolvm_executor_vm* vm, smolvm_plugin_error* err);
 } smolvm_executor_vtable;
 
 /* True when vt, of vtable type `type`, provides `slot` (a plugin built for

@@ -8,40 +8,35 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <memory>
 #include <string>
 
-#include "plugins/executor-agent/connection.h"
+#include "protocol/client.h"
 #include "protocol/messages.h"
 #include "smolvm/plugin_sdk.h"
 
 namespace {
 
+using smolvm::proto::Client;
 using smolvm::proto::Frame;
+using smolvm::proto::kClientCreditStep;
+using smolvm::proto::kClientWindow;
 using smolvm::proto::Type;
 using smolvm::sdk::set_error;
-using smolvm_agent_exec::Connection;
-using smolvm_agent_exec::status_from_code;
 
 // The plugin's tag: its slot functions take it first (smolvm/sdk/vtables.h).
 struct Agent {};
 
-// Output the agent may send before we grant more: large enough to keep the
-// channel busy, small enough to bound memory per stream.
-constexpr uint32_t kWindow = 4u << 20;
-constexpr uint32_t kCreditStep = 1u << 20;
 constexpr size_t kChunk = 256u << 10;
 
 int error_frame(const Frame& f, smolvm_plugin_error* err, const std::string& what) {
-  smolvm::proto::ErrorMsg e;
-  std::string perr;
-  if (!smolvm::proto::parse(f.payload, e, perr)) e.message = "malformed ERROR frame: " + perr;
-  return set_error(err, status_from_code(e.code), what + e.message);
+  std::string message;
+  const int status = smolvm::proto::error_of(f, message);
+  return set_error(err, status, what + message);
 }
 
 struct Exec {
-  Connection* conn = nullptr;
+  Client* conn = nullptr;
   uint32_t id = 0;
   std::string data;  // bytes of the last event handed out
   uint32_t unacked = 0;
@@ -49,29 +44,11 @@ struct Exec {
   bool stdin_closed = false;
 };
 
-// Takes the next frame of a stream, pumping the connection until one
-// arrives or wait_ms passes.
-int next_frame(Connection& conn, uint32_t id, Frame& out, int32_t wait_ms,
-               smolvm_plugin_error* err) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  for (;;) {
-    auto* q = conn.queue(id);
-    if (q && !q->frames.empty()) {
-      out = std::move(q->frames.front());
-      q->frames.pop_front();
-      return 0;
-    }
-    if (conn.broken()) return set_error(err, SMOLVM_EIO, conn.error());
-    const int rc = conn.pump(wait_ms >= 0 ? smolvm_agent_exec::ms_until(deadline) : -1);
-    if (rc == SMOLVM_ETIMEOUT) {
-      if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
-        return set_error(err, SMOLVM_ETIMEOUT,
-                         "no event within " + std::to_string(wait_ms) + " ms");
-      }
-      continue;
-    }
-    if (rc != 0) return set_error(err, rc, conn.error());
-  }
+// Takes the next frame of a stream within wait_ms (-1: no limit).
+int next_frame(Client& conn, uint32_t id, Frame& out, int32_t wait_ms, smolvm_plugin_error* err) {
+  std::string error;
+  const int rc = conn.next_frame(id, out, wait_ms, error);
+  return rc == 0 ? 0 : set_error(err, rc, error);
 }
 
 // executor=auto takes the agent: it needs nothing but the VMM's own channel
@@ -87,20 +64,20 @@ int connect(Agent, void** out_conn, const smolvm_executor_target* target, uint32
   if (!target || !target->supervisor_socket || !*target->supervisor_socket) {
     return set_error(err, SMOLVM_EINVAL, "executor-agent needs the VM's supervisor socket");
   }
-  auto conn = std::make_unique<Connection>();
+  auto conn = std::make_unique<Client>();
   std::string error;
-  const int rc =
-      conn->open(target->supervisor_socket, target->token ? target->token : "", timeout_ms, error);
+  const int rc = conn->open(target->supervisor_socket, target->token ? target->token : "",
+                            "executor-agent", timeout_ms, error);
   if (rc != 0) return set_error(err, rc, error);
   *out_conn = conn.release();
   return 0;
 }
 
-void disconnect(Agent, void* conn) { delete static_cast<Connection*>(conn); }
+void disconnect(Agent, void* conn) { delete static_cast<Client*>(conn); }
 
 int exec_start(Agent, void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
                smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Connection*>(conn_ptr);
+  auto& conn = *static_cast<Client*>(conn_ptr);
   smolvm::proto::ExecRequest m;
   for (size_t i = 0; req->argv && i < req->argc; ++i) m.argv.emplace_back(req->argv[i]);
   if (req->command) m.shell = req->command;
@@ -110,7 +87,7 @@ int exec_start(Agent, void** out_exec, void* conn_ptr, const smolvm_executor_req
   const bool has_shell =
       req->struct_size >= offsetof(smolvm_executor_request, shell) + sizeof req->shell;
   if (has_shell && req->shell) m.shell_mode = req->shell;
-  m.window = kWindow;
+  m.window = kClientWindow;
   auto ex = std::make_unique<Exec>();
   ex->conn = &conn;
   ex->id = conn.open_stream();
@@ -140,7 +117,7 @@ int exec_next_event(Agent, void* exec_ptr, smolvm_executor_event* out, int32_t w
         out->len = ex.data.size();
         // Consumed by the caller now: let the agent send more.
         ex.unacked += static_cast<uint32_t>(ex.data.size());
-        if (ex.unacked >= kCreditStep) {
+        if (ex.unacked >= kClientCreditStep) {
           ex.conn->send(Type::kCredit, 0, ex.id, smolvm::proto::u32_le(ex.unacked));
           ex.unacked = 0;
         }
@@ -225,11 +202,9 @@ void exec_free(Agent, void* exec_ptr) {
 // cannot be sent, the connection is shut down and the supervisor cancels it.
 int file_write_bounded(Agent, void* conn_ptr, const char* guest_path, smolvm_bytes_source source,
                        void* ctx, uint32_t mode, uint32_t timeout_ms, smolvm_plugin_error* err) {
-  auto& conn = *static_cast<Connection*>(conn_ptr);
+  auto& conn = *static_cast<Client*>(conn_ptr);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto left = [&]() -> int32_t {
-    return timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
-  };
+  auto left = [&]() -> int32_t { return timeout_ms > 0 ? smolvm::proto::ms_until(deadline) : -1; };
   const uint32_t id = conn.open_stream();
   auto cancel = [&](int status, const std::string& why) {
     set_error(err, status, why);
@@ -283,68 +258,12 @@ int file_write_bounded(Agent, void* conn_ptr, const char* guest_path, smolvm_byt
   return 0;
 }
 
-// Reads a guest file into sink until its end, the sink stops it (non-zero)
-// or timeout_ms (0: none) passes (the SDK serves file_read through it). A read ended early is
-// cancelled in the guest with an ERROR frame, so the agent closes the file at once.
-int read_file_stream(Connection& conn, const char* guest_path,
-                     const std::function<int(const uint8_t*, size_t)>& sink, uint32_t timeout_ms,
-                     smolvm_plugin_error* err) {
-  const uint32_t id = conn.open_stream();
-  if (!conn.send(Type::kFileRead, 0, id,
-                 smolvm::proto::to_json(smolvm::proto::FileRead{guest_path, kWindow}))) {
-    conn.close_stream(id);
-    return set_error(err, SMOLVM_EIO, conn.error());
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto cancel = [&](int status) {
-    conn.send(Type::kError, 0, id,
-              smolvm::proto::to_json(smolvm::proto::ErrorMsg{"EIO", "read stopped by the client"}));
-    conn.close_stream(id);
-    return status;
-  };
-  uint32_t unacked = 0;
-  Frame f;
-  for (;;) {
-    const int32_t wait = timeout_ms > 0 ? smolvm_agent_exec::ms_until(deadline) : -1;
-    const int rc = next_frame(conn, id, f, wait, err);
-    if (rc == SMOLVM_ETIMEOUT) {
-      set_error(err, SMOLVM_ETIMEOUT,
-                std::string("reading ") + guest_path + " took longer than " +
-                    std::to_string(timeout_ms) + " ms");
-      return cancel(SMOLVM_ETIMEOUT);
-    }
-    if (rc != 0) {
-      conn.close_stream(id);
-      return rc;
-    }
-    if (f.type == Type::kError) {
-      conn.close_stream(id);
-      return error_frame(f, err, std::string("cannot read ") + guest_path + ": ");
-    }
-    if (f.type != Type::kData) continue;
-    if (!f.payload.empty()) {
-      const int stop = sink(reinterpret_cast<const uint8_t*>(f.payload.data()), f.payload.size());
-      if (stop != 0) {
-        set_error(err, stop, std::string("reading ") + guest_path + " was stopped");
-        return cancel(stop);
-      }
-    }
-    if (f.end()) break;
-    unacked += static_cast<uint32_t>(f.payload.size());
-    if (unacked >= kCreditStep) {
-      conn.send(Type::kCredit, 0, id, smolvm::proto::u32_le(unacked));
-      unacked = 0;
-    }
-  }
-  conn.close_stream(id);
-  return 0;
-}
-
 int file_read_bounded(Agent, void* conn_ptr, const char* guest_path, smolvm_bytes_sink sink,
                       void* ctx, uint32_t timeout_ms, smolvm_plugin_error* err) {
-  return read_file_stream(
-      *static_cast<Connection*>(conn_ptr), guest_path,
-      [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, err);
+  std::string error;
+  const int rc = static_cast<Client*>(conn_ptr)->read_file(
+      guest_path, [&](const uint8_t* d, size_t n) { return sink(ctx, d, n); }, timeout_ms, error);
+  return rc == 0 ? 0 : set_error(err, rc, error);
 }
 
 }  // namespace

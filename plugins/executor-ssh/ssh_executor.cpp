@@ -1,8 +1,9 @@
 // executor-ssh: runs commands and moves files over SSH to the guest's sshd
 // on its private IP, for images and tools that want SSH. One persistent
 // connection per handle, many channels on it; the guest's host key must
-// match the one pinned in the store at first boot (learned through the
-// agent), or nothing is sent.
+// match the one pinned in the plugin's data for the VM at first boot
+// (learned through the agent by the vm_ready hook, vm_setup.h), or nothing
+// is sent.
 #include <signal.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 
 #include "plugins/executor-ssh/remote.h"
 #include "plugins/executor-ssh/session.h"
+#include "plugins/executor-ssh/vm_setup.h"
 #include "smolvm/plugin_sdk.h"
 #include "smolvm/sdk/json.h"
 #include "smolvm/sdk/path.h"
@@ -212,11 +214,17 @@ int connect(Ssh, void** out_conn, const smolvm_executor_target* target, uint32_t
   auto conn = std::make_unique<Conn>();
   conn->target.vm_id = target->vm_id ? target->vm_id : "";
   conn->target.ip = target->guest_ip;
-  conn->target.key_path = std::string(target->vm_dir) + "/ssh_key";
-  if (target->struct_size >= offsetof(smolvm_executor_target, ssh_host_key) + sizeof(const char*) &&
-      target->ssh_host_key) {
-    conn->target.host_key = target->ssh_host_key;
+  // A host before 1.4 has no data_json: it pinned the key in ssh_host_key.
+  smolvm_ssh::VmData data;
+  if (target->struct_size >= offsetof(smolvm_executor_target, data_json) + sizeof(const char*)) {
+    data = smolvm_ssh::parse_vm_data(target->data_json);
+  } else if (target->struct_size >=
+                 offsetof(smolvm_executor_target, ssh_host_key) + sizeof(const char*) &&
+             target->ssh_host_key) {
+    data.host_key = target->ssh_host_key;
   }
+  conn->target.key_path = smolvm_ssh::key_path_of(data, target->vm_dir);
+  conn->target.host_key = data.host_key;
   conn->timeout_ms = timeout_ms;
   std::shared_ptr<Session> s;
   std::string error;
@@ -226,6 +234,36 @@ int connect(Ssh, void** out_conn, const smolvm_executor_target* target, uint32_t
 }
 
 void disconnect(Ssh, void* conn) { delete static_cast<Conn*>(conn); }
+
+// The VM hooks (plugin ABI 1.4): each reads the plugin's data for the VM,
+// changes it and hands it back through set_data.
+void store_data(const smolvm_executor_vm* vm, const smolvm_ssh::VmData& data) {
+  smolvm_plugin_error err{};
+  if (const int rc = vm->set_data(vm->host, smolvm_ssh::to_json(data).c_str(), &err); rc != 0) {
+    throw smolvm::sdk::Error(rc, std::string("storing the SSH data: ") + err.message);
+  }
+}
+
+void vm_created(Ssh, const smolvm_executor_vm* vm, smolvm_plugin_error*) {
+  smolvm_ssh::VmData data = smolvm_ssh::parse_vm_data(vm->data_json);
+  smolvm_ssh::make_key_pair(*vm, data);
+  store_data(vm, data);
+}
+
+void vm_booting(Ssh, const smolvm_executor_vm* vm, char* out_args, size_t cap,
+                smolvm_plugin_error*) {
+  smolvm_ssh::VmData data = smolvm_ssh::parse_vm_data(vm->data_json);
+  const std::string args = smolvm_ssh::boot_args(*vm, data);
+  smolvm::sdk::copy_out(out_args, cap, args, "kernel arguments");
+  store_data(vm, data);
+}
+
+void vm_ready(Ssh, const smolvm_executor_vm* vm, smolvm_plugin_error*) {
+  smolvm_ssh::VmData data = smolvm_ssh::parse_vm_data(vm->data_json);
+  if (!data.host_key.empty()) return;
+  smolvm_ssh::pin_host_key(*vm, data);
+  store_data(vm, data);
+}
 
 int exec_start(Ssh, void** out_exec, void* conn_ptr, const smolvm_executor_request* req,
                smolvm_plugin_error* err) {

@@ -59,6 +59,17 @@ bool FramePeer::send(proto::Type type, uint32_t stream, std::string_view payload
   return send_raw(out);
 }
 
+bool FramePeer::send_file(uint32_t stream, std::string_view contents, size_t chunk) {
+  do {
+    const std::string_view part = contents.substr(0, chunk);
+    contents.remove_prefix(part.size());
+    if (!send(proto::Type::kData, stream, part, contents.empty() ? proto::kFlagEnd : 0)) {
+      return false;
+    }
+  } while (!contents.empty());
+  return true;
+}
+
 bool FramePeer::send_raw(std::string_view bytes) {
   return fd_ >= 0 && write_all(fd_, std::string(bytes));
 }

@@ -27,6 +27,9 @@ class FramePeer {
   std::optional<proto::Frame> recv_type(proto::Type type, int timeout_ms = 5000);
   bool send(proto::Type type, uint32_t stream, std::string_view payload, uint8_t flags = 0);
   bool send_raw(std::string_view bytes);
+  // A guest file's contents as the agent sends them on `stream`: DATA frames
+  // of at most `chunk` bytes, the last (empty for an empty file) marked END.
+  bool send_file(uint32_t stream, std::string_view contents, size_t chunk);
   // Keeps the connection open, reading and dropping whatever comes, until
   // the other side closes it or timeout_ms passes.
   void hold_open(int timeout_ms = 10000);

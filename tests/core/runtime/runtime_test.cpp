@@ -17,6 +17,7 @@
 #include "core/common/process.h"
 #include "core/plugins/backend_choice.h"
 #include "core/state/vm_writer.h"
+#include "tests/support/failure.h"
 #include "tests/support/temp_dir.h"
 
 namespace smolvm {
@@ -372,6 +373,51 @@ TEST_F(RuntimeTest, StopOfAVmWithADeadSupervisorRepairsIt) {
   EXPECT_EQ(rt_->store().get("ghost2").state, "failed");
   EXPECT_TRUE(rt_->store().processes("ghost2").empty());
   EXPECT_EQ(rt_->gc(), 0u);
+}
+
+// The executor's VM hooks through the runtime, with the hook test plugin
+// (executor_hooks_test.cpp): create keeps what vm_created set and rolls a
+// failing one back; a failing vm_booting leaves the VM as it was.
+class RuntimeHooksTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    opts_.plugin_path = std::string(HOOK_PLUGIN_DIR) + ":" + SMOLVM_PLUGIN_BUILD_DIR;
+    rt_ = std::make_unique<Runtime>(opts_);
+  }
+  VmSpec hook_spec(const std::string& id) {
+    VmSpec s = spec(id);
+    s.executor = "hooktest";
+    s.network = "none";
+    return s;
+  }
+};
+
+TEST_F(RuntimeHooksTest, CreateStoresWhatTheExecutorSetAndRollsBackWhenItsHookFails) {
+  Runtime& rt = *rt_;
+  VmSpec s = hook_spec("h2");
+  const VmRecord rec = rt.create(s);
+  EXPECT_EQ(rec.runtime.executor_data["created"]["vm_id"], "h2");
+  EXPECT_EQ(rt.store().get("h2").runtime.executor_data["created"]["vm_dir"], rec.runtime.vm_dir);
+
+  s.vm_id = "fail2";
+  const test::Failure f = test::failure_of([&] { rt.create(s); });
+  EXPECT_NE(f.message.find("refused on purpose"), std::string::npos) << f.message;
+  EXPECT_EQ(test::failure_of([&] { rt.store().get("fail2"); }).status, SMOLVM_ENOTFOUND);
+  EXPECT_FALSE(fs::exists(opts_.state_dir + "/vms/fail2"));
+}
+
+TEST_F(RuntimeHooksTest, AFailingVmBootingHookLeavesTheVmAsItWas) {
+  Runtime& rt = *rt_;
+  rt.create(hook_spec("h3"));
+  update_record(rt.store(), "h3",
+                [](VmRecord& r) { r.runtime.executor_data["fail_booting"] = true; });
+  const test::Failure f = test::failure_of([&] { rt.start("h3"); });
+  EXPECT_NE(f.message.find("executor 'hooktest' vm_booting"), std::string::npos) << f.message;
+  const VmRecord after = rt.store().get("h3");
+  EXPECT_EQ(after.state, "created");
+  EXPECT_EQ(after.runtime.boot_args, "");
+  EXPECT_FALSE(after.runtime.executor_data.contains("boots"));
 }
 
 }  // namespace

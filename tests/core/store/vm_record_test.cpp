@@ -70,8 +70,10 @@ void expect_old1(const VmRuntime& rt) {
   EXPECT_EQ(rt.limits.cgroup.value("path", ""), "/sys/fs/cgroup/smolvm/old1");
   EXPECT_EQ(rt.limits.privileges, nlohmann::json({{"dropped", true}}));
   EXPECT_EQ(rt.limits.vmm_user, nlohmann::json({{"uid", 100001}}));
-  EXPECT_EQ(rt.ssh.key_path, "/s/vms/old1/ssh_key");
-  EXPECT_EQ(rt.ssh.host_key, "ssh-ed25519 AAAAC3Nz");
+  // The SSH executor's fields, stored by core before executor data, are its
+  // data now (plugins/executor-ssh reads these names).
+  EXPECT_EQ(rt.executor_data, nlohmann::json({{"key_path", "/s/vms/old1/ssh_key"},
+                                              {"host_key", "ssh-ed25519 AAAAC3Nz"}}));
   EXPECT_EQ(rt.started_at_ms, 1733500000123);
   EXPECT_EQ(rt.stopped_at_ms, 1733400000000);
   EXPECT_EQ(rt.agent_version, "0.3.0");
@@ -85,13 +87,38 @@ TEST(VmRuntimeJson, TheStoredFormatOfThePreviousVersionReads) {
   const auto j = nlohmann::json::parse(kStoredRuntime);
   const VmRuntime rt = runtime_from_json(j);
   expect_old1(rt);
-  // Written back, every key is there with its value: nothing renamed,
+  // Written back, every key is there with its value but for the
+  // executor's fields, which moved into executor_data: nothing else renamed,
   // nothing lost (keys added since, e.g. boot_timeout_ms, hold defaults).
   const nlohmann::json back = to_json(rt);
   for (const auto& [key, value] : j.items()) {
+    if (key == "ssh_host_key" || key == "ssh_key_path") {
+      EXPECT_FALSE(back.contains(key)) << key;
+      continue;
+    }
     EXPECT_EQ(back.value(key, nlohmann::json()), value) << key;
   }
   EXPECT_EQ(back.value("boot_timeout_ms", -1), 0);
+  EXPECT_EQ(back["executor_data"], nlohmann::json({{"key_path", "/s/vms/old1/ssh_key"},
+                                                   {"host_key", "ssh-ed25519 AAAAC3Nz"}}));
+  expect_old1(runtime_from_json(back));
+}
+
+TEST(VmRuntimeJson, OnlyTheRecordsOwnExecutorsOldKeysBecomeItsData) {
+  // An agent VM: agent_version is a field of core's, not executor data; a
+  // stray ssh_ key is not the agent's and stays an unknown key.
+  const VmRuntime agent = runtime_from_json(nlohmann::json::parse(
+      R"({"executor": "agent", "agent_version": "0.3.0", "ssh_host_key": "x"})"));
+  EXPECT_EQ(agent.agent_version, "0.3.0");
+  EXPECT_TRUE(agent.executor_data.empty()) << agent.executor_data.dump();
+  EXPECT_EQ(agent.unknown, nlohmann::json({{"ssh_host_key", "x"}}));
+  // A record that has executor data already is never merged with old keys.
+  const VmRuntime ssh = runtime_from_json(nlohmann::json::parse(
+      R"({"executor": "ssh", "executor_data": {"host_key": "new"}, "ssh_host_key": "old"})"));
+  EXPECT_EQ(ssh.executor_data, nlohmann::json({{"host_key", "new"}}));
+  // Data that is not an object is ignored like any value of the wrong type.
+  EXPECT_EQ(runtime_from_json(nlohmann::json::parse(R"({"executor_data": [1]})")).executor_data,
+            nlohmann::json::object());
 }
 
 TEST(VmRuntimeJson, TheFirstReleasesShorterRecordTakesTheDefaults) {

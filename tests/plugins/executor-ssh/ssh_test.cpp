@@ -147,8 +147,8 @@ TEST_F(Ssh, KeyPairIsPrivateAndHostKeyIsPinned) {
   struct stat st {};
   ASSERT_EQ(stat((dir_ + "/ssh_key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  const std::string pinned =
-      store_query("select json_extract(runtime_json, '$.ssh_host_key') from vms where id = 'ssh'");
+  const std::string pinned = store_query(
+      "select json_extract(runtime_json, '$.executor_data.host_key') from vms where id = 'ssh'");
   EXPECT_EQ(pinned.rfind("ssh-ed25519 AAAA", 0), 0u) << pinned;
   // The pin is the guest's own key (made at first boot, not in the image).
   Result r = run(vm_, "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub");
@@ -459,8 +459,8 @@ TEST_F(Ssh, FolderRoundTrip) {
 }
 
 TEST_F(Ssh, HostKeyMismatchFailsLoudly) {
-  const std::string real =
-      store_query("select json_extract(runtime_json, '$.ssh_host_key') from vms where id = 'ssh'");
+  const std::string real = store_query(
+      "select json_extract(runtime_json, '$.executor_data.host_key') from vms where id = 'ssh'");
   const std::string other_file = state_dir() + "/other_key";
   output_of("ssh-keygen -q -t ed25519 -N '' -f '" + other_file + "' >/dev/null");
   std::ifstream in(other_file + ".pub");
@@ -470,7 +470,7 @@ TEST_F(Ssh, HostKeyMismatchFailsLoudly) {
   ASSERT_NE(other, real);
   const std::string set =
       "update vms set runtime_json = json_set(runtime_json, "
-      "'$.ssh_host_key', '%s') where id = 'ssh'";
+      "'$.executor_data.host_key', '%s') where id = 'ssh'";
   char sql[1024];
   std::snprintf(sql, sizeof sql, set.c_str(), other.c_str());
   store_query(sql);

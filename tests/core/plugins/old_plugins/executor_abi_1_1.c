@@ -8,65 +8,10 @@
 #error "built against the plugin ABI 1.1 header"
 #endif
 
-static int calls_past_the_vtable;
-
-static void past_the_vtable(void) { ++calls_past_the_vtable; }
+#include "executor_stubs.h"
 
 SMOLVM_PLUGIN_EXPORT int old_plugin_calls_past_the_vtable(void) { return calls_past_the_vtable; }
 
-static int connect_(void** out, const smolvm_executor_target* t, uint32_t ms,
-                    smolvm_plugin_error* err) {
-  (void)t;
-  (void)ms;
-  (void)err;
-  *out = &calls_past_the_vtable;
-  return 0;
-}
-static void disconnect_(void* conn) { (void)conn; }
-static int exec_start_(void** out, void* conn, const smolvm_executor_request* req,
-                       smolvm_plugin_error* err) {
-  (void)out;
-  (void)conn;
-  (void)req;
-  (void)err;
-  return SMOLVM_EUNSUPPORTED;
-}
-static int next_(void* exec, smolvm_executor_event* ev, int32_t ms, smolvm_plugin_error* err) {
-  (void)exec;
-  (void)ev;
-  (void)ms;
-  (void)err;
-  return SMOLVM_EDONE;
-}
-static int write_(void* exec, const uint8_t* d, size_t n, smolvm_plugin_error* err) {
-  (void)exec;
-  (void)d;
-  (void)n;
-  (void)err;
-  return 0;
-}
-static int close_(void* exec, smolvm_plugin_error* err) {
-  (void)exec;
-  (void)err;
-  return 0;
-}
-static int kill_(void* exec, int sig, smolvm_plugin_error* err) {
-  (void)exec;
-  (void)sig;
-  (void)err;
-  return 0;
-}
-static void free_(void* exec) { (void)exec; }
-static int file_write_(void* conn, const char* path, const uint8_t* d, size_t n, uint32_t mode,
-                       smolvm_plugin_error* err) {
-  (void)conn;
-  (void)path;
-  (void)d;
-  (void)n;
-  (void)mode;
-  (void)err;
-  return 0;
-}
 static int file_read_(void* conn, const char* path, smolvm_bytes_cb sink, void* ctx,
                       smolvm_plugin_error* err) {
   (void)conn;

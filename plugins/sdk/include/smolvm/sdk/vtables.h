@@ -15,10 +15,10 @@
 // its status (having written err) or returns void and throws to fail
 // (smolvm::sdk::Error for a status of its own). The SDK checks the pointer
 // arguments a plugin must not be handed NULL, so a slot function can rely on
-// them. Optional slots (executor file_read_bounded, file_write_bounded and
-// probe, vmm cleanup, pause and resume) are left NULL when the plugin has
-// no function for them; file_read and file_write, when missing, are served
-// by the bounded ones.
+// them. Optional slots (executor file_read_bounded, file_write_bounded,
+// probe and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup,
+// pause and resume) are left NULL when the plugin has no function for them;
+// file_read and file_write, when missing, are served by the bounded ones.
 #ifndef SMOLVM_SDK_VTABLES_H
 #define SMOLVM_SDK_VTABLES_H
 
@@ -242,8 +242,41 @@ struct ExecutorSlots {
     });
   }
 
+  static int vm_created_slot(const smolvm_executor_vm* vm, smolvm_plugin_error* err) noexcept {
+    return guard(err, "vm_created", vm_of(vm), [&] {
+      need(vm, "vm");
+      return vm_created(P{}, vm, err);
+    });
+  }
+  static int vm_booting_slot(const smolvm_executor_vm* vm, char* out, size_t cap,
+                             smolvm_plugin_error* err) noexcept {
+    return guard(err, "vm_booting", vm_of(vm), [&] {
+      need(vm, "vm");
+      need(out, "out_args");
+      return vm_booting(P{}, vm, out, cap, err);
+    });
+  }
+  static int vm_ready_slot(const smolvm_executor_vm* vm, smolvm_plugin_error* err) noexcept {
+    return guard(err, "vm_ready", vm_of(vm), [&] {
+      need(vm, "vm");
+      return vm_ready(P{}, vm, err);
+    });
+  }
+
   static constexpr bool has_probe = requires(char* o, size_t n, smolvm_plugin_error* e) {
     probe(P{}, o, n, e);
+  };
+  static constexpr bool has_vm_created =
+      requires(const smolvm_executor_vm* v, smolvm_plugin_error* e) {
+    vm_created(P{}, v, e);
+  };
+  static constexpr bool has_vm_booting =
+      requires(const smolvm_executor_vm* v, char* o, size_t n, smolvm_plugin_error* e) {
+    vm_booting(P{}, v, o, n, e);
+  };
+  static constexpr bool has_vm_ready =
+      requires(const smolvm_executor_vm* v, smolvm_plugin_error* e) {
+    vm_ready(P{}, v, e);
   };
   static constexpr bool has_read_bounded = requires(void* c, const char* p, smolvm_bytes_sink s,
                                                     void* x, uint32_t t, smolvm_plugin_error* e) {
@@ -402,6 +435,9 @@ constexpr smolvm_executor_vtable executor_vtable() {
   if constexpr (S::has_read_bounded) vt.file_read_bounded = S::file_read_bounded_slot;
   if constexpr (S::has_write_bounded) vt.file_write_bounded = S::file_write_bounded_slot;
   if constexpr (S::has_probe) vt.probe = detail::probe_slot<P>;
+  if constexpr (S::has_vm_created) vt.vm_created = S::vm_created_slot;
+  if constexpr (S::has_vm_booting) vt.vm_booting = S::vm_booting_slot;
+  if constexpr (S::has_vm_ready) vt.vm_ready = S::vm_ready_slot;
   return vt;
 }
 

@@ -7,16 +7,19 @@ this package is changed, and the comment says what and why: lines that
 build images with the project's ImageBuilder, `get_ip()` and port forwards
 (they need a VM network, so they run in a network namespace made here).
 
-Already run elsewhere: examples/quickstart_sandbox.py, examples/env_injection.py
-and the callbacks page's guard in test_compat.py.
+Already run in test_compat.py: examples/quickstart_sandbox.py and
+examples/env_injection.py.
 
 Left out (see bindings/python/README.md, "behaves differently"): snippets
 that need the internet, Docker, a browser, a Windows or macOS image, host
-mounts, `internet_settings`, snapshots, pause/resume, ImageBuilder, and
-agent frameworks (PydanticAI, LangChain, OpenAI Agents).
+mounts, `internet_settings`, snapshots, ImageBuilder or an agent framework
+(PydanticAI, LangChain, OpenAI Agents); the lifecycle guide's pause/resume
+(in another branch); the README's `vm = SmolVM(); vm.run(...)` without
+`start()` (refused, by that project's code too); and the port-forwarding
+page's servers started with `&` but without redirecting their output.
 
-The VMs: snippets that are about a VM's life get their own; the others share
-one VM per page (module fixtures), as a user's session would.
+The VMs: snippets about a VM's life make their own; the others share the
+module's "my-sandbox", as one session of a user would.
 """
 
 from __future__ import annotations
@@ -85,21 +88,16 @@ def test_readme_upload_a_file(sandbox: SmolVM, tmp_path, monkeypatch) -> None:
     # README.md, "Upload a file": into the sandbox made with
     # `smolvm create --name my-sandbox`, from the current folder.
     monkeypatch.chdir(tmp_path)
-    with open("prompt.txt", "w") as f:
-        f.write("Summarise the logs.\n")
+    # Twice: "any existing file at that path is overwritten".
+    for text in ("Summarise the logs.\n", "second"):
+        with open("prompt.txt", "w") as f:
+            f.write(text)
 
-    vm = SmolVM.from_id("my-sandbox")
-    vm.upload_file("./prompt.txt", "/tmp/prompt.txt")
-    vm.close()
+        vm = SmolVM.from_id("my-sandbox")
+        vm.upload_file("./prompt.txt", "/tmp/prompt.txt")
+        vm.close()
 
-    assert sandbox.run("cat /tmp/prompt.txt").stdout == "Summarise the logs.\n"
-    # "any existing file at that path is overwritten"
-    with open("prompt.txt", "w") as f:
-        f.write("second")
-    vm = SmolVM.from_id("my-sandbox")
-    vm.upload_file("./prompt.txt", "/tmp/prompt.txt")
-    vm.close()
-    assert sandbox.run("cat /tmp/prompt.txt").stdout == "second"
+        assert sandbox.run("cat /tmp/prompt.txt").stdout == text
     assert sandbox.status == VMState.RUNNING  # close() left it running
 
 
@@ -247,6 +245,44 @@ def test_command_execution_wait_for_ssh() -> None:
         assert result.output == "root"
     finally:
         vm.delete()
+
+
+# ---- docs.celesto.ai/smolvm/features/callbacks and /api/callbacks ----
+
+def test_callbacks_block_and_audit() -> None:
+    # features/callbacks, "Block unsafe commands before they run" (the
+    # guard's raise line as its user would finish it) and "Log every
+    # command an agent runs"; api/callbacks for RunContext's fields.
+    from smolvm import SmolVM, Callback, CommandBlockedError
+
+    class SafetyGuard(Callback):
+        DENY = ("rm -rf /", "mkfs", ":(){ :|:& };:")
+
+        def on_pre_run(self, ctx):
+            if any(bad in ctx.command for bad in self.DENY):
+                raise CommandBlockedError(f"blocked: {ctx.command}", vm_id=ctx.vm_id,
+                                          command=ctx.command)
+
+    class AuditLog(Callback):
+        def __init__(self):
+            self.entries = []
+
+        def on_post_run(self, ctx):
+            self.entries.append((ctx.vm_id, ctx.command, ctx.shell, ctx.timeout,
+                                 ctx.result.exit_code))
+
+    audit = AuditLog()
+    with SmolVM(callbacks=[SafetyGuard(), audit]) as vm:
+        try:
+            vm.run("rm -rf /")
+            blocked = None
+        except CommandBlockedError as e:
+            blocked = e
+        assert blocked is not None and blocked.details == {"vm_id": vm.vm_id,
+                                                           "command": "rm -rf /"}
+        # "the next allowed run() call" goes through, and nothing was removed
+        assert vm.run("ls /usr").ok
+        assert audit.entries == [(vm.vm_id, "ls /usr", "login", 30, 0)]
 
 
 # ---- docs.celesto.ai/smolvm/guides/environment-variables ----

@@ -12,8 +12,9 @@ examples/env_injection.py.
 
 Left out (see bindings/python/README.md, "behaves differently"): snippets
 that need the internet, Docker, a browser, a Windows or macOS image, host
-mounts, `internet_settings`, snapshots, ImageBuilder or an agent framework
-(PydanticAI, LangChain, OpenAI Agents); the lifecycle guide's pause/resume
+mounts, `internet_settings`, snapshots or ImageBuilder; agent frameworks
+(PydanticAI, LangChain, OpenAI Agents: the tool functions they call run
+here, called directly); the lifecycle guide's pause/resume
 (in another branch); the README's `vm = SmolVM(); vm.run(...)` without
 `start()` (refused, by that project's code too); and the port-forwarding
 page's servers started with `&` but without redirecting their output.
@@ -99,6 +100,9 @@ def test_readme_upload_a_file(sandbox: SmolVM, tmp_path, monkeypatch) -> None:
 
         assert sandbox.run("cat /tmp/prompt.txt").stdout == text
     assert sandbox.status == VMState.RUNNING  # close() left it running
+    # "The destination must be an absolute path inside the sandbox"
+    with pytest.raises(ValueError, match="must be an absolute path"):
+        sandbox.upload_file("./prompt.txt", "tmp/prompt.txt")
 
 
 # ---- docs.celesto.ai/smolvm/concepts/overview ----
@@ -283,6 +287,80 @@ def test_callbacks_block_and_audit() -> None:
         # "the next allowed run() call" goes through, and nothing was removed
         assert vm.run("ls /usr").ok
         assert audit.entries == [(vm.vm_id, "ls /usr", "login", 30, 0)]
+
+
+# ---- agent tools: the functions an agent framework calls ----
+#
+# The frameworks (PydanticAI, a model API key) are left out: the test calls
+# the tool function itself, as the framework would, with the command the
+# example's prompt asks the model to run.
+
+def test_agent_tool_ephemeral_sandbox() -> None:
+    # https://docs.celesto.ai/smolvm/guides/ai-agent-integration, "PydanticAI":
+    # each call makes a VM, runs the command and deletes the VM.
+    def run_in_smolvm(command: str, timeout: int = 30) -> str:
+        with SmolVM() as vm:
+            result = vm.run(command, timeout=timeout)
+            return (
+                f"exit_code: {result.exit_code}\n"
+                f"stdout:\n{result.stdout.strip() or '<empty>'}\n"
+                f"stderr:\n{result.stderr.strip() or '<empty>'}"
+            )
+
+    before = set(smolvm.list_vms())
+    assert run_in_smolvm("python3 -c 'print(6 * 7)'") == \
+        "exit_code: 0\nstdout:\n42\nstderr:\n<empty>"
+    assert set(smolvm.list_vms()) == before  # torn down
+
+
+def test_agent_tool_reusable_sandbox() -> None:
+    # examples/agent_tools/pydanticai_reusable_tool.py: one sandbox across
+    # an agent's turns; each turn attaches by id and closes (never deletes),
+    # and the run's end deletes it.
+    from dataclasses import dataclass
+    from types import SimpleNamespace
+
+    @dataclass
+    class SandboxDeps:
+        vm_id: str | None = None
+
+    def connect(deps: SandboxDeps) -> SmolVM:
+        if deps.vm_id is None:
+            vm = SmolVM()
+            vm.start()
+            deps.vm_id = vm.vm_id
+            return vm
+        return SmolVM.from_id(deps.vm_id)
+
+    def run_in_reusable_smolvm(ctx, command: str, timeout: int = 30) -> str:
+        vm = connect(ctx.deps)
+        try:
+            result = vm.run(command, timeout=timeout)
+            return f"exit_code: {result.exit_code}\nstdout:\n{result.stdout.strip()}"
+        finally:
+            vm.close()
+
+    def cleanup(vm_id: str | None) -> None:
+        if vm_id is None:
+            return
+        vm = SmolVM.from_id(vm_id)
+        try:
+            vm.delete()
+        finally:
+            vm.close()
+
+    deps = SandboxDeps()
+    ctx = SimpleNamespace(deps=deps)  # what PydanticAI hands the tool
+    try:
+        first = run_in_reusable_smolvm(
+            ctx, "printf 'persistent state from SmolVM\\n' > /tmp/agent-note.txt && "
+                 "cat /tmp/agent-note.txt")
+        first_id = deps.vm_id
+        second = run_in_reusable_smolvm(ctx, "cat /tmp/agent-note.txt")
+    finally:
+        cleanup(deps.vm_id)
+    assert first == second == "exit_code: 0\nstdout:\npersistent state from SmolVM"
+    assert deps.vm_id == first_id and first_id not in smolvm.list_vms()
 
 
 # ---- docs.celesto.ai/smolvm/guides/environment-variables ----

@@ -111,6 +111,17 @@ class VMStateError(SmolVMError):
     default_status = -4
     default_code = "ESTATE"
 
+    @property
+    def remediation(self) -> str:
+        """What to do about it (``details["remediation"]`` if the raiser
+        gave one): the SmolVM Python project's
+        ``CommandExecutionUnavailableError.remediation``, which is this
+        class."""
+        return str(self.details.get("remediation") or
+                   "start the VM (vm.start()) and wait until it runs commands "
+                   "(vm.wait_for_ready()); a closed object: attach again with "
+                   "SmolVM.from_id(vm_id)")
+
 
 class TimeoutError(SmolVMError, builtins.TimeoutError):
     """A deadline passed (ETIMEOUT): the VM did not boot in time, or a

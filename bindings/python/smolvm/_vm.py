@@ -362,6 +362,12 @@ class VM:
                                    f"(state {self.status})")
             time.sleep(0.1)
 
+    def wait_for_ssh(self: V, timeout: float = 60.0) -> V:
+        """:meth:`wait_for_ready` under the SmolVM Python project's name:
+        commands reach the guest through its agent, not SSH, so this waits
+        until a command runs."""
+        return self.wait_for_ready(timeout)
+
     def stop(self: V, timeout: float = 3.0) -> V:
         """Asks the guest to shut down, waits up to ``timeout`` seconds,
         then forces it off. Stopping a stopped VM does nothing. Returns

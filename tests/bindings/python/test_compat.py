@@ -43,6 +43,10 @@ def test_the_projects_modules_and_names_import() -> None:
     err = SmolVMError("boom", {"vm_id": "x"})
     assert (err.message, err.details) == ("boom", {"vm_id": "x"})
     assert SmolVMError("plain").details == {}
+    unavailable = CommandExecutionUnavailableError("not running")
+    assert "vm.start()" in unavailable.remediation
+    assert CommandExecutionUnavailableError("x", {"remediation": "boot it"}).remediation \
+        == "boot it"
     blocked = CommandBlockedError("no", vm_id="v", command="rm -rf /")
     assert blocked.details == {"vm_id": "v", "command": "rm -rf /"}
     assert (blocked.vm_id, blocked.command) == ("v", "rm -rf /")
@@ -231,6 +235,7 @@ def test_lifecycle_calls_of_the_project(vm: SmolVM) -> None:
     assert vm.start() is vm and vm.status == VMState.RUNNING  # paused: resumed
     assert vm.refresh() is vm and vm.can_run_commands()
     assert vm.wait_for_ready(timeout=5) is vm
+    assert vm.wait_for_ssh(timeout=5) is vm  # the project's name of wait_for_ready
     info = vm.info
     assert info.status == VMState.RUNNING and info.vm_id == vm.vm_id and info.pid > 0
     assert vm.info().id == vm.id  # the older call form

@@ -26,8 +26,8 @@ enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 }  // namespace
 
 std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequest& req,
-                                              proto::Outbox& out) {
-  std::unique_ptr<ExecStream> s(new ExecStream(id, out));
+                                              proto::Outbox& out, LeftoverOutput* leftovers) {
+  std::unique_ptr<ExecStream> s(new ExecStream(id, out, leftovers));
   if (req.window) s->window_ = req.window;
   s->started_ = Clock::now();
   Spawned sp;
@@ -179,7 +179,7 @@ void ExecStream::read_output(int which) {
   size_t cap = std::min<uint64_t>(proto::Outbox::kMaxChunk, window_);
   if (drain_left_[which]) cap = std::min(cap, *drain_left_[which]);
   if (cap == 0) {
-    if (drain_left_[which]) close_output(which);
+    if (drain_left_[which]) release_output(which);
     return;
   }
   char buf[proto::Outbox::kMaxChunk];
@@ -195,12 +195,18 @@ void ExecStream::read_output(int which) {
   window_ -= got;
   if (drain_left_[which]) {
     *drain_left_[which] -= got;
-    if (*drain_left_[which] == 0) close_output(which);
+    if (*drain_left_[which] == 0) release_output(which);
   }
 }
 
 void ExecStream::close_output(int which) {
   if (out_fd_[which] >= 0) ::close(out_fd_[which]);
+  out_fd_[which] = -1;
+}
+
+void ExecStream::release_output(int which) {
+  if (!leftovers_ || out_fd_[which] < 0) return close_output(which);
+  leftovers_->adopt(out_fd_[which]);
   out_fd_[which] = -1;
 }
 
@@ -239,7 +245,7 @@ void ExecStream::on_deadline(Clock::time_point now) {
     if (out_fd_[i] < 0) continue;
     int avail = 0;
     if (::ioctl(out_fd_[i], FIONREAD, &avail) != 0 || avail <= 0) {
-      close_output(i);
+      release_output(i);
     } else {
       drain_left_[i] = static_cast<size_t>(avail);
     }

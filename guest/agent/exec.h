@@ -8,6 +8,7 @@
 #include <string>
 
 #include "guest/agent/command_cgroup.h"
+#include "guest/agent/leftover_output.h"
 #include "guest/agent/stream.h"
 #include "protocol/messages.h"
 #include "protocol/outbox.h"
@@ -22,8 +23,10 @@ class ExecStream final : public Stream {
   static constexpr std::chrono::milliseconds kDrainLimit{100};
 
   // Starts the command. On failure sends ERROR on the stream and returns null.
+  // Output pipes still held open by background processes when the command
+  // is done go to leftovers (NULL: they are closed).
   static std::unique_ptr<ExecStream> start(uint32_t id, const proto::ExecRequest& req,
-                                           proto::Outbox& out);
+                                           proto::Outbox& out, LeftoverOutput* leftovers = nullptr);
   ~ExecStream() override;
 
   void on_frame(const proto::Frame& frame) override;
@@ -40,11 +43,15 @@ class ExecStream final : public Stream {
   void abort() override;
 
  private:
-  ExecStream(uint32_t id, proto::Outbox& out) : id_(id), out_(out) {}
+  ExecStream(uint32_t id, proto::Outbox& out, LeftoverOutput* leftovers)
+      : id_(id), out_(out), leftovers_(leftovers) {}
 
   void write_stdin();
   void read_output(int which);
   void close_output(int which);
+  // The command is done with this pipe, but a process it left running may
+  // still write to it: hand it to leftovers_.
+  void release_output(int which);
   void close_stdin();
   void fail(const char* code, const std::string& message);
   void maybe_finish();
@@ -54,6 +61,7 @@ class ExecStream final : public Stream {
 
   uint32_t id_;
   proto::Outbox& out_;
+  LeftoverOutput* leftovers_;
   CommandCgroup cgroup_;
   pid_t pid_ = -1;
   int stdin_fd_ = -1;

@@ -190,7 +190,7 @@ void Session::open_stream(proto::Frame& f) {
       out_.send_error(f.stream, "EINVAL", "EXEC: " + err);
       return;
     }
-    s = ExecStream::start(f.stream, req, out_);
+    s = ExecStream::start(f.stream, req, out_, &leftovers_);
   } else if (f.type == proto::Type::kFileWrite) {
     proto::FileWrite req;
     if (!proto::parse(f.payload, req, err)) {
@@ -295,6 +295,10 @@ SessionEnd Session::run() {
       if (auto d = s->deadline(); d && (!wake || *d < *wake)) wake = d;
       run_now = run_now || s->runnable(busy);
     }
+    const size_t leftover_at = pfds.size();
+    reqs.clear();
+    leftovers_.poll_requests(reqs);
+    for (const auto& r : reqs) pfds.push_back({r.fd, r.events, 0});
     int timeout = -1;
     if (run_now) {
       timeout = 0;
@@ -329,11 +333,16 @@ SessionEnd Session::run() {
     // If a frame above dropped streams (HELLO again, a reused id), an fd in
     // this poll set may now belong to another stream: skip this round; poll
     // is level-triggered, so nothing is lost.
-    for (size_t i = fixed; i < pfds.size() && !end_ && epoch == epoch_; ++i) {
+    for (size_t i = fixed; i < leftover_at && !end_ && epoch == epoch_; ++i) {
       if (!pfds[i].revents) continue;
       auto it = streams_.find(owners[i - fixed].first);
       if (it == streams_.end()) continue;
       it->second->on_ready(owners[i - fixed].second, pfds[i].revents);
+    }
+    // Leftover pipes were adopted before this poll, so their fds are still
+    // theirs (a pipe adopted above is polled next round).
+    for (size_t i = leftover_at; i < pfds.size(); ++i) {
+      if (pfds[i].revents) leftovers_.on_ready(pfds[i].fd, pfds[i].revents);
     }
     const auto now = Clock::now();
     for (auto& [id, s] : streams_) {

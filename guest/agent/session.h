@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "guest/agent/leftover_output.h"
 #include "guest/agent/stream.h"
 #include "protocol/frame.h"
 #include "protocol/outbox.h"
@@ -60,7 +61,8 @@ class Session {
   bool hello_ = false;
   std::optional<SessionEnd> end_;
   std::map<uint32_t, std::unique_ptr<Stream>> streams_;
-  uint64_t epoch_ = 0;  // bumped when streams are dropped mid-iteration
+  LeftoverOutput leftovers_;  // of finished commands, for what they left running
+  uint64_t epoch_ = 0;        // bumped when streams are dropped mid-iteration
 };
 
 // Reaps every exited child without blocking; on_exit sees each (pid, status).

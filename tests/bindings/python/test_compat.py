@@ -313,9 +313,15 @@ def test_upload_and_download_resolve_paths(vm: SmolVM, tmp_path) -> None:
 
 
 def test_wait_for_guest_tcp_ports(vm: SmolVM) -> None:
-    vm.run("nohup python3 -m http.server 8765 --bind 127.0.0.1 >/dev/null 2>&1 &", shell="raw")
+    # As the SmolVM project's docs start servers: in the background, its
+    # log still on the command's (finished) stdout/stderr.
+    vm.run("python3 -m http.server 8765 --bind 127.0.0.1 &")
     try:
         vm.wait_for_guest_tcp_ports([8765], timeout=30)
+        fetch = ("python3 -c \"import urllib.request as u; "
+                 "print(u.urlopen('http://127.0.0.1:8765/').status)\"")
+        for _ in range(3):  # the server logs each request: it must outlive its first log line
+            assert vm.run(fetch, 10).output == "200"
         t0 = time.monotonic()
         with pytest.raises(smolvm.TimeoutError, match="nothing listens on TCP 8766"):
             vm.wait_for_guest_tcp_ports(8766, timeout=0.5)

@@ -84,6 +84,31 @@ TEST_F(AgentExec, BackgroundChildHoldingAPipeDoesNotHoldTheResult) {
   EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(1500));
 }
 
+// A process left in the background keeps writing to the command's stdout
+// after the command is done: the agent reads and drops it, so the writer
+// is not killed by SIGPIPE (a server started with `&` logs each request).
+TEST_F(AgentExec, ABackgroundProcessThatWritesLaterIsNotKilledBySigpipe) {
+  TempDir dir;
+  const std::string mark = dir / "alive";
+  auto r = run_shell(agent,
+                     "(sleep 0.3; for i in 1 2 3; do echo late $i; echo err >&2; done; "
+                     "touch '" +
+                         mark + "') & echo first");
+  ASSERT_TRUE(r.exit);
+  EXPECT_EQ(r.out, "first\n");
+  struct stat st {};
+  bool alive = false;
+  for (int i = 0; i < 100 && !alive; ++i) {
+    usleep(20000);
+    alive = ::stat(mark.c_str(), &st) == 0;
+  }
+  EXPECT_TRUE(alive) << "the background writer died before finishing";
+  // The connection still works, and the pipes were let go at EOF.
+  auto again = run_shell(agent, "echo again");
+  ASSERT_TRUE(again.exit);
+  EXPECT_EQ(again.out, "again\n");
+}
+
 TEST_F(AgentExec, StdinRoundTripThroughCat) {
   const std::string input = "hello\nworld\n" + random_bytes(100000, 7);
   auto r = run(agent, argv_req({"cat"}), 1, input);

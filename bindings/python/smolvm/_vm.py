@@ -352,7 +352,7 @@ class VM:
         deadline = time.monotonic() + _seconds("timeout", timeout)
         while True:
             try:
-                if self.can_run_commands() and self.run(["true"], 5).ok:
+                if self.can_run_commands() and self._probe(["true"], 5).ok:
                     return self
             except SmolVMError as e:
                 if isinstance(e, ConfigError):
@@ -506,6 +506,15 @@ class VM:
                                result=result)
         return result
 
+    def _probe(self, argv: List[str], timeout: float) -> CommandResult:
+        """A command the binding runs for itself (readiness, a folder
+        check): not the user's, so callbacks neither see nor veto it."""
+        opts = build_exec_opts(argv, timeout=timeout, shell="raw")
+        try:
+            return self._run_native(opts)
+        finally:
+            ll.smolvm_swig_exec_opts_free(opts)
+
     def _run_native(self, opts: Any) -> CommandResult:
         native = check_ptr(self._call(ll.smolvm_swig_exec_run, opts))
         try:
@@ -600,7 +609,7 @@ class VM:
         local = os.fspath(local_path)
         dest = guest_path + os.path.basename(local) if guest_path.endswith("/") else guest_path
         parent = posixpath.dirname(dest) or "/"
-        if not make_dirs and not self.run(["test", "-d", parent], None).ok:
+        if not make_dirs and not self._probe(["test", "-d", parent], 10).ok:
             raise NotFoundError(f"guest folder {parent!r} does not exist "
                                 f"(make_dirs=True creates it)")
         self.put_file(local, dest)
@@ -641,7 +650,7 @@ class VM:
             time.sleep(0.1)
 
     def _proc_net_tcp(self) -> str:
-        r = self.run(["cat", "/proc/net/tcp", "/proc/net/tcp6"], 10)
+        r = self._probe(["cat", "/proc/net/tcp", "/proc/net/tcp6"], 10)
         return r.stdout
 
     # ---- environment ----

@@ -294,6 +294,8 @@ def test_callbacks_veto_and_observe() -> None:
             vm.run("sleep 3", timeout=1)
         late = _Guard()
         assert vm.add_callback(late) is vm
+        # The binding's own probes are not the user's commands: no hook sees them.
+        vm.wait_for_ready(timeout=5)
         vm.run("exit 4")
     assert guard.seen == [("post", "test -e /usr", 0), ("error", "sleep 3", "TimeoutError"),
                           ("post", "exit 4", 4)]

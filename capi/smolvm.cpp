@@ -214,22 +214,24 @@ uint8_t* copy_bytes(const std::string& s) {
   return p;
 }
 
+// A caller's array of count strings, each checked not NULL (named by what).
+std::vector<std::string> strings_of(const char* const* items, size_t count, const char* what) {
+  if (count > 0) need(items, what);
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    need(items[i], what);
+    out.emplace_back(items[i]);
+  }
+  return out;
+}
+
 smolvm::ExecRequest to_request(const smolvm_exec_options* o) {
   check_struct(o);
   smolvm::ExecRequest r;
-  if (o->argv) {
-    for (size_t i = 0; i < o->argc; ++i) {
-      need(o->argv[i], "exec options argv entry");
-      r.argv.emplace_back(o->argv[i]);
-    }
-  }
+  if (o->argv) r.argv = strings_of(o->argv, o->argc, "exec options argv entry");
   if (o->command) r.command = o->command;
-  if (o->env) {
-    for (size_t i = 0; i < o->env_count; ++i) {
-      need(o->env[i], "exec options env entry");
-      r.env.emplace_back(o->env[i]);
-    }
-  }
+  if (o->env) r.env = strings_of(o->env, o->env_count, "exec options env entry");
   if (o->cwd) r.cwd = o->cwd;
   r.timeout_ms = o->timeout_ms;
   if (SMOLVM_HAS_FIELD(o, smolvm_exec_options, shell) && o->shell) r.shell = o->shell;
@@ -551,21 +553,6 @@ int smolvm_vm_detach(smolvm_vm* vm) {
     vm->owner->rt->detach(vm->id);
   });
 }
-
-namespace {
-
-std::vector<std::string> strings_of(const char* const* items, size_t count, const char* what) {
-  if (count > 0) need(items, what);
-  std::vector<std::string> out;
-  out.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    need(items[i], what);
-    out.emplace_back(items[i]);
-  }
-  return out;
-}
-
-}  // namespace
 
 int smolvm_vm_env_set(smolvm_vm* vm, const char* const* entries, size_t count, int merge) {
   return guard([&] {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/hardening/hardening.h"
+#include "tests/support/temp_dir.h"
 
 namespace hardening {
 namespace {
@@ -26,8 +27,8 @@ using vmtest::state_dir;
 constexpr int kGoneWithinMs = 15000;
 
 // The CLI in a child process of its own (fork + exec, so it can be signalled),
-// its output thrown away.
-pid_t spawn_cli(const std::vector<std::string>& args) {
+// its output kept in `log_path` for the failure message.
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log_path) {
   std::vector<std::string> all = {SMOLVM_CLI};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -36,10 +37,11 @@ pid_t spawn_cli(const std::vector<std::string>& args) {
   state_dir();  // sets SMOLVM_STATE_DIR for the child
   const pid_t pid = fork();
   if (pid == 0) {
-    const int devnull = open("/dev/null", O_RDWR);
+    const int devnull = open("/dev/null", O_RDONLY);
+    const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     dup2(devnull, 0);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
+    dup2(log, 1);
+    dup2(log, 2);
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -62,10 +64,15 @@ struct RunningVm {
   std::string limits_json;
 };
 
-// Waits until the VM runs and a command is under way in it.
-bool wait_running(const std::string& id, RunningVm& out, int timeout_ms) {
+// Waits until the VM runs and a command is under way in it; false at once
+// when its owner, the CLI process `owner`, has ended (`owner` is then -1).
+bool wait_running(const std::string& id, pid_t& owner, RunningVm& out, int timeout_ms) {
   const int64_t end = now_ms() + timeout_ms;
   while (now_ms() < end) {
+    if (waitpid(owner, nullptr, WNOHANG) == owner) {
+      owner = -1;
+      return false;
+    }
     smolvm_vm* vm = nullptr;
     if (smolvm_vm_open(&vm, vmtest::runtime(), id.c_str()) == 0) {
       const smolvm_vm_info i = info(vm);
@@ -112,6 +119,7 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
     int sig = 0;
     std::string id;
     pid_t pid = -1;
+    std::string log;
     RunningVm at_start;
     std::vector<std::string> cgroups;
   };
@@ -119,12 +127,23 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
   owners[0].sig = SIGTERM, owners[0].id = "lt-term";
   owners[1].sig = SIGHUP, owners[1].id = "lt-hup";
   owners[2].sig = SIGKILL, owners[2].id = "lt-kill";
+  // An owner left by a failed assertion is ended, so its VM goes too.
+  struct EndOwners {
+    std::vector<Owner>& owners;
+    ~EndOwners() {
+      for (auto& o : owners) {
+        if (o.pid > 0 && kill(o.pid, SIGTERM) == 0) waitpid(o.pid, nullptr, 0);
+      }
+    }
+  } end_owners{owners};
   // Booted together: three owners, one round of boots.
   for (auto& o : owners) {
-    o.pid = spawn_cli({"run", "--rm", "--id", o.id, "--mem", "256", "--", "sleep 300"});
+    o.log = state_dir() + "/" + o.id + ".cli.log";
+    o.pid = spawn_cli({"run", "--rm", "--id", o.id, "--mem", "256", "--", "sleep 300"}, o.log);
   }
   for (auto& o : owners) {
-    ASSERT_TRUE(wait_running(o.id, o.at_start, 120000)) << o.id << " did not start";
+    ASSERT_TRUE(wait_running(o.id, o.pid, o.at_start, 120000))
+        << o.id << " did not start; its CLI said: " << smolvm::test::read_file(o.log);
     ASSERT_FALSE(o.at_start.vm_dir.empty()) << o.id << " has no state folder";
     o.cgroups = cgroups_of(o.at_start);
   }
@@ -143,6 +162,7 @@ TEST(Lifetime, AKilledRunRmOwnerTakesItsVmWithItWhateverTheSignal) {
     ASSERT_EQ(kill(o.pid, o.sig), 0);
     int status = 0;
     waitpid(o.pid, &status, 0);
+    o.pid = -1;
     // The row goes first, then the folder (as in `smolvm rm`).
     while ((vm_exists(o.id) || path_exists(o.at_start.vm_dir)) && now_ms() - t0 < kGoneWithinMs) {
       usleep(20000);

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from ._config import VMConfig
 from ._state import VMState
 
-__all__ = ["CommandResult", "ExecEvent", "VMInfo"]
+__all__ = ["CommandResult", "ExecEvent", "VMInfo", "NetworkConfig"]
 
 
 def _text(data: bytes) -> str:
@@ -99,6 +100,20 @@ class ExecEvent:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    """A VM's network as the SmolVM Python project's ``VMInfo.network``
+    shows it. SmolVM's network plugins keep the rest to themselves, so only
+    ``guest_ip`` is known; the other fields are None."""
+
+    guest_ip: str
+    gateway_ip: Optional[str] = None
+    netmask: Optional[str] = None
+    tap_device: Optional[str] = None
+    guest_mac: Optional[str] = None
+    ssh_host_port: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class VMInfo:
     """A snapshot of a VM's record, read fresh by ``vm.info``.
 
@@ -142,6 +157,34 @@ class VMInfo:
     def pid(self) -> Optional[int]:
         """The VMM's process id while the VM runs, else None."""
         return self.vmm_pid or None
+
+    @property
+    def config(self) -> VMConfig:
+        """The VM's options as a :class:`VMConfig` (the SmolVM Python
+        project's ``info.config``), with the backends resolved (``vmm``
+        "qemu", not "auto"). Its ``env_vars`` stay empty: see
+        ``vm.list_env_vars()``."""
+        return VMConfig(vm_id=self.id, vcpu_count=self.vcpu_count,
+                        mem_size_mib=self.mem_size_mib, disk_mode=self.disk_mode,
+                        kernel_path=self.kernel_path or None,
+                        rootfs_path=self.rootfs_path or None, vmm=self.vmm or "auto",
+                        executor=self.executor or "auto", network=self.network or "none",
+                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib)
+
+    @property
+    def network_config(self) -> Optional[NetworkConfig]:
+        """The guest's network as a :class:`NetworkConfig`, None without one.
+        (The SmolVM Python project calls this ``info.network``; here
+        :attr:`network` is the network plugin's name, kept from the first
+        API of this package.)"""
+        return NetworkConfig(guest_ip=self.ip) if self.ip else None
+
+    @property
+    def socket_path(self) -> None:
+        """Always None: a VM's VMM is reached through its supervisor, not
+        a socket for the caller (the SmolVM Python project's Firecracker
+        API socket)."""
+        return None
 
     def __call__(self) -> "VMInfo":
         """Itself: keeps ``vm.info()`` working now that ``info`` is a property."""

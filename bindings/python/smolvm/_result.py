@@ -128,7 +128,7 @@ class VMInfo:
     disk_mode: str
     vmm: str
     executor: str
-    network: str
+    network_backend: str  #: the network plugin ("none" without a network)
     accel: str
     kernel_path: str
     rootfs_path: str
@@ -168,15 +168,14 @@ class VMInfo:
                         mem_size_mib=self.mem_size_mib, disk_mode=self.disk_mode,
                         kernel_path=self.kernel_path or None,
                         rootfs_path=self.rootfs_path or None, vmm=self.vmm or "auto",
-                        executor=self.executor or "auto", network=self.network or "none",
+                        executor=self.executor or "auto", network=self.network_backend or "none",
                         accel=self.accel or "auto", disk_size_mib=self.disk_size_mib)
 
     @property
-    def network_config(self) -> Optional[NetworkConfig]:
-        """The guest's network as a :class:`NetworkConfig`, None without one.
-        (The SmolVM Python project calls this ``info.network``; here
-        :attr:`network` is the network plugin's name, kept from the first
-        API of this package.)"""
+    def network(self) -> Optional[NetworkConfig]:
+        """The guest's network as a :class:`NetworkConfig`, None without one
+        (the SmolVM Python project's ``info.network``; the plugin that made
+        it is :attr:`network_backend`)."""
         return NetworkConfig(guest_ip=self.ip) if self.ip else None
 
     @property
@@ -195,7 +194,7 @@ class VMInfo:
         return cls(
             id=info.id, state=info.state_name, vcpu_count=info.vcpu_count,
             mem_size_mib=info.mem_size_mib, disk_mode=info.disk_mode, vmm=info.vmm,
-            executor=info.executor, network=info.network, accel=info.accel,
+            executor=info.executor, network_backend=info.network, accel=info.accel,
             kernel_path=info.kernel_path, rootfs_path=info.rootfs_path,
             disk_path=info.disk_path, ip=info.ip or None, state_dir=info.state_dir,
             console_log=info.console_log, supervisor_pid=info.supervisor_pid,

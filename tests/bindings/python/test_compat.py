@@ -156,7 +156,7 @@ def test_constructor_options_of_the_project() -> None:
     try:
         info = vm.info
         assert info.config.vm_id == vm.vm_id and info.config.backend == info.vmm
-        assert info.network_config is None  # network="none", the default
+        assert info.network is None  # network="none", the default
         with pytest.raises(smolvm.ConfigError, match=r"comm_channel='ssh': .*keeps it"):
             SmolVM.from_id(vm.vm_id, comm_channel="ssh")
         same = SmolVM.from_id(vm.vm_id, backend="auto", comm_channel="vsock",

@@ -446,6 +446,46 @@ def test_readme_environment_variables(env_vm: SmolVM) -> None:
     assert vm.run("echo $API_KEY").output == "sk-..."
 
 
+# ---- docs.celesto.ai/smolvm/api/vminfo and the SmolVMManager API page ----
+
+def test_vminfo_accessing_vm_information(capsys) -> None:
+    # https://docs.celesto.ai/smolvm/api/vminfo, "Accessing VM Information".
+    with SmolVM() as vm:
+        info = vm.info
+
+        print(f"VM ID: {info.vm_id}")
+        print(f"Status: {info.status.value}")
+        print(f"vCPUs: {info.config.vcpu_count}")
+        print(f"Memory: {info.config.mem_size_mib} MiB")
+
+        if info.network:
+            print(f"Guest IP: {info.network.guest_ip}")
+            print(f"TAP device: {info.network.tap_device}")
+
+        if info.pid:
+            print(f"PID: {info.pid}")
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == [f"VM ID: {info.vm_id}", "Status: running", "vCPUs: 2",
+                       "Memory: 512 MiB"]
+    assert out[4] == f"PID: {info.pid}" and len(out) == 5  # no network: network="none"
+
+
+def test_smolvm_manager_from_id() -> None:
+    # www.mintlify.com/CelestoAI/smolVM/api/smolvm-manager, "from_id": the
+    # manager of the store that holds "my-vm", made here first.
+    from smolvm.vm import SmolVMManager
+
+    SmolVMManager().create(VMConfig(vm_id="my-vm"))
+    try:
+        sdk = SmolVMManager.from_id("my-vm")
+        info = sdk.get("my-vm")
+        print(info.status)
+        assert info.status == VMState.CREATED and str(info.status) == "created"
+    finally:
+        SmolVMManager().delete("my-vm")
+
+
 # ---- docs.celesto.ai/smolvm/guides/vm-lifecycle ----
 
 def test_lifecycle_context_manager() -> None:

@@ -42,7 +42,7 @@ def test_manager_create_start_pause_stop_delete() -> None:
     try:
         assert (info.vm_id, info.status, info.pid) == (name, VMState.CREATED, None)
         assert info.config.memory == 256 and info.config.vm_id == name
-        assert info.network_config is None and info.socket_path is None
+        assert info.network is None and info.socket_path is None
         assert name in [i.vm_id for i in m.list_vms(status=VMState.CREATED)]
         assert name not in [i.vm_id for i in m.list_vms(status="running")]
 

@@ -14,13 +14,12 @@ from ._options import compat_runtime
 from ._result import VMInfo
 from ._runtime import PathArg, Runtime
 from ._state import VMState
-from ._unavailable import refuse
+from ._unavailable import SNAPSHOTS, no_ssh_address, refuse
 from ._vm import VM, _boot_timeout_ms
 
 __all__ = ["SmolVMManager"]
 
 T = TypeVar("T")
-_SNAPSHOTS = "snapshots are not available yet (issue #18); pause() and resume() are"
 # States of a VM whose processes live (gc does not repair it).
 _LIVE = (VMState.STARTING, VMState.RUNNING, VMState.PAUSED, VMState.STOPPING)
 
@@ -150,27 +149,26 @@ class SmolVMManager:
     def get_ssh_commands(self, vm_id: str, **kwargs: Any) -> Dict[str, str]:
         """Refused: SmolVM's VMs have no SSH endpoint for the caller; ``smolvm
         ssh ID`` opens a shell in one created with comm_channel='ssh'."""
-        self.get(vm_id)
-        refuse("get_ssh_commands", "a VM has no SSH address of its own here; `smolvm ssh "
-               f"{vm_id}` opens a shell in a VM created with comm_channel='ssh'")
+        self._close_after(self._open(vm_id), lambda: None)
+        refuse("get_ssh_commands", no_ssh_address(vm_id))
 
     # ---- snapshots (issue #18) ----
 
     def create_snapshot(self, vm_id: str, snapshot_id: Optional[str] = None,
                         **kwargs: Any) -> Any:
-        refuse("create_snapshot", _SNAPSHOTS)
+        refuse("create_snapshot", SNAPSHOTS)
 
     def restore_snapshot(self, snapshot_id: str, **kwargs: Any) -> Any:
-        refuse("restore_snapshot", _SNAPSHOTS)
+        refuse("restore_snapshot", SNAPSHOTS)
 
     def list_snapshots(self, vm_id: Optional[str] = None) -> Any:
-        refuse("list_snapshots", _SNAPSHOTS)
+        refuse("list_snapshots", SNAPSHOTS)
 
     def get_snapshot(self, snapshot_id: str) -> Any:
-        refuse("get_snapshot", _SNAPSHOTS)
+        refuse("get_snapshot", SNAPSHOTS)
 
     def delete_snapshot(self, snapshot_id: str) -> Any:
-        refuse("delete_snapshot", _SNAPSHOTS)
+        refuse("delete_snapshot", SNAPSHOTS)
 
     # ---- async ----
 

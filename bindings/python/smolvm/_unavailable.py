@@ -11,7 +11,8 @@ from typing import Any, Dict, NoReturn
 
 from ._errors import UnsupportedError
 
-__all__ = ["SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder", "refuse", "unavailable_name"]
+__all__ = ["SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder", "refuse", "unavailable_name",
+           "no_ssh_address", "TEMPLATES", "SNAPSHOTS", "DESKTOP"]
 
 # The SmolVM project passes these kernel arguments to boot its own images with
 # an SSH server. SmolVM's default image needs none beyond its own (its guest
@@ -19,36 +20,41 @@ __all__ = ["SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder", "refuse", "un
 # command line is empty: `VMConfig(boot_args=SSH_BOOT_ARGS)` boots as usual.
 SSH_BOOT_ARGS = ""
 
-_TEMPLATES = ("custom guest images are not available yet (issue #23, templates); "
+TEMPLATES = ("custom guest images are not available yet (issue #23, templates); "
               "`smolvm image build` builds the default image, which SmolVM() uses")
-_SNAPSHOTS = "snapshots are not available yet (issue #18); pause() and resume() are"
-_NETWORK = ("egress allow-lists and host folder mounts are not available yet "
+SNAPSHOTS = "snapshots are not available yet (issue #18); pause() and resume() are"
+NETWORK = ("egress allow-lists and host folder mounts are not available yet "
             "(issue #20); network='auto' gives a VM NAT, upload_file()/download_file() "
             "copy files in and out")
-_SSH_CLIENT = ("SmolVM has no Python SSH client: vm.run() reaches the guest through "
+SSH_CLIENT = ("SmolVM has no Python SSH client: vm.run() reaches the guest through "
                "its agent, and `smolvm ssh ID` opens a shell in a VM created with "
                "comm_channel='ssh'")
-_HOST = ("SmolVM does not install host software from Python: smolvm.doctor() "
+HOST = ("SmolVM does not install host software from Python: smolvm.doctor() "
          "reports what the host offers and scripts/install-deps.sh installs it")
-_DESKTOP = "browser, desktop and macOS sandboxes are not available"
+DESKTOP = "browser, desktop and macOS sandboxes are not available"
 
 # name -> why it is not here. Module attributes of smolvm resolve through
 # unavailable_name(); these names are not in smolvm.__all__.
 WHY: Dict[str, str] = {
-    "ImageManager": _TEMPLATES, "ImageSource": _TEMPLATES, "LocalImage": _TEMPLATES,
-    "S3ImageManifest": _TEMPLATES, "S3ImageRef": _TEMPLATES, "BootImage": _TEMPLATES,
-    "DirectKernelBoot": _TEMPLATES, "FirmwareBoot": _TEMPLATES,
-    "ensure_base_kernel_for_backend": _TEMPLATES,
-    "SnapshotInfo": _SNAPSHOTS, "SnapshotArtifacts": _SNAPSHOTS, "SnapshotType": _SNAPSHOTS,
-    "SnapshotCapturePolicy": _SNAPSHOTS, "GuestFlushPolicy": _SNAPSHOTS,
-    "InternetSettings": _NETWORK, "WorkspaceMount": _NETWORK,
-    "NetworkAttachmentConfig": _NETWORK,
-    "SSHClient": _SSH_CLIENT,
-    "HostManager": _HOST,
-    "BrowserViewport": _DESKTOP, "DesktopEndpoint": _DESKTOP, "MacOSMachineConfig": _DESKTOP,
-    "DisplaySandboxProtocol": _DESKTOP, "ComputerSandboxProtocol": _DESKTOP,
-    "ComputerEvent": _DESKTOP,
+    "ImageManager": TEMPLATES, "ImageSource": TEMPLATES, "LocalImage": TEMPLATES,
+    "S3ImageManifest": TEMPLATES, "S3ImageRef": TEMPLATES, "BootImage": TEMPLATES,
+    "DirectKernelBoot": TEMPLATES, "FirmwareBoot": TEMPLATES,
+    "ensure_base_kernel_for_backend": TEMPLATES,
+    "SnapshotInfo": SNAPSHOTS, "SnapshotArtifacts": SNAPSHOTS, "SnapshotType": SNAPSHOTS,
+    "SnapshotCapturePolicy": SNAPSHOTS, "GuestFlushPolicy": SNAPSHOTS,
+    "InternetSettings": NETWORK, "WorkspaceMount": NETWORK,
+    "NetworkAttachmentConfig": NETWORK,
+    "SSHClient": SSH_CLIENT,
+    "HostManager": HOST,
+    "BrowserViewport": DESKTOP, "DesktopEndpoint": DESKTOP, "MacOSMachineConfig": DESKTOP,
+    "DisplaySandboxProtocol": DESKTOP, "ComputerSandboxProtocol": DESKTOP,
+    "ComputerEvent": DESKTOP,
 }
+
+
+def no_ssh_address(vm_id: str) -> str:
+    return (f"a VM has no SSH address of its own here; `smolvm ssh {vm_id}` opens a "
+            f"shell in a VM created with comm_channel='ssh'")
 
 
 def refuse(what: str, why: str) -> NoReturn:
@@ -88,10 +94,10 @@ class ImageBuilder(_Refusing):
     method raises :class:`UnsupportedError`: custom images come with issue
     #23; ``smolvm image build`` makes the default image."""
 
-    _why = _TEMPLATES
+    _why = TEMPLATES
 
 
 class DockerRootfsBuilder(_Refusing):
     """The SmolVM project's Dockerfile image builder; see :class:`ImageBuilder`."""
 
-    _why = _TEMPLATES
+    _why = TEMPLATES

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Type,
                     TypeVar, Union)
 
@@ -26,6 +27,7 @@ from ._result import CommandResult, VMInfo
 from ._runtime import Runtime, default_runtime
 from ._state import VMState
 from ._stream import ExecStream
+from ._unavailable import DESKTOP, SNAPSHOTS, TEMPLATES, no_ssh_address, refuse
 
 __all__ = ["VM", "SmolVM"]
 
@@ -421,6 +423,47 @@ class VM:
         self."""
         check(self._call(ll.smolvm_swig_vm_resume))
         return self
+
+    def snapshot(self, snapshot_id: Optional[str] = None, **kwargs: Any) -> Any:
+        """The SmolVM Python project's snapshot: not available yet (issue
+        #18); raises :class:`UnsupportedError`. :meth:`pause` and
+        :meth:`resume` are."""
+        refuse("snapshot", SNAPSHOTS)
+
+    @classmethod
+    def from_snapshot(cls, snapshot_id: str, **kwargs: Any) -> Any:
+        """Not available yet (issue #18); raises :class:`UnsupportedError`."""
+        refuse("from_snapshot", SNAPSHOTS)
+
+    @classmethod
+    def from_image(cls, image: Any, **kwargs: Any) -> Any:
+        """Not available yet (issue #23, templates); raises
+        :class:`UnsupportedError`. ``SmolVM(kernel_path=, rootfs_path=)``
+        boots files of your own."""
+        refuse("from_image", TEMPLATES)
+
+    @classmethod
+    def browser(cls, *args: Any, **kwargs: Any) -> Any:
+        """The project's browser sandbox: not available; raises
+        :class:`UnsupportedError`."""
+        refuse("browser", DESKTOP)
+
+    @classmethod
+    def desktop(cls, *args: Any, **kwargs: Any) -> Any:
+        """The project's desktop sandbox: not available; raises
+        :class:`UnsupportedError`."""
+        refuse("desktop", DESKTOP)
+
+    def ssh_commands(self, **kwargs: Any) -> Dict[str, str]:
+        """Refused: the VM has no SSH address for the caller; ``smolvm ssh
+        ID`` opens a shell in a VM created with ``comm_channel="ssh"``."""
+        refuse("ssh_commands", no_ssh_address(self.id))
+
+    @property
+    def data_dir(self) -> Path:
+        """The VM's own folder (its logs, sockets and disk), the SmolVM
+        Python project's ``vm.data_dir``."""
+        return Path(self.info.state_dir)
 
     def delete(self) -> None:
         """Stops the VM if needed and removes its disk, files and record.

@@ -168,6 +168,25 @@ def test_constructor_options_of_the_project() -> None:
     assert smolvm.list_vms() == before
 
 
+@pytest.mark.novm
+def test_vm_methods_of_missing_features_say_which_issue() -> None:
+    for call, message in ((lambda: SmolVM.from_snapshot("snap-1"), r"from_snapshot: .*#18"),
+                          (lambda: SmolVM.from_image(object()), r"from_image: .*#23"),
+                          (lambda: SmolVM.browser(headless=True), r"browser: .*not available"),
+                          (lambda: SmolVM.desktop(), r"desktop: .*not available")):
+        with pytest.raises(smolvm.UnsupportedError, match=message):
+            call()
+    vm = SmolVM()
+    try:
+        with pytest.raises(smolvm.UnsupportedError, match=r"snapshot: .*issue #18"):
+            vm.snapshot("snap-1", snapshot_type="disk")
+        with pytest.raises(smolvm.UnsupportedError, match=f"smolvm ssh {vm.vm_id}"):
+            vm.ssh_commands(ssh_user="root")
+        assert vm.data_dir.is_dir() and vm.vm_id in str(vm.data_dir)
+    finally:
+        vm.delete()
+
+
 def _refusal(**options: object) -> smolvm.SmolVMError:
     with pytest.raises(smolvm.SmolVMError) as caught:
         SmolVM(**options)

@@ -81,13 +81,13 @@ def _dispose(ptr: Any) -> None:
 # Keywords of the SmolVM Python project for features SmolVM does not have
 # yet: given a value, they raise UnsupportedError saying what to use.
 _NOT_YET = {
-    "internet_settings": "an egress allow-list is not available yet; network='auto' "
-                         "gives the VM NAT to everything, network='none' (the default) "
-                         "no network at all",
-    "mounts": "host folder mounts are not available yet; copy files in and out with "
-              "upload_file()/download_file() (or put_file()/get_file())",
-    "writable_mounts": "host folder mounts are not available yet; copy files in and out "
-                       "with upload_file()/download_file()",
+    "internet_settings": "an egress allow-list is not available yet (issue #20); "
+                         "network='auto' gives the VM NAT to everything, network='none' "
+                         "(the default) no network at all",
+    "mounts": "host folder mounts are not available yet (issue #20); copy files in and "
+              "out with upload_file()/download_file() (or put_file()/get_file())",
+    "writable_mounts": "host folder mounts are not available yet (issue #20); copy files "
+                       "in and out with upload_file()/download_file()",
 }
 
 

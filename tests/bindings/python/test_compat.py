@@ -93,10 +93,12 @@ def test_output_is_stdout_stripped() -> None:
 @pytest.mark.novm
 def test_features_not_offered_yet_are_a_clear_refusal() -> None:
     before = smolvm.list_vms()
-    with pytest.raises(smolvm.UnsupportedError, match="internet_settings=.*allow-list"):
+    with pytest.raises(smolvm.UnsupportedError, match="internet_settings=.*allow-list.*#20"):
         SmolVM(internet_settings={"allowed_domains": ["example.com"]})
-    with pytest.raises(NotImplementedError, match="mounts=.*upload_file"):
+    with pytest.raises(NotImplementedError, match="mounts=.*#20.*upload_file"):
         SmolVM(mounts=["/tmp:/data"])
+    with pytest.raises(NotImplementedError, match="writable_mounts=True.*#20"):
+        SmolVM(writable_mounts=True)
     with pytest.raises(smolvm.ConfigError, match="callbacks"):
         SmolVM(callbacks=[object()])
     assert smolvm.list_vms() == before

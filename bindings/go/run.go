@@ -57,7 +57,12 @@ func (vm *VM) Run(ctx context.Context, command string) (*Result, error) {
 // Exec runs a command to completion and collects its output. When ctx is
 // done first, the command's process group is killed and Exec returns the
 // output so far (a non-nil *Result) with an error that wraps ctx.Err().
+// The handle's Hooks run around it; one may veto it (a *BlockedError).
 func (vm *VM) Exec(ctx context.Context, c Cmd) (*Result, error) {
+	return vm.aroundRun(ctx, c, func() (*Result, error) { return vm.exec(ctx, c) })
+}
+
+func (vm *VM) exec(ctx context.Context, c Cmd) (*Result, error) {
 	var res *Result
 	err := vm.do(func(h raw.Struct_SS_smolvm_vm) error {
 		if err := ctx.Err(); err != nil {

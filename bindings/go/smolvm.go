@@ -56,6 +56,8 @@ type Options struct {
 	// owns it, and when that process ends without Detach (exit, any signal,
 	// SIGKILL included) the VM's supervisor deletes it.
 	DeleteWithOwner bool
+	// Hooks of the handle New returns (see Hooks; AddHooks adds more).
+	Hooks []Hooks
 }
 
 // VM is a handle on one VM. Close releases it; the VM itself is stopped
@@ -65,6 +67,9 @@ type VM struct {
 	rt raw.Struct_SS_smolvm_runtime
 	h  raw.Struct_SS_smolvm_vm
 	id string
+
+	hooksMu sync.Mutex
+	hooks   []Hooks
 }
 
 // New records a new VM (state "created") with its own disk. Start boots it.
@@ -116,7 +121,9 @@ func New(opts Options) (*VM, error) {
 		raw.Smolvm_runtime_close(rt)
 		return nil, err
 	}
-	return wrap(rt, h), nil
+	vm := wrap(rt, h)
+	vm.hooks = append([]Hooks(nil), opts.Hooks...)
+	return vm, nil
 }
 
 // FromID attaches to an existing VM by id, from any process. rt, at most

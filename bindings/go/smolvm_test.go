@@ -312,6 +312,72 @@ func TestPauseAndResume(t *testing.T) {
 	}
 }
 
+func TestHooksVetoAndObserve(t *testing.T) {
+	vm, err := smolvm.FromID(shared.ID()) // a handle of its own: shared keeps no hooks
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	var seen []string
+	refused := errors.New("no deletes in this sandbox")
+	vm.AddHooks(smolvm.Hooks{
+		PreRun: func(_ context.Context, r *smolvm.RunInfo) error {
+			seen = append(seen, "pre "+r.Cmd.Shell)
+			if strings.Contains(r.Cmd.Shell, "rm ") {
+				return refused
+			}
+			return nil
+		},
+		PostRun: func(_ context.Context, r *smolvm.RunInfo) {
+			seen = append(seen, fmt.Sprintf("post %d %s", r.Result.ExitCode, bytes.TrimSpace(r.Result.Stdout)))
+		},
+		RunError: func(_ context.Context, r *smolvm.RunInfo) {
+			seen = append(seen, "error "+r.VMID)
+		},
+	})
+	_, err = vm.Run(ctx(t), "touch /tmp/hook-vetoed; rm -f /tmp/hook-vetoed-too")
+	var blocked *smolvm.BlockedError
+	if !errors.Is(err, smolvm.ErrBlocked) || !errors.Is(err, refused) || !errors.As(err, &blocked) ||
+		blocked.VMID != vm.ID() {
+		t.Errorf("vetoed Run: %v; want a *BlockedError wrapping the hook's error", err)
+	}
+	if r, err := vm.Run(ctx(t), "test -e /tmp/hook-vetoed && echo ran; echo hi; exit 3"); err != nil || r.ExitCode != 3 {
+		t.Errorf("Run after the veto: %+v, %v", r, err)
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := vm.Run(done, "true"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Run with a cancelled ctx: %v; want context.Canceled", err)
+	}
+	want := []string{
+		"pre touch /tmp/hook-vetoed; rm -f /tmp/hook-vetoed-too",
+		"pre test -e /tmp/hook-vetoed && echo ran; echo hi; exit 3", "post 3 hi",
+		"pre true", "error " + vm.ID(),
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("hooks saw %q; want %q", seen, want)
+	}
+}
+
+func TestOptionsHooksOfANewVM(t *testing.T) {
+	var errs []error
+	vm, err := smolvm.New(smolvm.Options{Hooks: []smolvm.Hooks{{
+		RunError: func(_ context.Context, r *smolvm.RunInfo) { errs = append(errs, r.Err) },
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	defer vm.Delete()
+	// Not started: the command fails, and the hook of Options sees it.
+	if _, err := vm.Run(ctx(t), "true"); !errors.Is(err, smolvm.ErrState) {
+		t.Errorf("Run of a created VM: %v; want ErrState", err)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], smolvm.ErrState) {
+		t.Errorf("RunError saw %v; want one ErrState", errs)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	_, err := smolvm.New(smolvm.Options{MemSizeMiB: 64})
 	var e *smolvm.Error

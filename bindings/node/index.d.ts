@@ -14,7 +14,30 @@ export interface RuntimeOptions {
 }
 
 /** A new VM. Unset fields take the library's defaults; it validates them all. */
+/** What a callback sees of one run(); result or error once it ended. */
+export interface RunContext {
+  vmId: string;
+  command: string | string[];
+  shell: 'login' | 'raw';
+  timeoutMs: number;
+  result?: RunResult<string | Buffer>;
+  error?: Error;
+}
+
+/**
+ * Runs around every run() of a handle (the SmolVM Python project's
+ * callbacks). What onPreRun throws rejects run() before anything reaches the
+ * guest; what the other two throw becomes a process warning.
+ */
+export interface Callback {
+  onPreRun?(ctx: RunContext): void | Promise<void>;
+  onPostRun?(ctx: RunContext): void | Promise<void>;
+  onRunError?(ctx: RunContext): void | Promise<void>;
+}
+
 export interface CreateOptions extends RuntimeOptions {
+  /** Callbacks of the handle create() returns (see Callback). */
+  callbacks?: Callback[];
   /** [a-z0-9][a-z0-9-]{0,62}; default "vm-" + 8 random hex digits. */
   id?: string;
   /** 1..32, default 2. */
@@ -120,7 +143,9 @@ export class SmolVM {
   /** Records a new VM (state "created"); start() boots it. */
   static create(options?: CreateOptions): Promise<SmolVM>;
   /** Attaches to an existing VM by id, from any process. */
-  static fromId(id: string, options?: RuntimeOptions): Promise<SmolVM>;
+  static fromId(id: string, options?: RuntimeOptions & { callbacks?: Callback[] }): Promise<SmolVM>;
+  /** Adds a callback after those given; returns this. */
+  addCallback(callback: Callback): this;
   /** A new VM from a YAML profile; options.id overrides the profile's id. */
   static fromProfile(profilePath: string, options?: RuntimeOptions & { id?: string }): Promise<SmolVM>;
   readonly id: string;
@@ -185,6 +210,12 @@ export class NotFoundError extends SmolVMError {}
 export class VMStateError extends SmolVMError {}
 /** A deadline passed (ETIMEOUT). */
 export class TimeoutError extends SmolVMError {}
+/** A callback's onPreRun refused the command (code 'EBLOCKED'); nothing ran. */
+export class CommandBlockedError extends SmolVMError {
+  constructor(message: string, options?: { vmId?: string; command?: string | string[]; cause?: unknown });
+  readonly vmId: string | null;
+  readonly command: string | string[] | null;
+}
 /** run() was aborted by its signal. */
 export class AbortError extends SmolVMError {
   /** The output so far (exitCode is null if the command did not report its end). */

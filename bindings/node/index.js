@@ -18,6 +18,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const errors = require('./lib/errors');
 const { channel } = require('./lib/channel');
+const { aroundRun, checkCallback, checkCallbacks } = require('./lib/callbacks');
 
 const { ConfigError, VMStateError, AbortError } = errors;
 
@@ -172,19 +173,26 @@ class SmolVM {
   #handle;
   #id;
   #tail = Promise.resolve(); // calls on this handle run one after another
+  #callbacks;
 
   /** @private Use SmolVM.create or SmolVM.fromId. */
-  constructor(ch, { handle, id }) {
+  constructor(ch, { handle, id }, callbacks = []) {
     this.#channel = ch;
     this.#handle = handle;
     this.#id = id;
+    this.#callbacks = callbacks;
     unclosed.register(this, { ch, handle }, this);
   }
 
-  /** Records a new VM (state "created"); start() boots it. */
+  /**
+   * Records a new VM (state "created"); start() boots it. options.callbacks:
+   * see addCallback().
+   */
   static async create(options = {}) {
+    const { callbacks, ...rest } = options;
+    const checked = checkCallbacks(callbacks);
     const ch = channel();
-    return new SmolVM(ch, await ch.call('create', vmArgs(options)).promise);
+    return new SmolVM(ch, await ch.call('create', vmArgs(rest)).promise, checked);
   }
 
   /**
@@ -203,12 +211,27 @@ class SmolVM {
     return new SmolVM(ch, await ch.call('profile', { runtime: runtimeArgs(runtime), path: profilePath, id }).promise);
   }
 
-  /** Attaches to an existing VM by id, from any process. */
+  /** Attaches to an existing VM by id, from any process; options.callbacks as for create(). */
   static async fromId(id, options = {}) {
     checkString('id', id);
-    checkKeys('option', options, RUNTIME_FIELDS);
+    const { callbacks, ...rest } = options;
+    const checked = checkCallbacks(callbacks);
+    checkKeys('option', rest, RUNTIME_FIELDS);
     const ch = channel();
-    return new SmolVM(ch, await ch.call('open', { runtime: runtimeArgs(options), id }).promise);
+    return new SmolVM(ch, await ch.call('open', { runtime: runtimeArgs(rest), id }).promise, checked);
+  }
+
+  /**
+   * Adds a callback after those given: an object with any of onPreRun(ctx),
+   * onPostRun(ctx) and onRunError(ctx), each may be async, around every
+   * run() of this handle. ctx is { vmId, command, shell, timeoutMs, result,
+   * error }. What onPreRun throws (e.g. a CommandBlockedError) rejects run()
+   * before anything reaches the guest; what the other two throw is a process
+   * warning. Returns this.
+   */
+  addCallback(callback) {
+    this.#callbacks.push(checkCallback(callback, 'callback'));
+    return this;
   }
 
   get id() {
@@ -339,7 +362,14 @@ class SmolVM {
     } catch (e) {
       return Promise.reject(e);
     }
-    const { signal, encoding } = options;
+    const ctx = {
+      vmId: this.#id, command, shell: options.shell ?? 'login', timeoutMs: options.timeoutMs ?? 0,
+      result: undefined, error: undefined,
+    };
+    return aroundRun([...this.#callbacks], ctx, () => this.#run(args, options));
+  }
+
+  #run(args, { signal, encoding }) {
     return this.#enqueue('run', async (handle) => {
       if (signal?.aborted) {
         throw new AbortError('smolvm: run aborted before it started', { code: 'ABORT_ERR', op: 'run', cause: signal.reason });
@@ -453,4 +483,5 @@ module.exports = {
   VMStateError,
   TimeoutError: errors.TimeoutError,
   AbortError,
+  CommandBlockedError: errors.CommandBlockedError,
 };

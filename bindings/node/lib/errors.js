@@ -24,6 +24,17 @@ class VMStateError extends SmolVMError {}
 class TimeoutError extends SmolVMError {}
 /** run() was aborted through its AbortSignal; .result has the output so far. */
 class AbortError extends SmolVMError {}
+/**
+ * A callback's onPreRun refused the command (throw one there); nothing ran.
+ * The SmolVM Python project's CommandBlockedError.
+ */
+class CommandBlockedError extends SmolVMError {
+  constructor(message, { vmId = null, command = null, ...rest } = {}) {
+    super(message, { code: 'EBLOCKED', ...rest });
+    this.vmId = vmId;
+    this.command = command;
+  }
+}
 
 const byCode = {
   EINVAL: ConfigError,
@@ -39,5 +50,6 @@ function fromNative({ status, code, message }, op) {
 }
 
 module.exports = {
-  SmolVMError, ConfigError, NotFoundError, VMStateError, TimeoutError, AbortError, fromNative,
+  SmolVMError, ConfigError, NotFoundError, VMStateError, TimeoutError, AbortError, CommandBlockedError,
+  fromNative,
 };

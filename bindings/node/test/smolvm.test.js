@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const {
-  SmolVM, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError,
+  SmolVM, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError, CommandBlockedError,
 } = require('..');
 
 const qemu = (process.env.PATH || '').split(':').some((d) => fs.existsSync(path.join(d, 'qemu-system-x86_64')));
@@ -118,6 +118,48 @@ describe('SmolVM with a real VM', { skip }, () => {
     assert.equal(left.stdout, '', 'the aborted command still runs');
     // An already aborted signal starts nothing.
     await assert.rejects(vm.run('true', { signal: AbortSignal.abort() }), AbortError);
+  });
+
+  it('runs callbacks around run(): onPreRun vetoes, the others observe', async () => {
+    const seen = [];
+    const guard = {
+      async onPreRun(ctx) {
+        seen.push(`pre ${ctx.command} ${ctx.shell}`);
+        if (/\brm\b/.test(ctx.command)) {
+          throw new CommandBlockedError('no deletes', { vmId: ctx.vmId, command: ctx.command });
+        }
+      },
+      onPostRun(ctx) { seen.push(`post ${ctx.result.exitCode} ${ctx.result.stdout.trim()}`); },
+      onRunError(ctx) { seen.push(`error ${ctx.error.name}`); },
+    };
+    const audit = { onPostRun() { throw new Error('an observer that fails'); } };
+    const h = await SmolVM.fromId(vm.id, { callbacks: [guard] });
+    const warnings = [];
+    const onWarning = (w) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      assert.equal(h.addCallback(audit), h);
+      await assert.rejects(h.run('touch /tmp/cb-vetoed; rm -f /tmp/none'),
+        (e) => e instanceof CommandBlockedError && e.code === 'EBLOCKED' && e.vmId === vm.id);
+      const r = await h.run('test -e /tmp/cb-vetoed && echo ran; echo hi; exit 3', { shell: 'raw' });
+      assert.equal(r.exitCode, 3); // the failing observer changed nothing
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(h.run('true', { signal: ac.signal }), AbortError);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.deepEqual(seen, [
+        'pre touch /tmp/cb-vetoed; rm -f /tmp/none login',
+        'pre test -e /tmp/cb-vetoed && echo ran; echo hi; exit 3 raw', 'post 3 hi',
+        'pre true login', 'error AbortError',
+      ]);
+      assert.ok(warnings.some((m) => /onPostRun failed: an observer that fails/.test(m)), String(warnings));
+      assert.equal((await vm.run('echo plain')).stdout, 'plain\n'); // the shared handle has none
+      assert.throws(() => h.addCallback({}), ConfigError);
+      await assert.rejects(SmolVM.fromId(vm.id, { callbacks: [{ onPreRun: 1 }] }), ConfigError);
+    } finally {
+      process.off('warning', onWarning);
+      await h.close();
+    }
   });
 
   it('round-trips binary files', async () => {

@@ -45,17 +45,20 @@ from ._errors import (CommandBlockedError, CommandError, CommandExecutionUnavail
                       SnapshotNotFoundError, TimeoutError, UnsupportedError, ValidationError,
                       VMAlreadyExistsError, VMNotFoundError, VMStateError)
 from ._exec import Command
+from ._manager import SmolVMManager
 from ._native import ll as _ll
-from ._result import CommandResult, ExecEvent, VMInfo
+from ._result import CommandResult, ExecEvent, NetworkConfig, VMInfo
 from ._runtime import Runtime, default_runtime
 from ._state import VMState
 from ._stream import ExecStream
+from ._unavailable import SSH_BOOT_ARGS, DockerRootfsBuilder, ImageBuilder, unavailable_name
 from ._vm import VM, SmolVM
 
 __version__: str = _ll.smolvm_version()
 
 __all__ = [
-    "SmolVM", "VM", "VMConfig", "VMState", "Runtime", "CommandResult", "ExecEvent",
+    "SmolVM", "SmolVMManager", "VM", "VMConfig", "VMState", "Runtime", "CommandResult",
+    "ExecEvent", "NetworkConfig", "SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder",
     "ExecStream", "VMInfo", "Command", "Callback", "RunContext", "SmolVMError", "ConfigError",
     "NotFoundError", "VMStateError", "TimeoutError", "UnsupportedError", "CommandError",
     "CommandBlockedError", "VMAlreadyExistsError", "VMNotFoundError", "ValidationError",
@@ -78,3 +81,10 @@ def gc(runtime: Optional[Runtime] = None) -> int:
 def doctor(runtime: Optional[Runtime] = None) -> Dict[str, Any]:
     """What this host offers SmolVM, as a dict (the JSON of ``smolvm doctor``)."""
     return (runtime or default_runtime()).doctor()
+
+
+def __getattr__(name: str) -> Any:
+    """The SmolVM Python project's names for features SmolVM lacks
+    (``SnapshotInfo``, ``InternetSettings``, ``SSHClient`` ...) raise
+    :class:`UnsupportedError` naming the issue that will bring them."""
+    return unavailable_name(__name__, name)

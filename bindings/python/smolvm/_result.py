@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
+from ._config import VMConfig
 from ._state import VMState
 
-__all__ = ["CommandResult", "ExecEvent", "VMInfo"]
+__all__ = ["CommandResult", "ExecEvent", "VMInfo", "NetworkConfig"]
 
 
 def _text(data: bytes) -> str:
@@ -99,6 +100,20 @@ class ExecEvent:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    """A VM's network as the SmolVM Python project's ``VMInfo.network``
+    shows it. SmolVM's network plugins keep the rest to themselves, so only
+    ``guest_ip`` is known; the other fields are None."""
+
+    guest_ip: str
+    gateway_ip: Optional[str] = None
+    netmask: Optional[str] = None
+    tap_device: Optional[str] = None
+    guest_mac: Optional[str] = None
+    ssh_host_port: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class VMInfo:
     """A snapshot of a VM's record, read fresh by ``vm.info``.
 
@@ -113,7 +128,7 @@ class VMInfo:
     disk_mode: str
     vmm: str
     executor: str
-    network: str
+    network_backend: str  #: the network plugin ("none" without a network)
     accel: str
     kernel_path: str
     rootfs_path: str
@@ -143,6 +158,33 @@ class VMInfo:
         """The VMM's process id while the VM runs, else None."""
         return self.vmm_pid or None
 
+    @property
+    def config(self) -> VMConfig:
+        """The VM's options as a :class:`VMConfig` (the SmolVM Python
+        project's ``info.config``), with the backends resolved (``vmm``
+        "qemu", not "auto"). Its ``env_vars`` stay empty: see
+        ``vm.list_env_vars()``."""
+        return VMConfig(vm_id=self.id, vcpu_count=self.vcpu_count,
+                        mem_size_mib=self.mem_size_mib, disk_mode=self.disk_mode,
+                        kernel_path=self.kernel_path or None,
+                        rootfs_path=self.rootfs_path or None, vmm=self.vmm or "auto",
+                        executor=self.executor or "auto", network=self.network_backend or "none",
+                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib)
+
+    @property
+    def network(self) -> Optional[NetworkConfig]:
+        """The guest's network as a :class:`NetworkConfig`, None without one
+        (the SmolVM Python project's ``info.network``; the plugin that made
+        it is :attr:`network_backend`)."""
+        return NetworkConfig(guest_ip=self.ip) if self.ip else None
+
+    @property
+    def socket_path(self) -> None:
+        """Always None: a VM's VMM is reached through its supervisor, not
+        a socket for the caller (the SmolVM Python project's Firecracker
+        API socket)."""
+        return None
+
     def __call__(self) -> "VMInfo":
         """Itself: keeps ``vm.info()`` working now that ``info`` is a property."""
         return self
@@ -152,7 +194,7 @@ class VMInfo:
         return cls(
             id=info.id, state=info.state_name, vcpu_count=info.vcpu_count,
             mem_size_mib=info.mem_size_mib, disk_mode=info.disk_mode, vmm=info.vmm,
-            executor=info.executor, network=info.network, accel=info.accel,
+            executor=info.executor, network_backend=info.network, accel=info.accel,
             kernel_path=info.kernel_path, rootfs_path=info.rootfs_path,
             disk_path=info.disk_path, ip=info.ip or None, state_dir=info.state_dir,
             console_log=info.console_log, supervisor_pid=info.supervisor_pid,

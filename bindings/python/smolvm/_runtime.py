@@ -9,9 +9,10 @@ import threading
 import weakref
 from typing import Any, Dict, List, Optional, Union
 
+from ._errors import ConfigError
 from ._native import check, check_ptr, closed_error, ll
 
-__all__ = ["Runtime", "default_runtime"]
+__all__ = ["Runtime", "default_runtime", "runtime_for"]
 
 PathArg = Union[str, "os.PathLike[str]", None]
 
@@ -99,3 +100,22 @@ def default_runtime() -> Runtime:
         if _default is None:
             _default = Runtime()
         return _default
+
+
+_by_dir: Dict[str, Runtime] = {}
+
+
+def runtime_for(data_dir: PathArg = None, runtime: Optional[Runtime] = None) -> Runtime:
+    """The runtime of the SmolVM Python project's ``data_dir=`` (a state
+    folder; one runtime per folder and process), ``runtime`` itself, or the
+    default runtime. Giving both raises :class:`ConfigError`."""
+    if data_dir is None:
+        return runtime or default_runtime()
+    if runtime is not None:
+        raise ConfigError(f"data_dir={os.fspath(data_dir)!r} and runtime= both pick the "
+                          f"state folder: give one of them")
+    path = os.path.realpath(os.path.expanduser(os.fspath(data_dir)))
+    with _default_lock:
+        if path not in _by_dir:
+            _by_dir[path] = Runtime(state_dir=path)
+        return _by_dir[path]

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import weakref
+from pathlib import Path
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Type,
                     TypeVar, Union)
 
@@ -21,10 +22,12 @@ from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, Tim
                       UnsupportedError)
 from ._exec import Command, build_exec_opts, describe, result_from_native
 from ._native import any_to_bytes, check, check_ptr, closed_error, ll, raise_last
+from ._options import COMPAT_OPTIONS, compat_runtime
 from ._result import CommandResult, VMInfo
 from ._runtime import Runtime, default_runtime
 from ._state import VMState
 from ._stream import ExecStream
+from ._unavailable import DESKTOP, SNAPSHOTS, TEMPLATES, no_ssh_address, refuse
 
 __all__ = ["VM", "SmolVM"]
 
@@ -78,13 +81,13 @@ def _dispose(ptr: Any) -> None:
 # Keywords of the SmolVM Python project for features SmolVM does not have
 # yet: given a value, they raise UnsupportedError saying what to use.
 _NOT_YET = {
-    "internet_settings": "an egress allow-list is not available yet; network='auto' "
-                         "gives the VM NAT to everything, network='none' (the default) "
-                         "no network at all",
-    "mounts": "host folder mounts are not available yet; copy files in and out with "
-              "upload_file()/download_file() (or put_file()/get_file())",
-    "writable_mounts": "host folder mounts are not available yet; copy files in and out "
-                       "with upload_file()/download_file()",
+    "internet_settings": "an egress allow-list is not available yet (issue #20); "
+                         "network='auto' gives the VM NAT to everything, network='none' "
+                         "(the default) no network at all",
+    "mounts": "host folder mounts are not available yet (issue #20); copy files in and "
+              "out with upload_file()/download_file() (or put_file()/get_file())",
+    "writable_mounts": "host folder mounts are not available yet (issue #20); copy files "
+                       "in and out with upload_file()/download_file()",
 }
 
 
@@ -176,7 +179,15 @@ class VM:
                  callbacks: Optional[Sequence["Callback"]] = None,
                  internet_settings: Any = None,
                  mounts: Any = None,
-                 writable_mounts: bool = False) -> None:
+                 writable_mounts: bool = False,
+                 data_dir: Optional[PathArg] = None,
+                 socket_dir: Optional[PathArg] = None,
+                 image: Optional[str] = None,
+                 os: Optional[str] = None,
+                 qemu_machine: Optional[str] = None,
+                 ssh_user: Optional[str] = None,
+                 ssh_key_path: Optional[PathArg] = None,
+                 ssh_password: Optional[str] = None) -> None:
         """Records a new VM now (not booted; see :meth:`start`).
 
         ``config`` gives the options, and each keyword that is not None
@@ -189,9 +200,18 @@ class VM:
         :class:`VMAlreadyExistsError` (code ``"EEXISTS"``) if ``vm_id`` is
         taken, :class:`UnsupportedError` for ``internet_settings`` and
         ``mounts``, which SmolVM does not offer yet.
+
+        The SmolVM Python project's ``data_dir`` is the state folder (as
+        ``runtime=Runtime(state_dir=data_dir)``); ``image="default"``,
+        ``os="debian"``, ``qemu_machine="auto"`` and ``ssh_user="root"`` are
+        what SmolVM has, and other values, ``socket_dir``, ``ssh_key_path``
+        and ``ssh_password`` raise :class:`UnsupportedError` saying why.
         """
         _refuse_not_yet(internet_settings=internet_settings, mounts=mounts,
                         writable_mounts=writable_mounts)
+        rt = compat_runtime(runtime, data_dir=data_dir, socket_dir=socket_dir, image=image,
+                            os=os, qemu_machine=qemu_machine, ssh_user=ssh_user,
+                            ssh_key_path=ssh_key_path, ssh_password=ssh_password)
         if config is not None and not isinstance(config, VMConfig):
             raise ConfigError(f"config={config!r}: must be a VMConfig")
         cfg = (config or VMConfig()).merged(
@@ -202,7 +222,6 @@ class VM:
             memory=memory, disk_size=disk_size, backend=backend, comm_channel=comm_channel,
             env_vars=dict(env_vars) if env_vars is not None else None)
         self._callbacks: List[Callback] = check_callbacks(callbacks)
-        rt = runtime or default_runtime()
         self._create(cfg, rt)
 
     def _create(self, cfg: VMConfig, rt: Runtime) -> None:
@@ -239,16 +258,28 @@ class VM:
         return vm
 
     @classmethod
-    def from_id(cls: Type[V], vm_id: str, *, runtime: Optional[Runtime] = None) -> V:
+    def from_id(cls: Type[V], vm_id: str, *, runtime: Optional[Runtime] = None,
+                backend: Optional[str] = None, comm_channel: Optional[str] = None,
+                **compat: Any) -> V:
         """Attaches to an existing VM by id, from any process
         (``smolvm_vm_open``). Raises :class:`NotFoundError` if there is none.
-        The object does not own the VM: closing it leaves the VM alone."""
+        The object does not own the VM: closing it leaves the VM alone.
+
+        The SmolVM Python project's keywords are accepted: ``data_dir`` (the
+        state folder, see :class:`VM`), the ``ssh_*`` options as for the
+        constructor, and ``backend`` / ``comm_channel``, which must name
+        the VM's own (a VM keeps the ones it was created with)."""
         if not isinstance(vm_id, str):
             raise ConfigError(f"vm_id={vm_id!r}: must be a string")
-        rt = runtime or default_runtime()
+        rt = compat_runtime(runtime, **_compat_only(compat))
         ptr = check_ptr(ll.smolvm_swig_vm_open(rt.handle, vm_id))
         vm = cls.__new__(cls)
         vm._attach(ptr, rt, owned=False)
+        try:
+            _check_same_backends(vm, backend, comm_channel)
+        except BaseException:
+            vm.close()
+            raise
         return vm
 
     def _attach(self, ptr: Any, runtime: Runtime, owned: bool, bound: bool = False) -> None:
@@ -392,6 +423,47 @@ class VM:
         self."""
         check(self._call(ll.smolvm_swig_vm_resume))
         return self
+
+    def snapshot(self, snapshot_id: Optional[str] = None, **kwargs: Any) -> Any:
+        """The SmolVM Python project's snapshot: not available yet (issue
+        #18); raises :class:`UnsupportedError`. :meth:`pause` and
+        :meth:`resume` are."""
+        refuse("snapshot", SNAPSHOTS)
+
+    @classmethod
+    def from_snapshot(cls, snapshot_id: str, **kwargs: Any) -> Any:
+        """Not available yet (issue #18); raises :class:`UnsupportedError`."""
+        refuse("from_snapshot", SNAPSHOTS)
+
+    @classmethod
+    def from_image(cls, image: Any, **kwargs: Any) -> Any:
+        """Not available yet (issue #23, templates); raises
+        :class:`UnsupportedError`. ``SmolVM(kernel_path=, rootfs_path=)``
+        boots files of your own."""
+        refuse("from_image", TEMPLATES)
+
+    @classmethod
+    def browser(cls, *args: Any, **kwargs: Any) -> Any:
+        """The project's browser sandbox: not available; raises
+        :class:`UnsupportedError`."""
+        refuse("browser", DESKTOP)
+
+    @classmethod
+    def desktop(cls, *args: Any, **kwargs: Any) -> Any:
+        """The project's desktop sandbox: not available; raises
+        :class:`UnsupportedError`."""
+        refuse("desktop", DESKTOP)
+
+    def ssh_commands(self, **kwargs: Any) -> Dict[str, str]:
+        """Refused: the VM has no SSH address for the caller; ``smolvm ssh
+        ID`` opens a shell in a VM created with ``comm_channel="ssh"``."""
+        refuse("ssh_commands", no_ssh_address(self.id))
+
+    @property
+    def data_dir(self) -> Path:
+        """The VM's own folder (its logs, sockets and disk), the SmolVM
+        Python project's ``vm.data_dir``."""
+        return Path(self.info.state_dir)
 
     def delete(self) -> None:
         """Stops the VM if needed and removes its disk, files and record.
@@ -761,9 +833,11 @@ class SmolVM(VM):
         """As :class:`VM`, except that an existing ``vm_id`` (given here or
         in ``config``) is attached to instead of refused; the other options
         then apply to nothing and must be left out."""
+        compat = {k: options.pop(k) for k in COMPAT_OPTIONS if k in options}
+        runtime = compat_runtime(runtime, **compat)
         name = vm_id if vm_id is not None else (config.vm_id if config else None)
         if name is not None:
-            rt = runtime or default_runtime()
+            rt = runtime
             ptr = _open_if_exists(rt, name)
             if ptr is not None:
                 self._attach(ptr, rt, owned=False)
@@ -841,6 +915,29 @@ class SmolVM(VM):
                     r.delete()
             raise errors[0]
         return list(results)  # type: ignore[arg-type]
+
+
+def _compat_only(options: Mapping[str, Any]) -> Dict[str, Any]:
+    """options, after checking each is one of COMPAT_OPTIONS (a TypeError
+    naming an unknown keyword, as Python's own calls do)."""
+    unknown = sorted(set(options) - set(COMPAT_OPTIONS))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+    return dict(options)
+
+
+def _check_same_backends(vm: VM, backend: Optional[str], comm_channel: Optional[str]) -> None:
+    """Attaching cannot change a VM's backends: a backend or comm_channel
+    given must be the VM's own ("auto" matches any)."""
+    if backend is None and comm_channel is None:
+        return
+    info = vm.info
+    wanted = VMConfig(backend=backend, comm_channel=comm_channel)
+    for name, given, have in (("backend", wanted.vmm, info.vmm),
+                              ("comm_channel", wanted.executor, info.executor)):
+        if given != "auto" and given != have:
+            raise ConfigError(f"{name}={backend if name == 'backend' else comm_channel!r}: "
+                              f"vm '{vm.id}' was created with {have!r} and keeps it")
 
 
 def _open_if_exists(rt: Runtime, vm_id: str) -> Any:

@@ -93,13 +93,106 @@ def test_output_is_stdout_stripped() -> None:
 @pytest.mark.novm
 def test_features_not_offered_yet_are_a_clear_refusal() -> None:
     before = smolvm.list_vms()
-    with pytest.raises(smolvm.UnsupportedError, match="internet_settings=.*allow-list"):
+    with pytest.raises(smolvm.UnsupportedError, match="internet_settings=.*allow-list.*#20"):
         SmolVM(internet_settings={"allowed_domains": ["example.com"]})
-    with pytest.raises(NotImplementedError, match="mounts=.*upload_file"):
+    with pytest.raises(NotImplementedError, match="mounts=.*#20.*upload_file"):
         SmolVM(mounts=["/tmp:/data"])
+    with pytest.raises(NotImplementedError, match="writable_mounts=True.*#20"):
+        SmolVM(writable_mounts=True)
     with pytest.raises(smolvm.ConfigError, match="callbacks"):
         SmolVM(callbacks=[object()])
     assert smolvm.list_vms() == before
+
+
+@pytest.mark.novm
+def test_the_projects_names_for_missing_features_say_which_issue() -> None:
+    # Reached as the project's docs reach them: an error naming the issue,
+    # not an AttributeError or ImportError.
+    from smolvm import SSH_BOOT_ARGS, ImageBuilder
+    from smolvm.build import DockerRootfsBuilder
+    builder = ImageBuilder()  # the docs make one, then build
+    with pytest.raises(smolvm.UnsupportedError,
+                       match=r"ImageBuilder.build_alpine_ssh: .*issue #23.*smolvm image build"):
+        builder.build_alpine_ssh(name="my-custom-image", ssh_password="x")
+    with pytest.raises(NotImplementedError, match="issue #23"):
+        DockerRootfsBuilder().build("Dockerfile")
+    for name, issue in (("SnapshotInfo", "#18"), ("SnapshotType", "#18"),
+                        ("InternetSettings", "#20"), ("WorkspaceMount", "#20"),
+                        ("ImageManager", "#23")):
+        with pytest.raises(smolvm.UnsupportedError, match=f"smolvm.{name}: .*issue {issue}"):
+            exec(f"from smolvm import {name}")
+        with pytest.raises(smolvm.UnsupportedError, match=f"issue {issue}"):
+            getattr(smolvm.types, name)
+    with pytest.raises(smolvm.UnsupportedError, match="no Python SSH client"):
+        smolvm.SSHClient
+    assert not hasattr(smolvm, "NoSuchName")  # anything else stays an AttributeError
+    # SSH_BOOT_ARGS is a value: the default image needs no extra kernel arguments.
+    assert SSH_BOOT_ARGS == "" and VMConfig(boot_args=SSH_BOOT_ARGS).boot_args == ""
+
+
+@pytest.mark.novm
+def test_constructor_options_of_the_project() -> None:
+    before = smolvm.list_vms()
+    refused = [
+        (dict(image="s3://bucket/img.qcow2"), r"image='s3://.*'default'.*issue #23"),
+        (dict(os="ubuntu"), r"os='ubuntu': must be one of 'debian'.*issue #23"),
+        (dict(os="windows", ssh_password="hunter2"), r"os='windows'"),
+        (dict(qemu_machine="q35"), r"qemu_machine='q35': must be one of 'auto'"),
+        (dict(ssh_user="agent"), r"ssh_user='agent': must be one of 'root'.*issue #21"),
+        (dict(ssh_key_path="/tmp/key"), r"ssh_key_path='/tmp/key': .*key of each VM's own"),
+        (dict(ssh_password="hunter2"), r"ssh_password: .*never a password"),
+        (dict(socket_dir="/tmp/s"), r"socket_dir='/tmp/s': .*data_dir="),
+    ]
+    for options, message in refused:
+        with pytest.raises(smolvm.UnsupportedError, match=message):
+            SmolVM(**options)
+        with pytest.raises(smolvm.UnsupportedError, match=message):
+            SmolVM.from_id("whatever", **options)
+    assert "hunter2" not in repr(_refusal(ssh_password="hunter2").details)
+    with pytest.raises(smolvm.ConfigError, match="data_dir=.*runtime= both"):
+        SmolVM(data_dir="/tmp/x", runtime=smolvm.default_runtime())
+    with pytest.raises(TypeError, match="unexpected keyword.*colour"):
+        SmolVM.from_id("whatever", colour="red")
+    # What SmolVM has is accepted: the default image, Debian, root.
+    vm = SmolVM(image="default", os="debian", qemu_machine="auto", ssh_user="root")
+    try:
+        info = vm.info
+        assert info.config.vm_id == vm.vm_id and info.config.backend == info.vmm
+        assert info.network is None  # network="none", the default
+        with pytest.raises(smolvm.ConfigError, match=r"comm_channel='ssh': .*keeps it"):
+            SmolVM.from_id(vm.vm_id, comm_channel="ssh")
+        same = SmolVM.from_id(vm.vm_id, backend="auto", comm_channel="vsock",
+                              ssh_user="root")
+        assert not same.owned
+        same.close()
+    finally:
+        vm.delete()
+    assert smolvm.list_vms() == before
+
+
+@pytest.mark.novm
+def test_vm_methods_of_missing_features_say_which_issue() -> None:
+    for call, message in ((lambda: SmolVM.from_snapshot("snap-1"), r"from_snapshot: .*#18"),
+                          (lambda: SmolVM.from_image(object()), r"from_image: .*#23"),
+                          (lambda: SmolVM.browser(headless=True), r"browser: .*not available"),
+                          (lambda: SmolVM.desktop(), r"desktop: .*not available")):
+        with pytest.raises(smolvm.UnsupportedError, match=message):
+            call()
+    vm = SmolVM()
+    try:
+        with pytest.raises(smolvm.UnsupportedError, match=r"snapshot: .*issue #18"):
+            vm.snapshot("snap-1", snapshot_type="disk")
+        with pytest.raises(smolvm.UnsupportedError, match=f"smolvm ssh {vm.vm_id}"):
+            vm.ssh_commands(ssh_user="root")
+        assert vm.data_dir.is_dir() and vm.vm_id in str(vm.data_dir)
+    finally:
+        vm.delete()
+
+
+def _refusal(**options: object) -> smolvm.SmolVMError:
+    with pytest.raises(smolvm.SmolVMError) as caught:
+        SmolVM(**options)
+    return caught.value
 
 
 @pytest.mark.novm

@@ -446,6 +446,86 @@ def test_readme_environment_variables(env_vm: SmolVM) -> None:
     assert vm.run("echo $API_KEY").output == "sk-..."
 
 
+# ---- the docs' quickstart and basic-usage guide (read at
+# www.mintlify.com/CelestoAI/smolVM/quickstart and /guides/basic-usage) ----
+
+def test_quickstart_execute_commands(sandbox: SmolVM) -> None:
+    # Quickstart, "Execute commands", on the module's sandbox.
+    vm = sandbox
+    result = vm.run("echo $HOME")
+    print(result.output)  # /root
+    print(result.exit_code)
+
+    assert (result.output, result.exit_code) == ("/root", 0)
+
+
+def test_basic_usage_running_commands(sandbox: SmolVM) -> None:
+    # Basic usage, "Running Commands", on the module's sandbox.
+    vm = sandbox
+    result = vm.run("ls -la /")
+    print(result.stdout)  # Command output
+    print(result.exit_code)  # Exit status (0 = success)
+    print(result.ok)  # True if exit_code == 0
+    assert result.ok and " etc" in result.stdout
+
+    result = vm.run("sleep 10", timeout=60)  # Commands with custom timeout
+    assert result.ok and result.duration >= 10
+
+    result = vm.run("exit 1")
+    if not result.ok:
+        print(f"Command failed: {result.stderr}")
+    assert (result.ok, result.exit_code) == (False, 1)
+
+    # "Shell Modes": login (default) and raw.
+    assert vm.run("echo $HOME", shell="login").output == "/root"
+    assert vm.run("/bin/ls", shell="raw").ok
+
+    # "VM Properties"
+    print(vm.vm_id)
+    print(vm.status)
+    assert (vm.vm_id, vm.status) == ("my-sandbox", VMState.RUNNING)
+
+
+# ---- docs.celesto.ai/smolvm/api/vminfo and the SmolVMManager API page ----
+
+def test_vminfo_accessing_vm_information(capsys) -> None:
+    # https://docs.celesto.ai/smolvm/api/vminfo, "Accessing VM Information".
+    with SmolVM() as vm:
+        info = vm.info
+
+        print(f"VM ID: {info.vm_id}")
+        print(f"Status: {info.status.value}")
+        print(f"vCPUs: {info.config.vcpu_count}")
+        print(f"Memory: {info.config.mem_size_mib} MiB")
+
+        if info.network:
+            print(f"Guest IP: {info.network.guest_ip}")
+            print(f"TAP device: {info.network.tap_device}")
+
+        if info.pid:
+            print(f"PID: {info.pid}")
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == [f"VM ID: {info.vm_id}", "Status: running", "vCPUs: 2",
+                       "Memory: 512 MiB"]
+    assert out[4] == f"PID: {info.pid}" and len(out) == 5  # no network: network="none"
+
+
+def test_smolvm_manager_from_id() -> None:
+    # www.mintlify.com/CelestoAI/smolVM/api/smolvm-manager, "from_id": the
+    # manager of the store that holds "my-vm", made here first.
+    from smolvm.vm import SmolVMManager
+
+    SmolVMManager().create(VMConfig(vm_id="my-vm"))
+    try:
+        sdk = SmolVMManager.from_id("my-vm")
+        info = sdk.get("my-vm")
+        print(info.status)
+        assert info.status == VMState.CREATED and str(info.status) == "created"
+    finally:
+        SmolVMManager().delete("my-vm")
+
+
 # ---- docs.celesto.ai/smolvm/guides/vm-lifecycle ----
 
 def test_lifecycle_context_manager() -> None:

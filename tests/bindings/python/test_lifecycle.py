@@ -26,7 +26,7 @@ def test_identity_status_and_info(vm: SmolVM) -> None:
     assert info.disk_size_mib == (os.path.getsize(info.rootfs_path) + (1 << 20) - 1) >> 20
     assert info.vmm == "qemu" and info.accel in ("kvm", "tcg")
     assert info.supervisor_pid > 0 and info.started_at_ms >= info.created_at_ms
-    assert vm.ip is None and info.network == "none"  # no network backend yet
+    assert vm.ip is None and info.network_backend == "none" and info.network is None
     assert vm.id in smolvm.list_vms()
     assert vm.owned and not vm.closed
 

@@ -179,7 +179,9 @@ class VMInfo:
                         kernel_path=self.kernel_path or None,
                         rootfs_path=self.rootfs_path or None, vmm=self.vmm or "auto",
                         executor=self.executor or "auto", network=self.network_backend or "none",
-                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib)
+                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib,
+                        ttl_s=self.ttl_s, on_ttl=self.on_ttl,
+                        idle_timeout_s=self.idle_timeout_s, on_idle=self.on_idle)
 
     @property
     def network(self) -> Optional[NetworkConfig]:

@@ -111,7 +111,7 @@ def test_lifetime_policy_is_kept_and_bad_values_are_refused() -> None:
     with pytest.raises(smolvm.ConfigError, match="on_idle='nap': must be one of pause|stop|delete"):
         VM(VMConfig(on_idle="nap"))
     with pytest.raises(smolvm.ConfigError, match="ttl_s=2592001: must be 0..2592000"):
-        VM(VMConfig(ttl_s=2592001))
+        VM(ttl_s=2592001)
     assert smolvm.list_vms() == before
 
 

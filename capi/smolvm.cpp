@@ -15,6 +15,7 @@
 #include "core/common/error.h"
 #include "core/common/names.h"
 #include "core/common/paths.h"
+#include "core/common/process.h"
 #include "core/host/doctor.h"
 #include "core/plugins/plugin_report_json.h"
 #include "core/runtime/guest_session.h"
@@ -115,13 +116,14 @@ template <>
 struct Versions<smolvm_vm_options> {
   static constexpr const char* name = "vm options";
   static constexpr size_t sizes[] = {offsetof(smolvm_vm_options, delete_with_owner),
+                                     offsetof(smolvm_vm_options, on_ttl),
                                      sizeof(smolvm_vm_options)};
 };
 template <>
 struct Versions<smolvm_vm_info> {
   static constexpr const char* name = "vm info";
   static constexpr size_t sizes[] = {offsetof(smolvm_vm_info, disk_size_mib),
-                                     sizeof(smolvm_vm_info)};
+                                     offsetof(smolvm_vm_info, on_ttl), sizeof(smolvm_vm_info)};
 };
 template <>
 struct Versions<smolvm_start_options> {
@@ -473,6 +475,12 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
       if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, delete_with_owner)) {
         spec.delete_with_owner = opts->delete_with_owner != 0;
       }
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, idle_timeout_s)) {
+        spec.ttl_s = opts->ttl_s;
+        spec.idle_timeout_s = opts->idle_timeout_s;
+        if (opts->on_ttl) spec.on_ttl = opts->on_ttl;
+        if (opts->on_idle) spec.on_idle = opts->on_idle;
+      }
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
@@ -631,6 +639,12 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     vm->info_limits = limits.dump();
     i->limits = vm->info_limits.c_str();
     i->disk_size_mib = rt.disk_size_mib;
+    i->on_ttl = r.spec.on_ttl.c_str();
+    i->on_idle = r.spec.on_idle.c_str();
+    i->paused_by = rt.paused_by.c_str();
+    i->ttl_left_ms = smolvm::ttl_left_ms(r, smolvm::now_ms());
+    i->ttl_s = r.spec.ttl_s;
+    i->idle_timeout_s = r.spec.idle_timeout_s;
     std::memcpy(out, &full, size);
   });
 }

@@ -42,6 +42,43 @@ unsigned long Args::number(const std::string& f, unsigned long fallback, unsigne
   return parse_number(f, it->second.back(), lo, hi, zero_ok);
 }
 
+unsigned long Args::seconds(const std::string& f, unsigned long max_s) const {
+  auto it = values.find(f);
+  if (it == values.end() || it->second.empty()) return 0;
+  std::string value = it->second.back();
+  unsigned long unit = 1;
+  if (!value.empty()) {
+    switch (value.back()) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        unit = 0;
+    }
+  }
+  const std::string digits = unit ? value.substr(0, value.size() - 1) : value;
+  const std::string rule =
+      "a whole number of seconds, or with a unit s, m, h or d (e.g. 90, "
+      "15m, 2h), at most " +
+      std::to_string(max_s) + " s";
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+      digits.size() > 12) {
+    throw UsageError(f + "=" + value + ": must be " + rule);
+  }
+  const unsigned long n = std::stoul(digits) * (unit ? unit : 1);
+  if (n > max_s) throw UsageError(f + "=" + value + ": must be " + rule);
+  return n;
+}
+
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& value_flags,
                 const std::set<std::string>& bool_flags,
                 const std::map<std::string, std::string>& aliases) {

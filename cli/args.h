@@ -29,6 +29,9 @@ struct Args {
   // and the range otherwise (an empty or negative value too).
   unsigned long number(const std::string& f, unsigned long fallback, unsigned long lo,
                        unsigned long hi, bool zero_ok = false) const;
+  // A duration in seconds: a whole number with an optional unit s, m, h or
+  // d ("90", "90s", "15m", "2h", "1d"), at most max_s; 0 when absent.
+  unsigned long seconds(const std::string& f, unsigned long max_s) const;
 };
 
 // The same check for a value that is not a flag's ("guest port", "3000").

@@ -153,14 +153,15 @@ int cmd_ls(const std::vector<std::string>& argv) {
     for (const auto& v : all) std::cout << v["id"].get<std::string>() << "\n";
     return 0;
   }
-  std::printf("%-22s %-9s %5s %7s %-9s %-5s %s\n", "ID", "STATE", "VCPUS", "MEM", "DISK", "ACCEL",
-              "CREATED");
+  std::printf("%-22s %-9s %5s %7s %-9s %-5s %-19s %s\n", "ID", "STATE", "VCPUS", "MEM", "DISK",
+              "ACCEL", "CREATED", "LIFETIME");
   for (const auto& v : all) {
-    std::printf("%-22s %-9s %5u %6uM %-9s %-5s %s\n", v["id"].get<std::string>().c_str(),
+    std::printf("%-22s %-9s %5u %6uM %-9s %-5s %-19s %s\n", v["id"].get<std::string>().c_str(),
                 v["state"].get<std::string>().c_str(), v["vcpu_count"].get<unsigned>(),
                 v["mem_size_mib"].get<unsigned>(), v["disk_mode"].get<std::string>().c_str(),
                 v["accel"].get<std::string>().empty() ? "-" : v["accel"].get<std::string>().c_str(),
-                v["created_at"].get<std::string>().c_str());
+                v["created_at"].get<std::string>().c_str(),
+                lifetime_summary(v["lifetime"]).c_str());
   }
   return 0;
 }

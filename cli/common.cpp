@@ -1,6 +1,8 @@
 #include "cli/common.h"
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 namespace smolvm_cli {
 
@@ -18,6 +20,40 @@ std::string format_time_ms(int64_t ms) {
   char buf[32];
   strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", localtime(&t));
   return buf;
+}
+
+std::string format_span_s(uint64_t s) {
+  static constexpr uint64_t kSeconds[] = {86400, 3600, 60, 1};
+  static constexpr const char* kNames[] = {"d", "h", "m", "s"};
+  for (size_t u = 0; u < std::size(kSeconds); ++u) {
+    if (s < kSeconds[u] && u + 1 < std::size(kSeconds)) continue;
+    std::string out = std::to_string(s / kSeconds[u]) + kNames[u];
+    const uint64_t rest = s % kSeconds[u];
+    if (u + 1 < std::size(kSeconds) && rest / kSeconds[u + 1] > 0) {
+      out += std::to_string(rest / kSeconds[u + 1]) + kNames[u + 1];
+    }
+    return out;
+  }
+  return "0s";
+}
+
+std::string lifetime_summary(const nlohmann::json& l) {
+  std::vector<std::string> parts;
+  if (l.value("ttl_s", 0u) > 0) {
+    const int64_t left = l.value("ttl_left_ms", int64_t{-1});
+    parts.push_back("ttl " +
+                    format_span_s(static_cast<uint64_t>(std::max<int64_t>(left, 0)) / 1000) + " (" +
+                    l.value("on_ttl", std::string()) + ")");
+  }
+  if (l.value("paused_by", std::string()) == "idle") {
+    parts.push_back("idle: paused");
+  } else if (l.value("idle_timeout_s", 0u) > 0) {
+    parts.push_back("idle " + format_span_s(l.value("idle_timeout_s", 0u)) + " (" +
+                    l.value("on_idle", std::string()) + ")");
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out.empty() ? "-" : out;
 }
 
 nlohmann::json info_json(smolvm_vm* vm) {
@@ -45,13 +81,20 @@ nlohmann::json info_json(smolvm_vm* vm) {
           {"created_at", format_time_ms(i.created_at_ms)},
           {"started_at", format_time_ms(i.started_at_ms)},
           {"last_error", i.last_error},
+          {"lifetime",
+           {{"ttl_s", i.ttl_s},
+            {"on_ttl", i.on_ttl},
+            {"ttl_left_ms", i.ttl_left_ms},
+            {"idle_timeout_s", i.idle_timeout_s},
+            {"on_idle", i.on_idle},
+            {"paused_by", i.paused_by}}},
           {"limits", nlohmann::json::parse(i.limits ? i.limits : "{}", nullptr, false)}};
 }
 
 const std::set<std::string> kCreateValueFlags = {
-    "--id",      "--vcpus",  "--mem",         "--disk-mode", "--disk-size",
-    "--kernel",  "--rootfs", "--boot-args",   "--vmm",       "--executor",
-    "--network", "--accel",  "--boot-timeout"};
+    "--id",           "--vcpus",     "--mem",          "--disk-mode", "--disk-size", "--kernel",
+    "--rootfs",       "--boot-args", "--vmm",          "--executor",  "--network",   "--accel",
+    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle"};
 
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
   smolvm_vm_options_init(&o);
@@ -80,6 +123,10 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.accel = str("--accel");
   o.boot_timeout_s =
       static_cast<uint32_t>(a.number("--boot-timeout", 0, 1, SMOLVM_BOOT_TIMEOUT_S_MAX, true));
+  o.ttl_s = static_cast<uint32_t>(a.seconds("--ttl", SMOLVM_LIFETIME_S_MAX));
+  o.idle_timeout_s = static_cast<uint32_t>(a.seconds("--idle-timeout", SMOLVM_LIFETIME_S_MAX));
+  o.on_ttl = str("--on-ttl");
+  o.on_idle = str("--on-idle");
 }
 
 }  // namespace smolvm_cli

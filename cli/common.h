@@ -36,6 +36,11 @@ struct Vm {
 
 nlohmann::json info_json(smolvm_vm* vm);
 std::string format_time_ms(int64_t ms);
+// A span for people, its two largest units: "45s", "4m59s", "2h5m", "3d4h".
+std::string format_span_s(uint64_t s);
+// `smolvm ls`'s LIFETIME column from info_json's "lifetime": what is left
+// of the ttl and the idle timeout ("ttl 4m59s, idle 5m"), "-" for none.
+std::string lifetime_summary(const nlohmann::json& lifetime);
 
 // Each command: argv after the command name; returns the exit code.
 int cmd_create(const std::vector<std::string>& argv);

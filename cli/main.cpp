@@ -23,54 +23,43 @@ struct Entry {
   const char* help;
 };
 
+// clang-format off
+const char kCreateHelp[] =
+    "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
+    "                     [--disk-size MIB] [--kernel PATH] [--rootfs PATH] [--boot-args ARGS]\n"
+    "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
+    "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS]\n"
+    "                     [--ttl SPAN] [--on-ttl delete|stop]\n"
+    "                     [--idle-timeout SPAN] [--on-idle pause|stop|delete] [--start]\n"
+    "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
+    "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(SMOLVM_VCPU_DEFAULT) " vCPUs ("
+    SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), "
+    SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".."
+    SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MAX) "),\n"
+    "isolated disk, the default image from `smolvm image build`, accel auto\n"
+    "(KVM where the host has hardware KVM, else TCG), network none (no NIC;\n"
+    "--network auto gives it a TAP, NAT and isolation).\n"
+    "NAME is a plugin of that kind (`smolvm plugins` lists those installed; SmolVM\n"
+    "ships vmm qemu and firecracker, executor agent and ssh, network nftables and\n"
+    "iptables). auto picks the best the host supports.\n"
+    "--disk-size MIB makes the isolated disk larger than the image (up to\n"
+    SMOLVM_CLI_STR(SMOLVM_DISK_MIB_MAX) "); the guest's / grows into it at boot, and the host\n"
+    "file takes only what the guest writes.\n"
+    "Lifetimes, enforced by the VM's supervisor with or without a client (SPAN: 90,\n"
+    "90s, 15m, 2h, 1d; at most 30d; none by default):\n"
+    "  --ttl SPAN          running time one boot may have (paused time does not\n"
+    "                      count); then --on-ttl: delete (default) or stop\n"
+    "  --idle-timeout SPAN time with no command or copy under way; then --on-idle:\n"
+    "                      pause (default; the next command or copy resumes it),\n"
+    "                      stop or delete\n"
+    "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
+    "environment variables override its fields.";
+// clang-format on
+
 const std::map<std::string, Entry>& commands() {
   using namespace smolvm_cli;
   static const std::map<std::string, Entry> table = {
-      {"create",
-       {cmd_create, "record a new VM (and its disk); --start boots it",
-        "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
-        "                     [--disk-size MIB] [--kernel PATH] [--rootfs PATH] [--boot-args "
-        "ARGS]\n"
-        "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
-        "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
-        "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
-        "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(
-            SMOLVM_VCPU_DEFAULT) " vCPUs "
-                                 "(" SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), " SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".." SMOLVM_CLI_STR(
-                                     SMOLVM_MEM_MIB_MAX) "),\n"
-                                                         "isolated disk, the default image from "
-                                                         "`smolvm image build`, accel auto\n"
-                                                         "(KVM where the host has hardware KVM, "
-                                                         "else TCG), network none (no NIC;\n"
-                                                         "--network auto gives it a TAP, NAT and "
-                                                         "isolation).\n"
-                                                         "NAME is a plugin of that kind (`smolvm "
-                                                         "plugins` lists those installed; SmolVM\n"
-                                                         "ships vmm qemu and firecracker, executor "
-                                                         "agent and ssh, network nftables and\n"
-                                                         "iptables). auto picks the best the host "
-                                                         "supports.\n"
-                                                         "--disk-size MIB makes the isolated disk "
-                                                         "larger than the image (up "
-                                                         "to\n" SMOLVM_CLI_STR(
-                                                             SMOLVM_DISK_MIB_MAX) "); the guest's "
-                                                                                  "/ grows into it "
-                                                                                  "at boot, and "
-                                                                                  "the host file "
-                                                                                  "takes\n"
-                                                                                  "only what the "
-                                                                                  "guest writes.\n"
-                                                                                  "--profile "
-                                                                                  "creates from a "
-                                                                                  "YAML profile "
-                                                                                  "(examples/"
-                                                                                  "profiles/); "
-                                                                                  "SMOLVM_PROFILE_*"
-                                                                                  "\n"
-                                                                                  "environment "
-                                                                                  "variables "
-                                                                                  "override its "
-                                                                                  "fields."}},
+      {"create", {cmd_create, "record a new VM (and its disk); --start boots it", kCreateHelp}},
       {"start",
        {cmd_start, "boot a VM and wait for its agent",
         "usage: smolvm start ID [--boot-timeout SECONDS]\nBoots the VM and returns once its "
@@ -131,7 +120,11 @@ const std::map<std::string, Entry>& commands() {
        {cmd_rm, "delete VMs (stopping them first)",
         "usage: smolvm rm [-f] ID...\nStops each VM if it runs and removes its disk, logs, "
         "processes and record.\n-f: ignore VMs that do not exist."}},
-      {"ls", {cmd_ls, "list VMs", "usage: smolvm ls [--json] [-q]\n-q prints ids only."}},
+      {"ls",
+       {cmd_ls, "list VMs",
+        "usage: smolvm ls [--json] [-q]\n-q prints ids only. LIFETIME shows the running time "
+        "left of a VM's ttl and its\nidle timeout (create --ttl, --idle-timeout), with what "
+        "happens then."}},
       {"port",
        {cmd_port, "forward host ports to a VM",
         "usage: smolvm port ID [ls]\n       smolvm port ID add GUEST[:HOST] [--addr A] [--udp]\n"

@@ -383,6 +383,7 @@ typedef struct smolvm_swig_vm_opts {
   smolvm_vm_options o;
   char *vm_id, *disk_mode, *kernel_path, *rootfs_path, *boot_args;
   char *vmm, *executor, *network, *accel;
+  char *on_ttl, *on_idle;
 } smolvm_swig_vm_opts;
 
 smolvm_swig_vm_opts *smolvm_swig_vm_opts_new(void) {
@@ -409,6 +410,8 @@ void smolvm_swig_vm_opts_free(smolvm_swig_vm_opts *v) {
   free(v->executor);
   free(v->network);
   free(v->accel);
+  free(v->on_ttl);
+  free(v->on_idle);
   free(v);
 }
 
@@ -431,11 +434,13 @@ int smolvm_swig_vm_opts_set_str(smolvm_swig_vm_opts *v, const char *field, const
   SMOLVM_SWIG_FIELD(executor)
   SMOLVM_SWIG_FIELD(network)
   SMOLVM_SWIG_FIELD(accel)
+  SMOLVM_SWIG_FIELD(on_ttl)
+  SMOLVM_SWIG_FIELD(on_idle)
 #undef SMOLVM_SWIG_FIELD
   if (!slot) {
     snprintf(msg, sizeof msg,
              "vm option '%s': unknown string field (known: vm_id, disk_mode, kernel_path, "
-             "rootfs_path, boot_args, vmm, executor, network, accel)", field);
+             "rootfs_path, boot_args, vmm, executor, network, accel, on_ttl, on_idle)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
   rc = smolvm_swig_set_copy(slot, value);
@@ -459,10 +464,14 @@ int smolvm_swig_vm_opts_set_u32(smolvm_swig_vm_opts *v, const char *field, uint3
     v->o.disk_size_mib = value;
   } else if (strcmp(field, "delete_with_owner") == 0) {
     v->o.delete_with_owner = value;
+  } else if (strcmp(field, "ttl_s") == 0) {
+    v->o.ttl_s = value;
+  } else if (strcmp(field, "idle_timeout_s") == 0) {
+    v->o.idle_timeout_s = value;
   } else {
     snprintf(msg, sizeof msg,
              "vm option '%s': unknown integer field (known: vcpu_count, mem_size_mib, "
-             "boot_timeout_s, disk_size_mib, delete_with_owner)", field);
+             "boot_timeout_s, disk_size_mib, delete_with_owner, ttl_s, idle_timeout_s)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
   return 0;
@@ -590,7 +599,8 @@ static const size_t smolvm_swig_info_strings[] = {
     offsetof(smolvm_vm_info, rootfs_path), offsetof(smolvm_vm_info, disk_path),
     offsetof(smolvm_vm_info, ip),          offsetof(smolvm_vm_info, state_dir),
     offsetof(smolvm_vm_info, console_log), offsetof(smolvm_vm_info, last_error),
-    offsetof(smolvm_vm_info, limits)};
+    offsetof(smolvm_vm_info, limits),      offsetof(smolvm_vm_info, on_ttl),
+    offsetof(smolvm_vm_info, on_idle),     offsetof(smolvm_vm_info, paused_by)};
 #define SMOLVM_SWIG_INFO_NSTR (sizeof smolvm_swig_info_strings / sizeof smolvm_swig_info_strings[0])
 
 static const char **smolvm_swig_info_field(smolvm_vm_info *info, size_t i) {

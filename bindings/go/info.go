@@ -29,6 +29,16 @@ type Info struct {
 	CreatedAt     time.Time
 	StartedAt     time.Time // zero if never started
 	LastError     string    // why it failed or stopped unexpectedly
+	// The lifetime policy (see Options) and what is left of it: TTLLeft is
+	// the running time left of this boot (frozen while paused, the whole
+	// TTL while not running), -1 without a TTL; PausedBy is "idle" when
+	// the idle policy paused the VM, else "".
+	TTL         time.Duration
+	OnTTL       string
+	TTLLeft     time.Duration
+	IdleTimeout time.Duration
+	OnIdle      string
+	PausedBy    string
 }
 
 // Info reads the VM's record afresh.
@@ -50,6 +60,12 @@ func (vm *VM) Info() (Info, error) {
 			ConsoleLog: p.GetConsole_log(), SupervisorPID: p.GetSupervisor_pid(),
 			VMMPID: p.GetVmm_pid(), CreatedAt: fromMillis(p.GetCreated_at_ms()),
 			StartedAt: fromMillis(p.GetStarted_at_ms()), LastError: p.GetLast_error(),
+			TTL: time.Duration(p.GetTtl_s()) * time.Second, OnTTL: p.GetOn_ttl(),
+			IdleTimeout: time.Duration(p.GetIdle_timeout_s()) * time.Second, OnIdle: p.GetOn_idle(),
+			PausedBy: p.GetPaused_by(), TTLLeft: -1,
+		}
+		if left := p.GetTtl_left_ms(); left >= 0 {
+			out.TTLLeft = time.Duration(left) * time.Millisecond
 		}
 		return nil
 	})

@@ -58,6 +58,16 @@ type Options struct {
 	DeleteWithOwner bool
 	// Hooks of the handle New returns (see Hooks; AddHooks adds more).
 	Hooks []Hooks
+	// Lifetimes, enforced by the VM's supervisor with or without a client
+	// (whole seconds, rounded up; 0: none). TTL is the running time one boot
+	// may have, paused time not counted; then OnTTL: "delete" (default) or
+	// "stop". IdleTimeout is the time with no command or copy under way;
+	// then OnIdle: "pause" (default; the next command resumes the VM),
+	// "stop" or "delete".
+	TTL         time.Duration
+	OnTTL       string
+	IdleTimeout time.Duration
+	OnIdle      string
 }
 
 // VM is a handle on one VM. Close releases it; the VM itself is stopped
@@ -76,7 +86,8 @@ type VM struct {
 func New(opts Options) (*VM, error) {
 	if err := checkText("new", "ID", opts.ID, "DiskMode", opts.DiskMode, "KernelPath", opts.KernelPath,
 		"RootfsPath", opts.RootfsPath, "BootArgs", opts.BootArgs, "VMM", opts.VMM,
-		"Executor", opts.Executor, "Network", opts.Network, "Accel", opts.Accel); err != nil {
+		"Executor", opts.Executor, "Network", opts.Network, "Accel", opts.Accel,
+		"OnTTL", opts.OnTTL, "OnIdle", opts.OnIdle); err != nil {
 		return nil, err
 	}
 	o, err := callPtr("new", raw.Smolvm_swig_vm_opts_new)
@@ -88,6 +99,7 @@ func New(opts Options) (*VM, error) {
 		{"vm_id", opts.ID}, {"disk_mode", opts.DiskMode}, {"kernel_path", opts.KernelPath},
 		{"rootfs_path", opts.RootfsPath}, {"boot_args", opts.BootArgs}, {"vmm", opts.VMM},
 		{"executor", opts.Executor}, {"network", opts.Network}, {"accel", opts.Accel},
+		{"on_ttl", opts.OnTTL}, {"on_idle", opts.OnIdle},
 	} {
 		if f.value == "" {
 			continue // keep the library's default
@@ -96,7 +108,8 @@ func New(opts Options) (*VM, error) {
 			return nil, err
 		}
 	}
-	bootS := uint32((opts.BootTimeout + time.Second - 1) / time.Second) // round up
+	seconds := func(d time.Duration) uint32 { return uint32((d + time.Second - 1) / time.Second) } // round up
+	bootS := seconds(opts.BootTimeout)
 	withOwner := uint32(0)
 	if opts.DeleteWithOwner {
 		withOwner = 1
@@ -104,7 +117,8 @@ func New(opts Options) (*VM, error) {
 	for _, f := range []struct {
 		name  string
 		value uint32
-	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner}} {
+	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner},
+		{"ttl_s", seconds(opts.TTL)}, {"idle_timeout_s", seconds(opts.IdleTimeout)}} {
 		if f.value == 0 {
 			continue
 		}

@@ -378,6 +378,27 @@ func TestOptionsHooksOfANewVM(t *testing.T) {
 	}
 }
 
+func TestLifetimePolicyIsKept(t *testing.T) {
+	vm, err := smolvm.New(smolvm.Options{TTL: 90 * time.Minute, IdleTimeout: 1500 * time.Millisecond, OnIdle: "stop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Delete()
+	info, err := vm.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Seconds, rounded up; not running: the whole ttl is left.
+	if info.TTL != 90*time.Minute || info.OnTTL != "delete" || info.TTLLeft != 90*time.Minute ||
+		info.IdleTimeout != 2*time.Second || info.OnIdle != "stop" || info.PausedBy != "" {
+		t.Errorf("lifetime %+v", info)
+	}
+	if _, err := smolvm.New(smolvm.Options{OnTTL: "pause"}); err == nil ||
+		!strings.Contains(err.Error(), "on_ttl='pause': must be one of delete|stop") {
+		t.Errorf("New with OnTTL pause: %v; want the library's refusal", err)
+	}
+}
+
 func TestErrors(t *testing.T) {
 	_, err := smolvm.New(smolvm.Options{MemSizeMiB: 64})
 	var e *smolvm.Error

@@ -62,6 +62,15 @@ export interface CreateOptions extends RuntimeOptions {
    * detach() (exit, any signal, SIGKILL included), the VM's supervisor deletes it.
    */
   deleteWithOwner?: boolean;
+  /**
+   * Lifetimes, enforced by the VM's supervisor with or without a client (0 or absent: none).
+   * ttlS: running time one boot may have, paused time not counted; then onTtl. idleTimeoutS:
+   * time with no command or copy under way; then onIdle ('pause': the next command resumes it).
+   */
+  ttlS?: number;
+  onTtl?: 'delete' | 'stop';
+  idleTimeoutS?: number;
+  onIdle?: 'pause' | 'stop' | 'delete';
 }
 
 /** Bounds of one file transfer (since ABI 1.2); 0 or absent: the default. */
@@ -131,6 +140,15 @@ export interface VMInfo {
   startedAtMs: number;
   /** Why it failed or stopped unexpectedly, or "". */
   lastError: string;
+  /** The lifetime policy (0: none) and what is left of it. */
+  ttlS: number;
+  onTtl: string;
+  /** Running time left of this boot's ttl (frozen while paused, the whole ttl while not running); -1 without one. */
+  ttlLeftMs: number;
+  idleTimeoutS: number;
+  onIdle: string;
+  /** 'idle' when the idle policy paused the VM (the next command resumes it), else ''. */
+  pausedBy: string;
 }
 
 /**

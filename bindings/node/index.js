@@ -38,6 +38,10 @@ const VM_FIELDS = {
   accel: ['accel', 'string'],
   bootTimeoutMs: ['boot_timeout_s', 'u32'], // the C ABI counts seconds
   deleteWithOwner: ['delete_with_owner', 'bool'],
+  ttlS: ['ttl_s', 'u32'],
+  onTtl: ['on_ttl', 'string'],
+  idleTimeoutS: ['idle_timeout_s', 'u32'],
+  onIdle: ['on_idle', 'string'],
 };
 const RUNTIME_FIELDS = ['stateDir', 'cacheDir', 'pluginPath', 'store'];
 const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];

@@ -11,13 +11,13 @@
 namespace smolvm {
 namespace {
 
-void check_one_of(const char* field, const std::string& value,
-                  std::initializer_list<const char*> allowed) {
+template <typename Names>
+void check_one_of(const char* field, const std::string& value, const Names& allowed) {
   std::string list;
-  for (const char* a : allowed) {
+  for (std::string_view a : allowed) {
     if (value == a) return;
     if (!list.empty()) list += "|";
-    list += a;
+    list += std::string(a);
   }
   fail(SMOLVM_EINVAL, std::string(field) + "='" + value + "': must be one of " + list);
 }
@@ -33,6 +33,11 @@ void check_plugin_name(const char* field, const std::string& value) {
                             "': must be auto or a plugin name of 1 to 32 lower-case letters, "
                             "digits and '_'");
   }
+}
+
+void check_one_of(const char* field, const std::string& value,
+                  std::initializer_list<std::string_view> allowed) {
+  check_one_of<std::initializer_list<std::string_view>>(field, value, allowed);
 }
 
 void check_range(const char* field, uint64_t value, uint64_t lo, uint64_t hi) {
@@ -114,6 +119,10 @@ void validate(const VmSpec& s) {
   for (const auto& cmd : s.setup) {
     if (cmd.empty()) fail(SMOLVM_EINVAL, "setup: commands must not be empty");
   }
+  check_range("ttl_s", s.ttl_s, 0, kLifetimeMax);
+  check_range("idle_timeout_s", s.idle_timeout_s, 0, kLifetimeMax);
+  check_one_of("on_ttl", s.on_ttl, kTtlActions);
+  check_one_of("on_idle", s.on_idle, kIdleActions);
   if (s.disk_size_mib != 0) {
     check_range("disk_size_mib", s.disk_size_mib, kDiskMinMib, kDiskMaxMib);
     if (s.disk_mode == "shared") {
@@ -140,7 +149,11 @@ nlohmann::json to_json(const VmSpec& s) {
           {"env", s.env},
           {"setup", s.setup},
           {"disk_size_mib", s.disk_size_mib},
-          {"delete_with_owner", s.delete_with_owner}};
+          {"delete_with_owner", s.delete_with_owner},
+          {"ttl_s", s.ttl_s},
+          {"idle_timeout_s", s.idle_timeout_s},
+          {"on_ttl", s.on_ttl},
+          {"on_idle", s.on_idle}};
 }
 
 VmSpec spec_from_json(const nlohmann::json& j) {
@@ -164,6 +177,10 @@ VmSpec spec_from_json(const nlohmann::json& j) {
   str("accel", s.accel);
   num("boot_timeout_s", s.boot_timeout_s);
   num("disk_size_mib", s.disk_size_mib);
+  num("ttl_s", s.ttl_s);
+  num("idle_timeout_s", s.idle_timeout_s);
+  str("on_ttl", s.on_ttl);
+  str("on_idle", s.on_idle);
   if (j.contains("delete_with_owner") && j["delete_with_owner"].is_boolean()) {
     s.delete_with_owner = j["delete_with_owner"].get<bool>();
   }

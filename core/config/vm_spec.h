@@ -52,7 +52,18 @@ struct VmSpec {
   // process ends without detaching, the supervisor deletes the VM
   // (core/runtime/owner_link.h).
   bool delete_with_owner = false;
+  // Lifetimes (smolvm.h, smolvm_vm_options), enforced by the supervisor:
+  // 0 is no limit. The actions are kTtlActions / kIdleActions.
+  uint32_t ttl_s = 0;
+  uint32_t idle_timeout_s = 0;
+  std::string on_ttl = "delete";
+  std::string on_idle = "pause";
 };
+
+// What may happen when a VM's ttl or idle timeout passes.
+inline constexpr std::string_view kTtlActions[] = {"delete", "stop"};
+inline constexpr std::string_view kIdleActions[] = {"pause", "stop", "delete"};
+inline constexpr uint32_t kLifetimeMax = SMOLVM_LIFETIME_S_MAX;
 
 // Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value
 // and what is allowed, e.g. "mem_size_mib=64: must be 128..16384".

@@ -49,6 +49,10 @@ Profile to_profile(const Node& root) {
   if (const Node* n = at(root, "backend", "executor")) s.executor = n->text;
   if (const Node* n = at(root, "backend", "network")) s.network = n->text;
   if (const Node* n = at(root, "backend", "accel")) s.accel = n->text;
+  if (const Node* n = at(root, "lifetime", "ttl_s")) s.ttl_s = int_of(*n);
+  if (const Node* n = at(root, "lifetime", "idle_timeout_s")) s.idle_timeout_s = int_of(*n);
+  if (const Node* n = at(root, "lifetime", "on_ttl")) s.on_ttl = n->text;
+  if (const Node* n = at(root, "lifetime", "on_idle")) s.on_idle = n->text;
   if (const Node* ports = at(root, "network", "ports")) {
     for (const NodePtr& item : ports->items) p.ports.push_back(to_port(*item));
   }

@@ -269,6 +269,22 @@ void check_top_fields(const Node& root) {
                         expect_spec_string(x, q, &VmSpec::accel);
                       }}});
         }},
+       {"lifetime",
+        [](const Node& v, const std::string& p) {
+          check_map(
+              v, p,
+              // 0 is allowed ("no limit"), so not expect_spec_uint,
+              // which relies on 0 being out of range.
+              {{"ttl_s",
+                [](const Node& x, const std::string& q) { expect_range(x, q, 0, kLifetimeMax); }},
+               {"idle_timeout_s",
+                [](const Node& x, const std::string& q) { expect_range(x, q, 0, kLifetimeMax); }},
+               {"on_ttl", [](const Node& x,
+                             const std::string& q) { expect_spec_string(x, q, &VmSpec::on_ttl); }},
+               {"on_idle", [](const Node& x, const std::string& q) {
+                  expect_spec_string(x, q, &VmSpec::on_idle);
+                }}});
+        }},
        {"network",
         [](const Node& v, const std::string& p) {
           check_map(v, p, {{"ports", [](const Node& x, const std::string& q) {

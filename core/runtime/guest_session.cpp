@@ -207,7 +207,16 @@ void ExecStream::kill(int signal) {
 
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first.
-  const VmRecord rec = rt.reconciled(vm_id);
+  VmRecord rec = rt.reconciled(vm_id);
+  // Paused by its idle policy: the work wakes it (whichever executor).
+  if (rec.state == "paused" && rec.runtime.paused_by == kPausedByIdle) {
+    try {
+      rt.resume(vm_id);
+    } catch (const Error& e) {
+      if (e.status() != SMOLVM_ESTATE) throw;  // another command woke it first
+    }
+    rec = rt.reconciled(vm_id);
+  }
   if (rec.state == "paused") {
     fail(SMOLVM_ESTATE, "vm '" + vm_id + "' is paused: resume it first");
   }

@@ -1,5 +1,6 @@
 #include "core/store/vm_record.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace smolvm {
@@ -46,6 +47,9 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("last_error", rt.last_error);
   visit("last_exit", rt.last_exit);
   visit("setup_done", rt.setup_done);
+  visit("ttl_deadline_ms", rt.ttl_deadline_ms);
+  visit("ttl_left_ms", rt.ttl_left_ms);
+  visit("paused_by", rt.paused_by);
 }
 
 template <class T>
@@ -85,6 +89,15 @@ void adopt_executor_keys(VmRuntime& rt) {
 int64_t boot_timeout_ms(const VmRecord& rec) {
   return rec.runtime.boot_timeout_ms > 0 ? int64_t{rec.runtime.boot_timeout_ms}
                                          : int64_t{rec.spec.boot_timeout_s} * 1000;
+}
+
+int64_t ttl_left_ms(const VmRecord& rec, int64_t now_ms) {
+  if (rec.spec.ttl_s == 0) return -1;
+  if (rec.state == "running" && rec.runtime.ttl_deadline_ms > 0) {
+    return std::max<int64_t>(0, rec.runtime.ttl_deadline_ms - now_ms);
+  }
+  if (rec.state == "paused") return rec.runtime.ttl_left_ms;
+  return int64_t{rec.spec.ttl_s} * 1000;
 }
 
 nlohmann::json to_json(const VmRuntime& rt) {

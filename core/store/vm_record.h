@@ -15,6 +15,9 @@
 
 namespace smolvm {
 
+// VmRuntime::paused_by of a VM its idle policy paused.
+inline constexpr const char* kPausedByIdle = "idle";
+
 struct VmRuntime {
   // Files of the VM, fixed at create.
   std::string vm_dir;
@@ -70,6 +73,14 @@ struct VmRuntime {
   std::string last_exit;    // how the VM last ended when that was not an error
   bool setup_done = false;  // the profile's setup commands ran
 
+  // The spec's lifetime as the supervisor keeps it (core/supervisor/
+  // lifetime.h), written when the VM starts running, pauses or resumes.
+  // ttl_deadline_ms: when the ttl passes (epoch ms) while it runs, 0
+  // otherwise; ttl_left_ms: the running time left, frozen while paused.
+  // paused_by: "idle" when the idle policy paused it (a command resumes it).
+  int64_t ttl_deadline_ms = 0, ttl_left_ms = 0;
+  std::string paused_by;  // kPausedByIdle or ""
+
   // Keys this version does not know (written by a newer one), kept so that
   // rewriting the record does not drop them.
   nlohmann::json unknown = nlohmann::json::object();
@@ -86,6 +97,10 @@ struct VmRecord {
 
 // How long the current boot may wait for the guest agent, in ms.
 int64_t boot_timeout_ms(const VmRecord& rec);
+// The running time left of the VM's ttl at now_ms (epoch ms), as
+// smolvm_vm_info.ttl_left_ms: -1 without a ttl, the frozen rest while
+// paused, the whole ttl while neither running nor paused.
+int64_t ttl_left_ms(const VmRecord& rec, int64_t now_ms);
 
 nlohmann::json to_json(const VmRuntime& rt);
 // Reads a stored runtime document. Every record written since the first

@@ -145,8 +145,8 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
     case Type::kExec:
     case Type::kFileWrite:
     case Type::kFileRead: {
-      if (vm_.paused()) {
-        send_error(c, f.stream, "ESTATE", "vm '" + vm_id_ + "' is paused: resume it first");
+      if (std::string message; const int rc = vm_.wake_for_stream(message)) {
+        send_error(c, f.stream, status_name(rc), message);
         return;
       }
       if (!vm_.accepts_streams()) {

@@ -32,8 +32,10 @@ class ClientHub {
     virtual void stop_requested(uint32_t timeout_ms, bool force) = 0;
     // Pauses (or resumes) the guest's vCPUs: 0, or a smolvm_status and why.
     virtual int pause_requested(bool pause, std::string& message) = 0;
-    // The guest's vCPUs stand still: new streams are refused as such.
-    virtual bool paused() const = 0;
+    // A client asks for a stream (a command, a file transfer): 0 when the
+    // VM is not paused, or its idle policy paused it and it runs again now;
+    // a smolvm_status and why otherwise (a client paused it).
+    virtual int wake_for_stream(std::string& message) = 0;
     // The VM has ended: stop handling a client's frames.
     virtual bool ended() const = 0;
   };

@@ -11,6 +11,7 @@ int Deadlines::poll_timeout_ms(Phase phase, int64_t now) const {
   consider(stop);
   consider(kill);
   consider(agent_lost);
+  if (phase == Phase::kRunning) consider(lifetime);
   if (next < 0) return -1;
   const int64_t left = next - now;
   return left < 0 ? 0 : static_cast<int>(left);

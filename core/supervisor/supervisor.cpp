@@ -25,6 +25,7 @@
 #include "core/store/store.h"
 #include "core/supervisor/agent_channel.h"
 #include "core/supervisor/client_hub.h"
+#include "core/supervisor/lifetime.h"
 #include "core/supervisor/log.h"
 #include "core/supervisor/phases.h"
 #include "core/supervisor/privileges.h"
@@ -49,6 +50,8 @@ constexpr int kAgentLostGraceMs = 2000;
 constexpr int kVmmExitGraceMs = 300;
 // Fresh connections a booting VM's agent channel may get after drops.
 constexpr int kMaxBootReconnects = 5;
+// How long a guest stopped by its lifetime policy has to shut down.
+constexpr uint32_t kLifetimeStopTimeoutMs = 10000;
 
 // Sequences a VM's phases (boot, ready, run, stop, teardown) and their
 // deadlines over its parts: the VMM process, the agent channel and the
@@ -72,7 +75,7 @@ class Supervisor final : public ClientHub::Vm {
       shutdown_now();
     }
     const int rc = finish();
-    if (owner_gone_ && claimed_) delete_vm();
+    if (delete_at_end_ && claimed_) delete_vm();
     return rc;
   }
 
@@ -87,9 +90,14 @@ class Supervisor final : public ClientHub::Vm {
   }
   void stop_requested(uint32_t timeout_ms, bool force) override { begin_stop(timeout_ms, force); }
   int pause_requested(bool pause, std::string& message) override {
-    return set_paused(pause, message);
+    return set_paused(pause, message, "");
   }
-  bool paused() const override { return paused_; }
+  int wake_for_stream(std::string& message) override {
+    if (!paused_) return 0;
+    if (paused_by_ == kPausedByIdle) return set_paused(false, message, "");
+    message = "vm '" + rec_.id + "' is paused: resume it first";
+    return SMOLVM_ESTATE;
+  }
   bool ended() const override { return phase_ == Phase::kDone; }
 
  private:
@@ -125,6 +133,8 @@ class Supervisor final : public ClientHub::Vm {
     store_->set_process({rec_.id, "supervisor", getpid(), process_start_time(getpid())});
     hub_ = std::make_unique<ClientHub>(*this, rec_.id, rec_.runtime.token);
     deadlines_.boot = monotonic_ms() + boot_timeout_ms(rec_);
+    lifetime_ =
+        LifetimeClock(int64_t{rec_.spec.ttl_s} * 1000, int64_t{rec_.spec.idle_timeout_s} * 1000);
 
     const auto& vmm_plugin = plugins_.get(SMOLVM_PLUGIN_VMM, rec_.runtime.vmm);
     vmm_ = std::make_unique<VmmProcess>(vmm_plugin.vtable<smolvm_vmm_vtable>());
@@ -206,6 +216,8 @@ class Supervisor final : public ClientHub::Vm {
         ids.push_back(0);
       }
       hub_->add_pollfds(fds, ids, agent_.backlog() > kMaxAgentBacklog);
+      lifetime_.set_busy(hub_->stream_count() > 0, monotonic_ms());
+      deadlines_.lifetime = phase_ == Phase::kRunning ? lifetime_.next_deadline() : 0;
       const int r =
           ::poll(fds.data(), fds.size(), deadlines_.poll_timeout_ms(phase_, monotonic_ms()));
       if (r < 0 && errno != EINTR) fail_errno(SMOLVM_EIO, "poll");
@@ -256,6 +268,7 @@ class Supervisor final : public ClientHub::Vm {
         force_kill();
       }
     }
+    if (phase_ == Phase::kRunning) on_lifetime(lifetime_.due(now));
     if (deadlines_.kill > 0 && now >= deadlines_.kill) {
       supervisor_log("VMM pid %lld still alive; SIGKILL", static_cast<long long>(vmm_->pid()));
       deadlines_.kill = 0;
@@ -420,7 +433,9 @@ class Supervisor final : public ClientHub::Vm {
     hub_->listen(rec_.runtime.supervisor_socket);
     // Only now: right after fork the VMM's child has not switched yet.
     const nlohmann::json vmm_user = vmm_->user().confirm(vmm_->pid());
+    lifetime_.run(monotonic_ms());
     rec_ = transition(*store_, rec_.id, VmState::kStarting, VmState::kRunning, [&](VmRecord& r) {
+      record_lifetime(r);
       r.runtime.supervisor_pid = getpid();
       r.runtime.vmm_pid = vmm_->pid();
       r.runtime.started_at_ms = now_ms();
@@ -447,7 +462,8 @@ class Supervisor final : public ClientHub::Vm {
   // connected (its bytes wait in the VMM until the guest runs again), no
   // deadline runs, and a client going away does not touch the VM.
 
-  int set_paused(bool pause, std::string& message) {
+  // by: kPausedByIdle when the idle policy pauses, "" for a client.
+  int set_paused(bool pause, std::string& message, const std::string& by) {
     const VmState from = pause ? VmState::kRunning : VmState::kPaused;
     const VmState to = pause ? VmState::kPaused : VmState::kRunning;
     if (phase_ != Phase::kRunning || paused_ == pause) {
@@ -471,20 +487,65 @@ class Supervisor final : public ClientHub::Vm {
       supervisor_log("%s", message.c_str());
       return rc;
     }
+    const int64_t at = monotonic_ms();
+    pause ? lifetime_.pause(at) : lifetime_.run(at);
     try {
-      transition(*store_, rec_.id, from, to);
+      transition(*store_, rec_.id, from, to, [&](VmRecord& r) {
+        record_lifetime(r);
+        r.runtime.paused_by = pause ? by : "";
+      });
     } catch (const Error& e) {
       // The record moved on (another process ended the VM): the vCPUs go
       // back to what the record said.
       std::string undo;
       vmm_->set_paused(!pause, undo);
+      pause ? lifetime_.run(at) : lifetime_.pause(at);
       message = e.what();
       return e.status();
     }
     paused_ = pause;
-    supervisor_log("vm %s: %s (%lld ms)", rec_.id.c_str(), pause ? "paused" : "resumed",
+    paused_by_ = pause ? by : "";
+    supervisor_log("vm %s: %s%s (%lld ms)", rec_.id.c_str(), pause ? "paused" : "resumed",
+                   by.empty() ? "" : (" (" + by + ")").c_str(),
                    static_cast<long long>(monotonic_ms() - began));
     return 0;
+  }
+
+  // ---- lifetime -----------------------------------------------------------
+  // The spec's ttl and idle timeout (lifetime.h); the supervisor acts on
+  // them with or without a client attached.
+
+  // What `smolvm ls` shows of the ttl, as of now.
+  void record_lifetime(VmRecord& r) const {
+    const int64_t left = lifetime_.ttl_left(monotonic_ms());
+    r.runtime.ttl_left_ms = left < 0 ? 0 : left;
+    r.runtime.ttl_deadline_ms = left >= 0 && lifetime_.running() ? now_ms() + left : 0;
+  }
+
+  void on_lifetime(LifetimeClock::Due due) {
+    if (due == LifetimeClock::Due::kNothing || paused_) return;
+    const bool ttl = due == LifetimeClock::Due::kTtl;
+    const std::string& action = ttl ? rec_.spec.on_ttl : rec_.spec.on_idle;
+    lifetime_exit_ = ttl ? "its ttl of " + std::to_string(rec_.spec.ttl_s) + " s ran out"
+                         : "idle for " + std::to_string(rec_.spec.idle_timeout_s) + " s";
+    supervisor_log("vm %s: %s: %s", rec_.id.c_str(), lifetime_exit_.c_str(), action.c_str());
+    if (action == "pause") {
+      std::string why;
+      if (set_paused(true, why, kPausedByIdle) != 0) {
+        // Not again at every turn of the loop: the VM runs on, and says why.
+        supervisor_log("cannot pause on idle (%s); the idle timeout is off for this boot",
+                       why.c_str());
+        lifetime_.stop_idle();
+      }
+      lifetime_exit_.clear();
+      return;
+    }
+    if (action == "delete") {
+      delete_at_end_ = true;
+      begin_stop(0, /*force=*/true);
+      return;
+    }
+    begin_stop(kLifetimeStopTimeoutMs, /*force=*/false);
   }
 
   // ---- the owner link -----------------------------------------------------
@@ -505,7 +566,7 @@ class Supervisor final : public ClientHub::Vm {
     // ended. The VM goes away with it, exactly as `smolvm rm` would.
     supervisor_log("vm %s: its owner went away without detaching; deleting the VM",
                    rec_.id.c_str());
-    owner_gone_ = true;
+    delete_at_end_ = true;
     if (phase_ == Phase::kStopping) {
       force_kill();
     } else {
@@ -610,7 +671,7 @@ class Supervisor final : public ClientHub::Vm {
         // first; then its record stands.
         record_end(*store_, rec_.id,
                    {failed ? VmState::kFailed : VmState::kStopped, failure_,
-                    guest_shutdown_ ? "the guest shut down" : ""});
+                    guest_shutdown_ ? "the guest shut down" : lifetime_exit_});
       } catch (const std::exception& e) {
         supervisor_log("cannot record the VM's end: %s", e.what());
       }
@@ -644,7 +705,12 @@ class Supervisor final : public ClientHub::Vm {
   bool paused_ = false;  // running, with the vCPUs stopped (state paused)
   bool guest_shutdown_ = false;
   bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"
-  bool owner_gone_ = false;             // delete the VM once it has stopped
+  // Delete the VM once it has stopped: its owner went away, or its
+  // lifetime policy says so.
+  bool delete_at_end_ = false;
+  LifetimeClock lifetime_;
+  std::string paused_by_;      // while paused: kPausedByIdle or "" (a client)
+  std::string lifetime_exit_;  // why the lifetime policy ended the VM
   std::string failure_;
   int failure_status_ = SMOLVM_ERROR;  // the smolvm_status reported with failure_
 };

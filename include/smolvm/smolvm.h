@@ -46,7 +46,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 4
+#define SMOLVM_ABI_MINOR 5
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -178,6 +178,8 @@ SMOLVM_API int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_r
  * boot_timeout_s (0 there means the default). */
 #define SMOLVM_DISK_MIB_MIN 64
 #define SMOLVM_BOOT_TIMEOUT_S_MAX 3600
+/* Since 1.5: the longest ttl_s and idle_timeout_s (30 days). */
+#define SMOLVM_LIFETIME_S_MAX 2592000
 
 typedef struct smolvm_vm_options {
   uint32_t struct_size;
@@ -223,11 +225,25 @@ typedef struct smolvm_vm_options {
    * keeps the owner alive until it exits. A VM that is not running when
    * its owner ends is deleted by smolvm_gc. */
   uint32_t delete_with_owner;
+  /* Since 1.5: lifetimes, enforced by the VM's supervisor whether or not a
+   * client is attached. ttl_s: how long one boot may run, paused time not
+   * counted; then on_ttl: "delete" (default) or "stop". idle_timeout_s: how
+   * long the VM may go without a command or file transfer under way; then
+   * on_idle: "pause" (default; the next command or transfer resumes it),
+   * "stop" or "delete". 0: no limit (default); at most
+   * SMOLVM_LIFETIME_S_MAX. NULL actions take the defaults. (The strings
+   * come first so that no field of 1.5 lies in the padding a 1.2 caller's
+   * struct ends with.) */
+  const char* on_ttl;
+  const char* on_idle;
+  uint32_t ttl_s;
+  uint32_t idle_timeout_s;
 } smolvm_vm_options;
 
 /* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0),
- * 2 (1.2: delete_with_owner). */
-#define SMOLVM_VM_OPTIONS_VERSION 2
+ * 2 (1.2: delete_with_owner), 3 (1.5: ttl_s, idle_timeout_s, on_ttl,
+ * on_idle). */
+#define SMOLVM_VM_OPTIONS_VERSION 3
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version);
 /* For binaries built before 1.2: fills the 1.0 layout only. */
@@ -394,10 +410,22 @@ typedef struct smolvm_vm_info {
   const char* limits;
   /* Since 1.1: the size of the VM's disk as the guest sees it, in MiB. */
   uint32_t disk_size_mib;
+  /* Since 1.5: the VM's lifetime policy as created (see smolvm_vm_options;
+   * 0: none), and what is left of it. ttl_left_ms: running time left in
+   * this boot (frozen while paused; the whole ttl while not running), -1
+   * without a ttl. paused_by: "idle" when its idle policy paused it (the
+   * next command resumes it), "" otherwise. */
+  const char* on_ttl;
+  const char* on_idle;
+  const char* paused_by;
+  int64_t ttl_left_ms;
+  uint32_t ttl_s;
+  uint32_t idle_timeout_s;
 } smolvm_vm_info;
 
-/* Versions: 1 (1.0), 2 (1.1: disk_size_mib). */
-#define SMOLVM_VM_INFO_VERSION 2
+/* Versions: 1 (1.0), 2 (1.1: disk_size_mib), 3 (1.5: the lifetime
+ * fields). */
+#define SMOLVM_VM_INFO_VERSION 3
 /* Since 1.2: zeroes the given version's layout and sets its struct_size. */
 SMOLVM_API int smolvm_vm_info_init_version(smolvm_vm_info* out, unsigned int version);
 /* For binaries built before 1.2: the 1.0 layout only. */

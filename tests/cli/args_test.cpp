@@ -50,5 +50,31 @@ TEST(CliNumbers, AbsentFlagTakesTheFallbackAndValuesParse) {
   EXPECT_THROW(parse_number("guest port", "65536", 1, 65535), UsageError);
 }
 
+TEST(CliSpans, TakeSecondsOrAUnitWithinTheLimit) {
+  auto span = [](const std::string& value) {
+    return parse_args({"--ttl", value}, {"--ttl"}, {}).seconds("--ttl", SMOLVM_LIFETIME_S_MAX);
+  };
+  EXPECT_EQ(parse_args({}, {"--ttl"}, {}).seconds("--ttl", 10), 0u);
+  EXPECT_EQ(span("90"), 90u);
+  EXPECT_EQ(span("90s"), 90u);
+  EXPECT_EQ(span("15m"), 900u);
+  EXPECT_EQ(span("2h"), 7200u);
+  EXPECT_EQ(span("30d"), 2592000u);
+  EXPECT_EQ(span("0"), 0u);
+  for (const char* bad : {"31d", "1w", "m", "", "-5", "1.5h", " 5", "99999999999999999999"}) {
+    try {
+      span(bad);
+      ADD_FAILURE() << bad << " was taken";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(std::string("--ttl=") + bad +
+                                                ": must be a whole "
+                                                "number of seconds, or with a unit s, m, h or d",
+                                            0),
+                0u)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace smolvm_cli

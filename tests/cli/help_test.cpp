@@ -67,7 +67,7 @@ TEST_F(CliHelp, EachCommandsHelpNamesEveryOptionItTakes) {
       {"create",
        {"--id", "--vcpus", "--mem", "--disk-mode", "--disk-size", "--kernel", "--rootfs",
         "--boot-args", "--vmm", "--executor", "--network", "--accel", "--boot-timeout", "--start",
-        "--profile"}},
+        "--profile", "--ttl", "--on-ttl", "--idle-timeout", "--on-idle"}},
       {"run", {"--rm", "-e", "-w", "-t", "-i", "--shell", "[create options]"}},
       {"exec", {"-e", "-w", "-t", "-i", "--shell"}},
       {"cp", {"--max-bytes", "--timeout"}},

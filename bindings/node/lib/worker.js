@@ -86,6 +86,8 @@ function info({ handle }) {
       diskPath: p.disk_path, ip: p.ip, stateDir: p.state_dir, consoleLog: p.console_log,
       supervisorPid: p.supervisor_pid, vmmPid: p.vmm_pid, createdAtMs: p.created_at_ms,
       startedAtMs: p.started_at_ms, lastError: p.last_error,
+      ttlS: p.ttl_s, onTtl: p.on_ttl, ttlLeftMs: p.ttl_left_ms,
+      idleTimeoutS: p.idle_timeout_s, onIdle: p.on_idle, pausedBy: p.paused_by,
     };
   } finally {
     native.smolvm_swig_vm_info_free(p);

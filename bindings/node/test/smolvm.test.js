@@ -271,6 +271,19 @@ describe('SmolVM errors (no VM needed)', () => {
     assert.match(small.message, /disk_size_mib=100: must be at least the image's size/);
   });
 
+  it('keeps the lifetime policy and refuses a bad action', async () => {
+    const vm = await SmolVM.create({ ttlS: 3600, idleTimeoutS: 120, onIdle: 'delete' });
+    try {
+      const i = await vm.info();
+      assert.deepEqual([i.ttlS, i.onTtl, i.ttlLeftMs, i.idleTimeoutS, i.onIdle, i.pausedBy],
+        [3600, 'delete', 3600000, 120, 'delete', '']);
+    } finally {
+      await vm.delete();
+    }
+    await assert.rejects(SmolVM.create({ onIdle: 'nap' }),
+      (e) => e instanceof ConfigError && /on_idle='nap': must be one of pause\|stop\|delete/.test(e.message));
+  });
+
   it('rejects an unknown option instead of ignoring it', async () => {
     await assert.rejects(SmolVM.create({ memSize: 1024 }), (e) => e instanceof ConfigError && /memSize/.test(e.message));
   });

@@ -18,6 +18,8 @@ _INT_FIELDS = {
     "mem_size_mib": (ll.SMOLVM_MEM_MIB_MIN, ll.SMOLVM_MEM_MIB_MAX),
     "boot_timeout_s": (0, _U32_MAX),
     "disk_size_mib": (0, ll.SMOLVM_DISK_MIB_MAX),
+    "ttl_s": (0, ll.SMOLVM_LIFETIME_S_MAX),
+    "idle_timeout_s": (0, ll.SMOLVM_LIFETIME_S_MAX),
 }
 
 
@@ -50,6 +52,12 @@ class VMConfig:
             least that (the guest's ``/`` grows into it at boot).
         env_vars: environment variables every command in the VM sees
             (persisted with the VM; see ``SmolVM.set_env_vars``).
+        ttl_s, on_ttl: the running time one boot may have (paused time not
+            counted; 0: none), then ``"delete"`` (default) or ``"stop"``.
+        idle_timeout_s, on_idle: the time with no command or file copy
+            under way (0: none), then ``"pause"`` (default; the next command
+            resumes the VM), ``"stop"`` or ``"delete"``. Both are enforced
+            by the VM's supervisor, with or without a client attached.
 
     The SmolVM Python project's names are accepted too, and kept equal to
     the fields they stand for: ``memory`` (``mem_size_mib``),
@@ -72,6 +80,10 @@ class VMConfig:
     boot_timeout_s: int = 0
     disk_size_mib: int = 0
     env_vars: Dict[str, str] = field(default_factory=dict)
+    ttl_s: int = 0
+    on_ttl: Optional[str] = None
+    idle_timeout_s: int = 0
+    on_idle: Optional[str] = None
     # The SmolVM Python project's names (see above); None: not given.
     memory: Optional[int] = None
     disk_size: Optional[int] = None

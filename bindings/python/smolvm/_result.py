@@ -142,6 +142,16 @@ class VMInfo:
     started_at_ms: int
     last_error: str
     disk_size_mib: int = 0  #: the disk's size as the guest sees it
+    #: The lifetime policy (see :class:`VMConfig`; 0: none) and what is left
+    #: of it: ``ttl_left_ms`` is the running time left of this boot (frozen
+    #: while paused, the whole ttl while not running), -1 without a ttl;
+    #: ``paused_by`` is ``"idle"`` when the idle policy paused the VM.
+    ttl_s: int = 0
+    on_ttl: str = "delete"
+    ttl_left_ms: int = -1
+    idle_timeout_s: int = 0
+    on_idle: str = "pause"
+    paused_by: str = ""
 
     @property
     def vm_id(self) -> str:
@@ -169,7 +179,9 @@ class VMInfo:
                         kernel_path=self.kernel_path or None,
                         rootfs_path=self.rootfs_path or None, vmm=self.vmm or "auto",
                         executor=self.executor or "auto", network=self.network_backend or "none",
-                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib)
+                        accel=self.accel or "auto", disk_size_mib=self.disk_size_mib,
+                        ttl_s=self.ttl_s, on_ttl=self.on_ttl,
+                        idle_timeout_s=self.idle_timeout_s, on_idle=self.on_idle)
 
     @property
     def network(self) -> Optional[NetworkConfig]:
@@ -200,4 +212,6 @@ class VMInfo:
             console_log=info.console_log, supervisor_pid=info.supervisor_pid,
             vmm_pid=info.vmm_pid, created_at_ms=info.created_at_ms,
             started_at_ms=info.started_at_ms, last_error=info.last_error,
-            disk_size_mib=info.disk_size_mib)
+            disk_size_mib=info.disk_size_mib, ttl_s=info.ttl_s, on_ttl=info.on_ttl,
+            ttl_left_ms=info.ttl_left_ms, idle_timeout_s=info.idle_timeout_s,
+            on_idle=info.on_idle, paused_by=info.paused_by)

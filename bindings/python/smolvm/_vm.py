@@ -187,7 +187,11 @@ class VM:
                  qemu_machine: Optional[str] = None,
                  ssh_user: Optional[str] = None,
                  ssh_key_path: Optional[PathArg] = None,
-                 ssh_password: Optional[str] = None) -> None:
+                 ssh_password: Optional[str] = None,
+                 ttl_s: Optional[int] = None,
+                 on_ttl: Optional[str] = None,
+                 idle_timeout_s: Optional[int] = None,
+                 on_idle: Optional[str] = None) -> None:
         """Records a new VM now (not booted; see :meth:`start`).
 
         ``config`` gives the options, and each keyword that is not None
@@ -199,7 +203,9 @@ class VM:
         :class:`ConfigError` naming the field, value and allowed range,
         :class:`VMAlreadyExistsError` (code ``"EEXISTS"``) if ``vm_id`` is
         taken, :class:`UnsupportedError` for ``internet_settings`` and
-        ``mounts``, which SmolVM does not offer yet.
+        ``mounts``, which SmolVM does not offer yet. ``ttl_s``, ``on_ttl``,
+        ``idle_timeout_s`` and ``on_idle``: the lifetime policy (see
+        :class:`VMConfig`).
 
         The SmolVM Python project's ``data_dir`` is the state folder (as
         ``runtime=Runtime(state_dir=data_dir)``); ``image="default"``,
@@ -220,7 +226,8 @@ class VM:
             boot_args=boot_args, vmm=vmm, executor=executor, network=network,
             accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib,
             memory=memory, disk_size=disk_size, backend=backend, comm_channel=comm_channel,
-            env_vars=dict(env_vars) if env_vars is not None else None)
+            env_vars=dict(env_vars) if env_vars is not None else None, ttl_s=ttl_s,
+            on_ttl=on_ttl, idle_timeout_s=idle_timeout_s, on_idle=on_idle)
         self._callbacks: List[Callback] = check_callbacks(callbacks)
         self._create(cfg, rt)
 

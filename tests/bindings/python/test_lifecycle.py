@@ -98,6 +98,23 @@ def test_bad_config_names_field_value_and_range() -> None:
     assert smolvm.list_vms() == before, "a failed create must leave nothing behind"
 
 
+def test_lifetime_policy_is_kept_and_bad_values_are_refused() -> None:
+    cfg = VMConfig(ttl_s=3600, idle_timeout_s=300, on_idle="stop")
+    vm = VM(cfg)
+    try:
+        info = vm.info
+        assert (info.ttl_s, info.on_ttl, info.ttl_left_ms) == (3600, "delete", 3600_000)
+        assert (info.idle_timeout_s, info.on_idle, info.paused_by) == (300, "stop", "")
+    finally:
+        vm.delete()
+    before = smolvm.list_vms()
+    with pytest.raises(smolvm.ConfigError, match="on_idle='nap': must be one of pause|stop|delete"):
+        VM(VMConfig(on_idle="nap"))
+    with pytest.raises(smolvm.ConfigError, match="ttl_s=2592001: must be 0..2592000"):
+        VM(ttl_s=2592001)
+    assert smolvm.list_vms() == before
+
+
 def test_expose_is_unsupported_without_network(vm: SmolVM) -> None:
     with pytest.raises(smolvm.UnsupportedError, match="port forwarding needs a network") as info:
         vm.expose(8080)

@@ -59,6 +59,11 @@ TEST(ProfileSchemaSync, RangesMatchVmSpec) {
   expect_range(prop(s, "boot", "timeout_s"), 1, kBootTimeoutMax);
   expect_range(prop(s, "disk", "size_mib"), kDiskMinMib, kDiskMaxMib);
   expect_range(s.at("$defs").at("port").at("properties").at("guest"), 1, kPortMax);
+  // The lifetimes allow 0 ("no limit").
+  for (const char* key : {"ttl_s", "idle_timeout_s"}) {
+    EXPECT_EQ(prop(s, "lifetime", key).at("minimum"), 0) << key;
+    EXPECT_EQ(prop(s, "lifetime", key).at("maximum"), kLifetimeMax) << key;
+  }
 }
 
 TEST(ProfileSchemaSync, DefaultsMatchVmSpec) {
@@ -72,6 +77,10 @@ TEST(ProfileSchemaSync, DefaultsMatchVmSpec) {
   EXPECT_EQ(prop(s, "backend", "executor").at("default"), d.executor);
   EXPECT_EQ(prop(s, "backend", "network").at("default"), d.network);
   EXPECT_EQ(prop(s, "backend", "accel").at("default"), d.accel);
+  EXPECT_EQ(prop(s, "lifetime", "ttl_s").at("default"), d.ttl_s);
+  EXPECT_EQ(prop(s, "lifetime", "idle_timeout_s").at("default"), d.idle_timeout_s);
+  EXPECT_EQ(prop(s, "lifetime", "on_ttl").at("default"), d.on_ttl);
+  EXPECT_EQ(prop(s, "lifetime", "on_idle").at("default"), d.on_idle);
   const PortSpec port;
   const json& ports = s.at("$defs").at("port").at("properties");
   EXPECT_EQ(ports.at("host_addr").at("default"), port.host_addr);
@@ -85,8 +94,11 @@ TEST(ProfileSchemaSync, EnumsMatchVmSpec) {
     std::string VmSpec::*field;
     const char* name;
   };
-  for (const Case& c : {Case{prop(s, "disk", "mode").at("enum"), &VmSpec::disk_mode, "disk_mode"},
-                        Case{prop(s, "backend", "accel").at("enum"), &VmSpec::accel, "accel"}}) {
+  for (const Case& c :
+       {Case{prop(s, "disk", "mode").at("enum"), &VmSpec::disk_mode, "disk_mode"},
+        Case{prop(s, "backend", "accel").at("enum"), &VmSpec::accel, "accel"},
+        Case{prop(s, "lifetime", "on_ttl").at("enum"), &VmSpec::on_ttl, "on_ttl"},
+        Case{prop(s, "lifetime", "on_idle").at("enum"), &VmSpec::on_idle, "on_idle"}}) {
     EXPECT_EQ(vmspec_rule(c.field),
               std::string(c.name) + "='no-such-value': must be one of " + joined(c.values));
   }

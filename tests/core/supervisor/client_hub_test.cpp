@@ -54,9 +54,18 @@ struct TestVm : ClientHub::Vm {
     is_paused = pause;
     return 0;
   }
-  bool paused() const override { return is_paused; }
+  int wake_for_stream(std::string& message) override {
+    if (!is_paused) return 0;
+    if (paused_by_idle) {
+      is_paused = paused_by_idle = false;
+      return 0;
+    }
+    message = "vm 'vm1' is paused: resume it first";
+    return SMOLVM_ESTATE;
+  }
   bool ended() const override { return done; }
   bool is_paused = false;
+  bool paused_by_idle = false;
 };
 
 // One client: its end of a socketpair, the hub's end registered in the hub.
@@ -192,6 +201,17 @@ TEST_F(ClientHubTest, PassesPauseAndResumeToTheVmAndRefusesStreamsWhilePaused) {
   EXPECT_EQ(c.receive().type, Type::kVmResumed);
   c.send(Type::kExec, 1, "{}");
   EXPECT_EQ(vm.to_agent.size(), 1u);
+}
+
+TEST_F(ClientHubTest, AStreamWakesAVmItsIdlePolicyPaused) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  vm.is_paused = vm.paused_by_idle = true;
+  c.send(Type::kExec, 1, "{}");
+  ASSERT_EQ(vm.to_agent.size(), 1u);
+  EXPECT_EQ(vm.to_agent[0].type, Type::kExec);
+  EXPECT_FALSE(vm.is_paused);
 }
 
 TEST_F(ClientHubTest, RoutesStreamsBothWaysUnderTheClientsOwnNumbers) {

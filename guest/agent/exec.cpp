@@ -23,6 +23,12 @@ constexpr uint64_t kMaxWindow = uint64_t{1} << 40;
 
 enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 
+// Output frames of up to 256 KiB: a quarter of the command's pipe
+// (spawn.h), so a fast writer needs few frames and wakeups, while one
+// frame still crosses the channel in a few milliseconds and does not hold
+// up the other streams' frames for long.
+constexpr size_t kOutputFrame = 256 * 1024;
+
 }  // namespace
 
 std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequest& req,
@@ -130,7 +136,11 @@ void ExecStream::poll_requests(std::vector<PollRequest>& out, bool congested) co
   // fill: the command then blocks on write, which is the flow control.
   if (window_ == 0 || congested) return;
   for (int i = 0; i < 2; ++i) {
-    if (out_fd_[i] >= 0) out.push_back({out_fd_[i], POLLIN, kStdoutTag + i});
+    // A pipe whose bytes a queued frame has claimed stays readable until
+    // they are spliced out: polling it now would spin.
+    if (out_fd_[i] >= 0 && !out_.splicing_from(out_fd_[i])) {
+      out.push_back({out_fd_[i], POLLIN, kStdoutTag + i});
+    }
   }
 }
 
@@ -176,22 +186,27 @@ void ExecStream::close_stdin() {
 void ExecStream::read_output(int which) {
   int& fd = out_fd_[which];
   if (fd < 0) return;
-  size_t cap = std::min<uint64_t>(proto::Outbox::kMaxChunk, window_);
+  size_t cap = std::min<uint64_t>(kOutputFrame, window_);
   if (drain_left_[which]) cap = std::min(cap, *drain_left_[which]);
   if (cap == 0) {
     if (drain_left_[which]) release_output(which);
     return;
   }
-  char buf[proto::Outbox::kMaxChunk];
-  const long n = proto::read_some(fd, buf, cap);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-  if (n <= 0) {
-    close_output(which);  // EOF: every writer is gone
-    return;
+  const auto type = which == 0 ? proto::Type::kStdout : proto::Type::kStderr;
+  // The bytes go from the pipe to the channel by splice; a read (below)
+  // only finds the end, or serves a channel that takes no splice.
+  size_t got = out_.send_from_pipe(type, id_, fd, cap);
+  if (got == 0) {
+    char buf[proto::Outbox::kMaxChunk];
+    const long n = proto::read_some(fd, buf, std::min(cap, sizeof buf));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      close_output(which);  // EOF: every writer is gone
+      return;
+    }
+    got = static_cast<size_t>(n);
+    out_.send(type, id_, std::string_view(buf, got));
   }
-  const auto got = static_cast<size_t>(n);
-  out_.send(which == 0 ? proto::Type::kStdout : proto::Type::kStderr, id_,
-            std::string_view(buf, got));
   window_ -= got;
   if (drain_left_[which]) {
     *drain_left_[which] -= got;

@@ -93,6 +93,7 @@ class PluginQemu {
   // The host end of the agent's virtio-serial port, or -1 (err says why).
   int connect_agent(std::string& err);
   std::string qmp_path() const { return dir_ + "/qmp.sock"; }
+  pid_t pid() const { return pid_; }
   // SIGTERM until exit; the time it took, or -1 if nothing ran.
   double terminate();
 
@@ -126,6 +127,7 @@ class BareShellVm {
   double put(size_t bytes);       // host -> guest tmpfs file
   double get(size_t bytes);       // guest tmpfs file -> host
   double terminate();             // SIGTERM until exit
+  pid_t qemu_pid() const { return vm_.pid(); }
   // A QMP command ("stop", "cont") on a fresh connection, as vmm-qemu sends
   // it: connect, greeting, qmp_capabilities, the command, its return. -1 on
   // failure.

@@ -28,6 +28,10 @@ enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 // frame still crosses the channel in a few milliseconds and does not hold
 // up the other streams' frames for long.
 constexpr size_t kOutputFrame = 256 * 1024;
+// How long a drained pipe rests: long enough under TCG for a fast writer to
+// put a frame's worth in it, short enough to go unnoticed in interactive
+// output (the first bytes after a pause go out at once).
+constexpr auto kCoalesce = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -135,7 +139,9 @@ void ExecStream::poll_requests(std::vector<PollRequest>& out, bool congested) co
   // With no window left, or the channel backed up, the pipes are left to
   // fill: the command then blocks on write, which is the flow control.
   if (window_ == 0 || congested) return;
+  const auto now = Clock::now();
   for (int i = 0; i < 2; ++i) {
+    if (now < quiet_until_[i]) continue;
     // A pipe whose bytes a queued frame has claimed stays readable until
     // they are spliced out: polling it now would spin.
     if (out_fd_[i] >= 0 && !out_.splicing_from(out_fd_[i])) {
@@ -208,6 +214,7 @@ void ExecStream::read_output(int which) {
     out_.send(type, id_, std::string_view(buf, got));
   }
   window_ -= got;
+  if (got < cap) quiet_until_[which] = Clock::now() + kCoalesce;
   if (drain_left_[which]) {
     *drain_left_[which] -= got;
     if (*drain_left_[which] == 0) release_output(which);
@@ -236,6 +243,16 @@ bool ExecStream::on_child_exit(pid_t pid, int status, Clock::time_point now) {
 
 std::optional<Clock::time_point> ExecStream::deadline() const {
   if (done_) return std::nullopt;
+  auto d = limit_deadline();
+  const auto now = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    const auto q = quiet_until_[i];
+    if (out_fd_[i] >= 0 && q > now && (!d || q < *d)) d = q;
+  }
+  return d;
+}
+
+std::optional<Clock::time_point> ExecStream::limit_deadline() const {
   if (!reaped_at_) {
     if (timed_out_) return std::nullopt;
     return timeout_at_;

@@ -23,11 +23,6 @@ constexpr uint64_t kMaxWindow = uint64_t{1} << 40;
 
 enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 
-// Output frames of up to 256 KiB: a quarter of the command's pipe
-// (spawn.h), so a fast writer needs few frames and wakeups, while one
-// frame still crosses the channel in a few milliseconds and does not hold
-// up the other streams' frames for long.
-constexpr size_t kOutputFrame = 256 * 1024;
 // How long a drained pipe rests: long enough under TCG for a fast writer to
 // put a frame's worth in it, short enough to go unnoticed in interactive
 // output (the first bytes after a pause go out at once).

@@ -15,6 +15,12 @@
 
 namespace smolvm::agent {
 
+// Output frames (STDOUT, STDERR) carry at most this: a quarter of the
+// command's pipe (spawn.h), so a fast writer needs few frames and wakeups,
+// while one frame still crosses the channel in a few milliseconds and does
+// not hold up the other streams' frames for long.
+inline constexpr size_t kOutputFrame = 256 * 1024;
+
 class ExecStream final : public Stream {
  public:
   // After the command is reaped, output still in its pipes is forwarded for

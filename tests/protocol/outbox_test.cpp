@@ -33,15 +33,19 @@ struct Pair {
   }
 };
 
-std::vector<Frame> read_frames(int fd) {
+std::vector<Frame> complete_frames(Decoder& d) {
   std::vector<Frame> frames;
+  Frame f;
+  while (d.next(f) == Decoder::Result::kFrame) frames.push_back(f);
+  return frames;
+}
+
+std::vector<Frame> read_frames(int fd) {
   Decoder d;
   char buf[65536];
   const long n = ::read(fd, buf, sizeof buf);
   if (n > 0) d.feed(buf, static_cast<size_t>(n));
-  Frame f;
-  while (d.next(f) == Decoder::Result::kFrame) frames.push_back(f);
-  return frames;
+  return complete_frames(d);
 }
 
 TEST(Outbox, QueuesFramesUntilFlushed) {
@@ -97,10 +101,9 @@ struct CommandPipe {
 };
 
 // Flushes out into fd until it is empty, reading what the peer got from
-// `peer` as it goes (-1: fd is a file, read at the end from `path`).
+// `peer` as it goes (-1: fd is a file, which the caller reads).
 std::vector<Frame> drain(Outbox& out, int fd, int peer) {
   Decoder d;
-  std::vector<Frame> frames;
   char buf[65536];
   for (int round = 0; out.pending() > 0 && round < 10000; ++round) {
     EXPECT_TRUE(out.flush(fd));
@@ -109,9 +112,7 @@ std::vector<Frame> drain(Outbox& out, int fd, int peer) {
     }
   }
   EXPECT_EQ(out.pending(), 0u);
-  Frame f;
-  while (d.next(f) == Decoder::Result::kFrame) frames.push_back(f);
-  return frames;
+  return complete_frames(d);
 }
 
 TEST(Outbox, MovesPipeBytesInFramesWithoutReadingThem) {

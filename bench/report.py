@@ -405,7 +405,7 @@ def main():
 
     if lc:
         print("\n".join(documented_md(lc)))
-    print(f"wrote {results}/results.md, chart.png, README-section.md")
+    print(f"wrote {results}/results.md, {'chart.png, ' if plt else ''}README-section.md")
 
 
 if __name__ == "__main__":

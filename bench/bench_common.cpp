@@ -1,6 +1,7 @@
 #include "bench_common.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -258,45 +259,6 @@ int count_vmm_processes() {
 
 namespace {
 
-std::vector<std::string> qemu_args(const GuestImage& img, const std::string& sock,
-                                   const std::string& init_args) {
-  return {"qemu-system-x86_64",
-          "-M",
-          "microvm,acpi=off",
-          "-accel",
-          img.accel,
-          "-cpu",
-          img.accel == "kvm" ? "host" : "max",
-          "-m",
-          std::to_string(img.mem_mib),
-          "-smp",
-          std::to_string(img.vcpus),
-          "-nodefaults",
-          "-no-user-config",
-          "-nographic",
-          "-no-reboot",
-          "-kernel",
-          img.kernel,
-          "-append",
-          "console=ttyS0 root=/dev/vda rw reboot=t panic=-1 quiet loglevel=4 " + init_args,
-          "-serial",
-          "stdio",
-          "-drive",
-          "id=root,if=none,format=raw,snapshot=on,file=" + img.rootfs,
-          "-device",
-          "virtio-blk-device,drive=root",
-          "-chardev",
-          "socket,id=agent,server=on,wait=off,path=" + sock,
-          "-device",
-          "virtio-serial-device,max_ports=2",
-          "-device",
-          "virtserialport,chardev=agent,name=smolvm.agent",
-          "-object",
-          "rng-random,id=rng0,filename=/dev/urandom",
-          "-device",
-          "virtio-rng-device,rng=rng0"};
-}
-
 // Starts argv with stdout (and optionally stdin) on pipes.
 pid_t spawn(std::vector<std::string> args, int* out_fd, int* in_fd) {
   int out[2], in[2] = {-1, -1};
@@ -348,73 +310,146 @@ double terminate_child(pid_t pid) {
 
 constexpr const char* kMarker = "smolvm-agent: ready";
 
+// The vmm-qemu plugin of this build, loaded once.
+const smolvm_vmm_vtable* qemu_plugin(std::string& err) {
+  static const smolvm_vmm_vtable* vt = nullptr;
+  static std::string why;
+  if (!vt && why.empty()) {
+    void* h = dlopen(SMOLVM_BENCH_QEMU_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    auto entry = h ? reinterpret_cast<smolvm_plugin_entry_fn>(dlsym(h, SMOLVM_PLUGIN_ENTRY_SYMBOL))
+                   : nullptr;
+    const smolvm_plugin_descriptor* d = entry ? entry() : nullptr;
+    if (!d || d->kind != SMOLVM_PLUGIN_VMM) {
+      const char* e = dlerror();
+      why = std::string("cannot load the QEMU plugin ") + SMOLVM_BENCH_QEMU_PLUGIN + ": " +
+            (e ? e : "not a vmm plugin");
+    } else {
+      vt = static_cast<const smolvm_vmm_vtable*>(d->vtable);
+    }
+  }
+  err = why;
+  return vt;
+}
+
 }  // namespace
 
-bool bare_qemu_agent_boot(const GuestImage& img, const std::string& tmp, BareBoot& out) {
-  const std::string sock = tmp + "/bare-agent.sock";
+PluginQemu::~PluginQemu() { terminate(); }
+
+bool PluginQemu::launch(const GuestImage& img, const std::string& dir, const std::string& boot_args,
+                        std::string& err) {
+  vt_ = qemu_plugin(err);
+  if (!vt_) return false;
+  dir_ = dir;
+  mkdir(dir.c_str(), 0700);
+  int console[2];
+  if (pipe2(console, O_CLOEXEC) != 0) {
+    err = std::string("pipe: ") + std::strerror(errno);
+    return false;
+  }
+  console_ = console[0];
+  const std::string log = dir + "/console.log";
+  smolvm_vmm_config cfg{};
+  cfg.struct_size = sizeof cfg;
+  cfg.vm_id = "bench-bare";
+  cfg.vcpu_count = img.vcpus;
+  cfg.mem_size_mib = img.mem_mib;
+  cfg.kernel_path = img.kernel.c_str();
+  cfg.rootfs_path = img.rootfs.c_str();
+  cfg.disk_mode = "isolated";
+  cfg.accel = img.accel.c_str();
+  cfg.boot_args = boot_args.c_str();
+  cfg.vm_dir = dir_.c_str();
+  cfg.console_log = log.c_str();
+  cfg.console_fd = console[1];
+  char disk[4096];
+  smolvm_plugin_error perr{};
+  if (vt_->prepare_disk(&cfg, disk, sizeof disk, &perr) != 0) {
+    close(console[1]);
+    err = std::string("prepare_disk: ") + perr.message;
+    return false;
+  }
+  cfg.disk_path = disk;
+  const int rc = vt_->launch(&instance_, &cfg, &perr);
+  close(console[1]);
+  if (rc != 0) {
+    err = std::string("launch: ") + perr.message;
+    return false;
+  }
+  pid_ = static_cast<pid_t>(vt_->pid(instance_));
+  return true;
+}
+
+bool PluginQemu::wait_console(const std::string& marker, int timeout_ms) {
+  return console_ >= 0 && wait_marker(console_, console_text_, marker, timeout_ms);
+}
+
+int PluginQemu::connect_agent(std::string& err) {
   int fd = -1;
+  smolvm_plugin_error perr{};
+  if (!instance_ || vt_->agent_connect(instance_, &fd, 10000, &perr) != 0) {
+    err = std::string("agent_connect: ") + perr.message;
+    return -1;
+  }
+  return fd;
+}
+
+double PluginQemu::terminate() {
+  double ms = -1;
+  if (pid_ > 0) ms = terminate_child(pid_);
+  pid_ = -1;
+  if (instance_) vt_->release(instance_);
+  instance_ = nullptr;
+  if (console_ >= 0) close(console_);
+  console_ = -1;
+  if (!dir_.empty()) remove_tree(dir_);
+  dir_.clear();
+  return ms;
+}
+
+bool bare_qemu_agent_boot(const GuestImage& img, const std::string& tmp, BareBoot& out) {
+  PluginQemu q;
+  std::string err;
   const auto t0 = Clock::now();
-  const pid_t pid = spawn(
-      qemu_args(img, sock, "smolvm.channel=virtio-serial init=/sbin/smolvm-init"), &fd, nullptr);
-  if (pid < 0) return false;
-  std::string console;
-  const bool ok = wait_marker(fd, console, kMarker, 120000);
+  if (!q.launch(img, tmp + "/bare-agent", "init=/sbin/smolvm-init", err)) {
+    std::fprintf(stderr, "bare QEMU: %s\n", err.c_str());
+    return false;
+  }
+  const bool ok = q.wait_console(kMarker, 120000);
   out.ready_ms = ok ? ms_since(t0) : -1;
-  out.terminate_ms = terminate_child(pid);
-  close(fd);
-  unlink(sock.c_str());
+  out.terminate_ms = q.terminate();
   return ok;
 }
 
-// The guest side: /bin/sh is init; it opens the virtio-serial port once and
-// serves one-letter requests from the host. Sent on the serial console once
-// the shell prompts ("" keeps the echoed line from matching the marker).
+// The guest side: /bin/sh is init, given this script on the kernel command
+// line as `-c "script"`. The kernel hands init the parameters it does not
+// know, but only those without '=' and '.' (and no "--": microvm appends its
+// virtio-mmio devices after the line), and strips one pair of double quotes.
+// It opens the virtio-serial port once and serves one-letter requests.
 static const char* kShellLoop =
     "mount -t tmpfs tmpfs /tmp; for f in /dev/vport*p1; do [ -c $f ] && exec 3<>$f; done; "
-    "echo BARE-SH-\"\"READY; while read -r c <&3; do case $c in "
+    "echo BARE-SH-READY; while read -r c <&3; do case $c in "
     "t) /bin/true; printf k >&3;; "
-    "o) head -c 1048576 /dev/zero >&3;; "
-    "p*) head -c ${c#p} <&3 >/tmp/bench.bin; printf k >&3;; "
-    "g) cat /tmp/bench.bin >&3;; "
-    "esac; done\n";
+    "o*) head -c ${c#o} /dev/zero >&3;; "
+    "p*) head -c ${c#p} <&3 >/tmp/bench-bin; printf k >&3;; "
+    "g) cat /tmp/bench-bin >&3;; "
+    "esac; done";
 
 BareShellVm::~BareShellVm() {
-  if (pid_ > 0) terminate();
-}
-
-bool BareShellVm::wait_console(const std::string& marker, int timeout_ms) {
-  return wait_marker(console_, console_text_, marker, timeout_ms);
+  if (sock_ >= 0) close(sock_);
 }
 
 bool BareShellVm::boot(const GuestImage& img, const std::string& tmp, std::string& err) {
-  sock_path_ = tmp + "/bare-sh.sock";
   const auto t0 = Clock::now();
-  qmp_path_ = tmp + "/bare-sh-qmp.sock";
-  std::vector<std::string> args = qemu_args(img, sock_path_, "init=/bin/sh");
-  args.insert(args.end(), {"-qmp", "unix:" + qmp_path_ + ",server=on,wait=off"});
-  pid_ = spawn(args, &console_, &stdin_);
-  if (pid_ < 0) {
-    err = "fork failed";
-    return false;
-  }
-  if (!wait_console("# ", 120000)) {
-    err = "no shell prompt on the console: " + console_text_.substr(0, 2000);
+  if (!vm_.launch(img, tmp + "/bare-sh", std::string("init=/bin/sh -c \"") + kShellLoop + "\"",
+                  err)) {
     return false;
   }
   // The guest reads EOF from the port while no host end is connected:
-  // connect before the loop starts.
-  sock_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", sock_path_.c_str());
-  if (connect(sock_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    err = std::string("connect ") + sock_path_ + ": " + std::strerror(errno);
-    return false;
-  }
-  const std::string loop = kShellLoop;
-  if (write(stdin_, loop.data(), loop.size()) != static_cast<ssize_t>(loop.size()) ||
-      !wait_console("BARE-SH-READY", 60000)) {
-    err = "the shell loop did not start: " + console_text_.substr(0, 2000);
+  // connect before its loop starts (QEMU listens from its start).
+  sock_ = vm_.connect_agent(err);
+  if (sock_ < 0) return false;
+  if (!vm_.wait_console("BARE-SH-READY", 120000)) {
+    err = "the shell loop did not start: " + vm_.console_text().substr(0, 2000);
     return false;
   }
   boot_ms_ = ms_since(t0);
@@ -450,9 +485,10 @@ double BareShellVm::true_round_trip() {
   return ms_since(t0);
 }
 
-double BareShellVm::read_1mib() {
+double BareShellVm::read_out(size_t bytes) {
+  const std::string req = "o" + std::to_string(bytes) + "\n";
   const auto t0 = Clock::now();
-  if (!send("o\n", 2) || !read_exact(1 << 20)) return -1;
+  if (!send(req.data(), req.size()) || !read_exact(bytes)) return -1;
   return ms_since(t0);
 }
 
@@ -478,16 +514,9 @@ double BareShellVm::get(size_t bytes) {
 }
 
 double BareShellVm::terminate() {
-  if (pid_ <= 0) return -1;
-  const double ms = terminate_child(pid_);
-  pid_ = -1;
-  for (int* fd : {&console_, &stdin_, &sock_}) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
-  }
-  unlink(sock_path_.c_str());
-  unlink(qmp_path_.c_str());
-  return ms;
+  if (sock_ >= 0) close(sock_);
+  sock_ = -1;
+  return vm_.terminate();
 }
 
 double BareShellVm::qmp(const char* command) {
@@ -495,7 +524,7 @@ double BareShellVm::qmp(const char* command) {
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", qmp_path_.c_str());
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", vm_.qmp_path().c_str());
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     if (fd >= 0) close(fd);
     return -1;

@@ -4,7 +4,9 @@
 // SmolVM involved.
 #pragma once
 
+#include <smolvm/plugin.h>
 #include <smolvm/smolvm.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -73,39 +75,69 @@ struct GuestImage {
   uint32_t mem_mib = 512;
 };
 
-// Bare QEMU with SmolVM's machine and devices, the agent as init: the time
-// until the console prints "smolvm-agent: ready", then the time SIGTERM
-// takes to end QEMU. Returns false if the marker never came.
+// QEMU launched by this build's vmm-qemu plugin, as SmolVM's supervisor
+// launches it (the same command line, disk overlay, files and sandbox), with
+// the given kernel arguments (the guest's init) and nothing of SmolVM around
+// it: no supervisor, no client library, and no agent unless it is the init.
+class PluginQemu {
+ public:
+  PluginQemu() = default;
+  PluginQemu(const PluginQemu&) = delete;
+  PluginQemu& operator=(const PluginQemu&) = delete;
+  ~PluginQemu();
+  // dir: a fresh folder for the VM's disk, sockets and logs.
+  bool launch(const GuestImage& img, const std::string& dir, const std::string& boot_args,
+              std::string& err);
+  bool wait_console(const std::string& marker, int timeout_ms);
+  const std::string& console_text() const { return console_text_; }
+  // The host end of the agent's virtio-serial port, or -1 (err says why).
+  int connect_agent(std::string& err);
+  std::string qmp_path() const { return dir_ + "/qmp.sock"; }
+  pid_t pid() const { return pid_; }
+  // SIGTERM until exit; the time it took, or -1 if nothing ran.
+  double terminate();
+
+ private:
+  const smolvm_vmm_vtable* vt_ = nullptr;
+  void* instance_ = nullptr;
+  pid_t pid_ = -1;
+  int console_ = -1;
+  std::string dir_, console_text_;
+};
+
+// Bare QEMU (PluginQemu) with the agent as init: the time until the console
+// prints "smolvm-agent: ready", then the time SIGTERM takes to end QEMU.
+// Returns false if the marker never came.
 struct BareBoot {
   double ready_ms = -1;
   double terminate_ms = -1;
 };
 bool bare_qemu_agent_boot(const GuestImage& img, const std::string& tmp, BareBoot& out);
 
-// Bare QEMU with /bin/sh as init driving the same virtio-serial port by a
-// shell loop: the transport floor of every exec and file phase, no SmolVM
-// code in host or guest.
+// Bare QEMU (PluginQemu) with /bin/sh as init driving the agent's
+// virtio-serial port by a shell loop: the transport floor of every exec and
+// file phase, no SmolVM code in host or guest.
 class BareShellVm {
  public:
   ~BareShellVm();
   bool boot(const GuestImage& img, const std::string& tmp, std::string& err);
   double boot_ms() const { return boot_ms_; }
-  double true_round_trip();  // fork+exec /bin/true, 1-byte answer
-  double read_1mib();        // head -c 1 MiB /dev/zero to the host
-  double put(size_t bytes);  // host -> guest tmpfs file
-  double get(size_t bytes);  // guest tmpfs file -> host
-  double terminate();        // SIGTERM until exit
+  double true_round_trip();       // fork+exec /bin/true, 1-byte answer
+  double read_out(size_t bytes);  // head -c bytes /dev/zero to the host
+  double put(size_t bytes);       // host -> guest tmpfs file
+  double get(size_t bytes);       // guest tmpfs file -> host
+  double terminate();             // SIGTERM until exit
+  pid_t qemu_pid() const { return vm_.pid(); }
   // A QMP command ("stop", "cont") on a fresh connection, as vmm-qemu sends
   // it: connect, greeting, qmp_capabilities, the command, its return. -1 on
   // failure.
   double qmp(const char* command);
 
  private:
-  bool wait_console(const std::string& marker, int timeout_ms);
   bool read_exact(size_t n);
   bool send(const void* data, size_t n);
-  int pid_ = -1, console_ = -1, stdin_ = -1, sock_ = -1;
-  std::string console_text_, sock_path_, qmp_path_;
+  PluginQemu vm_;
+  int sock_ = -1;
   double boot_ms_ = -1;
 };
 

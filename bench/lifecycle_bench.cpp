@@ -313,7 +313,7 @@ int main(int argc, char** argv) {
       if (e == 0) first_true = ms;
       s["bare_sh_true"].add(ms);
     }
-    for (int e = 0; e < 3; ++e) s["bare_sh_1mib"].add(sh.read_1mib());
+    for (int e = 0; e < 3; ++e) s["bare_sh_1mib"].add(sh.read_out(kMiB));
     for (int e = 0; e < 2; ++e) {
       s["bare_sh_put_10mib"].add(sh.put(kFileBytes));
       s["bare_sh_get_10mib"].add(sh.get(kFileBytes));

@@ -5,12 +5,14 @@
 # chart.png and README-section.md, then prints the comparison with the numbers
 # SmolVM's docs state.
 #
-# usage: bench/run.sh [--quick] [--only lifecycle,ssh,concurrency,density]
+# usage: bench/run.sh [--quick] [--only lifecycle,ssh,stream,concurrency,density]
 #                     [--runs N] [--vms N] [--idle S] [--seconds S]
-#   --quick    smoke run in under 3 minutes: 3 lifecycle runs, 2 SSH runs, 8 VMs
-#              idle 10 s, 3 s per concurrency cell (K = 1, 2, 4)
-#   default    20 lifecycle runs, 10 SSH runs, 48 VMs of 128 MiB idle 30 s,
-#              10 s per cell (K = 1, 2, 4, 8): about 10 minutes on 2 TCG cores
+#   --quick    smoke run in under 4 minutes: 3 lifecycle runs, 2 SSH runs, 3
+#              streamed-output runs, 8 VMs idle 10 s, 3 s per concurrency cell
+#              (K = 1, 2, 4)
+#   default    20 lifecycle runs, 10 SSH runs, 10 streamed-output runs (1 and
+#              64 MiB), 48 VMs of 128 MiB idle 30 s, 10 s per cell (K = 1, 2,
+#              4, 8): about 12 minutes on 2 TCG cores
 # Builds into $SMOLVM_BUILD_DIR (default build/) and needs the guest image
 # (built if missing: `smolvm image build`, about 5 minutes the first time).
 # VMs run under a throwaway SMOLVM_STATE_DIR in /tmp (the user's own VMs are
@@ -21,10 +23,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SMOLVM_BUILD_DIR:-$root/build}
 results=$root/bench/results
-runs=20 ssh_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8 only=lifecycle,ssh,concurrency,density
+runs=20 ssh_runs=10 stream_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8
+only=lifecycle,ssh,stream,concurrency,density
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) runs=3 ssh_runs=2 execs=5 vms=8 idle=10 seconds=3 clients=1,2,4 ;;
+    --quick) runs=3 ssh_runs=2 stream_runs=3 execs=5 vms=8 idle=10 seconds=3 clients=1,2,4 ;;
     --only) only=$2; shift ;;
     --runs) runs=$2; shift ;;
     --vms) vms=$2; shift ;;
@@ -39,7 +42,7 @@ done
 # Configure every time (cheap): a build folder made before bench/ had its
 # targets learns them.
 cmake -S "$root" -B "$build" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target lifecycle_bench density_bench concurrency_bench \
+cmake --build "$build" -j"$(nproc)" --target lifecycle_bench stream_bench density_bench concurrency_bench \
   smolvm-cli smolvm-agent smolvm-executor-ssh smolvm-network-nftables >/dev/null
 "$build/bin/smolvm" image build --quiet >/dev/null
 mkdir -p "$results"
@@ -80,6 +83,10 @@ if has ssh; then
     cleanup_ns
     trap - EXIT
   fi
+fi
+if has stream; then
+  echo "== streamed output: $stream_runs runs"
+  "$build/bin/stream_bench" --runs "$stream_runs" --json "$results/stream.json" >"$results/stream.md"
 fi
 # Concurrency before density: 48 VMs leave the host busy for a while.
 if has concurrency; then

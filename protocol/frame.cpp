@@ -99,15 +99,19 @@ bool read_u32_le(std::string_view bytes, uint32_t& out) {
   return true;
 }
 
-void append_frame(std::string& out, Type type, uint8_t flags, uint32_t stream,
-                  std::string_view payload) {
-  const uint32_t length = static_cast<uint32_t>(8 + payload.size());
-  out += u32_le(length);
+void append_header(std::string& out, Type type, uint8_t flags, uint32_t stream,
+                   size_t payload_size) {
+  out += u32_le(static_cast<uint32_t>(8 + payload_size));
   out.push_back(static_cast<char>(type));
   out.push_back(static_cast<char>(flags));
   out.push_back('\0');
   out.push_back('\0');
   out += u32_le(stream);
+}
+
+void append_frame(std::string& out, Type type, uint8_t flags, uint32_t stream,
+                  std::string_view payload) {
+  append_header(out, type, flags, stream, payload.size());
   out.append(payload.data(), payload.size());
 }
 

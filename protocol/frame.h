@@ -54,6 +54,10 @@ struct Frame {
   bool end() const { return (flags & kFlagEnd) != 0; }
 };
 
+// Appends the 12-byte header of a frame whose payload, payload_size bytes,
+// the caller appends (or writes) right after it.
+void append_header(std::string& out, Type type, uint8_t flags, uint32_t stream,
+                   size_t payload_size);
 // Appends one encoded frame to out. payload must be at most kMaxPayload.
 void append_frame(std::string& out, Type type, uint8_t flags, uint32_t stream,
                   std::string_view payload);

@@ -23,6 +23,11 @@ constexpr uint64_t kMaxWindow = uint64_t{1} << 40;
 
 enum Tag { kStdinTag = 0, kStdoutTag = 1, kStderrTag = 2 };
 
+// How long a drained pipe rests: long enough under TCG for a fast writer to
+// put a frame's worth in it, short enough to go unnoticed in interactive
+// output (the first bytes after a pause go out at once).
+constexpr auto kCoalesce = std::chrono::milliseconds(1);
+
 }  // namespace
 
 std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequest& req,
@@ -129,8 +134,14 @@ void ExecStream::poll_requests(std::vector<PollRequest>& out, bool congested) co
   // With no window left, or the channel backed up, the pipes are left to
   // fill: the command then blocks on write, which is the flow control.
   if (window_ == 0 || congested) return;
+  const auto now = Clock::now();
   for (int i = 0; i < 2; ++i) {
-    if (out_fd_[i] >= 0) out.push_back({out_fd_[i], POLLIN, kStdoutTag + i});
+    if (now < quiet_until_[i]) continue;
+    // A pipe whose bytes a queued frame has claimed stays readable until
+    // they are spliced out: polling it now would spin.
+    if (out_fd_[i] >= 0 && !out_.splicing_from(out_fd_[i])) {
+      out.push_back({out_fd_[i], POLLIN, kStdoutTag + i});
+    }
   }
 }
 
@@ -176,23 +187,29 @@ void ExecStream::close_stdin() {
 void ExecStream::read_output(int which) {
   int& fd = out_fd_[which];
   if (fd < 0) return;
-  size_t cap = std::min<uint64_t>(proto::Outbox::kMaxChunk, window_);
+  size_t cap = std::min<uint64_t>(kOutputFrame, window_);
   if (drain_left_[which]) cap = std::min(cap, *drain_left_[which]);
   if (cap == 0) {
     if (drain_left_[which]) release_output(which);
     return;
   }
-  char buf[proto::Outbox::kMaxChunk];
-  const long n = proto::read_some(fd, buf, cap);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-  if (n <= 0) {
-    close_output(which);  // EOF: every writer is gone
-    return;
+  const auto type = which == 0 ? proto::Type::kStdout : proto::Type::kStderr;
+  // The bytes go from the pipe to the channel by splice; a read (below)
+  // only finds the end, or serves a channel that takes no splice.
+  size_t got = out_.send_from_pipe(type, id_, fd, cap);
+  if (got == 0) {
+    char buf[proto::Outbox::kMaxChunk];
+    const long n = proto::read_some(fd, buf, std::min(cap, sizeof buf));
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+      close_output(which);  // EOF: every writer is gone
+      return;
+    }
+    got = static_cast<size_t>(n);
+    out_.send(type, id_, std::string_view(buf, got));
   }
-  const auto got = static_cast<size_t>(n);
-  out_.send(which == 0 ? proto::Type::kStdout : proto::Type::kStderr, id_,
-            std::string_view(buf, got));
   window_ -= got;
+  if (got < cap) quiet_until_[which] = Clock::now() + kCoalesce;
   if (drain_left_[which]) {
     *drain_left_[which] -= got;
     if (*drain_left_[which] == 0) release_output(which);
@@ -221,6 +238,16 @@ bool ExecStream::on_child_exit(pid_t pid, int status, Clock::time_point now) {
 
 std::optional<Clock::time_point> ExecStream::deadline() const {
   if (done_) return std::nullopt;
+  auto d = limit_deadline();
+  const auto now = Clock::now();
+  for (int i = 0; i < 2; ++i) {
+    const auto q = quiet_until_[i];
+    if (out_fd_[i] >= 0 && q > now && (!d || q < *d)) d = q;
+  }
+  return d;
+}
+
+std::optional<Clock::time_point> ExecStream::limit_deadline() const {
   if (!reaped_at_) {
     if (timed_out_) return std::nullopt;
     return timeout_at_;

@@ -15,6 +15,12 @@
 
 namespace smolvm::agent {
 
+// Output frames (STDOUT, STDERR) carry at most this: a quarter of the
+// command's pipe (spawn.h), so a fast writer needs few frames and wakeups,
+// while one frame still crosses the channel in a few milliseconds and does
+// not hold up the other streams' frames for long.
+inline constexpr size_t kOutputFrame = 256 * 1024;
+
 class ExecStream final : public Stream {
  public:
   // After the command is reaped, output still in its pipes is forwarded for
@@ -46,6 +52,8 @@ class ExecStream final : public Stream {
   ExecStream(uint32_t id, proto::Outbox& out, LeftoverOutput* leftovers)
       : id_(id), out_(out), leftovers_(leftovers) {}
 
+  // The timeout, or the drain limit once the command has exited.
+  std::optional<Clock::time_point> limit_deadline() const;
   void write_stdin();
   void read_output(int which);
   void close_output(int which);
@@ -69,6 +77,10 @@ class ExecStream final : public Stream {
   // Set at the drain deadline: bytes still to forward from each pipe, i.e.
   // what was in it then. Anything written later is dropped.
   std::array<std::optional<size_t>, 2> drain_left_;
+  // A pipe just drained is not polled again before this: a command writing
+  // fast then fills it a while and the agent sends one large frame rather
+  // than one per write, each a wakeup across vCPUs (see kCoalesce).
+  std::array<Clock::time_point, 2> quiet_until_{};
 
   std::string stdin_buf_;
   size_t stdin_off_ = 0;

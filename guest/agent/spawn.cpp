@@ -185,6 +185,8 @@ bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::stri
     close_all();
     return false;
   }
+  // Best effort: past the user's pipe quota the kernel keeps the default.
+  for (int fd : {o[0], e[0]}) ::fcntl(fd, F_SETPIPE_SZ, kOutputPipeBytes);
   bool in_cgroup = false;
   const pid_t pid = fork_into(cgroup_fd, in_cgroup);
   if (pid < 0) {

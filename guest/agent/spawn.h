@@ -28,6 +28,12 @@ struct Spawned {
   bool in_cgroup = false;
 };
 
+// What a command's stdout and stderr pipes hold (the kernel default is 64
+// KiB): a command writing fast runs this far ahead of the agent, which then
+// moves the bytes out in a few large frames rather than a frame per write.
+// Pipe pages are taken only as they fill.
+inline constexpr int kOutputPipeBytes = 1 << 20;
+
 // The POSIX shell of raw shell commands, and of a user with no usable
 // login shell.
 inline constexpr const char* kRawShell = "/bin/sh";

@@ -1,5 +1,7 @@
 // EXEC streams: exit codes, signals, timeouts, stdin/stdout/stderr, flow
 // control, environment, concurrency.
+#include "guest/agent/exec.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -211,7 +213,7 @@ TEST_F(AgentExec, SixtyFourMiBOfStdoutWithCreditFlow) {
       size += f->payload.size();
       uncredited += f->payload.size();
       ASSERT_LE(size, granted) << "window overrun";
-      ASSERT_LE(f->payload.size(), 64u * 1024) << "frames are split at 64 KiB";
+      ASSERT_LE(f->payload.size(), smolvm::agent::kOutputFrame) << "frames are split at 256 KiB";
       if (uncredited >= 64 * 1024) {
         agent.send_credit(1, static_cast<uint32_t>(uncredited));
         granted += uncredited;

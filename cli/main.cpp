@@ -34,6 +34,7 @@ const std::map<std::string, Entry>& commands() {
         "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
         "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS] [--start]\n"
         "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
+        "       smolvm create --from-snapshot SNAPSHOT [--id ID] [--start]\n"
         "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(
             SMOLVM_VCPU_DEFAULT) " vCPUs "
                                  "(" SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), " SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".." SMOLVM_CLI_STR(
@@ -172,6 +173,10 @@ const std::map<std::string, Entry>& commands() {
         "path (SMOLVM_PLUGIN_PATH,\nthen the install's lib/smolvm/plugins) and prints its kind, "
         "name, version,\nthe plugin ABI it was built for and its path; a plugin that cannot be "
         "used is\nlisted with the reason. Exit 1 if any is refused."}},
+      {"fork", {cmd_fork, "snapshot a VM and start new VMs restored from it", kForkUsage}},
+      {"snapshot",
+       {cmd_snapshot, "save a VM's memory and disk, list, inspect or remove snapshots",
+        kSnapshotUsage}},
       {"image",
        {cmd_image, "build, list or prune guest images",
         "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\n"

@@ -1,6 +1,7 @@
 #include "core/store/vm_record.h"
 
 #include <type_traits>
+#include <vector>
 
 namespace smolvm {
 namespace {
@@ -46,6 +47,9 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("last_error", rt.last_error);
   visit("last_exit", rt.last_exit);
   visit("setup_done", rt.setup_done);
+  visit("disk_layers", rt.disk_layers);
+  visit("snapshot", rt.snapshot);
+  visit("restore_state", rt.restore_state);
 }
 
 template <class T>
@@ -58,6 +62,12 @@ void read_value(const nlohmann::json& v, T& out) {
     if (v.is_number_unsigned() && v.get<uint64_t>() <= UINT32_MAX) out = v.get<uint32_t>();
   } else if constexpr (std::is_same_v<T, int64_t>) {
     if (v.is_number_integer()) out = v.get<int64_t>();
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!v.is_array()) return;
+    for (const auto& e : v) {
+      if (!e.is_string()) return;
+    }
+    out = v.get<std::vector<std::string>>();
   } else {
     static_assert(std::is_same_v<T, nlohmann::json>);
     out = v;

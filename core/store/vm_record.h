@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/config/vm_spec.h"
 
@@ -69,6 +70,15 @@ struct VmRuntime {
   std::string last_error;   // "" when the last start or stop went well
   std::string last_exit;    // how the VM last ended when that was not an error
   bool setup_done = false;  // the profile's setup commands ran
+
+  // A VM restored from a snapshot (core/runtime/snapshots.h): the
+  // snapshot's id, the read-only disk layers under its disk (oldest first;
+  // the disk is an overlay on the last), and the saved state its first
+  // start loads instead of booting ("" once that start loaded it: later
+  // starts boot its disk).
+  std::vector<std::string> disk_layers;
+  std::string snapshot;
+  std::string restore_state;
 
   // Keys this version does not know (written by a newer one), kept so that
   // rewriting the record does not drop them.

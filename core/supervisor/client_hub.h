@@ -14,6 +14,7 @@
 
 #include "core/supervisor/router.h"
 #include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "protocol/outbox.h"
 
 namespace smolvm {
@@ -32,6 +33,10 @@ class ClientHub {
     virtual void stop_requested(uint32_t timeout_ms, bool force) = 0;
     // Pauses (or resumes) the guest's vCPUs: 0, or a smolvm_status and why.
     virtual int pause_requested(bool pause, std::string& message) = 0;
+    // Saves the VM into an empty folder (proto::VmSnapshot): 0 and what was
+    // written, or a smolvm_status and why.
+    virtual int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done,
+                                   std::string& message) = 0;
     // The guest's vCPUs stand still: new streams are refused as such.
     virtual bool paused() const = 0;
     // The VM has ended: stop handling a client's frames.

@@ -18,36 +18,6 @@ using Clock = std::chrono::steady_clock;
 // How often wait_migration asks QEMU how far the migration is.
 constexpr int kMigrationPollMs = 5;
 
-// Reads until a line containing `want` arrives (QMP answers one JSON
-// object per line). eof_answers: QEMU closing the socket counts as `want`.
-bool read_until(int fd, const char* want, Clock::time_point deadline, std::string& error,
-                bool eof_answers = false) {
-  std::string buf;
-  char chunk[2048];
-  for (;;) {
-    if (buf.find(want) != std::string::npos) return true;
-    if (buf.find("\"error\"") != std::string::npos) {
-      error = "QMP error: " + buf;
-      return false;
-    }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      error = "QMP did not answer in time";
-      return false;
-    }
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    const ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n <= 0) {
-      if (eof_answers) return true;
-      error = "QMP closed the connection";
-      return false;
-    }
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-}
-
 bool send_line(int fd, const std::string& line) {
   return write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
 }
@@ -67,22 +37,6 @@ int connect_unix(const std::string& socket_path, std::string& error) {
     return -1;
   }
   return fd;
-}
-
-bool run(const std::string& socket_path, const std::string& command, int timeout_ms,
-         bool eof_answers, std::string& error) {
-  const int fd = connect_unix(socket_path, error);
-  if (fd < 0) return false;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  // Wait for the command's answer: QEMU drops commands it has not read yet
-  // when the client hangs up first.
-  const bool ok = read_until(fd, "\"QMP\"", deadline, error) &&
-                  send_line(fd, "{\"execute\":\"qmp_capabilities\"}\n") &&
-                  read_until(fd, "\"return\"", deadline, error) &&
-                  send_line(fd, "{\"execute\":\"" + command + "\"}\n") &&
-                  read_until(fd, "\"return\"", deadline, error, eof_answers);
-  close(fd);
-  return ok;
 }
 
 // The string value of "key" in a flat QMP answer line ("" when absent).
@@ -105,12 +59,21 @@ std::string string_field(const std::string& line, const std::string& key) {
 
 bool qmp_execute(const std::string& socket_path, const std::string& command, int timeout_ms,
                  std::string& error) {
-  return run(socket_path, command, timeout_ms, false, error);
+  // The answer is awaited even when the caller wants none: QEMU drops
+  // commands it has not read yet when the client hangs up first.
+  QmpSession qmp;
+  std::string answer;
+  return qmp.open(socket_path, timeout_ms, error) &&
+         qmp.execute("{\"execute\":\"" + command + "\"}", timeout_ms, answer, error);
 }
 
 bool qmp_quit(const std::string& socket_path, int timeout_ms, std::string& error) {
   // QEMU closes the socket as it quits: an answer to quit either way.
-  return run(socket_path, "quit", timeout_ms, true, error);
+  QmpSession qmp;
+  std::string answer;
+  return qmp.open(socket_path, timeout_ms, error) &&
+         qmp.execute("{\"execute\":\"quit\"}", timeout_ms, answer, error,
+                     /*eof_answers=*/true);
 }
 
 QmpSession::~QmpSession() {
@@ -120,15 +83,14 @@ QmpSession::~QmpSession() {
 bool QmpSession::open(const std::string& socket_path, int timeout_ms, std::string& error) {
   fd_ = connect_unix(socket_path, error);
   if (fd_ < 0) return false;
-  std::string greeting;
-  // The greeting has no "return": wait for it, then negotiate.
-  if (!read_until(fd_, "\"QMP\"", Clock::now() + std::chrono::milliseconds(timeout_ms), error)) {
-    return false;
-  }
-  return execute("{\"execute\":\"qmp_capabilities\"}", timeout_ms, greeting, error);
+  std::string line;
+  // The greeting ({"QMP": ...}) first, then capabilities negotiation.
+  return read_line("\"QMP\"", timeout_ms, line, error, false) &&
+         execute("{\"execute\":\"qmp_capabilities\"}", timeout_ms, line, error);
 }
 
-bool QmpSession::read_answer(int timeout_ms, std::string& answer, std::string& error) {
+bool QmpSession::read_line(const char* want, int timeout_ms, std::string& answer,
+                           std::string& error, bool eof_answers) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   char chunk[4096];
   for (;;) {
@@ -136,7 +98,7 @@ bool QmpSession::read_answer(int timeout_ms, std::string& answer, std::string& e
     while ((nl = buf_.find('\n')) != std::string::npos) {
       std::string line = buf_.substr(0, nl);
       buf_.erase(0, nl + 1);
-      if (line.find("\"return\"") != std::string::npos) {
+      if (line.find(want) != std::string::npos) {
         answer = std::move(line);
         return true;
       }
@@ -145,7 +107,7 @@ bool QmpSession::read_answer(int timeout_ms, std::string& answer, std::string& e
         error = "QMP error: " + (desc.empty() ? line : desc);
         return false;
       }
-      // "event" lines (STOP, RESUME, MIGRATION...) and the greeting: skipped.
+      // "event" lines (STOP, RESUME, MIGRATION...): skipped.
     }
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -157,6 +119,7 @@ bool QmpSession::read_answer(int timeout_ms, std::string& answer, std::string& e
     if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
     const ssize_t n = read(fd_, chunk, sizeof chunk);
     if (n <= 0) {
+      if (eof_answers) return true;
       error = "QMP closed the connection";
       return false;
     }
@@ -165,12 +128,12 @@ bool QmpSession::read_answer(int timeout_ms, std::string& answer, std::string& e
 }
 
 bool QmpSession::execute(const std::string& command_json, int timeout_ms, std::string& answer,
-                         std::string& error) {
+                         std::string& error, bool eof_answers) {
   if (!send_line(fd_, command_json + "\n")) {
     error = std::string("writing to QMP: ") + std::strerror(errno);
     return false;
   }
-  return read_answer(timeout_ms, answer, error);
+  return read_line("\"return\"", timeout_ms, answer, error, eof_answers);
 }
 
 bool QmpSession::send_fd(int fd, const std::string& name, int timeout_ms, std::string& error) {
@@ -192,7 +155,7 @@ bool QmpSession::send_fd(int fd, const std::string& name, int timeout_ms, std::s
     return false;
   }
   std::string answer;
-  return read_answer(timeout_ms, answer, error);
+  return read_line("\"return\"", timeout_ms, answer, error, false);
 }
 
 bool QmpSession::wait_migration(int timeout_ms, std::string& error) {

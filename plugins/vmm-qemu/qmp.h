@@ -28,9 +28,10 @@ class QmpSession {
   bool open(const std::string& socket_path, int timeout_ms, std::string& error);
   // Sends one command (a whole JSON object) and waits for its answer:
   // the line holding "return" (into answer), skipping events. False with
-  // error for an "error" answer, a closed socket or the deadline.
+  // error for an "error" answer, a closed socket (unless eof_answers: QEMU
+  // quitting) or the deadline.
   bool execute(const std::string& command_json, int timeout_ms, std::string& answer,
-               std::string& error);
+               std::string& error, bool eof_answers = false);
   // getfd: hands fd to QEMU under `name` (SCM_RIGHTS), for URIs "fd:name".
   bool send_fd(int fd, const std::string& name, int timeout_ms, std::string& error);
   // Polls query-migrate every few ms until its status is "completed"
@@ -39,7 +40,9 @@ class QmpSession {
   bool wait_migration(int timeout_ms, std::string& error);
 
  private:
-  bool read_answer(int timeout_ms, std::string& answer, std::string& error);
+  // The next line holding want, skipping others; an "error" line fails.
+  bool read_line(const char* want, int timeout_ms, std::string& answer, std::string& error,
+                 bool eof_answers);
   int fd_ = -1;
   std::string buf_;  // bytes read past the last answer
 };

@@ -3,9 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <random>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
@@ -51,12 +49,7 @@ bool is_valid_snapshot_name(const std::string& name) {
                      [&](char c) { return ok(c) || c == '-' || c == '.' || c == '_'; });
 }
 
-std::string generate_snapshot_id() {
-  static thread_local std::mt19937 rng{std::random_device{}()};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "snap-%08x", static_cast<unsigned>(rng()));
-  return buf;
-}
+std::string generate_snapshot_id() { return "snap-" + random_hex(4); }
 
 json to_json(const Snapshot& s) {
   return json{{"id", s.id},

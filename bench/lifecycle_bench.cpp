@@ -8,7 +8,9 @@
 //    same work over the same virtio-serial port (no SmolVM code anywhere);
 //  - pause and resume beside QMP stop and cont sent to that bare QEMU the
 //    way vmm-qemu sends them (a fresh connection each);
-//  - stop+delete beside SIGTERM of that bare QEMU.
+//  - stop+delete beside SIGTERM of that bare QEMU;
+//  - a restore from a snapshot of the same VM up to its first answer beside
+//    the cold create+start+first command of that run.
 // Prints a markdown table and writes JSON.
 //
 // usage: lifecycle_bench [--runs N] [--execs M] [--json FILE]
@@ -90,6 +92,9 @@ const Phase kPhases[] = {
     {"pause", "pause (vCPUs stopped, state recorded)", "bare_qmp_stop",
      "bare QEMU: QMP stop on a fresh connection"},
     {"resume", "resume", "bare_qmp_cont", "bare QEMU: QMP cont on a fresh connection"},
+    {"snapshot", "snapshot of the running VM (sync, save, disk layer, resume)", nullptr, nullptr},
+    {"restore_first_exec", "restore: create --from-snapshot + start + first command answered",
+     "ready_first_exec", "cold: create+start+first command answered (same run)"},
     {"stop_delete", "stop+delete", "bare_qemu_terminate", "bare QEMU: SIGTERM to exit"},
     {"full_lifecycle", "full lifecycle (create, start, `true`, delete)", "bare_full",
      "bare QEMU boot + `true` + SIGTERM"},
@@ -273,6 +278,24 @@ int main(int argc, char** argv) {
               "e=$(date +%s%N); echo $(( (e - s) / 200 ))");
       guest_fork_exec_ms = std::atof(reinterpret_cast<char*>(res->stdout_data)) / 1e6;
       smolvm_exec_result_free(res);
+    }
+    {
+      // A snapshot of this VM, and a VM restored from it up to its first
+      // answer: what a restore saves against the cold start measured above.
+      auto tp = Clock::now();
+      char* snap = nullptr;
+      if (smolvm_vm_snapshot(&snap, vm, nullptr) != 0) fail("snapshot");
+      s["snapshot"].add(ms_since(tp));
+      smolvm_vm* restored = nullptr;
+      tp = Clock::now();
+      if (smolvm_vm_create_from_snapshot(&restored, rt, snap, nullptr) != 0) fail("restore");
+      if (smolvm_vm_start(restored) != 0) fail("start of the restored VM");
+      smolvm_exec_result_free(run(restored, "true"));
+      s["restore_first_exec"].add(ms_since(tp));
+      if (smolvm_vm_delete(restored) != 0) fail("delete of the restored VM");
+      smolvm_vm_free(restored);
+      if (smolvm_snapshot_delete(rt, snap) != 0) fail("snapshot delete");
+      smolvm_free(snap);
     }
     const auto td = Clock::now();
     if (smolvm_vm_delete(vm) != 0) fail("delete");

@@ -142,6 +142,24 @@ struct Versions<smolvm_exec_options> {
                                      sizeof(smolvm_exec_options)};
 };
 
+template <>
+struct Versions<smolvm_snapshot_options> {
+  static constexpr const char* name = "snapshot options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_snapshot_options)};
+};
+template <>
+struct Versions<smolvm_restore_options> {
+  static constexpr const char* name = "restore options";
+  static constexpr size_t sizes[] = {sizeof(smolvm_restore_options)};
+};
+
+// A copy of text the caller frees with smolvm_free.
+char* owned_string(const std::string& text) {
+  char* out = strdup(text.c_str());
+  if (!out) throw std::bad_alloc();
+  return out;
+}
+
 // Zeroes the caller's struct as far as its version goes and records that
 // size; never writes past it. Returns the size.
 template <typename T>
@@ -338,8 +356,7 @@ int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run) {
                       {"removed", !dry_run && img.kept_because.empty()},
                       {"kept_because", img.kept_because}});
     }
-    *out_json = strdup(list.dump(2).c_str());
-    if (!*out_json) throw std::bad_alloc();
+    *out_json = owned_string(list.dump(2));
   });
 }
 
@@ -355,8 +372,7 @@ int smolvm_doctor(char** out_json, smolvm_runtime* rt) {
       report =
           smolvm::run_doctor(plugins, smolvm::resolve_state_dir(""), smolvm::resolve_cache_dir(""));
     }
-    *out_json = strdup(report.dump(2).c_str());
-    if (!*out_json) throw std::bad_alloc();
+    *out_json = owned_string(report.dump(2));
   });
 }
 
@@ -370,8 +386,7 @@ int smolvm_plugins_inspect(char** out_json, smolvm_runtime* rt) {
     } else {
       report = smolvm::inspect_plugins_json(smolvm::PluginRegistry(""));
     }
-    *out_json = strdup(report.dump(2).c_str());
-    if (!*out_json) throw std::bad_alloc();
+    *out_json = owned_string(report.dump(2));
   });
 }
 
@@ -583,8 +598,7 @@ int smolvm_vm_env_list(char** out_json, smolvm_vm* vm) {
     *out_json = nullptr;
     need(vm, "vm");
     const nlohmann::json env = smolvm::env_map(vm->owner->rt->get(vm->id).spec.env);
-    *out_json = strdup(env.dump().c_str());
-    if (!*out_json) throw std::bad_alloc();
+    *out_json = owned_string(env.dump());
   });
 }
 
@@ -804,8 +818,7 @@ int smolvm_vm_list_ports(char** out_json, smolvm_vm* vm) {
                       {"host_port", f.host_port},
                       {"guest_port", f.guest_port}});
     }
-    *out_json = strdup(list.dump().c_str());
-    if (!*out_json) throw std::bad_alloc();
+    *out_json = owned_string(list.dump());
   });
 }
 
@@ -874,6 +887,97 @@ int smolvm_vm_put(smolvm_vm* vm, const char* host_path, const char* guest_path) 
 
 int smolvm_vm_get(smolvm_vm* vm, const char* guest_path, const char* host_path) {
   return smolvm_vm_get_ex(vm, guest_path, host_path, nullptr);
+}
+
+// ---- snapshots ------------------------------------------------------------
+
+namespace {
+
+nlohmann::json snapshot_json(const smolvm::Snapshot& s) {
+  nlohmann::json j = smolvm::to_json(s);
+  j["dir"] = s.dir;
+  j["used_by"] = smolvm::folder_users(s.dir);
+  return j;
+}
+
+}  // namespace
+
+int smolvm_snapshot_options_init_version(smolvm_snapshot_options* opts, unsigned int version) {
+  return guard([&] { init_version(opts, version); });
+}
+
+int smolvm_restore_options_init_version(smolvm_restore_options* opts, unsigned int version) {
+  return guard([&] { init_version(opts, version); });
+}
+
+int smolvm_vm_snapshot(char** out_id, smolvm_vm* vm, const smolvm_snapshot_options* opts) {
+  return guard([&] {
+    need(out_id, "out_id");
+    *out_id = nullptr;
+    need(vm, "vm");
+    std::string name;
+    bool stop = false;
+    if (opts) {
+      check_struct(opts);
+      name = str_or(opts->name, "");
+      stop = opts->stop != 0;
+    }
+    // Its commands cannot run while the guest stands still.
+    vm->session.reset();
+    *out_id = owned_string(vm->owner->rt->snapshot(vm->id, name, stop).id);
+  });
+}
+
+int smolvm_snapshot_list(char** out_json, smolvm_runtime* rt) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    need(rt, "rt");
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : rt->rt->snapshots()) list.push_back(snapshot_json(s));
+    *out_json = owned_string(list.dump(2));
+  });
+}
+
+int smolvm_snapshot_inspect(char** out_json, smolvm_runtime* rt, const char* snapshot) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    need(rt, "rt");
+    need(snapshot, "snapshot");
+    *out_json = owned_string(snapshot_json(rt->rt->get_snapshot(snapshot)).dump(2));
+  });
+}
+
+int smolvm_snapshot_delete(smolvm_runtime* rt, const char* snapshot) {
+  return guard([&] {
+    need(rt, "rt");
+    need(snapshot, "snapshot");
+    rt->rt->remove_snapshot(snapshot);
+  });
+}
+
+int smolvm_vm_create_from_snapshot(smolvm_vm** out, smolvm_runtime* rt, const char* snapshot,
+                                   const smolvm_restore_options* opts) {
+  return guard([&] {
+    need(out, "out");
+    *out = nullptr;
+    need(rt, "rt");
+    need(snapshot, "snapshot");
+    smolvm::RestoreOptions ro;
+    if (opts) {
+      check_struct(opts);
+      if (opts->vm_id) smolvm::check_vm_id(opts->vm_id);
+      ro.vm_id = str_or(opts->vm_id, "");
+      ro.vcpu_count = opts->vcpu_count;
+      ro.mem_size_mib = opts->mem_size_mib;
+      ro.delete_with_owner = opts->delete_with_owner != 0;
+    }
+    auto vm = std::make_unique<smolvm_vm>();
+    vm->owner = rt;
+    vm->id = rt->rt->create_from_snapshot(snapshot, ro).id;
+    *out = vm.release();
+  });
 }
 
 }  // extern "C"

@@ -29,11 +29,23 @@ std::string one_id(const Args& a, const char* cmd) {
 int cmd_create(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert("--profile");
+  values.insert("--from-snapshot");
   const Args a = parse_args(argv, values, {"--start"});
   if (!a.positional.empty()) throw UsageError("create takes no positional arguments (use --id)");
   Runtime rt;
   smolvm_vm* raw = nullptr;
-  if (a.has("--profile")) {
+  if (a.has("--from-snapshot")) {
+    // The machine is the snapshot's: only what may restate it is taken.
+    for (const auto& f : kCreateValueFlags) {
+      if (f != "--id" && f != "--vcpus" && f != "--mem" && a.has(f)) {
+        throw UsageError(f +
+                         " cannot be combined with --from-snapshot (a restored VM is the "
+                         "snapshot's machine)");
+      }
+    }
+    if (a.has("--profile")) throw UsageError("--profile cannot be combined with --from-snapshot");
+    raw = restore_vm(rt, a.get("--from-snapshot"), a);
+  } else if (a.has("--profile")) {
     for (const auto& f : kCreateValueFlags) {
       if (f != "--id" && a.has(f)) {
         throw UsageError(f +

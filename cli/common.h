@@ -62,6 +62,13 @@ int cmd_gc(const std::vector<std::string>& argv);
 int cmd_doctor(const std::vector<std::string>& argv);
 int cmd_plugins(const std::vector<std::string>& argv);
 int cmd_image(const std::vector<std::string>& argv);
+int cmd_snapshot(const std::vector<std::string>& argv);
+int cmd_fork(const std::vector<std::string>& argv);
+extern const char* const kSnapshotUsage;
+extern const char* const kForkUsage;
+// A VM restored from snapshot (cli/cmd_snapshot.cpp), with what a create
+// may say of it (--id, --vcpus, --mem: these must match the snapshot's).
+smolvm_vm* restore_vm(Runtime& rt, const std::string& snapshot, const Args& a);
 
 // Flags shared by create and run --rm.
 extern const std::set<std::string> kCreateValueFlags;

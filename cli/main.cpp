@@ -32,6 +32,7 @@ const char kCreateHelp[] =
     "                     [--ttl SPAN] [--on-ttl delete|stop]\n"
     "                     [--idle-timeout SPAN] [--on-idle pause|stop|delete] [--start]\n"
     "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
+    "       smolvm create --from-snapshot SNAPSHOT [--id ID] [--start]\n"
     "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(SMOLVM_VCPU_DEFAULT) " vCPUs ("
     SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), "
     SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".."
@@ -53,7 +54,9 @@ const char kCreateHelp[] =
     "                      pause (default; the next command or copy resumes it),\n"
     "                      stop or delete\n"
     "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
-    "environment variables override its fields.";
+    "environment variables override its fields.\n"
+    "--from-snapshot makes a new VM of a snapshot (`smolvm snapshot ls`): its first\n"
+    "start loads the saved memory instead of booting.";
 // clang-format on
 
 const std::map<std::string, Entry>& commands() {
@@ -165,6 +168,10 @@ const std::map<std::string, Entry>& commands() {
         "path (SMOLVM_PLUGIN_PATH,\nthen the install's lib/smolvm/plugins) and prints its kind, "
         "name, version,\nthe plugin ABI it was built for and its path; a plugin that cannot be "
         "used is\nlisted with the reason. Exit 1 if any is refused."}},
+      {"fork", {cmd_fork, "snapshot a VM and start new VMs restored from it", kForkUsage}},
+      {"snapshot",
+       {cmd_snapshot, "save a VM's memory and disk, list, inspect or remove snapshots",
+        kSnapshotUsage}},
       {"image",
        {cmd_image, "build, list or prune guest images",
         "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\n"

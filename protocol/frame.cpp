@@ -29,6 +29,8 @@ bool is_known_type(uint8_t type) {
     case Type::kVmPaused:
     case Type::kVmResume:
     case Type::kVmResumed:
+    case Type::kVmSnapshot:
+    case Type::kVmSnapshotted:
       return true;
   }
   return false;
@@ -82,6 +84,10 @@ const char* type_name(Type type) {
       return "VM_RESUME";
     case Type::kVmResumed:
       return "VM_RESUMED";
+    case Type::kVmSnapshot:
+      return "VM_SNAPSHOT";
+    case Type::kVmSnapshotted:
+      return "VM_SNAPSHOTTED";
   }
   return "UNKNOWN";
 }

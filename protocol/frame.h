@@ -40,6 +40,8 @@ enum class Type : uint8_t {
   kVmPaused = 0x43,
   kVmResume = 0x44,
   kVmResumed = 0x45,
+  kVmSnapshot = 0x46,     // client -> supervisor: save the VM into a folder (VmSnapshot)
+  kVmSnapshotted = 0x47,  // supervisor -> client: done (VmSnapshotted)
 };
 
 bool is_known_type(uint8_t type);

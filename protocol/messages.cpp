@@ -199,6 +199,19 @@ bool parse(std::string_view text, VmStop& out, std::string& err) {
          get_bool(j, "force", out.force, err);
 }
 
+bool parse(std::string_view text, VmSnapshot& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_string(j, "dir", out.dir, true, err) &&
+         get_bool(j, "stop", out.stop, err);
+}
+
+bool parse(std::string_view text, VmSnapshotted& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_int(j, "state_bytes", out.state_bytes, false, err) &&
+         get_int(j, "disk_bytes", out.disk_bytes, false, err) &&
+         get_int(j, "duration_ms", out.duration_ms, false, err);
+}
+
 // Strings that came from users may hold invalid UTF-8: replace, never throw.
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -245,6 +258,12 @@ std::string to_json(const FileRead& m) {
 std::string to_json(const SignalMsg& m) { return json{{"signal", m.signal}}.dump(); }
 std::string to_json(const VmStop& m) {
   return json{{"timeout_ms", m.timeout_ms}, {"force", m.force}}.dump();
+}
+std::string to_json(const VmSnapshot& m) { return dump(json{{"dir", m.dir}, {"stop", m.stop}}); }
+std::string to_json(const VmSnapshotted& m) {
+  return json{
+      {"state_bytes", m.state_bytes}, {"disk_bytes", m.disk_bytes}, {"duration_ms", m.duration_ms}}
+      .dump();
 }
 
 }  // namespace smolvm::proto

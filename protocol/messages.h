@@ -71,6 +71,18 @@ struct VmStop {
   bool force = false;
 };
 
+// VM_SNAPSHOT: the supervisor pauses the VM (if it runs), saves its state
+// and copies its disk into `dir` (an empty folder the client made), then
+// lets it run on, or stops it (stop). VM_SNAPSHOTTED says how much it wrote.
+struct VmSnapshot {
+  std::string dir;
+  bool stop = false;
+};
+struct VmSnapshotted {
+  uint64_t state_bytes = 0, disk_bytes = 0;
+  uint32_t duration_ms = 0;  // from pausing the VM to letting it run again
+};
+
 // Each parse_* returns false and sets err on a malformed payload.
 bool parse(std::string_view json, Hello& out, std::string& err);
 bool parse(std::string_view json, HelloOk& out, std::string& err);
@@ -81,6 +93,8 @@ bool parse(std::string_view json, FileWrite& out, std::string& err);
 bool parse(std::string_view json, FileRead& out, std::string& err);
 bool parse(std::string_view json, SignalMsg& out, std::string& err);
 bool parse(std::string_view json, VmStop& out, std::string& err);
+bool parse(std::string_view json, VmSnapshot& out, std::string& err);
+bool parse(std::string_view json, VmSnapshotted& out, std::string& err);
 
 std::string to_json(const Hello& m);
 std::string to_json(const HelloOk& m);
@@ -91,5 +105,7 @@ std::string to_json(const FileWrite& m);
 std::string to_json(const FileRead& m);
 std::string to_json(const SignalMsg& m);
 std::string to_json(const VmStop& m);
+std::string to_json(const VmSnapshot& m);
+std::string to_json(const VmSnapshotted& m);
 
 }  // namespace smolvm::proto

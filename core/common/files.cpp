@@ -58,6 +58,34 @@ void write_file_atomic(const std::string& path, const std::string& data, unsigne
   }
 }
 
+uint64_t copy_file_synced(const std::string& src, const std::string& dst) {
+  const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) fail_errno(SMOLVM_EIO, "cannot open '" + src + "'");
+  const int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int e = errno;
+    ::close(in);
+    errno = e;
+    fail_errno(SMOLVM_EIO, "cannot create '" + dst + "'");
+  }
+  uint64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1u << 30, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = errno;
+      const bool ok = n == 0 && ::fsync(out) == 0;
+      ::close(in);
+      ::close(out);
+      if (ok) return total;
+      ::unlink(dst.c_str());
+      errno = n == 0 ? errno : e;
+      fail_errno(SMOLVM_EIO, "cannot copy '" + src + "' to '" + dst + "'");
+    }
+    total += static_cast<uint64_t>(n);
+  }
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;

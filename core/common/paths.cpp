@@ -44,6 +44,13 @@ std::string vm_dir(const std::string& state_dir, const std::string& vm_id) {
   return state_dir + "/vms/" + vm_id;
 }
 
+std::string snapshots_dir(const std::string& state_dir) { return state_dir + "/snapshots"; }
+std::string snapshot_dir(const std::string& state_dir, const std::string& snapshot_id) {
+  return snapshots_dir(state_dir) + "/" + snapshot_id;
+}
+std::string snapshot_state_file(const std::string& dir) { return dir + "/state"; }
+std::string snapshot_disk_file(const std::string& dir) { return dir + "/disk.qcow2"; }
+
 std::string self_dir() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&self_dir), &info) == 0 || info.dli_fname == nullptr) {

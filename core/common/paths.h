@@ -15,6 +15,12 @@ std::string resolve_cache_dir(const std::string& override_dir);
 
 std::string store_path(const std::string& state_dir);                        // smolvm.db
 std::string vm_dir(const std::string& state_dir, const std::string& vm_id);  // vms/<id>
+// A snapshot's folder (snapshots/<id>) and the files the supervisor writes
+// into it: the VM's saved memory and device state, and its disk layer.
+std::string snapshots_dir(const std::string& state_dir);  // snapshots
+std::string snapshot_dir(const std::string& state_dir, const std::string& snapshot_id);
+std::string snapshot_state_file(const std::string& dir);  // <dir>/state
+std::string snapshot_disk_file(const std::string& dir);   // <dir>/disk.qcow2
 
 // The folder holding the code that called this (libsmolvm.so or the
 // supervisor executable), found with dladdr: plugins and the supervisor

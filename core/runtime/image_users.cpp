@@ -82,22 +82,38 @@ class CacheLock {
 
 }  // namespace
 
+void add_folder_user(const std::string& dir, const std::string& user_dir) {
+  make_dirs(dir + "/used-by", 0755);
+  const std::string marker = dir + "/used-by/" + marker_name(user_dir);
+  ::unlink(marker.c_str());  // a leftover of an earlier user in the same folder
+  if (::symlink(user_dir.c_str(), marker.c_str()) != 0) {
+    fail_errno(SMOLVM_EIO, "marking " + dir + " as used by " + user_dir);
+  }
+}
+
+void remove_folder_user(const std::string& dir, const std::string& user_dir) {
+  ::unlink((dir + "/used-by/" + marker_name(user_dir)).c_str());
+}
+
+std::vector<std::string> folder_users(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& m : fs::directory_iterator(fs::path(dir) / "used-by", ec)) {
+    if (fs::is_directory(m.path(), ec)) out.push_back(fs::read_symlink(m.path(), ec).string());
+  }
+  return out;
+}
+
 void add_image_user(const std::string& rootfs, const std::string& cache_dir,
                     const std::string& vm_dir) {
   const std::string dir = image_dir_of(rootfs, cache_dir);
-  if (dir.empty()) return;
-  make_dirs(dir + "/used-by", 0755);
-  const std::string marker = dir + "/used-by/" + marker_name(vm_dir);
-  ::unlink(marker.c_str());  // a leftover of an earlier VM in the same folder
-  if (::symlink(vm_dir.c_str(), marker.c_str()) != 0) {
-    fail_errno(SMOLVM_EIO, "marking " + dir + " as used by " + vm_dir);
-  }
+  if (!dir.empty()) add_folder_user(dir, vm_dir);
 }
 
 void remove_image_user(const std::string& rootfs, const std::string& cache_dir,
                        const std::string& vm_dir) {
   const std::string dir = image_dir_of(rootfs, cache_dir);
-  if (!dir.empty()) ::unlink((dir + "/used-by/" + marker_name(vm_dir)).c_str());
+  if (!dir.empty()) remove_folder_user(dir, vm_dir);
 }
 
 std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run) {

@@ -22,6 +22,14 @@ void add_image_user(const std::string& rootfs, const std::string& cache_dir,
 void remove_image_user(const std::string& rootfs, const std::string& cache_dir,
                        const std::string& vm_dir);
 
+// The same markers for any folder others depend on (a snapshot, whose disk
+// layer restored VMs and later snapshots build on): dir/used-by/<hash>, a
+// link to the user's folder.
+void add_folder_user(const std::string& dir, const std::string& user_dir);
+void remove_folder_user(const std::string& dir, const std::string& user_dir);
+// The folders (of users that still exist) using dir.
+std::vector<std::string> folder_users(const std::string& dir);
+
 struct CachedImage {
   std::string key;           // the folder's name under images/
   std::string path;          // the folder

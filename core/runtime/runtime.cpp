@@ -22,6 +22,7 @@
 #include "core/runtime/image_users.h"
 #include "core/runtime/launcher.h"
 #include "core/runtime/owner_link.h"
+#include "core/runtime/snapshots.h"
 #include "core/runtime/supervisor_client.h"
 #include "core/state/vm_state.h"
 #include "core/state/vm_writer.h"
@@ -111,7 +112,7 @@ void Runtime::check_executor_network(const std::string& executor,
                           "executor=auto");
 }
 
-VmRecord Runtime::create(VmSpec spec) {
+VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
   const bool generated = spec.vm_id.empty();
   if (generated) spec.vm_id = generate_vm_id();
   validate(spec);
@@ -159,6 +160,11 @@ VmRecord Runtime::create(VmSpec spec) {
     rec.runtime.creator_pid = static_cast<int64_t>(::getpid());
     rec.runtime.creator_start = process_start_time(::getpid());
     if (spec.delete_with_owner) record_owner(rec.runtime);
+    if (from) {
+      rec.runtime.snapshot = from->id;
+      rec.runtime.disk_layers = from->layers;
+      rec.runtime.restore_state = snapshot_state_file(from->dir);
+    }
     try {
       store_->insert(rec);
       break;
@@ -178,6 +184,7 @@ VmRecord Runtime::create(VmSpec spec) {
     if (path_exists(dir)) remove_tree(dir);  // a leftover of a crashed delete
     make_dirs(dir, 0700);
     add_image_user(image.rootfs, cache_dir_, dir);  // kept by `smolvm image prune`
+    if (from) add_folder_user(from->dir, dir);      // kept by `smolvm snapshot rm`
     if (network != kNoNetwork) {
       // The lease is taken in the store's own transaction, so concurrent
       // creates never get the same address; deleting the row releases it.
@@ -196,6 +203,17 @@ VmRecord Runtime::create(VmSpec spec) {
       cfg.disk_mode = "isolated";
       cfg.vm_dir = dir.c_str();
       cfg.disk_size_mib = spec.disk_size_mib;
+      std::vector<const char*> layers;
+      for (const auto& layer : rec.runtime.disk_layers) layers.push_back(layer.c_str());
+      cfg.layer_paths = layers.empty() ? nullptr : layers.data();
+      cfg.layer_count = static_cast<uint32_t>(layers.size());
+      const auto& vmm_vt = vmm_plugin.vtable<smolvm_vmm_vtable>();
+      // The slot came with the layers in the config (both 1.5).
+      if (from && !SMOLVM_VMM_HAS(&vmm_vt, launch_restore)) {
+        fail(SMOLVM_EUNSUPPORTED, "the VMM plugin " + vmm +
+                                      " cannot restore a snapshot (it lacks launch_restore and "
+                                      "disk layers, plugin ABI 1.5)");
+      }
       char disk[4096] = {0};
       smolvm_plugin_error err{};
       const int rc =
@@ -212,6 +230,7 @@ VmRecord Runtime::create(VmSpec spec) {
     });
   } catch (...) {
     remove_image_user(image.rootfs, cache_dir_, dir);
+    if (from) remove_folder_user(from->dir, dir);
     remove_tree(dir);
     store_->remove(rec.id);
     throw;
@@ -276,6 +295,7 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   resolve_image(rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
   const std::string accel = resolve_accel(spec.accel);
   const auto& executor = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
+  const bool restoring = !rec.runtime.restore_state.empty();
   // Before the transition: a failing hook leaves the VM as it was.
   const ExecutorHookResult booting = executor_vm_booting(executor, rec);
   rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
@@ -312,7 +332,8 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   if (res.ready) {
     link.keep = true;  // the supervisor holds the other end now
     try {
-      executor_ready(executor, id);  // before setup, which runs through the executor
+      if (restoring) refresh_restored_guest(id);  // before anyone else uses it
+      executor_ready(executor, id);               // before setup, which runs through the executor
       run_setup(id);
     } catch (const Error& e) {
       // A VM whose setup failed is not the VM the profile describes: stop
@@ -449,6 +470,9 @@ void Runtime::remove(const std::string& id) {
   const std::string dir = rec.runtime.vm_dir.empty() ? vm_dir(state_dir_, id) : rec.runtime.vm_dir;
   remove_tree(dir);
   remove_image_user(rec.runtime.rootfs_path, cache_dir_, dir);
+  if (!rec.runtime.snapshot.empty()) {
+    remove_folder_user(snapshot_dir(state_dir_, rec.runtime.snapshot), dir);
+  }
   owner_link_close(state_dir_, id);  // an ephemeral VM's, if this process owned it
 }
 
@@ -692,7 +716,7 @@ uint32_t Runtime::gc() {
       }
     }
   }
-  return fixed;
+  return fixed + gc_snapshots();
 }
 
 }  // namespace smolvm

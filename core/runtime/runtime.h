@@ -11,12 +11,22 @@
 #include "core/config/vm_spec.h"
 #include "core/plugins/loader.h"
 #include "core/profile/profile.h"
+#include "core/runtime/snapshots.h"
 #include "core/store/store.h"
 
 namespace smolvm {
 
 struct VmEnd;        // core/state/vm_writer.h
 enum class VmState;  // core/state/vm_state.h
+
+// What a VM restored from a snapshot may set; 0 and "" take the snapshot's
+// (anything else must equal it: check_restore_matches).
+struct RestoreOptions {
+  std::string vm_id;  // "": generated
+  uint32_t vcpu_count = 0, mem_size_mib = 0;
+  std::string kernel_path, rootfs_path;
+  bool delete_with_owner = false;
+};
 
 struct RuntimeOptions {
   std::string state_dir;    // "" = default
@@ -35,8 +45,23 @@ class Runtime {
   PluginRegistry& plugins() { return plugins_; }
 
   // Validates, records and prepares a VM (state created). Rolls back
-  // everything on failure.
-  VmRecord create(VmSpec spec);
+  // everything on failure. from: a VM restored from that snapshot (its
+  // disk on the snapshot's layers, its first start loading its state).
+  VmRecord create(VmSpec spec, const Snapshot* from = nullptr);
+
+  // Snapshots (core/runtime/snapshots.h). snapshot: syncs the guest's file
+  // systems, then the supervisor pauses the VM, saves it and its disk, and
+  // lets it run on (or stops it: stop). ESTATE naming the state unless the
+  // VM is running or paused; EUNSUPPORTED for a shared disk, a network or a
+  // VMM without the slots. Nothing is left of a snapshot that failed.
+  Snapshot snapshot(const std::string& id, const std::string& name, bool stop);
+  std::vector<Snapshot> snapshots();
+  Snapshot get_snapshot(const std::string& id_or_name);
+  // ESTATE naming the users while VMs or snapshots are built on its layer.
+  void remove_snapshot(const std::string& id_or_name);
+  // A new VM (own id, token, disk overlay on the snapshot's layer) whose
+  // first start loads the snapshot instead of booting.
+  VmRecord create_from_snapshot(const std::string& id_or_name, const RestoreOptions& opts);
   // A VM from a profile: its spec (with env and setup), then its port
   // forwards; all rolled back if any part fails. vm_id "" keeps the
   // profile's id (or generates one).
@@ -104,6 +129,12 @@ class Runtime {
   // The executor's vm_ready hook (core/runtime/executor_hooks.h), with the
   // guest's files read through the VM's supervisor; stores what it sets.
   void executor_ready(const LoadedPlugin& executor, const std::string& id);
+  // Removes what snapshots whose process died left: folders being written
+  // (.tmp-<id>.<pid>) or removed (.rm-<id>). Returns how many.
+  uint32_t gc_snapshots();
+  // A VM restored from a snapshot wakes with its source's RNG state and
+  // clock: reseed the kernel's RNG with host entropy, set the clock.
+  void refresh_restored_guest(const std::string& id);
   // The profile's setup commands, once, after the first successful boot.
   void run_setup(const std::string& id);
   // Ends what a dead or stuck supervisor left (its processes, cgroup,

@@ -16,11 +16,15 @@ constexpr const char* kClientName = "runtime";
 // the VMM answered (QMP, Firecracker's API): well under a second unless the
 // host is overloaded.
 constexpr uint32_t kControlAnswerMs = 5000;
+// A snapshot writes the guest's memory (and copies its disk): seconds for
+// large guests on a busy host.
+constexpr uint32_t kSnapshotAnswerMs = 300000;
 
 // Takes the connection's own frames until `want` arrives (0), or an ERROR
 // (its status), the end of the connection or the deadline (EIO); error says
 // which.
-int await(proto::Client& client, proto::Type want, int64_t deadline, std::string& error) {
+int await(proto::Client& client, proto::Type want, int64_t deadline, std::string& error,
+          proto::Frame* out = nullptr) {
   proto::Frame f;
   for (;;) {
     const int64_t left = deadline - monotonic_ms();
@@ -34,7 +38,10 @@ int await(proto::Client& client, proto::Type want, int64_t deadline, std::string
       if (client.closed_by_peer()) error = "the supervisor closed the connection";
       return SMOLVM_EIO;
     }
-    if (f.type == want) return 0;
+    if (f.type == want) {
+      if (out) *out = std::move(f);
+      return 0;
+    }
     if (f.type == proto::Type::kError) return proto::error_of(f, error);
   }
 }
@@ -43,7 +50,8 @@ int await(proto::Client& client, proto::Type want, int64_t deadline, std::string
 // (HELLO_OK, then `answer` or ERROR for either). 0, or the status of the
 // supervisor's ERROR (EIO when it could not be reached or did not answer).
 int control(const std::string& socket_path, const std::string& token, proto::Type request,
-            const std::string& payload, proto::Type answer, std::string& error) {
+            const std::string& payload, proto::Type answer, std::string& error,
+            proto::Frame* answer_frame = nullptr, uint32_t answer_ms = kControlAnswerMs) {
   proto::Client client;
   if (client.connect(socket_path, error) != 0) return SMOLVM_EIO;
   if (!client.send(proto::Type::kHello, 0, 0,
@@ -52,9 +60,9 @@ int control(const std::string& socket_path, const std::string& token, proto::Typ
     error = client.error();
     return SMOLVM_EIO;
   }
-  const int64_t deadline = monotonic_ms() + kControlAnswerMs;
+  const int64_t deadline = monotonic_ms() + answer_ms;
   if (const int rc = await(client, proto::Type::kHelloOk, deadline, error); rc != 0) return rc;
-  return await(client, answer, deadline, error);
+  return await(client, answer, deadline, error, answer_frame);
 }
 
 }  // namespace
@@ -72,6 +80,21 @@ int request_pause(const std::string& socket_path, const std::string& token, bool
                          error)
                : control(socket_path, token, proto::Type::kVmResume, "{}", proto::Type::kVmResumed,
                          error);
+}
+
+int request_snapshot(const std::string& socket_path, const std::string& token,
+                     const std::string& dir, bool stop, proto::VmSnapshotted& done,
+                     std::string& error) {
+  proto::Frame answer;
+  const int rc = control(socket_path, token, proto::Type::kVmSnapshot,
+                         proto::to_json(proto::VmSnapshot{dir, stop}), proto::Type::kVmSnapshotted,
+                         error, &answer, kSnapshotAnswerMs);
+  if (rc != 0) return rc;
+  if (!proto::parse(answer.payload, done, error)) {
+    error = "the supervisor's VM_SNAPSHOTTED: " + error;
+    return SMOLVM_EIO;
+  }
+  return 0;
 }
 
 std::string read_guest_file(const std::string& socket_path, const std::string& token,

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "protocol/messages.h"
+
 namespace smolvm {
 
 // Asks the supervisor to stop the VM within timeout_ms. Returns false if
@@ -20,6 +22,13 @@ bool request_stop(const std::string& socket_path, const std::string& token, uint
 // with its message in error; EIO when it could not be reached.
 int request_pause(const std::string& socket_path, const std::string& token, bool pause,
                   std::string& error);
+
+// Asks the supervisor to save the VM into dir (an empty folder) and waits
+// for it (proto::VmSnapshot): 0 with what it wrote, or its status with its
+// message in error.
+int request_snapshot(const std::string& socket_path, const std::string& token,
+                     const std::string& dir, bool stop, proto::VmSnapshotted& done,
+                     std::string& error);
 
 // Reads the guest file at path through the VM's supervisor, which forwards
 // it to the guest agent over the VMM's own channel (trusted, never the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <vector>
 
 namespace smolvm {
 namespace {
@@ -50,6 +51,9 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("ttl_deadline_ms", rt.ttl_deadline_ms);
   visit("ttl_left_ms", rt.ttl_left_ms);
   visit("paused_by", rt.paused_by);
+  visit("disk_layers", rt.disk_layers);
+  visit("snapshot", rt.snapshot);
+  visit("restore_state", rt.restore_state);
 }
 
 template <class T>
@@ -62,6 +66,12 @@ void read_value(const nlohmann::json& v, T& out) {
     if (v.is_number_unsigned() && v.get<uint64_t>() <= UINT32_MAX) out = v.get<uint32_t>();
   } else if constexpr (std::is_same_v<T, int64_t>) {
     if (v.is_number_integer()) out = v.get<int64_t>();
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (!v.is_array()) return;
+    for (const auto& e : v) {
+      if (!e.is_string()) return;
+    }
+    out = v.get<std::vector<std::string>>();
   } else {
     static_assert(std::is_same_v<T, nlohmann::json>);
     out = v;

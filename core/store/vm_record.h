@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/config/vm_spec.h"
 
@@ -80,6 +81,15 @@ struct VmRuntime {
   // paused_by: "idle" when the idle policy paused it (a command resumes it).
   int64_t ttl_deadline_ms = 0, ttl_left_ms = 0;
   std::string paused_by;  // kPausedByIdle or ""
+
+  // A VM restored from a snapshot (core/runtime/snapshots.h): the
+  // snapshot's id, the read-only disk layers under its disk (oldest first;
+  // the disk is an overlay on the last), and the saved state its first
+  // start loads instead of booting ("" once that start loaded it: later
+  // starts boot its disk).
+  std::vector<std::string> disk_layers;
+  std::string snapshot;
+  std::string restore_state;
 
   // Keys this version does not know (written by a newer one), kept so that
   // rewriting the record does not drop them.

@@ -142,6 +142,23 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
       flush_client(c);
       return;
     }
+    case Type::kVmSnapshot: {
+      proto::VmSnapshot request;
+      proto::VmSnapshotted done;
+      std::string message;
+      if (!proto::parse(f.payload, request, message)) {
+        send_error(c, 0, "EINVAL", "VM_SNAPSHOT: " + message);
+        return;
+      }
+      const int rc = vm_.snapshot_requested(request, done, message);
+      if (rc != 0) {
+        send_error(c, 0, status_name(rc), message);
+        return;
+      }
+      c.out.send(Type::kVmSnapshotted, 0, proto::to_json(done));
+      flush_client(c);
+      return;
+    }
     case Type::kExec:
     case Type::kFileWrite:
     case Type::kFileRead: {

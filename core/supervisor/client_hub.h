@@ -14,6 +14,7 @@
 
 #include "core/supervisor/router.h"
 #include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "protocol/outbox.h"
 
 namespace smolvm {
@@ -36,6 +37,10 @@ class ClientHub {
     // VM is not paused, or its idle policy paused it and it runs again now;
     // a smolvm_status and why otherwise (a client paused it).
     virtual int wake_for_stream(std::string& message) = 0;
+    // Saves the VM into an empty folder (proto::VmSnapshot): 0 and what was
+    // written, or a smolvm_status and why.
+    virtual int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done,
+                                   std::string& message) = 0;
     // The VM has ended: stop handling a client's frames.
     virtual bool ended() const = 0;
   };

@@ -1,8 +1,10 @@
 #include "core/supervisor/supervisor.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +101,10 @@ class Supervisor final : public ClientHub::Vm {
     return SMOLVM_ESTATE;
   }
   bool ended() const override { return phase_ == Phase::kDone; }
+  int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done,
+                         std::string& message) override {
+    return snapshot(request, done, message);
+  }
 
  private:
   // ---- boot ---------------------------------------------------------------
@@ -444,6 +450,9 @@ class Supervisor final : public ClientHub::Vm {
       r.runtime.limits.privileges = privileges_;
       r.runtime.limits.vmm_user = vmm_user;
       r.runtime.last_error = "";
+      // A restored VM loaded its snapshot's state once; its later starts
+      // boot its disk.
+      r.runtime.restore_state = "";
     });
     phase_ = Phase::kRunning;
     supervisor_log("vm %s: running (agent %s)", rec_.id.c_str(), agent_version_.c_str());
@@ -467,13 +476,8 @@ class Supervisor final : public ClientHub::Vm {
     const VmState from = pause ? VmState::kRunning : VmState::kPaused;
     const VmState to = pause ? VmState::kPaused : VmState::kRunning;
     if (phase_ != Phase::kRunning || paused_ == pause) {
-      const char* now = phase_ == Phase::kBooting    ? "starting"
-                        : phase_ == Phase::kStopping ? "stopping"
-                        : phase_ == Phase::kDone
-                            ? "stopped"
-                            : state_name(paused_ ? VmState::kPaused : VmState::kRunning);
-      message = "vm '" + rec_.id + "' is " + now + ": only a " + state_name(from) + " VM can be " +
-                (pause ? "paused" : "resumed");
+      message = "vm '" + rec_.id + "' is " + phase_name() + ": only a " + state_name(from) +
+                " VM can be " + (pause ? "paused" : "resumed");
       return SMOLVM_ESTATE;
     }
     if (!vmm_->can_pause()) {
@@ -546,6 +550,92 @@ class Supervisor final : public ClientHub::Vm {
       return;
     }
     begin_stop(kLifetimeStopTimeoutMs, /*force=*/false);
+  }
+
+  // ---- snapshot -----------------------------------------------------------
+  // The VM stands still from the pause to the resume: its state is saved,
+  // and the VMM, having flushed and released the disk, leaves it as the
+  // guest last wrote it for the copy. The client synced the guest's file
+  // systems first and owns the folder (it removes it if this fails).
+
+  int snapshot(const proto::VmSnapshot& request, proto::VmSnapshotted& done, std::string& message) {
+    if (phase_ != Phase::kRunning) {
+      message = "vm '" + rec_.id + "' is " + phase_name() +
+                ": only a running or paused VM can be snapshotted";
+      return SMOLVM_ESTATE;
+    }
+    if (!vmm_->can_snapshot()) {
+      message = "the VMM plugin " + rec_.runtime.vmm +
+                " cannot save a VM's state (it lacks save_state, plugin ABI 1.5)";
+      return SMOLVM_EUNSUPPORTED;
+    }
+    const int64_t began = monotonic_ms();
+    const bool was_paused = paused_;
+    if (!was_paused) {
+      if (const int rc = vmm_->set_paused(true, message); rc != 0) {
+        message = "cannot pause vm '" + rec_.id + "' for its snapshot: " + message;
+        return rc;
+      }
+    }
+    int rc = save_into(request.dir, done, message);
+    if (rc == 0 && request.stop) {
+      // Nothing the guest would write on its way down belongs in the
+      // snapshot, and its disk is already flushed: off at once.
+      paused_ = was_paused;
+      begin_stop(0, /*force=*/true);
+    } else if (!was_paused) {
+      std::string why;
+      if (vmm_->set_paused(false, why) != 0) {
+        // The VM cannot run again: better stopped than stuck.
+        supervisor_log("cannot resume vm %s after its snapshot (%s); stopping it", rec_.id.c_str(),
+                       why.c_str());
+        if (rc == 0) {
+          rc = SMOLVM_EIO;
+          message = "the snapshot was written but vm '" + rec_.id + "' could not run again (" +
+                    why + "); it was stopped";
+        }
+        begin_stop(0, /*force=*/true);
+      }
+    }
+    done.duration_ms = static_cast<uint32_t>(monotonic_ms() - began);
+    supervisor_log("vm %s: snapshot into %s %s (%u ms)", rec_.id.c_str(), request.dir.c_str(),
+                   rc == 0 ? "written" : ("failed: " + message).c_str(), done.duration_ms);
+    return rc;
+  }
+
+  int save_into(const std::string& dir, proto::VmSnapshotted& done, std::string& message) {
+    const std::string state = snapshot_state_file(dir);
+    const int fd = ::open(state.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      message = "cannot create " + state + ": " + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    int rc = vmm_->save_state(fd, message);
+    struct stat st {};
+    if (rc == 0 && (::fsync(fd) != 0 || ::fstat(fd, &st) != 0)) {
+      message = "cannot sync " + state + ": " + std::strerror(errno);
+      rc = SMOLVM_EIO;
+    }
+    ::close(fd);
+    if (rc != 0) {
+      message = "cannot save the state of vm '" + rec_.id + "': " + message;
+      return rc;
+    }
+    done.state_bytes = static_cast<uint64_t>(st.st_size);
+    try {
+      done.disk_bytes = copy_file_synced(rec_.runtime.disk_path, snapshot_disk_file(dir));
+    } catch (const Error& e) {
+      message = e.what();
+      return e.status();
+    }
+    return 0;
+  }
+
+  std::string phase_name() const {
+    return phase_ == Phase::kBooting    ? "starting"
+           : phase_ == Phase::kStopping ? "stopping"
+           : phase_ == Phase::kDone     ? "stopped"
+                                    : state_name(paused_ ? VmState::kPaused : VmState::kRunning);
   }
 
   // ---- the owner link -----------------------------------------------------

@@ -1,7 +1,14 @@
 #include "core/supervisor/vmm_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
@@ -40,8 +47,17 @@ void VmmProcess::launch(const VmRecord& rec, bool with_tap, uint64_t memory_over
   cfg.run_as_gid = user_.gid();
   console_ = std::make_unique<ConsoleLog>(rt.console_log);
   cfg.console_fd = console_->write_fd();
+  std::vector<const char*> layers;
+  for (const auto& layer : rt.disk_layers) layers.push_back(layer.c_str());
+  cfg.layer_paths = layers.empty() ? nullptr : layers.data();
+  cfg.layer_count = static_cast<uint32_t>(layers.size());
   smolvm_plugin_error err{};
-  const int rc = vmm_.launch(&inst_, &cfg, &err);
+  int rc;
+  if (rt.restore_state.empty()) {
+    rc = vmm_.launch(&inst_, &cfg, &err);
+  } else {
+    rc = launch_restore(rt.restore_state, cfg, err);
+  }
   console_->close_write_end();
   console_->start();
   if (rc != 0) fail(rc, err.message);
@@ -52,6 +68,40 @@ void VmmProcess::launch(const VmRecord& rec, bool with_tap, uint64_t memory_over
 int VmmProcess::connect_agent(uint32_t timeout_ms, int& fd, std::string& message) {
   smolvm_plugin_error err{};
   const int rc = vmm_.agent_connect(inst_, &fd, timeout_ms, &err);
+  if (rc != 0) message = err.message;
+  return rc;
+}
+
+int VmmProcess::launch_restore(const std::string& state_path, const smolvm_vmm_config& cfg,
+                               smolvm_plugin_error& err) {
+  if (!can_snapshot()) {
+    std::snprintf(err.message, sizeof err.message,
+                  "the VMM plugin cannot restore a snapshot (it lacks launch_restore, plugin ABI "
+                  "1.5)");
+    return SMOLVM_EUNSUPPORTED;
+  }
+  const int fd = ::open(state_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    std::snprintf(err.message, sizeof err.message, "cannot open the snapshot's state %s: %s",
+                  state_path.c_str(), std::strerror(errno));
+    return SMOLVM_ENOTFOUND;
+  }
+  const int rc = vmm_.launch_restore(&inst_, &cfg, fd, &err);
+  ::close(fd);
+  return rc;
+}
+
+bool VmmProcess::can_snapshot() const {
+  return SMOLVM_VMM_HAS(&vmm_, save_state) && SMOLVM_VMM_HAS(&vmm_, launch_restore);
+}
+
+int VmmProcess::save_state(int state_fd, std::string& message) {
+  if (!inst_ || !can_snapshot()) {
+    message = "the VMM cannot save a VM's state";
+    return SMOLVM_EUNSUPPORTED;
+  }
+  smolvm_plugin_error err{};
+  const int rc = vmm_.save_state(inst_, state_fd, &err);
   if (rc != 0) message = err.message;
   return rc;
 }

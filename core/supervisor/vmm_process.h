@@ -26,6 +26,7 @@ class VmmProcess {
   // Prepares the VM's cgroup (guest memory plus the VMM's own overhead)
   // and picks the VMM's uid, launches the VMM (its console into the VM's
   // console log; the TAP only if with_tap) and moves it into the cgroup.
+  // A record with a restore_state loads that state instead of booting.
   // Throws the plugin's error.
   void launch(const VmRecord& rec, bool with_tap, uint64_t memory_overhead_mib);
   bool launched() const { return inst_ != nullptr; }
@@ -35,6 +36,13 @@ class VmmProcess {
   // Connects to the guest agent's channel; 0 and fd, or the plugin's
   // status and message.
   int connect_agent(uint32_t timeout_ms, int& fd, std::string& message);
+
+  // Whether the plugin has the save_state and launch_restore slots (plugin
+  // ABI 1.5).
+  bool can_snapshot() const;
+  // Writes the paused VM's state to state_fd; 0, or the plugin's status
+  // with its message.
+  int save_state(int state_fd, std::string& message);
 
   // Whether the plugin has the pause and resume slots (plugin ABI 1.4).
   bool can_pause() const;
@@ -70,6 +78,9 @@ class VmmProcess {
   void release();
 
  private:
+  int launch_restore(const std::string& state_path, const smolvm_vmm_config& cfg,
+                     smolvm_plugin_error& err);
+
   const smolvm_vmm_vtable& vmm_;
   void* inst_ = nullptr;
   int64_t pid_ = 0;

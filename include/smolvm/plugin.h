@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 4
+#define SMOLVM_PLUGIN_ABI_MINOR 5
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -195,6 +195,12 @@ typedef struct smolvm_vmm_config {
    * 0 (or a config without the field): open console_log. See
    * SMOLVM_VMM_CONSOLE_FD. */
   int32_t console_fd;
+  /* Since 1.5: read-only qcow2 disk layers between the base image and the
+   * VM's disk (snapshots' disk states, oldest first; the VM's disk is an
+   * overlay on the last). layer_count 0: the disk's backing is the base.
+   * prepare_disk makes the disk on the last layer when there are layers. */
+  const char* const* layer_paths;
+  uint32_t layer_count;
 } smolvm_vmm_config;
 
 /* True when cfg carries `field` (a plugin built for a newer minor can be
@@ -247,6 +253,23 @@ typedef struct smolvm_vmm_vtable {
    * again. Each is called only in the state it leaves. */
   int (*pause)(void* instance, smolvm_plugin_error* err);
   int (*resume)(void* instance, smolvm_plugin_error* err);
+  /* Since 1.5 (optional: core checks struct_size and NULL, and refuses to
+   * snapshot or restore a VM whose VMM lacks them, saying so). save_state
+   * writes the paused VM's memory and device state to state_fd (a file
+   * open for writing, left open for the caller) and returns once all of
+   * it is written and the VM's disk is flushed, the VM still paused; the
+   * caller may copy the disk now, and resume lets the VM run on. Each VMM
+   * process may refuse a later save_state (SMOLVM_EUNSUPPORTED, saying
+   * why) when it cannot save twice. */
+  int (*save_state)(void* instance, int state_fd, smolvm_plugin_error* err);
+  /* As launch, but the VMM does not boot the kernel: it loads the state
+   * save_state wrote, read from state_fd (open for reading, the caller's:
+   * the VMM takes its own copy), and runs the VM from there. The config
+   * must describe the same machine (vCPUs, memory, devices) as the saved
+   * one; core checks. A state that does not load ends the VMM process with
+   * its reason in vmm.log, like a refused config. */
+  int (*launch_restore)(void** out_instance, const smolvm_vmm_config* cfg, int state_fd,
+                        smolvm_plugin_error* err);
 } smolvm_vmm_vtable;
 
 /* ---- executor ------------------------------------------------------- *

@@ -633,6 +633,83 @@ SMOLVM_API int smolvm_vm_put_ex(smolvm_vm* vm, const char* host_path, const char
 SMOLVM_API int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const char* host_path,
                                 const smolvm_transfer_options* opts);
 
+/* ---- snapshots (since 1.5) ------------------------------------------- *
+ * A snapshot is a VM's memory, device state and disk at one moment, kept in
+ * the state folder (<state>/snapshots/<id>/). Its disk becomes a read-only
+ * layer: the source VM runs on, and every VM restored from the snapshot
+ * gets its own copy-on-write disk on that layer. Only a VM with an isolated
+ * disk and no network can be snapshotted (SMOLVM_EUNSUPPORTED otherwise),
+ * and only by a VMM plugin that can save and load a VM's state (plugin ABI
+ * 1.5; vmm-qemu can). */
+
+typedef struct smolvm_snapshot_options {
+  uint32_t struct_size;
+  /* [a-z0-9][a-z0-9._-]{0,62}, unique among snapshots; NULL: none (the id
+   * alone names it). */
+  const char* name;
+  /* Non-zero: the VM is stopped after its snapshot instead of running on. */
+  uint32_t stop;
+} smolvm_snapshot_options;
+
+/* Versions: 1 (1.5). */
+#define SMOLVM_SNAPSHOT_OPTIONS_VERSION 1
+SMOLVM_API int smolvm_snapshot_options_init_version(smolvm_snapshot_options* opts,
+                                                    unsigned int version);
+#define smolvm_snapshot_options_init(opts) \
+  smolvm_snapshot_options_init_version((opts), SMOLVM_SNAPSHOT_OPTIONS_VERSION)
+#define SMOLVM_SNAPSHOT_OPTIONS_INIT \
+  { .struct_size = sizeof(smolvm_snapshot_options), .name = NULL, .stop = 0 }
+
+/* Syncs the guest's file systems, pauses the VM (if it runs), saves it and
+ * its disk, and lets it run again (or stops it: opts->stop). Writes the new
+ * snapshot's id to *out_id (free with smolvm_free). SMOLVM_ESTATE naming
+ * the state unless the VM is running or paused. A failure leaves no
+ * snapshot folder behind, and the VM as it was. opts NULL: the defaults. */
+SMOLVM_API int smolvm_vm_snapshot(char** out_id, smolvm_vm* vm,
+                                  const smolvm_snapshot_options* opts);
+
+/* Every snapshot as a JSON array (free with smolvm_free), oldest first,
+ * each {"id", "name", "source_vm", "created_at_ms", "vcpu_count",
+ * "mem_size_mib", "kernel_path", "rootfs_path", "vmm", "executor", "accel",
+ * "state_bytes", "disk_bytes", "layers", "dir", "used_by": [folders]}. */
+SMOLVM_API int smolvm_snapshot_list(char** out_json, smolvm_runtime* rt);
+/* One snapshot, by id or name, as one such object. */
+SMOLVM_API int smolvm_snapshot_inspect(char** out_json, smolvm_runtime* rt, const char* snapshot);
+/* Removes a snapshot; SMOLVM_ESTATE naming them while VMs (or snapshots of
+ * them) use its disk layer. */
+SMOLVM_API int smolvm_snapshot_delete(smolvm_runtime* rt, const char* snapshot);
+
+typedef struct smolvm_restore_options {
+  uint32_t struct_size;
+  /* As smolvm_vm_options.vm_id: NULL generates one. */
+  const char* vm_id;
+  /* 0: the snapshot's. Anything else must equal it: a saved VM runs only on
+   * the machine it was saved from (SMOLVM_EINVAL naming the mismatch). */
+  uint32_t vcpu_count;
+  uint32_t mem_size_mib;
+  /* As smolvm_vm_options.delete_with_owner. */
+  uint32_t delete_with_owner;
+} smolvm_restore_options;
+
+/* Versions: 1 (1.5). */
+#define SMOLVM_RESTORE_OPTIONS_VERSION 1
+SMOLVM_API int smolvm_restore_options_init_version(smolvm_restore_options* opts,
+                                                   unsigned int version);
+#define smolvm_restore_options_init(opts) \
+  smolvm_restore_options_init_version((opts), SMOLVM_RESTORE_OPTIONS_VERSION)
+
+/* A new VM (its own id, token, disk, cgroup and VMM uid) from a snapshot,
+ * by id or name. Its first start loads the snapshot instead of booting:
+ * the guest runs on from the moment it was saved, with its RNG reseeded
+ * from host entropy and its clock set from the host's; later starts boot
+ * its disk. A damaged snapshot (a missing or truncated state file, a
+ * manifest that does not read) is refused with SMOLVM_EINVAL, leaving
+ * nothing; a state the VMM cannot load fails the first start. opts NULL:
+ * the defaults. */
+SMOLVM_API int smolvm_vm_create_from_snapshot(smolvm_vm** out, smolvm_runtime* rt,
+                                              const char* snapshot,
+                                              const smolvm_restore_options* opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,19 @@ std::string fdset(int n) { return "/dev/fdset/" + fd(n); }
 
 constexpr int kTcgCodeCacheMib = 64;
 
+bool has_tap(const smolvm_vmm_config& cfg) { return cfg.tap_name && *cfg.tap_name; }
+
 }  // namespace
+
+uint32_t layer_count(const smolvm_vmm_config& cfg) {
+  return SMOLVM_VMM_CONFIG_HAS(&cfg, layer_count) && cfg.layer_paths ? cfg.layer_count : 0;
+}
+
+int state_fd_number(const smolvm_vmm_config& cfg) { return kTapFd + (has_tap(cfg) ? 1 : 0); }
+
+int layer_fd_number(const smolvm_vmm_config& cfg, bool restore, uint32_t layer) {
+  return state_fd_number(cfg) + (restore ? 1 : 0) + static_cast<int>(layer);
+}
 
 std::string kernel_cmdline(const smolvm_vmm_config& cfg) {
   // reboot=t: a guest reboot triple-faults, which -no-reboot turns into
@@ -23,7 +35,7 @@ std::string kernel_cmdline(const smolvm_vmm_config& cfg) {
 }
 
 std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::string& binary,
-                                    std::string& problem) {
+                                    std::string& problem, bool restore) {
   const std::string accel = str(cfg.accel);
   const std::string mode = str(cfg.disk_mode);
   const std::string vm_dir = str(cfg.vm_dir);
@@ -41,6 +53,11 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
   }
   if (vm_dir.empty() || !cfg.kernel_path || !cfg.rootfs_path || !cfg.console_log) {
     problem = "vm_dir, kernel_path, rootfs_path and console_log are required";
+    return {};
+  }
+  const uint32_t layers = layer_count(cfg);
+  if (layers > 0 && mode != "isolated") {
+    problem = "disk layers need disk_mode=isolated (got '" + mode + "')";
     return {};
   }
   std::vector<std::string> a = {
@@ -95,32 +112,41 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
       "driver=file,node-name=base-file,read-only=on,filename=" + fdset(kBaseFd),
       "-blockdev",
       "driver=raw,node-name=base,read-only=on,file=base-file",
-      "-blockdev",
-      "driver=file,node-name=disk-file,discard=unmap,filename=" + fdset(kDiskFd),
-      "-blockdev",
-      "driver=qcow2,node-name=root,discard=unmap,file=disk-file,backing=base",
-      "-device",
-      "virtio-blk-device,drive=root",
-      "-chardev",
-      "socket,id=agent,server=on,wait=off,fd=" + fd(kAgentFd),
-      "-device",
-      "virtio-serial-device,max_ports=2",
-      "-device",
-      "virtserialport,chardev=agent,name=smolvm.agent",
-      "-object",
-      "rng-random,id=rng0,filename=/dev/urandom",
-      "-device",
-      "virtio-rng-device,rng=rng0",
-      "-chardev",
-      "socket,id=qmp,server=on,wait=off,fd=" + fd(kQmpFd),
-      "-mon",
-      "chardev=qmp,mode=control",
   };
+  // Snapshot layers: read-only qcow2 files, each on the one before.
+  std::string below = "base";
+  for (uint32_t i = 0; i < layers; ++i) {
+    const int n = layer_fd_number(cfg, restore, i);
+    const std::string node = "layer" + std::to_string(i);
+    a.insert(a.end(), {"-add-fd", "fd=" + fd(n) + ",set=" + fd(n), "-blockdev",
+                       "driver=file,node-name=" + node + "-file,read-only=on,filename=" + fdset(n),
+                       "-blockdev",
+                       "driver=qcow2,node-name=" + node + ",read-only=on,file=" + node +
+                           "-file,backing=" + below});
+    below = node;
+  }
+  a.insert(
+      a.end(),
+      {
+          "-blockdev", "driver=file,node-name=disk-file,discard=unmap,filename=" + fdset(kDiskFd),
+          "-blockdev", "driver=qcow2,node-name=root,discard=unmap,file=disk-file,backing=" + below,
+          "-device",   "virtio-blk-device,drive=root",
+          "-chardev",  "socket,id=agent,server=on,wait=off,fd=" + fd(kAgentFd),
+          "-device",   "virtio-serial-device,max_ports=2",
+          "-device",   "virtserialport,chardev=agent,name=smolvm.agent",
+          "-object",   "rng-random,id=rng0,filename=/dev/urandom",
+          "-device",   "virtio-rng-device,rng=rng0",
+          "-chardev",  "socket,id=qmp,server=on,wait=off,fd=" + fd(kQmpFd),
+          "-mon",      "chardev=qmp,mode=control",
+      });
   if (cfg.tap_name && *cfg.tap_name) {
     a.insert(a.end(), {"-netdev", "tap,id=net0,fd=" + fd(kTapFd), "-device",
                        std::string("virtio-net-device,netdev=net0") +
                            (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
   }
+  // The state arrives on an inherited descriptor: `exec:` would need a
+  // process QEMU's sandbox (spawn=deny) does not allow.
+  if (restore) a.insert(a.end(), {"-incoming", "fd:" + fd(state_fd_number(cfg))});
   return a;
 }
 

@@ -25,11 +25,21 @@ enum ChildFd : int {
   kTapFd = 9,      // the VM's TAP (when it has a network)
 };
 
+// After those: the saved state to load (restore only), then the disk
+// layers (plugin ABI 1.5), oldest first. Their numbers depend on which of
+// the optional descriptors come before them.
+int state_fd_number(const smolvm_vmm_config& cfg);
+int layer_fd_number(const smolvm_vmm_config& cfg, bool restore, uint32_t layer);
+// cfg's disk layers (0 when the config predates them).
+uint32_t layer_count(const smolvm_vmm_config& cfg);
+
 // Kernel command line parts that every SmolVM guest needs on this backend.
 std::string kernel_cmdline(const smolvm_vmm_config& cfg);
 
 // Sets problem (and returns {}) when the config cannot be launched.
+// restore: QEMU loads the state on state_fd_number() instead of booting,
+// and stays paused until `cont` (the source was paused when it was saved).
 std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::string& binary,
-                                    std::string& problem);
+                                    std::string& problem, bool restore = false);
 
 }  // namespace smolvm_qemu

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "plugins/vmm-qemu/qemu_args.h"
 #include "smolvm/sdk/process.h"
 
 namespace smolvm_qemu {
@@ -88,9 +89,12 @@ void close_fd(int& fd) {
 
 }  // namespace
 
-std::string create_overlay(const std::string& base, const std::string& path, uint32_t size_mib) {
-  std::vector<std::string> argv = {"qemu-img", "create", "-q", "-f", "qcow2",
-                                   "-F",       "raw",    "-b", base, path};
+namespace {
+
+std::string qemu_img_create(const std::string& base, const char* base_format,
+                            const std::string& path, uint32_t size_mib) {
+  std::vector<std::string> argv = {"qemu-img", "create",    "-q", "-f", "qcow2",
+                                   "-F",       base_format, "-b", base, path};
   if (size_mib != 0) argv.push_back(std::to_string(size_mib) + "M");
   int code = 0;
   const std::string msg = smolvm::sdk::first_line_of(argv, &code);
@@ -98,6 +102,16 @@ std::string create_overlay(const std::string& base, const std::string& path, uin
   ::unlink(path.c_str());
   return "qemu-img create of " + path + " over " + base +
          " failed: " + (code == 127 ? "qemu-img not found (apt-get install qemu-utils)" : msg);
+}
+
+}  // namespace
+
+std::string create_overlay(const std::string& base, const std::string& path, uint32_t size_mib) {
+  return qemu_img_create(base, "raw", path, size_mib);
+}
+
+std::string create_overlay_on_layer(const std::string& layer, const std::string& path) {
+  return qemu_img_create(layer, "qcow2", path, 0);
 }
 
 std::string agent_socket_path(const std::string& vm_dir) { return vm_dir + "/agent.sock"; }
@@ -114,32 +128,59 @@ int VmmFiles::open_console(const smolvm_vmm_config& cfg, std::string& error) {
   return fd;
 }
 
-VmmFiles::~VmmFiles() {
-  for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_}) close_fd(*fd);
+VmmFiles::~VmmFiles() { close_all(); }
+
+void VmmFiles::close_all() {
+  for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_, &state_}) {
+    close_fd(*fd);
+  }
+  for (int& fd : layers_) close_fd(fd);
+  layers_.clear();
 }
 
-bool VmmFiles::open(const smolvm_vmm_config& cfg, std::string& error) {
+bool VmmFiles::open(const smolvm_vmm_config& cfg, std::string& error, int state_fd) {
   const std::string vm_dir = cfg.vm_dir;
   const bool isolated = std::string(cfg.disk_mode) == "isolated";
-  const bool ok = (kernel_ = open_file(cfg.kernel_path, O_RDONLY, "the kernel", error)) >= 0 &&
-                  (base_ = open_file(cfg.rootfs_path, O_RDONLY, "the base image", error)) >= 0 &&
-                  (disk_ = isolated ? open_file(cfg.disk_path, O_RDWR, "the VM's disk", error)
-                                    : scratch_overlay(cfg, error)) >= 0 &&
-                  (console_ = open_console(cfg, error)) >= 0 &&
-                  (agent_ = listen_unix(agent_socket_path(vm_dir), error)) >= 0 &&
-                  (qmp_ = listen_unix(qmp_socket_path(vm_dir), error)) >= 0 &&
-                  (!(cfg.tap_name && *cfg.tap_name) || (tap_ = open_tap(cfg.tap_name, error)) >= 0);
+  const bool ok =
+      (kernel_ = open_file(cfg.kernel_path, O_RDONLY, "the kernel", error)) >= 0 &&
+      (base_ = open_file(cfg.rootfs_path, O_RDONLY, "the base image", error)) >= 0 &&
+      (disk_ = isolated ? open_file(cfg.disk_path, O_RDWR, "the VM's disk", error)
+                        : scratch_overlay(cfg, error)) >= 0 &&
+      (console_ = open_console(cfg, error)) >= 0 &&
+      (agent_ = listen_unix(agent_socket_path(vm_dir), error)) >= 0 &&
+      (qmp_ = listen_unix(qmp_socket_path(vm_dir), error)) >= 0 &&
+      (!(cfg.tap_name && *cfg.tap_name) || (tap_ = open_tap(cfg.tap_name, error)) >= 0) &&
+      (state_fd < 0 || (state_ = dup_state(state_fd, error)) >= 0) && open_layers(cfg, error);
   if (!ok) {
     if (agent_ >= 0) ::unlink(agent_socket_path(vm_dir).c_str());
     if (qmp_ >= 0) ::unlink(qmp_socket_path(vm_dir).c_str());
-    for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_}) close_fd(*fd);
+    close_all();
   }
   return ok;
+}
+
+int VmmFiles::dup_state(int state_fd, std::string& error) {
+  const int fd = ::fcntl(state_fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
+    error = std::string("duplicating the saved state's descriptor: ") + std::strerror(errno);
+  return fd;
+}
+
+bool VmmFiles::open_layers(const smolvm_vmm_config& cfg, std::string& error) {
+  for (uint32_t i = 0; i < layer_count(cfg); ++i) {
+    const int fd =
+        open_file(cfg.layer_paths[i] ? cfg.layer_paths[i] : "", O_RDONLY, "the disk layer", error);
+    if (fd < 0) return false;
+    layers_.push_back(fd);
+  }
+  return true;
 }
 
 std::vector<int> VmmFiles::pass_list() const {
   std::vector<int> fds = {kernel_, base_, disk_, console_, agent_, qmp_};
   if (tap_ >= 0) fds.push_back(tap_);
+  if (state_ >= 0) fds.push_back(state_);
+  fds.insert(fds.end(), layers_.begin(), layers_.end());
   return fds;
 }
 

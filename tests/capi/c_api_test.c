@@ -177,6 +177,32 @@ int main(void) {
   CHECK(smolvm_vm_pause(NULL) == SMOLVM_EINVAL);
   CHECK(smolvm_vm_resume(NULL) == SMOLVM_EINVAL);
   {
+    /* Since 1.5: only a running or paused VM is snapshotted, naming the
+     * state; nothing is made; unknown snapshots are named. */
+    char* snap = (char*)"untouched";
+    char* json = NULL;
+    smolvm_snapshot_options so = SMOLVM_SNAPSHOT_OPTIONS_INIT;
+    smolvm_restore_options restore;
+    smolvm_vm* restored = NULL;
+    CHECK(smolvm_vm_snapshot(&snap, vm, &so) == SMOLVM_ESTATE);
+    CHECK(snap == NULL);
+    CHECK(strstr(smolvm_last_error(),
+                 "is created: only a running or paused VM can be snapshotted") != NULL);
+    CHECK(smolvm_vm_snapshot(NULL, vm, NULL) == SMOLVM_EINVAL);
+    CHECK(smolvm_snapshot_list(&json, rt) == 0);
+    CHECK(json != NULL && strcmp(json, "[]") == 0);
+    smolvm_free(json);
+    CHECK(smolvm_snapshot_inspect(&json, rt, "nope") == SMOLVM_ENOTFOUND);
+    CHECK(strstr(smolvm_last_error(), "snapshot 'nope' not found") != NULL);
+    CHECK(smolvm_snapshot_delete(rt, "nope") == SMOLVM_ENOTFOUND);
+    CHECK(smolvm_restore_options_init(&restore) == 0);
+    CHECK(restore.struct_size == sizeof restore && restore.vcpu_count == 0 &&
+          restore.mem_size_mib == 0);
+    CHECK(smolvm_vm_create_from_snapshot(&restored, rt, "nope", &restore) == SMOLVM_ENOTFOUND);
+    CHECK(restored == NULL);
+    CHECK(smolvm_vm_create_from_snapshot(&restored, rt, NULL, NULL) == SMOLVM_EINVAL);
+  }
+  {
     /* A 1.1 caller's options end before delete_with_owner: accepted,
      * whatever lies past the struct (which is never read). */
     union {

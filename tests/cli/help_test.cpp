@@ -64,10 +64,12 @@ TEST_F(CliHelp, EveryListedCommandHasAUsage) {
 // Each option every command's parser accepts (cli/cmd_*.cpp), in its help.
 TEST_F(CliHelp, EachCommandsHelpNamesEveryOptionItTakes) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> options = {
-      {"create",
-       {"--id", "--vcpus", "--mem", "--disk-mode", "--disk-size", "--kernel", "--rootfs",
-        "--boot-args", "--vmm", "--executor", "--network", "--accel", "--boot-timeout", "--start",
-        "--profile", "--ttl", "--on-ttl", "--idle-timeout", "--on-idle"}},
+      {"create", {"--id",      "--vcpus",  "--mem",          "--disk-mode", "--disk-size",
+                  "--kernel",  "--rootfs", "--boot-args",    "--vmm",       "--executor",
+                  "--network", "--accel",  "--boot-timeout", "--start",     "--profile",
+                  "--ttl",     "--on-ttl", "--idle-timeout", "--on-idle",   "--from-snapshot"}},
+      {"snapshot", {"create", "ls", "inspect", "rm", "--name", "--stop", "--json"}},
+      {"fork", {"-n"}},
       {"run", {"--rm", "-e", "-w", "-t", "-i", "--shell", "[create options]"}},
       {"exec", {"-e", "-w", "-t", "-i", "--shell"}},
       {"cp", {"--max-bytes", "--timeout"}},

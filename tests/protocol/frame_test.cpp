@@ -40,19 +40,21 @@ TEST(Frame, U32LittleEndian) {
 TEST(Frame, TypeNames) {
   EXPECT_STREQ(type_name(Type::kHello), "HELLO");
   EXPECT_STREQ(type_name(Type::kVmStopping), "VM_STOPPING");
+  EXPECT_STREQ(type_name(Type::kVmSnapshot), "VM_SNAPSHOT");
+  EXPECT_STREQ(type_name(Type::kVmSnapshotted), "VM_SNAPSHOTTED");
   EXPECT_STREQ(type_name(static_cast<Type>(0x99)), "UNKNOWN");
   int known = 0;
   for (int t = 0; t < 256; ++t) known += is_known_type(static_cast<uint8_t>(t));
-  EXPECT_EQ(known, 23);
+  EXPECT_EQ(known, 25);
 }
 
 TEST(Decoder, RoundTripsEveryTypeAndPayloadSize) {
-  const Type types[] = {Type::kHello,    Type::kHelloOk,  Type::kError,      Type::kExec,
-                        Type::kStdin,    Type::kStdout,   Type::kStderr,     Type::kExit,
-                        Type::kSignal,   Type::kCredit,   Type::kFileWrite,  Type::kFileRead,
-                        Type::kData,     Type::kDone,     Type::kShutdown,   Type::kPing,
-                        Type::kPong,     Type::kVmStop,   Type::kVmStopping, Type::kVmPause,
-                        Type::kVmPaused, Type::kVmResume, Type::kVmResumed};
+  const Type types[] = {
+      Type::kHello,     Type::kHelloOk,  Type::kError,     Type::kExec,       Type::kStdin,
+      Type::kStdout,    Type::kStderr,   Type::kExit,      Type::kSignal,     Type::kCredit,
+      Type::kFileWrite, Type::kFileRead, Type::kData,      Type::kDone,       Type::kShutdown,
+      Type::kPing,      Type::kPong,     Type::kVmStop,    Type::kVmStopping, Type::kVmPause,
+      Type::kVmPaused,  Type::kVmResume, Type::kVmResumed, Type::kVmSnapshot, Type::kVmSnapshotted};
   std::string wire;
   std::vector<Frame> sent;
   uint32_t stream = 0;

@@ -135,6 +135,18 @@ TEST(Messages, SignalAndVmStop) {
   EXPECT_EQ(parse_ok<VmStop>("{}").timeout_ms, 0u);
 }
 
+TEST(Messages, VmSnapshotAndItsAnswer) {
+  const auto req = parse_ok<VmSnapshot>(to_json(VmSnapshot{"/state/snapshots/.tmp-x", true}));
+  EXPECT_EQ(req.dir, "/state/snapshots/.tmp-x");
+  EXPECT_TRUE(req.stop);
+  EXPECT_FALSE(parse_ok<VmSnapshot>(R"({"dir":"/d"})").stop);
+  EXPECT_NE(parse_err<VmSnapshot>("{}").find("'dir'"), std::string::npos);
+  const auto done = parse_ok<VmSnapshotted>(to_json(VmSnapshotted{40u << 20, 3u << 20, 250}));
+  EXPECT_EQ(done.state_bytes, 40u << 20);
+  EXPECT_EQ(done.disk_bytes, 3u << 20);
+  EXPECT_EQ(done.duration_ms, 250u);
+}
+
 TEST(Messages, UnknownFieldsAreIgnoredForForwardCompatibility) {
   EXPECT_EQ(parse_ok<Hello>(R"({"version":1,"future":{"x":[1,2]}})").version, 1u);
 }

@@ -420,5 +420,22 @@ TEST_F(RuntimeHooksTest, AFailingVmBootingHookLeavesTheVmAsItWas) {
   EXPECT_FALSE(after.runtime.executor_data.contains("boots"));
 }
 
+// A snapshot whose writer was killed leaves its .tmp- folder (named with
+// the writer's pid) or a .rm- folder: gc removes those, never the folder of
+// a snapshot being written by a live process, nor a published one.
+TEST_F(RuntimeTest, GcRemovesWhatDeadSnapshotWritersLeft) {
+  const std::string snaps = opts_.state_dir + "/snapshots";
+  const std::string dead = snaps + "/.tmp-snap-0000000a.999999999";
+  const std::string live = snaps + "/.tmp-snap-0000000b." + std::to_string(::getpid());
+  const std::string removing = snaps + "/.rm-snap-0000000c";
+  const std::string published = snaps + "/snap-0000000d";
+  for (const auto& d : {dead, live, removing, published}) fs::create_directories(d + "/x");
+  EXPECT_EQ(rt_->gc(), 2u);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_FALSE(fs::exists(removing));
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(published));
+}
+
 }  // namespace
 }  // namespace smolvm

@@ -63,7 +63,18 @@ struct TestVm : ClientHub::Vm {
     message = "vm 'vm1' is paused: resume it first";
     return SMOLVM_ESTATE;
   }
+  int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done_out,
+                         std::string& message) override {
+    if (request.dir.empty()) {
+      message = "no folder";
+      return SMOLVM_EINVAL;
+    }
+    snapshot_dirs.push_back(request.dir);
+    done_out.state_bytes = 7;
+    return 0;
+  }
   bool ended() const override { return done; }
+  std::vector<std::string> snapshot_dirs;
   bool is_paused = false;
   bool paused_by_idle = false;
 };
@@ -212,6 +223,25 @@ TEST_F(ClientHubTest, AStreamWakesAVmItsIdlePolicyPaused) {
   ASSERT_EQ(vm.to_agent.size(), 1u);
   EXPECT_EQ(vm.to_agent[0].type, Type::kExec);
   EXPECT_FALSE(vm.is_paused);
+}
+
+TEST_F(ClientHubTest, SnapshotRequestGoesToTheVmAndItsAnswerBack) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kVmSnapshot, 0, proto::to_json(proto::VmSnapshot{"/tmp/snap-x", false}));
+  const Frame done = c.receive();
+  ASSERT_EQ(done.type, Type::kVmSnapshotted);
+  proto::VmSnapshotted sizes;
+  std::string err;
+  ASSERT_TRUE(proto::parse(done.payload, sizes, err)) << err;
+  EXPECT_EQ(sizes.state_bytes, 7u);
+  EXPECT_EQ(vm.snapshot_dirs, std::vector<std::string>{"/tmp/snap-x"});
+  // A malformed request names what is wrong; the VM never sees it.
+  c.send(Type::kVmSnapshot, 0, "{\"stop\":true}");
+  const Frame bad = c.receive();
+  EXPECT_EQ(c.error_code(bad), "EINVAL");
+  EXPECT_EQ(vm.snapshot_dirs.size(), 1u);
 }
 
 TEST_F(ClientHubTest, RoutesStreamsBothWaysUnderTheClientsOwnNumbers) {

@@ -97,3 +97,78 @@ TEST(QemuArgs, RefusesBadConfig) {
 }
 
 }  // namespace
+
+namespace {
+
+// The -blockdev values in order.
+std::vector<std::string> blockdevs(const std::vector<std::string>& a) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    if (a[i] == "-blockdev") out.push_back(a[i + 1]);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Snapshot layers (plugin ABI 1.5) sit between the base and the VM's disk,
+// each a read-only qcow2 on the one before, reached through descriptors
+// numbered after the TAP's.
+TEST(QemuArgs, DiskLayersChainFromTheBaseToTheDisk) {
+  auto c = config("tcg", "isolated");
+  const char* layers[] = {"/snap/a/disk.qcow2", "/snap/b/disk.qcow2"};
+  c.layer_paths = layers;
+  c.layer_count = 2;
+  std::string problem;
+  const auto a = smolvm_qemu::build_args(c, "qemu", problem);
+  ASSERT_EQ(problem, "");
+  const auto b = blockdevs(a);
+  ASSERT_EQ(b.size(), 8u);
+  EXPECT_EQ(b[3], "driver=qcow2,node-name=layer0,read-only=on,file=layer0-file,backing=base");
+  EXPECT_EQ(b[5], "driver=qcow2,node-name=layer1,read-only=on,file=layer1-file,backing=layer0");
+  EXPECT_EQ(b[7], "driver=qcow2,node-name=root,discard=unmap,file=disk-file,backing=layer1");
+  // No TAP: the layers follow the QMP socket's descriptor (8).
+  EXPECT_EQ(smolvm_qemu::layer_fd_number(c, false, 0), 9);
+  EXPECT_EQ(b[2], "driver=file,node-name=layer0-file,read-only=on,filename=/dev/fdset/9");
+  for (const auto& arg : a) EXPECT_EQ(arg.find("/snap/"), std::string::npos) << arg;
+  c.tap_name = "smolvm-tap0";
+  EXPECT_EQ(smolvm_qemu::layer_fd_number(c, false, 0), 10);
+  EXPECT_EQ(smolvm_qemu::layer_fd_number(c, true, 1), 12);  // after the state's
+  // Without layers, the disk is on the base as always.
+  EXPECT_EQ(blockdevs(smolvm_qemu::build_args(config("tcg", "isolated"), "qemu", problem)).back(),
+            "driver=qcow2,node-name=root,discard=unmap,file=disk-file,backing=base");
+}
+
+TEST(QemuArgs, LayersNeedAnIsolatedDisk) {
+  auto c = config("tcg", "shared");
+  const char* layers[] = {"/snap/a/disk.qcow2"};
+  c.layer_paths = layers;
+  c.layer_count = 1;
+  std::string problem;
+  EXPECT_TRUE(smolvm_qemu::build_args(c, "qemu", problem).empty());
+  EXPECT_EQ(problem, "disk layers need disk_mode=isolated (got 'shared')");
+}
+
+// A config from before 1.5 ends before the layer fields: none are read.
+TEST(QemuArgs, OlderConfigHasNoLayers) {
+  auto c = config("tcg", "isolated");
+  const char* layers[] = {"/snap/a/disk.qcow2"};
+  c.layer_paths = layers;
+  c.layer_count = 1;
+  c.struct_size = offsetof(smolvm_vmm_config, layer_paths);
+  EXPECT_EQ(smolvm_qemu::layer_count(c), 0u);
+}
+
+// A restore loads the state from an inherited descriptor (exec: would need
+// a process the sandbox forbids) and otherwise has the boot's machine.
+TEST(QemuArgs, RestoreLoadsTheStateFromADescriptor) {
+  std::string problem;
+  const auto c = config("tcg", "isolated");
+  const auto boot = smolvm_qemu::build_args(c, "qemu", problem);
+  const auto restore = smolvm_qemu::build_args(c, "qemu", problem, true);
+  ASSERT_EQ(problem, "");
+  EXPECT_EQ(after(boot, "-incoming"), "");
+  EXPECT_EQ(after(restore, "-incoming"), "fd:9");
+  ASSERT_EQ(restore.size(), boot.size() + 2);
+  EXPECT_TRUE(std::equal(boot.begin(), boot.end(), restore.begin()));
+}

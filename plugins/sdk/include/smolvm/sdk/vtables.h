@@ -17,8 +17,9 @@
 // arguments a plugin must not be handed NULL, so a slot function can rely on
 // them. Optional slots (executor file_read_bounded, file_write_bounded,
 // probe and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup,
-// pause and resume) are left NULL when the plugin has no function for them;
-// file_read and file_write, when missing, are served by the bounded ones.
+// pause and resume, save_state and launch_restore) are left NULL when the
+// plugin has no function for them; file_read and file_write, when missing,
+// are served by the bounded ones.
 #ifndef SMOLVM_SDK_VTABLES_H
 #define SMOLVM_SDK_VTABLES_H
 
@@ -112,6 +113,27 @@ struct VmmSlots {
   static constexpr bool has_pause = requires(void* i, smolvm_plugin_error* e) {
     pause(P{}, i, e);
     resume(P{}, i, e);
+  };
+  static int save_state_slot(void* instance, int state_fd, smolvm_plugin_error* err) noexcept {
+    return guard(err, "save_state", nullptr, [&] {
+      need(instance, "instance");
+      return save_state(P{}, instance, state_fd, err);
+    });
+  }
+  static int launch_restore_slot(void** out, const smolvm_vmm_config* cfg, int state_fd,
+                                 smolvm_plugin_error* err) noexcept {
+    return guard(err, "launch_restore", vm_of(cfg), [&] {
+      need(out, "out_instance");
+      need(cfg, "config");
+      return launch_restore(P{}, out, cfg, state_fd, err);
+    });
+  }
+  // save_state and launch_restore come as a pair: a state that can be
+  // saved is one the same VMM can load.
+  static constexpr bool has_snapshot =
+      requires(void* i, void** o, const smolvm_vmm_config* c, smolvm_plugin_error* e) {
+    save_state(P{}, i, 0, e);
+    launch_restore(P{}, o, c, 0, e);
   };
 };
 
@@ -413,6 +435,10 @@ constexpr smolvm_vmm_vtable vmm_vtable() {
   if constexpr (S::has_pause) {
     vt.pause = S::pause_slot;
     vt.resume = S::resume_slot;
+  }
+  if constexpr (S::has_snapshot) {
+    vt.save_state = S::save_state_slot;
+    vt.launch_restore = S::launch_restore_slot;
   }
   return vt;
 }

@@ -1,0 +1,208 @@
+// Snapshots of a real VM (QEMU): taken while it runs, restored into new VMs
+// that see the files written before but not each other's later writes, get
+// their own RNG and the host's clock; a damaged snapshot is refused and
+// leaves nothing; restoring onto another machine is refused naming the
+// mismatch; rm is refused while a VM uses the snapshot's disk layer.
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tests/support/vm_fixture.h"
+
+namespace vmtest {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string last_error() { return smolvm_last_error(); }
+
+double host_now() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
+
+// Takes a snapshot of vm; "" (with a test failure) when it fails.
+std::string snapshot(smolvm_vm* vm, const char* name, bool stop = false) {
+  smolvm_snapshot_options o = SMOLVM_SNAPSHOT_OPTIONS_INIT;
+  o.name = name;
+  o.stop = stop ? 1 : 0;
+  char* id = nullptr;
+  if (smolvm_vm_snapshot(&id, vm, &o) != 0) {
+    ADD_FAILURE() << "snapshot: " << last_error();
+    return "";
+  }
+  std::string out = id;
+  smolvm_free(id);
+  return out;
+}
+
+smolvm_vm* restore(const std::string& snap, const std::string& id, uint32_t mem = 0) {
+  smolvm_restore_options o;
+  smolvm_restore_options_init(&o);
+  o.vm_id = id.c_str();
+  o.mem_size_mib = mem;
+  smolvm_vm* vm = nullptr;
+  return smolvm_vm_create_from_snapshot(&vm, runtime(), snap.c_str(), &o) == 0 ? vm : nullptr;
+}
+
+std::string snapshot_folder(const std::string& id) { return state_dir() + "/snapshots/" + id; }
+
+size_t vm_count() {
+  smolvm_strarray list{};
+  EXPECT_EQ(smolvm_runtime_list(&list, runtime()), 0) << last_error();
+  const size_t n = list.count;
+  smolvm_strarray_dispose(&list);
+  return n;
+}
+
+TEST(Snapshot, RestoredVmsRunOnFromTheSnapshotEachWithItsOwnDiskRngAndTheHostsClock) {
+  smolvm_vm* src = create_and_start("snapsrc");
+  ASSERT_NE(src, nullptr);
+  ASSERT_EQ(run(src, "echo before > /root/before").exit_code, 0);
+  const std::string snap = snapshot(src, "base");
+  ASSERT_FALSE(snap.empty());
+  // The source runs on, on its own disk.
+  EXPECT_TRUE(answers(src));
+  ASSERT_EQ(run(src, "echo source > /root/later").exit_code, 0);
+  // 7.2 lets the same QEMU save again once it runs on: a second snapshot works.
+  const std::string again = snapshot(src, nullptr);
+  EXPECT_FALSE(again.empty());
+  EXPECT_TRUE(answers(src));
+
+  smolvm_vm* a = restore(snap, "snapa");
+  ASSERT_NE(a, nullptr) << last_error();
+  smolvm_vm* b = restore(snap, "snapb");
+  ASSERT_NE(b, nullptr) << last_error();
+  ASSERT_EQ(smolvm_vm_start(a), 0) << last_error();
+  ASSERT_EQ(smolvm_vm_start(b), 0) << last_error();
+  for (smolvm_vm* vm : {a, b}) {
+    EXPECT_EQ(run(vm, "cat /root/before").out, "before\n");
+    EXPECT_EQ(run(vm, "cat /root/later 2>&1; true").out.find("source"), std::string::npos);
+  }
+  ASSERT_EQ(run(a, "echo a > /root/mine").exit_code, 0);
+  EXPECT_NE(run(b, "cat /root/mine").exit_code, 0);
+  EXPECT_NE(run(src, "cat /root/mine").exit_code, 0);
+
+  // What a clone must not share: the RNG and the clock.
+  const std::string uuid_a = run(a, "cat /proc/sys/kernel/random/uuid").out;
+  const std::string uuid_b = run(b, "cat /proc/sys/kernel/random/uuid").out;
+  EXPECT_EQ(uuid_a.size(), 37u);
+  EXPECT_NE(uuid_a, uuid_b);
+  const std::string bytes_a = run(a, "head -c 32 /dev/urandom | od -An -tx1").out;
+  const std::string bytes_b = run(b, "head -c 32 /dev/urandom | od -An -tx1").out;
+  EXPECT_NE(bytes_a, bytes_b);
+  for (smolvm_vm* vm : {a, b}) {
+    const double before = host_now();
+    const Result r = run(vm, "date +%s.%N");
+    const double after = host_now();
+    const double guest = std::strtod(r.out.c_str(), nullptr);
+    EXPECT_GT(guest, before - 1.0) << r.out;
+    EXPECT_LT(guest, after + 1.0) << r.out;
+  }
+
+  // The snapshot's layer is under a and b: rm is refused, naming them.
+  EXPECT_EQ(smolvm_snapshot_delete(runtime(), snap.c_str()), SMOLVM_ESTATE);
+  EXPECT_NE(last_error().find("is in use"), std::string::npos) << last_error();
+  EXPECT_NE(last_error().find("/vms/snapa"), std::string::npos) << last_error();
+  char* listed = nullptr;
+  ASSERT_EQ(smolvm_snapshot_inspect(&listed, runtime(), "base"), 0) << last_error();
+  EXPECT_NE(std::string(listed).find("\"source_vm\": \"snapsrc\""), std::string::npos) << listed;
+  smolvm_free(listed);
+
+  // Another machine than the snapshot's is refused, and makes nothing.
+  const size_t vms = vm_count();
+  EXPECT_EQ(restore(snap, "snapbig", 1024), nullptr);
+  EXPECT_NE(last_error().find("mem_size_mib=1024: snapshot " + snap + " was taken with 256 MiB"),
+            std::string::npos)
+      << last_error();
+  EXPECT_EQ(vm_count(), vms);
+
+  for (smolvm_vm* vm : {a, b}) {
+    EXPECT_EQ(smolvm_vm_delete(vm), 0) << last_error();
+    smolvm_vm_free(vm);
+  }
+  EXPECT_EQ(smolvm_snapshot_delete(runtime(), snap.c_str()), 0) << last_error();
+  EXPECT_EQ(smolvm_snapshot_delete(runtime(), again.c_str()), 0) << last_error();
+  EXPECT_FALSE(fs::exists(snapshot_folder(snap)));
+  EXPECT_EQ(smolvm_vm_delete(src), 0) << last_error();
+  smolvm_vm_free(src);
+}
+
+TEST(Snapshot, StopAfterwardsThenAStoppedVmIsRefusedAndADamagedStateIsRefused) {
+  smolvm_vm* src = create_and_start("snapstop");
+  ASSERT_NE(src, nullptr);
+  const std::string snap = snapshot(src, nullptr, /*stop=*/true);
+  ASSERT_FALSE(snap.empty());
+  EXPECT_EQ(wait_state_change(src, "stopping", 15000), "stopped");
+  char* id = nullptr;
+  EXPECT_EQ(smolvm_vm_snapshot(&id, src, nullptr), SMOLVM_ESTATE);
+  EXPECT_EQ(last_error(),
+            "vm 'snapstop' is stopped: only a running or paused VM can be snapshotted");
+  EXPECT_EQ(id, nullptr);
+  // Nothing was left of the refused one.
+  size_t folders = 0;
+  for (const auto& e : fs::directory_iterator(state_dir() + "/snapshots")) {
+    (void)e;
+    ++folders;
+  }
+  EXPECT_EQ(folders, 1u);
+
+  const std::string state = snapshot_folder(snap) + "/state";
+  const auto size = fs::file_size(state);
+  const size_t vms = vm_count();
+  // Truncated: refused before anything is made.
+  fs::resize_file(state, size / 2);
+  EXPECT_EQ(restore(snap, "snaptrunc"), nullptr);
+  EXPECT_NE(last_error().find("(truncated or replaced)"), std::string::npos) << last_error();
+  EXPECT_EQ(vm_count(), vms);
+  EXPECT_FALSE(fs::exists(state_dir() + "/vms/snaptrunc"));
+  // Corrupt (the size it should have, garbage from the start): QEMU refuses
+  // to load it, the start fails saying so, and no process is left.
+  {
+    std::ofstream f(state, std::ios::binary | std::ios::trunc);
+    f << std::string(size, '\x5a');
+  }
+  smolvm_vm* bad = restore(snap, "snapbad");
+  ASSERT_NE(bad, nullptr) << last_error();
+  EXPECT_NE(smolvm_vm_start(bad), 0);
+  EXPECT_NE(last_error().find("could not load the saved state"), std::string::npos) << last_error();
+  EXPECT_EQ(info(bad).state, SMOLVM_STATE_FAILED);
+  // QEMU is gone with its sockets.
+  for (const auto& f : files_in(state_dir() + "/vms/snapbad")) {
+    EXPECT_EQ(f.find(".sock"), std::string::npos) << f << " left behind";
+  }
+  EXPECT_EQ(smolvm_vm_delete(bad), 0) << last_error();
+  smolvm_vm_free(bad);
+  EXPECT_EQ(smolvm_snapshot_delete(runtime(), snap.c_str()), 0) << last_error();
+  EXPECT_EQ(smolvm_vm_delete(src), 0) << last_error();
+  smolvm_vm_free(src);
+}
+
+TEST(Snapshot, CliCreatesListsRestoresAndRemoves) {
+  smolvm_vm* src = create_and_start("snapcli");
+  ASSERT_NE(src, nullptr);
+  const CliResult made = cli("snapshot create snapcli --name clisnap");
+  ASSERT_EQ(made.status, 0) << made.out;
+  EXPECT_EQ(made.out.rfind("snap-", 0), 0u) << made.out;
+  const CliResult ls = cli("snapshot ls");
+  EXPECT_NE(ls.out.find("clisnap"), std::string::npos) << ls.out;
+  const CliResult mismatch = cli("create --from-snapshot clisnap --vcpus 3");
+  EXPECT_NE(mismatch.status, 0);
+  EXPECT_NE(mismatch.out.find("vcpu_count=3"), std::string::npos) << mismatch.out;
+  const CliResult restored = cli("create --from-snapshot clisnap --id snapclir --start");
+  ASSERT_EQ(restored.status, 0) << restored.out;
+  EXPECT_EQ(cli("run snapclir -- true").status, 0);
+  EXPECT_NE(cli("snapshot rm clisnap").status, 0);
+  EXPECT_EQ(cli("rm -f snapclir").status, 0);
+  EXPECT_EQ(cli("snapshot rm clisnap").status, 0);
+  EXPECT_EQ(smolvm_vm_delete(src), 0) << last_error();
+  smolvm_vm_free(src);
+}
+
+}  // namespace
+}  // namespace vmtest

@@ -4,7 +4,6 @@
 # with only these.
 include(CMakePackageConfigHelpers)
 
-set(SMOLVM_INSTALL_LIBDIR lib)
 set(SMOLVM_INSTALL_INCLUDEDIR include)
 set(SMOLVM_INSTALL_CMAKEDIR ${SMOLVM_INSTALL_LIBDIR}/cmake/SmolVM)
 

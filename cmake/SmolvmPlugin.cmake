@@ -22,7 +22,7 @@ function(smolvm_add_plugin kind name)
   target_link_options(${target} PRIVATE -Wl,--no-undefined
     -Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/plugin-exports.map)
-  install(TARGETS ${target} LIBRARY DESTINATION lib/smolvm/plugins)
+  install(TARGETS ${target} LIBRARY DESTINATION ${SMOLVM_INSTALL_PLUGINDIR})
   # tests/plugins/sdk loads every plugin built here.
   set_property(GLOBAL APPEND PROPERTY SMOLVM_PLUGIN_TARGETS ${target})
 endfunction()

@@ -18,7 +18,8 @@ except ImportError as exc:  # pragma: no cover - depends on the build
     raise ImportError(
         "smolvm: the compiled module smolvm.lowlevel is missing or cannot load "
         f"({exc}). Build it with `cmake --build <build> --target smolvm_python` "
-        "and use PYTHONPATH=<build>/bindings/python, or install that folder with "
+        "and use PYTHONPATH=<build>/bindings/python, or install it with "
+        "`cmake --install <build>` or "
         "`python3 -m pip install --no-build-isolation <build>/bindings/python`."
     ) from exc
 

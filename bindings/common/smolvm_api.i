@@ -44,6 +44,8 @@
  *    smolvm_swig_stream*   smolvm_swig_stream_free (kills a running command)
  *    smolvm_swig_buf*      smolvm_swig_buf_free
  *    smolvm_vm_info*       smolvm_swig_vm_info_free
+ *    smolvm_swig_snapshot_opts* smolvm_swig_snapshot_opts_free
+ *    smolvm_swig_restore_opts*  smolvm_swig_restore_opts_free
  *  smolvm_exec_result and smolvm_vm_info are exposed as read-only structs
  *  (SWIG field getters); smolvm_vm_info here is a deep copy whose strings
  *  live as long as it does. Everything else is opaque.
@@ -51,7 +53,7 @@
  * Threads: a runtime may be shared between threads; a VM handle or stream
  * is used by one thread at a time (serialize, or open one handle per
  * thread). Blocking helpers: smolvm_swig_vm_start/stop/delete,
- * smolvm_swig_exec_run, smolvm_swig_stream_start/next, the file helpers.
+ * smolvm_swig_vm_snapshot, smolvm_swig_exec_run, smolvm_swig_stream_start/next, the file helpers.
  * Release your language's global lock around them (Python: -threads).
  *
  * What each language supplies (typemaps, before or after the %include):
@@ -80,7 +82,10 @@
  * helper: smolvm_swig_vm_opts_set_str(o, "disk_mode", "shared"),
  * smolvm_swig_vm_opts_set_u32(o, "mem_size_mib", 2048). An unknown field
  * name fails with SMOLVM_EINVAL naming it. Field names are those of
- * smolvm_vm_options in smolvm.h.
+ * smolvm_vm_options in smolvm.h. The snapshot and restore options work the
+ * same way (smolvm_swig_snapshot_opts_set_str(o, "name", "ready"),
+ * smolvm_swig_restore_opts_set_u32(o, "mem_size_mib", 512)), with the
+ * fields of smolvm_snapshot_options and smolvm_restore_options.
  * ------------------------------------------------------------------------ */
 
 %{
@@ -183,7 +188,7 @@
 %ignore smolvm_vm_env_set;                /* use smolvm_swig_vm_env_* */
 %ignore smolvm_vm_env_unset;
 %ignore smolvm_vm_env_list;
-/* Snapshots (C ABI 1.5): not in the bindings yet. */
+/* Snapshots (C ABI 1.5): use smolvm_swig_snapshot_* and the option builders. */
 %ignore smolvm_snapshot_options;
 %ignore smolvm_snapshot_options_init_version;
 %ignore smolvm_vm_snapshot;
@@ -879,6 +884,170 @@ int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_p
   smolvm_transfer_options o = smolvm_swig_transfer(max_bytes, timeout_ms);
   return smolvm_swig_rc(smolvm_vm_get_ex(vm, guest_path, host_path, &o));
 }
+
+/* ---- snapshots (C ABI 1.5) ---- */
+
+/* A snapshot option builder: the C struct and the strings it points to. */
+typedef struct smolvm_swig_snapshot_opts {
+  smolvm_snapshot_options o;
+  char *name;
+} smolvm_swig_snapshot_opts;
+
+smolvm_swig_snapshot_opts *smolvm_swig_snapshot_opts_new(void) {
+  smolvm_swig_snapshot_opts *v = (smolvm_swig_snapshot_opts *)calloc(1, sizeof *v);
+  if (!v) {
+    smolvm_swig_fail(SMOLVM_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (smolvm_swig_rc(smolvm_snapshot_options_init(&v->o)) < 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+void smolvm_swig_snapshot_opts_free(smolvm_swig_snapshot_opts *v) {
+  if (!v) return;
+  free(v->name);
+  free(v);
+}
+
+/* Fields: "name" (NULL: none). */
+int smolvm_swig_snapshot_opts_set_str(smolvm_swig_snapshot_opts *v, const char *field,
+                                      const char *value) {
+  char msg[256];
+  int rc;
+  if (!v || !field) {
+    return smolvm_swig_fail(SMOLVM_EINVAL, "snapshot options and field must not be NULL");
+  }
+  if (strcmp(field, "name") != 0) {
+    snprintf(msg, sizeof msg, "snapshot option '%s': unknown string field (known: name)", field);
+    return smolvm_swig_fail(SMOLVM_EINVAL, msg);
+  }
+  rc = smolvm_swig_set_copy(&v->name, value);
+  if (rc < 0) return rc;
+  v->o.name = v->name;
+  return 0;
+}
+
+/* Fields: "stop" (non-zero: the VM is stopped after its snapshot). */
+int smolvm_swig_snapshot_opts_set_u32(smolvm_swig_snapshot_opts *v, const char *field,
+                                      uint32_t value) {
+  char msg[256];
+  if (!v || !field) {
+    return smolvm_swig_fail(SMOLVM_EINVAL, "snapshot options and field must not be NULL");
+  }
+  if (strcmp(field, "stop") != 0) {
+    snprintf(msg, sizeof msg, "snapshot option '%s': unknown integer field (known: stop)", field);
+    return smolvm_swig_fail(SMOLVM_EINVAL, msg);
+  }
+  v->o.stop = value;
+  return 0;
+}
+
+/* Saves the VM (opts NULL: the defaults); the buffer holds the new
+ * snapshot's id. */
+smolvm_swig_buf *smolvm_swig_vm_snapshot(smolvm_vm *vm, const smolvm_swig_snapshot_opts *opts) {
+  char *id = NULL;
+  if (smolvm_swig_rc(smolvm_vm_snapshot(&id, vm, opts ? &opts->o : NULL)) < 0) return NULL;
+  return smolvm_swig_buf_take(id, strlen(id));
+}
+
+/* Every snapshot as a JSON array (see smolvm_snapshot_list). */
+smolvm_swig_buf *smolvm_swig_snapshot_list(smolvm_runtime *rt) {
+  char *json = NULL;
+  if (smolvm_swig_rc(smolvm_snapshot_list(&json, rt)) < 0) return NULL;
+  return smolvm_swig_buf_take(json, strlen(json));
+}
+
+/* One snapshot, by id or name, as a JSON object. */
+smolvm_swig_buf *smolvm_swig_snapshot_inspect(smolvm_runtime *rt, const char *snapshot) {
+  char *json = NULL;
+  if (smolvm_swig_rc(smolvm_snapshot_inspect(&json, rt, snapshot)) < 0) return NULL;
+  return smolvm_swig_buf_take(json, strlen(json));
+}
+
+int smolvm_swig_snapshot_delete(smolvm_runtime *rt, const char *snapshot) {
+  return smolvm_swig_rc(smolvm_snapshot_delete(rt, snapshot));
+}
+
+/* A restore option builder. */
+typedef struct smolvm_swig_restore_opts {
+  smolvm_restore_options o;
+  char *vm_id;
+} smolvm_swig_restore_opts;
+
+smolvm_swig_restore_opts *smolvm_swig_restore_opts_new(void) {
+  smolvm_swig_restore_opts *v = (smolvm_swig_restore_opts *)calloc(1, sizeof *v);
+  if (!v) {
+    smolvm_swig_fail(SMOLVM_ENOMEM, "out of memory");
+    return NULL;
+  }
+  if (smolvm_swig_rc(smolvm_restore_options_init(&v->o)) < 0) {
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
+void smolvm_swig_restore_opts_free(smolvm_swig_restore_opts *v) {
+  if (!v) return;
+  free(v->vm_id);
+  free(v);
+}
+
+/* Fields: "vm_id" (NULL: generated). */
+int smolvm_swig_restore_opts_set_str(smolvm_swig_restore_opts *v, const char *field,
+                                     const char *value) {
+  char msg[256];
+  int rc;
+  if (!v || !field) {
+    return smolvm_swig_fail(SMOLVM_EINVAL, "restore options and field must not be NULL");
+  }
+  if (strcmp(field, "vm_id") != 0) {
+    snprintf(msg, sizeof msg, "restore option '%s': unknown string field (known: vm_id)", field);
+    return smolvm_swig_fail(SMOLVM_EINVAL, msg);
+  }
+  rc = smolvm_swig_set_copy(&v->vm_id, value);
+  if (rc < 0) return rc;
+  v->o.vm_id = v->vm_id;
+  return 0;
+}
+
+/* Fields: "vcpu_count", "mem_size_mib" (0: the snapshot's; anything else
+ * must equal it), "delete_with_owner". */
+int smolvm_swig_restore_opts_set_u32(smolvm_swig_restore_opts *v, const char *field,
+                                     uint32_t value) {
+  char msg[256];
+  if (!v || !field) {
+    return smolvm_swig_fail(SMOLVM_EINVAL, "restore options and field must not be NULL");
+  }
+  if (strcmp(field, "vcpu_count") == 0) {
+    v->o.vcpu_count = value;
+  } else if (strcmp(field, "mem_size_mib") == 0) {
+    v->o.mem_size_mib = value;
+  } else if (strcmp(field, "delete_with_owner") == 0) {
+    v->o.delete_with_owner = value;
+  } else {
+    snprintf(msg, sizeof msg,
+             "restore option '%s': unknown integer field (known: vcpu_count, mem_size_mib, "
+             "delete_with_owner)", field);
+    return smolvm_swig_fail(SMOLVM_EINVAL, msg);
+  }
+  return 0;
+}
+
+/* A new VM from a snapshot (by id or name); its first start restores it.
+ * opts NULL: the defaults. */
+smolvm_vm *smolvm_swig_vm_create_from_snapshot(smolvm_runtime *rt, const char *snapshot,
+                                               const smolvm_swig_restore_opts *opts) {
+  smolvm_vm *vm = NULL;
+  if (smolvm_swig_rc(smolvm_vm_create_from_snapshot(&vm, rt, snapshot, opts ? &opts->o : NULL)) <
+      0) {
+    return NULL;
+  }
+  return vm;
+}
 %}
 
 /* ---- helper declarations (what SWIG wraps) ---------------------------- */
@@ -892,6 +1061,8 @@ typedef struct smolvm_swig_vm_opts smolvm_swig_vm_opts;
 typedef struct smolvm_swig_exec_opts smolvm_swig_exec_opts;
 typedef struct smolvm_swig_stream smolvm_swig_stream;
 typedef struct smolvm_swig_strlist smolvm_swig_strlist;
+typedef struct smolvm_swig_snapshot_opts smolvm_swig_snapshot_opts;
+typedef struct smolvm_swig_restore_opts smolvm_swig_restore_opts;
 
 int smolvm_swig_last_status(void);
 const char *smolvm_swig_last_error(void);
@@ -970,3 +1141,22 @@ int smolvm_swig_vm_put(smolvm_vm *vm, const char *host_path, const char *guest_p
                        uint64_t max_bytes, uint32_t timeout_ms);
 int smolvm_swig_vm_get(smolvm_vm *vm, const char *guest_path, const char *host_path,
                        uint64_t max_bytes, uint32_t timeout_ms);
+
+smolvm_swig_snapshot_opts *smolvm_swig_snapshot_opts_new(void);
+void smolvm_swig_snapshot_opts_free(smolvm_swig_snapshot_opts *v);
+int smolvm_swig_snapshot_opts_set_str(smolvm_swig_snapshot_opts *v, const char *field,
+                                      const char *value);
+int smolvm_swig_snapshot_opts_set_u32(smolvm_swig_snapshot_opts *v, const char *field,
+                                      uint32_t value);
+smolvm_swig_buf *smolvm_swig_vm_snapshot(smolvm_vm *vm, const smolvm_swig_snapshot_opts *opts);
+smolvm_swig_buf *smolvm_swig_snapshot_list(smolvm_runtime *rt);
+smolvm_swig_buf *smolvm_swig_snapshot_inspect(smolvm_runtime *rt, const char *snapshot);
+int smolvm_swig_snapshot_delete(smolvm_runtime *rt, const char *snapshot);
+smolvm_swig_restore_opts *smolvm_swig_restore_opts_new(void);
+void smolvm_swig_restore_opts_free(smolvm_swig_restore_opts *v);
+int smolvm_swig_restore_opts_set_str(smolvm_swig_restore_opts *v, const char *field,
+                                     const char *value);
+int smolvm_swig_restore_opts_set_u32(smolvm_swig_restore_opts *v, const char *field,
+                                     uint32_t value);
+smolvm_vm *smolvm_swig_vm_create_from_snapshot(smolvm_runtime *rt, const char *snapshot,
+                                               const smolvm_swig_restore_opts *opts);

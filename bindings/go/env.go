@@ -1,7 +1,6 @@
 package smolvm
 
 import (
-	"encoding/json"
 	"sort"
 
 	"smolvm/internal/raw"
@@ -35,12 +34,7 @@ func (vm *VM) UnsetEnv(names ...string) error {
 func (vm *VM) Env() (map[string]string, error) {
 	env := map[string]string{}
 	err := vm.do(func(h raw.Struct_SS_smolvm_vm) error {
-		b, err := callPtr("env", func() raw.Struct_SS_smolvm_swig_buf { return raw.Smolvm_swig_vm_env_list(h) })
-		if err != nil {
-			return err
-		}
-		defer raw.Smolvm_swig_buf_free(b)
-		return json.Unmarshal(raw.Smolvm_swig_buf_bytes(b), &env)
+		return readJSON("env", func() raw.Struct_SS_smolvm_swig_buf { return raw.Smolvm_swig_vm_env_list(h) }, &env)
 	})
 	return env, err
 }

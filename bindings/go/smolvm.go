@@ -114,30 +114,54 @@ func New(opts Options) (*VM, error) {
 	if opts.DeleteWithOwner {
 		withOwner = 1
 	}
-	for _, f := range []struct {
-		name  string
-		value uint32
-	}{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB}, {"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner},
-		{"ttl_s", seconds(opts.TTL)}, {"idle_timeout_s", seconds(opts.IdleTimeout)}} {
+	if err := setNonZero("new", []u32Field{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB},
+		{"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner},
+		{"ttl_s", seconds(opts.TTL)}, {"idle_timeout_s", seconds(opts.IdleTimeout)}},
+		func(name string, v uint) int { return raw.Smolvm_swig_vm_opts_set_u32(o, name, v) }); err != nil {
+		return nil, err
+	}
+	vm, err := openVM("new", opts.RuntimeOptions, func(rt raw.Struct_SS_smolvm_runtime) raw.Struct_SS_smolvm_vm {
+		return raw.Smolvm_swig_vm_create(rt, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	vm.hooks = append([]Hooks(nil), opts.Hooks...)
+	return vm, nil
+}
+
+// u32Field is one integer option of a native option builder.
+type u32Field struct {
+	name  string
+	value uint32
+}
+
+// setNonZero sets each field that is not 0 (0 keeps the library's default).
+func setNonZero(op string, fields []u32Field, set func(name string, v uint) int) error {
+	for _, f := range fields {
 		if f.value == 0 {
 			continue
 		}
-		if _, err := callRC("new", func() int { return raw.Smolvm_swig_vm_opts_set_u32(o, f.name, uint(f.value)) }); err != nil {
-			return nil, err
+		if _, err := callRC(op, func() int { return set(f.name, uint(f.value)) }); err != nil {
+			return err
 		}
 	}
-	rt, err := openRuntime("new", opts.RuntimeOptions)
+	return nil
+}
+
+// openVM is a handle on the VM create returns, on a runtime opened for it
+// (closed again when create fails).
+func openVM(op string, ro RuntimeOptions, create func(raw.Struct_SS_smolvm_runtime) raw.Struct_SS_smolvm_vm) (*VM, error) {
+	r, err := openRuntime(op, ro)
 	if err != nil {
 		return nil, err
 	}
-	h, err := callPtr("new", func() raw.Struct_SS_smolvm_vm { return raw.Smolvm_swig_vm_create(rt, o) })
+	h, err := callPtr(op, func() raw.Struct_SS_smolvm_vm { return create(r) })
 	if err != nil {
-		raw.Smolvm_runtime_close(rt)
+		raw.Smolvm_runtime_close(r)
 		return nil, err
 	}
-	vm := wrap(rt, h)
-	vm.hooks = append([]Hooks(nil), opts.Hooks...)
-	return vm, nil
+	return wrap(r, h), nil
 }
 
 // FromID attaches to an existing VM by id, from any process. rt, at most
@@ -150,16 +174,9 @@ func FromID(id string, rt ...RuntimeOptions) (*VM, error) {
 	if err := checkText("from id", "id", id); err != nil {
 		return nil, err
 	}
-	r, err := openRuntime("from id", ro)
-	if err != nil {
-		return nil, err
-	}
-	h, err := callPtr("from id", func() raw.Struct_SS_smolvm_vm { return raw.Smolvm_swig_vm_open(r, id) })
-	if err != nil {
-		raw.Smolvm_runtime_close(r)
-		return nil, err
-	}
-	return wrap(r, h), nil
+	return openVM("from id", ro, func(r raw.Struct_SS_smolvm_runtime) raw.Struct_SS_smolvm_vm {
+		return raw.Smolvm_swig_vm_open(r, id)
+	})
 }
 
 // FromProfile records a new VM from a YAML profile (see examples/profiles):
@@ -175,18 +192,9 @@ func FromProfile(path, id string, rt ...RuntimeOptions) (*VM, error) {
 	if err := checkText("from profile", "path", path, "id", id); err != nil {
 		return nil, err
 	}
-	r, err := openRuntime("from profile", ro)
-	if err != nil {
-		return nil, err
-	}
-	h, err := callPtr("from profile", func() raw.Struct_SS_smolvm_vm {
+	return openVM("from profile", ro, func(r raw.Struct_SS_smolvm_runtime) raw.Struct_SS_smolvm_vm {
 		return raw.Smolvm_swig_vm_create_from_profile(r, path, id)
 	})
-	if err != nil {
-		raw.Smolvm_runtime_close(r)
-		return nil, err
-	}
-	return wrap(r, h), nil
 }
 
 func openRuntime(op string, o RuntimeOptions) (raw.Struct_SS_smolvm_runtime, error) {

@@ -622,3 +622,69 @@ func TestStartWithinABootTimeoutOfItsOwn(t *testing.T) {
 		t.Fatalf("a negative timeout: %v", err)
 	}
 }
+
+func TestSnapshotAndRestore(t *testing.T) {
+	if err := shared.WriteFile("/root/before-snapshot", []byte("kept"), 0); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("go-%d", time.Now().UnixNano())
+	snap, err := shared.Snapshot(smolvm.SnapshotOptions{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = smolvm.DeleteSnapshot(snap.ID) })
+	if !strings.HasPrefix(snap.ID, "snap-") || snap.Name != name || snap.SourceVM != shared.ID() ||
+		snap.MemSizeMiB != 256 || snap.VCPUCount != 1 || snap.VMM != "qemu" || snap.StateBytes == 0 ||
+		time.Since(snap.CreatedAt) > time.Minute || len(snap.UsedBy) != 0 {
+		t.Errorf("Snapshot: %+v; want snap-…, named %s, of %s (256 MiB, 1 vCPU, qemu), state saved", snap, name, shared.ID())
+	}
+	// The source runs on.
+	if info, err := shared.Info(); err != nil || info.State != "running" {
+		t.Errorf("source after Snapshot: %q (%v); want running", info.State, err)
+	}
+	if err := shared.WriteFile("/root/after-snapshot", []byte("later"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shared.Snapshot(smolvm.SnapshotOptions{Name: name}); !errors.Is(err, smolvm.ErrExists) {
+		t.Errorf("Snapshot with a name in use: %v; want ErrExists", err)
+	}
+	if _, err := smolvm.FromSnapshot(name, smolvm.RestoreOptions{MemSizeMiB: 512}); !errors.Is(err, smolvm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "mem_size_mib=512") {
+		t.Errorf("FromSnapshot with other memory: %v; want ErrInvalid naming mem_size_mib=512", err)
+	}
+	if _, err := smolvm.FromSnapshot("no-such-snapshot", smolvm.RestoreOptions{}); !errors.Is(err, smolvm.ErrNotFound) {
+		t.Errorf("FromSnapshot of a missing snapshot: %v; want ErrNotFound", err)
+	}
+
+	vm, err := smolvm.FromSnapshot(name, smolvm.RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	defer vm.Delete()
+	if err := vm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := vm.ReadFile("/root/before-snapshot"); err != nil || string(got) != "kept" {
+		t.Errorf("restored VM reads the file written before the snapshot: %q (%v); want kept", got, err)
+	}
+	if r, err := vm.Run(ctx(t), "test -e /root/after-snapshot"); err != nil || r.ExitCode == 0 {
+		t.Errorf("restored VM sees the source's later write (%v); want it absent", err)
+	}
+	if err := smolvm.DeleteSnapshot(name); !errors.Is(err, smolvm.ErrState) || !strings.Contains(err.Error(), vm.ID()) {
+		t.Errorf("DeleteSnapshot while a restored VM uses it: %v; want ErrState naming %s", err, vm.ID())
+	}
+	list, err := smolvm.ListSnapshots()
+	if err != nil || len(list) == 0 || list[len(list)-1].ID != snap.ID || len(list[len(list)-1].UsedBy) != 1 {
+		t.Errorf("ListSnapshots: %+v (%v); want %s last, used by the restored VM", list, err, snap.ID)
+	}
+	if err := vm.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if err := smolvm.DeleteSnapshot(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := smolvm.GetSnapshot(snap.ID); !errors.Is(err, smolvm.ErrNotFound) {
+		t.Errorf("GetSnapshot after DeleteSnapshot: %v; want ErrNotFound", err)
+	}
+}

@@ -151,6 +151,54 @@ export interface VMInfo {
   pausedBy: string;
 }
 
+/** A snapshot's record (what `smolvm snapshot inspect` shows). */
+export interface SnapshotInfo {
+  /** "snap-" + 8 hex digits. */
+  id: string;
+  /** '' when it has none. Every call taking a snapshot accepts its id or its name. */
+  name: string;
+  /** The VM it was taken of. */
+  sourceVm: string;
+  createdAtMs: number;
+  /** A restore runs on exactly this machine. */
+  vcpuCount: number;
+  memSizeMib: number;
+  kernelPath: string;
+  rootfsPath: string;
+  vmm: string;
+  executor: string;
+  accel: string;
+  /** The saved memory and device state. */
+  stateBytes: number;
+  /** The disk layer. */
+  diskBytes: number;
+  /** The disk layers a restore sits on, oldest first. */
+  layers: string[];
+  /** Its folder. */
+  dir: string;
+  /** Folders of the VMs and snapshots built on its disk (they keep it from deletion). */
+  usedBy: string[];
+}
+
+export interface SnapshotOptions {
+  /** [a-z0-9][a-z0-9._-]{0,62}, unique among snapshots; default none. */
+  name?: string;
+  /** Stop the VM after its snapshot instead of letting it run on. */
+  stop?: boolean;
+}
+
+export interface RestoreOptions extends RuntimeOptions {
+  /** Callbacks of the handle fromSnapshot() returns (see Callback). */
+  callbacks?: Callback[];
+  /** The new VM's id; default generated. */
+  id?: string;
+  /** Default the snapshot's; anything else must equal it. */
+  vcpuCount?: number;
+  memSizeMib?: number;
+  /** As CreateOptions.deleteWithOwner. */
+  deleteWithOwner?: boolean;
+}
+
 /**
  * A handle on one VM. Every method runs the native call on a worker thread
  * and never blocks the event loop; calls on one handle run in order.
@@ -162,6 +210,8 @@ export class SmolVM {
   static create(options?: CreateOptions): Promise<SmolVM>;
   /** Attaches to an existing VM by id, from any process. */
   static fromId(id: string, options?: RuntimeOptions & { callbacks?: Callback[] }): Promise<SmolVM>;
+  /** A new VM from a snapshot (id or name); its first start() restores it. */
+  static fromSnapshot(snapshot: string, options?: RestoreOptions): Promise<SmolVM>;
   /** Adds a callback after those given; returns this. */
   addCallback(callback: Callback): this;
   /** A new VM from a YAML profile; options.id overrides the profile's id. */
@@ -181,6 +231,11 @@ export class SmolVM {
   run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
   stop(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Saves the VM's memory, device state and disk (running or paused; a running guest is synced
+   * first). It runs on afterwards (a paused one stays paused), or stops with stop: true.
+   */
+  snapshot(options?: SnapshotOptions): Promise<SnapshotInfo>;
   /** Stops the guest's vCPUs (state "paused"); commands reject with VMStateError until resume(). */
   pause(): Promise<void>;
   /** Lets a paused VM run again where it stood. */
@@ -243,3 +298,10 @@ export class AbortError extends SmolVMError {
     durationMs: number | null;
   };
 }
+
+/** Every snapshot, oldest first. */
+export function listSnapshots(options?: RuntimeOptions): Promise<SnapshotInfo[]>;
+/** One snapshot's record, by id or name; NotFoundError if none has it. */
+export function getSnapshot(snapshot: string, options?: RuntimeOptions): Promise<SnapshotInfo>;
+/** Removes a snapshot (by id or name); VMStateError while VMs restored from it exist. */
+export function deleteSnapshot(snapshot: string, options?: RuntimeOptions): Promise<void>;

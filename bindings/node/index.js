@@ -44,6 +44,13 @@ const VM_FIELDS = {
   onIdle: ['on_idle', 'string'],
 };
 const RUNTIME_FIELDS = ['stateDir', 'cacheDir', 'pluginPath', 'store'];
+// fromSnapshot option -> smolvm_restore_options field, and its type.
+const RESTORE_FIELDS = {
+  id: ['vm_id', 'string'],
+  vcpuCount: ['vcpu_count', 'u32'],
+  memSizeMib: ['mem_size_mib', 'u32'],
+  deleteWithOwner: ['delete_with_owner', 'bool'],
+};
 const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
 
 const U32_MAX = 0xffffffff;
@@ -95,9 +102,14 @@ function runtimeArgs(options) {
 }
 
 function vmArgs(options) {
-  checkKeys('option', options, [...Object.keys(VM_FIELDS), ...RUNTIME_FIELDS]);
+  return { runtime: runtimeArgs(options), vm: nativeFields(options, VM_FIELDS) };
+}
+
+// options (checked against fieldTypes and the runtime's) as C field -> value.
+function nativeFields(options, fieldTypes) {
+  checkKeys('option', options, [...Object.keys(fieldTypes), ...RUNTIME_FIELDS]);
   const fields = {};
-  for (const [name, [field, type]] of Object.entries(VM_FIELDS)) {
+  for (const [name, [field, type]] of Object.entries(fieldTypes)) {
     const v = options[name];
     if (v === undefined || v === null) continue;
     if (type === 'string') {
@@ -111,7 +123,47 @@ function vmArgs(options) {
       fields[field] = name === 'bootTimeoutMs' ? Math.ceil(v / 1000) : v;
     }
   }
-  return { runtime: runtimeArgs(options), vm: fields };
+  return fields;
+}
+
+// A snapshot's record from the library's JSON.
+function shapeSnapshot(j) {
+  return {
+    id: j.id, name: j.name, sourceVm: j.source_vm, createdAtMs: j.created_at_ms,
+    vcpuCount: j.vcpu_count, memSizeMib: j.mem_size_mib, kernelPath: j.kernel_path,
+    rootfsPath: j.rootfs_path, vmm: j.vmm, executor: j.executor, accel: j.accel,
+    stateBytes: j.state_bytes, diskBytes: j.disk_bytes, layers: j.layers, dir: j.dir,
+    usedBy: j.used_by,
+  };
+}
+
+function checkSnapshotArg(snapshot) {
+  checkString('snapshot', snapshot);
+  if (snapshot === '') throw new ConfigError("snapshot '': must be a snapshot's id or name", { code: 'EINVAL' });
+}
+
+/** Every snapshot, oldest first. options: where the state lives (stateDir ...). */
+async function listSnapshots(options = {}) {
+  checkKeys('option', options, RUNTIME_FIELDS);
+  const list = await channel().call('snapshotList', { runtime: runtimeArgs(options) }).promise;
+  return list.map(shapeSnapshot);
+}
+
+/** One snapshot's record, by id or name; NotFoundError if none has it. */
+async function getSnapshot(snapshot, options = {}) {
+  checkSnapshotArg(snapshot);
+  checkKeys('option', options, RUNTIME_FIELDS);
+  return shapeSnapshot(await channel().call('snapshotInspect', { runtime: runtimeArgs(options), snapshot }).promise);
+}
+
+/**
+ * Removes a snapshot, by id or name. VMStateError naming them while VMs restored from it (or
+ * snapshots of those) use its disk.
+ */
+async function deleteSnapshot(snapshot, options = {}) {
+  checkSnapshotArg(snapshot);
+  checkKeys('option', options, RUNTIME_FIELDS);
+  await channel().call('snapshotDelete', { runtime: runtimeArgs(options), snapshot }).promise;
 }
 
 function execArgs(command, o) {
@@ -213,6 +265,23 @@ class SmolVM {
     checkKeys('option', runtime, RUNTIME_FIELDS);
     const ch = channel();
     return new SmolVM(ch, await ch.call('profile', { runtime: runtimeArgs(runtime), path: profilePath, id }).promise);
+  }
+
+  /**
+   * Records a new VM from a snapshot (by id or name): its own id (options.id, else generated),
+   * token, cgroup and disk, the disk a copy-on-write layer on the snapshot's. Its first start()
+   * loads the snapshot instead of booting: the guest runs on from the moment it was saved, its
+   * RNG reseeded and its clock set from the host's. options.vcpuCount and memSizeMib, if given,
+   * must equal the snapshot's (ConfigError naming the mismatch); deleteWithOwner and callbacks
+   * as for create(). NotFoundError if there is no such snapshot.
+   */
+  static async fromSnapshot(snapshot, options = {}) {
+    checkSnapshotArg(snapshot);
+    const { callbacks, ...rest } = options;
+    const checked = checkCallbacks(callbacks);
+    const fields = nativeFields(rest, RESTORE_FIELDS);
+    const ch = channel();
+    return new SmolVM(ch, await ch.call('restore', { runtime: runtimeArgs(rest), snapshot, fields }).promise, checked);
   }
 
   /** Attaches to an existing VM by id, from any process; options.callbacks as for create(). */
@@ -332,6 +401,25 @@ class SmolVM {
   /** Lets a paused VM run again where it stood; VMStateError if it is not paused. */
   resume() {
     return this.#call('resume');
+  }
+
+  /**
+   * Saves the VM's memory, device state and disk (a running or paused VM; a running guest's
+   * file systems are synced first) and resolves to the snapshot's record. The VM runs on
+   * afterwards (a paused one stays paused), or is stopped with stop: true. name:
+   * [a-z0-9][a-z0-9._-]{0,62}, unique. Rejects with VMStateError naming the state for a VM that
+   * is neither running nor paused, SmolVMError code EUNSUPPORTED for a shared disk or a VM with
+   * a network, code EEXISTS for a name in use; a failure leaves no snapshot.
+   */
+  async snapshot(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new ConfigError('options: must be an object', { code: 'EINVAL' });
+    }
+    checkKeys('snapshot option', options, ['name', 'stop']);
+    const { name, stop = false } = options;
+    if (name !== undefined) checkString('name', name);
+    if (typeof stop !== 'boolean') throw new ConfigError(`stop: must be a boolean, not ${typeof stop}`, { code: 'EINVAL' });
+    return shapeSnapshot(await this.#call('snapshot', { name, stop }));
   }
 
   /** Stops the VM if needed and removes every trace of it. Still close() the handle. */
@@ -481,6 +569,9 @@ class SmolVM {
 
 module.exports = {
   SmolVM,
+  listSnapshots,
+  getSnapshot,
+  deleteSnapshot,
   SmolVMError: errors.SmolVMError,
   ConfigError,
   NotFoundError: errors.NotFoundError,

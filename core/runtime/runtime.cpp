@@ -378,22 +378,25 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
     return;
   }
 
-  const int64_t sup_pid = rec.runtime.supervisor_pid;
   std::string error;
   const bool asked =
       request_stop(rec.runtime.supervisor_socket, rec.runtime.token, timeout_ms, force, error);
-  int64_t sup_start = -1;
-  for (const auto& p : store_->processes(id)) {
-    if (p.role == "supervisor") sup_start = p.start_time;
-  }
-  if (asked && sup_pid > 0 &&
-      wait_process_exit(sup_pid, sup_start, static_cast<int>(timeout_ms) + kStopGraceMs)) {
+  if (asked && wait_supervisor_exit(rec, static_cast<int>(timeout_ms) + kStopGraceMs)) {
     return;  // the supervisor recorded the stop itself
   }
   // The supervisor is gone or stuck: end what it left and record it.
   rec = store_->get(id);
   if (!is_live_state(rec.state)) return;
   cleanup_processes(rec, {VmState::kStopped, asked ? "" : "stopped by force: " + error, ""});
+}
+
+bool Runtime::wait_supervisor_exit(const VmRecord& rec, int timeout_ms) {
+  if (rec.runtime.supervisor_pid <= 0) return false;
+  int64_t sup_start = -1;
+  for (const auto& p : store_->processes(rec.id)) {
+    if (p.role == "supervisor") sup_start = p.start_time;
+  }
+  return wait_process_exit(rec.runtime.supervisor_pid, sup_start, timeout_ms);
 }
 
 void Runtime::pause(const std::string& id) {

@@ -145,6 +145,9 @@ class Runtime {
   void change_pause(const std::string& id, VmState from, VmState to);
   // stop() of a VM that is still booting.
   void stop_starting(VmRecord rec);
+  // Waits up to timeout_ms for the VM's supervisor (as rec names it) to
+  // exit; true once it has.
+  bool wait_supervisor_exit(const VmRecord& rec, int timeout_ms);
   void teardown_network(const VmRecord& rec);
 
   RuntimeOptions opts_;

@@ -29,6 +29,9 @@ constexpr uint32_t kSyncTimeoutMs = 60000;
 constexpr uint32_t kRefreshTimeoutMs = 10000;
 // Bytes of host entropy a restored guest's RNG is reseeded with.
 constexpr size_t kReseedBytes = 64;
+// How long a snapshot with stop waits for the VM to be stopped (its guest
+// is forced off at once: this is the supervisor's own exit).
+constexpr int kStopWaitMs = 15000;
 
 // Removes a snapshot folder being written unless released (every failure
 // between the folder's making and its publishing).
@@ -147,6 +150,13 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
     fail_errno(SMOLVM_EIO, "cannot publish " + staging.path + " as " + s.dir);
   }
   staging.keep = true;
+  // opts->stop: the VM is stopped when this returns, not only on its way
+  // down (its supervisor records "stopped" as it exits).
+  if (stop && !wait_supervisor_exit(rec, kStopWaitMs)) {
+    fail(SMOLVM_ETIMEOUT, "snapshot " + s.id + " of vm '" + id +
+                              "' was taken, but the VM did not stop within " +
+                              std::to_string(kStopWaitMs / 1000) + " s");
+  }
   return s;
 }
 

@@ -647,7 +647,8 @@ typedef struct smolvm_snapshot_options {
   /* [a-z0-9][a-z0-9._-]{0,62}, unique among snapshots; NULL: none (the id
    * alone names it). */
   const char* name;
-  /* Non-zero: the VM is stopped after its snapshot instead of running on. */
+  /* Non-zero: the VM is stopped after its snapshot instead of running on
+   * (stopped when the call returns). */
   uint32_t stop;
 } smolvm_snapshot_options;
 

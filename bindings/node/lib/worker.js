@@ -66,14 +66,20 @@ function create({ runtime, vm: fields }) {
   }
 }
 
-function open({ runtime, id }) {
+// A handle on the VM make(rt) returns, on a runtime opened for it (closed
+// again when make fails).
+function openVm(runtime, make) {
   const rt = openRuntime(runtime);
   try {
-    return register(rt, must(native.smolvm_swig_vm_open(rt, id)));
+    return register(rt, must(make(rt)));
   } catch (e) {
     native.smolvm_runtime_close(rt);
     throw e;
   }
+}
+
+function open({ runtime, id }) {
+  return openVm(runtime, (rt) => native.smolvm_swig_vm_open(rt, id));
 }
 
 function info({ handle }) {
@@ -112,13 +118,7 @@ function readFile({ handle, path, maxBytes, timeoutMs }) {
 }
 
 function profile({ runtime, path, id }) {
-  const rt = openRuntime(runtime);
-  try {
-    return register(rt, must(native.smolvm_swig_vm_create_from_profile(rt, path, id)));
-  } catch (e) {
-    native.smolvm_runtime_close(rt);
-    throw e;
-  }
+  return openVm(runtime, (rt) => native.smolvm_swig_vm_create_from_profile(rt, path, id));
 }
 
 // fn(list) with a native string list of items, freed after.
@@ -130,6 +130,65 @@ function withList(items, fn) {
   } finally {
     native.smolvm_swig_strlist_free(list);
   }
+}
+
+// The JSON in a native buffer (NULL: the call failed), freed after.
+function readJson(buf) {
+  must(buf);
+  try {
+    return JSON.parse(Buffer.from(native.smolvm_swig_buf_bytes(buf)).toString('utf8'));
+  } finally {
+    native.smolvm_swig_buf_free(buf);
+  }
+}
+
+// fn(rt) on a runtime opened for the call.
+function withRuntime(runtime, fn) {
+  const rt = openRuntime(runtime);
+  try {
+    return fn(rt);
+  } finally {
+    native.smolvm_runtime_close(rt);
+  }
+}
+
+// fn(opts) on a new native option builder, freed after.
+function withBuilder(make, free, fn) {
+  const opts = must(make());
+  try {
+    return fn(opts);
+  } finally {
+    free(opts);
+  }
+}
+
+// Saves the VM; resolves to the new snapshot's record (raw JSON fields).
+function snapshot({ handle, name, stop }) {
+  const h = handles.get(handle);
+  const vm = vmOf(handle);
+  return withBuilder(native.smolvm_swig_snapshot_opts_new, native.smolvm_swig_snapshot_opts_free, (o) => {
+    if (name !== undefined) check(native.smolvm_swig_snapshot_opts_set_str(o, 'name', name));
+    check(native.smolvm_swig_snapshot_opts_set_u32(o, 'stop', stop ? 1 : 0));
+    const buf = must(native.smolvm_swig_vm_snapshot(vm, o));
+    let id;
+    try {
+      id = Buffer.from(native.smolvm_swig_buf_bytes(buf)).toString('utf8');
+    } finally {
+      native.smolvm_swig_buf_free(buf);
+    }
+    return readJson(native.smolvm_swig_snapshot_inspect(h.rt, id));
+  });
+}
+
+// args.fields: C field name -> string or number, checked by index.js.
+function restore({ runtime, snapshot: s, fields }) {
+  return withBuilder(native.smolvm_swig_restore_opts_new, native.smolvm_swig_restore_opts_free, (o) => {
+    for (const [field, value] of Object.entries(fields)) {
+      if (typeof value === 'number') check(native.smolvm_swig_restore_opts_set_u32(o, field, value));
+      else check(native.smolvm_swig_restore_opts_set_str(o, field, value));
+    }
+    return openVm(runtime, (rt) => native.smolvm_swig_vm_create_from_snapshot(rt, s, o));
+  });
 }
 
 const calls = {
@@ -145,14 +204,7 @@ const calls = {
     withList(entries, (l) => void check(native.smolvm_swig_vm_env_set(vmOf(handle), l, merge ? 1 : 0))),
   envUnset: ({ handle, names }) =>
     withList(names, (l) => void check(native.smolvm_swig_vm_env_unset(vmOf(handle), l))),
-  envList: ({ handle }) => {
-    const buf = must(native.smolvm_swig_vm_env_list(vmOf(handle)));
-    try {
-      return JSON.parse(Buffer.from(native.smolvm_swig_buf_bytes(buf)).toString('utf8'));
-    } finally {
-      native.smolvm_swig_buf_free(buf);
-    }
-  },
+  envList: ({ handle }) => readJson(native.smolvm_swig_vm_env_list(vmOf(handle))),
   stop: ({ handle, timeoutMs }) => void check(native.smolvm_swig_vm_stop(vmOf(handle), timeoutMs)),
   delete: ({ handle }) => void check(native.smolvm_swig_vm_delete(vmOf(handle))),
   detach: ({ handle }) => void check(native.smolvm_swig_vm_detach(vmOf(handle))),
@@ -164,6 +216,13 @@ const calls = {
     void check(native.smolvm_swig_vm_put(vmOf(handle), hostPath, guestPath, maxBytes, timeoutMs)),
   getFile: ({ handle, guestPath, hostPath, maxBytes, timeoutMs }) =>
     void check(native.smolvm_swig_vm_get(vmOf(handle), guestPath, hostPath, maxBytes, timeoutMs)),
+  snapshot,
+  restore,
+  snapshotList: ({ runtime }) => withRuntime(runtime, (rt) => readJson(native.smolvm_swig_snapshot_list(rt))),
+  snapshotInspect: ({ runtime, snapshot: s }) =>
+    withRuntime(runtime, (rt) => readJson(native.smolvm_swig_snapshot_inspect(rt, s))),
+  snapshotDelete: ({ runtime, snapshot: s }) =>
+    withRuntime(runtime, (rt) => void check(native.smolvm_swig_snapshot_delete(rt, s))),
 };
 
 // ---- commands ---------------------------------------------------------

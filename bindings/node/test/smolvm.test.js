@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const {
   SmolVM, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError, CommandBlockedError,
+  listSnapshots, getSnapshot, deleteSnapshot,
 } = require('..');
 
 const qemu = (process.env.PATH || '').split(':').some((d) => fs.existsSync(path.join(d, 'qemu-system-x86_64')));
@@ -231,6 +232,44 @@ describe('SmolVM with a real VM', { skip }, () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('snapshots the VM and restores a new VM from it that sees the files written before', async () => {
+    await vm.writeFile('/root/before-snapshot', 'kept');
+    const name = `node-${process.pid}-${Date.now()}`;
+    const snap = await vm.snapshot({ name });
+    try {
+      assert.match(snap.id, /^snap-[0-9a-f]{8}$/);
+      assert.equal(snap.name, name);
+      assert.equal(snap.sourceVm, vm.id);
+      assert.equal(snap.memSizeMib, 256);
+      assert.ok(snap.stateBytes > 0 && Math.abs(Date.now() - snap.createdAtMs) < 60000);
+      assert.equal((await vm.info()).state, 'running', 'the source runs on');
+      await vm.writeFile('/root/after-snapshot', 'later');
+      await assert.rejects(vm.snapshot({ name }), (e) => e instanceof SmolVMError && e.code === 'EEXISTS');
+      await assert.rejects(vm.snapshot({ colour: 'red' }), (e) => e instanceof ConfigError && /colour/.test(e.message));
+      await assert.rejects(SmolVM.fromSnapshot(name, { memSizeMib: 512 }),
+        (e) => e instanceof ConfigError && /mem_size_mib=512/.test(e.message));
+      await assert.rejects(SmolVM.fromSnapshot('no-such-snapshot'), NotFoundError);
+
+      const restored = await SmolVM.fromSnapshot(name);
+      try {
+        assert.equal((await restored.info()).state, 'created');
+        await restored.start(); // loads the snapshot
+        assert.equal((await restored.readFile('/root/before-snapshot')).toString(), 'kept');
+        assert.notEqual((await restored.run('test -e /root/after-snapshot')).exitCode, 0);
+        await assert.rejects(deleteSnapshot(name),
+          (e) => e instanceof VMStateError && e.message.includes(restored.id));
+        const listed = (await listSnapshots()).find((s) => s.id === snap.id);
+        assert.equal(listed.usedBy.length, 1);
+      } finally {
+        await restored.delete();
+        await restored.close();
+      }
+    } finally {
+      await deleteSnapshot(snap.id);
+    }
+    await assert.rejects(getSnapshot(name), NotFoundError);
   });
 
   it('reattaches with fromId; close() releases only that handle', async () => {

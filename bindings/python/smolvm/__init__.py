@@ -22,7 +22,8 @@ The main classes:
 * :class:`VMConfig` - the options of a new VM (``vcpu_count``,
   ``mem_size_mib``, ``disk_mode`` ...).
 * :class:`CommandResult` (from ``run``), :class:`ExecEvent` and
-  :class:`ExecStream` (from ``stream``), :class:`VMInfo` (from ``info``).
+  :class:`ExecStream` (from ``stream``), :class:`VMInfo` (from ``info``),
+  :class:`SnapshotInfo` (from ``snapshot`` and :func:`list_snapshots`).
 * Errors: :class:`SmolVMError` and its subclasses :class:`ConfigError`,
   :class:`NotFoundError`, :class:`VMStateError`, :class:`TimeoutError`,
   :class:`UnsupportedError`, :class:`CommandError`.
@@ -49,6 +50,8 @@ from ._manager import SmolVMManager
 from ._native import ll as _ll
 from ._result import CommandResult, ExecEvent, NetworkConfig, VMInfo
 from ._runtime import Runtime, default_runtime
+from ._snapshots import (GuestFlushPolicy, SnapshotArtifacts, SnapshotCapturePolicy, SnapshotInfo,
+                         SnapshotType, delete_snapshot, get_snapshot, list_snapshots)
 from ._state import VMState
 from ._stream import ExecStream
 from ._unavailable import SSH_BOOT_ARGS, DockerRootfsBuilder, ImageBuilder, unavailable_name
@@ -64,7 +67,9 @@ __all__ = [
     "CommandBlockedError", "VMAlreadyExistsError", "VMNotFoundError", "ValidationError",
     "OperationTimeoutError", "CommandExecutionUnavailableError", "SnapshotNotFoundError",
     "SnapshotAlreadyExistsError", "NetworkError", "HostError", "ImageError", "list_vms", "gc",
-    "doctor", "default_runtime", "exceptions", "types", "__version__",
+    "doctor", "default_runtime", "exceptions", "types", "__version__", "SnapshotInfo",
+    "SnapshotArtifacts", "SnapshotType", "SnapshotCapturePolicy", "GuestFlushPolicy",
+    "list_snapshots", "get_snapshot", "delete_snapshot",
 ]
 
 
@@ -85,6 +90,6 @@ def doctor(runtime: Optional[Runtime] = None) -> Dict[str, Any]:
 
 def __getattr__(name: str) -> Any:
     """The SmolVM Python project's names for features SmolVM lacks
-    (``SnapshotInfo``, ``InternetSettings``, ``SSHClient`` ...) raise
+    (``InternetSettings``, ``SSHClient`` ...) raise
     :class:`UnsupportedError` naming the issue that will bring them."""
     return unavailable_name(__name__, name)

@@ -13,8 +13,9 @@ from ._native import check, ll
 from ._options import compat_runtime
 from ._result import VMInfo
 from ._runtime import PathArg, Runtime
+from ._snapshots import SnapshotInfo, delete_snapshot, get_snapshot, list_snapshots
 from ._state import VMState
-from ._unavailable import SNAPSHOTS, no_ssh_address, refuse
+from ._unavailable import no_ssh_address, refuse
 from ._vm import VM, _boot_timeout_ms
 
 __all__ = ["SmolVMManager"]
@@ -152,23 +153,37 @@ class SmolVMManager:
         self._close_after(self._open(vm_id), lambda: None)
         refuse("get_ssh_commands", no_ssh_address(vm_id))
 
-    # ---- snapshots (issue #18) ----
+    # ---- snapshots ----
 
-    def create_snapshot(self, vm_id: str, snapshot_id: Optional[str] = None,
-                        **kwargs: Any) -> Any:
-        refuse("create_snapshot", SNAPSHOTS)
+    def create_snapshot(self, vm_id: str, snapshot_id: Optional[str] = None, *,
+                        snapshot_type: Any = None, resume_source: bool = False,
+                        **kwargs: Any) -> SnapshotInfo:
+        """Snapshots a running or paused VM (see :meth:`SmolVM.snapshot`:
+        the VM is left paused unless ``resume_source=True``)."""
+        vm = self._open(vm_id)
+        return self._close_after(vm, lambda: vm.snapshot(
+            snapshot_id, snapshot_type=snapshot_type, resume_source=resume_source, **kwargs))
 
-    def restore_snapshot(self, snapshot_id: str, **kwargs: Any) -> Any:
-        refuse("restore_snapshot", SNAPSHOTS)
+    def restore_snapshot(self, snapshot_id: str, *, resume_vm: bool = False,
+                         force: bool = False, vm_id: Optional[str] = None) -> VMInfo:
+        """A new VM from the snapshot (see :meth:`SmolVM.from_snapshot`),
+        started when ``resume_vm``; returns its record. The VM is kept: it
+        is not tied to the manager."""
+        vm = VM.from_snapshot(snapshot_id, resume_vm=resume_vm, force=force, vm_id=vm_id,
+                              runtime=self._check_open())
+        return self._close_after(vm, lambda: vm.info)
 
-    def list_snapshots(self, vm_id: Optional[str] = None) -> Any:
-        refuse("list_snapshots", SNAPSHOTS)
+    def list_snapshots(self, vm_id: Optional[str] = None) -> List[SnapshotInfo]:
+        """Every snapshot, oldest first; only those of ``vm_id`` if given."""
+        return list_snapshots(vm_id, runtime=self._check_open())
 
-    def get_snapshot(self, snapshot_id: str) -> Any:
-        refuse("get_snapshot", SNAPSHOTS)
+    def get_snapshot(self, snapshot_id: str) -> SnapshotInfo:
+        """One snapshot by id or name (:class:`SnapshotNotFoundError`)."""
+        return get_snapshot(snapshot_id, runtime=self._check_open())
 
-    def delete_snapshot(self, snapshot_id: str) -> Any:
-        refuse("delete_snapshot", SNAPSHOTS)
+    def delete_snapshot(self, snapshot_id: str) -> None:
+        """Removes a snapshot (refused while VMs restored from it exist)."""
+        delete_snapshot(snapshot_id, runtime=self._check_open())
 
     # ---- async ----
 
@@ -200,12 +215,17 @@ class SmolVMManager:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _open(self, vm_id: str) -> VM:
+    def _check_open(self) -> Runtime:
+        """The manager's runtime; VMStateError once it is closed."""
         if self._closed:
             raise VMStateError("the SmolVMManager is closed: make a new one")
+        return self._rt
+
+    def _open(self, vm_id: str) -> VM:
+        rt = self._check_open()
         if not isinstance(vm_id, str) or not vm_id:
             raise ConfigError(f"vm_id={vm_id!r}: must be a VM id")
-        return VM.from_id(vm_id, runtime=self._rt)
+        return VM.from_id(vm_id, runtime=rt)
 
     def _with(self, vm_id: str, action: Callable[[VM], Any]) -> VMInfo:
         """action(vm) on a handle of vm_id, then the VM's record."""

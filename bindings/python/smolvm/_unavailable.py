@@ -12,7 +12,7 @@ from typing import Any, Dict, NoReturn
 from ._errors import UnsupportedError
 
 __all__ = ["SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder", "refuse", "unavailable_name",
-           "no_ssh_address", "TEMPLATES", "SNAPSHOTS", "DESKTOP"]
+           "no_ssh_address", "TEMPLATES", "DESKTOP"]
 
 # The SmolVM project passes these kernel arguments to boot its own images with
 # an SSH server. SmolVM's default image needs none beyond its own (its guest
@@ -22,7 +22,6 @@ SSH_BOOT_ARGS = ""
 
 TEMPLATES = ("custom guest images are not available yet (issue #23, templates); "
               "`smolvm image build` builds the default image, which SmolVM() uses")
-SNAPSHOTS = "snapshots are not available yet (issue #18); pause() and resume() are"
 NETWORK = ("egress allow-lists and host folder mounts are not available yet "
             "(issue #20); network='auto' gives a VM NAT, upload_file()/download_file() "
             "copy files in and out")
@@ -40,8 +39,6 @@ WHY: Dict[str, str] = {
     "S3ImageManifest": TEMPLATES, "S3ImageRef": TEMPLATES, "BootImage": TEMPLATES,
     "DirectKernelBoot": TEMPLATES, "FirmwareBoot": TEMPLATES,
     "ensure_base_kernel_for_backend": TEMPLATES,
-    "SnapshotInfo": SNAPSHOTS, "SnapshotArtifacts": SNAPSHOTS, "SnapshotType": SNAPSHOTS,
-    "SnapshotCapturePolicy": SNAPSHOTS, "GuestFlushPolicy": SNAPSHOTS,
     "InternetSettings": NETWORK, "WorkspaceMount": NETWORK,
     "NetworkAttachmentConfig": NETWORK,
     "SSHClient": SSH_CLIENT,

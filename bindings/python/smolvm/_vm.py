@@ -17,7 +17,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
                     TypeVar, Union)
 
 from ._callbacks import Callback, RunContext, around_run, check_callbacks
-from ._config import VMConfig
+from ._config import VMConfig, _u32
 from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, TimeoutError,
                       UnsupportedError)
 from ._exec import Command, build_exec_opts, describe, result_from_native
@@ -27,7 +27,9 @@ from ._result import CommandResult, VMInfo
 from ._runtime import Runtime, default_runtime
 from ._state import VMState
 from ._stream import ExecStream
-from ._unavailable import DESKTOP, SNAPSHOTS, TEMPLATES, no_ssh_address, refuse
+from ._snapshots import (SnapshotInfo, check_snapshot_options, get_snapshot, snapshot_errors,
+                         snapshot_name, with_builder)
+from ._unavailable import DESKTOP, TEMPLATES, no_ssh_address, refuse
 
 __all__ = ["VM", "SmolVM"]
 
@@ -431,16 +433,131 @@ class VM:
         check(self._call(ll.smolvm_swig_vm_resume))
         return self
 
-    def snapshot(self, snapshot_id: Optional[str] = None, **kwargs: Any) -> Any:
-        """The SmolVM Python project's snapshot: not available yet (issue
-        #18); raises :class:`UnsupportedError`. :meth:`pause` and
-        :meth:`resume` are."""
-        refuse("snapshot", SNAPSHOTS)
+    def snapshot(self, snapshot_id: Optional[str] = None, *, name: Optional[str] = None,
+                 stop: bool = False, resume_source: bool = False, snapshot_type: Any = None,
+                 capture_policy: Any = None, flush_policy: Any = None,
+                 timeout_seconds: Any = None, max_bytes_per_second: Any = None) -> SnapshotInfo:
+        """Saves the VM's memory, device state and disk (a running or paused
+        VM) and returns the snapshot's :class:`SnapshotInfo`. A running
+        guest's file systems are synced first; the VM stands still while it
+        is saved.
+
+        Afterwards the VM is, as in the SmolVM Python project, left paused
+        (:meth:`resume` or :meth:`start` lets it run on); with
+        ``resume_source=True`` it runs on, with ``stop=True`` it is stopped.
+        ``snapshot_id`` (the project's) or ``name`` (ours) names the
+        snapshot: ``[a-z0-9][a-z0-9._-]{0,62}``, unique; its id is
+        generated either way. ``snapshot_type="full"``, the policies
+        ``"allow-pause"``/``"required"``: what SmolVM does; other values,
+        ``timeout_seconds`` and ``max_bytes_per_second`` raise
+        :class:`UnsupportedError`. Raises :class:`VMStateError` naming the
+        state for a VM that is neither running nor paused,
+        :class:`UnsupportedError` for a shared disk or a VM with a network,
+        :class:`SnapshotAlreadyExistsError` for a name in use. A failure
+        leaves no snapshot and the VM as it was."""
+        check_snapshot_options(snapshot_type, capture_policy, flush_policy, timeout_seconds,
+                               max_bytes_per_second)
+        label = snapshot_name(snapshot_id, name)
+        if stop and resume_source:
+            raise ConfigError("stop=True and resume_source=True: the VM cannot both stop and "
+                              "run on after its snapshot; give one of them")
+
+        def take(stop_after: bool) -> str:
+            def fill(opts: Any) -> str:
+                if label is not None:
+                    check(ll.smolvm_swig_snapshot_opts_set_str(opts, "name", label))
+                check(ll.smolvm_swig_snapshot_opts_set_u32(opts, "stop", 1 if stop_after else 0))
+                with snapshot_errors(label or "", missing=False):
+                    buf = check_ptr(self._call(ll.smolvm_swig_vm_snapshot, opts))
+                try:
+                    return ll.smolvm_swig_buf_bytes(buf).decode("utf-8")
+                finally:
+                    ll.smolvm_swig_buf_free(buf)
+
+            return with_builder(ll.smolvm_swig_snapshot_opts_new,
+                                ll.smolvm_swig_snapshot_opts_free, fill)
+
+        with self._h.lock:
+            if stop or resume_source or self.status != VMState.RUNNING:
+                snap = take(stop)  # the library leaves a paused VM paused
+            else:
+                snap = self._snapshot_left_paused(take)
+        return get_snapshot(snap, self._h.runtime)
+
+    def _snapshot_left_paused(self, take: Callable[[bool], str]) -> str:
+        """take() of the running VM, synced and paused first, so that it
+        stays paused; a failure lets it run again."""
+        synced = self._probe(["sync"], 60)
+        if not synced.ok:
+            raise SmolVMError(f"vm '{self.id}': sync in the guest before the snapshot exited "
+                              f"with {synced.exit_code}: {synced.stderr.strip()}",
+                              {"vm_id": self.id})
+        self.pause()
+        try:
+            return take(False)
+        except BaseException:
+            with contextlib.suppress(SmolVMError):
+                self.resume()
+            raise
 
     @classmethod
-    def from_snapshot(cls, snapshot_id: str, **kwargs: Any) -> Any:
-        """Not available yet (issue #18); raises :class:`UnsupportedError`."""
-        refuse("from_snapshot", SNAPSHOTS)
+    def from_snapshot(cls: Type[V], snapshot_id: Any, *, resume_vm: bool = False,
+                      vm_id: Optional[str] = None, vcpu_count: Optional[int] = None,
+                      mem_size_mib: Optional[int] = None, memory: Optional[int] = None,
+                      force: bool = False, backend: Optional[str] = None,
+                      comm_channel: Optional[str] = None, boot_timeout: Optional[float] = None,
+                      runtime: Optional[Runtime] = None, **compat: Any) -> V:
+        """Records a new VM from a snapshot (by id, name or
+        :class:`SnapshotInfo`): its own id (``vm_id``, else generated),
+        disk, token and cgroup, its disk a copy-on-write layer on the
+        snapshot's. Its first :meth:`start` (or the ``with`` block) loads
+        the snapshot instead of booting: the guest runs on from the moment
+        it was saved, with its RNG reseeded and its clock set from the
+        host's. ``resume_vm=True`` starts it here (within ``boot_timeout``
+        seconds). As :class:`SmolVM`'s constructor, the object owns the VM
+        it made.
+
+        ``vcpu_count`` and ``mem_size_mib`` (``memory``) must equal the
+        snapshot's if given (:class:`ConfigError` naming the mismatch), as
+        must ``backend`` and ``comm_channel``. ``force`` is accepted: every
+        restore makes a new VM, so a snapshot can be restored any number of
+        times. ``data_dir`` and the other options of :meth:`from_id` are
+        accepted. Raises :class:`SnapshotNotFoundError` if there is no such
+        snapshot, :class:`VMAlreadyExistsError` if ``vm_id`` is taken; a
+        failure leaves no VM."""
+        if not isinstance(force, bool):
+            raise ConfigError(f"force={force!r}: must be True or False")
+        rt = compat_runtime(runtime, **_compat_only(compat))
+        snap = get_snapshot(snapshot_id, rt)
+        _check_backends(backend, comm_channel, snap.backend, snap.executor,
+                        f"snapshot {snap.id} was taken with")
+        if memory is not None and mem_size_mib is not None and memory != mem_size_mib:
+            raise ConfigError(f"memory={memory!r} and mem_size_mib={mem_size_mib!r}: both set "
+                              f"the memory; give one of them")
+        mem = mem_size_mib if mem_size_mib is not None else memory
+
+        def fill(opts: Any) -> Any:
+            if vm_id is not None:
+                check(ll.smolvm_swig_restore_opts_set_str(opts, "vm_id", vm_id))
+            for field, value in (("vcpu_count", vcpu_count), ("mem_size_mib", mem)):
+                if value is not None:
+                    check(ll.smolvm_swig_restore_opts_set_u32(opts, field, _u32(field, value)))
+            if cls._owns_new_vms:  # bound to this process, as the constructor's
+                check(ll.smolvm_swig_restore_opts_set_u32(opts, "delete_with_owner", 1))
+            with snapshot_errors(snap.id, name_taken=False):
+                return check_ptr(ll.smolvm_swig_vm_create_from_snapshot(rt.handle, snap.id, opts))
+
+        ptr = with_builder(ll.smolvm_swig_restore_opts_new, ll.smolvm_swig_restore_opts_free,
+                           fill)
+        vm = cls.__new__(cls)
+        vm._attach(ptr, rt, owned=cls._owns_new_vms, bound=cls._owns_new_vms)
+        if resume_vm:
+            try:
+                vm.start(boot_timeout)
+            except BaseException:
+                vm.delete()  # a failed restore leaves nothing
+                raise
+        return vm
 
     @classmethod
     def from_image(cls, image: Any, **kwargs: Any) -> Any:
@@ -939,12 +1056,19 @@ def _check_same_backends(vm: VM, backend: Optional[str], comm_channel: Optional[
     if backend is None and comm_channel is None:
         return
     info = vm.info
+    _check_backends(backend, comm_channel, info.vmm, info.executor,
+                    f"vm '{vm.id}' was created with")
+
+
+def _check_backends(backend: Optional[str], comm_channel: Optional[str], vmm: str,
+                    executor: str, made_with: str) -> None:
+    """ConfigError unless backend and comm_channel (when given; "auto"
+    matches any) name vmm and executor; made_with says whose they are."""
     wanted = VMConfig(backend=backend, comm_channel=comm_channel)
-    for name, given, have in (("backend", wanted.vmm, info.vmm),
-                              ("comm_channel", wanted.executor, info.executor)):
+    for name, raw, given, have in (("backend", backend, wanted.vmm, vmm),
+                                   ("comm_channel", comm_channel, wanted.executor, executor)):
         if given != "auto" and given != have:
-            raise ConfigError(f"{name}={backend if name == 'backend' else comm_channel!r}: "
-                              f"vm '{vm.id}' was created with {have!r} and keeps it")
+            raise ConfigError(f"{name}={raw!r}: {made_with} {have!r} and keeps it")
 
 
 def _open_if_exists(rt: Runtime, vm_id: str) -> Any:

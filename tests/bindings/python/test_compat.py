@@ -116,8 +116,7 @@ def test_the_projects_names_for_missing_features_say_which_issue() -> None:
         builder.build_alpine_ssh(name="my-custom-image", ssh_password="x")
     with pytest.raises(NotImplementedError, match="issue #23"):
         DockerRootfsBuilder().build("Dockerfile")
-    for name, issue in (("SnapshotInfo", "#18"), ("SnapshotType", "#18"),
-                        ("InternetSettings", "#20"), ("WorkspaceMount", "#20"),
+    for name, issue in (("InternetSettings", "#20"), ("WorkspaceMount", "#20"),
                         ("ImageManager", "#23")):
         with pytest.raises(smolvm.UnsupportedError, match=f"smolvm.{name}: .*issue {issue}"):
             exec(f"from smolvm import {name}")
@@ -172,16 +171,13 @@ def test_constructor_options_of_the_project() -> None:
 
 @pytest.mark.novm
 def test_vm_methods_of_missing_features_say_which_issue() -> None:
-    for call, message in ((lambda: SmolVM.from_snapshot("snap-1"), r"from_snapshot: .*#18"),
-                          (lambda: SmolVM.from_image(object()), r"from_image: .*#23"),
+    for call, message in ((lambda: SmolVM.from_image(object()), r"from_image: .*#23"),
                           (lambda: SmolVM.browser(headless=True), r"browser: .*not available"),
                           (lambda: SmolVM.desktop(), r"desktop: .*not available")):
         with pytest.raises(smolvm.UnsupportedError, match=message):
             call()
     vm = SmolVM()
     try:
-        with pytest.raises(smolvm.UnsupportedError, match=r"snapshot: .*issue #18"):
-            vm.snapshot("snap-1", snapshot_type="disk")
         with pytest.raises(smolvm.UnsupportedError, match=f"smolvm ssh {vm.vm_id}"):
             vm.ssh_commands(ssh_user="root")
         assert vm.data_dir.is_dir() and vm.vm_id in str(vm.data_dir)

@@ -12,7 +12,9 @@ examples/env_injection.py.
 
 Left out (see bindings/python/README.md, "behaves differently"): snippets
 that need the internet, Docker, a browser, a Windows or macOS image, host
-mounts, `internet_settings`, snapshots or ImageBuilder; agent frameworks
+mounts, `internet_settings`, ImageBuilder, or snapshots of a type other
+than "full" (the snapshots guide's Firecracker `snapshot_type="disk"`
+example, with its `state_manager`); agent frameworks
 (PydanticAI, LangChain, OpenAI Agents: the tool functions they call run
 here, called directly); the lifecycle guide's pause/resume
 (in another branch); the README's `vm = SmolVM(); vm.run(...)` without
@@ -704,3 +706,87 @@ def test_lifecycle_get_ip(in_netns) -> None:
     assert started == "VM started: running"
     import ipaddress
     assert ipaddress.ip_address(ip.split(": ", 1)[1]).is_private
+
+
+# ---- docs.celesto.ai/smolvm/features/snapshots and api/snapshotinfo ----
+# The project keeps "my-checkpoint" in its inventory; here it is a snapshot
+# of the state folder, removed after each test with the VMs made from it.
+
+@pytest.fixture
+def checkpoint_cleanup() -> None:
+    before = set(smolvm.list_vms())
+    yield
+    for vm_id in set(smolvm.list_vms()) - before:
+        smolvm.VM.from_id(vm_id).delete()
+    smolvm.delete_snapshot("my-checkpoint")
+
+
+def test_snapshots_create_a_snapshot(checkpoint_cleanup, capsys) -> None:
+    # https://docs.celesto.ai/smolvm/features/snapshots, "Create a snapshot".
+    # Left out: `vm.run("apk add python3 py3-pip")` and `pip install
+    # requests`, which need the project's Alpine image and the internet
+    # (SmolVM's image is Debian, and a VM has no network by default).
+    vm = SmolVM()
+    vm.start()
+
+    # Save the current state
+    snapshot = vm.snapshot(snapshot_id="my-checkpoint")
+    print(f"Snapshot created: {snapshot.snapshot_id}")
+
+    vm.close()
+    assert capsys.readouterr().out == "Snapshot created: my-checkpoint\n"
+    # "By default, the VM stays paused after a snapshot."
+    assert SmolVM.from_id(vm.vm_id).status == VMState.PAUSED
+
+
+def test_snapshots_resume_source_keeps_it_running(checkpoint_cleanup) -> None:
+    # https://docs.celesto.ai/smolvm/features/snapshots: "Pass
+    # resume_source=True to keep working with it" (on the page's started vm).
+    vm = SmolVM()
+    vm.start()
+    snapshot = vm.snapshot(
+        snapshot_id="my-checkpoint",
+        resume_source=True,
+    )
+    # VM is still running — you can continue using it
+    result = vm.run("echo 'still running'")
+    assert result.output == "still running" and snapshot.snapshot_id == "my-checkpoint"
+    vm.close()
+
+
+def test_snapshotinfo_create_list_restore(checkpoint_cleanup, capsys) -> None:
+    # https://docs.celesto.ai/smolvm/api/snapshotinfo, "Usage": its three
+    # snippets in a row, as one session would run them.
+    from smolvm import SmolVMManager
+
+    # "Creating a snapshot"
+    vm = SmolVM()
+    vm.start()
+
+    snapshot = vm.snapshot(snapshot_id="my-checkpoint")
+    print(snapshot.snapshot_id)
+    print(snapshot.backend)
+    print(snapshot.artifacts.disk_path)
+
+    vm.close()
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["my-checkpoint", "qemu"] and os.path.isfile(out[2])
+    source_id = vm.vm_id
+
+    # "Listing snapshots"
+    with SmolVMManager() as sdk:
+        snapshots = sdk.list_snapshots()
+        for snap in snapshots:
+            status = "restored" if snap.restored else "available"
+            print(f"{snap.snapshot_id} ({status}) from {snap.vm_id}")
+    assert capsys.readouterr().out == f"my-checkpoint (available) from {source_id}\n"
+
+    # "Restoring from a snapshot". The project restores into the source's
+    # own id; SmolVM makes a new VM (its own id) and leaves the source be.
+    vm = SmolVM.from_snapshot("my-checkpoint", resume_vm=True)
+    print(vm.vm_id)
+    print(vm.status)
+
+    vm.close()
+    assert capsys.readouterr().out == f"{vm.vm_id}\nrunning\n" and vm.vm_id != source_id
+    assert smolvm.get_snapshot("my-checkpoint").restored_vm_id == vm.vm_id

@@ -131,11 +131,6 @@ def test_manager_check_prerequisites_on_a_host_that_runs_vms() -> None:
 @pytest.mark.novm
 def test_manager_refusals_name_the_reason() -> None:
     m = SmolVMManager()
-    for call in (lambda: m.create_snapshot("x"), lambda: m.restore_snapshot("s"),
-                 lambda: m.list_snapshots(), lambda: m.delete_snapshot("s"),
-                 lambda: m.get_snapshot("s")):
-        with pytest.raises(smolvm.UnsupportedError, match=r"issue #18"):
-            call()
     with pytest.raises(VMNotFoundError):
         m.get_ssh_commands("no-such-vm")
     name = m.create(VMConfig(vm_id=_name())).vm_id

@@ -29,6 +29,18 @@ constexpr int kSeeMs = 120000;
 
 smolvm_vm_info info(smolvm_vm* vm) { return vmtest::info(vm); }
 
+// Random bytes in guest memory (a tmpfs): they do not compress, so the
+// saved state is at least this big and takes a while to write.
+bool fill_guest_memory(smolvm_vm* vm) {
+  const auto r = vmtest::run(vm,
+                             "mkdir -p /run/fill && mount -t tmpfs -o size=400m fill /run/fill && "
+                             "head -c 320M /dev/urandom > /run/fill/x && echo filled",
+                             300000);
+  EXPECT_EQ(r.out, "filled\n") << r.rc << " " << r.err;
+  return r.out == "filled\n";
+}
+
+// A running VM whose guest holds 320 MiB of random bytes (fill_guest_memory).
 smolvm_vm* big_vm(const std::string& id) {
   smolvm_vm_options o;
   smolvm_vm_options_init(&o);
@@ -45,18 +57,12 @@ smolvm_vm* big_vm(const std::string& id) {
     }
     return nullptr;
   }
+  if (!fill_guest_memory(vm)) {
+    smolvm_vm_delete(vm);
+    smolvm_vm_free(vm);
+    return nullptr;
+  }
   return vm;
-}
-
-// Random bytes in guest memory (a tmpfs): they do not compress, so the
-// saved state is at least this big and takes a while to write.
-bool fill_guest_memory(smolvm_vm* vm) {
-  const auto r = vmtest::run(vm,
-                             "mkdir -p /run/fill && mount -t tmpfs -o size=400m fill /run/fill && "
-                             "head -c 320M /dev/urandom > /run/fill/x && echo filled",
-                             300000);
-  EXPECT_EQ(r.out, "filled\n") << r.rc << " " << r.err;
-  return r.out == "filled\n";
 }
 
 // The snapshot folders and the staging ones (.tmp-*) in the state dir.
@@ -109,6 +115,20 @@ std::future<SnapshotResult> snapshot_async(smolvm_vm* vm) {
   });
 }
 
+// Snapshots vm, SIGKILLs pid once the state is being written, and checks
+// that the snapshot failed and that its client removed its staging folder
+// (nothing was published).
+SnapshotResult snapshot_killed_half_way(smolvm_vm* vm, int64_t pid) {
+  auto snap = snapshot_async(vm);
+  EXPECT_FALSE(wait_for_state_being_written().empty()) << "no snapshot seen being written";
+  EXPECT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+  const SnapshotResult r = snap.get();
+  EXPECT_NE(r.rc, 0);
+  EXPECT_TRUE(r.id.empty());
+  EXPECT_TRUE(snapshot_entries().empty());
+  return r;
+}
+
 struct Deleter {  // whatever fails, the VM does not outlive the test
   smolvm_vm* vm;
   ~Deleter() {
@@ -144,18 +164,9 @@ TEST(SnapshotFault, SupervisorKilledDuringASnapshotLeavesNoHalfSnapshot) {
   smolvm_vm* vm = big_vm("sf-sup");
   ASSERT_NE(vm, nullptr);
   Deleter deleter{vm};
-  ASSERT_TRUE(fill_guest_memory(vm));
   const smolvm_vm_info before = info(vm);
-  auto snap = snapshot_async(vm);
-  const std::string state = wait_for_state_being_written();
-  ASSERT_FALSE(state.empty()) << "no snapshot seen being written";
-  ASSERT_EQ(kill(static_cast<pid_t>(before.supervisor_pid), SIGKILL), 0);
-  const SnapshotResult r = snap.get();
+  const SnapshotResult r = snapshot_killed_half_way(vm, before.supervisor_pid);
   std::printf("supervisor killed mid-snapshot: %d: %s\n", r.rc, r.error.c_str());
-  EXPECT_NE(r.rc, 0);
-  EXPECT_TRUE(r.id.empty());
-  // The client removed its staging folder; nothing else was published.
-  EXPECT_TRUE(snapshot_entries().empty());
   expect_nothing_of_the_snapshot_left(vm, before);
   EXPECT_NE(std::string(info(vm).last_error).find("is gone; the VM was cleaned up"),
             std::string::npos)
@@ -166,16 +177,9 @@ TEST(SnapshotFault, QemuKilledDuringASnapshotLeavesNoHalfSnapshot) {
   smolvm_vm* vm = big_vm("sf-qemu");
   ASSERT_NE(vm, nullptr);
   Deleter deleter{vm};
-  ASSERT_TRUE(fill_guest_memory(vm));
   const smolvm_vm_info before = info(vm);
-  auto snap = snapshot_async(vm);
-  ASSERT_FALSE(wait_for_state_being_written().empty()) << "no snapshot seen being written";
-  ASSERT_EQ(kill(static_cast<pid_t>(before.vmm_pid), SIGKILL), 0);
-  const SnapshotResult r = snap.get();
+  const SnapshotResult r = snapshot_killed_half_way(vm, before.vmm_pid);
   std::printf("QEMU killed mid-snapshot: %d: %s\n", r.rc, r.error.c_str());
-  EXPECT_NE(r.rc, 0);
-  EXPECT_TRUE(r.id.empty());
-  EXPECT_TRUE(snapshot_entries().empty());
   // The supervisor saw its VMM die and ended the VM itself.
   for (int n = 0; n < 1000 && vmtest::pid_alive(before.supervisor_pid); ++n) usleep(20000);
   EXPECT_FALSE(vmtest::pid_alive(before.supervisor_pid));
@@ -192,7 +196,6 @@ TEST(SnapshotFault, AVmBeingSnapshottedShowsItAndCommandsWaitForIt) {
   smolvm_vm* vm = big_vm("sf-busy");
   ASSERT_NE(vm, nullptr);
   Deleter deleter{vm};
-  ASSERT_TRUE(fill_guest_memory(vm));
   auto snap = snapshot_async(vm);
   ASSERT_FALSE(wait_for_state_being_written().empty()) << "no snapshot seen being written";
   // What a look shows (the supervisor cannot answer now: the store can).

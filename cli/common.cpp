@@ -45,7 +45,9 @@ std::string lifetime_summary(const nlohmann::json& l) {
                     format_span_s(static_cast<uint64_t>(std::max<int64_t>(left, 0)) / 1000) + " (" +
                     l.value("on_ttl", std::string()) + ")");
   }
-  if (l.value("paused_by", std::string()) == "idle") {
+  const std::string paused_by = l.value("paused_by", std::string());
+  if (paused_by == "snapshot") parts.push_back("paused for a snapshot");
+  if (paused_by == "idle") {
     parts.push_back("idle: paused");
   } else if (l.value("idle_timeout_s", 0u) > 0) {
     parts.push_back("idle " + format_span_s(l.value("idle_timeout_s", 0u)) + " (" +

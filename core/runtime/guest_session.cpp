@@ -15,12 +15,16 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/runtime/request_limits.h"
+#include "core/state/vm_state.h"
 #include "core/transfer/extractor.h"
 #include "protocol/fd_io.h"
 #include "protocol/shell_words.h"
 
 namespace smolvm {
 namespace {
+
+// How long the executor may take to connect to a VM that runs.
+constexpr uint32_t kConnectMs = 5000;
 
 void check(int rc, const smolvm_plugin_error& err) {
   if (rc != 0) fail(rc, err.message[0] ? err.message : "executor failed");
@@ -206,8 +210,9 @@ void ExecStream::kill(int signal) {
 }
 
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
-  // An exec is an act on the VM: a dead supervisor is cleaned up first.
-  VmRecord rec = rt.reconciled(vm_id);
+  // An exec is an act on the VM: a dead supervisor is cleaned up first,
+  // and a snapshot being written is waited for.
+  VmRecord rec = rt.settled(vm_id);
   // Paused by its idle policy: the work wakes it (whichever executor).
   if (rec.state == "paused" && rec.runtime.paused_by == kPausedByIdle) {
     try {
@@ -241,7 +246,19 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_
   target.vm_dir = dir.c_str();
   target.data_json = data.c_str();
   smolvm_plugin_error err{};
-  check(vt_->connect(&conn_, &target, 5000, &err), err);
+  int rc = vt_->connect(&conn_, &target, kConnectMs, &err);
+  if (rc == SMOLVM_ETIMEOUT) {
+    // A snapshot that began after the look above holds the supervisor
+    // still: once it is written, the VM answers again.
+    const VmRecord now = rt.reconciled(vm_id);
+    if (now.state == state_name(VmState::kPaused) && now.runtime.paused_by == kPausedBySnapshot) {
+      if (rt.settled(vm_id).state == state_name(VmState::kRunning)) {
+        err = smolvm_plugin_error{};
+        rc = vt_->connect(&conn_, &target, kConnectMs, &err);
+      }
+    }
+  }
+  check(rc, err);
 }
 
 GuestSession::~GuestSession() {

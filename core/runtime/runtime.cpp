@@ -36,6 +36,8 @@ constexpr int kCreateIdAttempts = 8;
 constexpr int kStopGraceMs = 10000;
 // How long stop waits for a starting VM's supervisor to register itself.
 constexpr int kRegisterGraceMs = 5000;
+// How often a call waiting for a snapshot to end looks at the record.
+constexpr int kSnapshotPollMs = 20;
 
 // By name, so that a row with a state this version does not know (a corrupt
 // store) is shown as it is rather than failing `smolvm ls`.
@@ -371,7 +373,7 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
 
 void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   if (timeout_ms == 0) timeout_ms = 10000;
-  VmRecord rec = reconciled(id);
+  VmRecord rec = settled(id);
   if (!is_live_state(rec.state)) return;  // created, stopped, failed: nothing runs
   if (rec.state == "starting") {
     stop_starting(rec);
@@ -408,7 +410,7 @@ void Runtime::resume(const std::string& id) {
 }
 
 void Runtime::change_pause(const std::string& id, VmState from, VmState to) {
-  const VmRecord rec = reconciled(id);
+  const VmRecord rec = settled(id);
   // Checked here for the message; the supervisor checks again against its
   // own state and writes the change.
   if (rec.state != state_name(from)) {
@@ -511,6 +513,23 @@ VmRecord Runtime::reconciled(const std::string& id) {
   VmRecord rec = store_->get(id);
   reconcile(rec);
   return rec;
+}
+
+VmRecord Runtime::settled(const std::string& id) {
+  const int64_t deadline = monotonic_ms() + kSnapshotAnswerMs;
+  for (;;) {
+    // Reconciled each time: a supervisor that dies mid-snapshot ends the wait.
+    VmRecord rec = reconciled(id);
+    if (rec.state != state_name(VmState::kPaused) || rec.runtime.paused_by != kPausedBySnapshot) {
+      return rec;
+    }
+    if (monotonic_ms() >= deadline) {
+      fail(SMOLVM_ESTATE, "vm '" + id + "' is still paused for a snapshot after " +
+                              std::to_string(kSnapshotAnswerMs / 1000) +
+                              " s; try again once `smolvm ls` shows it running");
+    }
+    ::usleep(kSnapshotPollMs * 1000);
+  }
 }
 
 void Runtime::cleanup_processes(const VmRecord& rec, const VmEnd& end) {

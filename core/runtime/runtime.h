@@ -93,6 +93,11 @@ class Runtime {
   // The record for a call that acts on the VM (start, stop, delete, exec):
   // a VM whose supervisor died is cleaned up and recorded failed first.
   VmRecord reconciled(const std::string& id);
+  // reconciled(), once no snapshot holds the VM still: while its
+  // supervisor saves it (paused by "snapshot") it cannot answer, so a call
+  // that needs it waits here, up to the time a snapshot may take
+  // (kSnapshotAnswerMs), then fails with ESTATE saying so.
+  VmRecord settled(const std::string& id);
   // Reconciles every VM with reality and deletes orphan folders; returns
   // how many things it repaired.
   uint32_t gc();

@@ -65,12 +65,9 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
       }
     }
   }
-  const VmRecord rec = reconciled(id);
-  const bool running = rec.state == state_name(VmState::kRunning);
-  if (!running && rec.state != state_name(VmState::kPaused)) {
-    fail(SMOLVM_ESTATE,
-         "vm '" + id + "' is " + rec.state + ": only a running or paused VM can be snapshotted");
-  }
+  // Another snapshot of it is written first (this one then syncs again).
+  const VmRecord rec = settled(id);
+  // What kind of VM it is first: no state of it could be snapshotted.
   if (rec.spec.disk_mode != "isolated") {
     fail(SMOLVM_EUNSUPPORTED, "vm '" + id + "' has a shared disk (disk_mode=" + rec.spec.disk_mode +
                                   "), whose writes are thrown away: only an isolated disk can "
@@ -80,13 +77,19 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
     fail(SMOLVM_EUNSUPPORTED,
          "vm '" + id + "' has a network (" + rec.runtime.network +
              "): snapshots of networked VMs are not supported yet (a restored guest would keep "
-             "its source's address)");
+             "its source's address); to snapshot a VM, create it with network=none (the "
+             "default: no --network); VMs restored from a snapshot have no network either");
   }
   const auto& vmm = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm).vtable<smolvm_vmm_vtable>();
   if (!SMOLVM_VMM_HAS(&vmm, save_state) || !SMOLVM_VMM_HAS(&vmm, launch_restore)) {
     fail(SMOLVM_EUNSUPPORTED, "the VMM plugin " + rec.runtime.vmm +
                                   " cannot snapshot a VM (it lacks save_state and "
                                   "launch_restore, plugin ABI 1.5)");
+  }
+  const bool running = rec.state == state_name(VmState::kRunning);
+  if (!running && rec.state != state_name(VmState::kPaused)) {
+    fail(SMOLVM_ESTATE,
+         "vm '" + id + "' is " + rec.state + ": only a running or paused VM can be snapshotted");
   }
   // What the guest has written is on its disk before the VM stands still.
   if (running) {
@@ -219,6 +222,13 @@ VmRecord Runtime::create_from_snapshot(const std::string& id_or_name, const Rest
   spec.network = kNoNetwork;
   spec.disk_mode = "isolated";
   spec.setup.clear();  // ran in the source already
+  // The source's time limits are not carried over: a restored VM has none
+  // (README "Snapshots and restore").
+  const VmSpec plain;
+  spec.ttl_s = plain.ttl_s;
+  spec.on_ttl = plain.on_ttl;
+  spec.idle_timeout_s = plain.idle_timeout_s;
+  spec.on_idle = plain.on_idle;
   spec.delete_with_owner = opts.delete_with_owner;
   return create(spec, &s);
 }

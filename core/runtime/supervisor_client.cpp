@@ -16,9 +16,6 @@ constexpr const char* kClientName = "runtime";
 // the VMM answered (QMP, Firecracker's API): well under a second unless the
 // host is overloaded.
 constexpr uint32_t kControlAnswerMs = 5000;
-// A snapshot writes the guest's memory (and copies its disk): seconds for
-// large guests on a busy host.
-constexpr uint32_t kSnapshotAnswerMs = 300000;
 
 // Takes the connection's own frames until `want` arrives (0), or an ERROR
 // (its status), the end of the connection or the deadline (EIO); error says

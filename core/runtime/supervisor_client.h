@@ -11,6 +11,10 @@
 
 namespace smolvm {
 
+// How long a snapshot may take (writing a large guest's memory and copying
+// its disk on a busy host), and so how long a call waits for one to end.
+inline constexpr uint32_t kSnapshotAnswerMs = 300000;
+
 // Asks the supervisor to stop the VM within timeout_ms. Returns false if
 // the supervisor could not be reached or refused (the caller then falls back
 // to killing the recorded processes).

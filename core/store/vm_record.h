@@ -18,6 +18,9 @@ namespace smolvm {
 
 // VmRuntime::paused_by of a VM its idle policy paused.
 inline constexpr const char* kPausedByIdle = "idle";
+// VmRuntime::paused_by of a VM its supervisor holds still while it saves it
+// (a snapshot); it runs again by itself once the snapshot is written.
+inline constexpr const char* kPausedBySnapshot = "snapshot";
 
 struct VmRuntime {
   // Files of the VM, fixed at create.
@@ -78,9 +81,10 @@ struct VmRuntime {
   // lifetime.h), written when the VM starts running, pauses or resumes.
   // ttl_deadline_ms: when the ttl passes (epoch ms) while it runs, 0
   // otherwise; ttl_left_ms: the running time left, frozen while paused.
-  // paused_by: "idle" when the idle policy paused it (a command resumes it).
+  // paused_by: "idle" when the idle policy paused it (a command resumes it),
+  // "snapshot" while a snapshot is being written (commands wait for it).
   int64_t ttl_deadline_ms = 0, ttl_left_ms = 0;
-  std::string paused_by;  // kPausedByIdle or ""
+  std::string paused_by;  // kPausedByIdle, kPausedBySnapshot or ""
 
   // A VM restored from a snapshot (core/runtime/snapshots.h): the
   // snapshot's id, the read-only disk layers under its disk (oldest first;

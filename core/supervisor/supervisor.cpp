@@ -373,6 +373,21 @@ class Supervisor final : public ClientHub::Vm {
     }
   }
 
+  // Whether the VMM exits within ms (it is going down: a socket of it just
+  // closed); if so its exit is recorded (on_vmm_exit: phase_ kDone,
+  // failure_ names the exit).
+  bool vmm_exits_within(int ms) {
+    const int64_t until = monotonic_ms() + ms;
+    for (;;) {
+      if (auto status = vmm_->reap_vmm()) {
+        on_vmm_exit(*status);
+        return true;
+      }
+      if (monotonic_ms() >= until) return false;
+      ::usleep(10 * 1000);
+    }
+  }
+
   // Before HELLO_OK nothing has been said on the channel that a fresh
   // HELLO does not replace (the agent starts a new session on every HELLO),
   // so a drop while the VM boots is not the end of the boot. A VMM going
@@ -380,15 +395,7 @@ class Supervisor final : public ClientHub::Vm {
   // console) is the reason then, not the channel. Otherwise a new
   // connection: QEMU's chardev listens again once its client is gone.
   bool reconnect_during_boot(const std::string& why) {
-    const int64_t until = monotonic_ms() + kVmmExitGraceMs;
-    for (;;) {
-      if (auto status = vmm_->reap_vmm()) {
-        on_vmm_exit(*status);  // phase_ kDone, failure_ names the exit
-        return false;
-      }
-      if (monotonic_ms() >= until) break;
-      ::usleep(10 * 1000);
-    }
+    if (vmm_exits_within(kVmmExitGraceMs)) return false;
     if (boot_reconnects_ >= kMaxBootReconnects) return false;
     ++boot_reconnects_;
     supervisor_log("agent channel dropped during boot (%s); connecting again (%d of %d)",
@@ -571,22 +578,23 @@ class Supervisor final : public ClientHub::Vm {
     }
     const int64_t began = monotonic_ms();
     const bool was_paused = paused_;
+    // Paused in the store too, by "snapshot": `ls` and `inspect` say so,
+    // and a client that reads it waits for the snapshot (Runtime::settled)
+    // instead of knocking at this loop while it cannot answer.
     if (!was_paused) {
-      if (const int rc = vmm_->set_paused(true, message); rc != 0) {
-        message = "cannot pause vm '" + rec_.id + "' for its snapshot: " + message;
-        return rc;
-      }
+      if (const int rc = set_paused(true, message, kPausedBySnapshot); rc != 0) return rc;
     }
     int rc = save_into(request.dir, done, message);
     if (rc == 0 && request.stop) {
       // Nothing the guest would write on its way down belongs in the
       // snapshot, and its disk is already flushed: off at once.
-      paused_ = was_paused;
       begin_stop(0, /*force=*/true);
     } else if (!was_paused) {
       std::string why;
-      if (vmm_->set_paused(false, why) != 0) {
-        // The VM cannot run again: better stopped than stuck.
+      if (set_paused(false, why, "") != 0 && !vmm_exits_within(kVmmExitGraceMs)) {
+        // The VM cannot run again: better stopped than stuck. (A VMM that
+        // died half-way, killed or crashed, was recorded above: the VM
+        // failed, as after any VMM death.)
         supervisor_log("cannot resume vm %s after its snapshot (%s); stopping it", rec_.id.c_str(),
                        why.c_str());
         if (rc == 0) {
@@ -617,7 +625,11 @@ class Supervisor final : public ClientHub::Vm {
       rc = SMOLVM_EIO;
     }
     ::close(fd);
+    // A part written is removed at once, not when the client removes the
+    // folder: on a full disk it holds the space the store needs to record
+    // the VM running again.
     if (rc != 0) {
+      ::unlink(state.c_str());
       message = "cannot save the state of vm '" + rec_.id + "': " + message;
       return rc;
     }
@@ -625,6 +637,7 @@ class Supervisor final : public ClientHub::Vm {
     try {
       done.disk_bytes = copy_file_synced(rec_.runtime.disk_path, snapshot_disk_file(dir));
     } catch (const Error& e) {
+      ::unlink(state.c_str());
       message = e.what();
       return e.status();
     }

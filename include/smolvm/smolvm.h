@@ -414,7 +414,8 @@ typedef struct smolvm_vm_info {
    * 0: none), and what is left of it. ttl_left_ms: running time left in
    * this boot (frozen while paused; the whole ttl while not running), -1
    * without a ttl. paused_by: "idle" when its idle policy paused it (the
-   * next command resumes it), "" otherwise. */
+   * next command resumes it), "snapshot" while a snapshot of it is written
+   * (calls on it wait for that), "" otherwise. */
   const char* on_ttl;
   const char* on_idle;
   const char* paused_by;

@@ -205,5 +205,63 @@ TEST(Snapshot, CliCreatesListsRestoresAndRemoves) {
   smolvm_vm_free(src);
 }
 
+// A VM its idle policy paused is snapshotted as it stands (no sync: its
+// memory and disk are saved at one instant), stays paused and wakes at the
+// next command; a VM restored from it has no time limits of its own (the
+// source's are not carried over).
+TEST(Snapshot, AnIdlePausedVmIsSnapshottedAndItsRestoresHaveNoTimeLimits) {
+  const CliResult made =
+      cli("create --id snapidle --mem 256 --idle-timeout 2 --ttl 3600 --on-ttl stop --start");
+  ASSERT_EQ(made.status, 0) << made.out;
+  smolvm_vm* src = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&src, runtime(), "snapidle"), 0) << last_error();
+  ASSERT_EQ(run(src, "echo kept > /root/f").exit_code, 0);
+  ASSERT_EQ(wait_state_change(src, "running", 60000), "paused");
+  ASSERT_STREQ(info(src).paused_by, "idle");
+  const std::string snap = snapshot(src, nullptr);
+  ASSERT_FALSE(snap.empty());
+  // Still paused by its idle policy: the next command wakes it.
+  EXPECT_STREQ(info(src).state_name, "paused");
+  EXPECT_STREQ(info(src).paused_by, "idle");
+  EXPECT_EQ(run(src, "cat /root/f").out, "kept\n");
+
+  smolvm_vm* restored = restore(snap, "snapidler");
+  ASSERT_NE(restored, nullptr) << last_error();
+  const smolvm_vm_info r = info(restored);
+  EXPECT_EQ(r.ttl_s, 0u);
+  EXPECT_EQ(r.idle_timeout_s, 0u);
+  ASSERT_EQ(smolvm_vm_start(restored), 0) << last_error();
+  EXPECT_EQ(run(restored, "cat /root/f").out, "kept\n");
+  EXPECT_STREQ(info(restored).paused_by, "");
+  EXPECT_EQ(smolvm_vm_delete(restored), 0) << last_error();
+  smolvm_vm_free(restored);
+  EXPECT_EQ(smolvm_snapshot_delete(runtime(), snap.c_str()), 0) << last_error();
+  EXPECT_EQ(smolvm_vm_delete(src), 0) << last_error();
+  smolvm_vm_free(src);
+}
+
+// A VM created with a network is refused in any state, and the message
+// says what to do instead. Only created: the refusal needs no guest, and
+// so no network namespace.
+TEST(Snapshot, AVmWithANetworkIsRefusedSayingWhatToDo) {
+  const CliResult made = cli("create --id snapnet --network auto");
+  if (made.status != 0 && made.out.find("network") != std::string::npos) {
+    GTEST_SKIP() << "no network plugin is available here: " << made.out;
+  }
+  ASSERT_EQ(made.status, 0) << made.out;
+  smolvm_vm* vm = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&vm, runtime(), "snapnet"), 0) << last_error();
+  char* id = nullptr;
+  EXPECT_EQ(smolvm_vm_snapshot(&id, vm, nullptr), SMOLVM_EUNSUPPORTED);
+  const std::string why = last_error();
+  std::printf("networked VM: %s\n", why.c_str());
+  EXPECT_NE(why.find("has a network"), std::string::npos) << why;
+  EXPECT_NE(why.find("create it with network=none"), std::string::npos) << why;
+  EXPECT_EQ(id, nullptr);
+  EXPECT_FALSE(fs::exists(state_dir() + "/snapshots") && !fs::is_empty(state_dir() + "/snapshots"));
+  EXPECT_EQ(smolvm_vm_delete(vm), 0) << last_error();
+  smolvm_vm_free(vm);
+}
+
 }  // namespace
 }  // namespace vmtest

@@ -145,7 +145,8 @@ class VMInfo:
     #: The lifetime policy (see :class:`VMConfig`; 0: none) and what is left
     #: of it: ``ttl_left_ms`` is the running time left of this boot (frozen
     #: while paused, the whole ttl while not running), -1 without a ttl;
-    #: ``paused_by`` is ``"idle"`` when the idle policy paused the VM.
+    #: ``paused_by`` is ``"idle"`` when the idle policy paused the VM,
+    #: ``"snapshot"`` while a snapshot of it is written.
     ttl_s: int = 0
     on_ttl: str = "delete"
     ttl_left_ms: int = -1

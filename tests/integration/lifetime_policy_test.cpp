@@ -99,7 +99,8 @@ TEST(LifetimePolicy, TheTtlCountsRunningTimeOnlyThenTheVmIsDeleted) {
   const auto resumed = Clock::now();
   ASSERT_EQ(smolvm_vm_resume(vm), 0) << smolvm_last_error();
   smolvm_vm_free(vm);
-  while (exists("ttl") && ms_since(resumed) < frozen + 15000) {
+  // The row goes first, then the folder (as in `smolvm rm`): wait for both.
+  while ((exists("ttl") || !files_in(vm_dir).empty()) && ms_since(resumed) < frozen + 15000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const int64_t gone_after = ms_since(resumed);

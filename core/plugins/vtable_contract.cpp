@@ -18,6 +18,8 @@ struct MinorRequirement {
 // optional slot adds no row; appending a mandatory one adds a row for the
 // new minor, so plugins that declare an older one keep loading.
 constexpr MinorRequirement kStore[] = {{0, SLOT_END(smolvm_store_vtable, process_list)}};
+// cleanup (1.3), pause and resume (1.4), save_state and launch_restore (1.5)
+// are optional: core checks SMOLVM_VMM_HAS and refuses what needs them.
 constexpr MinorRequirement kVmm[] = {{0, SLOT_END(smolvm_vmm_vtable, release)}};
 // file_read_bounded and file_write_bounded (1.2) are optional: core falls
 // back to file_read and file_write. probe (1.3) and the VM hooks vm_created,

@@ -1,6 +1,7 @@
-// What the supervisor asks of a VMM plugin's optional pause slots (plugin ABI
-// 1.4): a plugin built for an older minor, or one that leaves them NULL,
-// cannot pause, and asking says so instead of calling past its vtable.
+// What the supervisor asks of a VMM plugin's optional slots (pause/resume,
+// plugin ABI 1.4; save_state/launch_restore, 1.5): a plugin built for an
+// older minor, or one that leaves them NULL, cannot pause or snapshot, and
+// asking says so instead of calling past its vtable.
 #include "core/supervisor/vmm_process.h"
 
 #include <gtest/gtest.h>
@@ -32,6 +33,22 @@ TEST(VmmProcess, SetPausedWithoutTheSlotsIsUnsupported) {
   std::string message;
   EXPECT_EQ(vmm.set_paused(true, message), SMOLVM_EUNSUPPORTED);
   EXPECT_FALSE(message.empty());
+}
+
+int save_slot(void*, int, smolvm_plugin_error*) { return 0; }
+int restore_slot(void**, const smolvm_vmm_config*, int, smolvm_plugin_error*) { return 0; }
+
+TEST(VmmProcess, SnapshotsOnlyThroughAVtableThatHasBothSlots) {
+  smolvm_vmm_vtable vt{};
+  vt.save_state = save_slot;
+  vt.launch_restore = restore_slot;
+  // A 1.4 plugin: its vtable ends with resume, whatever lies beyond.
+  vt.struct_size = offsetof(smolvm_vmm_vtable, save_state);
+  EXPECT_FALSE(VmmProcess(vt).can_snapshot());
+  vt.struct_size = sizeof vt;
+  EXPECT_TRUE(VmmProcess(vt).can_snapshot());
+  vt.launch_restore = nullptr;  // a snapshot no VM can be restored from is none
+  EXPECT_FALSE(VmmProcess(vt).can_snapshot());
 }
 
 }  // namespace

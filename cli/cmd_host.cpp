@@ -115,7 +115,11 @@ int cmd_gc(const std::vector<std::string>& argv) {
 
 int cmd_image(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
-    std::cout << "usage: smolvm image build [--force]   build (or reuse) the default guest image\n"
+    std::cout << "usage: smolvm image build [--force] [--kernel built|stock|auto]\n"
+                 "                                      build (or reuse) the default guest image;\n"
+                 "                                      --kernel stock: Debian's kernel, no\n"
+                 "                                      compiling (slower boot); auto: the built\n"
+                 "                                      kernel if cached, else stock\n"
                  "       smolvm image ls                list cached images\n"
                  "       smolvm image prune [--dry-run] [--json]\n"
                  "                                      remove images no VM uses\n";
@@ -123,7 +127,11 @@ int cmd_image(const std::vector<std::string>& argv) {
   }
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "build") {
-    const Args a = parse_args(rest, {}, {"--force", "--quiet"});
+    const Args a = parse_args(rest, {"--kernel"}, {"--force", "--quiet"});
+    const std::string kernel = a.get("--kernel", "built");
+    if (kernel != "built" && kernel != "stock" && kernel != "auto") {
+      throw UsageError("--kernel '" + kernel + "': must be built, stock or auto");
+    }
     const std::string dir = exe_dir();
     const std::string script = first_existing(
         {env_or("SMOLVM_IMAGE_BUILDER"), dir + "/../share/smolvm/guest/build-image.sh",
@@ -135,7 +143,7 @@ int cmd_image(const std::vector<std::string>& argv) {
     if (agent.empty()) {
       throw UsageError("the static smolvm-agent was not found next to smolvm; set SMOLVM_AGENT");
     }
-    std::vector<std::string> args = {"bash", script, "--agent", agent};
+    std::vector<std::string> args = {"bash", script, "--agent", agent, "--kernel", kernel};
     if (a.has("--force")) args.push_back("--force");
     if (a.has("--quiet")) args.push_back("--quiet");
     std::vector<char*> cargv;
@@ -150,15 +158,18 @@ int cmd_image(const std::vector<std::string>& argv) {
     const std::string images = cache_dir() + "/images";
     std::error_code ec;
     const auto def = std::filesystem::read_symlink(images + "/default", ec);
-    std::printf("%-18s %-8s %-20s %s\n", "KEY", "DEFAULT", "CREATED", "PATH");
+    std::printf("%-18s %-8s %-20s %-7s %s\n", "KEY", "DEFAULT", "CREATED", "KERNEL", "PATH");
     for (const auto& e : std::filesystem::directory_iterator(images, ec)) {
       const std::string name = e.path().filename().string();
       if (name == "default" || name[0] == '.' || !e.is_directory()) continue;
       std::ifstream in(e.path() / "manifest.json");
       const auto m = nlohmann::json::parse(in, nullptr, false);
-      std::printf("%-18s %-8s %-20s %s\n", name.c_str(), def.filename() == name ? "*" : "",
+      // Images from before kernel_kind all had the built kernel.
+      const std::string kernel_kind =
+          m.is_object() ? m.value("kernel_kind", std::string("built")) : "?";
+      std::printf("%-18s %-8s %-20s %-7s %s\n", name.c_str(), def.filename() == name ? "*" : "",
                   m.is_object() ? m.value("created", std::string("?")).c_str() : "?",
-                  e.path().string().c_str());
+                  kernel_kind.c_str(), e.path().string().c_str());
     }
     return 0;
   }

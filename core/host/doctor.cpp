@@ -112,8 +112,19 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
 
   try {
     const ImagePaths img = resolve_image("", "", cache_dir);
-    check("image", true, "default guest image: " + img.kernel + ", " + img.rootfs, "");
-    report["image"] = {{"kernel", img.kernel}, {"rootfs", img.rootfs}};
+    const KernelBoot boot = kernel_boot_for(img.kernel);
+    // The stock kernel is the quickstart's stand-in while the built one
+    // compiles: say which one new VMs get.
+    const std::string kernel_kind = boot.kind.empty() ? "built" : boot.kind;
+    check("image", true,
+          "default guest image: " + img.kernel + " (" + kernel_kind + " kernel" +
+              (kernel_kind == "stock"
+                   ? ", boots in seconds; `smolvm image build` compiles the faster built one"
+                   : "") +
+              "), " + img.rootfs,
+          "");
+    report["image"] = {
+        {"kernel", img.kernel}, {"kernel_kind", kernel_kind}, {"rootfs", img.rootfs}};
   } catch (const Error& e) {
     check("image", false, e.what(), "smolvm image build   (about 5 minutes the first time)");
   }

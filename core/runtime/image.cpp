@@ -1,6 +1,9 @@
 #include "core/runtime/image.h"
 
+#include <cctype>
+#include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
@@ -33,6 +36,43 @@ std::string canonical_existing(const std::string& field, const std::string& path
   return real.string();
 }
 
+// The manifest of the image folder `dir`, or null when there is none.
+nlohmann::json image_manifest(const std::string& dir) {
+  const std::string path = dir + "/manifest.json";
+  if (!path_exists(path)) return nullptr;
+  auto m = nlohmann::json::parse(read_file(path), nullptr, false);
+  if (!m.is_object()) fail(SMOLVM_EINVAL, path + ": not a JSON object (rebuild the image)");
+  return m;
+}
+
+std::string manifest_string(const nlohmann::json& m, const char* key, const std::string& path) {
+  const auto it = m.find(key);
+  if (it == m.end()) return "";
+  if (!it->is_string()) fail(SMOLVM_EINVAL, path + ": '" + key + "' must be a string");
+  return it->get<std::string>();
+}
+
+// A file named in a manifest: a plain name inside the image's own folder.
+std::string file_in_image(const std::string& dir, const std::string& name, const char* key) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    fail(SMOLVM_EINVAL, dir + "/manifest.json: " + key + "='" + name +
+                            "': must be a file name in the image's folder");
+  }
+  return dir + "/" + name;
+}
+
+// Kernel arguments from a manifest go onto the kernel's command line:
+// words of letters, digits and "_=.,-" only.
+std::string checked_args(const std::string& args, const std::string& path) {
+  for (const char c : args) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_=.,- ", c))) {
+      fail(SMOLVM_EINVAL, path + ": kernel_boot.args_tcg='" + args +
+                              "': only letters, digits, spaces and _=.,- are allowed");
+    }
+  }
+  return args;
+}
+
 }  // namespace
 
 std::string default_image_dir(const std::string& cache_dir) {
@@ -47,12 +87,52 @@ ImagePaths resolve_image(const std::string& kernel_path, const std::string& root
           ? " (the default guest image is missing: build it with `smolvm image build`)"
           : "";
   ImagePaths p;
-  p.kernel = canonical_existing("kernel_path", kernel_path.empty() ? dir + "/vmlinux" : kernel_path,
-                                kernel_path.empty() ? hint : "");
+  std::string kernel = kernel_path;
+  if (kernel.empty()) {
+    // The default image names its kernel (vmlinux when built, vmlinuz when
+    // it is Debian's stock kernel).
+    const auto m = image_manifest(dir);
+    const std::string name = m.is_object() ? manifest_string(m, "kernel", dir) : "";
+    kernel = name.empty() ? dir + "/vmlinux" : file_in_image(dir, name, "kernel");
+  }
+  p.kernel = canonical_existing("kernel_path", kernel, kernel_path.empty() ? hint : "");
   p.rootfs =
       canonical_existing("rootfs_path", rootfs_path.empty() ? dir + "/rootfs.ext4" : rootfs_path,
                          rootfs_path.empty() ? hint : "");
   return p;
+}
+
+KernelBoot kernel_boot_for(const std::string& kernel_path) {
+  KernelBoot boot;
+  const std::string dir = std::filesystem::path(kernel_path).parent_path().string();
+  const auto m = image_manifest(dir);
+  const std::string path = dir + "/manifest.json";
+  // Only the image's own kernel: a manifest beside some other file says
+  // nothing about it.
+  if (!m.is_object() || dir + "/" + manifest_string(m, "kernel", path) != kernel_path) return boot;
+  boot.kind = manifest_string(m, "kernel_kind", path);
+  if (const std::string initrd = manifest_string(m, "initrd", path); !initrd.empty()) {
+    boot.initrd = canonical_existing("initrd", file_in_image(dir, initrd, "initrd"), "");
+  }
+  if (const auto kb = m.find("kernel_boot"); kb != m.end()) {
+    if (!kb->is_object()) fail(SMOLVM_EINVAL, path + ": 'kernel_boot' must be an object");
+    const auto acpi = kb->find("acpi");
+    if (acpi != kb->end() && !acpi->is_boolean()) {
+      fail(SMOLVM_EINVAL, path + ": kernel_boot.acpi must be true or false");
+    }
+    boot.acpi = acpi != kb->end() && acpi->get<bool>();
+    boot.args_tcg = checked_args(manifest_string(*kb, "args_tcg", path), path);
+  }
+  return boot;
+}
+
+std::string vmm_cannot_boot(const KernelBoot& boot, uint32_t vmm_abi_minor,
+                            const std::string& kernel) {
+  constexpr uint32_t kInitrdMinor = 6;
+  if (!boot.needs_vmm_support() || vmm_abi_minor >= kInitrdMinor) return "";
+  return "(plugin ABI 1." + std::to_string(vmm_abi_minor) + ") cannot boot kernel_path='" + kernel +
+         "': it needs an initrd and ACPI, which reach a VMM plugin from ABI 1.6 on; update "
+         "the plugin, or build the guest's own kernel with `smolvm image build --kernel built`";
 }
 
 uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs) {

@@ -298,6 +298,13 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   const std::string accel = resolve_accel(spec.accel);
   const auto& executor = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
   const bool restoring = !rec.runtime.restore_state.empty();
+  const KernelBoot kernel_boot = kernel_boot_for(rec.runtime.kernel_path);
+  const LoadedPlugin& vmm = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm);
+  if (const std::string why =
+          vmm_cannot_boot(kernel_boot, vmm.descriptor().abi_minor, rec.runtime.kernel_path);
+      !why.empty()) {
+    fail(SMOLVM_EUNSUPPORTED, "the VMM plugin " + vmm.name() + " " + why);
+  }
   // Before the transition: a failing hook leaves the VM as it was.
   const ExecutorHookResult booting = executor_vm_booting(executor, rec);
   rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
@@ -305,6 +312,7 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
     r.runtime.boot_timeout_ms = boot_timeout_ms_override;
     if (booting.called) r.runtime.executor_data = booting.data;
     std::string boot_args = "init=/sbin/smolvm-init";
+    if (accel == "tcg" && !kernel_boot.args_tcg.empty()) boot_args += " " + kernel_boot.args_tcg;
     if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
       boot_args += " " + net;
     }

@@ -13,6 +13,7 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/common/process.h"
+#include "core/runtime/image.h"
 #include "core/supervisor/log.h"
 
 namespace smolvm {
@@ -51,6 +52,11 @@ void VmmProcess::launch(const VmRecord& rec, bool with_tap, uint64_t memory_over
   for (const auto& layer : rt.disk_layers) layers.push_back(layer.c_str());
   cfg.layer_paths = layers.empty() ? nullptr : layers.data();
   cfg.layer_count = static_cast<uint32_t>(layers.size());
+  // The image is immutable, so its manifest says now what it said at start
+  // (where core checked that this plugin can boot such a kernel).
+  const KernelBoot boot = kernel_boot_for(rt.kernel_path);
+  cfg.initrd_path = boot.initrd.empty() ? nullptr : boot.initrd.c_str();
+  cfg.kernel_acpi = boot.acpi ? 1 : 0;
   smolvm_plugin_error err{};
   int rc;
   if (rt.restore_state.empty()) {

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define SMOLVM_PLUGIN_ABI_MAJOR 1
-#define SMOLVM_PLUGIN_ABI_MINOR 5
+#define SMOLVM_PLUGIN_ABI_MINOR 6
 
 #define SMOLVM_PLUGIN_ENTRY_SYMBOL "smolvm_plugin_entry"
 
@@ -201,6 +201,15 @@ typedef struct smolvm_vmm_config {
    * prepare_disk makes the disk on the last layer when there are layers. */
   const char* const* layer_paths;
   uint32_t layer_count;
+  /* Since 1.6: what a distribution kernel needs to boot (Debian's stock
+   * kernel, whose virtio drivers are modules: guest/build-image.sh --kernel
+   * stock). initrd_path: an initial RAM disk to load beside the kernel, or
+   * NULL. kernel_acpi: 1 when the kernel finds its devices through ACPI
+   * tables rather than on its command line. A VMM that cannot offer either
+   * refuses the config with a reason; core refuses such a kernel for a
+   * plugin built before 1.6. */
+  const char* initrd_path;
+  uint32_t kernel_acpi;
 } smolvm_vmm_config;
 
 /* True when cfg carries `field` (a plugin built for a newer minor can be

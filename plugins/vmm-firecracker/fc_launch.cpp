@@ -78,6 +78,14 @@ LaunchPlan plan_launch(const smolvm_vmm_config& cfg, const LaunchSettings& s,
     problem = "vm_dir, kernel_path and rootfs_path are required";
     return {};
   }
+  // Firecracker describes its devices on the kernel command line only
+  // (MP tables, no ACPI): a kernel that looks for them in ACPI finds none.
+  if (SMOLVM_VMM_CONFIG_HAS(&cfg, kernel_acpi) && cfg.kernel_acpi) {
+    problem = "kernel_path='" + str(cfg.kernel_path) +
+              "' finds its devices through ACPI, which Firecracker does not offer: use a kernel "
+              "built with CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES (`smolvm image build --kernel built`)";
+    return {};
+  }
   if (!valid_instance_id(id)) {
     problem = "vm_id='" + id + "': Firecracker ids are 1 to 64 letters, digits and '-'";
     return {};

@@ -17,6 +17,14 @@ uint32_t layer_count(const smolvm_vmm_config& cfg) {
   return SMOLVM_VMM_CONFIG_HAS(&cfg, layer_count) && cfg.layer_paths ? cfg.layer_count : 0;
 }
 
+std::string initrd_path(const smolvm_vmm_config& cfg) {
+  return SMOLVM_VMM_CONFIG_HAS(&cfg, initrd_path) ? str(cfg.initrd_path) : "";
+}
+
+int initrd_fd_number(const smolvm_vmm_config& cfg, bool restore) {
+  return layer_fd_number(cfg, restore, layer_count(cfg));
+}
+
 int state_fd_number(const smolvm_vmm_config& cfg) { return kTapFd + (has_tap(cfg) ? 1 : 0); }
 
 int layer_fd_number(const smolvm_vmm_config& cfg, bool restore, uint32_t layer) {
@@ -60,10 +68,13 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
     problem = "disk layers need disk_mode=isolated (got '" + mode + "')";
     return {};
   }
+  // A kernel whose virtio-mmio driver is a module cannot take its devices
+  // from the command line: microvm then describes them in ACPI tables.
+  const bool acpi = SMOLVM_VMM_CONFIG_HAS(&cfg, kernel_acpi) && cfg.kernel_acpi;
   std::vector<std::string> a = {
       binary,
       "-M",
-      "microvm,acpi=off",
+      acpi ? "microvm,acpi=on" : "microvm,acpi=off",
       // TCG's translated-code cache defaults to 1 GiB (or RAM/8) and grows
       // with every new guest program: capped, QEMU's memory stays within
       // guest RAM + the overhead its cgroup allows (measured in
@@ -143,6 +154,9 @@ std::vector<std::string> build_args(const smolvm_vmm_config& cfg, const std::str
     a.insert(a.end(), {"-netdev", "tap,id=net0,fd=" + fd(kTapFd), "-device",
                        std::string("virtio-net-device,netdev=net0") +
                            (cfg.mac && *cfg.mac ? std::string(",mac=") + cfg.mac : "")});
+  }
+  if (!initrd_path(cfg).empty()) {
+    a.insert(a.end(), {"-initrd", "/proc/self/fd/" + fd(initrd_fd_number(cfg, restore))});
   }
   // The state arrives on an inherited descriptor: `exec:` would need a
   // process QEMU's sandbox (spawn=deny) does not allow.

@@ -26,12 +26,16 @@ enum ChildFd : int {
 };
 
 // After those: the saved state to load (restore only), then the disk
-// layers (plugin ABI 1.5), oldest first. Their numbers depend on which of
+// layers (plugin ABI 1.5), oldest first, then the initrd (1.6). Their numbers depend on which of
 // the optional descriptors come before them.
 int state_fd_number(const smolvm_vmm_config& cfg);
 int layer_fd_number(const smolvm_vmm_config& cfg, bool restore, uint32_t layer);
 // cfg's disk layers (0 when the config predates them).
 uint32_t layer_count(const smolvm_vmm_config& cfg);
+// cfg's initrd (plugin ABI 1.6), or "" when it has none; it comes on the
+// descriptor after the layers.
+std::string initrd_path(const smolvm_vmm_config& cfg);
+int initrd_fd_number(const smolvm_vmm_config& cfg, bool restore);
 
 // Kernel command line parts that every SmolVM guest needs on this backend.
 std::string kernel_cmdline(const smolvm_vmm_config& cfg);

@@ -131,7 +131,7 @@ int VmmFiles::open_console(const smolvm_vmm_config& cfg, std::string& error) {
 VmmFiles::~VmmFiles() { close_all(); }
 
 void VmmFiles::close_all() {
-  for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_, &state_}) {
+  for (int* fd : {&kernel_, &base_, &disk_, &console_, &agent_, &qmp_, &tap_, &state_, &initrd_}) {
     close_fd(*fd);
   }
   for (int& fd : layers_) close_fd(fd);
@@ -150,7 +150,9 @@ bool VmmFiles::open(const smolvm_vmm_config& cfg, std::string& error, int state_
       (agent_ = listen_unix(agent_socket_path(vm_dir), error)) >= 0 &&
       (qmp_ = listen_unix(qmp_socket_path(vm_dir), error)) >= 0 &&
       (!(cfg.tap_name && *cfg.tap_name) || (tap_ = open_tap(cfg.tap_name, error)) >= 0) &&
-      (state_fd < 0 || (state_ = dup_state(state_fd, error)) >= 0) && open_layers(cfg, error);
+      (state_fd < 0 || (state_ = dup_state(state_fd, error)) >= 0) && open_layers(cfg, error) &&
+      (initrd_path(cfg).empty() ||
+       (initrd_ = open_file(initrd_path(cfg), O_RDONLY, "the initrd", error)) >= 0);
   if (!ok) {
     if (agent_ >= 0) ::unlink(agent_socket_path(vm_dir).c_str());
     if (qmp_ >= 0) ::unlink(qmp_socket_path(vm_dir).c_str());
@@ -181,6 +183,7 @@ std::vector<int> VmmFiles::pass_list() const {
   if (tap_ >= 0) fds.push_back(tap_);
   if (state_ >= 0) fds.push_back(state_);
   fds.insert(fds.end(), layers_.begin(), layers_.end());
+  if (initrd_ >= 0) fds.push_back(initrd_);
   return fds;
 }
 

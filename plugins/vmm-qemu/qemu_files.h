@@ -37,6 +37,7 @@ class VmmFiles {
 
   int kernel_ = -1, base_ = -1, disk_ = -1, console_ = -1, agent_ = -1, qmp_ = -1, tap_ = -1;
   int state_ = -1;
+  int initrd_ = -1;
   std::vector<int> layers_;
 };
 

@@ -163,6 +163,8 @@ TEST(LaunchPlan, RefusesWhatFirecrackerCannotRun) {
       {"no disk", [](auto& c, auto&) { c.disk_path = nullptr; }, "prepare_disk was not run"},
       {"no kernel", [](auto& c, auto&) { c.kernel_path = nullptr; }, "kernel_path"},
       {"id", [](auto& c, auto&) { c.vm_id = "vm_1"; }, "Firecracker ids"},
+      {"acpi kernel", [](auto& c, auto&) { c.kernel_acpi = 1; },
+       "finds its devices through ACPI, which Firecracker does not offer"},
       {"long path", [&](auto& c, auto&) { c.vm_dir = long_dir.c_str(); },
        "over the Unix socket limit"},
       {"exec name",

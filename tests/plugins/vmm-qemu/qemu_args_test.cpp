@@ -172,3 +172,40 @@ TEST(QemuArgs, RestoreLoadsTheStateFromADescriptor) {
   ASSERT_EQ(restore.size(), boot.size() + 2);
   EXPECT_TRUE(std::equal(boot.begin(), boot.end(), restore.begin()));
 }
+
+// Debian's stock kernel (plugin ABI 1.6): its initrd comes on the descriptor
+// after the layers, and microvm describes the devices in ACPI tables.
+TEST(QemuArgs, AStockKernelGetsItsInitrdAndAcpi) {
+  auto c = config("tcg", "isolated");
+  std::string problem;
+  const auto built = smolvm_qemu::build_args(c, "qemu", problem);
+  EXPECT_EQ(after(built, "-M"), "microvm,acpi=off");
+  EXPECT_EQ(after(built, "-initrd"), "");
+  c.kernel_path = "/img/vmlinuz";
+  c.initrd_path = "/img/initrd.img";
+  c.kernel_acpi = 1;
+  const char* layers[] = {"/snap/a/disk.qcow2"};
+  c.layer_paths = layers;
+  c.layer_count = 1;
+  const auto stock = smolvm_qemu::build_args(c, "qemu", problem);
+  ASSERT_EQ(problem, "");
+  EXPECT_EQ(after(stock, "-M"), "microvm,acpi=on");
+  // QMP is 8, the layer 9, the initrd 10; a restore's state comes first.
+  EXPECT_EQ(after(stock, "-initrd"), "/proc/self/fd/10");
+  EXPECT_EQ(smolvm_qemu::initrd_fd_number(c, true), 11);
+  for (const auto& arg : stock) EXPECT_EQ(arg.find("/img/"), std::string::npos) << arg;
+}
+
+// A config from before 1.6 ends at layer_count: no initrd, no ACPI, even if
+// the memory beyond it happens to hold something.
+TEST(QemuArgs, OlderConfigHasNoInitrd) {
+  auto c = config("tcg", "isolated");
+  c.initrd_path = "/img/initrd.img";
+  c.kernel_acpi = 1;
+  c.struct_size = offsetof(smolvm_vmm_config, initrd_path);
+  std::string problem;
+  const auto a = smolvm_qemu::build_args(c, "qemu", problem);
+  EXPECT_EQ(smolvm_qemu::initrd_path(c), "");
+  EXPECT_EQ(after(a, "-M"), "microvm,acpi=off");
+  EXPECT_EQ(after(a, "-initrd"), "");
+}

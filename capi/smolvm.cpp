@@ -54,7 +54,9 @@ struct smolvm_vm {
   std::string info_limits;
 
   smolvm::GuestSession& guest() {
-    if (!session || session->broken) {
+    // A VM that hibernated (or was restarted elsewhere) since is reached
+    // anew: the new session wakes it.
+    if (!session || session->broken || !session->session->current()) {
       auto link = std::make_shared<GuestLink>();
       link->session = std::make_unique<smolvm::GuestSession>(*owner->rt, id);
       session = std::move(link);
@@ -150,7 +152,8 @@ struct Versions<smolvm_snapshot_options> {
 template <>
 struct Versions<smolvm_restore_options> {
   static constexpr const char* name = "restore options";
-  static constexpr size_t sizes[] = {sizeof(smolvm_restore_options)};
+  static constexpr size_t sizes[] = {offsetof(smolvm_restore_options, on_ttl),
+                                     sizeof(smolvm_restore_options)};
 };
 
 // A copy of text the caller frees with smolvm_free.
@@ -972,6 +975,12 @@ int smolvm_vm_create_from_snapshot(smolvm_vm** out, smolvm_runtime* rt, const ch
       ro.vcpu_count = opts->vcpu_count;
       ro.mem_size_mib = opts->mem_size_mib;
       ro.delete_with_owner = opts->delete_with_owner != 0;
+      if (SMOLVM_HAS_FIELD(opts, smolvm_restore_options, idle_timeout_s)) {
+        ro.ttl_s = opts->ttl_s;
+        ro.idle_timeout_s = opts->idle_timeout_s;
+        ro.on_ttl = str_or(opts->on_ttl, "");
+        ro.on_idle = str_or(opts->on_idle, "");
+      }
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;

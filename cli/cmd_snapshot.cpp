@@ -84,10 +84,12 @@ constexpr unsigned long kMaxForks = 64;
 }  // namespace
 
 const char* const kForkUsage =
-    "usage: smolvm fork ID [-n N]\n"
+    "usage: smolvm fork ID [-n N] [--ttl SPAN] [--on-ttl delete|stop]\n"
+    "                   [--idle-timeout SPAN] [--on-idle pause|stop|delete|hibernate]\n"
     "Snapshots the running VM ID (it runs on) and starts N (default 1, at most 64) new VMs\n"
     "restored from that snapshot; prints their ids. The snapshot stays (smolvm snapshot ls)\n"
-    "and can be removed once the forks are deleted.";
+    "and can be removed once the forks are deleted. The forks have the lifetimes given\n"
+    "(as `smolvm create`'s), not the source's.";
 
 const char* const kSnapshotUsage =
     "usage: smolvm snapshot create ID [--name NAME] [--stop]\n"
@@ -116,7 +118,9 @@ int cmd_snapshot(const std::vector<std::string>& argv) {
 }
 
 int cmd_fork(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, {"-n"}, {});
+  std::set<std::string> values = kLifetimeFlags;
+  values.insert("-n");
+  const Args a = parse_args(argv, values, {});
   if (a.positional.size() != 1) throw UsageError("fork takes exactly one VM id");
   const auto n = a.number("-n", 1, 1, kMaxForks);
   Runtime rt;
@@ -126,9 +130,8 @@ int cmd_fork(const std::vector<std::string>& argv) {
   const std::string snapshot = snap;
   smolvm_free(snap);
   std::cerr << "snapshot " << snapshot << "\n";
-  const Args none = parse_args({}, {}, {});
   for (unsigned long i = 0; i < n; ++i) {
-    Vm forked(restore_vm(rt, snapshot, none));
+    Vm forked(restore_vm(rt, snapshot, a));
     // An ordinary VM that outlives this command, like `create --start`'s.
     check(smolvm_vm_detach(forked.vm));
     check(smolvm_vm_start(forked.vm));
@@ -145,6 +148,8 @@ smolvm_vm* restore_vm(Runtime& rt, const std::string& snapshot, const Args& a) {
   o.vcpu_count = static_cast<uint32_t>(a.number("--vcpus", 0, SMOLVM_VCPU_MIN, SMOLVM_VCPU_MAX));
   o.mem_size_mib =
       static_cast<uint32_t>(a.number("--mem", 0, SMOLVM_MEM_MIB_MIN, SMOLVM_MEM_MIB_MAX));
+  std::vector<std::string> keep;
+  fill_lifetime(a, o, keep);
   smolvm_vm* raw = nullptr;
   check(smolvm_vm_create_from_snapshot(&raw, rt.rt, snapshot.c_str(), &o));
   return raw;

@@ -37,7 +37,7 @@ int cmd_create(const std::vector<std::string>& argv) {
   if (a.has("--from-snapshot")) {
     // The machine is the snapshot's: only what may restate it is taken.
     for (const auto& f : kCreateValueFlags) {
-      if (f != "--id" && f != "--vcpus" && f != "--mem" && a.has(f)) {
+      if (f != "--id" && f != "--vcpus" && f != "--mem" && !kLifetimeFlags.count(f) && a.has(f)) {
         throw UsageError(f +
                          " cannot be combined with --from-snapshot (a restored VM is the "
                          "snapshot's machine)");

@@ -47,8 +47,8 @@ std::string lifetime_summary(const nlohmann::json& l) {
   }
   const std::string paused_by = l.value("paused_by", std::string());
   if (paused_by == "snapshot") parts.push_back("paused for a snapshot");
-  if (paused_by == "idle") {
-    parts.push_back("idle: paused");
+  if (paused_by == "idle" || paused_by == "hibernated") {
+    parts.push_back("idle: " + std::string(paused_by == "idle" ? "paused" : "hibernated"));
   } else if (l.value("idle_timeout_s", 0u) > 0) {
     parts.push_back("idle " + format_span_s(l.value("idle_timeout_s", 0u)) + " (" +
                     l.value("on_idle", std::string()) + ")");
@@ -98,6 +98,8 @@ const std::set<std::string> kCreateValueFlags = {
     "--rootfs",       "--boot-args", "--vmm",          "--executor",  "--network",   "--accel",
     "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle"};
 
+const std::set<std::string> kLifetimeFlags = {"--ttl", "--idle-timeout", "--on-ttl", "--on-idle"};
+
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
   smolvm_vm_options_init(&o);
   // The C API copies strings, but only at create: keep ours alive till then.
@@ -125,10 +127,7 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.accel = str("--accel");
   o.boot_timeout_s =
       static_cast<uint32_t>(a.number("--boot-timeout", 0, 1, SMOLVM_BOOT_TIMEOUT_S_MAX, true));
-  o.ttl_s = static_cast<uint32_t>(a.seconds("--ttl", SMOLVM_LIFETIME_S_MAX));
-  o.idle_timeout_s = static_cast<uint32_t>(a.seconds("--idle-timeout", SMOLVM_LIFETIME_S_MAX));
-  o.on_ttl = str("--on-ttl");
-  o.on_idle = str("--on-idle");
+  fill_lifetime(a, o, keep);
 }
 
 }  // namespace smolvm_cli

@@ -73,5 +73,19 @@ smolvm_vm* restore_vm(Runtime& rt, const std::string& snapshot, const Args& a);
 // Flags shared by create and run --rm.
 extern const std::set<std::string> kCreateValueFlags;
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep);
+// The lifetime flags (create, create --from-snapshot, fork).
+extern const std::set<std::string> kLifetimeFlags;
+// Fills the lifetime fields (ttl_s, idle_timeout_s, on_ttl, on_idle) of
+// vm or restore options from --ttl, --idle-timeout, --on-ttl, --on-idle;
+// keep holds the strings until the options are used.
+template <typename Options>
+void fill_lifetime(const Args& a, Options& o, std::vector<std::string>& keep) {
+  // The ranges are the library's own (smolvm.h).
+  o.ttl_s = static_cast<uint32_t>(a.seconds("--ttl", SMOLVM_LIFETIME_S_MAX));
+  o.idle_timeout_s = static_cast<uint32_t>(a.seconds("--idle-timeout", SMOLVM_LIFETIME_S_MAX));
+  keep.reserve(keep.size() + 2);  // the pointers below stay valid
+  if (a.has("--on-ttl")) o.on_ttl = keep.emplace_back(a.get("--on-ttl")).c_str();
+  if (a.has("--on-idle")) o.on_idle = keep.emplace_back(a.get("--on-idle")).c_str();
+}
 
 }  // namespace smolvm_cli

@@ -30,9 +30,10 @@ const char kCreateHelp[] =
     "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
     "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS]\n"
     "                     [--ttl SPAN] [--on-ttl delete|stop]\n"
-    "                     [--idle-timeout SPAN] [--on-idle pause|stop|delete] [--start]\n"
+    "                     [--idle-timeout SPAN] [--on-idle pause|stop|delete|hibernate] [--start]\n"
     "       smolvm create --profile FILE.yaml [--id ID] [--start]\n"
-    "       smolvm create --from-snapshot SNAPSHOT [--id ID] [--start]\n"
+    "       smolvm create --from-snapshot SNAPSHOT [--id ID] [--ttl SPAN] [--on-ttl ...]\n"
+    "                     [--idle-timeout SPAN] [--on-idle ...] [--start]\n"
     "Prints the new VM's id. Defaults: " SMOLVM_CLI_STR(SMOLVM_VCPU_DEFAULT) " vCPUs ("
     SMOLVM_CLI_STR(SMOLVM_VCPU_MIN) ".." SMOLVM_CLI_STR(SMOLVM_VCPU_MAX) "), "
     SMOLVM_CLI_STR(SMOLVM_MEM_MIB_DEFAULT) " MiB (" SMOLVM_CLI_STR(SMOLVM_MEM_MIB_MIN) ".."
@@ -52,11 +53,14 @@ const char kCreateHelp[] =
     "                      count); then --on-ttl: delete (default) or stop\n"
     "  --idle-timeout SPAN time with no command or copy under way; then --on-idle:\n"
     "                      pause (default; the next command or copy resumes it),\n"
-    "                      stop or delete\n"
+    "                      stop, delete, or hibernate (saved into its folder and\n"
+    "                      stopped; the next start or command restores it as it\n"
+    "                      stood; isolated disk and no network only)\n"
     "--profile creates from a YAML profile (examples/profiles/); SMOLVM_PROFILE_*\n"
     "environment variables override its fields.\n"
     "--from-snapshot makes a new VM of a snapshot (`smolvm snapshot ls`): its first\n"
-    "start loads the saved memory instead of booting.";
+    "start loads the saved memory instead of booting. Its lifetimes are those given\n"
+    "here, not the source's.";
 // clang-format on
 
 const std::map<std::string, Entry>& commands() {

@@ -974,7 +974,7 @@ int smolvm_swig_snapshot_delete(smolvm_runtime *rt, const char *snapshot) {
 /* A restore option builder. */
 typedef struct smolvm_swig_restore_opts {
   smolvm_restore_options o;
-  char *vm_id;
+  char *vm_id, *on_ttl, *on_idle;
 } smolvm_swig_restore_opts;
 
 smolvm_swig_restore_opts *smolvm_swig_restore_opts_new(void) {
@@ -993,29 +993,42 @@ smolvm_swig_restore_opts *smolvm_swig_restore_opts_new(void) {
 void smolvm_swig_restore_opts_free(smolvm_swig_restore_opts *v) {
   if (!v) return;
   free(v->vm_id);
+  free(v->on_ttl);
+  free(v->on_idle);
   free(v);
 }
 
-/* Fields: "vm_id" (NULL: generated). */
+/* Fields: "vm_id" (NULL: generated), "on_ttl", "on_idle" (NULL: the
+ * defaults). */
 int smolvm_swig_restore_opts_set_str(smolvm_swig_restore_opts *v, const char *field,
                                      const char *value) {
+  char **slot = NULL;
+  const char **target = NULL;
   char msg[256];
   int rc;
   if (!v || !field) {
     return smolvm_swig_fail(SMOLVM_EINVAL, "restore options and field must not be NULL");
   }
-  if (strcmp(field, "vm_id") != 0) {
-    snprintf(msg, sizeof msg, "restore option '%s': unknown string field (known: vm_id)", field);
+#define SMOLVM_SWIG_FIELD(name) \
+  if (strcmp(field, #name) == 0) { slot = &v->name; target = &v->o.name; }
+  SMOLVM_SWIG_FIELD(vm_id)
+  SMOLVM_SWIG_FIELD(on_ttl)
+  SMOLVM_SWIG_FIELD(on_idle)
+#undef SMOLVM_SWIG_FIELD
+  if (!slot) {
+    snprintf(msg, sizeof msg,
+             "restore option '%s': unknown string field (known: vm_id, on_ttl, on_idle)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
-  rc = smolvm_swig_set_copy(&v->vm_id, value);
+  rc = smolvm_swig_set_copy(slot, value);
   if (rc < 0) return rc;
-  v->o.vm_id = v->vm_id;
+  *target = *slot;
   return 0;
 }
 
 /* Fields: "vcpu_count", "mem_size_mib" (0: the snapshot's; anything else
- * must equal it), "delete_with_owner". */
+ * must equal it), "delete_with_owner", "ttl_s", "idle_timeout_s" (0: none;
+ * checked by smolvm_vm_create_from_snapshot). */
 int smolvm_swig_restore_opts_set_u32(smolvm_swig_restore_opts *v, const char *field,
                                      uint32_t value) {
   char msg[256];
@@ -1028,10 +1041,14 @@ int smolvm_swig_restore_opts_set_u32(smolvm_swig_restore_opts *v, const char *fi
     v->o.mem_size_mib = value;
   } else if (strcmp(field, "delete_with_owner") == 0) {
     v->o.delete_with_owner = value;
+  } else if (strcmp(field, "ttl_s") == 0) {
+    v->o.ttl_s = value;
+  } else if (strcmp(field, "idle_timeout_s") == 0) {
+    v->o.idle_timeout_s = value;
   } else {
     snprintf(msg, sizeof msg,
              "restore option '%s': unknown integer field (known: vcpu_count, mem_size_mib, "
-             "delete_with_owner)", field);
+             "delete_with_owner, ttl_s, idle_timeout_s)", field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }
   return 0;

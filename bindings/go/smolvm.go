@@ -63,7 +63,8 @@ type Options struct {
 	// may have, paused time not counted; then OnTTL: "delete" (default) or
 	// "stop". IdleTimeout is the time with no command or copy under way;
 	// then OnIdle: "pause" (default; the next command resumes the VM),
-	// "stop" or "delete".
+	// "stop", "delete" or "hibernate" (saved into its folder and stopped;
+	// the next Start or command restores it as it stood).
 	TTL         time.Duration
 	OnTTL       string
 	IdleTimeout time.Duration
@@ -108,15 +109,14 @@ func New(opts Options) (*VM, error) {
 			return nil, err
 		}
 	}
-	seconds := func(d time.Duration) uint32 { return uint32((d + time.Second - 1) / time.Second) } // round up
-	bootS := seconds(opts.BootTimeout)
+	bootS := wholeSeconds(opts.BootTimeout)
 	withOwner := uint32(0)
 	if opts.DeleteWithOwner {
 		withOwner = 1
 	}
 	if err := setNonZero("new", []u32Field{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB},
 		{"boot_timeout_s", bootS}, {"disk_size_mib", opts.DiskSizeMiB}, {"delete_with_owner", withOwner},
-		{"ttl_s", seconds(opts.TTL)}, {"idle_timeout_s", seconds(opts.IdleTimeout)}},
+		{"ttl_s", wholeSeconds(opts.TTL)}, {"idle_timeout_s", wholeSeconds(opts.IdleTimeout)}},
 		func(name string, v uint) int { return raw.Smolvm_swig_vm_opts_set_u32(o, name, v) }); err != nil {
 		return nil, err
 	}
@@ -129,6 +129,9 @@ func New(opts Options) (*VM, error) {
 	vm.hooks = append([]Hooks(nil), opts.Hooks...)
 	return vm, nil
 }
+
+// wholeSeconds is d in whole seconds, rounded up.
+func wholeSeconds(d time.Duration) uint32 { return uint32((d + time.Second - 1) / time.Second) }
 
 // u32Field is one integer option of a native option builder.
 type u32Field struct {

@@ -656,12 +656,22 @@ func TestSnapshotAndRestore(t *testing.T) {
 		t.Errorf("FromSnapshot of a missing snapshot: %v; want ErrNotFound", err)
 	}
 
-	vm, err := smolvm.FromSnapshot(name, smolvm.RestoreOptions{})
+	if _, err := smolvm.FromSnapshot(name, smolvm.RestoreOptions{OnIdle: "sleep"}); !errors.Is(err, smolvm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "on_idle='sleep'") {
+		t.Errorf("FromSnapshot with a bad OnIdle: %v; want ErrInvalid naming on_idle='sleep'", err)
+	}
+
+	vm, err := smolvm.FromSnapshot(name, smolvm.RestoreOptions{TTL: time.Hour, OnTTL: "stop", IdleTimeout: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer vm.Close()
 	defer vm.Delete()
+	// Its own lifetimes (the source's are not carried over).
+	if info, err := vm.Info(); err != nil || info.TTL != time.Hour || info.OnTTL != "stop" ||
+		info.IdleTimeout != 5*time.Minute || info.OnIdle != "pause" {
+		t.Errorf("restored VM's lifetimes: %+v (%v); want 1h stop, 5m pause", info, err)
+	}
 	if err := vm.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,12 @@ type RestoreOptions struct {
 	MemSizeMiB uint32
 	// As Options.DeleteWithOwner.
 	DeleteWithOwner bool
+	// The new VM's lifetimes, as Options' (the source's are not carried
+	// over: zero values give it none).
+	TTL         time.Duration
+	OnTTL       string
+	IdleTimeout time.Duration
+	OnIdle      string
 	// Hooks of the handle FromSnapshot returns.
 	Hooks []Hooks
 }
@@ -130,7 +136,8 @@ type RestoreOptions struct {
 // there is no such snapshot; a damaged one is ErrInvalid and leaves
 // nothing.
 func FromSnapshot(snapshot string, opts RestoreOptions) (*VM, error) {
-	if err := checkText("from snapshot", "snapshot", snapshot, "ID", opts.ID); err != nil {
+	if err := checkText("from snapshot", "snapshot", snapshot, "ID", opts.ID, "OnTTL", opts.OnTTL,
+		"OnIdle", opts.OnIdle); err != nil {
 		return nil, err
 	}
 	o, err := callPtr("from snapshot", raw.Smolvm_swig_restore_opts_new)
@@ -138,8 +145,13 @@ func FromSnapshot(snapshot string, opts RestoreOptions) (*VM, error) {
 		return nil, err
 	}
 	defer raw.Smolvm_swig_restore_opts_free(o)
-	if opts.ID != "" {
-		if _, err := callRC("from snapshot", func() int { return raw.Smolvm_swig_restore_opts_set_str(o, "vm_id", opts.ID) }); err != nil {
+	for _, f := range []struct{ name, value string }{
+		{"vm_id", opts.ID}, {"on_ttl", opts.OnTTL}, {"on_idle", opts.OnIdle},
+	} {
+		if f.value == "" {
+			continue // keep the library's default
+		}
+		if _, err := callRC("from snapshot", func() int { return raw.Smolvm_swig_restore_opts_set_str(o, f.name, f.value) }); err != nil {
 			return nil, err
 		}
 	}
@@ -148,7 +160,8 @@ func FromSnapshot(snapshot string, opts RestoreOptions) (*VM, error) {
 		withOwner = 1
 	}
 	if err := setNonZero("from snapshot", []u32Field{{"vcpu_count", opts.VCPUCount}, {"mem_size_mib", opts.MemSizeMiB},
-		{"delete_with_owner", withOwner}},
+		{"delete_with_owner", withOwner}, {"ttl_s", wholeSeconds(opts.TTL)},
+		{"idle_timeout_s", wholeSeconds(opts.IdleTimeout)}},
 		func(name string, v uint) int { return raw.Smolvm_swig_restore_opts_set_u32(o, name, v) }); err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ export interface CreateOptions extends RuntimeOptions {
   ttlS?: number;
   onTtl?: 'delete' | 'stop';
   idleTimeoutS?: number;
-  onIdle?: 'pause' | 'stop' | 'delete';
+  onIdle?: 'pause' | 'stop' | 'delete' | 'hibernate';
 }
 
 /** Bounds of one file transfer (since ABI 1.2); 0 or absent: the default. */
@@ -197,6 +197,11 @@ export interface RestoreOptions extends RuntimeOptions {
   memSizeMib?: number;
   /** As CreateOptions.deleteWithOwner. */
   deleteWithOwner?: boolean;
+  /** The new VM's lifetimes, as CreateOptions' (the source's are not carried over). */
+  ttlS?: number;
+  onTtl?: 'delete' | 'stop';
+  idleTimeoutS?: number;
+  onIdle?: 'pause' | 'stop' | 'delete' | 'hibernate';
 }
 
 /**

@@ -50,6 +50,10 @@ const RESTORE_FIELDS = {
   vcpuCount: ['vcpu_count', 'u32'],
   memSizeMib: ['mem_size_mib', 'u32'],
   deleteWithOwner: ['delete_with_owner', 'bool'],
+  ttlS: ['ttl_s', 'u32'],
+  onTtl: ['on_ttl', 'string'],
+  idleTimeoutS: ['idle_timeout_s', 'u32'],
+  onIdle: ['on_idle', 'string'],
 };
 const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
 
@@ -272,8 +276,9 @@ class SmolVM {
    * token, cgroup and disk, the disk a copy-on-write layer on the snapshot's. Its first start()
    * loads the snapshot instead of booting: the guest runs on from the moment it was saved, its
    * RNG reseeded and its clock set from the host's. options.vcpuCount and memSizeMib, if given,
-   * must equal the snapshot's (ConfigError naming the mismatch); deleteWithOwner and callbacks
-   * as for create(). NotFoundError if there is no such snapshot.
+   * must equal the snapshot's (ConfigError naming the mismatch); deleteWithOwner, callbacks and
+   * the lifetimes (ttlS, onTtl, idleTimeoutS, onIdle: the source's are not carried over) as for
+   * create(). NotFoundError if there is no such snapshot.
    */
   static async fromSnapshot(snapshot, options = {}) {
     checkSnapshotArg(snapshot);

@@ -50,6 +50,7 @@ std::string snapshot_dir(const std::string& state_dir, const std::string& snapsh
 }
 std::string snapshot_state_file(const std::string& dir) { return dir + "/state"; }
 std::string snapshot_disk_file(const std::string& dir) { return dir + "/disk.qcow2"; }
+std::string hibernation_dir(const std::string& vm_dir) { return vm_dir + "/hibernation"; }
 
 std::string self_dir() {
   Dl_info info{};

@@ -21,6 +21,9 @@ std::string snapshots_dir(const std::string& state_dir);  // snapshots
 std::string snapshot_dir(const std::string& state_dir, const std::string& snapshot_id);
 std::string snapshot_state_file(const std::string& dir);  // <dir>/state
 std::string snapshot_disk_file(const std::string& dir);   // <dir>/disk.qcow2
+// Where a VM that hibernates saves its state (snapshot_state_file in it);
+// its disk stays where it is.
+std::string hibernation_dir(const std::string& vm_dir);  // <vm_dir>/hibernation
 
 // The folder holding the code that called this (libsmolvm.so or the
 // supervisor executable), found with dladdr: plugins and the supervisor

@@ -123,6 +123,18 @@ void validate(const VmSpec& s) {
   check_range("idle_timeout_s", s.idle_timeout_s, 0, kLifetimeMax);
   check_one_of("on_ttl", s.on_ttl, kTtlActions);
   check_one_of("on_idle", s.on_idle, kIdleActions);
+  // Hibernation saves the VM as a snapshot does, and restores it with the
+  // disk it had and the network it had (which a restore cannot give back
+  // yet).
+  if (s.on_idle == "hibernate") {
+    const std::string unfit = s.disk_mode != "isolated" ? "disk_mode is '" + s.disk_mode + "'"
+                              : s.network != kNoNetwork ? "network is '" + s.network + "'"
+                                                        : "";
+    if (!unfit.empty()) {
+      fail(SMOLVM_EINVAL, "on_idle='hibernate': " + unfit +
+                              "; only a VM with an isolated disk and no network can hibernate");
+    }
+  }
   if (s.disk_size_mib != 0) {
     check_range("disk_size_mib", s.disk_size_mib, kDiskMinMib, kDiskMaxMib);
     if (s.disk_mode == "shared") {

@@ -62,7 +62,7 @@ struct VmSpec {
 
 // What may happen when a VM's ttl or idle timeout passes.
 inline constexpr std::string_view kTtlActions[] = {"delete", "stop"};
-inline constexpr std::string_view kIdleActions[] = {"pause", "stop", "delete"};
+inline constexpr std::string_view kIdleActions[] = {"pause", "stop", "delete", "hibernate"};
 inline constexpr uint32_t kLifetimeMax = SMOLVM_LIFETIME_S_MAX;
 
 // Throws smolvm::Error(SMOLVM_EINVAL) naming the first bad field, its value

@@ -211,8 +211,8 @@ void ExecStream::kill(int signal) {
 
 GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_id_(vm_id) {
   // An exec is an act on the VM: a dead supervisor is cleaned up first,
-  // and a snapshot being written is waited for.
-  VmRecord rec = rt.settled(vm_id);
+  // a snapshot being written is waited for, a hibernated VM woken.
+  VmRecord rec = rt.woken(vm_id);
   // Paused by its idle policy: the work wakes it (whichever executor).
   if (rec.state == "paused" && rec.runtime.paused_by == kPausedByIdle) {
     try {
@@ -229,6 +229,7 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_
     fail(SMOLVM_ESTATE,
          "vm '" + vm_id + "' is " + rec.state + ": start it before running commands");
   }
+  supervisor_pid_ = rec.runtime.supervisor_pid;
   const auto& plugin = rt.plugins().get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
   vt_ = &plugin.vtable<smolvm_executor_vtable>();
   default_env_ = rec.spec.env;
@@ -259,6 +260,13 @@ GuestSession::GuestSession(Runtime& rt, const std::string& vm_id) : rt_(rt), vm_
     }
   }
   check(rc, err);
+}
+
+bool GuestSession::current() const {
+  const auto rec = rt_.store().find(vm_id_);
+  return rec && rec->runtime.supervisor_pid == supervisor_pid_ &&
+         (rec->state == state_name(VmState::kRunning) ||
+          rec->state == state_name(VmState::kPaused));
 }
 
 GuestSession::~GuestSession() {

@@ -78,6 +78,11 @@ class GuestSession {
   GuestSession(const GuestSession&) = delete;
   GuestSession& operator=(const GuestSession&) = delete;
 
+  // Whether the VM still runs under the supervisor this session reached
+  // (running or paused): a VM that hibernated, or stopped and started
+  // again, needs a new session (which wakes a hibernated one).
+  bool current() const;
+
   std::unique_ptr<ExecStream> start(const ExecRequest& req);
   ExecResult run(const ExecRequest& req, const std::string& stdin_data);
   void write_file(const std::string& guest_path, const std::string& data, uint32_t mode);
@@ -96,6 +101,7 @@ class GuestSession {
   const smolvm_executor_vtable* vt_ = nullptr;
   void* conn_ = nullptr;
   std::string vm_id_;
+  int64_t supervisor_pid_ = 0;  // of the VM when connected
   // Streams a guest file into sink, stopping at the budget's bounds.
   void read_bounded(const std::string& guest_path, transfer::Budget& budget,
                     const std::function<void(const uint8_t*, size_t)>& sink);

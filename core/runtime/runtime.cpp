@@ -305,6 +305,9 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
       !why.empty()) {
     fail(SMOLVM_EUNSUPPORTED, "the VMM plugin " + vmm.name() + " " + why);
   }
+  // Its idle policy hibernated it: it wakes from its own folder.
+  const std::string hibernation = hibernation_dir(rec.runtime.vm_dir);
+  const bool waking = rec.runtime.restore_state == snapshot_state_file(hibernation);
   // Before the transition: a failing hook leaves the VM as it was.
   const ExecutorHookResult booting = executor_vm_booting(executor, rec);
   rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
@@ -343,6 +346,7 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
     link.keep = true;  // the supervisor holds the other end now
     try {
       if (restoring) refresh_restored_guest(id);  // before anyone else uses it
+      if (waking) remove_tree(hibernation);       // loaded: the VM runs on from it
       executor_ready(executor, id);               // before setup, which runs through the executor
       run_setup(id);
     } catch (const Error& e) {
@@ -391,6 +395,15 @@ void Runtime::stop(const std::string& id, uint32_t timeout_ms, bool force) {
   std::string error;
   const bool asked =
       request_stop(rec.runtime.supervisor_socket, rec.runtime.token, timeout_ms, force, error);
+  // A snapshot that began after the look above is written first (the
+  // supervisor stops the VM after it): its time is not the guest's. One
+  // that takes too long is ended below with the rest.
+  if (asked) {
+    try {
+      settled(id);
+    } catch (const Error&) {
+    }
+  }
   if (asked && wait_supervisor_exit(rec, static_cast<int>(timeout_ms) + kStopGraceMs)) {
     return;  // the supervisor recorded the stop itself
   }
@@ -418,17 +431,22 @@ void Runtime::resume(const std::string& id) {
 }
 
 void Runtime::change_pause(const std::string& id, VmState from, VmState to) {
-  const VmRecord rec = settled(id);
-  // Checked here for the message; the supervisor checks again against its
-  // own state and writes the change.
-  if (rec.state != state_name(from)) {
-    fail(SMOLVM_ESTATE, "vm '" + id + "' is " + rec.state + ": only a " + state_name(from) +
-                            " VM can be " + (to == VmState::kPaused ? "paused" : "resumed"));
+  // A snapshot that began after the look below makes the supervisor answer
+  // EBUSY: the change is asked again once the snapshot is written.
+  for (bool again = false;; again = true) {
+    const VmRecord rec = settled(id);
+    // Checked here for the message; the supervisor checks again against
+    // its own state and writes the change.
+    if (rec.state != state_name(from)) {
+      fail(SMOLVM_ESTATE, "vm '" + id + "' is " + rec.state + ": only a " + state_name(from) +
+                              " VM can be " + (to == VmState::kPaused ? "paused" : "resumed"));
+    }
+    std::string error;
+    const int rc = request_pause(rec.runtime.supervisor_socket, rec.runtime.token,
+                                 to == VmState::kPaused, error);
+    if (rc == 0) return;
+    if (rc != SMOLVM_EBUSY || again) fail(rc, error);
   }
-  std::string error;
-  const int rc = request_pause(rec.runtime.supervisor_socket, rec.runtime.token,
-                               to == VmState::kPaused, error);
-  if (rc != 0) fail(rc, error);
 }
 
 void Runtime::stop_starting(VmRecord rec) {
@@ -538,6 +556,30 @@ VmRecord Runtime::settled(const std::string& id) {
     }
     ::usleep(kSnapshotPollMs * 1000);
   }
+}
+
+VmRecord Runtime::woken(const std::string& id) {
+  VmRecord rec = settled(id);
+  if (rec.runtime.paused_by != kHibernated) return rec;
+  // While stopping (its state just written) or starting (another command
+  // wakes it), it is about to be stopped or running.
+  const auto wait_while = [&](const char* state, int64_t ms) {
+    for (const int64_t until = monotonic_ms() + ms; rec.state == state && monotonic_ms() < until;) {
+      ::usleep(kSnapshotPollMs * 1000);
+      rec = reconciled(id);
+    }
+  };
+  wait_while("stopping", kStopGraceMs);
+  if (rec.state == state_name(VmState::kStopped) && rec.runtime.paused_by == kHibernated) {
+    try {
+      start(id, 0);
+    } catch (const Error& e) {
+      if (e.status() != SMOLVM_ESTATE) throw;  // another command woke it first
+    }
+    rec = reconciled(id);
+  }
+  wait_while("starting", boot_timeout_ms(rec) + kStopGraceMs);
+  return rec;
 }
 
 void Runtime::cleanup_processes(const VmRecord& rec, const VmEnd& end) {

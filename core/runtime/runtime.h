@@ -26,6 +26,10 @@ struct RestoreOptions {
   uint32_t vcpu_count = 0, mem_size_mib = 0;
   std::string kernel_path, rootfs_path;
   bool delete_with_owner = false;
+  // The restored VM's own lifetimes (VmSpec's; checked there): the
+  // source's are not carried over. 0: none; "": VmSpec's default action.
+  uint32_t ttl_s = 0, idle_timeout_s = 0;
+  std::string on_ttl, on_idle;
 };
 
 struct RuntimeOptions {
@@ -98,6 +102,10 @@ class Runtime {
   // that needs it waits here, up to the time a snapshot may take
   // (kSnapshotAnswerMs), then fails with ESTATE saying so.
   VmRecord settled(const std::string& id);
+  // settled(), and a VM its idle policy hibernated started again (its
+  // state restored), for a command: one on its way into hibernation is
+  // waited for first, one another command is waking is waited for.
+  VmRecord woken(const std::string& id);
   // Reconciles every VM with reality and deletes orphan folders; returns
   // how many things it repaired.
   uint32_t gc();

@@ -222,13 +222,13 @@ VmRecord Runtime::create_from_snapshot(const std::string& id_or_name, const Rest
   spec.network = kNoNetwork;
   spec.disk_mode = "isolated";
   spec.setup.clear();  // ran in the source already
-  // The source's time limits are not carried over: a restored VM has none
-  // (README "Snapshots and restore").
+  // The source's time limits are not carried over: a restored VM has those
+  // it is given (README "Snapshots and restore"); create() checks them.
   const VmSpec plain;
-  spec.ttl_s = plain.ttl_s;
-  spec.on_ttl = plain.on_ttl;
-  spec.idle_timeout_s = plain.idle_timeout_s;
-  spec.on_idle = plain.on_idle;
+  spec.ttl_s = opts.ttl_s;
+  spec.on_ttl = opts.on_ttl.empty() ? plain.on_ttl : opts.on_ttl;
+  spec.idle_timeout_s = opts.idle_timeout_s;
+  spec.on_idle = opts.on_idle.empty() ? plain.on_idle : opts.on_idle;
   spec.delete_with_owner = opts.delete_with_owner;
   return create(spec, &s);
 }

@@ -21,6 +21,10 @@ inline constexpr const char* kPausedByIdle = "idle";
 // VmRuntime::paused_by of a VM its supervisor holds still while it saves it
 // (a snapshot); it runs again by itself once the snapshot is written.
 inline constexpr const char* kPausedBySnapshot = "snapshot";
+// VmRuntime::paused_by of a stopped VM its idle policy hibernated: its
+// memory and devices are saved in its hibernation folder (restore_state
+// names that file), and its next start restores them.
+inline constexpr const char* kHibernated = "hibernated";
 
 struct VmRuntime {
   // Files of the VM, fixed at create.

@@ -45,7 +45,7 @@ void ClientHub::add_pollfds(std::vector<pollfd>& fds, std::vector<uint64_t>& ids
                             bool agent_backlogged) const {
   for (const auto& [id, c] : clients_) {
     short ev = c.out.pending() > 0 ? POLLOUT : 0;
-    if (!agent_backlogged && !c.closing) ev |= POLLIN;
+    if (!agent_backlogged && !c.closing && !c.held) ev |= POLLIN;
     fds.push_back({c.fd, ev, 0});
     ids.push_back(id);
   }
@@ -65,8 +65,12 @@ void ClientHub::on_client_event(uint64_t id, short revents) {
     return;
   }
   c.decoder.feed(buf, static_cast<size_t>(n));
+  drain(id, c);
+}
+
+void ClientHub::drain(uint64_t id, Client& c) {
   Frame f;
-  for (;;) {
+  while (!c.held && !c.closing && !vm_.ended()) {
     const auto res = c.decoder.next(f);
     if (res == proto::Decoder::Result::kNeedMore) break;
     if (res == proto::Decoder::Result::kError) {
@@ -74,7 +78,16 @@ void ClientHub::on_client_event(uint64_t id, short revents) {
       break;
     }
     on_client_frame(id, c, f);
-    if (c.closing || vm_.ended()) break;
+  }
+}
+
+void ClientHub::release_held() {
+  for (auto& [id, c] : clients_) {
+    if (!c.held || vm_.streams_wait()) continue;
+    Frame f = std::move(*c.held);
+    c.held.reset();
+    on_client_frame(id, c, f);
+    drain(id, c);
   }
 }
 
@@ -144,24 +157,23 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
     }
     case Type::kVmSnapshot: {
       proto::VmSnapshot request;
-      proto::VmSnapshotted done;
       std::string message;
       if (!proto::parse(f.payload, request, message)) {
         send_error(c, 0, "EINVAL", "VM_SNAPSHOT: " + message);
         return;
       }
-      const int rc = vm_.snapshot_requested(request, done, message);
-      if (rc != 0) {
-        send_error(c, 0, status_name(rc), message);
-        return;
-      }
-      c.out.send(Type::kVmSnapshotted, 0, proto::to_json(done));
-      flush_client(c);
+      // Answered now only when refused; else once written.
+      const int rc = vm_.snapshot_requested(id, request, message);
+      if (rc != 0) send_error(c, 0, status_name(rc), message);
       return;
     }
     case Type::kExec:
     case Type::kFileWrite:
     case Type::kFileRead: {
+      if (vm_.streams_wait()) {
+        c.held = std::move(f);
+        return;
+      }
       if (std::string message; const int rc = vm_.wake_for_stream(message)) {
         send_error(c, f.stream, status_name(rc), message);
         return;
@@ -216,6 +228,18 @@ void ClientHub::from_agent(const Frame& f) {
     }
   }
   if (ends) router_.close(f.stream);
+}
+
+void ClientHub::snapshot_answered(uint64_t client, int rc, const proto::VmSnapshotted& done,
+                                  const std::string& message) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return;  // it went away (gc removes its staging folder)
+  if (rc != 0) {
+    send_error(it->second, 0, status_name(rc), message);
+    return;
+  }
+  it->second.out.send(Type::kVmSnapshotted, 0, proto::to_json(done));
+  flush_client(it->second);
 }
 
 void ClientHub::fail_all_streams(const std::string& code, const std::string& message) {

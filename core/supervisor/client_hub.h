@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,10 +38,14 @@ class ClientHub {
     // VM is not paused, or its idle policy paused it and it runs again now;
     // a smolvm_status and why otherwise (a client paused it).
     virtual int wake_for_stream(std::string& message) = 0;
-    // Saves the VM into an empty folder (proto::VmSnapshot): 0 and what was
-    // written, or a smolvm_status and why.
-    virtual int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done,
+    // Begins saving the VM into an empty folder (proto::VmSnapshot) for a
+    // client: 0 when begun (the answer goes to the client later, through
+    // snapshot_answered), or a smolvm_status and why.
+    virtual int snapshot_requested(uint64_t client, const proto::VmSnapshot& request,
                                    std::string& message) = 0;
+    // Whether a new stream must wait (a snapshot is being written): the
+    // client that asks for one is not read until release_held().
+    virtual bool streams_wait() const = 0;
     // The VM has ended: stop handling a client's frames.
     virtual bool ended() const = 0;
   };
@@ -73,6 +78,14 @@ class ClientHub {
   // Ends every live stream with an ERROR frame (the agent channel is gone).
   void fail_all_streams(const std::string& code, const std::string& message);
 
+  // The end of a snapshot_requested: VM_SNAPSHOTTED, or the ERROR with
+  // status rc, to the client that asked (if it is still there).
+  void snapshot_answered(uint64_t client, int rc, const proto::VmSnapshotted& done,
+                         const std::string& message);
+  // Handles the frames held while streams waited (Vm::streams_wait), then
+  // what those clients sent after them.
+  void release_held();
+
   // Writes what each client can take now and closes every connection.
   void close_all();
   size_t client_count() const { return clients_.size(); }
@@ -85,8 +98,13 @@ class ClientHub {
     proto::Outbox out;
     bool hello = false;
     bool closing = false;  // close once `out` is flushed
+    // A stream request that waits (Vm::streams_wait): this client is not
+    // read again until it is handled.
+    std::optional<proto::Frame> held;
   };
 
+  // Handles the frames decoded so far, up to a held one.
+  void drain(uint64_t id, Client& c);
   void on_client_frame(uint64_t id, Client& c, proto::Frame& f);
   void refuse_client(Client& c, const std::string& code, const std::string& message);
   void send_error(Client& c, uint32_t stream, const std::string& code, const std::string& message);

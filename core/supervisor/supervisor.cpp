@@ -8,9 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
@@ -26,6 +29,7 @@
 #include "core/state/vm_writer.h"
 #include "core/store/store.h"
 #include "core/supervisor/agent_channel.h"
+#include "core/supervisor/background_job.h"
 #include "core/supervisor/client_hub.h"
 #include "core/supervisor/lifetime.h"
 #include "core/supervisor/log.h"
@@ -92,6 +96,7 @@ class Supervisor final : public ClientHub::Vm {
   }
   void stop_requested(uint32_t timeout_ms, bool force) override { begin_stop(timeout_ms, force); }
   int pause_requested(bool pause, std::string& message) override {
+    if (saving_) return busy_saving(message);
     return set_paused(pause, message, "");
   }
   int wake_for_stream(std::string& message) override {
@@ -101,10 +106,11 @@ class Supervisor final : public ClientHub::Vm {
     return SMOLVM_ESTATE;
   }
   bool ended() const override { return phase_ == Phase::kDone; }
-  int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done,
+  int snapshot_requested(uint64_t client, const proto::VmSnapshot& request,
                          std::string& message) override {
-    return snapshot(request, done, message);
+    return begin_snapshot(client, request, message);
   }
+  bool streams_wait() const override { return saving_.has_value(); }
 
  private:
   // ---- boot ---------------------------------------------------------------
@@ -221,6 +227,10 @@ class Supervisor final : public ClientHub::Vm {
         fds.push_back({args_.owner_fd, POLLIN, 0});
         ids.push_back(0);
       }
+      if (saving_) {
+        fds.push_back({saver_.done_fd(), POLLIN, 0});
+        ids.push_back(0);
+      }
       hub_->add_pollfds(fds, ids, agent_.backlog() > kMaxAgentBacklog);
       lifetime_.set_busy(hub_->stream_count() > 0, monotonic_ms());
       deadlines_.lifetime = phase_ == Phase::kRunning ? lifetime_.next_deadline() : 0;
@@ -240,6 +250,8 @@ class Supervisor final : public ClientHub::Vm {
           hub_->on_accept();
         } else if (fds[i].fd == args_.owner_fd && ids[i] == 0) {
           on_owner_readable();
+        } else if (saving_ && fds[i].fd == saver_.done_fd() && ids[i] == 0) {
+          end_snapshot();
         } else if (ids[i] != 0) {
           hub_->on_client_event(ids[i], fds[i].revents);
         }
@@ -458,8 +470,9 @@ class Supervisor final : public ClientHub::Vm {
       r.runtime.limits.vmm_user = vmm_user;
       r.runtime.last_error = "";
       // A restored VM loaded its snapshot's state once; its later starts
-      // boot its disk.
+      // boot its disk. A hibernated one is awake.
       r.runtime.restore_state = "";
+      r.runtime.paused_by = "";
     });
     phase_ = Phase::kRunning;
     supervisor_log("vm %s: running (agent %s)", rec_.id.c_str(), agent_version_.c_str());
@@ -551,6 +564,16 @@ class Supervisor final : public ClientHub::Vm {
       lifetime_exit_.clear();
       return;
     }
+    if (action == "hibernate") {
+      std::string why;
+      if (begin_hibernation(why) != 0) {
+        supervisor_log("cannot hibernate on idle (%s); the idle timeout is off for this boot",
+                       why.c_str());
+        lifetime_.stop_idle();
+      }
+      lifetime_exit_.clear();  // said once hibernated (end_snapshot)
+      return;
+    }
     if (action == "delete") {
       delete_at_end_ = true;
       begin_stop(0, /*force=*/true);
@@ -564,8 +587,31 @@ class Supervisor final : public ClientHub::Vm {
   // and the VMM, having flushed and released the disk, leaves it as the
   // guest last wrote it for the copy. The client synced the guest's file
   // systems first and owns the folder (it removes it if this fails).
+  //
+  // The state is written on a thread of its own (saver_), so this loop
+  // answers meanwhile: a stop is taken at once and carried out once the
+  // state is written; a pause, resume or second snapshot is refused with
+  // EBUSY naming the snapshot (the client library waits for it and tries
+  // again); a new command or file transfer waits, unanswered, until the
+  // VM runs again. Nothing else calls the VMM while the thread does.
 
-  int snapshot(const proto::VmSnapshot& request, proto::VmSnapshotted& done, std::string& message) {
+  struct Saving {
+    uint64_t client = 0;  // who asked (ClientHub::snapshot_answered); 0: the VM's policy
+    proto::VmSnapshot request;
+    // The VM hibernates: its state goes into its own folder, its disk
+    // stays, and it stops.
+    bool hibernate = false;
+    bool was_paused = false;
+    int64_t began = 0;
+    // Written by the thread, read after it ended.
+    int rc = 0;
+    proto::VmSnapshotted done;
+    std::string message;
+  };
+
+  int begin_snapshot(uint64_t client, const proto::VmSnapshot& request, std::string& message,
+                     bool hibernate = false) {
+    if (saving_) return busy_saving(message);
     if (phase_ != Phase::kRunning) {
       message = "vm '" + rec_.id + "' is " + phase_name() +
                 ": only a running or paused VM can be snapshotted";
@@ -576,20 +622,70 @@ class Supervisor final : public ClientHub::Vm {
                 " cannot save a VM's state (it lacks save_state, plugin ABI 1.5)";
       return SMOLVM_EUNSUPPORTED;
     }
-    const int64_t began = monotonic_ms();
     const bool was_paused = paused_;
     // Paused in the store too, by "snapshot": `ls` and `inspect` say so,
-    // and a client that reads it waits for the snapshot (Runtime::settled)
-    // instead of knocking at this loop while it cannot answer.
+    // and a client that reads it waits for the snapshot (Runtime::settled).
     if (!was_paused) {
       if (const int rc = set_paused(true, message, kPausedBySnapshot); rc != 0) return rc;
     }
-    int rc = save_into(request.dir, done, message);
-    if (rc == 0 && request.stop) {
+    saving_.emplace();
+    saving_->client = client;
+    saving_->request = request;
+    saving_->began = monotonic_ms();
+    saving_->hibernate = hibernate;
+    saving_->was_paused = was_paused;
+    try {
+      saver_.start([this] {
+        Saving& w = *saving_;
+        try {
+          w.rc = save_into(w.request.dir, w.done, w.message, /*with_disk=*/!w.hibernate);
+        } catch (const std::exception& e) {
+          w.rc = SMOLVM_ERROR;
+          w.message = e.what();
+        }
+      });
+    } catch (const Error& e) {
+      saving_.reset();
+      message = e.what();
+      std::string why;
+      if (!was_paused) set_paused(false, why, "");
+      return e.status();
+    }
+    return 0;
+  }
+
+  int busy_saving(std::string& message) const {
+    message = "vm '" + rec_.id + "' is being snapshotted (into " + saving_->request.dir + ", " +
+              std::to_string(monotonic_ms() - saving_->began) +
+              " ms so far); try again once it is written";
+    return SMOLVM_EBUSY;
+  }
+
+  // The thread has ended (or the VM did, and it is waited for): the VM
+  // runs again or stops as asked, the client gets its answer, and what
+  // waited goes on.
+  void end_snapshot() {
+    saver_.join();
+    Saving job = std::move(*saving_);
+    saving_.reset();
+    int rc = job.rc;
+    std::string& message = job.message;
+    if (phase_ != Phase::kRunning) {
+      // The VMM died meanwhile (on_vmm_exit recorded why).
+      if (rc == 0) {
+        rc = SMOLVM_EIO;
+        message = "vm '" + rec_.id + "' ended while its snapshot was written";
+      }
+    } else if (rc == 0 && job.request.stop) {
+      if (job.hibernate) {
+        // Recorded with the stop (begin_stop): its next start restores it.
+        hibernated_state_ = snapshot_state_file(job.request.dir);
+        lifetime_exit_ = "idle for " + std::to_string(rec_.spec.idle_timeout_s) + " s: hibernated";
+      }
       // Nothing the guest would write on its way down belongs in the
       // snapshot, and its disk is already flushed: off at once.
       begin_stop(0, /*force=*/true);
-    } else if (!was_paused) {
+    } else if (!job.was_paused) {
       std::string why;
       if (set_paused(false, why, "") != 0 && !vmm_exits_within(kVmmExitGraceMs)) {
         // The VM cannot run again: better stopped than stuck. (A VMM that
@@ -605,13 +701,45 @@ class Supervisor final : public ClientHub::Vm {
         begin_stop(0, /*force=*/true);
       }
     }
-    done.duration_ms = static_cast<uint32_t>(monotonic_ms() - began);
-    supervisor_log("vm %s: snapshot into %s %s (%u ms)", rec_.id.c_str(), request.dir.c_str(),
-                   rc == 0 ? "written" : ("failed: " + message).c_str(), done.duration_ms);
+    if (job.hibernate && rc != 0) {
+      // It runs on (or has ended); not again at every idle period.
+      remove_tree(job.request.dir);
+      lifetime_.stop_idle();
+    }
+    job.done.duration_ms = static_cast<uint32_t>(monotonic_ms() - job.began);
+    supervisor_log("vm %s: %s into %s %s (%u ms)", rec_.id.c_str(),
+                   job.hibernate ? "hibernation" : "snapshot", job.request.dir.c_str(),
+                   rc == 0 ? "written" : ("failed: " + message).c_str(), job.done.duration_ms);
+    if (job.client != 0) hub_->snapshot_answered(job.client, rc, job.done, message);
+    if (deferred_stop_) {
+      const auto [timeout_ms, force] = *deferred_stop_;
+      deferred_stop_.reset();
+      begin_stop(timeout_ms, force);
+    }
+    hub_->release_held();
+  }
+
+  // A VM's idle policy hibernates it: saved into its own folder as a
+  // snapshot is (its disk stays in place), then stopped.
+  int begin_hibernation(std::string& message) {
+    const std::string dir = hibernation_dir(rec_.runtime.vm_dir);
+    remove_tree(dir);  // what a hibernation killed half-way left
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+      message = "cannot create " + dir + ": " + std::strerror(errno);
+      return SMOLVM_EIO;
+    }
+    proto::VmSnapshot request;
+    request.dir = dir;
+    request.stop = true;
+    const int rc = begin_snapshot(0, request, message, /*hibernate=*/true);
+    if (rc != 0) remove_tree(dir);
     return rc;
   }
 
-  int save_into(const std::string& dir, proto::VmSnapshotted& done, std::string& message) {
+  // with_disk: a copy of the disk beside the state (a snapshot); without,
+  // the disk stays as the VMM left it (a hibernation).
+  int save_into(const std::string& dir, proto::VmSnapshotted& done, std::string& message,
+                bool with_disk) {
     const std::string state = snapshot_state_file(dir);
     const int fd = ::open(state.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -634,6 +762,7 @@ class Supervisor final : public ClientHub::Vm {
       return rc;
     }
     done.state_bytes = static_cast<uint64_t>(st.st_size);
+    if (!with_disk) return 0;
     try {
       done.disk_bytes = copy_file_synced(rec_.runtime.disk_path, snapshot_disk_file(dir));
     } catch (const Error& e) {
@@ -697,6 +826,17 @@ class Supervisor final : public ClientHub::Vm {
 
   void begin_stop(uint32_t timeout_ms, bool force) {
     if (phase_ == Phase::kStopping || phase_ == Phase::kDone) return;
+    if (saving_) {
+      // After the snapshot (end_snapshot): the VMM is busy writing it.
+      // The most urgent of the stops asked meanwhile wins.
+      if (deferred_stop_) {
+        timeout_ms = std::min(timeout_ms, deferred_stop_->first);
+        force = force || deferred_stop_->second;
+      }
+      deferred_stop_ = {timeout_ms, force};
+      supervisor_log("stop asked while a snapshot is written: once it is written");
+      return;
+    }
     if (phase_ == Phase::kBooting) {
       // A stop that arrives while the VM boots ends the boot: the VM is
       // "stopped" (not "failed") and the waiting start says why.
@@ -707,7 +847,11 @@ class Supervisor final : public ClientHub::Vm {
     }
     try {
       transition(*store_, rec_.id, paused_ ? VmState::kPaused : VmState::kRunning,
-                 VmState::kStopping);
+                 VmState::kStopping, [&](VmRecord& r) {
+                   if (hibernated_state_.empty()) return;
+                   r.runtime.restore_state = hibernated_state_;
+                   r.runtime.paused_by = kHibernated;
+                 });
     } catch (const std::exception& e) {
       supervisor_log("cannot record stopping: %s", e.what());
     }
@@ -748,6 +892,9 @@ class Supervisor final : public ClientHub::Vm {
   // shared with `smolvm-supervisor --cleanup` for a supervisor that died.
 
   int finish() {
+    // A VM that ended while its state was written: the thread ends with
+    // its VMM, and the snapshot's client hears why.
+    if (saving_) end_snapshot();
     const bool failed = !failure_.empty();
     report(failed ? error_report(failure_status_, failure_)
            : stopped_while_booting_
@@ -811,6 +958,13 @@ class Supervisor final : public ClientHub::Vm {
   // Delete the VM once it has stopped: its owner went away, or its
   // lifetime policy says so.
   bool delete_at_end_ = false;
+  // A snapshot being written (its state on saver_'s thread), and a stop
+  // asked meanwhile ({timeout_ms, force}), carried out once it is written.
+  std::optional<Saving> saving_;
+  BackgroundJob saver_;
+  std::optional<std::pair<uint32_t, bool>> deferred_stop_;
+  // The state file of a hibernation, recorded with the stop.
+  std::string hibernated_state_;
   LifetimeClock lifetime_;
   std::string paused_by_;      // while paused: kPausedByIdle or "" (a client)
   std::string lifetime_exit_;  // why the lifetime policy ended the VM

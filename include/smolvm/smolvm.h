@@ -46,7 +46,7 @@ extern "C" {
 /* The ABI version. The major changes only when an existing declaration
  * changes incompatibly; it is part of the library's SONAME. */
 #define SMOLVM_ABI_MAJOR 1
-#define SMOLVM_ABI_MINOR 5
+#define SMOLVM_ABI_MINOR 6
 
 /* ---- status codes --------------------------------------------------- */
 
@@ -230,7 +230,10 @@ typedef struct smolvm_vm_options {
    * counted; then on_ttl: "delete" (default) or "stop". idle_timeout_s: how
    * long the VM may go without a command or file transfer under way; then
    * on_idle: "pause" (default; the next command or transfer resumes it),
-   * "stop" or "delete". 0: no limit (default); at most
+   * "stop", "delete" or, since 1.6, "hibernate" (its memory and devices
+   * are saved into its folder and it stops, freeing the VMM's memory; the
+   * next start or command restores it as it stood; an isolated disk and no
+   * network only). 0: no limit (default); at most
    * SMOLVM_LIFETIME_S_MAX. NULL actions take the defaults. (The strings
    * come first so that no field of 1.5 lies in the padding a 1.2 caller's
    * struct ends with.) */
@@ -415,7 +418,9 @@ typedef struct smolvm_vm_info {
    * this boot (frozen while paused; the whole ttl while not running), -1
    * without a ttl. paused_by: "idle" when its idle policy paused it (the
    * next command resumes it), "snapshot" while a snapshot of it is written
-   * (calls on it wait for that), "" otherwise. */
+   * (calls on it wait for that), since 1.6 "hibernated" for a stopped VM
+   * its idle policy hibernated (the next start or command restores it),
+   * "" otherwise. */
   const char* on_ttl;
   const char* on_idle;
   const char* paused_by;
@@ -691,10 +696,18 @@ typedef struct smolvm_restore_options {
   uint32_t mem_size_mib;
   /* As smolvm_vm_options.delete_with_owner. */
   uint32_t delete_with_owner;
+  /* Since 1.6: the restored VM's lifetimes, as smolvm_vm_options' (the
+   * source's are not carried over: 0 and NULL give it none). Strings
+   * first, so no field lies in the padding a 1.5 caller's struct ends
+   * with. */
+  const char* on_ttl;
+  const char* on_idle;
+  uint32_t ttl_s;
+  uint32_t idle_timeout_s;
 } smolvm_restore_options;
 
-/* Versions: 1 (1.5). */
-#define SMOLVM_RESTORE_OPTIONS_VERSION 1
+/* Versions: 1 (1.5), 2 (1.6: ttl_s, idle_timeout_s, on_ttl, on_idle). */
+#define SMOLVM_RESTORE_OPTIONS_VERSION 2
 SMOLVM_API int smolvm_restore_options_init_version(smolvm_restore_options* opts,
                                                    unsigned int version);
 #define smolvm_restore_options_init(opts) \

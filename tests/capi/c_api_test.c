@@ -198,6 +198,9 @@ int main(void) {
     CHECK(smolvm_restore_options_init(&restore) == 0);
     CHECK(restore.struct_size == sizeof restore && restore.vcpu_count == 0 &&
           restore.mem_size_mib == 0);
+    /* Since 1.6: no lifetimes unless given. */
+    CHECK(restore.ttl_s == 0 && restore.idle_timeout_s == 0 && restore.on_ttl == NULL &&
+          restore.on_idle == NULL);
     CHECK(smolvm_vm_create_from_snapshot(&restored, rt, "nope", &restore) == SMOLVM_ENOTFOUND);
     CHECK(restored == NULL);
     CHECK(smolvm_vm_create_from_snapshot(&restored, rt, NULL, NULL) == SMOLVM_EINVAL);

@@ -77,6 +77,20 @@ int main(void) {
   CHECK(guard_intact(eo.guard));
   CHECK(eo.value.struct_size <= sizeof eo.value && eo.value.command == NULL);
 
+#if SMOLVM_ABI_MINOR >= 5
+  {
+    /* 1.5's restore options end before the lifetimes (1.6). */
+    GUARDED(smolvm_restore_options) rs;
+    smolvm_vm* restored = NULL;
+    memset(&rs, GUARD, sizeof rs);
+    CHECK(smolvm_restore_options_init(&rs.value) == 0);
+    CHECK(guard_intact(rs.guard));
+    CHECK(rs.value.struct_size == sizeof rs.value && rs.value.vcpu_count == 0);
+    CHECK(smolvm_vm_create_from_snapshot(&restored, rt, "nope", &rs.value) == SMOLVM_ENOTFOUND);
+    CHECK(restored == NULL && guard_intact(rs.guard));
+  }
+#endif
+
   CHECK(smolvm_vm_delete(vm) == 0);
   smolvm_vm_free(vm);
   smolvm_runtime_close(rt);

@@ -69,7 +69,7 @@ TEST_F(CliHelp, EachCommandsHelpNamesEveryOptionItTakes) {
                   "--network", "--accel",  "--boot-timeout", "--start",     "--profile",
                   "--ttl",     "--on-ttl", "--idle-timeout", "--on-idle",   "--from-snapshot"}},
       {"snapshot", {"create", "ls", "inspect", "rm", "--name", "--stop", "--json"}},
-      {"fork", {"-n"}},
+      {"fork", {"-n", "--ttl", "--on-ttl", "--idle-timeout", "--on-idle"}},
       {"run", {"--rm", "-e", "-w", "-t", "-i", "--shell", "[create options]"}},
       {"exec", {"-e", "-w", "-t", "-i", "--shell"}},
       {"cp", {"--max-bytes", "--timeout"}},

@@ -13,12 +13,15 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "protocol/client.h"
+#include "protocol/messages.h"
 #include "tests/hardening/hardening.h"
 
 namespace hardening {
 namespace {
 
 namespace fs = std::filesystem;
+namespace proto = smolvm::proto;
 using vmtest::files_in;
 using vmtest::state_dir;
 
@@ -224,6 +227,102 @@ TEST(SnapshotFault, AVmBeingSnapshottedShowsItAndCommandsWaitForIt) {
   EXPECT_STREQ(info(vm).state_name, "running");
   EXPECT_STREQ(info(vm).paused_by, "");
   EXPECT_TRUE(answers(vm));
+  EXPECT_EQ(smolvm_snapshot_delete(vmtest::runtime(), r.id.c_str()), 0) << smolvm_last_error();
+}
+
+// The VM's supervisor token, from the store (the test plays a client that
+// speaks to the supervisor itself, as an executor plugin does).
+std::string token_of(const std::string& id) {
+  std::string out;
+  sh("sqlite3 -readonly " + state_dir() + "/smolvm.db \"select json_extract(runtime_json, " +
+         "'$.token') from vms where id = '" + id + "'\"",
+     &out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+bool is_stopped(smolvm_vm* vm) { return std::string(info(vm).state_name) == "stopped"; }
+
+struct Answer {
+  proto::Type type = proto::Type::kError;
+  std::string code, message;  // of an ERROR
+  int64_t ms = 0;             // from the request to the answer
+};
+
+// Sends one control frame straight to the VM's supervisor (not through the
+// library, which waits on the store first) and takes its answer.
+Answer ask_supervisor(smolvm_vm* vm, const std::string& id, proto::Type request,
+                      const std::string& payload) {
+  Answer a;
+  proto::Client client;
+  std::string error;
+  const std::string sock = std::string(info(vm).state_dir) + "/supervisor.sock";
+  if (client.open(sock, token_of(id), "hardening-test", 5000, error) != 0) {
+    a.message = "HELLO: " + error;
+    return a;
+  }
+  const int64_t t0 = now_ms();
+  proto::Frame f;
+  if (!client.send(request, 0, 0, payload) || client.next_frame(0, f, 30000, error) != 0) {
+    a.message = error;
+    return a;
+  }
+  a.ms = now_ms() - t0;
+  a.type = f.type;
+  proto::ErrorMsg e;
+  if (f.type == proto::Type::kError && proto::parse(f.payload, e, error)) {
+    a.code = e.code;
+    a.message = e.message;
+  }
+  return a;
+}
+
+// The supervisor writes the state on a thread of its own: a pause sent to
+// it meanwhile is refused at once (EBUSY, naming the snapshot) rather than
+// left unanswered, and a stop is taken at once and carried out once the
+// snapshot is written, which is whole.
+TEST(SnapshotFault, TheSupervisorAnswersWhileASnapshotIsWrittenAndStopsAfterIt) {
+  smolvm_vm* vm = big_vm("sf-answer");
+  ASSERT_NE(vm, nullptr);
+  Deleter deleter{vm};
+  auto snap = snapshot_async(vm);
+  const std::string state = wait_for_state_being_written();
+  ASSERT_FALSE(state.empty()) << "no snapshot seen being written";
+  const Answer pause = ask_supervisor(vm, "sf-answer", proto::Type::kVmPause, "{}");
+  const Answer stop = ask_supervisor(vm, "sf-answer", proto::Type::kVmStop,
+                                     proto::to_json(proto::VmStop{10000, false}));
+  // Both answered while the state was still being written.
+  const bool still_writing = fs::exists(state);
+  const SnapshotResult r = snap.get();
+  std::printf("pause during the snapshot: %s %s in %lld ms\n", pause.code.c_str(),
+              pause.message.c_str(), static_cast<long long>(pause.ms));
+  std::printf("stop during the snapshot: %s in %lld ms; snapshot: %d %s\n",
+              proto::type_name(stop.type), static_cast<long long>(stop.ms), r.rc, r.error.c_str());
+  EXPECT_TRUE(still_writing);
+  EXPECT_EQ(pause.code, "EBUSY") << pause.message;
+  EXPECT_NE(pause.message.find("is being snapshotted"), std::string::npos) << pause.message;
+  const std::string staging = fs::path(state).parent_path().filename().string();
+  EXPECT_NE(pause.message.find(staging), std::string::npos) << pause.message;
+  EXPECT_LT(pause.ms, 2000);
+  EXPECT_EQ(stop.type, proto::Type::kVmStopping) << stop.code << " " << stop.message;
+  EXPECT_LT(stop.ms, 2000);
+  // The stop waited for the snapshot, which is whole and restores.
+  ASSERT_EQ(r.rc, 0) << r.error;
+  for (int64_t t0 = now_ms(); now_ms() - t0 < kSeeMs && !is_stopped(vm);) usleep(20000);
+  EXPECT_STREQ(info(vm).state_name, "stopped");
+  smolvm_vm* restored = nullptr;
+  smolvm_restore_options ro;
+  smolvm_restore_options_init(&ro);
+  ro.vm_id = "sf-answer-r";
+  ASSERT_EQ(smolvm_vm_create_from_snapshot(&restored, vmtest::runtime(), r.id.c_str(), &ro), 0)
+      << smolvm_last_error();
+  Deleter restored_deleter{restored};
+  ASSERT_EQ(smolvm_vm_start(restored), 0) << smolvm_last_error();
+  const vmtest::Result filled = vmtest::run(restored, "wc -c < /run/fill/x");
+  EXPECT_EQ(filled.out, "335544320\n") << filled.err;
+  smolvm_vm_delete(restored);
+  smolvm_vm_free(restored);
+  restored_deleter.vm = nullptr;
   EXPECT_EQ(smolvm_snapshot_delete(vmtest::runtime(), r.id.c_str()), 0) << smolvm_last_error();
 }
 

@@ -131,10 +131,11 @@ TEST(LifetimePolicy, BadValuesAreRefusedNamingTheField) {
     const char* flags;
     const char* says;
   };
-  for (const Case& c : {Case{"--ttl 5x", "--ttl=5x: must be a whole number of seconds"},
-                        Case{"--idle-timeout 31d", "--idle-timeout=31d: must be"},
-                        Case{"--on-ttl pause", "on_ttl='pause': must be one of delete|stop"},
-                        Case{"--on-idle nap", "on_idle='nap': must be one of pause|stop|delete"}}) {
+  for (const Case& c :
+       {Case{"--ttl 5x", "--ttl=5x: must be a whole number of seconds"},
+        Case{"--idle-timeout 31d", "--idle-timeout=31d: must be"},
+        Case{"--on-ttl pause", "on_ttl='pause': must be one of delete|stop"},
+        Case{"--on-idle nap", "on_idle='nap': must be one of pause|stop|delete|hibernate"}}) {
     const CliResult r = cli(std::string("create --id bad ") + c.flags);
     EXPECT_NE(r.status, 0) << c.flags;
     EXPECT_NE(r.out.find(c.says), std::string::npos) << c.flags << ": " << r.out;

@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -208,8 +209,8 @@ TEST(Snapshot, CliCreatesListsRestoresAndRemoves) {
 // A VM its idle policy paused is snapshotted as it stands (no sync: its
 // memory and disk are saved at one instant), stays paused and wakes at the
 // next command; a VM restored from it has no time limits of its own (the
-// source's are not carried over).
-TEST(Snapshot, AnIdlePausedVmIsSnapshottedAndItsRestoresHaveNoTimeLimits) {
+// source's are not carried over) unless it is given some.
+TEST(Snapshot, AnIdlePausedVmIsSnapshottedAndItsRestoresHaveOnlyTheTimeLimitsGiven) {
   const CliResult made =
       cli("create --id snapidle --mem 256 --idle-timeout 2 --ttl 3600 --on-ttl stop --start");
   ASSERT_EQ(made.status, 0) << made.out;
@@ -235,9 +236,84 @@ TEST(Snapshot, AnIdlePausedVmIsSnapshottedAndItsRestoresHaveNoTimeLimits) {
   EXPECT_STREQ(info(restored).paused_by, "");
   EXPECT_EQ(smolvm_vm_delete(restored), 0) << last_error();
   smolvm_vm_free(restored);
+
+  // A restore given lifetimes of its own keeps them: idle for 2 s, its
+  // policy pauses it, and the next command wakes it.
+  const CliResult given = cli("create --from-snapshot " + snap +
+                              " --id snapidle2 --idle-timeout 2 --ttl 1h --on-ttl stop --start");
+  ASSERT_EQ(given.status, 0) << given.out;
+  smolvm_vm* lived = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&lived, runtime(), "snapidle2"), 0) << last_error();
+  const smolvm_vm_info l = info(lived);
+  EXPECT_EQ(l.ttl_s, 3600u);
+  EXPECT_STREQ(l.on_ttl, "stop");
+  EXPECT_EQ(l.idle_timeout_s, 2u);
+  EXPECT_EQ(wait_state_change(lived, "running", 60000), "paused");
+  EXPECT_STREQ(info(lived).paused_by, "idle");
+  EXPECT_EQ(run(lived, "cat /root/f").out, "kept\n");
+  EXPECT_EQ(smolvm_vm_delete(lived), 0) << last_error();
+  smolvm_vm_free(lived);
+  // A bad one is refused naming the field, and leaves no VM.
+  const size_t vms = vm_count();
+  const CliResult bad = cli("create --from-snapshot " + snap + " --on-idle sleep");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("on_idle='sleep'"), std::string::npos) << bad.out;
+  EXPECT_EQ(vm_count(), vms);
+
   EXPECT_EQ(smolvm_snapshot_delete(runtime(), snap.c_str()), 0) << last_error();
   EXPECT_EQ(smolvm_vm_delete(src), 0) << last_error();
   smolvm_vm_free(src);
+}
+
+// on_idle=hibernate: idle for its timeout, the VM is saved into its own
+// folder and stopped (no QEMU left); `ls` says so; the next command
+// restores it with its files, its memory (a tmpfs) and a process started
+// before, and the saved state is removed once it is loaded.
+TEST(Snapshot, AnIdleVmHibernatesAndTheNextCommandWakesItWithItsFilesAndProcesses) {
+  const CliResult made =
+      cli("create --id snaphib --mem 256 --idle-timeout 3 --on-idle hibernate --start");
+  ASSERT_EQ(made.status, 0) << made.out;
+  smolvm_vm* vm = nullptr;
+  ASSERT_EQ(smolvm_vm_open(&vm, runtime(), "snaphib"), 0) << last_error();
+  const Result before = run(vm,
+                            "echo kept > /root/f && mkdir -p /run/m && echo held > /run/m/x && "
+                            "setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo $! > /root/pid");
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  const int64_t qemu = info(vm).vmm_pid;
+  const std::string saved = state_dir() + "/vms/snaphib/hibernation/state";
+  // Hibernated: stopped by its policy, its state saved, no QEMU left.
+  for (int n = 0; n < 3000 && std::string(info(vm).paused_by) != "hibernated"; ++n) usleep(20000);
+  const smolvm_vm_info h = info(vm);
+  EXPECT_STREQ(h.paused_by, "hibernated");
+  EXPECT_EQ(wait_state_change(vm, "stopping", 30000), "stopped");
+  EXPECT_TRUE(fs::exists(saved)) << saved;
+  EXPECT_FALSE(pid_alive(qemu));
+  const CliResult ls = cli("ls");
+  std::printf("ls while hibernated:\n%s", ls.out.c_str());
+  EXPECT_NE(ls.out.find("idle: hibernated"), std::string::npos) << ls.out;
+  // The next command wakes it as it stood.
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result after = run(vm, "cat /root/f /run/m/x && kill -0 $(cat /root/pid) && echo alive");
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("woken by a command in %lld ms\n", static_cast<long long>(ms));
+  EXPECT_EQ(after.out, "kept\nheld\nalive\n") << after.err;
+  const smolvm_vm_info w = info(vm);
+  EXPECT_STREQ(w.state_name, "running");
+  EXPECT_STREQ(w.paused_by, "");
+  EXPECT_FALSE(fs::exists(fs::path(saved).parent_path())) << "the saved state was kept";
+  EXPECT_EQ(smolvm_vm_delete(vm), 0) << last_error();
+  smolvm_vm_free(vm);
+
+  // Only a VM the saved state fits: an isolated disk and no network.
+  const CliResult shared =
+      cli("create --id snaphib2 --idle-timeout 3 --on-idle hibernate --disk-mode shared");
+  EXPECT_NE(shared.status, 0);
+  EXPECT_NE(shared.out.find("on_idle='hibernate': disk_mode is 'shared'; only a VM with an "
+                            "isolated disk and no network can hibernate"),
+            std::string::npos)
+      << shared.out;
 }
 
 // A VM created with a network is refused in any state, and the message

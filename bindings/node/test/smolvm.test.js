@@ -252,9 +252,14 @@ describe('SmolVM with a real VM', { skip }, () => {
         (e) => e instanceof ConfigError && /mem_size_mib=512/.test(e.message));
       await assert.rejects(SmolVM.fromSnapshot('no-such-snapshot'), NotFoundError);
 
-      const restored = await SmolVM.fromSnapshot(name);
+      await assert.rejects(SmolVM.fromSnapshot(name, { onIdle: 'sleep' }),
+        (e) => e instanceof ConfigError && /on_idle='sleep'/.test(e.message));
+      const restored = await SmolVM.fromSnapshot(name, { ttlS: 3600, onTtl: 'stop', idleTimeoutS: 300 });
       try {
-        assert.equal((await restored.info()).state, 'created');
+        const before = await restored.info();
+        assert.equal(before.state, 'created');
+        // Its own lifetimes (the source's are not carried over).
+        assert.deepEqual([before.ttlS, before.onTtl, before.idleTimeoutS, before.onIdle], [3600, 'stop', 300, 'pause']);
         await restored.start(); // loads the snapshot
         assert.equal((await restored.readFile('/root/before-snapshot')).toString(), 'kept');
         assert.notEqual((await restored.run('test -e /root/after-snapshot')).exitCode, 0);

@@ -56,7 +56,10 @@ class VMConfig:
             counted; 0: none), then ``"delete"`` (default) or ``"stop"``.
         idle_timeout_s, on_idle: the time with no command or file copy
             under way (0: none), then ``"pause"`` (default; the next command
-            resumes the VM), ``"stop"`` or ``"delete"``. Both are enforced
+            resumes the VM), ``"stop"``, ``"delete"`` or ``"hibernate"``
+            (saved into its folder and stopped; the next start or command
+            restores it as it stood; ``info.paused_by`` is then
+            ``"hibernated"``). Both are enforced
             by the VM's supervisor, with or without a client attached.
 
     The SmolVM Python project's names are accepted too, and kept equal to

@@ -17,7 +17,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequ
                     TypeVar, Union)
 
 from ._callbacks import Callback, RunContext, around_run, check_callbacks
-from ._config import VMConfig, _u32
+from ._config import VMConfig, _text, _u32
 from ._errors import (CommandError, ConfigError, NotFoundError, SmolVMError, TimeoutError,
                       UnsupportedError)
 from ._exec import Command, build_exec_opts, describe, result_from_native
@@ -506,7 +506,9 @@ class VM:
                       mem_size_mib: Optional[int] = None, memory: Optional[int] = None,
                       force: bool = False, backend: Optional[str] = None,
                       comm_channel: Optional[str] = None, boot_timeout: Optional[float] = None,
-                      runtime: Optional[Runtime] = None, **compat: Any) -> V:
+                      runtime: Optional[Runtime] = None, ttl_s: Optional[int] = None,
+                      on_ttl: Optional[str] = None, idle_timeout_s: Optional[int] = None,
+                      on_idle: Optional[str] = None, **compat: Any) -> V:
         """Records a new VM from a snapshot (by id, name or
         :class:`SnapshotInfo`): its own id (``vm_id``, else generated),
         disk, token and cgroup, its disk a copy-on-write layer on the
@@ -522,7 +524,9 @@ class VM:
         must ``backend`` and ``comm_channel``. ``force`` is accepted: every
         restore makes a new VM, so a snapshot can be restored any number of
         times. ``data_dir`` and the other options of :meth:`from_id` are
-        accepted. Raises :class:`SnapshotNotFoundError` if there is no such
+        accepted. ``ttl_s``, ``on_ttl``, ``idle_timeout_s`` and ``on_idle``:
+        the new VM's lifetime policy (see :class:`VMConfig`); the source's is
+        not carried over. Raises :class:`SnapshotNotFoundError` if there is no such
         snapshot, :class:`VMAlreadyExistsError` if ``vm_id`` is taken; a
         failure leaves no VM."""
         if not isinstance(force, bool):
@@ -539,9 +543,13 @@ class VM:
         def fill(opts: Any) -> Any:
             if vm_id is not None:
                 check(ll.smolvm_swig_restore_opts_set_str(opts, "vm_id", vm_id))
-            for field, value in (("vcpu_count", vcpu_count), ("mem_size_mib", mem)):
+            for field, value in (("vcpu_count", vcpu_count), ("mem_size_mib", mem),
+                                 ("ttl_s", ttl_s), ("idle_timeout_s", idle_timeout_s)):
                 if value is not None:
                     check(ll.smolvm_swig_restore_opts_set_u32(opts, field, _u32(field, value)))
+            for field, text in (("on_ttl", on_ttl), ("on_idle", on_idle)):
+                if text is not None:
+                    check(ll.smolvm_swig_restore_opts_set_str(opts, field, _text(field, text)))
             if cls._owns_new_vms:  # bound to this process, as the constructor's
                 check(ll.smolvm_swig_restore_opts_set_u32(opts, "delete_with_owner", 1))
             with snapshot_errors(snap.id, name_taken=False):

@@ -108,7 +108,7 @@ def test_lifetime_policy_is_kept_and_bad_values_are_refused() -> None:
     finally:
         vm.delete()
     before = smolvm.list_vms()
-    with pytest.raises(smolvm.ConfigError, match="on_idle='nap': must be one of pause|stop|delete"):
+    with pytest.raises(smolvm.ConfigError, match="on_idle='nap': must be one of pause|stop|delete|hibernate"):
         VM(VMConfig(on_idle="nap"))
     with pytest.raises(smolvm.ConfigError, match="ttl_s=2592001: must be 0..2592000"):
         VM(ttl_s=2592001)

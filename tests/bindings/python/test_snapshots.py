@@ -112,7 +112,9 @@ def test_from_snapshot_with_resume_vm_runs_and_mismatches_are_refused(
                              (dict(memory=1024), "mem_size_mib=1024: snapshot"),
                              (dict(vcpu_count=2), "vcpu_count=2: snapshot"),
                              (dict(backend="firecracker"), "backend='firecracker'"),
-                             (dict(comm_channel="ssh"), "comm_channel='ssh'")):
+                             (dict(comm_channel="ssh"), "comm_channel='ssh'"),
+                             (dict(ttl_s=2592001), "ttl_s=2592001: must be 0..2592000"),
+                             (dict(on_idle="sleep"), "on_idle='sleep'")):
         with pytest.raises(smolvm.ConfigError, match=message):
             SmolVM.from_snapshot(snap.id, **options)
     with pytest.raises(SnapshotNotFoundError, match="no-such-snapshot"):
@@ -123,9 +125,14 @@ def test_from_snapshot_with_resume_vm_runs_and_mismatches_are_refused(
     assert smolvm.list_vms() == before  # nothing was left by a refusal
 
     vm = SmolVM.from_snapshot(snap.id, resume_vm=True, vm_id=_name("restored"),
-                              memory=256, force=True)
+                              memory=256, force=True, ttl_s=3600, on_ttl="stop",
+                              idle_timeout_s=300)
     try:
         assert vm.status == VMState.RUNNING and vm.run("echo restored").output == "restored"
+        # Its own lifetimes (the source has none to carry over).
+        info = vm.info
+        assert (info.ttl_s, info.on_ttl, info.idle_timeout_s, info.on_idle) == (
+            3600, "stop", 300, "pause")
     finally:
         vm.delete()
 

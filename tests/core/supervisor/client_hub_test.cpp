@@ -63,17 +63,20 @@ struct TestVm : ClientHub::Vm {
     message = "vm 'vm1' is paused: resume it first";
     return SMOLVM_ESTATE;
   }
-  int snapshot_requested(const proto::VmSnapshot& request, proto::VmSnapshotted& done_out,
+  int snapshot_requested(uint64_t client, const proto::VmSnapshot& request,
                          std::string& message) override {
     if (request.dir.empty()) {
       message = "no folder";
       return SMOLVM_EINVAL;
     }
     snapshot_dirs.push_back(request.dir);
-    done_out.state_bytes = 7;
+    snapshot_client = client;
     return 0;
   }
+  bool streams_wait() const override { return waiting; }
   bool ended() const override { return done; }
+  uint64_t snapshot_client = 0;
+  bool waiting = false;
   std::vector<std::string> snapshot_dirs;
   bool is_paused = false;
   bool paused_by_idle = false;
@@ -230,6 +233,11 @@ TEST_F(ClientHubTest, SnapshotRequestGoesToTheVmAndItsAnswerBack) {
   c.hello("secret");
   c.receive();
   c.send(Type::kVmSnapshot, 0, proto::to_json(proto::VmSnapshot{"/tmp/snap-x", false}));
+  EXPECT_EQ(vm.snapshot_client, c.id());
+  // Answered once written (the supervisor writes it on a thread).
+  proto::VmSnapshotted written;
+  written.state_bytes = 7;
+  hub.snapshot_answered(c.id(), 0, written, "");
   const Frame done = c.receive();
   ASSERT_EQ(done.type, Type::kVmSnapshotted);
   proto::VmSnapshotted sizes;
@@ -242,6 +250,52 @@ TEST_F(ClientHubTest, SnapshotRequestGoesToTheVmAndItsAnswerBack) {
   const Frame bad = c.receive();
   EXPECT_EQ(c.error_code(bad), "EINVAL");
   EXPECT_EQ(vm.snapshot_dirs.size(), 1u);
+}
+
+TEST_F(ClientHubTest, AFailedSnapshotIsAnsweredWithItsStatusAndAGoneClientWithNothing) {
+  Client c(hub);
+  c.hello("secret");
+  c.receive();
+  c.send(Type::kVmSnapshot, 0, proto::to_json(proto::VmSnapshot{"/tmp/snap-y", false}));
+  hub.snapshot_answered(c.id(), SMOLVM_EIO, {}, "disk full");
+  const Frame failed = c.receive();
+  EXPECT_EQ(failed.stream, 0u);
+  EXPECT_EQ(c.error_code(failed), "EIO");
+  hub.snapshot_answered(c.id() + 100, 0, {}, "");  // nobody there: nothing happens
+  EXPECT_EQ(hub.client_count(), 1u);
+}
+
+TEST_F(ClientHubTest, AStreamAskedForWhileStreamsWaitIsHeldWithWhatFollowsUntilReleased) {
+  Client a(hub), b(hub);
+  a.hello("secret");
+  a.receive();
+  b.hello("secret");
+  b.receive();
+  vm.waiting = true;
+  a.send(Type::kExec, 1, "{\"argv\":[\"true\"]}");
+  a.send(Type::kStdin, 1, "in");
+  EXPECT_TRUE(vm.to_agent.empty());
+  // The waiting client is not read meanwhile; another one is answered.
+  std::vector<pollfd> fds;
+  std::vector<uint64_t> ids;
+  hub.add_pollfds(fds, ids, false);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    EXPECT_EQ((fds[i].events & POLLIN) != 0, ids[i] != a.id()) << "client " << ids[i];
+  }
+  b.send(Type::kPing, 0, "p");
+  EXPECT_EQ(b.receive().type, Type::kPong);
+  hub.release_held();  // still waiting: nothing moves
+  EXPECT_TRUE(vm.to_agent.empty());
+  vm.waiting = false;
+  hub.release_held();
+  ASSERT_EQ(vm.to_agent.size(), 2u);
+  EXPECT_EQ(vm.to_agent[0].type, Type::kExec);
+  EXPECT_EQ(vm.to_agent[1].type, Type::kStdin);
+  EXPECT_EQ(vm.to_agent[1].payload, "in");
+  fds.clear();
+  ids.clear();
+  hub.add_pollfds(fds, ids, false);
+  for (const pollfd& p : fds) EXPECT_NE(p.events & POLLIN, 0);
 }
 
 TEST_F(ClientHubTest, RoutesStreamsBothWaysUnderTheClientsOwnNumbers) {

@@ -83,6 +83,8 @@ nlohmann::json info_json(smolvm_vm* vm) {
           {"created_at", format_time_ms(i.created_at_ms)},
           {"started_at", format_time_ms(i.started_at_ms)},
           {"last_error", i.last_error},
+          {"boot", i.boot},
+          {"boot_reason", i.boot_reason},
           {"lifetime",
            {{"ttl_s", i.ttl_s},
             {"on_ttl", i.on_ttl},
@@ -96,7 +98,7 @@ nlohmann::json info_json(smolvm_vm* vm) {
 const std::set<std::string> kCreateValueFlags = {
     "--id",           "--vcpus",     "--mem",          "--disk-mode", "--disk-size", "--kernel",
     "--rootfs",       "--boot-args", "--vmm",          "--executor",  "--network",   "--accel",
-    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle"};
+    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle",   "--boot"};
 
 void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::string>& keep) {
   smolvm_vm_options_init(&o);
@@ -129,6 +131,7 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.idle_timeout_s = static_cast<uint32_t>(a.seconds("--idle-timeout", SMOLVM_LIFETIME_S_MAX));
   o.on_ttl = str("--on-ttl");
   o.on_idle = str("--on-idle");
+  o.boot = str("--boot");
 }
 
 }  // namespace smolvm_cli

@@ -400,8 +400,9 @@ void Runtime::start_boot(const std::string& id, uint32_t boot_timeout_ms_overrid
     // as that stop said, and this start did not succeed.
     fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
   }
-  if (!plan.template_dir.empty() && after.state == "failed") {
-    // The template did not load (damaged in a way its sizes do not show):
+  if (!plan.template_dir.empty() && after.state == "failed" && res.status == SMOLVM_EINVAL) {
+    // The VMM refused the template's state (damaged in a way its sizes do
+    // not show; launch_restore's EINVAL, not a timeout or a killed VMM):
     // it goes, and this start boots cold and makes a new one.
     unplan_boot(after, plan);
     const bool removed = discard_template(plan.template_dir);

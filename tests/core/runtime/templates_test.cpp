@@ -65,16 +65,18 @@ class Templates : public ::testing::Test {
   // A template folder as Runtime::make_template publishes it.
   std::string make(uint64_t state_bytes = 100) {
     const std::string dir = template_dir(tmp_.path() + "/images/k", key());
-    Snapshot s;
+    // The maker's record as make_template reads it: snapshot_of(rec).
+    VmRecord rec;
+    const TemplateKey k = key();
+    rec.spec.vcpu_count = k.vcpu_count;
+    rec.spec.mem_size_mib = k.mem_size_mib;
+    rec.runtime.kernel_path = k.kernel_path;
+    rec.runtime.rootfs_path = k.rootfs_path;
+    rec.runtime.vmm = k.vmm;
+    rec.runtime.executor = k.executor;
+    rec.runtime.accel = k.accel;
+    Snapshot s = snapshot_of(rec);
     s.id = "template";
-    s.dir = dir;
-    s.vcpu_count = 2;
-    s.mem_size_mib = 512;
-    s.kernel_path = "/img/vmlinux";
-    s.rootfs_path = "/img/rootfs.ext4";
-    s.vmm = "qemu";
-    s.executor = "agent";
-    s.accel = "tcg";
     s.state_bytes = state_bytes;
     s.layers = {snapshot_disk_file(dir)};
     fs::create_directories(dir);

@@ -81,6 +81,7 @@ Runtime::BootPlan Runtime::plan_boot(VmRecord& rec, const std::string& accel,
   fit.executor_boot_args = executor_boot_args;
   fit.executor = rec.runtime.executor;
   fit.image_cached = !image_dir.empty();
+  fit.image_kernel = image_dir_of(rec.runtime.kernel_path, cache_dir_) == image_dir;
   fit.vmm_can_restore = SMOLVM_VMM_HAS(&vmm, save_state) && SMOLVM_VMM_HAS(&vmm, launch_restore);
   fit.vmm = rec.runtime.vmm;
   plan.reason = template_misfit(fit);

@@ -63,6 +63,10 @@ std::string template_misfit(const TemplateFit& fit) {
     return "the image is the user's own files, not a cached image (templates are kept beside "
            "cached images)";
   }
+  if (!fit.image_kernel) {
+    return "the VM boots a kernel of its own (kernel_path is not its image's; templates are kept "
+           "per image)";
+  }
   if (!fit.vmm_can_restore) {
     return "the VMM plugin " + fit.vmm + " cannot save and restore a VM (plugin ABI 1.5)";
   }

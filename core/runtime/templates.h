@@ -42,6 +42,7 @@ struct TemplateFit {
   std::string executor_boot_args;  // what the executor's booting hook adds
   std::string executor;
   bool image_cached = true;     // the image is in the cache (templates live there)
+  bool image_kernel = true;     // the kernel is that image's own (the key holds no other)
   bool vmm_can_restore = true;  // save_state and launch_restore (plugin ABI 1.5)
   std::string vmm;
 };

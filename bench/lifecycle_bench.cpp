@@ -10,7 +10,10 @@
 //    way vmm-qemu sends them (a fresh connection each);
 //  - stop+delete beside SIGTERM of that bare QEMU;
 //  - a restore from a snapshot of the same VM up to its first answer beside
-//    the cold create+start+first command of that run.
+//    the cold create+start+first command of that run;
+//  - a VM started from the template (the default) up to its first answer,
+//    its whole one-command lifecycle, and its QEMU's PSS when idle, beside
+//    the cold-booted VM of that run (which boots with boot=cold).
 // Prints a markdown table and writes JSON.
 //
 // usage: lifecycle_bench [--runs N] [--execs M] [--json FILE]
@@ -39,6 +42,8 @@ constexpr size_t kMiB = 1 << 20;
 constexpr size_t kFileBytes = 10 * kMiB;
 
 void fail(const std::string& what) { die(kTool, what); }
+
+double pss_mib(int64_t pid) { return static_cast<double>(pss_kib({pid})) / 1024; }
 
 smolvm_exec_result* run(smolvm_vm* vm, const char* cmd) {
   smolvm_exec_result* r = nullptr;
@@ -95,6 +100,12 @@ const Phase kPhases[] = {
     {"snapshot", "snapshot of the running VM (sync, save, disk layer, resume)", nullptr, nullptr},
     {"restore_first_exec", "restore: create --from-snapshot + start + first command answered",
      "ready_first_exec", "cold: create+start+first command answered (same run)"},
+    {"template_first_exec", "template: create+start+first command answered (the default)",
+     "ready_first_exec", "cold: create+start+first command answered (same run)"},
+    {"template_lifecycle", "template: create, start, `true`, delete", "full_lifecycle",
+     "cold: create, start, `true`, delete (same run)"},
+    {"template_pss_mib", "template: idle VM's QEMU PSS (MiB, not ms)", "cold_pss_mib",
+     "cold: idle VM's QEMU PSS (MiB, same run)"},
     {"stop_delete", "stop+delete", "bare_qemu_terminate", "bare QEMU: SIGTERM to exit"},
     {"full_lifecycle", "full lifecycle (create, start, `true`, delete)", "bare_full",
      "bare QEMU boot + `true` + SIGTERM"},
@@ -208,9 +219,35 @@ int main(int argc, char** argv) {
   GuestImage img;
   double guest_fork_exec_ms = 0;
 
+  // A VM started from the template (made by the first run's), measured
+  // to its first answer, idle PSS and delete.
+  auto template_run = [&]() {
+    smolvm_vm* vm = nullptr;
+    const auto t0 = Clock::now();
+    if (smolvm_vm_create(&vm, rt, nullptr) != 0) fail("create (template)");
+    if (smolvm_vm_start(vm) != 0) fail("start (template)");
+    smolvm_exec_result_free(run(vm, "true"));
+    const double ready = ms_since(t0);
+    smolvm_vm_info info;
+    smolvm_vm_info_init(&info);
+    if (smolvm_vm_get_info(&info, vm) != 0) fail("get_info");
+    const bool from_template = std::strcmp(info.boot, "snapshot") == 0;
+    if (from_template) {
+      s["template_first_exec"].add(ready);
+      s["template_pss_mib"].add(pss_mib(info.vmm_pid));
+    } else {
+      std::fprintf(stderr, "%s: a default VM booted cold: %s\n", kTool, info.boot_reason);
+    }
+    const auto td = Clock::now();
+    if (smolvm_vm_delete(vm) != 0) fail("delete (template)");
+    if (from_template) s["template_lifecycle"].add(ready + ms_since(td));
+    smolvm_vm_free(vm);
+  };
+
   auto smolvm_run = [&](int r) {
     smolvm_vm_options o;
     smolvm_vm_options_init(&o);
+    o.boot = "cold";  // the template has its own rows
     smolvm_vm* vm = nullptr;
     const auto t0 = Clock::now();
     if (smolvm_vm_create(&vm, rt, &o) != 0) fail("create");
@@ -232,6 +269,7 @@ int main(int argc, char** argv) {
       env = host_env(img.accel);
       have_env = true;
     }
+    s["cold_pss_mib"].add(pss_mib(info.vmm_pid));
     for (int e = 0; e < execs; ++e) {
       const auto te = Clock::now();
       smolvm_exec_result_free(run(vm, "true"));
@@ -368,9 +406,11 @@ int main(int argc, char** argv) {
     double ready = 0, bare = 0;
     if (r % 2 == 0 || img.kernel.empty()) {
       ready = smolvm_run(r);
+      template_run();
       bare = bare_runs(r);
     } else {
       bare = bare_runs(r);
+      template_run();
       ready = smolvm_run(r);
     }
     std::fprintf(stderr, "run %d/%d: smolvm create+start %.0f ms, bare qemu %.0f ms (load %.2f)\n",

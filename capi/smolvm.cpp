@@ -119,13 +119,14 @@ struct Versions<smolvm_vm_options> {
   static constexpr const char* name = "vm options";
   static constexpr size_t sizes[] = {offsetof(smolvm_vm_options, delete_with_owner),
                                      offsetof(smolvm_vm_options, on_ttl),
-                                     sizeof(smolvm_vm_options)};
+                                     offsetof(smolvm_vm_options, boot), sizeof(smolvm_vm_options)};
 };
 template <>
 struct Versions<smolvm_vm_info> {
   static constexpr const char* name = "vm info";
   static constexpr size_t sizes[] = {offsetof(smolvm_vm_info, disk_size_mib),
-                                     offsetof(smolvm_vm_info, on_ttl), sizeof(smolvm_vm_info)};
+                                     offsetof(smolvm_vm_info, on_ttl),
+                                     offsetof(smolvm_vm_info, boot), sizeof(smolvm_vm_info)};
 };
 template <>
 struct Versions<smolvm_start_options> {
@@ -434,6 +435,7 @@ int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile*
     full.accel = s.accel.c_str();
     full.boot_timeout_s = s.boot_timeout_s;
     full.disk_size_mib = s.disk_size_mib;
+    full.boot = s.boot.c_str();
     std::memcpy(out, &full, out->struct_size);
   });
 }
@@ -499,6 +501,7 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
         if (opts->on_ttl) spec.on_ttl = opts->on_ttl;
         if (opts->on_idle) spec.on_idle = opts->on_idle;
       }
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, boot) && opts->boot) spec.boot = opts->boot;
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;
@@ -662,6 +665,8 @@ int smolvm_vm_get_info(smolvm_vm_info* out, smolvm_vm* vm) {
     i->ttl_left_ms = smolvm::ttl_left_ms(r, smolvm::now_ms());
     i->ttl_s = r.spec.ttl_s;
     i->idle_timeout_s = r.spec.idle_timeout_s;
+    i->boot = rt.boot.c_str();
+    i->boot_reason = rt.boot_reason.c_str();
     std::memcpy(out, &full, size);
   });
 }

@@ -120,7 +120,7 @@ int cmd_image(const std::vector<std::string>& argv) {
                  "                                      --kernel stock: Debian's kernel, no\n"
                  "                                      compiling (slower boot); auto: the built\n"
                  "                                      kernel if cached, else stock\n"
-                 "       smolvm image ls                list cached images\n"
+                 "       smolvm image ls                list cached images and their templates\n"
                  "       smolvm image prune [--dry-run] [--json]\n"
                  "                                      remove images no VM uses\n";
     return argv.empty() ? 2 : 0;
@@ -170,6 +170,14 @@ int cmd_image(const std::vector<std::string>& argv) {
       std::printf("%-18s %-8s %-20s %-7s %s\n", name.c_str(), def.filename() == name ? "*" : "",
                   m.is_object() ? m.value("created", std::string("?")).c_str() : "?",
                   kernel_kind.c_str(), e.path().string().c_str());
+      // Its templates (README "Sandboxes start from a template"), by
+      // machine; .tmp- and .rm- folders are being written or removed.
+      std::error_code none;  // an image without templates
+      for (const auto& t : std::filesystem::directory_iterator(e.path() / "templates", none)) {
+        const std::string variant = t.path().filename().string();
+        if (variant[0] == '.' || !t.is_directory()) continue;
+        std::printf("  template %s\n", variant.c_str());
+      }
     }
     return 0;
   }

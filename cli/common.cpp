@@ -83,6 +83,8 @@ nlohmann::json info_json(smolvm_vm* vm) {
           {"created_at", format_time_ms(i.created_at_ms)},
           {"started_at", format_time_ms(i.started_at_ms)},
           {"last_error", i.last_error},
+          {"boot", i.boot},
+          {"boot_reason", i.boot_reason},
           {"lifetime",
            {{"ttl_s", i.ttl_s},
             {"on_ttl", i.on_ttl},
@@ -96,7 +98,7 @@ nlohmann::json info_json(smolvm_vm* vm) {
 const std::set<std::string> kCreateValueFlags = {
     "--id",           "--vcpus",     "--mem",          "--disk-mode", "--disk-size", "--kernel",
     "--rootfs",       "--boot-args", "--vmm",          "--executor",  "--network",   "--accel",
-    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle"};
+    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle",   "--boot"};
 
 const std::set<std::string> kLifetimeFlags = {"--ttl", "--idle-timeout", "--on-ttl", "--on-idle"};
 
@@ -128,6 +130,7 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.boot_timeout_s =
       static_cast<uint32_t>(a.number("--boot-timeout", 0, 1, SMOLVM_BOOT_TIMEOUT_S_MAX, true));
   fill_lifetime(a, o, keep);
+  o.boot = str("--boot");
 }
 
 }  // namespace smolvm_cli

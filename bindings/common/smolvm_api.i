@@ -615,7 +615,8 @@ static const size_t smolvm_swig_info_strings[] = {
     offsetof(smolvm_vm_info, ip),          offsetof(smolvm_vm_info, state_dir),
     offsetof(smolvm_vm_info, console_log), offsetof(smolvm_vm_info, last_error),
     offsetof(smolvm_vm_info, limits),      offsetof(smolvm_vm_info, on_ttl),
-    offsetof(smolvm_vm_info, on_idle),     offsetof(smolvm_vm_info, paused_by)};
+    offsetof(smolvm_vm_info, on_idle),     offsetof(smolvm_vm_info, paused_by),
+    offsetof(smolvm_vm_info, boot),        offsetof(smolvm_vm_info, boot_reason)};
 #define SMOLVM_SWIG_INFO_NSTR (sizeof smolvm_swig_info_strings / sizeof smolvm_swig_info_strings[0])
 
 static const char **smolvm_swig_info_field(smolvm_vm_info *info, size_t i) {

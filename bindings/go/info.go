@@ -39,6 +39,11 @@ type Info struct {
 	IdleTimeout time.Duration
 	OnIdle      string
 	PausedBy    string
+	// How the guest came up at the last start: "snapshot" (restored from
+	// a template of a freshly booted guest, or a snapshot) or "cold", and
+	// why (e.g. "disabled by SMOLVM_TEMPLATE=0").
+	Boot       string
+	BootReason string
 }
 
 // Info reads the VM's record afresh.
@@ -63,6 +68,7 @@ func (vm *VM) Info() (Info, error) {
 			TTL: time.Duration(p.GetTtl_s()) * time.Second, OnTTL: p.GetOn_ttl(),
 			IdleTimeout: time.Duration(p.GetIdle_timeout_s()) * time.Second, OnIdle: p.GetOn_idle(),
 			PausedBy: p.GetPaused_by(), TTLLeft: -1,
+			Boot: p.GetBoot(), BootReason: p.GetBoot_reason(),
 		}
 		if left := p.GetTtl_left_ms(); left >= 0 {
 			out.TTLLeft = time.Duration(left) * time.Millisecond

@@ -149,6 +149,10 @@ export interface VMInfo {
   onIdle: string;
   /** 'idle' when the idle policy paused the VM (the next command resumes it), else ''. */
   pausedBy: string;
+  /** How the guest came up at the last start: "snapshot" (restored from a
+   * template of a freshly booted guest, or a snapshot) or "cold", and why. */
+  boot: string;
+  bootReason: string;
 }
 
 /** A snapshot's record (what `smolvm snapshot inspect` shows). */

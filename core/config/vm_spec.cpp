@@ -123,6 +123,7 @@ void validate(const VmSpec& s) {
   check_range("idle_timeout_s", s.idle_timeout_s, 0, kLifetimeMax);
   check_one_of("on_ttl", s.on_ttl, kTtlActions);
   check_one_of("on_idle", s.on_idle, kIdleActions);
+  check_one_of("boot", s.boot, kBootModes);
   // Hibernation saves the VM as a snapshot does, and restores it with the
   // disk it had and the network it had (which a restore cannot give back
   // yet).
@@ -165,7 +166,8 @@ nlohmann::json to_json(const VmSpec& s) {
           {"ttl_s", s.ttl_s},
           {"idle_timeout_s", s.idle_timeout_s},
           {"on_ttl", s.on_ttl},
-          {"on_idle", s.on_idle}};
+          {"on_idle", s.on_idle},
+          {"boot", s.boot}};
 }
 
 VmSpec spec_from_json(const nlohmann::json& j) {
@@ -193,6 +195,7 @@ VmSpec spec_from_json(const nlohmann::json& j) {
   num("idle_timeout_s", s.idle_timeout_s);
   str("on_ttl", s.on_ttl);
   str("on_idle", s.on_idle);
+  str("boot", s.boot);
   if (j.contains("delete_with_owner") && j["delete_with_owner"].is_boolean()) {
     s.delete_with_owner = j["delete_with_owner"].get<bool>();
   }

@@ -58,7 +58,13 @@ struct VmSpec {
   uint32_t idle_timeout_s = 0;
   std::string on_ttl = "delete";
   std::string on_idle = "pause";
+  // How the first start gets its guest (kBootModes): "auto" restores a
+  // template of a freshly booted guest where one fits the VM
+  // (core/runtime/templates.h), "cold" always boots the kernel.
+  std::string boot = "auto";
 };
+
+inline constexpr std::string_view kBootModes[] = {"auto", "cold"};
 
 // What may happen when a VM's ttl or idle timeout passes.
 inline constexpr std::string_view kTtlActions[] = {"delete", "stop"};

@@ -12,7 +12,9 @@
 #include "core/plugins/loader.h"
 #include "core/plugins/plugin_report_json.h"
 #include "core/runtime/image.h"
+#include "core/runtime/image_users.h"
 #include "core/runtime/launcher.h"
+#include "core/runtime/templates.h"
 #include "core/supervisor/cgroup.h"
 #include "core/supervisor/vmm_user.h"
 
@@ -125,6 +127,22 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
           "");
     report["image"] = {
         {"kernel", img.kernel}, {"kernel_kind", kernel_kind}, {"rootfs", img.rootfs}};
+    // Its templates (core/runtime/templates.h): what a VM's first start
+    // restores instead of booting. None is fine: the first start makes one.
+    std::string names;
+    nlohmann::json made = nlohmann::json::array();
+    for (const auto& t : list_templates(image_dir_of(img.rootfs, cache_dir))) {
+      names += (names.empty() ? "" : ", ") + t.name;
+      made.push_back({{"dir", t.dir}, {"state_bytes", t.state_bytes}});
+    }
+    report["templates"] = made;
+    const char* off = std::getenv("SMOLVM_TEMPLATE");
+    check("templates", true,
+          off && std::string(off) == "0"
+              ? "off: SMOLVM_TEMPLATE=0, every VM boots cold"
+              : (names.empty() ? "none yet: the first start of a VM that fits makes one"
+                               : "VMs start from the template for " + names),
+          "", /*required=*/false);
   } catch (const Error& e) {
     check("image", false, e.what(), "smolvm image build   (about 5 minutes the first time)");
   }

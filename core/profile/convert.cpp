@@ -45,6 +45,7 @@ Profile to_profile(const Node& root) {
   if (const Node* n = at(root, "image", "rootfs")) s.rootfs_path = resolved_path(*n);
   if (const Node* n = at(root, "boot", "args")) s.boot_args = n->text;
   if (const Node* n = at(root, "boot", "timeout_s")) s.boot_timeout_s = int_of(*n);
+  if (const Node* n = at(root, "boot", "mode")) s.boot = n->text;
   if (const Node* n = at(root, "backend", "vmm")) s.vmm = n->text;
   if (const Node* n = at(root, "backend", "executor")) s.executor = n->text;
   if (const Node* n = at(root, "backend", "network")) s.network = n->text;

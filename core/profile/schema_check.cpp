@@ -248,8 +248,12 @@ void check_top_fields(const Node& root) {
                         }
                         expect_spec_string(x, q, &VmSpec::boot_args);
                       }},
-                     {"timeout_s", [](const Node& x, const std::string& q) {
+                     {"timeout_s",
+                      [](const Node& x, const std::string& q) {
                         expect_spec_uint(x, q, &VmSpec::boot_timeout_s);
+                      }},
+                     {"mode", [](const Node& x, const std::string& q) {
+                        expect_spec_string(x, q, &VmSpec::boot);
                       }}});
         }},
        {"backend",

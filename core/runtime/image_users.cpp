@@ -16,16 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The image folder (cache_dir/images/<key>) holding `rootfs`, or "" when
-// it is not a cached image.
-std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir) {
-  std::error_code ec;
-  const fs::path images = fs::weakly_canonical(fs::path(cache_dir) / "images", ec);
-  const fs::path dir = fs::weakly_canonical(rootfs, ec).parent_path();
-  if (ec || dir.parent_path() != images || dir.filename().string()[0] == '.') return {};
-  return dir.string();
-}
-
 // FNV-1a: a stable name for a VM folder's marker (std::hash is not stable
 // across builds, and the marker must be found again by another binary).
 std::string marker_name(const std::string& vm_dir) {
@@ -81,6 +71,14 @@ class CacheLock {
 };
 
 }  // namespace
+
+std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir) {
+  std::error_code ec;
+  const fs::path images = fs::weakly_canonical(fs::path(cache_dir) / "images", ec);
+  const fs::path dir = fs::weakly_canonical(rootfs, ec).parent_path();
+  if (ec || dir.parent_path() != images || dir.filename().string()[0] == '.') return {};
+  return dir.string();
+}
 
 void add_folder_user(const std::string& dir, const std::string& user_dir) {
   make_dirs(dir + "/used-by", 0755);

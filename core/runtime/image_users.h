@@ -14,6 +14,10 @@
 
 namespace smolvm {
 
+// The image folder (cache_dir/images/<key>) holding `rootfs`, or "" when
+// it is not a cached image.
+std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir);
+
 // Marks the image holding `rootfs` as used by the VM whose folder is vm_dir.
 // A no-op for a rootfs outside cache_dir/images (the user's own files).
 void add_image_user(const std::string& rootfs, const std::string& cache_dir,

@@ -24,6 +24,7 @@
 #include "core/runtime/owner_link.h"
 #include "core/runtime/snapshots.h"
 #include "core/runtime/supervisor_client.h"
+#include "core/runtime/templates.h"
 #include "core/state/vm_state.h"
 #include "core/state/vm_writer.h"
 
@@ -194,33 +195,13 @@ VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
       rec = update_record(*store_, rec.id, [&](VmRecord& r) { r.runtime.lease = lease; });
     }
     if (spec.disk_mode == "isolated") {
-      const std::string kernel = image.kernel, rootfs = image.rootfs;
-      smolvm_vmm_config cfg{};
-      cfg.struct_size = sizeof cfg;
-      cfg.vm_id = rec.id.c_str();
-      cfg.vcpu_count = spec.vcpu_count;
-      cfg.mem_size_mib = spec.mem_size_mib;
-      cfg.kernel_path = kernel.c_str();
-      cfg.rootfs_path = rootfs.c_str();
-      cfg.disk_mode = "isolated";
-      cfg.vm_dir = dir.c_str();
-      cfg.disk_size_mib = spec.disk_size_mib;
-      std::vector<const char*> layers;
-      for (const auto& layer : rec.runtime.disk_layers) layers.push_back(layer.c_str());
-      cfg.layer_paths = layers.empty() ? nullptr : layers.data();
-      cfg.layer_count = static_cast<uint32_t>(layers.size());
-      const auto& vmm_vt = vmm_plugin.vtable<smolvm_vmm_vtable>();
       // The slot came with the layers in the config (both 1.5).
-      if (from && !SMOLVM_VMM_HAS(&vmm_vt, launch_restore)) {
+      if (from && !SMOLVM_VMM_HAS(&vmm_plugin.vtable<smolvm_vmm_vtable>(), launch_restore)) {
         fail(SMOLVM_EUNSUPPORTED, "the VMM plugin " + vmm +
                                       " cannot restore a snapshot (it lacks launch_restore and "
                                       "disk layers, plugin ABI 1.5)");
       }
-      char disk[4096] = {0};
-      smolvm_plugin_error err{};
-      const int rc =
-          vmm_plugin.vtable<smolvm_vmm_vtable>().prepare_disk(&cfg, disk, sizeof disk, &err);
-      if (rc != 0) fail(rc, std::string("cannot prepare the VM's disk: ") + err.message);
+      const std::string disk = prepare_disk(rec, rec.runtime.disk_layers);
       rec = update_record(*store_, rec.id, [&](VmRecord& r) { r.runtime.disk_path = disk; });
     }
     // Last, with the VM's folder, lease and disk in place; what the
@@ -238,6 +219,30 @@ VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
     throw;
   }
   return rec;
+}
+
+std::string Runtime::prepare_disk(const VmRecord& rec, const std::vector<std::string>& layers) {
+  const VmSpec& spec = rec.spec;
+  smolvm_vmm_config cfg{};
+  cfg.struct_size = sizeof cfg;
+  cfg.vm_id = rec.id.c_str();
+  cfg.vcpu_count = spec.vcpu_count;
+  cfg.mem_size_mib = spec.mem_size_mib;
+  cfg.kernel_path = rec.runtime.kernel_path.c_str();
+  cfg.rootfs_path = rec.runtime.rootfs_path.c_str();
+  cfg.disk_mode = "isolated";
+  cfg.vm_dir = rec.runtime.vm_dir.c_str();
+  cfg.disk_size_mib = spec.disk_size_mib;
+  std::vector<const char*> paths;
+  for (const auto& layer : layers) paths.push_back(layer.c_str());
+  cfg.layer_paths = paths.empty() ? nullptr : paths.data();
+  cfg.layer_count = static_cast<uint32_t>(paths.size());
+  char disk[4096] = {0};
+  smolvm_plugin_error err{};
+  const auto& vmm = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm).vtable<smolvm_vmm_vtable>();
+  const int rc = vmm.prepare_disk(&cfg, disk, sizeof disk, &err);
+  if (rc != 0) fail(rc, std::string("cannot prepare the VM's disk: ") + err.message);
+  return disk;
 }
 
 VmRecord Runtime::create_from_profile(const Profile& profile, const std::string& vm_id) {
@@ -289,6 +294,11 @@ void Runtime::executor_ready(const LoadedPlugin& executor, const std::string& id
 }
 
 void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
+  start_boot(id, boot_timeout_ms_override, "");
+}
+
+void Runtime::start_boot(const std::string& id, uint32_t boot_timeout_ms_override,
+                         const std::string& note) {
   VmRecord rec = reconciled(id);
   const VmState from = parse_state(rec.state);
   check_transition(id, from, VmState::kStarting);
@@ -297,7 +307,6 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   resolve_image(rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
   const std::string accel = resolve_accel(spec.accel);
   const auto& executor = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
-  const bool restoring = !rec.runtime.restore_state.empty();
   const KernelBoot kernel_boot = kernel_boot_for(rec.runtime.kernel_path);
   const LoadedPlugin& vmm = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm);
   if (const std::string why =
@@ -310,21 +319,42 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
   const bool waking = rec.runtime.restore_state == snapshot_state_file(hibernation);
   // Before the transition: a failing hook leaves the VM as it was.
   const ExecutorHookResult booting = executor_vm_booting(executor, rec);
-  rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
-    r.runtime.accel = accel;
-    r.runtime.boot_timeout_ms = boot_timeout_ms_override;
-    if (booting.called) r.runtime.executor_data = booting.data;
-    std::string boot_args = "init=/sbin/smolvm-init";
-    if (accel == "tcg" && !kernel_boot.args_tcg.empty()) boot_args += " " + kernel_boot.args_tcg;
-    if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
-      boot_args += " " + net;
-    }
-    if (!booting.boot_args.empty()) boot_args += " " + booting.boot_args;
-    if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
-    r.runtime.boot_args = boot_args;
-    r.runtime.last_error = "";
-    if (spec.delete_with_owner) record_owner(r.runtime);
-  });
+  const VmRecord before = rec;
+  BootPlan plan = plan_boot(rec, accel, booting.boot_args);
+  if (waking) plan.reason = "woke from hibernation (" + hibernation + ")";
+  if (!note.empty()) {
+    plan.before = note + "; " + plan.before;
+    plan.reason = note + "; " + plan.reason;
+  }
+  const bool restoring = !rec.runtime.restore_state.empty();
+  try {
+    rec = transition(*store_, id, from, VmState::kStarting, [&](VmRecord& r) {
+      r.runtime.boot = plan.boot;
+      r.runtime.boot_reason = plan.reason;
+      r.runtime.template_dir = rec.runtime.template_dir;
+      r.runtime.disk_layers = rec.runtime.disk_layers;
+      r.runtime.restore_state = rec.runtime.restore_state;
+      r.runtime.disk_path = rec.runtime.disk_path;
+      r.runtime.accel = accel;
+      r.runtime.boot_timeout_ms = boot_timeout_ms_override;
+      if (booting.called) r.runtime.executor_data = booting.data;
+      std::string boot_args = "init=/sbin/smolvm-init";
+      if (accel == "tcg" && !kernel_boot.args_tcg.empty()) {
+        boot_args += " " + kernel_boot.args_tcg;
+      }
+      if (const std::string net = network_boot_args(r.runtime.lease); !net.empty()) {
+        boot_args += " " + net;
+      }
+      if (!booting.boot_args.empty()) boot_args += " " + booting.boot_args;
+      if (!spec.boot_args.empty()) boot_args += " " + spec.boot_args;
+      r.runtime.boot_args = boot_args;
+      r.runtime.last_error = "";
+      if (spec.delete_with_owner) record_owner(r.runtime);
+    });
+  } catch (...) {
+    unplan_boot(before, plan);
+    throw;
+  }
 
   const std::string dir = rec.runtime.vm_dir;
   OwnerLinkGuard link{state_dir_, id};
@@ -347,7 +377,13 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
     try {
       if (restoring) refresh_restored_guest(id);  // before anyone else uses it
       if (waking) remove_tree(hibernation);       // loaded: the VM runs on from it
-      executor_ready(executor, id);               // before setup, which runs through the executor
+      // Nothing has run in the guest yet: the moment a template keeps.
+      if (!plan.make_dir.empty()) {
+        const std::string made = make_template(id, plan.make_dir);
+        update_record(*store_, id,
+                      [&](VmRecord& r) { r.runtime.boot_reason = plan.before + made; });
+      }
+      executor_ready(executor, id);  // before setup, which runs through the executor
       run_setup(id);
     } catch (const Error& e) {
       // A VM whose setup failed is not the VM the profile describes: stop
@@ -378,6 +414,27 @@ void Runtime::start(const std::string& id, uint32_t boot_timeout_ms_override) {
     // A stop arrived while the VM booted (Runtime::stop): it is stopped,
     // as that stop said, and this start did not succeed.
     fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
+  }
+  if (!plan.template_dir.empty() && after.state == "failed" && res.status == SMOLVM_EINVAL) {
+    // The VMM refused the template's state (damaged in a way its sizes do
+    // not show; launch_restore's EINVAL, not a timeout or a killed VMM):
+    // it goes, and this start boots cold and makes a new one.
+    unplan_boot(after, plan);
+    const bool removed = discard_template(plan.template_dir);
+    if (link.supervisor_end >= 0) {  // the next attempt opens its own
+      ::close(link.supervisor_end);
+      owner_link_close(state_dir_, id);
+      link.supervisor_end = -1;
+    }
+    update_record(*store_, id, [](VmRecord& r) {
+      r.runtime.disk_layers.clear();
+      r.runtime.restore_state.clear();
+      r.runtime.template_dir.clear();
+    });
+    start_boot(id, boot_timeout_ms_override,
+               "template " + plan.template_dir + " did not load (" + res.error + "), " +
+                   (removed ? "removed" : "kept while VMs or snapshots use its disk layer"));
+    return;
   }
   // The supervisor's own status (ETIMEOUT for a guest that did not answer).
   fail(res.status, "vm '" + id + "' failed to start: " + res.error);
@@ -504,6 +561,7 @@ void Runtime::remove(const std::string& id) {
   if (!rec.runtime.snapshot.empty()) {
     remove_folder_user(snapshot_dir(state_dir_, rec.runtime.snapshot), dir);
   }
+  if (!rec.runtime.template_dir.empty()) remove_folder_user(rec.runtime.template_dir, dir);
   owner_link_close(state_dir_, id);  // an ephemeral VM's, if this process owned it
 }
 

@@ -73,6 +73,9 @@ class Runtime {
   // Boots the VM and waits for its agent, up to boot_timeout_ms (0: the
   // spec's boot_timeout_s). On failure: state failed, no process or socket
   // left.
+  // The first start of a VM that fits restores a template of a freshly
+  // booted guest instead (core/runtime/templates.h), and the first that
+  // finds none makes it; smolvm_vm_info.boot says which and why.
   void start(const std::string& id, uint32_t boot_timeout_ms = 0);
   // Graceful with a deadline, then forced (or forced at once). No-op when
   // not running.
@@ -131,6 +134,29 @@ class Runtime {
                               const std::string& network);
 
  private:
+  // How a start gets its guest (core/runtime/templates.h).
+  struct BootPlan {
+    std::string boot, reason;
+    std::string before;        // what happened to an earlier template, ending "; " (or "")
+    std::string template_dir;  // restored from this template
+    std::string make_dir;      // no template yet: make it here after the boot
+    Snapshot from;             // the template restored (when template_dir is set)
+  };
+  // start(), with note: why an earlier attempt of this start did not use
+  // its template (kept in the boot reason).
+  void start_boot(const std::string& id, uint32_t boot_timeout_ms, const std::string& note);
+  // Decides, and for a template restore puts the VM's disk on the
+  // template's layer (rec's disk fields say so on return).
+  BootPlan plan_boot(VmRecord& rec, const std::string& accel,
+                     const std::string& executor_boot_args);
+  // Undoes plan_boot's disk change: the VM's disk on its image again.
+  void unplan_boot(const VmRecord& rec, const BootPlan& plan);
+  // Saves the freshly booted VM id as the template plan.make_dir. Returns
+  // how it went, in words for the boot reason; never throws (a start
+  // that booted is not failed by its template).
+  std::string make_template(const std::string& id, const std::string& dir);
+  // The isolated disk of rec on layers (none: on its image); its path.
+  std::string prepare_disk(const VmRecord& rec, const std::vector<std::string>& layers);
   // Why a live VM's supervisor counts as dead; "" while it lives (or, for a
   // VM starting, may still register).
   std::string supervisor_lost(const VmRecord& rec);

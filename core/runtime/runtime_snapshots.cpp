@@ -33,16 +33,6 @@ constexpr size_t kReseedBytes = 64;
 // is forced off at once: this is the supervisor's own exit).
 constexpr int kStopWaitMs = 15000;
 
-// Removes a snapshot folder being written unless released (every failure
-// between the folder's making and its publishing).
-struct StagingFolder {
-  std::string path;
-  bool keep = false;
-  ~StagingFolder() {
-    if (!keep) remove_tree(path);
-  }
-};
-
 std::string host_clock() {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -104,17 +94,8 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
     }
   }
 
-  Snapshot s;
+  Snapshot s = snapshot_of(rec);
   s.name = name;
-  s.source_vm = id;
-  s.vcpu_count = rec.spec.vcpu_count;
-  s.mem_size_mib = rec.spec.mem_size_mib;
-  s.kernel_path = rec.runtime.kernel_path;
-  s.rootfs_path = rec.runtime.rootfs_path;
-  s.vmm = rec.runtime.vmm;
-  s.executor = rec.runtime.executor;
-  s.accel = rec.runtime.accel;
-  s.spec = to_json(rec.spec);
   make_dirs(snapshots_dir(state_dir_), 0700);
   StagingFolder staging;
   for (;;) {
@@ -142,12 +123,15 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
   if (!rec.runtime.snapshot.empty()) {
     add_folder_user(snapshot_dir(state_dir_, rec.runtime.snapshot), s.dir);
   }
+  // Likewise the template a VM started from (core/runtime/templates.h).
+  if (!rec.runtime.template_dir.empty()) add_folder_user(rec.runtime.template_dir, s.dir);
   add_image_user(s.rootfs_path, cache_dir_, s.dir);  // `image prune` keeps its image
   if (::rename(staging.path.c_str(), s.dir.c_str()) != 0) {
     const int e = errno;
     if (!rec.runtime.snapshot.empty()) {
       remove_folder_user(snapshot_dir(state_dir_, rec.runtime.snapshot), s.dir);
     }
+    if (!rec.runtime.template_dir.empty()) remove_folder_user(rec.runtime.template_dir, s.dir);
     remove_image_user(s.rootfs_path, cache_dir_, s.dir);
     errno = e;
     fail_errno(SMOLVM_EIO, "cannot publish " + staging.path + " as " + s.dir);
@@ -202,6 +186,10 @@ void Runtime::remove_snapshot(const std::string& id_or_name) {
   for (const auto& other : snapshots()) {
     remove_folder_user(other.dir, s.dir);  // its mark on the snapshot it was built on
   }
+  // And on a template, when its layers start on one (the folder holding a
+  // layer; a no-op for its own and the snapshots' above).
+  for (const auto& layer : s.layers)
+    remove_folder_user(fs::path(layer).parent_path().string(), s.dir);
   remove_image_user(s.rootfs_path, cache_dir_, s.dir);
   if (!remove_tree(doomed)) fail(SMOLVM_EIO, "cannot remove " + doomed);
 }
@@ -240,12 +228,14 @@ void Runtime::refresh_restored_guest(const std::string& id) {
   const std::string entropy = random_hex(kReseedBytes);
   GuestSession guest(*this, id);
   ExecRequest req;
+  // The clock first: perl's start alone takes 150-200 ms under TCG (more
+  // on a busy host), which the clock would otherwise lag the host's by.
   req.argv = {"/bin/sh",
               "-c",
+              "date -u -s \"$2\" >/dev/null && "
               "perl -e 'open(my $f, \">\", \"/dev/urandom\") or die \"urandom: $!\\n\"; "
               "syswrite($f, pack(\"H*\", $ARGV[0])) or die \"write: $!\\n\"; "
-              "ioctl($f, 0x5207, 0) or die \"RNDRESEEDCRNG: $!\\n\"' \"$1\" && "
-              "date -u -s \"$2\" >/dev/null",
+              "ioctl($f, 0x5207, 0) or die \"RNDRESEEDCRNG: $!\\n\"' \"$1\"",
               "refresh",
               entropy,
               host_clock()};

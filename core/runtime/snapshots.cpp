@@ -51,6 +51,24 @@ bool is_valid_snapshot_name(const std::string& name) {
 
 std::string generate_snapshot_id() { return "snap-" + random_hex(4); }
 
+Snapshot snapshot_of(const VmRecord& rec) {
+  Snapshot s;
+  s.source_vm = rec.id;
+  s.vcpu_count = rec.spec.vcpu_count;
+  s.mem_size_mib = rec.spec.mem_size_mib;
+  s.kernel_path = rec.runtime.kernel_path;
+  s.rootfs_path = rec.runtime.rootfs_path;
+  s.vmm = rec.runtime.vmm;
+  s.executor = rec.runtime.executor;
+  s.accel = rec.runtime.accel;
+  s.spec = to_json(rec.spec);
+  return s;
+}
+
+StagingFolder::~StagingFolder() {
+  if (!keep && !path.empty()) remove_tree(path);
+}
+
 json to_json(const Snapshot& s) {
   return json{{"id", s.id},
               {"name", s.name},

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/store/vm_record.h"
+
 namespace smolvm {
 
 struct Snapshot {
@@ -37,6 +39,18 @@ struct Snapshot {
 // [a-z0-9][a-z0-9._-]{0,62}, like VM ids and names people type.
 bool is_valid_snapshot_name(const std::string& name);
 std::string generate_snapshot_id();
+
+// A snapshot of rec as it runs: the machine it was saved on and its spec
+// (id, name, time, sizes and layers are the taker's to fill).
+Snapshot snapshot_of(const VmRecord& rec);
+
+// A folder a snapshot is written into, removed unless kept (every failure
+// between its making and its publishing).
+struct StagingFolder {
+  std::string path;
+  bool keep = false;
+  ~StagingFolder();
+};
 
 nlohmann::json to_json(const Snapshot& s);
 // Reads a manifest; EINVAL naming the folder and the field when a required

@@ -54,6 +54,9 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("disk_layers", rt.disk_layers);
   visit("snapshot", rt.snapshot);
   visit("restore_state", rt.restore_state);
+  visit("boot", rt.boot);
+  visit("boot_reason", rt.boot_reason);
+  visit("template_dir", rt.template_dir);
 }
 
 template <class T>

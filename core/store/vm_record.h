@@ -99,6 +99,12 @@ struct VmRuntime {
   std::string snapshot;
   std::string restore_state;
 
+  // How the VM's guest came up at its first start (core/runtime/
+  // templates.h): boot "snapshot" (restored from a template or a snapshot)
+  // or "cold", and why in words; template_dir: the template its disk sits
+  // on ("" if none).
+  std::string boot, boot_reason, template_dir;
+
   // Keys this version does not know (written by a newer one), kept so that
   // rewriting the record does not drop them.
   nlohmann::json unknown = nlohmann::json::object();

@@ -241,12 +241,20 @@ typedef struct smolvm_vm_options {
   const char* on_idle;
   uint32_t ttl_s;
   uint32_t idle_timeout_s;
+  /* Since 1.6: how the first start gets the guest. "auto" (default, NULL):
+   * restored from a template - a snapshot of a freshly booted guest of the
+   * same image, vCPUs, memory, VMM, executor and accel, made by the first
+   * such start and kept beside the image in the cache - where the VM fits
+   * one (no network, no boot_args, an isolated disk); "cold": always boots
+   * the kernel. SMOLVM_TEMPLATE=0 in the environment makes every VM cold.
+   * smolvm_vm_info.boot says which happened and why. */
+  const char* boot;
 } smolvm_vm_options;
 
 /* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0),
  * 2 (1.2: delete_with_owner), 3 (1.5: ttl_s, idle_timeout_s, on_ttl,
- * on_idle). */
-#define SMOLVM_VM_OPTIONS_VERSION 3
+ * on_idle), 4 (1.6: boot). */
+#define SMOLVM_VM_OPTIONS_VERSION 4
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version);
 /* For binaries built before 1.2: fills the 1.0 layout only. */
@@ -427,11 +435,17 @@ typedef struct smolvm_vm_info {
   int64_t ttl_left_ms;
   uint32_t ttl_s;
   uint32_t idle_timeout_s;
+  /* Since 1.6: how the guest came up at the last start: "snapshot"
+   * (restored from a template or a snapshot) or "cold" ("" if never
+   * started), and why, in words (e.g. "restored from template <dir>",
+   * "disabled by SMOLVM_TEMPLATE=0", "the VM sets kernel args"). */
+  const char* boot;
+  const char* boot_reason;
 } smolvm_vm_info;
 
 /* Versions: 1 (1.0), 2 (1.1: disk_size_mib), 3 (1.5: the lifetime
- * fields). */
-#define SMOLVM_VM_INFO_VERSION 3
+ * fields), 4 (1.6: boot, boot_reason). */
+#define SMOLVM_VM_INFO_VERSION 4
 /* Since 1.2: zeroes the given version's layout and sets its struct_size. */
 SMOLVM_API int smolvm_vm_info_init_version(smolvm_vm_info* out, unsigned int version);
 /* For binaries built before 1.2: the 1.0 layout only. */

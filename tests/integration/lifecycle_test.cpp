@@ -132,6 +132,11 @@ TEST(Faults, ABrokenKernelFailsStartAndLeavesNothingRunning) {
   EXPECT_EQ(i.supervisor_pid, 0);
   EXPECT_EQ(i.vmm_pid, 0);
   EXPECT_STRNE(i.last_error, "");
+  // Cold, and the default image's template (keyed without the kernel) is
+  // neither used nor replaced by a VM that brings a kernel of its own.
+  EXPECT_STREQ(i.boot, "cold");
+  EXPECT_NE(std::string(i.boot_reason).find("boots a kernel of its own"), std::string::npos)
+      << i.boot_reason;
   expect_no_sockets(i.state_dir);
   EXPECT_EQ(smolvm_vm_delete(vm), 0);
   smolvm_vm_free(vm);

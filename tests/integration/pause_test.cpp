@@ -66,8 +66,6 @@ void expect_no_sockets(const std::string& vm_dir) {
   }
 }
 
-std::string last_error() { return smolvm_last_error(); }
-
 TEST(Pause, TheGuestStandsStillWhilePausedAndCarriesOnAfterResume) {
   smolvm_vm* vm = create_and_start("pause");
   ASSERT_NE(vm, nullptr);

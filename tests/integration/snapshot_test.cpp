@@ -3,7 +3,6 @@
 // their own RNG and the host's clock; a damaged snapshot is refused and
 // leaves nothing; restoring onto another machine is refused naming the
 // mismatch; rm is refused while a VM uses the snapshot's disk layer.
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,14 +17,6 @@ namespace vmtest {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string last_error() { return smolvm_last_error(); }
-
-double host_now() {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
-}
 
 // Takes a snapshot of vm; "" (with a test failure) when it fails.
 std::string snapshot(smolvm_vm* vm, const char* name, bool stop = false) {

@@ -1,6 +1,7 @@
 #include "tests/support/vm_fixture.h"
 
 #include <stdlib.h>
+#include <sys/time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -177,6 +178,14 @@ std::string wait_state_change(smolvm_vm* vm, const std::string& state, int timeo
     if (now != state || std::chrono::steady_clock::now() > deadline) return now;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::string last_error() { return smolvm_last_error(); }
+
+double host_now() {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
 }
 
 std::string cache_dir() {

@@ -41,6 +41,10 @@ smolvm_vm* create_and_start(const std::string& id);
 smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start,
                    const char* boot_args = nullptr, uint32_t boot_timeout_s = 0);
 smolvm_vm_info info(smolvm_vm* vm);
+// smolvm_last_error() as a string, for messages.
+std::string last_error();
+// The host's wall clock in seconds, to compare a guest's with.
+double host_now();
 // The VM answers a command promptly.
 ::testing::AssertionResult answers(smolvm_vm* vm, int within_ms = 15000);
 

@@ -94,6 +94,7 @@ function info({ handle }) {
       startedAtMs: p.started_at_ms, lastError: p.last_error,
       ttlS: p.ttl_s, onTtl: p.on_ttl, ttlLeftMs: p.ttl_left_ms,
       idleTimeoutS: p.idle_timeout_s, onIdle: p.on_idle, pausedBy: p.paused_by,
+      boot: p.boot, bootReason: p.boot_reason,
     };
   } finally {
     native.smolvm_swig_vm_info_free(p);

@@ -153,6 +153,11 @@ class VMInfo:
     idle_timeout_s: int = 0
     on_idle: str = "pause"
     paused_by: str = ""
+    #: How the guest came up at the last start: ``"snapshot"`` (restored
+    #: from a template of a freshly booted guest, or from a snapshot) or
+    #: ``"cold"``, and why (e.g. ``"disabled by SMOLVM_TEMPLATE=0"``).
+    boot: str = ""
+    boot_reason: str = ""
 
     @property
     def vm_id(self) -> str:
@@ -215,4 +220,5 @@ class VMInfo:
             started_at_ms=info.started_at_ms, last_error=info.last_error,
             disk_size_mib=info.disk_size_mib, ttl_s=info.ttl_s, on_ttl=info.on_ttl,
             ttl_left_ms=info.ttl_left_ms, idle_timeout_s=info.idle_timeout_s,
-            on_idle=info.on_idle, paused_by=info.paused_by)
+            on_idle=info.on_idle, paused_by=info.paused_by, boot=info.boot,
+            boot_reason=info.boot_reason)

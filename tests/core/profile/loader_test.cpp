@@ -88,7 +88,7 @@ TEST(ProfileLoader, ReadsEveryField) {
       "id: sandbox-7\n"
       "resources: {vcpu_count: 32, mem_size_mib: 16384}\n"
       "disk: {mode: isolated, size_mib: 64}\n"
-      "boot: {args: console=ttyS0, timeout_s: 3600}\n"
+      "boot: {args: console=ttyS0, timeout_s: 3600, mode: cold}\n"
       "backend: {vmm: qemu, executor: ssh, network: iptables, accel: tcg}\n"
       "network:\n"
       "  ports:\n"
@@ -104,6 +104,7 @@ TEST(ProfileLoader, ReadsEveryField) {
   EXPECT_EQ(p.disk_size_mib, 64u);
   EXPECT_EQ(p.spec.boot_args, "console=ttyS0");
   EXPECT_EQ(p.spec.boot_timeout_s, 3600u);
+  EXPECT_EQ(p.spec.boot, "cold");
   EXPECT_EQ(p.spec.vmm, "qemu");
   EXPECT_EQ(p.spec.executor, "ssh");
   EXPECT_EQ(p.spec.network, "iptables");
@@ -211,6 +212,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"backend: {network: br0/1}\n",
                 "profiles/web.yaml:4:20: backend.network='br0/1': must be auto or a plugin name of "
                 "1 to 32 lower-case letters, digits and '_'"},
+        Refusal{"boot: {mode: warm}\n",
+                "profiles/web.yaml:4:14: boot.mode='warm': must be one of auto|cold"},
         Refusal{"backend: {accel: hvf}\n",
                 "profiles/web.yaml:4:18: backend.accel='hvf': must be one of auto|kvm|tcg"},
         Refusal{"disk: {mode: cow}\n",

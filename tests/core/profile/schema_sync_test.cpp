@@ -72,6 +72,7 @@ TEST(ProfileSchemaSync, DefaultsMatchVmSpec) {
   EXPECT_EQ(prop(s, "resources", "vcpu_count").at("default"), d.vcpu_count);
   EXPECT_EQ(prop(s, "resources", "mem_size_mib").at("default"), d.mem_size_mib);
   EXPECT_EQ(prop(s, "boot", "timeout_s").at("default"), d.boot_timeout_s);
+  EXPECT_EQ(prop(s, "boot", "mode").at("default"), d.boot);
   EXPECT_EQ(prop(s, "disk", "mode").at("default"), d.disk_mode);
   EXPECT_EQ(prop(s, "backend", "vmm").at("default"), d.vmm);
   EXPECT_EQ(prop(s, "backend", "executor").at("default"), d.executor);

@@ -21,6 +21,8 @@ packages=(
   nftables iptables iproute2
   # executor-ssh: ssh-keygen makes per-VM keys; `smolvm ssh` runs ssh
   openssh-client
+  # `smolvm shell` is tested through a real terminal
+  tmux
   # sanitizers and fuzzing
   clang libclang-rt-14-dev
   # benchmarks

@@ -51,7 +51,7 @@ const RESTORE_FIELDS = {
   memSizeMib: ['mem_size_mib', 'u32'],
   deleteWithOwner: ['delete_with_owner', 'bool'],
 };
-const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
+const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell', 'user'];
 
 const U32_MAX = 0xffffffff;
 
@@ -199,6 +199,11 @@ function execArgs(command, o) {
       throw new ConfigError(`shell '${o.shell}': must be 'login' or 'raw'`, { code: 'EINVAL' });
     }
     args.shell = o.shell;
+  }
+  if (o.user !== undefined) {
+    // A guest user: a name, a uid or 'uid:gid'; the guest names an unknown one.
+    checkString('user', String(o.user));
+    args.user = String(o.user);
   }
   if (o.encoding !== undefined && o.encoding !== 'buffer' && !Buffer.isEncoding(o.encoding)) {
     throw new ConfigError(`encoding '${o.encoding}': must be 'buffer' or a Buffer encoding`, { code: 'EINVAL' });

@@ -9,7 +9,8 @@ import smolvm
 def test_shell_runs_python_interactively_and_exits_with_its_code(vm: smolvm.SmolVM) -> None:
     with vm.shell(rows=30, cols=100) as term:
         assert isinstance(term, smolvm.Terminal)
-        term.write("PS1='guest# '; stty size\n")
+        # Quoted apart so that the echo of the typed line is not the prompt.
+        term.write("PS1='gu''est# '; stty size\n")
         assert b"30 100" in term.read_until(b"guest# ")
         term.resize(40, 120)
         term.write("stty size\n")
@@ -25,8 +26,9 @@ def test_shell_runs_python_interactively_and_exits_with_its_code(vm: smolvm.Smol
 
 
 def test_pty_as_the_unprivileged_user_with_sigwinch(vm: smolvm.SmolVM) -> None:
-    script = "trap 'echo winch $(stty size)' WINCH; echo ready; id -un; read x; echo bye $x"
-    with vm.pty(script, rows=10, cols=20, user="user", term="vt100") as term:
+    script = "trap 'echo winch $(stty size)' WINCH; echo ready; id -un; until read x; do :; done; echo bye $x"
+    # raw: dash runs the WINCH trap while read waits (bash -c waits for the line).
+    with vm.pty(script, rows=10, cols=20, user="user", term="vt100", shell="raw") as term:
         out = term.read_until(b"ready")
         term.resize(11, 21)
         out += term.read_until(b"winch 11 21")

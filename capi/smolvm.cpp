@@ -142,6 +142,7 @@ template <>
 struct Versions<smolvm_exec_options> {
   static constexpr const char* name = "exec options";
   static constexpr size_t sizes[] = {offsetof(smolvm_exec_options, shell),
+                                     offsetof(smolvm_exec_options, user),
                                      sizeof(smolvm_exec_options)};
 };
 
@@ -259,6 +260,15 @@ smolvm::ExecRequest to_request(const smolvm_exec_options* o) {
   if (o->cwd) r.cwd = o->cwd;
   r.timeout_ms = o->timeout_ms;
   if (SMOLVM_HAS_FIELD(o, smolvm_exec_options, shell) && o->shell) r.shell = o->shell;
+  if (SMOLVM_HAS_FIELD(o, smolvm_exec_options, term)) {
+    if (o->user) r.user = o->user;
+    if (o->pty_rows || o->pty_cols) {
+      r.pty = smolvm::ExecTerminal{o->pty_rows, o->pty_cols, o->term ? o->term : ""};
+    } else if (o->term) {
+      smolvm::fail(SMOLVM_EINVAL, std::string("exec options term '") + o->term +
+                                      "': a terminal needs pty_rows and pty_cols");
+    }
+  }
   smolvm::check_exec_request(r);
   return r;
 }
@@ -785,6 +795,13 @@ int smolvm_exec_kill(smolvm_exec* ex, int signal) {
       smolvm::fail(SMOLVM_EINVAL, "signal=" + std::to_string(signal) + ": must be 1..64");
     }
     ex->stream->kill(signal);
+  });
+}
+
+int smolvm_exec_resize(smolvm_exec* ex, uint32_t rows, uint32_t cols) {
+  return guard_guest(ex ? &ex->link : nullptr, [&] {
+    need(ex, "ex");
+    ex->stream->resize(rows, cols);
   });
 }
 

@@ -8,15 +8,18 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "cli/terminal.h"
 
 namespace smolvm_cli {
 namespace {
 
 volatile sig_atomic_t g_interrupt = 0;
 
-const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout", "--shell"};
-const std::map<std::string, std::string> kExecAliases = {
-    {"-e", "--env"}, {"-w", "--workdir"}, {"-t", "--timeout"}, {"-i", "--stdin"}};
+const std::set<std::string> kExecValueFlags = {"--env", "--workdir", "--timeout", "--shell",
+                                               "--user"};
+const std::map<std::string, std::string> kExecAliases = {{"-e", "--env"},     {"-w", "--workdir"},
+                                                         {"-t", "--timeout"}, {"-i", "--stdin"},
+                                                         {"-u", "--user"},    {"-it", "--tty"}};
 
 // --timeout SECONDS (0: none) as the C ABI's milliseconds.
 uint32_t exec_timeout_ms(const Args& a) {
@@ -41,14 +44,18 @@ void check_exec_args(const Args& a) {
 
 // Runs argv (one argument: a shell command line) in the VM, streaming its
 // output to ours; returns its exit code. Ctrl-C is passed to the command.
+// With --tty it runs on a terminal, attached to ours (terminal.h).
 int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
   std::vector<const char*> argv, env;
   for (const auto& c : cmd) argv.push_back(c.c_str());
   const auto envs = a.all("--env");
   for (const auto& e : envs) env.push_back(e.c_str());
   const std::string cwd = a.get("--workdir");
+  const std::string user = a.get("--user");
   std::string input;
-  if (a.has("--stdin")) input.assign(std::istreambuf_iterator<char>(std::cin), {});
+  if (a.has("--stdin") && !a.has("--tty")) {
+    input.assign(std::istreambuf_iterator<char>(std::cin), {});
+  }
 
   smolvm_exec_options o;
   smolvm_exec_options_init(&o);
@@ -64,6 +71,8 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   o.timeout_ms = exec_timeout_ms(a);
   const std::string shell = exec_shell(a);
   o.shell = shell.empty() ? nullptr : shell.c_str();
+  o.user = user.empty() ? nullptr : user.c_str();
+  if (a.has("--tty")) return attach_terminal(vm, o);
   o.stdin_data = reinterpret_cast<const uint8_t*>(input.data());
   o.stdin_len = input.size();
 
@@ -98,7 +107,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
 }  // namespace
 
 int cmd_exec(const std::vector<std::string>& argv) {
-  const Args a = parse_args(argv, kExecValueFlags, {"--stdin"}, kExecAliases);
+  const Args a = parse_args(argv, kExecValueFlags, {"--stdin", "--tty"}, kExecAliases);
   if (a.positional.size() != 1) throw UsageError("exec takes one VM id, then -- COMMAND");
   check_exec_args(a);
   Runtime rt;
@@ -106,10 +115,32 @@ int cmd_exec(const std::vector<std::string>& argv) {
   return stream_command(vm.vm, a, a.rest);
 }
 
+int cmd_shell(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {"--env", "--workdir", "--user"}, {},
+                            {{"-e", "--env"}, {"-w", "--workdir"}, {"-u", "--user"}});
+  if (a.positional.size() != 1 || a.has_rest) throw UsageError("shell takes one VM id");
+  std::vector<const char*> env;
+  const auto envs = a.all("--env");
+  for (const auto& e : envs) env.push_back(e.c_str());
+  const std::string cwd = a.get("--workdir"), user = a.get("--user");
+  Runtime rt;
+  Vm vm(rt, a.positional[0]);
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  // The user's login shell when it is bash (the default image), else sh.
+  o.command = "command -v bash >/dev/null && exec bash -l || exec /bin/sh -l";
+  o.shell = "raw";
+  o.env = env.empty() ? nullptr : env.data();
+  o.env_count = env.size();
+  o.cwd = cwd.empty() ? nullptr : cwd.c_str();
+  o.user = user.empty() ? nullptr : user.c_str();
+  return attach_terminal(vm.vm, o);
+}
+
 int cmd_run(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
-  const Args a = parse_args(argv, values, {"--rm", "--stdin"}, kExecAliases);
+  const Args a = parse_args(argv, values, {"--rm", "--stdin", "--tty"}, kExecAliases);
   check_exec_args(a);  // a bad --timeout or --shell is refused before a VM is made
   if (!a.has("--rm")) {
     if (a.positional.size() != 1) {

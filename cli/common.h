@@ -56,6 +56,7 @@ int cmd_env(const std::vector<std::string>& argv);
 int cmd_logs(const std::vector<std::string>& argv);
 int cmd_run(const std::vector<std::string>& argv);
 int cmd_exec(const std::vector<std::string>& argv);
+int cmd_shell(const std::vector<std::string>& argv);
 int cmd_cp(const std::vector<std::string>& argv);
 int cmd_ssh(const std::vector<std::string>& argv);
 int cmd_gc(const std::vector<std::string>& argv);

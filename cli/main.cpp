@@ -97,9 +97,20 @@ const std::map<std::string, Entry>& commands() {
         "Exit codes: the command's own; 125 when SmolVM itself failed; 2 for usage."}},
       {"exec",
        {cmd_exec, "run a command in a running VM (same as run ID)",
-        "usage: smolvm exec ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [--shell login|raw]\n"
-        "                  -- COMMAND...\n"
-        "See `smolvm run --help`."}},
+        "usage: smolvm exec ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [-u USER] [--shell "
+        "login|raw]\n"
+        "                  [-it] -- COMMAND...\n"
+        "See `smolvm run --help`. -u runs the command as a user of the guest (a name,\n"
+        "uid or uid:gid; the default image has `user`, uid 1000). -it (or --tty) runs\n"
+        "it on a terminal attached to this one in raw mode: what you type goes to\n"
+        "it, window size changes follow, and this terminal is restored when it ends."}},
+      {"shell",
+       {cmd_shell, "an interactive shell in a running VM, through its agent (no SSH)",
+        "usage: smolvm shell ID [-u USER] [-w DIR] [-e K=V]...\n"
+        "Runs a login shell (bash -l in the default image) on a terminal in the VM,\n"
+        "attached to this one in raw mode: keys, Ctrl-C and window size changes go\n"
+        "to the guest; the terminal is restored on exit and on signals. No network\n"
+        "or SSH is needed. The exit code is the shell's."}},
       {"cp",
        {cmd_cp, "copy files or folders between host and VM",
         "usage: smolvm cp [--max-bytes N] [--timeout SECONDS] HOST_PATH ID:/GUEST_PATH\n"
@@ -234,7 +245,7 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  const bool guest_exit_codes = args[0] == "run" || args[0] == "exec";
+  const bool guest_exit_codes = args[0] == "run" || args[0] == "exec" || args[0] == "shell";
   try {
     return it->second.run(rest);
   } catch (const smolvm_cli::UsageError& e) {

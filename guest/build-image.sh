@@ -37,7 +37,7 @@ quiet=0
 KERNEL_RECIPE=1
 STOCK_KERNEL_RECIPE=1
 ROOTFS_RECIPE=1
-IMAGE_RECIPE=2
+IMAGE_RECIPE=3
 ROOTFS_PACKAGES="python3,openssh-server,ca-certificates,iproute2,procps,tar,gzip"
 ROOTFS_SIZE_MIB=${SMOLVM_ROOTFS_SIZE_MIB:-1024}
 
@@ -377,6 +377,9 @@ assemble_image() {
     mkdir -p "$tmp/root/workspace" "$tmp/root/run" "$tmp/root/tmp"
     chmod 1777 "$tmp/root/tmp"
     echo smolvm >"$tmp/root/etc/hostname"
+    # Commands may run unprivileged (EXEC "user"): `user`, uid and gid 1000,
+    # with a home and bash.
+    useradd --root "$tmp/root" --create-home --uid 1000 --user-group --shell /bin/bash user
     lean_login_profile "$tmp/root"
     mkdir -p "$tmp/out"
     mkfs.ext4 -q -F -L smolvm-root -E lazy_itable_init=1,lazy_journal_init=1 \

@@ -193,7 +193,13 @@ int Client::pump(int32_t wait_ms) {
       return SMOLVM_EPROTO;
     }
     auto it = streams_.find(f.stream);
-    if (it != streams_.end()) {
+    if (it != streams_.end() && f.stream != 0 && f.type == Type::kCredit) {
+      uint32_t n = 0;
+      if (read_u32_le(f.payload, n)) it->second.stdin_credit += n;
+    } else if (it != streams_.end()) {
+      if (f.type == Type::kExit || f.type == Type::kError || f.type == Type::kDone) {
+        it->second.ended = true;
+      }
       it->second.frames.push_back(std::move(f));
     } else if (f.stream == 0 && f.type == Type::kError) {
       std::string why;
@@ -204,6 +210,33 @@ int Client::pump(int32_t wait_ms) {
     // Frames for streams already closed are dropped.
   }
   return 0;
+}
+
+int Client::claim_stdin_credit(uint32_t stream, size_t want, size_t& got, int32_t wait_ms,
+                               std::string& error) {
+  got = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    auto* q = queue(stream);
+    if (!q || q->ended) return 0;
+    if (q->stdin_credit > 0) {
+      got = static_cast<size_t>(std::min<uint64_t>(want, q->stdin_credit));
+      q->stdin_credit -= got;
+      return 0;
+    }
+    const int rc = pump(wait_ms >= 0 ? ms_until(deadline) : -1);
+    if (rc == SMOLVM_ETIMEOUT) {
+      if (wait_ms >= 0 && std::chrono::steady_clock::now() >= deadline) {
+        error = "the command took no stdin within " + std::to_string(wait_ms) + " ms";
+        return SMOLVM_ETIMEOUT;
+      }
+      continue;
+    }
+    if (rc != 0) {
+      error = error_;
+      return rc;
+    }
+  }
 }
 
 int Client::next_frame(uint32_t stream, Frame& out, int32_t wait_ms, std::string& error) {

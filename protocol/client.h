@@ -20,6 +20,10 @@ namespace smolvm::proto {
 
 struct StreamQueue {
   std::deque<Frame> frames;
+  // STDIN bytes the agent takes now (its CREDIT frames add to it; they are
+  // not queued), and whether the stream's last frame has arrived.
+  uint64_t stdin_credit = kStdinWindow;
+  bool ended = false;
 };
 
 class Client {
@@ -60,6 +64,13 @@ class Client {
   // (-1: no limit) passes: 0, SMOLVM_ETIMEOUT (error says so) or the
   // connection's error.
   int next_frame(uint32_t stream, Frame& out, int32_t wait_ms, std::string& error);
+
+  // Waits until the agent takes stdin on the stream (within wait_ms, -1:
+  // no limit), then claims up to `want` bytes of its credit: `got` is what
+  // may be sent now, 0 when the stream has ended (its command cannot read
+  // any more). 0, SMOLVM_ETIMEOUT, or the connection's error.
+  int claim_stdin_credit(uint32_t stream, size_t want, size_t& got, int32_t wait_ms,
+                         std::string& error);
 
   // Reads a guest file into sink until its end, the sink stops it (its
   // non-zero return is returned) or timeout_ms (0: none) passes. A read

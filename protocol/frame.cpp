@@ -1,5 +1,6 @@
 #include "protocol/frame.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace smolvm::proto {
@@ -16,6 +17,7 @@ bool is_known_type(uint8_t type) {
     case Type::kExit:
     case Type::kSignal:
     case Type::kCredit:
+    case Type::kResize:
     case Type::kFileWrite:
     case Type::kFileRead:
     case Type::kData:
@@ -58,6 +60,8 @@ const char* type_name(Type type) {
       return "SIGNAL";
     case Type::kCredit:
       return "CREDIT";
+    case Type::kResize:
+      return "RESIZE";
     case Type::kFileWrite:
       return "FILE_WRITE";
     case Type::kFileRead:
@@ -179,6 +183,28 @@ Decoder::Result Decoder::next(Frame& out) {
     pos_ = 0;
   }
   return Result::kFrame;
+}
+
+void Decoder::resync_to(Type type) {
+  error_.clear();
+  // A header without its length: type, flags 0, reserved 0, stream 0.
+  const char pattern[8] = {static_cast<char>(type), 0, 0, 0, 0, 0, 0, 0};
+  const std::string_view wanted(pattern, sizeof pattern);
+  // The frame we are in the middle of (or at) is skipped: search past its
+  // first header byte.
+  const size_t from = pos_ + 5;
+  const size_t at = from < buf_.size() ? buf_.find(wanted, from) : std::string::npos;
+  if (at != std::string::npos) {
+    pos_ = at - 4;
+    return;
+  }
+  // Keep what could be the start of the header (its length and part of the
+  // pattern) and drop the rest, at least the byte we were at, so that a
+  // caller resyncing again and again always gets on.
+  const size_t after = buf_.size() > pos_ ? buf_.size() - pos_ - 1 : 0;
+  const size_t keep = std::min(after, kHeaderSize - 1);
+  buf_.erase(0, buf_.size() - keep);
+  pos_ = 0;
 }
 
 }  // namespace smolvm::proto

@@ -10,10 +10,16 @@
 
 namespace smolvm::proto {
 
-inline constexpr uint32_t kVersion = 1;
+// Version 2 added stdin credit, PTY commands, users and channel epochs; a
+// peer of another version is refused with a message naming both
+// (docs/protocol.md says why v1 is not served).
+inline constexpr uint32_t kVersion = 2;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxPayload = size_t{1} << 20;
 inline constexpr uint32_t kDefaultWindow = 4u << 20;
+// Stdin a client may send on a new exec stream before the agent grants more
+// with CREDIT (agent to client): what the agent holds per command at most.
+inline constexpr uint32_t kStdinWindow = 1u << 20;
 inline constexpr uint8_t kFlagEnd = 0x01;
 
 enum class Type : uint8_t {
@@ -27,6 +33,7 @@ enum class Type : uint8_t {
   kExit = 0x14,
   kSignal = 0x15,
   kCredit = 0x16,
+  kResize = 0x17,  // client -> agent: a PTY command's new window size (Resize)
   kFileWrite = 0x20,
   kFileRead = 0x21,
   kData = 0x22,
@@ -76,6 +83,12 @@ class Decoder {
   Result next(Frame& out);
   const std::string& error() const { return error_; }
   size_t buffered() const { return buf_.size() - pos_; }
+  // Clears an error and skips to the next place in the bytes where a frame
+  // of this type on stream 0, with no flags, begins (or keeps the tail that
+  // may begin one). For a channel whose first bytes may be the rest of a
+  // frame from an earlier connection (a restored VM): the answer to our
+  // HELLO is found after them.
+  void resync_to(Type type);
 
  private:
   std::string buf_;

@@ -96,20 +96,67 @@ bool get_strings(const json& j, const char* key, std::vector<std::string>& out, 
   return true;
 }
 
+// rows and cols of a terminal, both required, each 1..kMaxTerminalSize.
+bool get_terminal_size(const json& j, const char* what, TerminalSize& out, std::string& err) {
+  if (!get_int(j, "rows", out.rows, true, err) || !get_int(j, "cols", out.cols, true, err)) {
+    err = std::string(what) + ": " + err;
+    return false;
+  }
+  for (const auto& [name, v] : {std::pair{"rows", out.rows}, std::pair{"cols", out.cols}}) {
+    if (v < 1 || v > kMaxTerminalSize) {
+      err = std::string(what) + ": " + name + " " + std::to_string(v) + " must be 1.." +
+            std::to_string(kMaxTerminalSize);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool get_pty(const json& j, std::optional<PtyRequest>& out, std::string& err) {
+  auto it = j.find("pty");
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_object()) {
+    err = "field 'pty' must be an object {\"rows\",\"cols\",\"term\"}";
+    return false;
+  }
+  PtyRequest p;
+  if (!get_terminal_size(*it, "pty", p.size, err) || !get_string(*it, "term", p.term, false, err)) {
+    return false;
+  }
+  if (!valid_term(p.term)) {
+    err = "pty: term '" + p.term + "' must be 1..64 letters, digits or -_.+";
+    return false;
+  }
+  out = p;
+  return true;
+}
+
 }  // namespace
+
+bool valid_term(std::string_view term) {
+  if (term.empty() || term.size() > 64) return false;
+  for (const char c : term) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == '+';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 bool parse(std::string_view text, Hello& out, std::string& err) {
   json j;
   return load(text, j, err) && get_int(j, "version", out.version, true, err) &&
          get_string(j, "token", out.token, false, err) &&
-         get_string(j, "client", out.client, false, err);
+         get_string(j, "client", out.client, false, err) &&
+         get_int(j, "epoch", out.epoch, false, err);
 }
 
 bool parse(std::string_view text, HelloOk& out, std::string& err) {
   json j;
   return load(text, j, err) && get_int(j, "version", out.version, true, err) &&
          get_string(j, "agent", out.agent, false, err) &&
-         get_int(j, "max_payload", out.max_payload, false, err);
+         get_int(j, "max_payload", out.max_payload, false, err) &&
+         get_int(j, "epoch", out.epoch, false, err);
 }
 
 bool parse(std::string_view text, ErrorMsg& out, std::string& err) {
@@ -125,7 +172,13 @@ bool parse(std::string_view text, ExecRequest& out, std::string& err) {
       !get_string(j, "shell_mode", out.shell_mode, false, err) ||
       !get_strings(j, "env", out.env, err) || !get_string(j, "cwd", out.cwd, false, err) ||
       !get_int(j, "timeout_ms", out.timeout_ms, false, err) ||
-      !get_int(j, "window", out.window, false, err)) {
+      !get_int(j, "window", out.window, false, err) ||
+      !get_string(j, "user", out.user, false, err) || !get_pty(j, out.pty, err)) {
+    return false;
+  }
+  if (out.user.size() > 256 ||
+      out.user.find_first_of(std::string("\0\n", 2)) != std::string::npos) {
+    err = "field 'user' must be a name, a uid or uid:gid";
     return false;
   }
   if (out.argv.empty() == out.shell.empty()) {
@@ -193,6 +246,11 @@ bool parse(std::string_view text, SignalMsg& out, std::string& err) {
   return true;
 }
 
+bool parse(std::string_view text, Resize& out, std::string& err) {
+  json j;
+  return load(text, j, err) && get_terminal_size(j, "RESIZE", out, err);
+}
+
 bool parse(std::string_view text, VmStop& out, std::string& err) {
   json j;
   return load(text, j, err) && get_int(j, "timeout_ms", out.timeout_ms, false, err) &&
@@ -216,10 +274,14 @@ bool parse(std::string_view text, VmSnapshotted& out, std::string& err) {
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string to_json(const Hello& m) {
-  return dump(json{{"version", m.version}, {"token", m.token}, {"client", m.client}});
+  json j{{"version", m.version}, {"token", m.token}, {"client", m.client}};
+  if (m.epoch) j["epoch"] = m.epoch;
+  return dump(j);
 }
 std::string to_json(const HelloOk& m) {
-  return dump(json{{"version", m.version}, {"agent", m.agent}, {"max_payload", m.max_payload}});
+  json j{{"version", m.version}, {"agent", m.agent}, {"max_payload", m.max_payload}};
+  if (m.epoch) j["epoch"] = m.epoch;
+  return dump(j);
 }
 std::string to_json(const ErrorMsg& m) {
   return json{{"code", m.code}, {"message", m.message}}.dump(-1, ' ', false,
@@ -237,6 +299,10 @@ std::string to_json(const ExecRequest& m) {
   if (!m.cwd.empty()) j["cwd"] = m.cwd;
   if (m.timeout_ms) j["timeout_ms"] = m.timeout_ms;
   if (m.window) j["window"] = m.window;
+  if (!m.user.empty()) j["user"] = m.user;
+  if (m.pty) {
+    j["pty"] = json{{"rows", m.pty->size.rows}, {"cols", m.pty->size.cols}, {"term", m.pty->term}};
+  }
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 std::string to_json(const ExitStatus& m) {
@@ -256,6 +322,7 @@ std::string to_json(const FileRead& m) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 std::string to_json(const SignalMsg& m) { return json{{"signal", m.signal}}.dump(); }
+std::string to_json(const Resize& m) { return json{{"rows", m.rows}, {"cols", m.cols}}.dump(); }
 std::string to_json(const VmStop& m) {
   return json{{"timeout_ms", m.timeout_ms}, {"force", m.force}}.dump();
 }

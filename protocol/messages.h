@@ -11,16 +11,22 @@
 
 namespace smolvm::proto {
 
+// epoch: chosen by the supervisor for each connection to the agent, echoed
+// in HELLO_OK. Frames the agent queued before it saw this HELLO (a restored
+// VM's, from a connection before the snapshot) come before the HELLO_OK
+// that carries it, so the supervisor drops everything before that answer.
 struct Hello {
   uint32_t version = 0;
   std::string token;
   std::string client;
+  uint32_t epoch = 0;
 };
 
 struct HelloOk {
   uint32_t version = 0;
   std::string agent;
   uint32_t max_payload = 0;
+  uint32_t epoch = 0;
 };
 
 struct ErrorMsg {
@@ -33,6 +39,29 @@ struct ErrorMsg {
 inline constexpr const char* kShellLogin = "login";
 inline constexpr const char* kShellRaw = "raw";
 
+// A terminal's window size, rows and cols each in 1..kMaxTerminalSize.
+inline constexpr uint32_t kMaxTerminalSize = 1000;
+inline constexpr const char* kDefaultTerm = "xterm-256color";
+
+struct TerminalSize {
+  uint32_t rows = 24;
+  uint32_t cols = 80;
+};
+
+// EXEC "pty": the command runs on a pseudo-terminal of this size, with TERM
+// set to term, as its controlling terminal; its output is one stream
+// (STDOUT).
+struct PtyRequest {
+  TerminalSize size;
+  std::string term = kDefaultTerm;
+};
+
+// RESIZE: a PTY command's terminal gets a new size (SIGWINCH follows).
+using Resize = TerminalSize;
+
+// A TERM value: the name of a terminfo entry, 1..64 letters, digits, -_.+
+bool valid_term(std::string_view term);
+
 struct ExecRequest {
   std::vector<std::string> argv;  // empty when shell is set
   std::string shell;
@@ -41,6 +70,8 @@ struct ExecRequest {
   std::string cwd;
   uint32_t timeout_ms = 0;
   uint32_t window = 0;
+  std::string user;               // "" (the agent's), a name, or uid[:gid]
+  std::optional<PtyRequest> pty;  // run on a terminal
 };
 
 struct ExitStatus {
@@ -92,6 +123,7 @@ bool parse(std::string_view json, ExitStatus& out, std::string& err);
 bool parse(std::string_view json, FileWrite& out, std::string& err);
 bool parse(std::string_view json, FileRead& out, std::string& err);
 bool parse(std::string_view json, SignalMsg& out, std::string& err);
+bool parse(std::string_view json, Resize& out, std::string& err);
 bool parse(std::string_view json, VmStop& out, std::string& err);
 bool parse(std::string_view json, VmSnapshot& out, std::string& err);
 bool parse(std::string_view json, VmSnapshotted& out, std::string& err);
@@ -104,6 +136,7 @@ std::string to_json(const ExitStatus& m);
 std::string to_json(const FileWrite& m);
 std::string to_json(const FileRead& m);
 std::string to_json(const SignalMsg& m);
+std::string to_json(const Resize& m);
 std::string to_json(const VmStop& m);
 std::string to_json(const VmSnapshot& m);
 std::string to_json(const VmSnapshotted& m);

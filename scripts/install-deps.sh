@@ -29,6 +29,8 @@ tests=(
   libgtest-dev clang-format
   swig python3 python3-dev python3-setuptools python3-pip python3-pytest python3-yaml
   python3-jsonschema golang-go nodejs
+  # `smolvm shell` is tested through a real terminal
+  tmux
   clang libclang-rt-14-dev
   python3-matplotlib hyperfine
 )

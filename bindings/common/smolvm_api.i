@@ -172,6 +172,7 @@
 %ignore smolvm_exec_write_stdin;
 %ignore smolvm_exec_close_stdin;
 %ignore smolvm_exec_kill;
+%ignore smolvm_exec_resize;
 %ignore smolvm_exec_free;
 %ignore smolvm_vm_write_file;
 %ignore smolvm_vm_read_file;
@@ -663,6 +664,10 @@ typedef struct smolvm_swig_exec_opts {
   size_t stdin_len;
   uint32_t timeout_ms;
   char *shell;
+  char *user;
+  uint32_t pty_rows;
+  uint32_t pty_cols;
+  char *term;
 } smolvm_swig_exec_opts;
 
 smolvm_swig_exec_opts *smolvm_swig_exec_opts_new(void) {
@@ -679,6 +684,8 @@ void smolvm_swig_exec_opts_free(smolvm_swig_exec_opts *e) {
   free(e->cwd);
   free(e->stdin_data);
   free(e->shell);
+  free(e->user);
+  free(e->term);
   free(e);
 }
 
@@ -714,6 +721,21 @@ int smolvm_swig_exec_opts_set_shell(smolvm_swig_exec_opts *e, const char *shell)
   return smolvm_swig_set_copy(&e->shell, shell);
 }
 
+/* Who the command runs as: NULL (the VM's default), a name or "uid[:gid]". */
+int smolvm_swig_exec_opts_set_user(smolvm_swig_exec_opts *e, const char *user) {
+  if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
+  return smolvm_swig_set_copy(&e->user, user);
+}
+
+/* A terminal of rows x cols (both 0: none), TERM=term (NULL: the default). */
+int smolvm_swig_exec_opts_set_pty(smolvm_swig_exec_opts *e, uint32_t rows, uint32_t cols,
+                                  const char *term) {
+  if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
+  e->pty_rows = rows;
+  e->pty_cols = cols;
+  return smolvm_swig_set_copy(&e->term, term);
+}
+
 /* 0: no limit. */
 int smolvm_swig_exec_opts_set_timeout_ms(smolvm_swig_exec_opts *e, uint32_t timeout_ms) {
   if (!e) return smolvm_swig_fail(SMOLVM_EINVAL, "exec options must not be NULL");
@@ -746,6 +768,10 @@ static void smolvm_swig_exec_fill(smolvm_exec_options *o, const smolvm_swig_exec
   o->stdin_len = e->stdin_len;
   o->timeout_ms = e->timeout_ms;
   o->shell = e->shell;
+  o->user = e->user;
+  o->pty_rows = e->pty_rows;
+  o->pty_cols = e->pty_cols;
+  o->term = e->term;
 }
 
 /* Runs to completion. A non-zero exit code is a result, not a failure. */
@@ -835,6 +861,11 @@ int smolvm_swig_stream_close_stdin(smolvm_swig_stream *s) {
 int smolvm_swig_stream_kill(smolvm_swig_stream *s, int signal) {
   if (!s) return smolvm_swig_fail(SMOLVM_EINVAL, "stream must not be NULL");
   return smolvm_swig_rc(smolvm_exec_kill(s->ex, signal));
+}
+
+int smolvm_swig_stream_resize(smolvm_swig_stream *s, uint32_t rows, uint32_t cols) {
+  if (!s) return smolvm_swig_fail(SMOLVM_EINVAL, "stream must not be NULL");
+  return smolvm_swig_rc(smolvm_exec_resize(s->ex, rows, cols));
 }
 
 /* Kills the command if it still runs. NULL is allowed. */
@@ -1134,6 +1165,9 @@ int smolvm_swig_exec_opts_set_cwd(smolvm_swig_exec_opts *e, const char *cwd);
 int smolvm_swig_exec_opts_set_timeout_ms(smolvm_swig_exec_opts *e, uint32_t timeout_ms);
 int smolvm_swig_exec_opts_set_shell(smolvm_swig_exec_opts *e, const char *shell);
 int smolvm_swig_exec_opts_set_stdin(smolvm_swig_exec_opts *e, const char *bytes, size_t bytes_len);
+int smolvm_swig_exec_opts_set_user(smolvm_swig_exec_opts *e, const char *user);
+int smolvm_swig_exec_opts_set_pty(smolvm_swig_exec_opts *e, uint32_t rows, uint32_t cols,
+                                  const char *term);
 
 smolvm_exec_result *smolvm_swig_exec_run(smolvm_vm *vm, const smolvm_swig_exec_opts *e);
 smolvm_swig_bytes smolvm_swig_result_stdout(const smolvm_exec_result *r);
@@ -1149,6 +1183,7 @@ uint64_t smolvm_swig_stream_duration_us(const smolvm_swig_stream *s);
 int smolvm_swig_stream_write_stdin(smolvm_swig_stream *s, const char *bytes, size_t bytes_len);
 int smolvm_swig_stream_close_stdin(smolvm_swig_stream *s);
 int smolvm_swig_stream_kill(smolvm_swig_stream *s, int signal);
+int smolvm_swig_stream_resize(smolvm_swig_stream *s, uint32_t rows, uint32_t cols);
 void smolvm_swig_stream_free(smolvm_swig_stream *s);
 
 int smolvm_swig_vm_write_file(smolvm_vm *vm, const char *guest_path, const char *bytes,

@@ -24,6 +24,9 @@ type Cmd struct {
 	// killed after this, and Exec returns at most a short grace later
 	// (SMOLVM_EXEC_GRACE_MS) whatever the guest does; 0: no limit.
 	Timeout time.Duration
+	// Who the command runs as: "" the VM's default (root), a guest user
+	// name ("user", uid 1000, in the default image) or "uid[:gid]".
+	User string
 }
 
 // Result is how a command ended. A non-zero exit code is a result, not an
@@ -116,6 +119,9 @@ func execOptions(c Cmd) (raw.Struct_SS_smolvm_swig_exec_opts, error) {
 	if c.ShellMode != "" {
 		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_shell(o, c.ShellMode) })
 	}
+	if c.User != "" {
+		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_user(o, c.User) })
+	}
 	if len(c.Stdin) > 0 {
 		steps = append(steps, func() int { return raw.Smolvm_swig_exec_opts_set_stdin(o, string(c.Stdin)) })
 	}
@@ -181,7 +187,7 @@ events:
 }
 
 func checkCmdText(c Cmd) error {
-	texts := []string{"Shell", c.Shell, "Dir", c.Dir}
+	texts := []string{"Shell", c.Shell, "Dir", c.Dir, "User", c.User}
 	for i, a := range c.Args {
 		texts = append(texts, fmt.Sprintf("Args[%d]", i), a)
 	}

@@ -88,6 +88,8 @@ export interface RunOptions {
   /** How a string command runs: 'login' (default: the VM user's login
    * shell, -l -c) or 'raw' (/bin/sh -c). */
   shell?: 'login' | 'raw';
+  /** Run as this guest user: a name ('user', uid 1000, in the default image), a uid or 'uid:gid'. */
+  user?: string;
   /** Kills the command from the host; run() then rejects with an AbortError. */
   signal?: AbortSignal;
   /** Added to the guest's environment: { KEY: 'value' } or ['KEY=value']. */

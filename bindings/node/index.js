@@ -55,7 +55,7 @@ const RESTORE_FIELDS = {
   idleTimeoutS: ['idle_timeout_s', 'u32'],
   onIdle: ['on_idle', 'string'],
 };
-const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell'];
+const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell', 'user'];
 
 const U32_MAX = 0xffffffff;
 
@@ -203,6 +203,11 @@ function execArgs(command, o) {
       throw new ConfigError(`shell '${o.shell}': must be 'login' or 'raw'`, { code: 'EINVAL' });
     }
     args.shell = o.shell;
+  }
+  if (o.user !== undefined) {
+    // A guest user: a name, a uid or 'uid:gid'; the guest names an unknown one.
+    checkString('user', String(o.user));
+    args.user = String(o.user);
   }
   if (o.encoding !== undefined && o.encoding !== 'buffer' && !Buffer.isEncoding(o.encoding)) {
     throw new ConfigError(`encoding '${o.encoding}': must be 'buffer' or a Buffer encoding`, { code: 'EINVAL' });

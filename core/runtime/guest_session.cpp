@@ -18,6 +18,7 @@
 #include "core/state/vm_state.h"
 #include "core/transfer/extractor.h"
 #include "protocol/fd_io.h"
+#include "protocol/messages.h"
 #include "protocol/shell_words.h"
 
 namespace smolvm {
@@ -107,9 +108,31 @@ std::string sendable_entries(const std::string& folder) {
 
 }  // namespace
 
+static_assert(SMOLVM_TERMINAL_SIZE_MAX == proto::kMaxTerminalSize,
+              "smolvm.h and the protocol must agree on the largest terminal");
+
+void check_terminal_size(uint32_t rows, uint32_t cols) {
+  for (const auto& [name, v] : {std::pair{"pty_rows", rows}, std::pair{"pty_cols", cols}}) {
+    if (v < 1 || v > proto::kMaxTerminalSize) {
+      fail(SMOLVM_EINVAL, std::string(name) + "=" + std::to_string(v) + ": must be 1.." +
+                              std::to_string(proto::kMaxTerminalSize));
+    }
+  }
+}
+
 void check_exec_request(const ExecRequest& req) {
   if (req.argv.empty() == req.command.empty()) {
     fail(SMOLVM_EINVAL, "exec: exactly one of argv (non-empty) and command must be set");
+  }
+  if (req.pty) {
+    check_terminal_size(req.pty->rows, req.pty->cols);
+    if (!req.pty->term.empty() && !proto::valid_term(req.pty->term)) {
+      fail(SMOLVM_EINVAL, "term='" + req.pty->term + "': must be 1..64 letters, digits or -_.+");
+    }
+  }
+  if (req.user.find_first_of(std::string("\0\n", 2)) != std::string::npos ||
+      req.user.size() > 256) {
+    fail(SMOLVM_EINVAL, "user='" + req.user + "': must be a user name, a uid or uid:gid");
   }
   if (!req.shell.empty() && req.shell != "login" && req.shell != "raw") {
     fail(SMOLVM_EINVAL, "shell='" + req.shell + "': must be \"login\" or \"raw\"");
@@ -122,8 +145,8 @@ void check_exec_request(const ExecRequest& req) {
   }
 }
 
-ExecStream::ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms)
-    : vt_(vt), exec_(exec), started_(Clock::now()) {
+ExecStream::ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms, bool pty)
+    : vt_(vt), exec_(exec), started_(Clock::now()), pty_(pty) {
   if (timeout_ms > 0) timeout_at_ = started_ + std::chrono::milliseconds(timeout_ms);
 }
 
@@ -202,6 +225,15 @@ void ExecStream::write_stdin(const uint8_t* data, size_t len) {
 void ExecStream::close_stdin() {
   smolvm_plugin_error err{};
   check(vt_.exec_close_stdin(exec_, &err), err);
+}
+
+void ExecStream::resize(uint32_t rows, uint32_t cols) {
+  if (!pty_) {
+    fail(SMOLVM_EINVAL, "the command has no terminal to resize (start it with pty_rows, pty_cols)");
+  }
+  check_terminal_size(rows, cols);
+  smolvm_plugin_error err{};
+  check(vt_.exec_resize(exec_, rows, cols, &err), err);
 }
 
 void ExecStream::kill(int signal) {
@@ -294,10 +326,26 @@ std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   r.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
   r.timeout_ms = req.timeout_ms;
   r.shell = req.shell.empty() ? nullptr : req.shell.c_str();
+  // An executor built before 1.6 would not see these fields and run the
+  // command as root, without a terminal: refused instead. So is a terminal
+  // that could never be resized.
+  const bool knows_1_6 =
+      vt_->struct_size >= offsetof(smolvm_executor_vtable, exec_resize) + sizeof vt_->exec_resize;
+  if ((!req.user.empty() && !knows_1_6) || (req.pty && !SMOLVM_EXECUTOR_HAS(vt_, exec_resize))) {
+    fail(SMOLVM_EUNSUPPORTED, std::string("the VM's executor cannot run a command ") +
+                                  (req.pty ? "on a terminal" : "as another user") +
+                                  " (it was built before SmolVM 1.6, or has no exec_resize)");
+  }
+  r.user = req.user.empty() ? nullptr : req.user.c_str();
+  if (req.pty) {
+    r.pty_rows = req.pty->rows;
+    r.pty_cols = req.pty->cols;
+    r.term = req.pty->term.empty() ? nullptr : req.pty->term.c_str();
+  }
   void* exec = nullptr;
   smolvm_plugin_error err{};
   check(vt_->exec_start(&exec, conn_, &r, &err), err);
-  return std::make_unique<ExecStream>(*vt_, exec, req.timeout_ms);
+  return std::make_unique<ExecStream>(*vt_, exec, req.timeout_ms, req.pty.has_value());
 }
 
 ExecResult GuestSession::run(const ExecRequest& req, const std::string& stdin_data) {

@@ -17,6 +17,12 @@
 
 namespace smolvm {
 
+// A command's terminal (smolvm_exec_options pty_rows, pty_cols, term).
+struct ExecTerminal {
+  uint32_t rows = 0, cols = 0;
+  std::string term;  // "": the protocol's default
+};
+
 struct ExecRequest {
   std::vector<std::string> argv;  // or command
   std::string command;
@@ -24,6 +30,8 @@ struct ExecRequest {
   std::vector<std::string> env;  // KEY=VALUE
   std::string cwd;
   uint32_t timeout_ms = 0;
+  std::string user;                 // "": the guest's default; a name or uid[:gid]
+  std::optional<ExecTerminal> pty;  // run on a terminal
 };
 
 struct ExecResult {
@@ -42,7 +50,7 @@ struct ExecResult {
 // (exit_code 137, signal 9) that unconfirmed() marks.
 class ExecStream {
  public:
-  ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms);
+  ExecStream(const smolvm_executor_vtable& vt, void* exec, uint32_t timeout_ms, bool pty = false);
   ~ExecStream();
   ExecStream(const ExecStream&) = delete;
   ExecStream& operator=(const ExecStream&) = delete;
@@ -52,6 +60,9 @@ class ExecStream {
   void write_stdin(const uint8_t* data, size_t len);
   void close_stdin();
   void kill(int signal);
+  // A new window size for a command on a terminal; throws EINVAL for one
+  // without or a size out of range.
+  void resize(uint32_t rows, uint32_t cols);
   // True when the exit event was made up by the host: the guest did not
   // confirm the end of a timed-out command within the grace period.
   bool unconfirmed() const { return unconfirmed_; }
@@ -68,6 +79,7 @@ class ExecStream {
   bool killed_at_timeout_ = false;
   bool finished_ = false;
   bool unconfirmed_ = false;
+  bool pty_ = false;
 };
 
 class GuestSession {

@@ -6,14 +6,17 @@
 #include <cstring>
 
 #include "protocol/fd_io.h"
+#include "protocol/messages.h"
 
 namespace smolvm {
 
-void AgentChannel::attach(int fd) {
+void AgentChannel::attach(int fd, uint32_t epoch) {
   close();
   fd_ = fd;
   decoder_ = proto::Decoder();
   why_.clear();
+  epoch_ = epoch;
+  stale_frames_ = 0;
   proto::set_nonblocking(fd_, true);
 }
 
@@ -51,9 +54,28 @@ AgentChannel::Read AgentChannel::fill() {
 }
 
 proto::Decoder::Result AgentChannel::next(proto::Frame& f) {
-  const auto res = decoder_.next(f);
-  if (res == proto::Decoder::Result::kError) why_ = "protocol error: " + decoder_.error();
-  return res;
+  for (;;) {
+    const auto res = decoder_.next(f);
+    if (epoch_ == 0 || res == proto::Decoder::Result::kNeedMore) {
+      if (res == proto::Decoder::Result::kError) why_ = "protocol error: " + decoder_.error();
+      return res;
+    }
+    if (res == proto::Decoder::Result::kError) {
+      ++stale_frames_;
+      decoder_.resync_to(proto::Type::kHelloOk);
+      continue;
+    }
+    if (f.stream == 0 && f.type == proto::Type::kError) return res;
+    if (f.stream == 0 && f.type == proto::Type::kHelloOk) {
+      proto::HelloOk ok;
+      std::string err;
+      if (proto::parse(f.payload, ok, err) && ok.epoch == epoch_) {
+        epoch_ = 0;
+        return res;
+      }
+    }
+    ++stale_frames_;
+  }
 }
 
 }  // namespace smolvm

@@ -112,7 +112,7 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
       return;
     }
     if (h.version != proto::kVersion) {
-      refuse_client(c, "EPROTO",
+      refuse_client(c, "EUNSUPPORTED",
                     "protocol version " + std::to_string(h.version) +
                         " is not supported by this supervisor (version " +
                         std::to_string(proto::kVersion) + ")");
@@ -193,6 +193,7 @@ void ClientHub::on_client_frame(uint64_t id, Client& c, Frame& f) {
     }
     case Type::kStdin:
     case Type::kSignal:
+    case Type::kResize:
     case Type::kCredit:
     case Type::kData: {
       if (auto global = router_.to_global(id, f.stream)) {

@@ -7,7 +7,10 @@ int Deadlines::poll_timeout_ms(Phase phase, int64_t now) const {
   auto consider = [&](int64_t deadline) {
     if (deadline > 0 && (next < 0 || deadline < next)) next = deadline;
   };
-  if (phase == Phase::kBooting) consider(boot);
+  if (phase == Phase::kBooting) {
+    consider(boot);
+    consider(hello_again);
+  }
   consider(stop);
   consider(kill);
   consider(agent_lost);

@@ -12,11 +12,12 @@ enum class Phase { kBooting, kRunning, kStopping, kDone };
 
 // Monotonic times in ms (monotonic_ms()); 0: not set.
 struct Deadlines {
-  int64_t boot = 0;        // the guest agent must have answered (booting only)
-  int64_t stop = 0;        // a graceful stop becomes a forced one
-  int64_t kill = 0;        // a VMM asked to die gets SIGKILL
-  int64_t agent_lost = 0;  // a running VM without its agent channel is ended
-  int64_t lifetime = 0;    // a running VM's ttl or idle timeout (lifetime.h)
+  int64_t boot = 0;         // the guest agent must have answered (booting only)
+  int64_t stop = 0;         // a graceful stop becomes a forced one
+  int64_t kill = 0;         // a VMM asked to die gets SIGKILL
+  int64_t agent_lost = 0;   // a running VM without its agent channel is ended
+  int64_t lifetime = 0;     // a running VM's ttl or idle timeout (lifetime.h)
+  int64_t hello_again = 0;  // booting: HELLO unanswered, say it again
 
   // How long poll() may wait at `now` before the next deadline of `phase`
   // is due: -1 for none, 0 when one has passed.

@@ -56,6 +56,9 @@ constexpr int kAgentLostGraceMs = 2000;
 constexpr int kVmmExitGraceMs = 300;
 // Fresh connections a booting VM's agent channel may get after drops.
 constexpr int kMaxBootReconnects = 5;
+// An unanswered HELLO is said again this often while the VM boots. Every
+// copy comes before any stream's frame, so extra answers cost nothing.
+constexpr int kHelloAgainMs = 1000;
 // How long a guest stopped by its lifetime policy has to shut down.
 constexpr uint32_t kLifetimeStopTimeoutMs = 10000;
 
@@ -199,9 +202,23 @@ class Supervisor final : public ClientHub::Vm {
     if (rc != 0) {
       fail(rc, "cannot connect to the guest agent channel: " + message + vmm_output_hint());
     }
-    agent_.attach(fd);
+    // A fresh epoch per connection and per supervisor: a restored VM's agent
+    // may still answer a HELLO of the connection before its snapshot.
+    uint32_t epoch = 0;
+    while (epoch == 0) epoch = static_cast<uint32_t>(std::stoul(random_hex(4), nullptr, 16));
+    agent_.attach(fd, epoch);
+    hello_epoch_ = epoch;
+    say_hello();
+  }
+
+  // The agent drops a HELLO that lands after half a frame of an earlier
+  // connection (a restored VM) with a protocol error and waits for the next
+  // HELLO, so an unanswered one is said again while the VM boots.
+  void say_hello() {
+    deadlines_.hello_again = monotonic_ms() + kHelloAgainMs;
     send_to_agent(Type::kHello, 0, 0,
-                  proto::to_json(proto::Hello{proto::kVersion, rec_.runtime.token, "supervisor"}));
+                  proto::to_json(proto::Hello{proto::kVersion, rec_.runtime.token, "supervisor",
+                                              hello_epoch_}));
   }
 
   // ---- event loop ---------------------------------------------------------
@@ -270,6 +287,10 @@ class Supervisor final : public ClientHub::Vm {
                  console_hint();
       supervisor_log("%s", failure_.c_str());
       shutdown_now();
+    }
+    if (deadlines_.hello_again > 0 && now >= deadlines_.hello_again) {
+      deadlines_.hello_again = 0;
+      if (phase_ == Phase::kBooting && agent_.connected() && agent_.handshaking()) say_hello();
     }
     if (deadlines_.stop > 0 && now >= deadlines_.stop) {
       supervisor_log("graceful stop deadline passed; forcing the VM off");
@@ -432,6 +453,11 @@ class Supervisor final : public ClientHub::Vm {
           return;
         }
         agent_version_ = ok.agent;
+        deadlines_.hello_again = 0;
+        if (agent_.stale_frames() > 0) {
+          supervisor_log("dropped %llu frames of an earlier agent connection",
+                         static_cast<unsigned long long>(agent_.stale_frames()));
+        }
         if (phase_ == Phase::kBooting) on_ready();
         return;
       }
@@ -440,7 +466,10 @@ class Supervisor final : public ClientHub::Vm {
         std::string err;
         proto::parse(f.payload, e, err);
         supervisor_log("agent error: %s", e.message.c_str());
-        if (phase_ == Phase::kBooting) {
+        // Before our HELLO_OK only a refused version ends the boot; other
+        // errors may answer bytes of an earlier connection, and the HELLO
+        // is said again.
+        if (phase_ == Phase::kBooting && (!agent_.handshaking() || e.code == "EUNSUPPORTED")) {
           failure_ = "the guest agent refused the handshake: " + e.message;
           shutdown_now();
         }
@@ -952,6 +981,7 @@ class Supervisor final : public ClientHub::Vm {
   std::string agent_version_;
   int boot_reconnects_ = 0;
   std::string agent_lost_why_;
+  uint32_t hello_epoch_ = 0;
   bool paused_ = false;  // running, with the vCPUs stopped (state paused)
   bool guest_shutdown_ = false;
   bool stopped_while_booting_ = false;  // a stop ended the boot: "stopped"

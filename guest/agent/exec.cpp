@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "guest/agent/log.h"
+#include "guest/agent/pty.h"
 #include "guest/agent/spawn.h"
 #include "protocol/fd_io.h"
 
@@ -37,10 +39,15 @@ std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequ
   s->started_ = Clock::now();
   Spawned sp;
   std::string err;
+  std::optional<RunAs> as;
+  if (!resolve_user(req.user, as, err)) {
+    out.send_error(id, "EINVAL", err);
+    return nullptr;
+  }
   if (command_cgroups_enabled() && !s->cgroup_.create(err)) {
     logf("command %u runs without a cgroup of its own: %s", id, err.c_str());
   }
-  if (!spawn(req, s->cgroup_.dir_fd(), sp, err)) {
+  if (!spawn(req, as ? &*as : nullptr, s->cgroup_.dir_fd(), sp, err)) {
     out.send_error(id, errno == EAGAIN ? "EBUSY" : "EIO", err);
     return nullptr;
   }
@@ -50,6 +57,7 @@ std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequ
     s->cgroup_.release();
   }
   s->pid_ = sp.pid;
+  s->pty_ = sp.pty;
   s->stdin_fd_ = sp.stdin_fd;
   s->out_fd_ = {sp.stdout_fd, sp.stderr_fd};
   if (req.timeout_ms) s->timeout_at_ = s->started_ + std::chrono::milliseconds(req.timeout_ms);
@@ -58,7 +66,7 @@ std::unique_ptr<ExecStream> ExecStream::start(uint32_t id, const proto::ExecRequ
     // would, on the command's stderr.
     const std::string msg =
         "smolvm-agent: " + sp.child_what + ": " + std::strerror(sp.child_errno) + "\n";
-    out.send_data(proto::Type::kStderr, id, msg);
+    out.send_data(sp.pty ? proto::Type::kStdout : proto::Type::kStderr, id, msg);
     s->window_ -= std::min<uint64_t>(s->window_, msg.size());
   }
   return s;
@@ -97,9 +105,16 @@ void ExecStream::on_frame(const proto::Frame& f) {
   if (done_) return;
   switch (f.type) {
     case proto::Type::kStdin:
+      if (f.payload.size() > stdin_credit_) {
+        return fail("EPROTO", "STDIN of " + std::to_string(f.payload.size()) +
+                                  " bytes exceeds the stream's stdin credit (" +
+                                  std::to_string(stdin_credit_) + " bytes)");
+      }
+      stdin_credit_ -= f.payload.size();
       // Input after END, or after the command closed its stdin, has nowhere
-      // to go; dropping it is what a pipe would do.
-      if (stdin_fd_ < 0 || stdin_end_) return;
+      // to go; dropping it is what a pipe would do. Its credit comes back,
+      // so a client writing on is never stuck.
+      if (stdin_fd_ < 0 || stdin_end_) return take_stdin(f.payload.size(), true);
       stdin_buf_.append(f.payload);
       if (f.end()) stdin_end_ = true;
       write_stdin();
@@ -118,6 +133,18 @@ void ExecStream::on_frame(const proto::Frame& f) {
       std::string err;
       if (!proto::parse(f.payload, m, err)) return fail("EINVAL", "SIGNAL: " + err);
       kill_group(m.signal);
+      return;
+    }
+    case proto::Type::kResize: {
+      proto::Resize size;
+      std::string err;
+      if (!proto::parse(f.payload, size, err)) return fail("EINVAL", err);
+      if (!pty_) return fail("EINVAL", "RESIZE on a command without a terminal (EXEC \"pty\")");
+      // The master lives as long as the command's output may: after that a
+      // new size concerns nobody.
+      if (out_fd_[0] >= 0 && !set_pty_size(out_fd_[0], size)) {
+        logf("command %u: TIOCSWINSZ: %s", id_, std::strerror(errno));
+      }
       return;
     }
     case proto::Type::kError:
@@ -166,6 +193,7 @@ void ExecStream::write_stdin() {
     return;
   }
   stdin_off_ += static_cast<size_t>(n);
+  take_stdin(static_cast<size_t>(n), stdin_off_ == stdin_buf_.size());
   if (stdin_off_ == stdin_buf_.size()) {
     stdin_buf_.clear();
     stdin_off_ = 0;
@@ -176,9 +204,27 @@ void ExecStream::write_stdin() {
   }
 }
 
+void ExecStream::take_stdin(size_t n, bool now) {
+  stdin_taken_ += n;
+  // A quarter window per CREDIT keeps the frames few and the client busy.
+  if (stdin_taken_ == 0 || (!now && stdin_taken_ < proto::kStdinWindow / 4)) return;
+  if (done_ || stdin_end_) {
+    stdin_taken_ = 0;  // nothing more will be sent
+    return;
+  }
+  const auto grant = static_cast<uint32_t>(std::min<uint64_t>(stdin_taken_, UINT32_MAX));
+  stdin_taken_ -= grant;
+  stdin_credit_ += grant;
+  out_.send(proto::Type::kCredit, id_, proto::u32_le(grant));
+}
+
 void ExecStream::close_stdin() {
+  const bool open = stdin_fd_ >= 0;
   if (stdin_fd_ >= 0) ::close(stdin_fd_);
   stdin_fd_ = -1;
+  // What was waiting is dropped: its credit comes back (the command may
+  // run on without reading; its client must not wait forever).
+  if (open && !done_ && !reaped_at_) take_stdin(stdin_buf_.size() - stdin_off_, true);
   stdin_buf_.clear();
   stdin_buf_.shrink_to_fit();
   stdin_off_ = 0;
@@ -195,8 +241,9 @@ void ExecStream::read_output(int which) {
   }
   const auto type = which == 0 ? proto::Type::kStdout : proto::Type::kStderr;
   // The bytes go from the pipe to the channel by splice; a read (below)
-  // only finds the end, or serves a channel that takes no splice.
-  size_t got = out_.send_from_pipe(type, id_, fd, cap);
+  // only finds the end, or serves a channel that takes no splice, or a
+  // terminal (no pipe: it is read).
+  size_t got = pty_ ? 0 : out_.send_from_pipe(type, id_, fd, cap);
   if (got == 0) {
     char buf[proto::Outbox::kMaxChunk];
     const long n = proto::read_some(fd, buf, std::min(cap, sizeof buf));

@@ -61,6 +61,10 @@ class ExecStream final : public Stream {
   // still write to it: hand it to leftovers_.
   void release_output(int which);
   void close_stdin();
+  // Bytes of stdin are gone from the agent (written, or dropped since the
+  // command's stdin is closed): grants them back to the client, in CREDIT
+  // frames of a useful size (now: whatever is pending).
+  void take_stdin(size_t n, bool now);
   void fail(const char* code, const std::string& message);
   void maybe_finish();
   // Signals everything the command started: its cgroup (SIGKILL through
@@ -72,6 +76,7 @@ class ExecStream final : public Stream {
   LeftoverOutput* leftovers_;
   CommandCgroup cgroup_;
   pid_t pid_ = -1;
+  bool pty_ = false;  // on a terminal: out_fd_[0] is its master
   int stdin_fd_ = -1;
   std::array<int, 2> out_fd_{-1, -1};  // stdout, stderr
   // Set at the drain deadline: bytes still to forward from each pipe, i.e.
@@ -85,6 +90,10 @@ class ExecStream final : public Stream {
   std::string stdin_buf_;
   size_t stdin_off_ = 0;
   bool stdin_end_ = false;
+  // Stdin credit: what the client may still send, and bytes taken (written
+  // to the command or dropped) that are not yet granted back.
+  uint64_t stdin_credit_ = proto::kStdinWindow;
+  uint64_t stdin_taken_ = 0;
 
   uint64_t window_ = proto::kDefaultWindow;
   Clock::time_point started_;

@@ -79,7 +79,8 @@ bool Session::congested() const { return out_.pending() >= kOutboxHigh; }
 
 bool Session::may_read_channel() const {
   if (out_.pending() >= kOutboxReadLimit) return false;
-  // Stdin has no flow control in protocol v1, so past the limit the channel
+  // Stdin has credit (kStdinWindow a stream), so a client that keeps to it
+  // never gets here with fewer than 16 streams; past the limit the channel
   // is paused until commands consume their input. Except when every command
   // holding input is itself waiting for CREDIT: that credit can only come
   // from further down the channel, and pausing would deadlock.
@@ -142,7 +143,7 @@ void Session::on_hello(const proto::Frame& f) {
   std::string err;
   if (!proto::parse(f.payload, h, err)) return protocol_error(0, "EINVAL", "HELLO: " + err);
   if (h.version != proto::kVersion) {
-    return protocol_error(0, "EPROTO",
+    return protocol_error(0, "EUNSUPPORTED",
                           "protocol version " + std::to_string(h.version) +
                               " is not supported: this agent speaks version " +
                               std::to_string(proto::kVersion));
@@ -153,7 +154,7 @@ void Session::on_hello(const proto::Frame& f) {
   hello_ = true;
   out_.send(proto::Type::kHelloOk, 0,
             proto::to_json(proto::HelloOk{proto::kVersion, SMOLVM_VERSION,
-                                          static_cast<uint32_t>(proto::kMaxPayload)}));
+                                          static_cast<uint32_t>(proto::kMaxPayload), h.epoch}));
 }
 
 void Session::open_stream(proto::Frame& f) {
@@ -230,6 +231,7 @@ void Session::dispatch(proto::Frame& f) {
       return open_stream(f);
     case proto::Type::kStdin:
     case proto::Type::kSignal:
+    case proto::Type::kResize:
     case proto::Type::kCredit:
     case proto::Type::kData:
     case proto::Type::kError: {

@@ -1,8 +1,11 @@
 #include "guest/agent/spawn.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "guest/agent/pty.h"
 #include "protocol/fd_io.h"
 #include "protocol/shell_words.h"
 
@@ -21,9 +25,24 @@ namespace {
 
 // What the child reports through the exec-status pipe.
 struct ChildFailure {
-  int stage;  // 1 chdir, 2 exec
+  int stage;  // 1 chdir, 2 exec, 3 terminal, 4 user switch
   int err;
 };
+
+// Everything the child does, built before fork: it only uses it.
+struct ChildPlan {
+  int in_fd = -1, out_fd = -1, err_fd = -1;  // pipes; unused with a terminal
+  const char* tty = nullptr;                 // the terminal to open instead
+  const RunAs* as = nullptr;                 // the user to become
+  int report_fd = -1;
+  const char* cwd = "/";
+  const char* file = nullptr;
+  char* const* argv = nullptr;
+  char** envp = nullptr;
+};
+
+// The terminal's group (devpts: "tty", gid 5), as Debian's login sets it.
+constexpr gid_t kTtyGroup = 5;
 
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
@@ -49,8 +68,8 @@ void close_other_fds(int keep) {
 
 // Runs in the forked child: only async-signal-safe calls, no allocation
 // (everything it needs was built before fork).
-[[noreturn]] void child_main(int in_fd, int out_fd, int err_fd, int report_fd, const char* cwd,
-                             const char* file, char* const* argv, char** envp) {
+[[noreturn]] void child_main(const ChildPlan& p) {
+  const int report_fd = p.report_fd;
   // The agent blocks SIGCHLD (signalfd) and ignores SIGPIPE; a command must
   // start with the defaults, as it would from a shell.
   sigset_t none;
@@ -62,15 +81,31 @@ void close_other_fds(int keep) {
   // Own session and process group, so a timeout or SIGNAL reaches every
   // process the command starts, and none holds the agent's console.
   ::setsid();
-  if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
+  if (p.tty) {
+    // The session's controlling terminal: the first terminal a session
+    // leader opens without O_NOCTTY; TIOCSCTTY says so explicitly.
+    const int tty = ::open(p.tty, O_RDWR);
+    if (tty < 0 || ::ioctl(tty, TIOCSCTTY, 0) != 0) child_fail(report_fd, 3, errno);
+    if (p.as && ::fchown(tty, p.as->uid, kTtyGroup) != 0) child_fail(report_fd, 3, errno);
+    if (::dup2(tty, 0) < 0 || ::dup2(tty, 1) < 0 || ::dup2(tty, 2) < 0) {
+      child_fail(report_fd, 3, errno);
+    }
+    if (tty > 2) ::close(tty);
+  } else if (::dup2(p.in_fd, 0) < 0 || ::dup2(p.out_fd, 1) < 0 || ::dup2(p.err_fd, 2) < 0) {
     child_fail(report_fd, 2, errno);
   }
   close_other_fds(report_fd);
-  if (::chdir(cwd) != 0) child_fail(report_fd, 1, errno);
+  // Groups first: after setuid there is no privilege left to set them.
+  if (p.as && (::setgroups(p.as->groups.size(), p.as->groups.data()) != 0 ||
+               ::setgid(p.as->gid) != 0 || ::setuid(p.as->uid) != 0)) {
+    child_fail(report_fd, 4, errno);
+  }
+  // As the user: a folder it may not enter is refused as it would be to it.
+  if (::chdir(p.cwd) != 0) child_fail(report_fd, 1, errno);
   // execvp searches the PATH of environ, so the command's PATH override
   // must be in place before it.
-  environ = envp;
-  ::execvp(file, argv);
+  environ = p.envp;
+  ::execvp(p.file, p.argv);
   child_fail(report_fd, 2, errno);
 }
 
@@ -114,13 +149,13 @@ std::string login_shell_of(std::string_view passwd, uid_t uid) {
   return kRawShell;
 }
 
-std::vector<std::string> command_argv(const proto::ExecRequest& req) {
+std::vector<std::string> command_argv(const proto::ExecRequest& req, const RunAs* as) {
   if (req.shell.empty()) return req.argv;
   if (req.shell_mode == proto::kShellRaw) return {kRawShell, "-c", req.shell};
   std::ifstream f("/etc/passwd");
   std::stringstream text;
   text << f.rdbuf();
-  std::string shell = login_shell_of(text.str(), ::getuid());
+  std::string shell = login_shell_of(text.str(), as ? as->uid : ::getuid());
   if (::access(shell.c_str(), X_OK) != 0) shell = kRawShell;
   return {shell, "-l", "-c", proto::login_command(req.env, req.shell)};
 }
@@ -157,36 +192,81 @@ std::vector<std::string> merge_env(const char* const* base,
   return env;
 }
 
-bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::string& err) {
+std::vector<std::string> command_env(const char* const* base, const proto::ExecRequest& req,
+                                     const RunAs* as) {
+  // The user's and the terminal's variables first: the request's own win.
+  std::vector<std::string> implied;
+  if (as) {
+    implied.push_back("HOME=" + as->home);
+    if (!as->name.empty()) {
+      implied.push_back("USER=" + as->name);
+      implied.push_back("LOGNAME=" + as->name);
+    }
+  }
+  if (req.pty) implied.push_back("TERM=" + req.pty->term);
+  std::vector<std::string> env = merge_env(base, implied);
+  std::vector<const char*> ptrs;
+  for (auto& e : env) ptrs.push_back(e.c_str());
+  ptrs.push_back(nullptr);
+  return merge_env(ptrs.data(), req.env);
+}
+
+bool spawn(const proto::ExecRequest& req, const RunAs* as, int cgroup_fd, Spawned& out,
+           std::string& err) {
   // Build everything the child needs before fork.
-  std::vector<std::string> args = command_argv(req);
+  std::vector<std::string> args = command_argv(req, as);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env = merge_env(environ, req.env);
+  std::vector<std::string> env = command_env(environ, req, as);
   if (!req.shell.empty() && req.shell_mode != proto::kShellRaw) {
     for (auto& kv : proto::saved_env(req.env)) env.push_back(std::move(kv));
   }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-  const std::string cwd = req.cwd.empty() ? "/" : req.cwd;
+  // A user's commands start in their home, as after a login (if it has
+  // one: nobody's is /nonexistent).
+  struct stat home {};
+  const bool has_home = as && ::stat(as->home.c_str(), &home) == 0 && S_ISDIR(home.st_mode);
+  const std::string cwd = !req.cwd.empty() ? req.cwd : has_home ? as->home : "/";
 
   int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, rep[2] = {-1, -1};
+  Pty pty;
   auto close_all = [&] {
     for (int* p : {in, o, e, rep}) {
       close_fd(p[0]);
       close_fd(p[1]);
     }
+    close_fd(pty.master);
   };
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(o, O_CLOEXEC) != 0 || ::pipe2(e, O_CLOEXEC) != 0 ||
-      ::pipe2(rep, O_CLOEXEC) != 0) {
+  if (req.pty) {
+    if (!open_pty(req.pty->size, pty, err) || ::pipe2(rep, O_CLOEXEC) != 0) {
+      if (err.empty()) err = std::string("pipe: ") + std::strerror(errno);
+      close_all();
+      return false;
+    }
+  } else if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(o, O_CLOEXEC) != 0 ||
+             ::pipe2(e, O_CLOEXEC) != 0 || ::pipe2(rep, O_CLOEXEC) != 0) {
     err = std::string("pipe: ") + std::strerror(errno);
     close_all();
     return false;
   }
   // Best effort: past the user's pipe quota the kernel keeps the default.
-  for (int fd : {o[0], e[0]}) ::fcntl(fd, F_SETPIPE_SZ, kOutputPipeBytes);
+  for (int fd : {o[0], e[0]}) {
+    if (fd >= 0) ::fcntl(fd, F_SETPIPE_SZ, kOutputPipeBytes);
+  }
+  ChildPlan plan;
+  plan.in_fd = in[0];
+  plan.out_fd = o[1];
+  plan.err_fd = e[1];
+  plan.tty = req.pty ? pty.slave_path.c_str() : nullptr;
+  plan.as = as;
+  plan.report_fd = rep[1];
+  plan.cwd = cwd.c_str();
+  plan.file = argv[0];
+  plan.argv = argv.data();
+  plan.envp = envp.data();
   bool in_cgroup = false;
   const pid_t pid = fork_into(cgroup_fd, in_cgroup);
   if (pid < 0) {
@@ -194,8 +274,7 @@ bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::stri
     close_all();
     return false;
   }
-  if (pid == 0)
-    child_main(in[0], o[1], e[1], rep[1], cwd.c_str(), argv[0], argv.data(), envp.data());
+  if (pid == 0) child_main(plan);
 
   close_fd(in[0]);
   close_fd(o[1]);
@@ -213,7 +292,29 @@ bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::stri
   out.in_cgroup = in_cgroup;
   if (n == static_cast<ssize_t>(sizeof f)) {
     out.child_errno = f.err;
-    out.child_what = f.stage == 1 ? "chdir '" + cwd + "'" : "exec '" + args[0] + "'";
+    switch (f.stage) {
+      case 1:
+        out.child_what = "chdir '" + cwd + "'";
+        break;
+      case 3:
+        out.child_what = "terminal " + pty.slave_path;
+        break;
+      case 4:
+        out.child_what = "switching to user '" + req.user + "'";
+        break;
+      default:
+        out.child_what = "exec '" + args[0] + "'";
+    }
+  }
+  if (req.pty) {
+    // One fd for both directions: stdin is written to the master and all
+    // output read from it. The copy lets each side close its own.
+    out.stdout_fd = pty.master;
+    out.stdin_fd = ::fcntl(pty.master, F_DUPFD_CLOEXEC, 0);
+    out.pty = true;
+    proto::set_nonblocking(out.stdout_fd, true);
+    if (out.stdin_fd >= 0) proto::set_nonblocking(out.stdin_fd, true);
+    return true;
   }
   out.stdin_fd = in[1];
   out.stdout_fd = o[0];

@@ -1,7 +1,7 @@
 // Starting a command: fork (into its cgroup when it has one), new session,
-// pipes for stdin/stdout/stderr, then execvp (argv), the user's login shell
-// with -l -c (shell, the default) or /bin/sh -c (shell, raw). A failed chdir or exec is reported
-// back through a close-on-exec pipe so the caller can explain it.
+// pipes for stdin/stdout/stderr (or a terminal), the user switch, then execvp (argv), the user's
+// login shell with -l -c (shell, the default) or /bin/sh -c (shell, raw). A failed chdir or exec is
+// reported back through a close-on-exec pipe so the caller can explain it.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "guest/agent/user.h"
 #include "protocol/messages.h"
 
 namespace smolvm::agent {
@@ -26,6 +27,9 @@ struct Spawned {
   std::string child_what;
   // Whether the child started inside the cgroup it was given.
   bool in_cgroup = false;
+  // A terminal: stdout_fd is its master (all output), stdin_fd a copy of
+  // it, stderr_fd -1.
+  bool pty = false;
 };
 
 // What a command's stdout and stderr pipes hold (the kernel default is 64
@@ -41,7 +45,9 @@ inline constexpr const char* kRawShell = "/bin/sh";
 // Returns false with err set when the agent could not create the process at
 // all (out of pipes or processes); then nothing is left open. cgroup_fd: the
 // command's cgroup folder, or -1.
-bool spawn(const proto::ExecRequest& req, int cgroup_fd, Spawned& out, std::string& err);
+// as: the user to run as (resolved, user.h), or null for the agent's own.
+bool spawn(const proto::ExecRequest& req, const RunAs* as, int cgroup_fd, Spawned& out,
+           std::string& err);
 
 // The login shell of uid in an /etc/passwd text; kRawShell when the user is
 // missing or has none that runs commands (nologin, false).
@@ -49,7 +55,12 @@ std::string login_shell_of(std::string_view passwd, uid_t uid);
 
 // What a request executes: its argv, or its shell command under the user's
 // login shell (-l -c) or, raw, under /bin/sh -c.
-std::vector<std::string> command_argv(const proto::ExecRequest& req);
+std::vector<std::string> command_argv(const proto::ExecRequest& req, const RunAs* as = nullptr);
+
+// A command's environment: base, then HOME, USER and LOGNAME of `as` and
+// the terminal's TERM, then the request's own KEY=VALUEs.
+std::vector<std::string> command_env(const char* const* base, const proto::ExecRequest& req,
+                                     const RunAs* as);
 
 // The environment of a command: base (the agent's own) with each KEY=VALUE of
 // overrides replacing an entry of the same KEY or appended.

@@ -344,6 +344,16 @@ typedef struct smolvm_executor_request {
   /* Since 1.2 (check struct_size): how command runs. NULL or "login": the
    * user's login shell with -l -c; "raw": /bin/sh -c. */
   const char* shell;
+  /* Since 1.6 (check struct_size): who the command runs as, NULL or "" for
+   * the guest's default user, a user name or "uid[:gid]"; and a terminal:
+   * with pty_rows and pty_cols both non-zero (1..SMOLVM_TERMINAL_SIZE_MAX)
+   * the command runs on a pseudo-terminal of that size, its controlling
+   * terminal, with TERM=term (NULL: "xterm-256color"); its output is then
+   * one stream (SMOLVM_EVENT_STDOUT). */
+  const char* user;
+  uint32_t pty_rows;
+  uint32_t pty_cols;
+  const char* term;
 } smolvm_executor_request;
 
 typedef struct smolvm_executor_event {
@@ -422,6 +432,11 @@ typedef struct smolvm_executor_vtable {
    * commands, which may already run through this executor. The guest is
    * untrusted: check what read_guest_file returns. */
   int (*vm_ready)(const smolvm_executor_vm* vm, smolvm_plugin_error* err);
+  /* Since 1.6 (optional: core checks struct_size and NULL; without it a
+   * terminal cannot be resized): a command started with a terminal gets a
+   * new window size (1..SMOLVM_TERMINAL_SIZE_MAX each); its programs see
+   * SIGWINCH. */
+  int (*exec_resize)(void* exec, uint32_t rows, uint32_t cols, smolvm_plugin_error* err);
 } smolvm_executor_vtable;
 
 /* True when vt, of vtable type `type`, provides `slot` (a plugin built for

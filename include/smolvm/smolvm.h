@@ -490,7 +490,25 @@ typedef struct smolvm_exec_options {
    * the profile's environment); "raw": by POSIX /bin/sh -c. Ignored with
    * argv. */
   const char* shell;
+  /* Since 1.6: who the command runs as: NULL or "" the VM's default user
+   * (root), a user name of the guest ("user", uid 1000, in the default
+   * image) or "uid[:gid]". An unknown name fails the command with
+   * SMOLVM_EINVAL naming it. A user's command starts in its home when cwd
+   * is NULL. */
+  const char* user;
+  /* Since 1.6: with pty_rows and pty_cols both non-zero (each
+   * 1..SMOLVM_TERMINAL_SIZE_MAX) the command runs on a pseudo-terminal of
+   * that size as its controlling terminal (job control works), TERM=term
+   * (NULL: "xterm-256color"). Its output, stderr included, comes as
+   * SMOLVM_EVENT_STDOUT; stdin is what is typed. smolvm_exec_resize
+   * changes the size. */
+  uint32_t pty_rows;
+  uint32_t pty_cols;
+  const char* term;
 } smolvm_exec_options;
+
+/* Since 1.6: the largest terminal: rows and cols each at most this. */
+#define SMOLVM_TERMINAL_SIZE_MAX 1000
 
 /* Since 1.2: a command's argv, command, env (the VM's defaults included) and
  * cwd must fit in this many bytes together, each string counted with its
@@ -499,8 +517,8 @@ typedef struct smolvm_exec_options {
  * file instead. Strings must not contain NUL (bindings refuse them). */
 #define SMOLVM_EXEC_REQUEST_MAX_BYTES 131072
 
-/* Versions: 1 (1.0), 2 (1.2: shell). */
-#define SMOLVM_EXEC_OPTIONS_VERSION 2
+/* Versions: 1 (1.0), 2 (1.2: shell), 3 (1.6: user, pty_rows, pty_cols, term). */
+#define SMOLVM_EXEC_OPTIONS_VERSION 3
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_exec_options_init_version(smolvm_exec_options* opts, unsigned int version);
 /* For binaries built before 1.2: fills the 1.0 layout only. */
@@ -566,6 +584,10 @@ SMOLVM_API int smolvm_exec_close_stdin(smolvm_exec* ex);
 /* Sends a signal to every process the command started (its cgroup in the
  * guest; its process group where the guest has no cgroup2). */
 SMOLVM_API int smolvm_exec_kill(smolvm_exec* ex, int signal);
+/* Since 1.6: a command started with a terminal (pty_rows, pty_cols) gets a
+ * new window size; its foreground programs get SIGWINCH. SMOLVM_EINVAL for
+ * a size out of range or a command without a terminal. */
+SMOLVM_API int smolvm_exec_resize(smolvm_exec* ex, uint32_t rows, uint32_t cols);
 /* Frees the stream; a command still running is killed. NULL is allowed. */
 SMOLVM_API void smolvm_exec_free(smolvm_exec* ex);
 

@@ -87,6 +87,13 @@ int exec_start(Agent, void** out_exec, void* conn_ptr, const smolvm_executor_req
   const bool has_shell =
       req->struct_size >= offsetof(smolvm_executor_request, shell) + sizeof req->shell;
   if (has_shell && req->shell) m.shell_mode = req->shell;
+  if (req->struct_size >= offsetof(smolvm_executor_request, term) + sizeof req->term) {
+    if (req->user) m.user = req->user;
+    if (req->pty_rows || req->pty_cols) {
+      m.pty = smolvm::proto::PtyRequest{{req->pty_rows, req->pty_cols},
+                                        req->term ? req->term : smolvm::proto::kDefaultTerm};
+    }
+  }
   m.window = kClientWindow;
   auto ex = std::make_unique<Exec>();
   ex->conn = &conn;
@@ -152,12 +159,24 @@ int exec_write_stdin(Agent, void* exec_ptr, const uint8_t* data, size_t len,
                      smolvm_plugin_error* err) {
   auto& ex = *static_cast<Exec*>(exec_ptr);
   if (ex.stdin_closed) return set_error(err, SMOLVM_ESTATE, "stdin is already closed");
-  for (size_t off = 0; off < len; off += kChunk) {
-    const size_t n = std::min(kChunk, len - off);
+  // Only as much as the agent grants (stdin credit): a command that reads
+  // slowly, or never, holds the writer here as a full pipe would, instead
+  // of growing a buffer anywhere. A command that has ended takes the rest
+  // as a closed pipe would: it is dropped.
+  for (size_t off = 0; off < len;) {
+    size_t n = 0;
+    std::string error;
+    if (const int rc =
+            ex.conn->claim_stdin_credit(ex.id, std::min(kChunk, len - off), n, -1, error);
+        rc != 0) {
+      return set_error(err, rc, error);
+    }
+    if (n == 0) return 0;
     if (!ex.conn->send(Type::kStdin, 0, ex.id,
                        std::string_view(reinterpret_cast<const char*>(data) + off, n))) {
       return set_error(err, SMOLVM_EIO, ex.conn->error());
     }
+    off += n;
   }
   return 0;
 }
@@ -177,6 +196,16 @@ int exec_kill(Agent, void* exec_ptr, int signal, smolvm_plugin_error* err) {
   if (ex.done) return 0;
   if (!ex.conn->send(Type::kSignal, 0, ex.id,
                      smolvm::proto::to_json(smolvm::proto::SignalMsg{signal}))) {
+    return set_error(err, SMOLVM_EIO, ex.conn->error());
+  }
+  return 0;
+}
+
+int exec_resize(Agent, void* exec_ptr, uint32_t rows, uint32_t cols, smolvm_plugin_error* err) {
+  auto& ex = *static_cast<Exec*>(exec_ptr);
+  if (ex.done) return 0;
+  if (!ex.conn->send(Type::kResize, 0, ex.id,
+                     smolvm::proto::to_json(smolvm::proto::Resize{rows, cols}))) {
     return set_error(err, SMOLVM_EIO, ex.conn->error());
   }
   return 0;

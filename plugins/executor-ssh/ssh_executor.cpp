@@ -277,6 +277,19 @@ int exec_start(Ssh, void** out_exec, void* conn_ptr, const smolvm_executor_reque
       req->shell) {
     r.login_shell = std::string_view(req->shell) != "raw";
   }
+  // Commands run as the SSH login (root), on pipes: another user or a
+  // terminal is the agent executor's, and refused rather than ignored.
+  if (req->struct_size >= offsetof(smolvm_executor_request, term) + sizeof req->term) {
+    if (req->user && *req->user) {
+      return set_error(err, SMOLVM_EUNSUPPORTED,
+                       std::string("executor ssh runs commands as root only, not as user '") +
+                           req->user + "' (use the agent executor)");
+    }
+    if (req->pty_rows || req->pty_cols) {
+      return set_error(err, SMOLVM_EUNSUPPORTED,
+                       "executor ssh runs commands without a terminal (use the agent executor)");
+    }
+  }
   r.cgroup = smolvm_ssh::new_cgroup_name();
   const std::string cmd = smolvm_ssh::build_remote_command(r);
 

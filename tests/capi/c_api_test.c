@@ -75,6 +75,13 @@ int main(void) {
     CHECK(v1.struct_size == offsetof(smolvm_exec_options, shell));
     CHECK(smolvm_exec_options_init(&v2) == 0);
     CHECK(v2.struct_size == sizeof v2 && v2.shell == NULL);
+    /* 1.6 appends user, pty_rows, pty_cols, term: version 2 stops before. */
+    CHECK(smolvm_exec_options_init_version(&v1, 2) == 0);
+    CHECK(v1.struct_size == offsetof(smolvm_exec_options, user));
+    CHECK(v2.user == NULL && v2.pty_rows == 0 && v2.pty_cols == 0 && v2.term == NULL);
+    CHECK(SMOLVM_EXEC_OPTIONS_VERSION == 3);
+    /* No VM needed to refuse: a NULL stream is named. */
+    CHECK(smolvm_exec_resize(NULL, 24, 80) == SMOLVM_EINVAL);
   }
 
   /* Bad input names field, value and range. */

@@ -1,5 +1,6 @@
 // libFuzzer target for the agent protocol codec: arbitrary bytes go through
-// the frame decoder (in pieces whose sizes the input picks), and every
+// the frame decoder (in pieces whose sizes the input picks, and resyncing
+// after errors as a supervisor does before HELLO_OK), and every
 // payload, plus the whole input, through each message parser. Whatever a
 // parser accepts must survive to_json and parse again unchanged in meaning.
 #include <cstddef>
@@ -43,6 +44,27 @@ void parse_all(std::string_view json) {
   round_trip<FileRead>(json);
   round_trip<SignalMsg>(json);
   round_trip<VmStop>(json);
+  round_trip<VmSnapshot>(json);
+  round_trip<VmSnapshotted>(json);
+  round_trip<Resize>(json);
+}
+
+// What a supervisor does with an agent channel before its HELLO_OK: skip
+// what does not frame. Every resync must get on, and whatever comes out is
+// a whole frame.
+void resync_all(std::string_view input) {
+  Decoder d;
+  d.feed(input.data(), input.size());
+  Frame f;
+  for (size_t rounds = 0; rounds <= input.size() + 1; ++rounds) {
+    const size_t before = d.buffered();
+    const auto r = d.next(f);
+    if (r == Decoder::Result::kNeedMore) return;
+    if (r == Decoder::Result::kFrame) continue;
+    d.resync_to(Type::kHelloOk);
+    FUZZ_CHECK(d.buffered() < before);
+  }
+  FUZZ_CHECK(false);  // more rounds than bytes: a resync did not get on
 }
 
 }  // namespace
@@ -50,6 +72,7 @@ void parse_all(std::string_view json) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   parse_all(input);
+  resync_all(input);
 
   // The first byte picks how the rest is cut into feeds, so split frames
   // and headers are explored too.

@@ -23,9 +23,17 @@ std::vector<std::string> seeds() {
   exec.cwd = "/tmp";
   exec.timeout_ms = 100;
   exec.window = 4096;
+  ExecRequest tty = exec;
+  tty.user = "1000:1000";
+  tty.pty = PtyRequest{{40, 120}, "xterm-256color"};
   std::vector<std::string> payloads = {
-      to_json(Hello{1, "tok", "cli"}),
-      to_json(HelloOk{1, "0.1.0", 1 << 20}),
+      to_json(Hello{2, "tok", "cli", 77}),
+      to_json(HelloOk{2, "0.1.0", 1 << 20, 77}),
+      to_json(tty),
+      to_json(Resize{50, 132}),
+      R"({"shell":"sh","user":"user","pty":{"rows":1,"cols":1000}})",
+      to_json(VmSnapshot{"/tmp/s", true}),
+      to_json(VmSnapshotted{1, 2, 3}),
       to_json(ErrorMsg{"EINVAL", "bad"}),
       to_json(exec),
       R"({"shell":"ls"})",
@@ -47,6 +55,8 @@ std::vector<std::string> seeds() {
     ++id;
   }
   append_frame(stream, Type::kCredit, 0, 3, u32_le(65536));
+  append_frame(stream, Type::kResize, 0, 3, to_json(Resize{10, 20}));
+  append_frame(stream, Type::kHelloOk, 0, 0, to_json(HelloOk{2, "a", 1, 9}));
   out.push_back("\x01" + stream);
   out.push_back("\x3f" + stream);
   return out;

@@ -9,7 +9,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "protocol/fd_io.h"
 #include "protocol/frame.h"
@@ -185,6 +188,114 @@ TEST_F(Abuse, OneGibOnStdoutIsFlowControlled) {
   EXPECT_TRUE((exit_code == 0 && bytes == (1ull << 30)) || timed_out == 1);
   EXPECT_LT(sup_stalled - sup_before, 32 * 1024) << "the supervisor buffered unread output";
   EXPECT_LT(sup_after, 64 * 1024) << "supervisor peak RSS";
+  EXPECT_TRUE(answers(abuse_));
+  expect_others_fine();
+}
+
+// The agent's peak RSS (it is PID 1), in kB: over the VM's whole life, so
+// it bounds what any one test made it hold.
+long agent_peak_kb(smolvm_vm* vm) {
+  const vmtest::Result r = run(vm, "awk '/^VmHWM:/ {print $2}' /proc/1/status");
+  return r.rc == 0 ? std::atol(r.out.c_str()) : -1;
+}
+
+TEST_F(Abuse, OneGibOnStdinIsFlowControlled) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = "cat >/dev/null; echo done";
+  o.shell = "raw";
+  o.timeout_ms = 120000;
+  smolvm_exec* ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&ex, abuse_, &o), 0) << smolvm_last_error();
+  const int64_t sup = info(abuse_).supervisor_pid;
+  const long sup_before = status_kb(sup, "VmRSS");
+  const std::string chunk(1 << 20, 's');
+  uint64_t sent = 0;
+  const int64_t t0 = now_ms();
+  // At most a minute of it: fewer bytes prove the bound as well.
+  while (sent < (1ull << 30) && now_ms() - t0 < 60000) {
+    ASSERT_EQ(
+        smolvm_exec_write_stdin(ex, reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()),
+        0)
+        << smolvm_last_error();
+    sent += chunk.size();
+  }
+  const int64_t ms = now_ms() - t0;
+  ASSERT_EQ(smolvm_exec_close_stdin(ex), 0) << smolvm_last_error();
+  smolvm_exec_event ev;
+  std::string out;
+  int exit_code = -1;
+  while (smolvm_exec_next_event(&ev, ex, 30000) == 0) {
+    if (ev.type == SMOLVM_EVENT_STDOUT) out.append(reinterpret_cast<const char*>(ev.data), ev.len);
+    if (ev.type == SMOLVM_EVENT_EXIT) {
+      exit_code = ev.exit_code;
+      break;
+    }
+  }
+  smolvm_exec_free(ex);
+  const long sup_peak = status_kb(sup, "VmHWM");
+  const long agent_peak = agent_peak_kb(abuse_);
+  std::printf(
+      "stdin to cat: %llu MiB in %lld ms (%.1f MiB/s), exit %d; supervisor RSS %ld kB before, "
+      "peak %ld kB; agent peak %ld kB\n",
+      static_cast<unsigned long long>(sent >> 20), static_cast<long long>(ms),
+      ms ? (sent >> 20) * 1000.0 / ms : 0.0, exit_code, sup_before, sup_peak, agent_peak);
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_EQ(out, "done\n");
+  EXPECT_GE(sent, 64ull << 20) << "too little went through to prove anything";
+  EXPECT_LT(sup_peak, 64 * 1024) << "supervisor peak RSS";
+  EXPECT_GT(agent_peak, 0);
+  EXPECT_LT(agent_peak, 48 * 1024) << "agent peak RSS";
+  expect_others_fine();
+}
+
+TEST_F(Abuse, OneGibOnStdinToACommandThatNeverReadsHoldsTheWriter) {
+  smolvm_exec_options o;
+  smolvm_exec_options_init(&o);
+  o.command = "sleep 600";
+  o.timeout_ms = 5000;  // the end of the wait: the writer is let go when it dies
+  smolvm_exec* ex = nullptr;
+  ASSERT_EQ(smolvm_exec_start(&ex, abuse_, &o), 0) << smolvm_last_error();
+  const int64_t sup = info(abuse_).supervisor_pid;
+  const long sup_before = status_kb(sup, "VmRSS");
+  std::atomic<uint64_t> taken{0};
+  std::atomic<int64_t> held_until{0};
+  const int64_t t0 = now_ms();
+  std::thread writer([&] {
+    const std::string chunk(1 << 20, 'n');
+    for (uint64_t i = 0; i < 1024; ++i) {
+      if (smolvm_exec_write_stdin(ex, reinterpret_cast<const uint8_t*>(chunk.data()),
+                                  chunk.size()) != 0) {
+        break;
+      }
+      if (now_ms() - t0 < 4000) taken += chunk.size();
+    }
+    held_until = now_ms() - t0;
+  });
+  usleep(3000 * 1000);
+  const long sup_stalled = status_kb(sup, "VmRSS");
+  const uint64_t taken_at_3s = taken;
+  writer.join();  // the timeout kills the command at 5 s: the rest is dropped
+  smolvm_exec_event ev;
+  int timed_out = -1;
+  while (smolvm_exec_next_event(&ev, ex, 30000) == 0) {
+    if (ev.type == SMOLVM_EVENT_EXIT) {
+      timed_out = ev.timed_out;
+      break;
+    }
+  }
+  smolvm_exec_free(ex);
+  const long agent_peak = agent_peak_kb(abuse_);
+  std::printf(
+      "stdin to sleep: %llu MiB taken in 3 s, writer held %lld ms; supervisor RSS %ld -> %ld kB; "
+      "agent peak %ld kB\n",
+      static_cast<unsigned long long>(taken_at_3s >> 20), static_cast<long long>(held_until.load()),
+      sup_before, sup_stalled, agent_peak);
+  EXPECT_EQ(timed_out, 1);
+  EXPECT_LE(taken_at_3s, 4ull << 20) << "a command that never reads took megabytes";
+  EXPECT_GE(held_until.load(), 4500) << "the writer was not held until the command died";
+  EXPECT_LT(sup_stalled - sup_before, 16 * 1024) << "the supervisor buffered unread stdin";
+  EXPECT_LT(agent_peak, 48 * 1024) << "agent peak RSS";
   EXPECT_TRUE(answers(abuse_));
   expect_others_fine();
 }

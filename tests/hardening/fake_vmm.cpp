@@ -72,9 +72,13 @@ int main(int argc, char** argv) {
   proto::Decoder dec;
   proto::Frame f;
   if (!next_frame(fd, dec, f) || f.type != proto::Type::kHello) return 1;
+  proto::Hello hello;
+  std::string err;
+  if (!proto::parse(f.payload, hello, err)) return 1;
   std::string out;
-  proto::append_frame(out, proto::Type::kHelloOk, 0, 0,
-                      proto::to_json(proto::HelloOk{proto::kVersion, "fake-" + mode, 1 << 20}));
+  proto::append_frame(
+      out, proto::Type::kHelloOk, 0, 0,
+      proto::to_json(proto::HelloOk{proto::kVersion, "fake-" + mode, 1 << 20, hello.epoch}));
   proto::write_all(fd, out);
   while (next_frame(fd, dec, f)) {
     if (f.type != proto::Type::kExec) continue;

@@ -42,19 +42,57 @@ TEST(Frame, TypeNames) {
   EXPECT_STREQ(type_name(Type::kVmStopping), "VM_STOPPING");
   EXPECT_STREQ(type_name(Type::kVmSnapshot), "VM_SNAPSHOT");
   EXPECT_STREQ(type_name(Type::kVmSnapshotted), "VM_SNAPSHOTTED");
+  EXPECT_STREQ(type_name(Type::kResize), "RESIZE");
   EXPECT_STREQ(type_name(static_cast<Type>(0x99)), "UNKNOWN");
   int known = 0;
   for (int t = 0; t < 256; ++t) known += is_known_type(static_cast<uint8_t>(t));
-  EXPECT_EQ(known, 25);
+  EXPECT_EQ(known, 26);
+}
+
+TEST(Decoder, ResyncSkipsToTheNextFrameOfAType) {
+  std::string wire;
+  append_frame(wire, Type::kStdout, 0, 3, std::string(50, 'x'));
+  wire.erase(0, 20);  // the middle of a frame
+  append_frame(wire, Type::kPong, 0, 0, "stale");
+  append_frame(wire, Type::kHelloOk, 0, 0, "{}");
+  append_frame(wire, Type::kPing, 0, 0, "after");
+  Decoder d;
+  std::vector<Frame> got;
+  bool looking = true;
+  auto take = [&] {
+    Frame f;
+    for (;;) {
+      const auto r = d.next(f);
+      if (r == Decoder::Result::kNeedMore) return;
+      if (r == Decoder::Result::kError) {
+        ASSERT_TRUE(looking) << d.error();
+        d.resync_to(Type::kHelloOk);
+        continue;
+      }
+      if (looking && f.type != Type::kHelloOk) continue;  // what a caller drops
+      looking = false;
+      got.push_back(f);
+    }
+  };
+  // Fed in two parts: the header looked for is cut between them.
+  const size_t part = wire.size() - 30;
+  d.feed(wire.data(), part);
+  take();
+  d.feed(wire.data() + part, wire.size() - part);
+  take();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, Type::kHelloOk);
+  EXPECT_EQ(got[1].payload, "after");
 }
 
 TEST(Decoder, RoundTripsEveryTypeAndPayloadSize) {
-  const Type types[] = {
-      Type::kHello,     Type::kHelloOk,  Type::kError,     Type::kExec,       Type::kStdin,
-      Type::kStdout,    Type::kStderr,   Type::kExit,      Type::kSignal,     Type::kCredit,
-      Type::kFileWrite, Type::kFileRead, Type::kData,      Type::kDone,       Type::kShutdown,
-      Type::kPing,      Type::kPong,     Type::kVmStop,    Type::kVmStopping, Type::kVmPause,
-      Type::kVmPaused,  Type::kVmResume, Type::kVmResumed, Type::kVmSnapshot, Type::kVmSnapshotted};
+  const Type types[] = {Type::kHello,         Type::kHelloOk,  Type::kError,      Type::kExec,
+                        Type::kStdin,         Type::kStdout,   Type::kStderr,     Type::kExit,
+                        Type::kSignal,        Type::kCredit,   Type::kFileWrite,  Type::kFileRead,
+                        Type::kData,          Type::kDone,     Type::kShutdown,   Type::kPing,
+                        Type::kPong,          Type::kVmStop,   Type::kVmStopping, Type::kVmPause,
+                        Type::kVmPaused,      Type::kVmResume, Type::kVmResumed,  Type::kVmSnapshot,
+                        Type::kVmSnapshotted, Type::kResize};
   std::string wire;
   std::vector<Frame> sent;
   uint32_t stream = 0;

@@ -48,6 +48,14 @@ TEST(Messages, NotJsonOrNotAnObject) {
   EXPECT_EQ(parse_err<ExecRequest>("{\"argv\":[\"a\"]} trailing"), "payload is not valid JSON");
 }
 
+TEST(Messages, HelloAndHelloOkCarryTheChannelEpoch) {
+  EXPECT_EQ(parse_ok<Hello>(to_json(Hello{2, "t", "c", 0xfffffffe})).epoch, 0xfffffffeu);
+  EXPECT_EQ(parse_ok<HelloOk>(to_json(HelloOk{2, "a", 1, 9})).epoch, 9u);
+  EXPECT_EQ(parse_ok<Hello>(R"({"version":2})").epoch, 0u);  // none: nothing is dropped
+  EXPECT_NE(parse_err<HelloOk>(R"({"version":2,"epoch":-1})").find("'epoch' is out of range"),
+            std::string::npos);
+}
+
 TEST(Messages, HelloOkAndErrorRoundTrip) {
   const auto ok = parse_ok<HelloOk>(to_json(HelloOk{1, "0.1.0", 1 << 20}));
   EXPECT_EQ(ok.agent, "0.1.0");

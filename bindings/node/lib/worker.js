@@ -232,7 +232,7 @@ const KILL_GRACE_MS = 5000; // wait for the exit event after an abort's kill
 const IDLE_POLL_MS = 5; // pause between polls when no stream had output
 const SIGKILL = 9;
 
-function execOptions({ command, argv, env, cwd, stdin, timeoutMs, shell }) {
+function execOptions({ command, argv, env, cwd, stdin, timeoutMs, shell, user }) {
   const o = must(native.smolvm_swig_exec_opts_new());
   try {
     if (command !== undefined) check(native.smolvm_swig_exec_opts_set_command(o, command));
@@ -242,6 +242,7 @@ function execOptions({ command, argv, env, cwd, stdin, timeoutMs, shell }) {
     if (stdin !== undefined) check(native.smolvm_swig_exec_opts_set_stdin(o, stdin));
     if (timeoutMs) check(native.smolvm_swig_exec_opts_set_timeout_ms(o, timeoutMs));
     if (shell !== undefined) check(native.smolvm_swig_exec_opts_set_shell(o, shell));
+    if (user !== undefined) check(native.smolvm_swig_exec_opts_set_user(o, user));
     return o;
   } catch (e) {
     native.smolvm_swig_exec_opts_free(o);

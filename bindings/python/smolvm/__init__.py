@@ -53,7 +53,7 @@ from ._runtime import Runtime, default_runtime
 from ._snapshots import (GuestFlushPolicy, SnapshotArtifacts, SnapshotCapturePolicy, SnapshotInfo,
                          SnapshotType, delete_snapshot, get_snapshot, list_snapshots)
 from ._state import VMState
-from ._stream import ExecStream
+from ._stream import ExecStream, Terminal
 from ._unavailable import SSH_BOOT_ARGS, DockerRootfsBuilder, ImageBuilder, unavailable_name
 from ._vm import VM, SmolVM
 
@@ -62,7 +62,7 @@ __version__: str = _ll.smolvm_version()
 __all__ = [
     "SmolVM", "SmolVMManager", "VM", "VMConfig", "VMState", "Runtime", "CommandResult",
     "ExecEvent", "NetworkConfig", "SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder",
-    "ExecStream", "VMInfo", "Command", "Callback", "RunContext", "SmolVMError", "ConfigError",
+    "ExecStream", "Terminal", "VMInfo", "Command", "Callback", "RunContext", "SmolVMError", "ConfigError",
     "NotFoundError", "VMStateError", "TimeoutError", "UnsupportedError", "CommandError",
     "CommandBlockedError", "VMAlreadyExistsError", "VMNotFoundError", "ValidationError",
     "OperationTimeoutError", "CommandExecutionUnavailableError", "SnapshotNotFoundError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from ._errors import ConfigError
 from ._native import any_to_bytes, check, check_ptr, ll
@@ -50,7 +50,9 @@ def _text(value: str, name: str) -> str:
 
 def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
                     env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
-                    stdin: Union[bytes, str, None] = None, shell: str = "login") -> Any:
+                    stdin: Union[bytes, str, None] = None, shell: str = "login",
+                    user: Optional[str] = None,
+                    pty: Optional[Tuple[int, int, Optional[str]]] = None) -> Any:
     """Low-level exec options; free with smolvm_swig_exec_opts_free."""
     ms = timeout_ms(timeout)
     if shell not in SHELLS:
@@ -81,10 +83,28 @@ def build_exec_opts(command: Command, *, timeout: Optional[float] = None,
             check(ll.smolvm_swig_exec_opts_set_stdin(opts, any_to_bytes(stdin, "stdin")))
         check(ll.smolvm_swig_exec_opts_set_timeout_ms(opts, ms))
         check(ll.smolvm_swig_exec_opts_set_shell(opts, shell))
+        if user is not None:
+            if not isinstance(user, (str, int)) or isinstance(user, bool):
+                raise ConfigError(f"user={user!r}: must be a user name, a uid or 'uid:gid'")
+            check(ll.smolvm_swig_exec_opts_set_user(opts, _text(str(user), "user")))
+        if pty is not None:
+            rows, cols, term = pty
+            check_terminal_size(rows, cols)
+            if term is not None and not isinstance(term, str):
+                raise ConfigError(f"term={term!r}: must be a str (a terminfo name) or None")
+            check(ll.smolvm_swig_exec_opts_set_pty(opts, rows, cols, term))
     except BaseException:
         ll.smolvm_swig_exec_opts_free(opts)
         raise
     return opts
+
+
+def check_terminal_size(rows: Any, cols: Any) -> None:
+    """Refuses a terminal size outside 1..SMOLVM_TERMINAL_SIZE_MAX, naming it."""
+    top = ll.SMOLVM_TERMINAL_SIZE_MAX
+    for name, value in (("rows", rows), ("cols", cols)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ConfigError(f"{name}={value!r}: must be 1..{top}")
 
 
 def result_from_native(res: Any) -> CommandResult:

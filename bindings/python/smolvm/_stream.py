@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from typing import Any, Iterator, Optional, Union
 
-from ._errors import ConfigError
+from ._errors import ConfigError, TimeoutError
+from ._exec import check_terminal_size
 from ._native import any_to_bytes, check, closed_error, ll, raise_last
 from ._result import ExecEvent
 
-__all__ = ["ExecStream"]
+__all__ = ["ExecStream", "Terminal"]
 
 _KINDS = {ll.SMOLVM_EVENT_STDOUT: "stdout", ll.SMOLVM_EVENT_STDERR: "stderr"}
 
@@ -125,6 +127,13 @@ class ExecStream(Iterator[ExecEvent]):
         with self._lock:
             check(ll.smolvm_swig_stream_kill(self._handle(), int(signal)))
 
+    def resize(self, rows: int, cols: int) -> None:
+        """Gives a command on a terminal (:meth:`VM.pty`) a new window size;
+        its foreground programs get SIGWINCH."""
+        check_terminal_size(rows, cols)
+        with self._lock:
+            check(ll.smolvm_swig_stream_resize(self._handle(), rows, cols))
+
     def close(self) -> None:
         """Frees the stream, killing the command if it still runs."""
         with self._lock:
@@ -144,3 +153,66 @@ class ExecStream(Iterator[ExecEvent]):
         if not self._finalizer.alive:
             raise closed_error("this stream")
         return self._stream
+
+
+class Terminal(ExecStream):
+    """A command on a terminal in the guest: made by :meth:`VM.pty` and
+    :meth:`VM.shell`.
+
+    What you :meth:`write` is typed into the terminal; :meth:`read` returns
+    what the terminal shows (the command's stdout and stderr, as one stream
+    with the terminal's ``\\r\\n``); :meth:`resize` changes its size. The
+    command is the terminal's session leader, so job control, Ctrl-C
+    (``write("\\x03")``) and full-screen programs work::
+
+        with vm.shell() as term:
+            term.write("python3\\n")
+            term.read_until(b">>> ")
+            term.write("print(6*7)\\n")
+            print(term.read_until(b"42"))
+            term.write("exit()\\nexit\\n")
+            term.wait()
+
+    Events (:meth:`next_event`, iteration) work as on an :class:`ExecStream`.
+    """
+
+    def write(self, data: Union[bytes, str]) -> None:
+        """Types bytes (str: UTF-8) into the terminal."""
+        self.write_stdin(data)
+
+    def read(self, wait: Optional[float] = None) -> bytes:
+        """The terminal's next output, waiting up to ``wait`` seconds (None:
+        until some comes). b"" when nothing came in time or the command has
+        exited (:attr:`done`)."""
+        while True:
+            event = self.next_event(wait)
+            if event is None or event.kind == "exit":
+                return b""
+            if event.data:
+                return event.data
+
+    def read_until(self, marker: Union[bytes, str], timeout: float = 30.0) -> bytes:
+        """Everything the terminal shows until ``marker`` appears in it
+        (included). Raises :class:`TimeoutError` after ``timeout`` seconds or
+        when the command exits first, with what came so far."""
+        want = any_to_bytes(marker, "marker")
+        deadline = time.monotonic() + timeout
+        seen = b""
+        while want not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.done:
+                raise TimeoutError(f"{want!r} did not show within {timeout} s; the terminal "
+                                   f"showed {seen[-500:]!r}")
+            seen += self.read(min(left, 1.0))
+        return seen
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        """Reads (and drops) output until the command exits; its exit code.
+        Raises :class:`TimeoutError` if it runs past ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"the command on the terminal still runs after {timeout} s")
+            self.next_event(left)
+        return self.exit_code  # type: ignore[return-value]

@@ -26,7 +26,7 @@ from ._options import COMPAT_OPTIONS, compat_runtime
 from ._result import CommandResult, VMInfo
 from ._runtime import Runtime, default_runtime
 from ._state import VMState
-from ._stream import ExecStream
+from ._stream import ExecStream, Terminal
 from ._snapshots import (SnapshotInfo, check_snapshot_options, get_snapshot, snapshot_errors,
                          snapshot_name, with_builder)
 from ._unavailable import DESKTOP, TEMPLATES, no_ssh_address, refuse
@@ -34,6 +34,7 @@ from ._unavailable import DESKTOP, TEMPLATES, no_ssh_address, refuse
 __all__ = ["VM", "SmolVM"]
 
 V = TypeVar("V", bound="VM")
+S = TypeVar("S", bound=ExecStream)
 _DISPOSE_STOP_MS = 5000
 #: run()'s default timeout in seconds (the SmolVM Python project's).
 _RUN_TIMEOUT_S = 30.0
@@ -657,7 +658,8 @@ class VM:
     def run(self, command: Command, timeout: Optional[float] = _RUN_TIMEOUT_S,
             shell: str = "login", *, env: Optional[Mapping[str, str]] = None,
             cwd: Optional[str] = None, stdin: Union[bytes, str, None] = None,
-            check: bool = False, raise_on_timeout: bool = True) -> CommandResult:
+            check: bool = False, raise_on_timeout: bool = True,
+            user: Optional[str] = None) -> CommandResult:
         """Runs a command to completion and returns its result.
 
         Args:
@@ -682,6 +684,10 @@ class VM:
                 login shell with -l -c, bash in the default image, so
                 ``$((2**40))``, ``[[ ]]`` and ``source`` work) or ``"raw"``
                 (POSIX ``/bin/sh -c``).
+            user: run as this guest user: a name, a uid or ``"uid:gid"``
+                (default: the VM's, root; the default image has ``"user"``,
+                uid 1000, whose commands start in its home). An unknown
+                user raises :class:`ConfigError` naming it.
 
         A non-zero exit code is a result, not an error (unless ``check``).
         Raises :class:`VMStateError` if the VM is not running. Callbacks
@@ -689,7 +695,7 @@ class VM:
         :class:`CommandBlockedError` (or whatever the callback raised).
         """
         opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin,
-                               shell=shell)
+                               shell=shell, user=user)
 
         def attempt() -> CommandResult:
             result = self._run_native(opts)
@@ -734,7 +740,8 @@ class VM:
     def stream(self, command: Command, *, timeout: Optional[float] = None,
                env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
                stdin: Union[bytes, str, None] = None,
-               keep_stdin_open: bool = False, shell: str = "login") -> ExecStream:
+               keep_stdin_open: bool = False, shell: str = "login",
+               user: Optional[str] = None) -> ExecStream:
         """Starts a command and returns an :class:`ExecStream` of its events
         (``"stdout"``/``"stderr"`` chunks as they come, then ``"exit"``).
 
@@ -745,10 +752,42 @@ class VM:
         ``keep_stdin_open`` (then use ``write_stdin``/``close_stdin``).
         """
         opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, stdin=stdin,
-                               shell=shell)
+                               shell=shell, user=user)
+        stream = self._start_stream(opts, command, ExecStream)
+        if not keep_stdin_open:
+            stream.close_stdin()
+        return stream
+
+    def pty(self, command: Command, *, rows: int = 24, cols: int = 80,
+            term: Optional[str] = None, user: Optional[str] = None,
+            env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None,
+            timeout: Optional[float] = None, shell: str = "login") -> Terminal:
+        """Starts a command on a terminal in the guest (rows x cols, TERM
+        ``term``, default ``xterm-256color``) and returns its
+        :class:`Terminal`: ``write`` types into it, ``read`` returns what it
+        shows, ``resize`` changes its size (the program gets SIGWINCH). The
+        command is the terminal's session leader: job control, Ctrl-C and
+        full-screen programs work. ``user`` runs it as a guest user (a name,
+        a uid or ``"uid:gid"``; the default image has ``"user"``, uid 1000).
+        Closing the terminal kills the command."""
+        opts = build_exec_opts(command, timeout=timeout, env=env, cwd=cwd, shell=shell,
+                               user=user, pty=(rows, cols, term))
+        return self._start_stream(opts, command, Terminal)
+
+    def shell(self, *, rows: int = 24, cols: int = 80, term: Optional[str] = None,
+              user: Optional[str] = None, env: Optional[Mapping[str, str]] = None,
+              cwd: Optional[str] = None) -> Terminal:
+        """An interactive login shell (bash in the default image) on a
+        terminal: :meth:`pty` of it. No SSH or network is needed."""
+        return self.pty("command -v bash >/dev/null && exec bash -l || exec /bin/sh -l",
+                        rows=rows, cols=cols, term=term, user=user, env=env, cwd=cwd,
+                        shell="raw")
+
+    def _start_stream(self, opts: Any, command: Command, kind: Type[S]) -> S:
+        """Starts opts on a VM handle of its own (the stream may outlive
+        calls on this one); frees opts."""
         rt = self._h.runtime
         try:
-            # A handle of its own: the stream may outlive calls on this one.
             own_vm = check_ptr(self._call(lambda _: ll.smolvm_swig_vm_open(rt.handle, self.id)))
             stream_ptr = ll.smolvm_swig_stream_start(own_vm, opts)
             if stream_ptr is None:
@@ -757,10 +796,7 @@ class VM:
                 raise_last(status)
         finally:
             ll.smolvm_swig_exec_opts_free(opts)
-        stream = ExecStream(own_vm, stream_ptr, rt, describe(command))
-        if not keep_stdin_open:
-            stream.close_stdin()
-        return stream
+        return kind(own_vm, stream_ptr, rt, describe(command))
 
     # ---- files ----
 

@@ -168,6 +168,15 @@ TEST_F(ClientHubTest, RefusesAWrongTokenAndClosesTheClient) {
   EXPECT_EQ(hub.client_count(), 0u);
 }
 
+TEST_F(ClientHubTest, RefusesAVersionOneClientNamingBothVersions) {
+  Client c(hub);
+  c.send(Type::kHello, 0, proto::to_json(proto::Hello{1, "secret", "old"}));
+  const Frame f = c.receive();
+  EXPECT_EQ(c.error_code(f), "EUNSUPPORTED");
+  EXPECT_NE(f.payload.find("version 1"), std::string::npos) << f.payload;
+  EXPECT_NE(f.payload.find("version 2"), std::string::npos) << f.payload;
+}
+
 TEST_F(ClientHubTest, TheFirstFrameMustBeHello) {
   Client c(hub);
   c.send(Type::kPing, 0, "x");

@@ -203,6 +203,13 @@ bool Collector::step(int timeout_ms) {
     case proto::Type::kDone:
       s.done = true;
       break;
+    case proto::Type::kCredit: {
+      uint32_t n = 0;
+      EXPECT_TRUE(proto::read_u32_le(f->payload, n))
+          << "CREDIT of " << f->payload.size() << " bytes";
+      s.stdin_credit += n;
+      break;
+    }
     default:
       ADD_FAILURE() << "unexpected " << proto::type_name(f->type) << " on stream " << f->stream;
   }
@@ -225,17 +232,29 @@ StreamResult run(AgentProcess& agent, const proto::ExecRequest& req, uint32_t st
   Collector c(agent);
   c.track(stream, req.window);
   agent.send(proto::Type::kExec, stream, proto::to_json(req));
-  if (input) {
-    std::string_view rest = *input;
-    do {
-      const size_t n = std::min<size_t>(rest.size(), 256 * 1024);
-      agent.send(proto::Type::kStdin, stream, rest.substr(0, n),
-                 n == rest.size() ? proto::kFlagEnd : 0);
-      rest.remove_prefix(n);
-    } while (!rest.empty());
-  }
+  if (input) send_stdin(agent, c, stream, *input, true, timeout_ms);
   EXPECT_TRUE(c.wait_all(timeout_ms)) << "stream " << stream << " did not end";
   return c[stream];
+}
+
+bool send_stdin(AgentProcess& agent, Collector& c, uint32_t stream, std::string_view rest, bool end,
+                int timeout_ms) {
+  const auto until = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  do {
+    StreamResult& s = c[stream];
+    if (s.ended()) return false;
+    const size_t n = std::min<size_t>({rest.size(), 256 * 1024, s.stdin_credit});
+    if (n == 0 && !rest.empty()) {
+      const int left = ms_left(until);
+      if (left == 0 || !c.step(left)) return false;
+      continue;
+    }
+    s.stdin_credit -= n;
+    agent.send(proto::Type::kStdin, stream, rest.substr(0, n),
+               end && n == rest.size() ? proto::kFlagEnd : 0);
+    rest.remove_prefix(n);
+  } while (!rest.empty());
+  return true;
 }
 
 StreamResult run_shell(AgentProcess& agent, const std::string& cmd, uint32_t stream) {

@@ -76,6 +76,7 @@ struct StreamResult {
   uint64_t received = 0;  // STDOUT+STDERR or DATA bytes
   uint64_t uncredited = 0;
   uint64_t credit_every = 0;
+  uint64_t stdin_credit = proto::kStdinWindow;  // STDIN the agent takes now
 };
 
 // Reads frames for several streams at once and grants credit as a real
@@ -103,6 +104,11 @@ class Collector {
 // unless input is given, which is sent with END).
 StreamResult run(AgentProcess& agent, const proto::ExecRequest& req, uint32_t stream = 1,
                  std::optional<std::string> input = std::string(), int timeout_ms = 20000);
+// Sends input on a tracked stream within its stdin credit, handling frames
+// while it waits for more; END with the last bytes if `end`. False on a
+// timeout or when the stream ended first.
+bool send_stdin(AgentProcess& agent, Collector& c, uint32_t stream, std::string_view input,
+                bool end, int timeout_ms = 20000);
 StreamResult run_shell(AgentProcess& agent, const std::string& cmd, uint32_t stream = 1);
 
 // 64-bit FNV-1a, to compare large outputs without keeping two copies.

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 
 #include "tests/guest/agent/agent_client.h"
@@ -137,10 +138,10 @@ TEST_F(AgentExec, LargeStdinWhileReadingOutput) {
 }
 
 TEST_F(AgentExec, StdinFloodWhileOutputWaitsForCreditDoesNotDeadlock) {
-  // All 40 MiB of input is sent before any output is read or credited
-  // (run() only grants credit once it starts collecting). cat stops on its
-  // window long before; the agent must keep reading the channel anyway,
-  // since the credit that unblocks cat can only come after the input.
+  // 40 MiB of input through a 64 KiB output window: cat stops on its window
+  // again and again while input waits; the stdin credit that lets the
+  // client go on comes only as cat reads, and the output credit only as the
+  // client collects. Neither may wait for the other.
   const std::string input = random_bytes(40 << 20, 5);
   auto req = argv_req({"cat"});
   req.window = 64 * 1024;
@@ -149,6 +150,45 @@ TEST_F(AgentExec, StdinFloodWhileOutputWaitsForCreditDoesNotDeadlock) {
   EXPECT_EQ(r.exit->exit_code, 0);
   EXPECT_EQ(r.out.size(), input.size());
   EXPECT_TRUE(r.out == input);
+}
+
+TEST_F(AgentExec, StdinBeyondItsCreditIsAProtocolErrorOnTheStream) {
+  Collector c(agent);
+  c.track(1);
+  agent.send(Type::kExec, 1, proto::to_json(argv_req({"sleep", "30"})));
+  agent.send(Type::kStdin, 1, std::string(proto::kStdinWindow, 'x'));
+  agent.send(Type::kStdin, 1, "y");  // one byte past the credit
+  ASSERT_TRUE(c.wait_all(10000));
+  ASSERT_TRUE(c[1].error);
+  EXPECT_EQ(c[1].error->code, "EPROTO");
+  EXPECT_NE(c[1].error->message.find("stdin credit"), std::string::npos) << c[1].error->message;
+  EXPECT_EQ(run_shell(agent, "echo fine", 2).out, "fine\n");
+}
+
+TEST_F(AgentExec, ACommandThatNeverReadsHoldsTheClientAtItsCredit) {
+  Collector c(agent);
+  c.track(1);
+  agent.send(Type::kExec, 1, proto::to_json(argv_req({"sleep", "30"})));
+  const std::string input(64 << 20, 'z');
+  EXPECT_FALSE(send_stdin(agent, c, 1, input, true, 2000))
+      << "64 MiB went to a command that sleeps";
+  // The credit is what the agent holds plus what the pipe took: bounded.
+  EXPECT_LE(c[1].stdin_credit, uint64_t{proto::kStdinWindow});
+  const long hwm = status_kb(agent.pid(), "VmHWM");
+  std::printf("command not reading: agent peak RSS %ld kB\n", hwm);
+  EXPECT_LT(hwm, 32 * 1024) << "the agent buffered stdin nobody reads";
+  agent.send(Type::kSignal, 1, proto::to_json(proto::SignalMsg{SIGKILL}));
+  ASSERT_TRUE(c.wait_all(10000));
+}
+
+TEST_F(AgentExec, StdinACommandClosedIsDroppedAndItsCreditComesBack) {
+  Collector c(agent);
+  c.track(1);
+  agent.send(Type::kExec, 1, proto::to_json(shell_req("exec 0<&-; sleep 3; echo after")));
+  // 8 MiB, eight windows: only credit for bytes dropped lets it all go.
+  EXPECT_TRUE(send_stdin(agent, c, 1, std::string(8 << 20, 'q'), true, 2500));
+  ASSERT_TRUE(c.wait_all(10000));
+  EXPECT_EQ(c[1].out, "after\n");
 }
 
 TEST_F(AgentExec, StdinWithoutEndKeepsCommandWaiting) {

@@ -37,17 +37,31 @@ TEST(AgentSession, HelloOkCarriesVersionAgentAndMaxPayload) {
   EXPECT_EQ(ok.max_payload, proto::kMaxPayload);
 }
 
-TEST(AgentSession, VersionMismatchIsRefusedNamingBothVersions) {
+TEST(AgentSession, HelloOkEchoesTheChannelEpoch) {
   AgentProcess agent;
-  auto f = agent.hello(2);
+  agent.send(Type::kHello, 0, proto::to_json(proto::Hello{proto::kVersion, "", "test", 77}));
+  auto f = agent.recv();
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->type, Type::kHelloOk);
+  proto::HelloOk ok;
+  std::string err;
+  ASSERT_TRUE(proto::parse(f->payload, ok, err)) << err;
+  EXPECT_EQ(ok.epoch, 77u);
+}
+
+// A version 1 peer (no stdin credit: it would flood a v2 agent) is refused,
+// with a message naming both versions (docs/protocol.md).
+TEST(AgentSession, VersionOneIsRefusedNamingBothVersions) {
+  AgentProcess agent;
+  auto f = agent.hello(1);
   ASSERT_TRUE(f);
   EXPECT_EQ(f->type, Type::kError);
   proto::ErrorMsg m;
   std::string err;
   ASSERT_TRUE(proto::parse(f->payload, m, err)) << err;
-  EXPECT_EQ(m.code, "EPROTO");
-  EXPECT_NE(m.message.find("version 2"), std::string::npos) << m.message;
+  EXPECT_EQ(m.code, "EUNSUPPORTED");
   EXPECT_NE(m.message.find("version 1"), std::string::npos) << m.message;
+  EXPECT_NE(m.message.find("version 2"), std::string::npos) << m.message;
   // Then the connection is closed: in stdio mode the agent exits non-zero.
   auto st = agent.wait_exit(5000);
   ASSERT_TRUE(st);
@@ -162,7 +176,7 @@ std::string first_line_of(const std::string& cmd, int& status) {
 TEST(AgentSession, VersionAndHelpOptions) {
   int status = -1;
   EXPECT_EQ(first_line_of(std::string(agent_path()) + " --version", status),
-            "smolvm-agent 0.1.0 (protocol 1)\n");
+            "smolvm-agent 0.1.0 (protocol 2)\n");
   EXPECT_EQ(status, 0);
   const std::string bad = std::string(agent_path()) + " --bogus 2>/dev/null";
   EXPECT_EQ(WEXITSTATUS(std::system(bad.c_str())), 2);
@@ -220,7 +234,7 @@ TEST(AgentSession, UnixModeServesConnectionsOneAfterAnother) {
   char* argv[] = {path.data(), mode.data(), const_cast<char*>(sock.c_str()), nullptr};
   pid_t pid;
   ASSERT_EQ(posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv, environ), 0);
-  const std::string hello = proto::to_json(proto::Hello{1, "", "t"});
+  const std::string hello = proto::to_json(proto::Hello{proto::kVersion, "", "t"});
   for (int round = 0; round < 2; ++round) {
     const int fd = connect_unix(sock);
     ASSERT_GE(fd, 0);

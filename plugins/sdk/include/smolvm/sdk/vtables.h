@@ -16,7 +16,7 @@
 // (smolvm::sdk::Error for a status of its own). The SDK checks the pointer
 // arguments a plugin must not be handed NULL, so a slot function can rely on
 // them. Optional slots (executor file_read_bounded, file_write_bounded,
-// probe and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup,
+// probe, exec_resize and the VM hooks vm_created, vm_booting, vm_ready; vmm cleanup,
 // pause and resume, save_state and launch_restore) are left NULL when the
 // plugin has no function for them; file_read and file_write, when missing,
 // are served by the bounded ones.
@@ -189,6 +189,13 @@ struct ExecutorSlots {
       return exec_kill(P{}, exec, signal, err);
     });
   }
+  static int exec_resize_slot(void* exec, uint32_t rows, uint32_t cols,
+                              smolvm_plugin_error* err) noexcept {
+    return guard(err, "exec_resize", nullptr, [&] {
+      need(exec, "exec");
+      return exec_resize(P{}, exec, rows, cols, err);
+    });
+  }
   static void exec_free_slot(void* exec) noexcept {
     guard_void([&] {
       if (exec != nullptr) exec_free(P{}, exec);
@@ -299,6 +306,10 @@ struct ExecutorSlots {
   static constexpr bool has_vm_ready =
       requires(const smolvm_executor_vm* v, smolvm_plugin_error* e) {
     vm_ready(P{}, v, e);
+  };
+  static constexpr bool has_exec_resize =
+      requires(void* x, uint32_t r, uint32_t c, smolvm_plugin_error* e) {
+    exec_resize(P{}, x, r, c, e);
   };
   static constexpr bool has_read_bounded = requires(void* c, const char* p, smolvm_bytes_sink s,
                                                     void* x, uint32_t t, smolvm_plugin_error* e) {
@@ -464,6 +475,7 @@ constexpr smolvm_executor_vtable executor_vtable() {
   if constexpr (S::has_vm_created) vt.vm_created = S::vm_created_slot;
   if constexpr (S::has_vm_booting) vt.vm_booting = S::vm_booting_slot;
   if constexpr (S::has_vm_ready) vt.vm_ready = S::vm_ready_slot;
+  if constexpr (S::has_exec_resize) vt.exec_resize = S::exec_resize_slot;
   return vt;
 }
 

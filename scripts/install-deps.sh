@@ -15,6 +15,9 @@ packages=(
   # guest image: kernel build, rootfs, tiny tools
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils debootstrap e2fsprogs
   busybox-static
+  # image recipes and imports: the plan's reader, namespaces for build steps
+  # (util-linux), container image archives (skopeo reads, umoci unpacks)
+  jq util-linux skopeo umoci
   # running VMs
   qemu-system-x86 qemu-utils
   # networking backends and their tests

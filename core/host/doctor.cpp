@@ -111,7 +111,7 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
   }
 
   try {
-    const ImagePaths img = resolve_image("", "", cache_dir);
+    const ImagePaths img = resolve_image("", "", "", cache_dir);
     check("image", true, "default guest image: " + img.kernel + ", " + img.rootfs, "");
     report["image"] = {{"kernel", img.kernel}, {"rootfs", img.rootfs}};
   } catch (const Error& e) {

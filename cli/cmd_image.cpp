@@ -262,7 +262,8 @@ const char* const kImageUsage =
     "A VM boots a named image with `smolvm create --image NAME` (profile\n"
     "`image: NAME`) and keeps the image the name led to when it was created.\n"
     "rm: removes a name, and its image unless another name leads there; a KEY\n"
-    "removes the image and its names. Refused while a VM or snapshot uses it.\n"
+    "removes the image and its names. Removing an image is refused while a VM or\n"
+    "snapshot uses it.\n"
     "prune: removes every image that is neither the default, nor named, nor\n"
     "used by a VM (in any state folder). --dry-run only lists.";
 

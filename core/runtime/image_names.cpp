@@ -147,13 +147,20 @@ std::string remove_image(const std::string& cache_dir, const std::string& name_o
   if (path_exists(images_dir(cache_dir))) lock.emplace(images_dir(cache_dir));
   const ImageEntry img = find_image(cache_dir, name_or_key);
   const bool by_key = img.key == name_or_key;
-  if (!img.users.empty()) {
-    fail(SMOLVM_EBUSY, "image '" + name_or_key + "' is used by " + join(img.users) +
-                           ": delete those first (a VM keeps the image it was created with)");
-  }
   std::vector<std::string> others;
   for (const std::string& n : img.names) {
     if (by_key || n != name_or_key) others.push_back(n);
+  }
+  // A name whose image another name keeps: only the link goes, whoever
+  // uses the image.
+  if (!by_key && name_or_key != kDefaultImageName && !others.empty()) {
+    unlink_or_fail(name_link(cache_dir, name_or_key));
+    return "removed the name " + name_or_key + "; image " + img.key + " stays (also " +
+           join(others) + ")";
+  }
+  if (!img.users.empty()) {
+    fail(SMOLVM_EBUSY, "image '" + name_or_key + "' is used by " + join(img.users) +
+                           ": delete those first (a VM keeps the image it was created with)");
   }
   const bool is_default =
       std::find(img.names.begin(), img.names.end(), kDefaultImageName) != img.names.end();
@@ -164,10 +171,6 @@ std::string remove_image(const std::string& cache_dir, const std::string& name_o
   }
   if (!by_key) {
     unlink_or_fail(name_link(cache_dir, name_or_key));
-    if (!others.empty()) {
-      return "removed the name " + name_or_key + "; image " + img.key + " stays (also " +
-             join(others) + ")";
-    }
   } else {
     for (const std::string& n : others) unlink_or_fail(name_link(cache_dir, n));
   }

@@ -45,9 +45,9 @@ ImageEntry find_image(const std::string& cache_dir, const std::string& name_or_k
 
 // Removes an image by name or key. A name: the link goes, and the image's
 // folder with it unless another name (or the default) still leads there.
-// A key: the folder and every name leading to it. Refused (EBUSY) while a
-// VM or snapshot uses the image, naming them, and for the default image's
-// folder. Returns what was done, for the user.
+// A key: the folder and every name leading to it. Removing the folder is
+// refused (EBUSY) while a VM or snapshot uses the image, naming them, and
+// for the default image. Returns what was done, for the user.
 std::string remove_image(const std::string& cache_dir, const std::string& name_or_key);
 
 }  // namespace smolvm

@@ -175,8 +175,9 @@ SMOLVM_API int smolvm_image_list(char** out_json, smolvm_runtime* rt, const char
 
 /* Since 1.6. Removes an image by name or key. A name goes, and its image
  * with it unless another name (or the default) still leads there; a key
- * removes the image and all its names. SMOLVM_EBUSY naming the VMs and
- * snapshots while any uses the image, or for the default image. */
+ * removes the image and all its names. Removing the image is refused with
+ * SMOLVM_EBUSY naming the VMs and snapshots that use it, and for the
+ * default image. */
 SMOLVM_API int smolvm_image_remove(smolvm_runtime* rt, const char* name_or_key);
 
 /* Since 1.6. Reads and checks an image recipe (YAML, kind: ImageRecipe,

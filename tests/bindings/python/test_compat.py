@@ -284,6 +284,7 @@ def test_a_vm_of_a_named_image() -> None:
         try:
             assert vm.info.rootfs_path == str(
                 (_image_default() / "rootfs.ext4").resolve())
+            vm.start()
             assert vm.run("echo from-name").output == "from-name"
         finally:
             vm.delete()

@@ -10,6 +10,7 @@
 #include "core/common/error.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
+#include "tests/support/failure.h"
 #include "tests/support/temp_dir.h"
 
 namespace smolvm {
@@ -41,14 +42,9 @@ class ImageNames : public ::testing::Test {
   }
 
   static std::string message_of(const std::function<void()>& f, int want_status) {
-    try {
-      f();
-    } catch (const Error& e) {
-      EXPECT_EQ(e.status(), want_status) << e.what();
-      return e.what();
-    }
-    ADD_FAILURE() << "no error";
-    return "";
+    const test::Failure failure = test::failure_of(f);
+    EXPECT_EQ(failure.status, want_status) << failure.message;
+    return failure.message;
   }
 
   test::TempDir tmp_;

@@ -18,7 +18,9 @@
 #include "core/common/process.h"
 #include "core/host/doctor.h"
 #include "core/plugins/plugin_report_json.h"
+#include "core/profile/recipe.h"
 #include "core/runtime/guest_session.h"
+#include "core/runtime/image_names.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/vm_env.h"
@@ -357,11 +359,18 @@ int smolvm_runtime_gc(uint32_t* out_fixed, smolvm_runtime* rt) {
   });
 }
 
+namespace {
+// The runtime's cache folder, or the default one for a NULL runtime.
+std::string cache_of(smolvm_runtime* rt) {
+  return rt ? rt->rt->cache_dir() : smolvm::resolve_cache_dir("");
+}
+}  // namespace
+
 int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run) {
   return guard([&] {
     need(out_json, "out_json");
     *out_json = nullptr;
-    const std::string cache = rt ? rt->rt->cache_dir() : smolvm::resolve_cache_dir("");
+    const std::string cache = cache_of(rt);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& img : smolvm::prune_images(cache, dry_run != 0)) {
       list.push_back({{"key", img.key},
@@ -371,6 +380,48 @@ int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run) {
                       {"kept_because", img.kept_because}});
     }
     *out_json = owned_string(list.dump(2));
+  });
+}
+
+int smolvm_image_list(char** out_json, smolvm_runtime* rt, const char* name_or_key) {
+  return guard([&] {
+    need(out_json, "out_json");
+    *out_json = nullptr;
+    const std::string cache = cache_of(rt);
+    std::vector<smolvm::ImageEntry> images;
+    if (name_or_key) {
+      images.push_back(smolvm::find_image(cache, name_or_key));
+    } else {
+      images = smolvm::list_images(cache);
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& img : images) {
+      list.push_back({{"key", img.key},
+                      {"path", img.path},
+                      {"names", img.names},
+                      {"bytes", img.bytes},
+                      {"users", img.users},
+                      {"manifest", nlohmann::json::parse(img.manifest, nullptr, false, true)}});
+      if (list.back()["manifest"].is_discarded())
+        list.back()["manifest"] = nlohmann::json::object();
+    }
+    *out_json = owned_string(list.dump(2));
+  });
+}
+
+int smolvm_image_remove(smolvm_runtime* rt, const char* name_or_key) {
+  return guard([&] {
+    need(name_or_key, "name_or_key");
+    smolvm::remove_image(cache_of(rt), name_or_key);
+  });
+}
+
+int smolvm_image_recipe_load(char** out_json, const char* path) {
+  return guard([&] {
+    need(out_json, "out_json");
+    need(path, "path");
+    *out_json = nullptr;
+    *out_json = owned_string(smolvm::to_json(smolvm::load_recipe(path)).dump(2));
   });
 }
 
@@ -512,6 +563,7 @@ int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolvm_vm_option
         if (opts->on_idle) spec.on_idle = opts->on_idle;
       }
       if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, boot) && opts->boot) spec.boot = opts->boot;
+      if (SMOLVM_HAS_FIELD(opts, smolvm_vm_options, image)) spec.image = str_or(opts->image, "");
     }
     auto vm = std::make_unique<smolvm_vm>();
     vm->owner = rt;

@@ -96,9 +96,10 @@ nlohmann::json info_json(smolvm_vm* vm) {
 }
 
 const std::set<std::string> kCreateValueFlags = {
-    "--id",           "--vcpus",     "--mem",          "--disk-mode", "--disk-size", "--kernel",
-    "--rootfs",       "--boot-args", "--vmm",          "--executor",  "--network",   "--accel",
-    "--boot-timeout", "--ttl",       "--idle-timeout", "--on-ttl",    "--on-idle",   "--boot"};
+    "--id",           "--vcpus",   "--mem",     "--disk-mode",    "--disk-size",
+    "--image",        "--kernel",  "--rootfs",  "--boot-args",    "--vmm",
+    "--executor",     "--network", "--accel",   "--boot-timeout", "--ttl",
+    "--idle-timeout", "--on-ttl",  "--on-idle", "--boot"};
 
 const std::set<std::string> kLifetimeFlags = {"--ttl", "--idle-timeout", "--on-ttl", "--on-idle"};
 
@@ -120,6 +121,7 @@ void fill_vm_options(const Args& a, smolvm_vm_options& o, std::vector<std::strin
   o.disk_mode = str("--disk-mode");
   o.disk_size_mib = static_cast<uint32_t>(
       a.number("--disk-size", 0, SMOLVM_DISK_MIB_MIN, SMOLVM_DISK_MIB_MAX, true));
+  o.image = str("--image");
   o.kernel_path = str("--kernel");
   o.rootfs_path = str("--rootfs");
   o.boot_args = str("--boot-args");

@@ -34,6 +34,16 @@ struct Vm {
   ~Vm() { smolvm_vm_free(vm); }
 };
 
+// The JSON a C ABI call hands back as a string the caller frees.
+template <class Call>
+nlohmann::json library_json(Call call) {
+  char* raw = nullptr;
+  check(call(&raw));
+  const auto json = nlohmann::json::parse(raw);
+  smolvm_free(raw);
+  return json;
+}
+
 nlohmann::json info_json(smolvm_vm* vm);
 std::string format_time_ms(int64_t ms);
 // A span for people, its two largest units: "45s", "4m59s", "2h5m", "3d4h".
@@ -67,6 +77,7 @@ int cmd_snapshot(const std::vector<std::string>& argv);
 int cmd_fork(const std::vector<std::string>& argv);
 extern const char* const kSnapshotUsage;
 extern const char* const kForkUsage;
+extern const char* const kImageUsage;
 // A VM restored from snapshot (cli/cmd_snapshot.cpp), with what a create
 // may say of it (--id, --vcpus, --mem: these must match the snapshot's).
 smolvm_vm* restore_vm(Runtime& rt, const std::string& snapshot, const Args& a);

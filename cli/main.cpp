@@ -26,7 +26,8 @@ struct Entry {
 // clang-format off
 const char kCreateHelp[] =
     "usage: smolvm create [--id ID] [--vcpus N] [--mem MIB] [--disk-mode isolated|shared]\n"
-    "                     [--disk-size MIB] [--kernel PATH] [--rootfs PATH] [--boot-args ARGS]\n"
+    "                     [--disk-size MIB] [--image NAME] [--kernel PATH] [--rootfs PATH]\n"
+    "                     [--boot-args ARGS]\n"
     "                     [--vmm auto|NAME] [--executor auto|NAME] [--network none|auto|NAME]\n"
     "                     [--accel auto|kvm|tcg] [--boot-timeout SECONDS]\n"
     "                     [--ttl SPAN] [--on-ttl delete|stop]\n"
@@ -45,6 +46,8 @@ const char kCreateHelp[] =
     "NAME is a plugin of that kind (`smolvm plugins` lists those installed; SmolVM\n"
     "ships vmm qemu and firecracker, executor agent and ssh, network nftables and\n"
     "iptables). auto picks the best the host supports.\n"
+    "--image NAME boots a named image (`smolvm image ls`); the VM keeps the image the\n"
+    "name leads to now, whatever the name leads to later.\n"
     "--disk-size MIB makes the isolated disk larger than the image (up to\n"
     SMOLVM_CLI_STR(SMOLVM_DISK_MIB_MAX) "); the guest's / grows into it at boot, and the host\n"
     "file takes only what the guest writes.\n"
@@ -194,15 +197,7 @@ const std::map<std::string, Entry>& commands() {
       {"snapshot",
        {cmd_snapshot, "save a VM's memory and disk, list, inspect or remove snapshots",
         kSnapshotUsage}},
-      {"image",
-       {cmd_image, "build, list or prune guest images",
-        "usage: smolvm image build [--force] [--quiet]\n       smolvm image ls\n"
-        "       smolvm image prune [--dry-run] [--json]\n"
-        "build: the default guest kernel and rootfs into ~/.cache/smolvm/images\n"
-        "(cached by a hash of their inputs: a second build is a no-op).\n"
-        "prune: removes every image that is neither the default nor used by a VM\n"
-        "(in any state folder); a VM keeps the image it was created with, so old\n"
-        "images stay while their VMs exist. --dry-run only lists."}},
+      {"image", {cmd_image, "build, list, inspect, remove or prune guest images", kImageUsage}},
   };
   return table;
 }

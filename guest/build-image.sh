@@ -17,17 +17,20 @@
 # --kernel auto (what the quickstart uses) takes the built kernel when it is
 # cached and the stock one otherwise, so a first run need not wait for the
 # compiler; the next build with the built kernel cached makes a new image.
-# images/default points at the newest complete image. Every layer is built in
-# a temporary folder and renamed into place only when complete, so a failed or
-# interrupted build never leaves a half image in the cache.
+# images/default points at the newest complete image built without --name;
+# --name NAME links images/names/NAME to it instead (core/runtime/
+# image_names.h), and a VM is made from it with --image NAME. Every layer is
+# built in a temporary folder and renamed into place only when complete, so a
+# failed or interrupted build never leaves a half image in the cache.
 #
-# Usage: build-image.sh --agent PATH [--kernel built|stock|auto]
+# Usage: build-image.sh --agent PATH [--name NAME] [--kernel built|stock|auto]
 #                       [--only kernel|rootfs] [--force] [--quiet]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${SMOLVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/smolvm}
 agent=""
+name=""
 only=""
 kernel_choice=built
 force=0
@@ -43,10 +46,12 @@ ROOTFS_SIZE_MIB=${SMOLVM_ROOTFS_SIZE_MIB:-1024}
 
 usage() {
   cat <<EOF
-Usage: $0 --agent PATH [--kernel built|stock|auto] [--only kernel|rootfs] [--force] [--quiet]
+Usage: $0 --agent PATH [--name NAME] [--kernel built|stock|auto] [--only kernel|rootfs]
+          [--force] [--quiet]
 
 Builds (or finds in the cache) the SmolVM guest kernel and rootfs.
   --agent PATH   the static smolvm-agent binary to install as the guest's init
+  --name NAME    name the image NAME instead of making it the default
   --kernel WHICH built (default): compile the guest kernel (minutes, once);
                  stock: Debian's cloud kernel with a small initramfs (no
                  compiling, slower boot); auto: built if cached, else stock
@@ -60,6 +65,7 @@ EOF
 while [ $# -gt 0 ]; do
   case "$1" in
     --agent) agent=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --kernel) kernel_choice=$2; shift 2 ;;
     --force) force=1; shift ;;
@@ -70,79 +76,14 @@ while [ $# -gt 0 ]; do
 done
 
 start_ts=$(date +%s)
-say() { [ "$quiet" = 1 ] || printf '[%4ss] %s\n' "$(( $(date +%s) - start_ts ))" "$*"; }
-die() { echo "build-image: $*" >&2; exit 1; }
-sha() { sha256sum | cut -c1-16; }
-
-need() {
-  local missing=()
-  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
-  [ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (run scripts/install-deps.sh)"
-}
-
-# Runs a long command with its output in a log, printing a heartbeat so the
-# user sees progress; shows the log's tail if it fails.
-run_logged() {
-  local log=$1; shift
-  "$@" >"$log" 2>&1 &
-  local pid=$! n=0
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1; n=$((n + 1))
-    if [ $((n % 20)) -eq 0 ] && [ "$quiet" = 0 ]; then
-      say "  ... still working ($(wc -l <"$log") log lines, $log)"
-    fi
-  done
-  if ! wait "$pid"; then
-    tail -n 30 "$log" >&2
-    die "step failed: $* (full log: $log)"
-  fi
-}
-
-# Moves a finished temporary folder into place atomically.
-publish() {
-  local tmp=$1 final=$2
-  rm -rf "$final"
-  mv "$tmp" "$final"
-}
-
-# Runs "$@" holding images/.lock, which `smolvm image prune` takes too, so an
-# image is never pruned between being published and becoming the default.
-with_images_lock() {
-  mkdir -p "$cache/images"
-  { flock 9 && "$@"; } 9>"$cache/images/.lock"
-}
-
-# The VMs using an image leave links to their folders in its used-by/
-# (core/runtime/image_users.h); a link whose folder exists is a live VM.
-image_users() {
-  local link n=0
-  for link in "$1"/used-by/*; do
-    [ -d "$link" ] && n=$((n + 1))
-  done
-  echo "$n"
-}
-
+tool=build-image
+# shellcheck source=guest/image-lib.sh
+. "$here/image-lib.sh"
+check_image_name "$name"
 # An image's key: its layers' folders (themselves keyed by their inputs), the
 # agent and the size. Computable before any layer is built.
 image_key() {
   echo "recipe=$IMAGE_RECIPE kernel=$(kernel_layer_dir) base=$cache/rootfs-base/$(rootfs_key) agent=$1 size=$ROOTFS_SIZE_MIB" | sha
-}
-
-# Rebuilding an image in place (--force) would change the base under the
-# VMs' own disks, qcow2 overlays of exactly that file: refused while any VM
-# uses it.
-refuse_rebuild_in_use() {
-  local users
-  users=$(image_users "$cache/images/$1")
-  [ "$users" = 0 ] || die "image $1 is used by $users VM(s): --force would change the disk under them (delete those VMs first, or build without --force)"
-}
-
-# Publishes a freshly assembled image (if any) and points images/default at it.
-make_default() {
-  local key=$1 out=$2
-  [ -z "$out" ] || publish "$out" "$cache/images/$key"
-  ln -sfn "$key" "$cache/images/default.tmp"
-  mv -T "$cache/images/default.tmp" "$cache/images/default"
 }
 
 kernel_source_tar=/usr/src/linux-source-6.1.tar.xz
@@ -333,19 +274,6 @@ build_rootfs_base() {
   base_dir=$dir
 }
 
-# A string command runs in the user's login shell (bash -l -c), so its
-# start-up is on every command's path: Debian's /etc/profile forks id(1) to
-# test for root where bash already knows $EUID, and root's ~/.profile runs
-# mesg(1) even without a terminal. Measured in the guest under TCG: bash -l
-# -c true 137 ms before, 60 ms after (bash -c true: 48 ms).
-lean_login_profile() {
-  local root=$1
-  sed -i 's/if \[ "$(id -u)" -eq 0 \]; then/if [ "${EUID:-$(id -u)}" -eq 0 ]; then/' "$root/etc/profile"
-  sed -i 's|^mesg n 2> /dev/null \|\| true$|[ -t 0 ] \&\& mesg n 2>/dev/null \|\| true|' "$root/root/.profile"
-  grep -q 'EUID' "$root/etc/profile" && grep -q '^\[ -t 0 \]' "$root/root/.profile" ||
-    say "image: note: the login profile was not made lean (Debian's files changed?)"
-}
-
 assemble_image() {
   [ -n "$agent" ] || die "--agent PATH is required to assemble the image"
   [ -x "$agent" ] || die "agent binary '$agent' not found or not executable (build the project first)"
@@ -368,19 +296,10 @@ assemble_image() {
     say "image: assembling rootfs.ext4 (${ROOTFS_SIZE_MIB} MiB, sparse)"
     mkdir -p "$tmp/root"
     tar -C "$tmp/root" --numeric-owner -xf "$base_dir/base.tar"
-    install -m 0755 "$agent" "$tmp/root/sbin/smolvm-agent"
-    # Debug info is for the host; the guest gets a small binary.
-    strip --strip-all "$tmp/root/sbin/smolvm-agent" 2>/dev/null || true
-    # The agent is PID 1: it mounts, configures the network from the command
-    # line, then serves the host. No systemd on the boot path.
-    ln -sf /sbin/smolvm-agent "$tmp/root/sbin/smolvm-init"
-    mkdir -p "$tmp/root/workspace" "$tmp/root/run" "$tmp/root/tmp"
-    chmod 1777 "$tmp/root/tmp"
-    echo smolvm >"$tmp/root/etc/hostname"
+    make_bootable "$tmp/root"
     # Commands may run unprivileged (EXEC "user"): `user`, uid and gid 1000,
     # with a home and bash.
     useradd --root "$tmp/root" --create-home --uid 1000 --user-group --shell /bin/bash user
-    lean_login_profile "$tmp/root"
     mkdir -p "$tmp/out"
     mkfs.ext4 -q -F -L smolvm-root -E lazy_itable_init=1,lazy_journal_init=1 \
       -d "$tmp/root" "$tmp/out/rootfs.ext4" "${ROOTFS_SIZE_MIB}M"
@@ -427,8 +346,10 @@ EOF
 
 resolve_kernel_choice
 case "$only" in
-  kernel) build_chosen_kernel ;;
-  rootfs) build_rootfs_base ;;
+  # With --quiet, the layer's folder is all that is printed (build-recipe.sh
+  # reads it).
+  kernel) build_chosen_kernel; [ "$quiet" = 0 ] || echo "$kernel_dir" ;;
+  rootfs) build_rootfs_base; [ "$quiet" = 0 ] || echo "$base_dir" ;;
   "")
     # Before the long layers: a forced build of an image in use is refused.
     if [ "$force" = 1 ] && [ -x "$agent" ]; then refuse_rebuild_in_use "$(image_key "$(sha <"$agent")")"; fi

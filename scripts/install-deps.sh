@@ -2,7 +2,7 @@
 # Installs what SmolVM needs from Debian's packages, and only what is missing.
 # Every other script starts here, so a fresh Debian 12 machine needs nothing
 # else. Run as root or with sudo available.
-# Usage: install-deps.sh [quickstart|kernel|all]
+# Usage: install-deps.sh [quickstart|kernel|recipes|all]
 set -euo pipefail
 
 # What the quickstart needs to build SmolVM and run a VM: nothing for tests,
@@ -24,6 +24,10 @@ quickstart=(
 )
 # Compiling the guest's own kernel (build-image.sh --kernel built).
 kernel=(linux-source-6.1 bc bison flex libelf-dev libssl-dev)
+# Image recipes and imports (guest/build-recipe.sh): the plan's reader,
+# namespaces for build steps (util-linux), container image archives (skopeo
+# reads, umoci unpacks).
+recipes=(jq util-linux skopeo umoci)
 # Tests, bindings, sanitizers, fuzzing and benchmarks.
 tests=(
   libgtest-dev clang-format
@@ -38,8 +42,9 @@ tests=(
 case "${1:-all}" in
   quickstart) packages=("${quickstart[@]}") ;;
   kernel) packages=("${kernel[@]}") ;;
-  all) packages=("${quickstart[@]}" "${kernel[@]}" "${tests[@]}") ;;
-  *) echo "usage: $0 [quickstart|kernel|all]   (all: the default)" >&2; exit 2 ;;
+  recipes) packages=("${recipes[@]}") ;;
+  all) packages=("${quickstart[@]}" "${kernel[@]}" "${recipes[@]}" "${tests[@]}") ;;
+  *) echo "usage: $0 [quickstart|kernel|recipes|all]   (all: the default)" >&2; exit 2 ;;
 esac
 
 # Node's headers: the machine's Node 20 ships them in /usr/include/node;

@@ -44,8 +44,9 @@ type Options struct {
 	MemSizeMiB  uint32        // 128..16384; 0: 512
 	DiskMode    string        // "isolated" (default) or "shared"
 	DiskSizeMiB uint32        // isolated disk; 0: the image's size, else at least that
-	KernelPath  string        // "": the default guest image
-	RootfsPath  string        // "": the default guest image
+	Image       string        // a named image (`smolvm image ls`); "": the default one
+	KernelPath  string        // "": the image's
+	RootfsPath  string        // "": the image's
 	BootArgs    string        // appended to the kernel command line
 	VMM         string        // "qemu", "firecracker", "auto"
 	Executor    string        // "agent", "ssh", "auto"
@@ -88,7 +89,7 @@ func New(opts Options) (*VM, error) {
 	if err := checkText("new", "ID", opts.ID, "DiskMode", opts.DiskMode, "KernelPath", opts.KernelPath,
 		"RootfsPath", opts.RootfsPath, "BootArgs", opts.BootArgs, "VMM", opts.VMM,
 		"Executor", opts.Executor, "Network", opts.Network, "Accel", opts.Accel,
-		"OnTTL", opts.OnTTL, "OnIdle", opts.OnIdle); err != nil {
+		"OnTTL", opts.OnTTL, "OnIdle", opts.OnIdle, "Image", opts.Image); err != nil {
 		return nil, err
 	}
 	o, err := callPtr("new", raw.Smolvm_swig_vm_opts_new)
@@ -100,7 +101,7 @@ func New(opts Options) (*VM, error) {
 		{"vm_id", opts.ID}, {"disk_mode", opts.DiskMode}, {"kernel_path", opts.KernelPath},
 		{"rootfs_path", opts.RootfsPath}, {"boot_args", opts.BootArgs}, {"vmm", opts.VMM},
 		{"executor", opts.Executor}, {"network", opts.Network}, {"accel", opts.Accel},
-		{"on_ttl", opts.OnTTL}, {"on_idle", opts.OnIdle},
+		{"on_ttl", opts.OnTTL}, {"on_idle", opts.OnIdle}, {"image", opts.Image},
 	} {
 		if f.value == "" {
 			continue // keep the library's default

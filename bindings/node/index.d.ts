@@ -47,6 +47,8 @@ export interface CreateOptions extends RuntimeOptions {
   diskMode?: 'isolated' | 'shared';
   /** Isolated disk size; default the image's size, else at least that (the guest's / grows into it). */
   diskSizeMib?: number;
+  /** A named image (`smolvm image ls`); default the default image. The VM keeps the image the name leads to now. */
+  image?: string;
   kernelPath?: string;
   rootfsPath?: string;
   /** Appended to the kernel command line. */

@@ -29,6 +29,7 @@ const VM_FIELDS = {
   memSizeMib: ['mem_size_mib', 'u32'],
   diskMode: ['disk_mode', 'string'],
   diskSizeMib: ['disk_size_mib', 'u32'],
+  image: ['image', 'string'],
   kernelPath: ['kernel_path', 'string'],
   rootfsPath: ['rootfs_path', 'string'],
   bootArgs: ['boot_args', 'string'],

@@ -98,6 +98,22 @@ std::string generate_vm_id() {
   return buf;
 }
 
+bool is_valid_image_name(std::string_view name) {
+  const auto lower_or_digit = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && name.size() <= 63 && lower_or_digit(name[0]);
+  for (const char c : name) ok = ok && (lower_or_digit(c) || c == '.' || c == '_' || c == '-');
+  return ok;
+}
+
+void check_image_name(std::string_view name, const std::string& field) {
+  if (!is_valid_image_name(name)) {
+    fail(SMOLVM_EINVAL,
+         field + "='" + std::string(name) + "': must match [a-z0-9][a-z0-9._-]{0,62}");
+  }
+}
+
 void validate(const VmSpec& s) {
   check_vm_id(s.vm_id);
   check_range("vcpu_count", s.vcpu_count, kVcpuMin, kVcpuMax);
@@ -110,6 +126,14 @@ void validate(const VmSpec& s) {
   check_plugin_name("network", s.network);
   check_one_of("accel", s.accel, {"auto", "kvm", "tcg"});
   check_range("boot_timeout_s", s.boot_timeout_s, 1, kBootTimeoutMax);
+  if (!s.image.empty()) {
+    check_image_name(s.image);
+    if (!s.rootfs_path.empty()) {
+      fail(SMOLVM_EINVAL, "image='" + s.image +
+                              "': a named image brings its own rootfs; rootfs_path='" +
+                              s.rootfs_path + "' cannot be given with it");
+    }
+  }
   check_path("kernel_path", s.kernel_path);
   check_path("rootfs_path", s.rootfs_path);
   if (s.boot_args.find('\n') != std::string::npos || s.boot_args.size() > 2048) {
@@ -151,6 +175,7 @@ nlohmann::json to_json(const VmSpec& s) {
           {"vcpu_count", s.vcpu_count},
           {"mem_size_mib", s.mem_size_mib},
           {"disk_mode", s.disk_mode},
+          {"image", s.image},
           {"kernel_path", s.kernel_path},
           {"rootfs_path", s.rootfs_path},
           {"boot_args", s.boot_args},
@@ -182,6 +207,7 @@ VmSpec spec_from_json(const nlohmann::json& j) {
   num("vcpu_count", s.vcpu_count);
   num("mem_size_mib", s.mem_size_mib);
   str("disk_mode", s.disk_mode);
+  str("image", s.image);
   str("kernel_path", s.kernel_path);
   str("rootfs_path", s.rootfs_path);
   str("boot_args", s.boot_args);

@@ -32,8 +32,11 @@ struct VmSpec {
   uint32_t vcpu_count = SMOLVM_VCPU_DEFAULT;
   uint32_t mem_size_mib = SMOLVM_MEM_MIB_DEFAULT;
   std::string disk_mode = "isolated";
-  std::string kernel_path;  // empty: the default image
-  std::string rootfs_path;  // empty: the default image
+  // A named image (core/runtime/image_names.h); empty: kernel_path and
+  // rootfs_path, or the default image where those are empty too.
+  std::string image;
+  std::string kernel_path;  // empty: the image's (the named or default one)
+  std::string rootfs_path;  // empty: the image's (the named or default one)
   std::string boot_args;
   std::string vmm = "auto";
   std::string executor = "auto";
@@ -79,6 +82,13 @@ void validate(const VmSpec& spec);
 bool is_valid_vm_id(std::string_view id);
 // Throws EINVAL with the rule if id is not valid.
 void check_vm_id(std::string_view id);
+// The name of the image `smolvm image build` makes without --name: the link
+// images/default. It cannot be given to another image.
+inline constexpr const char* kDefaultImageName = "default";
+// A cached image's name: [a-z0-9][a-z0-9._-]{0,62}. check_ throws EINVAL
+// naming `field`, the value and the rule otherwise.
+bool is_valid_image_name(std::string_view name);
+void check_image_name(std::string_view name, const std::string& field = "image");
 // An environment variable: a name [A-Za-z_][A-Za-z0-9_]* (what a shell can
 // export), and an entry NAME=VALUE. EINVAL naming the entry otherwise.
 void check_env_name(std::string_view name);

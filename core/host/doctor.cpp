@@ -113,7 +113,7 @@ nlohmann::json run_doctor(PluginRegistry& plugins, const std::string& state_dir,
   }
 
   try {
-    const ImagePaths img = resolve_image("", "", cache_dir);
+    const ImagePaths img = resolve_image("", "", "", cache_dir);
     const KernelBoot boot = kernel_boot_for(img.kernel);
     // The stock kernel is the quickstart's stand-in while the built one
     // compiles: say which one new VMs get.

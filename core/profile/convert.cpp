@@ -41,6 +41,10 @@ Profile to_profile(const Node& root) {
   if (const Node* n = at(root, "resources", "mem_size_mib")) s.mem_size_mib = int_of(*n);
   if (const Node* n = at(root, "disk", "mode")) s.disk_mode = n->text;
   if (const Node* n = at(root, "disk", "size_mib")) p.disk_size_mib = int_of(*n);
+  if (const Entry* image = root.find("image");
+      image && image->value->kind == Kind::String && image->value->text != kDefaultImageName) {
+    s.image = image->value->text;
+  }
   if (const Node* n = at(root, "image", "kernel")) s.kernel_path = resolved_path(*n);
   if (const Node* n = at(root, "image", "rootfs")) s.rootfs_path = resolved_path(*n);
   if (const Node* n = at(root, "boot", "args")) s.boot_args = n->text;

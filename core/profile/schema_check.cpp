@@ -1,17 +1,10 @@
 #include "core/profile/schema_check.h"
 
 #include "core/profile/profile.h"
+#include "core/profile/schema_parts.h"
 #include "core/profile/value_checks.h"
 
 namespace smolvm::profile {
-namespace {
-
-using Check = void (*)(const Node& value, const std::string& path);
-
-struct Field {
-  std::string_view key;
-  Check check;
-};
 
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
@@ -19,7 +12,7 @@ std::string join(const std::string& path, std::string_view key) {
 
 // A mapping with a fixed set of keys (additionalProperties: false).
 void check_map(const Node& n, const std::string& path, std::initializer_list<Field> fields,
-               std::initializer_list<std::string_view> required = {}) {
+               std::initializer_list<std::string_view> required) {
   expect_kind(n, path, Kind::Map);
   for (const Entry& e : n.entries) {
     const Field* field = nullptr;
@@ -67,16 +60,12 @@ void expect_list_size(const Node& n, const std::string& path, size_t max, const 
   }
 }
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// ^[a-z0-9][a-z0-9._-]{0,62}$
-bool is_valid_name(std::string_view s) {
-  if (s.empty() || s.size() > 63 || !is_lower_alnum(s[0])) return false;
-  for (char c : s) {
-    if (!is_lower_alnum(c) && c != '.' && c != '_' && c != '-') return false;
-  }
-  return true;
+void check_constant(const Node& n, const std::string& path, std::string_view want) {
+  expect_kind(n, path, Kind::String);
+  if (n.text != want) fail_value(n, path, "must be " + std::string(want));
 }
+
+namespace {
 
 // ^[A-Za-z_][A-Za-z0-9_]*$
 bool is_valid_env_name(std::string_view s) {
@@ -111,20 +100,17 @@ bool is_ipv4(std::string_view s) {
   return s.empty();
 }
 
-void check_constant(const Node& n, const std::string& path, std::string_view want) {
-  expect_kind(n, path, Kind::String);
-  if (n.text != want) fail_value(n, path, "must be " + std::string(want));
-}
-
 void check_path_value(const Node& n, const std::string& path, std::string VmSpec::*field) {
   expect_string(n, path, 1, kProfileMaxPathChars);
   expect_spec_string(n, path, field);
 }
 
 void check_image(const Node& n, const std::string& path) {
-  constexpr const char* kRule = "must be default or a mapping with kernel and/or rootfs";
+  constexpr const char* kRule =
+      "must be default, an image's name ([a-z0-9][a-z0-9._-]{0,62}, `smolvm image ls`) or a "
+      "mapping with kernel and/or rootfs";
   if (n.kind == Kind::String) {
-    if (n.text != "default") fail_value(n, path, kRule);
+    if (!is_valid_image_name(n.text)) fail_value(n, path, kRule);
     return;
   }
   if (n.kind != Kind::Map) fail_value(n, path, kRule);
@@ -162,6 +148,8 @@ void check_port(const Node& n, const std::string& path) {
       {"guest"});
 }
 
+}  // namespace
+
 void check_env(const Node& n, const std::string& path) {
   expect_kind(n, path, Kind::Map);
   if (n.entries.size() > kProfileMaxEnv) {
@@ -181,6 +169,8 @@ void check_env(const Node& n, const std::string& path) {
   }
 }
 
+namespace {
+
 void check_setup(const Node& n, const std::string& path) {
   expect_list_size(n, path, kProfileMaxSetup, "commands");
   for (size_t i = 0; i < n.items.size(); ++i) {
@@ -199,7 +189,7 @@ void check_top_fields(const Node& root) {
        {"name",
         [](const Node& v, const std::string& p) {
           expect_kind(v, p, Kind::String);
-          if (!is_valid_name(v.text)) {
+          if (!is_valid_image_name(v.text)) {  // the same rule
             fail_value(v, p,
                        "must match [a-z0-9][a-z0-9._-]{0,62} (lower-case letters, digits, '.', "
                        "'_' and '-', 1 to 63 characters)");

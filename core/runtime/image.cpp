@@ -8,6 +8,7 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/config/vm_spec.h"
+#include "core/runtime/image_names.h"
 
 namespace smolvm {
 namespace {
@@ -79,11 +80,13 @@ std::string default_image_dir(const std::string& cache_dir) {
   return cache_dir + "/images/default";
 }
 
-ImagePaths resolve_image(const std::string& kernel_path, const std::string& rootfs_path,
-                         const std::string& cache_dir) {
-  const std::string dir = default_image_dir(cache_dir);
+ImagePaths resolve_image(const std::string& image, const std::string& kernel_path,
+                         const std::string& rootfs_path, const std::string& cache_dir) {
+  const std::string dir =
+      image.empty() ? default_image_dir(cache_dir) : named_image_dir(cache_dir, image);
   const std::string hint =
-      kernel_path.empty() || rootfs_path.empty()
+      !image.empty() ? " (image '" + image + "' is incomplete: build it again)"
+      : kernel_path.empty() || rootfs_path.empty()
           ? " (the default guest image is missing: build it with `smolvm image build`)"
           : "";
   ImagePaths p;
@@ -133,6 +136,32 @@ std::string vmm_cannot_boot(const KernelBoot& boot, uint32_t vmm_abi_minor,
   return "(plugin ABI 1." + std::to_string(vmm_abi_minor) + ") cannot boot kernel_path='" + kernel +
          "': it needs an initrd and ACPI, which reach a VMM plugin from ABI 1.6 on; update "
          "the plugin, or build the guest's own kernel with `smolvm image build --kernel built`";
+}
+
+std::vector<std::string> env_with_image_defaults(const std::string& rootfs,
+                                                 const std::vector<std::string>& env) {
+  const std::string manifest = std::filesystem::path(rootfs).parent_path() / "manifest.json";
+  if (!path_exists(manifest)) return env;
+  const auto j = nlohmann::json::parse(read_file(manifest), nullptr, false);
+  if (!j.is_object() || !j.contains("defaults") || !j["defaults"].is_object() ||
+      !j["defaults"].contains("env") || !j["defaults"]["env"].is_array()) {
+    return env;
+  }
+  const auto name_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> out;
+  for (const auto& e : j["defaults"]["env"]) {
+    const std::string kv = e.is_string() ? e.get<std::string>() : e.dump();
+    try {
+      check_env_entry(kv);
+    } catch (const Error& err) {
+      fail(SMOLVM_EINVAL, manifest + ": defaults.env: " + err.what());
+    }
+    bool overridden = false;
+    for (const std::string& own : env) overridden = overridden || name_of(own) == name_of(kv);
+    if (!overridden) out.push_back(kv);
+  }
+  out.insert(out.end(), env.begin(), env.end());
+  return out;
 }
 
 uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace smolvm {
 
@@ -12,11 +13,13 @@ struct ImagePaths {
   std::string rootfs;
 };
 
-// Canonical paths (symlinks such as images/default resolved, so a VM keeps
-// the image it was created with across rebuilds); throws ENOTFOUND naming
-// the missing file and how to get it.
-ImagePaths resolve_image(const std::string& kernel_path, const std::string& rootfs_path,
-                         const std::string& cache_dir);
+// Canonical paths (symlinks such as images/default and a name's link
+// resolved, so a VM keeps the image it was created with across rebuilds);
+// the files of the named image `image` (core/runtime/image_names.h), or of
+// the default one when that is empty, stand in for empty paths. Throws
+// ENOTFOUND naming the missing image or file and how to get it.
+ImagePaths resolve_image(const std::string& image, const std::string& kernel_path,
+                         const std::string& rootfs_path, const std::string& cache_dir);
 
 std::string default_image_dir(const std::string& cache_dir);
 
@@ -47,6 +50,13 @@ std::string vmm_cannot_boot(const KernelBoot& boot, uint32_t vmm_abi_minor,
 // when set (refused with EINVAL below the image's own size, which the
 // guest's file system fills and cannot shrink from), else the image's size
 // rounded up to whole MiB.
+// `env` over the environment the image's recipe gave it (its manifest's
+// defaults.env, KEY=VALUE): the VM's own entry wins over the image's of the
+// same name. An image without one (the default image, a user's own rootfs)
+// adds nothing. EINVAL naming the manifest for an entry that is not KEY=VALUE.
+std::vector<std::string> env_with_image_defaults(const std::string& rootfs,
+                                                 const std::vector<std::string>& env);
+
 uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs);
 
 }  // namespace smolvm

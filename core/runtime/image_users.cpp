@@ -5,11 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "core/common/error.h"
 #include "core/common/files.h"
+#include "core/runtime/image_names.h"
 
 namespace smolvm {
 namespace {
@@ -29,7 +32,9 @@ std::string marker_name(const std::string& vm_dir) {
   return buf;
 }
 
-uint64_t bytes_on_disk(const fs::path& dir) {
+}  // namespace
+
+uint64_t bytes_on_disk(const std::string& dir) {
   uint64_t total = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
@@ -39,6 +44,8 @@ uint64_t bytes_on_disk(const fs::path& dir) {
   }
   return total;
 }
+
+namespace {
 
 // Whether a VM folder still uses the image; removes the dangling markers
 // of VMs that are gone (not in a dry run).
@@ -55,21 +62,6 @@ bool in_use(const fs::path& image, bool dry_run) {
   return used;
 }
 
-class CacheLock {
- public:
-  explicit CacheLock(const std::string& images) {
-    const std::string path = images + "/.lock";
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) fail_errno(SMOLVM_EIO, "lock " + path);
-  }
-  ~CacheLock() { ::close(fd_); }
-  CacheLock(const CacheLock&) = delete;
-  CacheLock& operator=(const CacheLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 }  // namespace
 
 std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir) {
@@ -79,6 +71,19 @@ std::string image_dir_of(const std::string& rootfs, const std::string& cache_dir
   if (ec || dir.parent_path() != images || dir.filename().string()[0] == '.') return {};
   return dir.string();
 }
+
+ImagesLock::ImagesLock(const std::string& images_dir) {
+  const std::string path = images_dir + "/.lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
+    const int err = errno;
+    if (fd_ >= 0) ::close(fd_);
+    errno = err;
+    fail_errno(SMOLVM_EIO, "lock " + path);
+  }
+}
+
+ImagesLock::~ImagesLock() { ::close(fd_); }
 
 void add_folder_user(const std::string& dir, const std::string& user_dir) {
   make_dirs(dir + "/used-by", 0755);
@@ -118,14 +123,16 @@ std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run
   const std::string images = cache_dir + "/images";
   std::vector<CachedImage> out;
   if (!path_exists(images)) return out;
-  const CacheLock lock(images);
+  const ImagesLock lock(images);
   std::error_code ec;
   const std::string current = fs::read_symlink(images + "/default", ec).filename().string();
+  const std::map<std::string, std::vector<std::string>> names = image_names_by_key(cache_dir);
   std::vector<fs::path> dirs;
   for (const auto& e : fs::directory_iterator(images, ec)) {
     const std::string name = e.path().filename().string();
-    // default and default.tmp are links; .build-* and .lock are the builder's.
-    if (name[0] == '.' || e.is_symlink() || !e.is_directory()) continue;
+    // default and default.tmp are links; .build-* and .lock are the
+    // builder's; names/ holds the names.
+    if (name[0] == '.' || name == kImageNamesDir || e.is_symlink() || !e.is_directory()) continue;
     dirs.push_back(e.path());
   }
   if (ec) fail(SMOLVM_EIO, "cannot list " + images + ": " + ec.message());
@@ -133,10 +140,13 @@ std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run
     CachedImage img;
     img.key = dir.filename().string();
     img.path = dir.string();
-    img.bytes = bytes_on_disk(dir);
+    img.bytes = bytes_on_disk(img.path);
     const bool used = in_use(dir, dry_run);  // clears dangling links on every image
+    const auto named = names.find(img.key);
     if (img.key == current) {
       img.kept_because = "the default image";
+    } else if (named != names.end()) {
+      img.kept_because = "named " + named->second.front();
     } else if (used) {
       img.kept_because = "used by a VM";
     } else if (!dry_run && !remove_tree(img.path)) {

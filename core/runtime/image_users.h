@@ -34,6 +34,23 @@ void remove_folder_user(const std::string& dir, const std::string& user_dir);
 // The folders (of users that still exist) using dir.
 std::vector<std::string> folder_users(const std::string& dir);
 
+// Holds images/.lock (flock) while alive: `smolvm image build` publishes an
+// image, moves images/default and names images under it, and prune and
+// `image rm` remove under it, so neither sees the other half-way.
+class ImagesLock {
+ public:
+  explicit ImagesLock(const std::string& images_dir);
+  ~ImagesLock();
+  ImagesLock(const ImagesLock&) = delete;
+  ImagesLock& operator=(const ImagesLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Space a folder's files take on disk (they are sparse).
+uint64_t bytes_on_disk(const std::string& dir);
+
 struct CachedImage {
   std::string key;           // the folder's name under images/
   std::string path;          // the folder
@@ -41,12 +58,11 @@ struct CachedImage {
   std::string kept_because;  // "" when removed (or, dry run, removable)
 };
 
-// Every image in cache_dir/images, each removed unless it is the default or
-// a VM folder still uses it; with dry_run nothing is removed. Holds
-// images/.lock (as `smolvm image build` does while it publishes an image
-// and moves images/default), so a new image is never removed between being
-// published and becoming the default. Throws smolvm::Error when the cache
-// cannot be read or an image cannot be removed.
+// Every image in cache_dir/images, each removed unless it is the default,
+// has a name (core/runtime/image_names.h) or a VM folder still uses it; with dry_run nothing is
+// removed. Holds images/.lock (as `smolvm image build` does while it publishes an image and moves
+// images/default), so a new image is never removed between being published and becoming the
+// default. Throws smolvm::Error when the cache cannot be read or an image cannot be removed.
 std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run);
 
 }  // namespace smolvm

@@ -119,7 +119,9 @@ VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
   const bool generated = spec.vm_id.empty();
   if (generated) spec.vm_id = generate_vm_id();
   validate(spec);
-  const ImagePaths image = resolve_image(spec.kernel_path, spec.rootfs_path, cache_dir_);
+  const ImagePaths image =
+      resolve_image(spec.image, spec.kernel_path, spec.rootfs_path, cache_dir_);
+  spec.env = env_with_image_defaults(image.rootfs, spec.env);
   const uint32_t disk_size_mib = disk_size_mib_for(spec.disk_size_mib, image.rootfs);
 
   VmRecord rec;
@@ -304,7 +306,7 @@ void Runtime::start_boot(const std::string& id, uint32_t boot_timeout_ms_overrid
   check_transition(id, from, VmState::kStarting);
   const VmSpec spec = rec.spec;
   // The image may have been removed since create: check before booting.
-  resolve_image(rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
+  resolve_image("", rec.runtime.kernel_path, rec.runtime.rootfs_path, cache_dir_);
   const std::string accel = resolve_accel(spec.accel);
   const auto& executor = plugins_.get(SMOLVM_PLUGIN_EXECUTOR, rec.runtime.executor);
   const KernelBoot kernel_boot = kernel_boot_for(rec.runtime.kernel_path);

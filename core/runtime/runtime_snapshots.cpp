@@ -202,6 +202,8 @@ VmRecord Runtime::create_from_snapshot(const std::string& id_or_name, const Rest
   spec.vm_id = opts.vm_id;
   spec.vcpu_count = s.vcpu_count;
   spec.mem_size_mib = s.mem_size_mib;
+  // The snapshot's own files, wherever the source's image name leads now.
+  spec.image.clear();
   spec.kernel_path = s.kernel_path;
   spec.rootfs_path = s.rootfs_path;
   spec.vmm = s.vmm;

@@ -156,13 +156,40 @@ SMOLVM_API int smolvm_doctor(char** out_json, smolvm_runtime* rt);
 SMOLVM_API int smolvm_plugins_inspect(char** out_json, smolvm_runtime* rt);
 
 /* Since 1.1. Removes every cached guest image (<cache>/images/<key>) that is
- * neither the default nor used by a VM, in any state folder, and writes a
- * JSON array to *out_json (free with smolvm_free), one object per image:
- * {"key", "path", "bytes" (space on disk), "removed": bool,
- * "kept_because": "the default image" | "used by a VM" | ""}. dry_run != 0
+ * neither the default, nor named (since 1.6), nor used by a VM, in any state
+ * folder, and writes a JSON array to *out_json (free with smolvm_free), one
+ * object per image: {"key", "path", "bytes" (space on disk), "removed": bool,
+ * "kept_because": "the default image" | "named NAME" | "used by a VM" | ""}. dry_run != 0
  * removes nothing and reports what would go ("removed" stays false,
  * "kept_because" ""). rt may be NULL: the default cache folder is used. */
 SMOLVM_API int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run);
+
+/* Since 1.6. The cached images, as a JSON array written to *out_json (free
+ * with smolvm_free), one object per image: {"key", "path", "names": [...]
+ * ("default" for the default image), "bytes", "users": ["vm ID" |
+ * "snapshot NAME"...], "manifest": {...} (what built it, and the defaults
+ * it gives its VMs)}. name_or_key non-NULL: that image only (an array of
+ * one), SMOLVM_ENOTFOUND if there is none. rt may be NULL: the default
+ * cache folder is used. */
+SMOLVM_API int smolvm_image_list(char** out_json, smolvm_runtime* rt, const char* name_or_key);
+
+/* Since 1.6. Removes an image by name or key. A name goes, and its image
+ * with it unless another name (or the default) still leads there; a key
+ * removes the image and all its names. Removing the image is refused with
+ * SMOLVM_EBUSY naming the VMs and snapshots that use it, and for the
+ * default image. */
+SMOLVM_API int smolvm_image_remove(smolvm_runtime* rt, const char* name_or_key);
+
+/* Since 1.6. Reads and checks an image recipe (YAML, kind: ImageRecipe,
+ * schemas/image-recipe.schema.json) and the recipes it is based on, and
+ * writes what `smolvm image build -f` builds from it as JSON to *out_json
+ * (free with smolvm_free): {"name", "source", "base": {"kind": "default" |
+ * "image" | "recipe", "image", "recipe": {...}}, "steps": [{"kind":
+ * "packages" | "file" | "run", "at": "file:line:column", "packages" | "src",
+ * "dest" | "command"}], "env": ["K=V"...], "user", "workdir",
+ * "disk_size_mib"}. A bad recipe: SMOLVM_EINVAL with "file:line:column:
+ * key=value: rule". */
+SMOLVM_API int smolvm_image_recipe_load(char** out_json, const char* path);
 
 /* ---- VM options ----------------------------------------------------- */
 
@@ -194,8 +221,8 @@ typedef struct smolvm_vm_options {
    * and are lost when it stops; under Firecracker the root is read-only
    * (/tmp, /run and /dev/shm stay writable). */
   const char* disk_mode;
-  /* Guest kernel and root file system; NULL: the default image built by
-   * `smolvm image build`. */
+  /* Guest kernel and root file system; NULL: the files of `image` (1.6),
+   * else of the default image built by `smolvm image build`. */
   const char* kernel_path;
   const char* rootfs_path;
   /* Appended to the kernel command line. NULL: nothing. */
@@ -249,11 +276,15 @@ typedef struct smolvm_vm_options {
    * the kernel. SMOLVM_TEMPLATE=0 in the environment makes every VM cold.
    * smolvm_vm_info.boot says which happened and why. */
   const char* boot;
+  /* Since 1.6: a named image (`smolvm image ls`), NULL: the default one, or
+   * kernel_path/rootfs_path. Not with rootfs_path. The VM keeps the image
+   * the name led to when it was created. */
+  const char* image;
 } smolvm_vm_options;
 
 /* Versions: 1 (1.0; 1.1's disk_size_mib took what was padding in 1.0),
  * 2 (1.2: delete_with_owner), 3 (1.5: ttl_s, idle_timeout_s, on_ttl,
- * on_idle), 4 (1.6: boot). */
+ * on_idle), 4 (1.6: boot, image). */
 #define SMOLVM_VM_OPTIONS_VERSION 4
 /* Since 1.2: fills the defaults of the given version's layout. */
 SMOLVM_API int smolvm_vm_options_init_version(smolvm_vm_options* opts, unsigned int version);

@@ -213,6 +213,41 @@ int main(void) {
     CHECK(smolvm_vm_create_from_snapshot(&restored, rt, NULL, NULL) == SMOLVM_EINVAL);
   }
   {
+    /* Named images (1.6), in a cache of the test's own that has none. */
+    char cache[256];
+    char* json = NULL;
+    smolvm_runtime_options co;
+    smolvm_runtime* crt = NULL;
+    smolvm_vm_options io;
+    smolvm_vm* named = NULL;
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    CHECK(smolvm_runtime_options_init(&co) == 0);
+    co.state_dir = state;
+    co.cache_dir = cache;
+    CHECK(smolvm_runtime_open(&crt, &co) == 0);
+    CHECK(smolvm_image_list(&json, crt, NULL) == 0);
+    CHECK(json != NULL && strcmp(json, "[]") == 0);
+    smolvm_free(json);
+    json = NULL;
+    CHECK(smolvm_image_list(&json, crt, "nope") == SMOLVM_ENOTFOUND && json == NULL);
+    CHECK(strstr(smolvm_last_error(), "image='nope': no such image") != NULL);
+    CHECK(smolvm_image_remove(crt, "nope") == SMOLVM_ENOTFOUND);
+    CHECK(smolvm_image_remove(crt, NULL) == SMOLVM_EINVAL);
+    CHECK(smolvm_vm_options_init(&io) == 0);
+    CHECK(io.struct_size == sizeof io && io.image == NULL);
+    io.image = "nope";
+    CHECK(smolvm_vm_create(&named, crt, &io) == SMOLVM_ENOTFOUND && named == NULL);
+    CHECK(strstr(smolvm_last_error(), "image='nope': no such image") != NULL);
+    io.image = "Bad/Name";
+    CHECK(smolvm_vm_create(&named, crt, &io) == SMOLVM_EINVAL);
+    CHECK(strstr(smolvm_last_error(), "image='Bad/Name': must match") != NULL);
+    io.image = "py";
+    io.rootfs_path = rootfs;
+    CHECK(smolvm_vm_create(&named, crt, &io) == SMOLVM_EINVAL);
+    CHECK(strstr(smolvm_last_error(), "a named image brings its own rootfs") != NULL);
+    smolvm_runtime_close(crt);
+  }
+  {
     /* A 1.1 caller's options end before delete_with_owner: accepted,
      * whatever lies past the struct (which is never read). */
     union {

@@ -29,6 +29,22 @@ TEST_F(CliRefusal, ImagePathsThatAreNotFilesSayWhatTheyAre) {
   expect_no_vm();
 }
 
+TEST_F(CliRefusal, ImageNamesAndRecipesAreCheckedBeforeAnyWork) {
+  CliResult r = cli("create --image no-such-image");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("smolvm: image='no-such-image': no such image in "), std::string::npos)
+      << r.output;
+  r = cli("create --image ../x");
+  EXPECT_EQ(r.output, "smolvm: image='../x': must match [a-z0-9][a-z0-9._-]{0,62}\n");
+  r = cli("image rm no-such-image");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("image='no-such-image': no such image"), std::string::npos) << r.output;
+  r = cli("image build -f /no/such/recipe.yaml");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.output, "smolvm: /no/such/recipe.yaml: cannot open: No such file or directory\n");
+  expect_no_vm();
+}
+
 TEST_F(CliRefusal, AnEmptyIdIsRefusedNotReplaced) {
   const std::string rule =
       "vm_id='': must match [a-z0-9][a-z0-9-]{0,62} (lower-case letters, digits and '-', 1 to "

@@ -313,6 +313,9 @@ describe('SmolVM errors (no VM needed)', () => {
     assert.match(err.message, /mem_size_mib=64: must be 128\.\.16384/);
     const small = await SmolVM.create({ diskSizeMib: 100 }).then(() => assert.fail('created'), (e) => e);
     assert.match(small.message, /disk_size_mib=100: must be at least the image's size/);
+    const unnamed = await SmolVM.create({ image: 'node-no-such-image' }).then(() => assert.fail('created'), (e) => e);
+    assert.equal(unnamed.code, 'ENOTFOUND');
+    assert.match(unnamed.message, /image='node-no-such-image': no such image/);
   });
 
   it('keeps the lifetime policy and refuses a bad action', async () => {

@@ -39,8 +39,11 @@ class VMConfig:
         disk_mode: ``"isolated"``: a private copy-on-write disk, kept across
             stop/start, removed on delete. ``"shared"``: every VM boots the
             same read-only base image; writes are lost when the VM stops.
+        image: a named image (``smolvm image ls``); None or ``"default"``:
+            the default image built by ``smolvm image build``. The VM keeps
+            the image the name leads to when it is created.
         kernel_path, rootfs_path: guest kernel and root file system; None:
-            the default image built by ``smolvm image build``.
+            the image's.
         boot_args: appended to the kernel command line.
         vmm: ``"qemu"`` | ``"firecracker"`` | ``"auto"``.
         executor: ``"agent"`` | ``"ssh"`` | ``"auto"``.
@@ -73,6 +76,7 @@ class VMConfig:
     vcpu_count: int = ll.SMOLVM_VCPU_DEFAULT
     mem_size_mib: int = ll.SMOLVM_MEM_MIB_DEFAULT
     disk_mode: str = "isolated"
+    image: Optional[str] = None
     kernel_path: Optional[str] = None
     rootfs_path: Optional[str] = None
     boot_args: Optional[str] = None

@@ -1,6 +1,5 @@
 """The SmolVM Python project's constructor options that pick where a VM
-lives and how commands reach it (``data_dir``, ``socket_dir``, ``image``,
-``os``, ``qemu_machine``, ``ssh_*``): checked here, each either mapped onto
+lives and how commands reach it (``data_dir``, ``socket_dir``, ``os``, ``qemu_machine``, ``ssh_*``): checked here, each either mapped onto
 SmolVM or refused with the reason."""
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ from ._runtime import Runtime, runtime_for
 __all__ = ["COMPAT_OPTIONS", "compat_runtime"]
 
 #: The keywords compat_runtime() takes; the constructors pop them first.
-COMPAT_OPTIONS = ("data_dir", "socket_dir", "image", "os", "qemu_machine", "ssh_user",
+COMPAT_OPTIONS = ("data_dir", "socket_dir", "os", "qemu_machine", "ssh_user",
                   "ssh_key_path", "ssh_password")
 
-# What SmolVM has: the one image of `smolvm image build`, a Debian guest.
-_IMAGES = ("default",)
+# What SmolVM has: Debian guests (named images are VMConfig.image).
 _GUEST_OS = ("debian",)
 _QEMU_MACHINES = ("auto",)
 # Commands run as root in the guest until per-command users come (issue #21).
@@ -34,7 +32,7 @@ def _one_of(name: str, value: Any, allowed: tuple, why: str) -> None:
 
 
 def compat_runtime(runtime: Optional[Runtime], *, data_dir: Any = None,
-                   socket_dir: Any = None, image: Any = None, os: Any = None,
+                   socket_dir: Any = None, os: Any = None,
                    qemu_machine: Any = None, ssh_user: Any = None,
                    ssh_key_path: Any = None, ssh_password: Any = None) -> Runtime:
     """Checks the options and returns the runtime they (or ``runtime``) pick:
@@ -44,11 +42,8 @@ def compat_runtime(runtime: Optional[Runtime], *, data_dir: Any = None,
                                f"sockets in its state folder; pick that with data_dir= "
                                f"(a short path: socket paths must stay under 108 bytes)",
                                {"socket_dir": str(socket_dir)})
-    _one_of("image", image, _IMAGES,
-            "SmolVM has the image of `smolvm image build`; named custom images come "
-            "with issue #23 (templates)")
     _one_of("os", os, _GUEST_OS,
-            "the default image is Debian; other guests come with issue #23 (templates)")
+            "SmolVM's images are Debian: the default one and those built from it")
     _one_of("qemu_machine", qemu_machine, _QEMU_MACHINES,
             "the qemu plugin picks the machine type")
     _one_of("ssh_user", ssh_user, _SSH_USERS,

@@ -20,8 +20,9 @@ __all__ = ["SSH_BOOT_ARGS", "ImageBuilder", "DockerRootfsBuilder", "refuse", "un
 # command line is empty: `VMConfig(boot_args=SSH_BOOT_ARGS)` boots as usual.
 SSH_BOOT_ARGS = ""
 
-TEMPLATES = ("custom guest images are not available yet (issue #23, templates); "
-              "`smolvm image build` builds the default image, which SmolVM() uses")
+TEMPLATES = ("SmolVM's named guest images (issue #23, templates) are made with "
+              "`smolvm image build` and booted by name: SmolVM(image=NAME); the SmolVM "
+              "project's image builder objects are not SmolVM's")
 NETWORK = ("egress allow-lists and host folder mounts are not available yet "
             "(issue #20); network='auto' gives a VM NAT, upload_file()/download_file() "
             "copy files in and out")
@@ -88,8 +89,8 @@ class _Refusing:
 
 class ImageBuilder(_Refusing):
     """The SmolVM project's image builder (``build_alpine_ssh`` ...). Every
-    method raises :class:`UnsupportedError`: custom images come with issue
-    #23; ``smolvm image build`` makes the default image."""
+    method raises :class:`UnsupportedError`: ``smolvm image build`` makes
+    images (issue #23), and ``SmolVM(image=NAME)`` boots one."""
 
     _why = TEMPLATES
 

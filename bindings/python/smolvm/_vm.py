@@ -211,22 +211,21 @@ class VM:
         :class:`VMConfig`).
 
         The SmolVM Python project's ``data_dir`` is the state folder (as
-        ``runtime=Runtime(state_dir=data_dir)``); ``image="default"``,
-        ``os="debian"``, ``qemu_machine="auto"`` and ``ssh_user="root"`` are
+        ``runtime=Runtime(state_dir=data_dir)``); ``image`` names the image
+        (see :class:`VMConfig`); ``os="debian"``, ``qemu_machine="auto"`` and ``ssh_user="root"`` are
         what SmolVM has, and other values, ``socket_dir``, ``ssh_key_path``
         and ``ssh_password`` raise :class:`UnsupportedError` saying why.
         """
         _refuse_not_yet(internet_settings=internet_settings, mounts=mounts,
                         writable_mounts=writable_mounts)
-        rt = compat_runtime(runtime, data_dir=data_dir, socket_dir=socket_dir, image=image,
-                            os=os, qemu_machine=qemu_machine, ssh_user=ssh_user,
+        rt = compat_runtime(runtime, data_dir=data_dir, socket_dir=socket_dir, os=os, qemu_machine=qemu_machine, ssh_user=ssh_user,
                             ssh_key_path=ssh_key_path, ssh_password=ssh_password)
         if config is not None and not isinstance(config, VMConfig):
             raise ConfigError(f"config={config!r}: must be a VMConfig")
         cfg = (config or VMConfig()).merged(
             vm_id=vm_id, vcpu_count=vcpu_count, mem_size_mib=mem_size_mib,
-            disk_mode=disk_mode, kernel_path=kernel_path, rootfs_path=rootfs_path,
-            boot_args=boot_args, vmm=vmm, executor=executor, network=network,
+            disk_mode=disk_mode, image=None if image == "default" else image,
+            kernel_path=kernel_path, rootfs_path=rootfs_path, boot_args=boot_args, vmm=vmm, executor=executor, network=network,
             accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib,
             memory=memory, disk_size=disk_size, backend=backend, comm_channel=comm_channel,
             env_vars=dict(env_vars) if env_vars is not None else None, ttl_s=ttl_s,
@@ -570,10 +569,13 @@ class VM:
 
     @classmethod
     def from_image(cls, image: Any, **kwargs: Any) -> Any:
-        """Not available yet (issue #23, templates); raises
-        :class:`UnsupportedError`. ``SmolVM(kernel_path=, rootfs_path=)``
-        boots files of your own."""
-        refuse("from_image", TEMPLATES)
+        """A new VM of the named image (``smolvm image ls``), as
+        ``cls(image=image, **kwargs)``. The SmolVM Python project's image
+        objects are not SmolVM's: anything but a name raises
+        :class:`UnsupportedError`."""
+        if not isinstance(image, str):
+            refuse("from_image", TEMPLATES)
+        return cls(image=image, **kwargs)
 
     @classmethod
     def browser(cls, *args: Any, **kwargs: Any) -> Any:

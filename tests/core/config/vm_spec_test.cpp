@@ -132,12 +132,27 @@ TEST(VmSpec, JsonRoundTrip) {
   s.mem_size_mib = 2048;
   s.disk_mode = "shared";
   s.boot_args = "quiet";
+  s.image = "py";
   const VmSpec t = spec_from_json(to_json(s));
+  EXPECT_EQ(t.image, "py");
   EXPECT_EQ(t.vm_id, s.vm_id);
   EXPECT_EQ(t.vcpu_count, 4u);
   EXPECT_EQ(t.mem_size_mib, 2048u);
   EXPECT_EQ(t.disk_mode, "shared");
   EXPECT_EQ(t.boot_args, "quiet");
+}
+
+TEST(VmSpec, ImageNames) {
+  VmSpec s = valid();
+  s.image = "python-data.v2";
+  EXPECT_EQ(error_of(s), "");
+  s.image = "../etc";
+  EXPECT_EQ(error_of(s), "image='../etc': must match [a-z0-9][a-z0-9._-]{0,62}");
+  s.image = std::string(64, 'a');
+  EXPECT_NE(error_of(s).find("must match"), std::string::npos);
+  s.image = "py";
+  s.rootfs_path = "/x/root.ext4";
+  EXPECT_NE(error_of(s).find("image='py': a named image brings its own rootfs"), std::string::npos);
 }
 
 TEST(VmSpec, BootArgsMustBeOneLine) {

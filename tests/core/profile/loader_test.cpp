@@ -128,7 +128,14 @@ TEST(ProfileLoader, ImagePathsResolveAgainstTheProfilesFolder) {
   EXPECT_EQ(p.spec.kernel_path, "");  // the default kernel
   EXPECT_EQ(p.spec.rootfs_path, "/srv/images/root.ext4");
   p = loaded("image: default\n", "/srv/profiles/web.yaml");
+  EXPECT_EQ(p.spec.image, "");
   EXPECT_EQ(p.spec.kernel_path, "");
+  EXPECT_EQ(p.spec.rootfs_path, "");
+}
+
+TEST(ProfileLoader, ANamedImage) {
+  const Profile p = loaded("image: python-data\n", "/srv/profiles/web.yaml");
+  EXPECT_EQ(p.spec.image, "python-data");
   EXPECT_EQ(p.spec.rootfs_path, "");
 }
 
@@ -218,9 +225,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "profiles/web.yaml:4:18: backend.accel='hvf': must be one of auto|kvm|tcg"},
         Refusal{"disk: {mode: cow}\n",
                 "profiles/web.yaml:4:14: disk.mode='cow': must be one of isolated|shared"},
-        Refusal{"image: latest\n",
-                "profiles/web.yaml:4:8: image='latest': must be default or a mapping with "
-                "kernel and/or rootfs"},
+        Refusal{"image: Latest/1\n",
+                "profiles/web.yaml:4:8: image='Latest/1': must be default, an image's name "
+                "([a-z0-9][a-z0-9._-]{0,62}, `smolvm image ls`) or a mapping with kernel and/or "
+                "rootfs"},
         // Names and ids.
         Refusal{"id: Web_1\n",
                 "profiles/web.yaml:4:5: id='Web_1': must match [a-z0-9][a-z0-9-]{0,62} "

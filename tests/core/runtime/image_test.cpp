@@ -64,7 +64,7 @@ TEST_F(Image, TheDefaultImageNamesItsKernel) {
   const std::string dir = stock_image("aaaa", R"("initrd": "initrd.img")");
   const std::string cache = fs::canonical(tmp_.path()).string();
   fs::create_directory_symlink("aaaa", cache + "/images/default");
-  EXPECT_EQ(resolve_image("", "", cache).kernel, dir + "/vmlinuz");
+  EXPECT_EQ(resolve_image("", "", "", cache).kernel, dir + "/vmlinuz");
 
   const std::string old = cache + "/images/bbbb";
   fs::create_directories(old);

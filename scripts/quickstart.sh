@@ -55,11 +55,18 @@ trap - EXIT
 
 if "$smolvm" doctor --json 2>/dev/null | grep -q '"kernel_kind": "stock"'; then
   kernel_log=$cache/kernel-build.log
-  step "compiling SmolVM's own guest kernel in the background"
-  # Detached and niced: the user's next commands keep the CPU. When it is
-  # done, the image it makes becomes the default; VMs made before keep theirs.
-  setsid nice -n 19 bash -c '"$1" kernel && "$2" image build --kernel built' \
-    quickstart-kernel "$root/scripts/install-deps.sh" "$smolvm" >"$kernel_log" 2>&1 </dev/null &
+  kernel_lock=$cache/kernel-build.lock
+  if flock -n "$kernel_lock" true; then
+    step "compiling SmolVM's own guest kernel in the background"
+    # Detached and niced: the user's next commands keep the CPU. When it is
+    # done, the image it makes becomes the default; VMs made before keep
+    # theirs. The lock keeps a second quickstart from starting another.
+    setsid nice -n 19 flock -n "$kernel_lock" bash -c \
+      '"$1" kernel && "$2" image build --kernel built' \
+      quickstart-kernel "$root/scripts/install-deps.sh" "$smolvm" >"$kernel_log" 2>&1 </dev/null &
+  else
+    step "SmolVM's own guest kernel is still compiling in the background"
+  fi
   echo "VMs boot with Debian's stock kernel until it is ready (log: $kernel_log)."
 fi
 step "done"

@@ -322,6 +322,31 @@ TEST_F(HostileGuest, ExecutorOfPluginAbi11FallsBackWithinTheLimit) {
   EXPECT_EQ(smolvm_vm_put_ex(old, host("put11big").c_str(), "/root/put11big", &o), SMOLVM_EIO);
   EXPECT_NE(std::string(smolvm_last_error()).find("max_bytes=1048576"), std::string::npos)
       << smolvm_last_error();
+  // Plugin ABI 1.6 added who a command runs as and its terminal to the
+  // executor request: a 1.1 executor would run it as root without one, so
+  // core refuses instead, and still runs a plain command through it.
+  smolvm_exec_options eo;
+  smolvm_exec_options_init(&eo);
+  const char* argv[] = {"id", "-u"};
+  eo.argv = argv;
+  eo.argc = 2;
+  eo.user = "user";
+  smolvm_exec_result* res = nullptr;
+  EXPECT_EQ(smolvm_vm_exec(&res, old, &eo), SMOLVM_EUNSUPPORTED);
+  EXPECT_NE(std::string(smolvm_last_error()).find("cannot run a command as another user"),
+            std::string::npos)
+      << smolvm_last_error();
+  eo.user = nullptr;
+  eo.pty_rows = 24;
+  eo.pty_cols = 80;
+  EXPECT_EQ(smolvm_vm_exec(&res, old, &eo), SMOLVM_EUNSUPPORTED);
+  EXPECT_NE(std::string(smolvm_last_error()).find("cannot run a command on a terminal"),
+            std::string::npos)
+      << smolvm_last_error();
+  eo.pty_rows = eo.pty_cols = 0;
+  ASSERT_EQ(smolvm_vm_exec(&res, old, &eo), 0) << smolvm_last_error();
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(res->stdout_data), res->stdout_len), "0\n");
+  smolvm_exec_result_free(res);
   // It was the shim that served them.
   std::ifstream maps("/proc/self/maps");
   const std::string mapped((std::istreambuf_iterator<char>(maps)), {});

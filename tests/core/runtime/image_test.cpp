@@ -7,9 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
-#include "core/common/error.h"
+#include "tests/support/failure.h"
 #include "tests/support/temp_dir.h"
 
 namespace smolvm {
@@ -32,18 +31,7 @@ class Image : public ::testing::Test {
     return dir;
   }
 
-  std::string message_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      status_ = e.status();
-      return e.what();
-    }
-    return "";
-  }
-
   test::TempDir tmp_;
-  int status_ = 0;
 };
 
 TEST_F(Image, AStockKernelBootsWithItsInitrdAndAcpi) {
@@ -88,29 +76,31 @@ TEST_F(Image, AManifestSaysNothingAboutAnotherKernel) {
 
 TEST_F(Image, AManifestThatPointsOutsideItsImageIsRefused) {
   const std::string dir = stock_image("aaaa", R"("initrd": "../bbbb/initrd.img")");
-  EXPECT_EQ(message_of([&] { kernel_boot_for(dir + "/vmlinuz"); }),
+  const test::Failure f = test::failure_of([&] { kernel_boot_for(dir + "/vmlinuz"); });
+  EXPECT_EQ(f.message,
             dir +
                 "/manifest.json: initrd='../bbbb/initrd.img': must be a file name in the "
                 "image's folder");
-  EXPECT_EQ(status_, SMOLVM_EINVAL);
+  EXPECT_EQ(f.status, SMOLVM_EINVAL);
 }
 
 TEST_F(Image, KernelArgumentsFromAManifestAreWordsOnly) {
   const std::string dir =
       stock_image("aaaa", R"("kernel_boot": {"args_tcg": "lpj=1; init=/bin/sh"})");
-  EXPECT_EQ(message_of([&] { kernel_boot_for(dir + "/vmlinuz"); }),
+  const test::Failure f = test::failure_of([&] { kernel_boot_for(dir + "/vmlinuz"); });
+  EXPECT_EQ(f.message,
             dir +
                 "/manifest.json: kernel_boot.args_tcg='lpj=1; init=/bin/sh': only letters, "
                 "digits, spaces and _=.,- are allowed");
-  EXPECT_EQ(status_, SMOLVM_EINVAL);
+  EXPECT_EQ(f.status, SMOLVM_EINVAL);
 }
 
 TEST_F(Image, AMissingInitrdIsNamed) {
   const std::string dir = stock_image("aaaa", R"("initrd": "initrd.img")");
   fs::remove(dir + "/initrd.img");
-  EXPECT_NE(message_of([&] { kernel_boot_for(dir + "/vmlinuz"); }).find("initrd='" + dir),
-            std::string::npos);
-  EXPECT_EQ(status_, SMOLVM_ENOTFOUND);
+  const test::Failure f = test::failure_of([&] { kernel_boot_for(dir + "/vmlinuz"); });
+  EXPECT_NE(f.message.find("initrd='" + dir), std::string::npos);
+  EXPECT_EQ(f.status, SMOLVM_ENOTFOUND);
 }
 
 // A VMM plugin built before 1.6 never reads the initrd or ACPI fields: it

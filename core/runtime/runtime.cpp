@@ -388,6 +388,14 @@ void Runtime::start_boot(const std::string& id, uint32_t boot_timeout_ms_overrid
       executor_ready(executor, id);  // before setup, which runs through the executor
       run_setup(id);
     } catch (const Error& e) {
+      // The VM is up, so another process may stop it while the steps above
+      // run (their channel closes under them): that stop wins, and the VM
+      // ends "stopped" as it said, not "failed".
+      const std::string state_now = store_->get(id).state;
+      if (state_now == "stopping" || state_now == "stopped") {
+        stop(id, 10000, /*force=*/true);  // waits for that stop to finish
+        fail(SMOLVM_ESTATE, "vm '" + id + "' was stopped while it was starting");
+      }
       // A VM whose setup failed is not the VM the profile describes: stop
       // it and say why; start may be retried after fixing the profile.
       stop(id, 10000, /*force=*/true);

@@ -127,7 +127,7 @@ smolvm_vm* create_and_start(const std::string& id) {
 }
 
 smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start, const char* boot_args,
-                   uint32_t boot_timeout_s) {
+                   uint32_t boot_timeout_s, const char* boot) {
   smolvm_vm_options o;
   smolvm_vm_options_init(&o);
   o.vm_id = id.c_str();
@@ -136,6 +136,7 @@ smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start, const char
   o.network = "none";
   o.boot_args = boot_args;
   if (boot_timeout_s) o.boot_timeout_s = boot_timeout_s;
+  o.boot = boot;
   smolvm_vm* vm = nullptr;
   if (smolvm_vm_create(&vm, runtime(), &o) != 0) {
     ADD_FAILURE() << "create " << id << ": " << smolvm_last_error();

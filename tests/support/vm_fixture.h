@@ -38,8 +38,11 @@ Result exec_argv(smolvm_vm* vm, const std::vector<std::string>& argv, const std:
 smolvm_vm* create(const std::string& id, const char* disk_mode = nullptr);
 smolvm_vm* create_and_start(const std::string& id);
 // One VM with the given vCPUs (256 MiB, network none); started if `start`.
+// boot: "auto" (nullptr, the default: from the image's template when one
+// fits) or "cold".
 smolvm_vm* make_vm(const std::string& id, uint32_t vcpus, bool start,
-                   const char* boot_args = nullptr, uint32_t boot_timeout_s = 0);
+                   const char* boot_args = nullptr, uint32_t boot_timeout_s = 0,
+                   const char* boot = nullptr);
 smolvm_vm_info info(smolvm_vm* vm);
 // smolvm_last_error() as a string, for messages.
 std::string last_error();

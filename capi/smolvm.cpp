@@ -477,6 +477,12 @@ int smolvm_vm_options_from_profile(smolvm_vm_options* out, const smolvm_profile*
   return guard([&] {
     need(profile, "profile");
     check_struct(out);
+    if (!profile->profile.snapshot.empty()) {
+      smolvm::fail(SMOLVM_EINVAL, "profile '" + profile->profile.name + "' restores snapshot '" +
+                                      profile->profile.snapshot +
+                                      "': VM options cannot say that; use "
+                                      "smolvm_vm_create_from_profile");
+    }
     const smolvm::VmSpec& s = profile->profile.spec;
     // Filled whole here, then copied up to the caller's struct_size: an
     // older caller's struct is shorter than ours.

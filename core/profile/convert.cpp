@@ -64,6 +64,7 @@ Profile to_profile(const Node& root) {
   if (const Entry* env = root.find("env")) {
     for (const Entry& e : env->value->entries) p.env.emplace_back(e.key, e.value->text);
   }
+  if (const Entry* snapshot = root.find("snapshot")) p.snapshot = snapshot->value->text;
   if (const Entry* setup = root.find("setup")) {
     for (const NodePtr& cmd : setup->value->items) p.setup.push_back(cmd->text);
   }

@@ -51,6 +51,11 @@ void apply_env_overrides(Profile& profile, const std::function<const char*(const
     if (!raw || !*raw) continue;
     const std::string value = raw;
     std::string shown = profile::quote(value);
+    if (!profile.snapshot.empty()) {  // every variable here is what the snapshot decides
+      fail(SMOLVM_EINVAL, std::string(o.variable) + "=" + shown +
+                              ": the profile restores snapshot '" + profile.snapshot +
+                              "', whose VM keeps the resources and backend it was saved with");
+    }
     VmSpec one;  // just this field set, so validate() speaks about it alone
     one.vm_id = "profile";
     if (o.number) {

@@ -33,7 +33,10 @@ struct Profile {
   std::vector<PortSpec> ports;
   std::vector<std::pair<std::string, std::string>> env;  // in file order
   std::vector<std::string> setup;                        // run once after first boot, in order
-  std::string source_path;                               // absolute path of the profile file
+  // A snapshot's id or name: the VM is restored from it (its resources,
+  // image, backend and disk are the snapshot's), "" boots the image.
+  std::string snapshot;
+  std::string source_path;  // absolute path of the profile file
   // Every file merged into this profile: source_path first, then the file it
   // extends, and so on.
   std::vector<std::string> extends_chain;

@@ -289,7 +289,16 @@ void check_top_fields(const Node& root) {
                             }}});
         }},
        {"env", check_env},
-       {"setup", check_setup}},
+       {"setup", check_setup},
+       {"snapshot",
+        [](const Node& v, const std::string& p) {
+          expect_kind(v, p, Kind::String);
+          if (!is_valid_image_name(v.text)) {  // snapshot ids and names follow it too
+            fail_value(v, p,
+                       "must be a snapshot's id or name (`smolvm snapshot ls`): "
+                       "[a-z0-9][a-z0-9._-]{0,62}");
+          }
+        }}},
       {"apiVersion", "kind", "name"});
 }
 
@@ -297,6 +306,10 @@ const Entry* lookup(const Node& root, std::string_view section, std::string_view
   const Entry* s = root.find(section);
   return s ? s->value->find(key) : nullptr;
 }
+
+// What a snapshot fixes, so a profile naming one cannot set it.
+constexpr const char* kSnapshotDecides[] = {"resources", "disk",    "image",
+                                            "boot",      "backend", "network"};
 
 // Rules that tie two fields together. They matter most after extends, when
 // the two may come from different files, so both positions are named.
@@ -310,6 +323,17 @@ void check_cross_fields(const Node& root) {
             "network.ports: forwarding ports needs a network, but "
             "backend.network is 'none' (" +
                 (net ? where(net->value->loc) : "the default") + ")");
+  }
+  if (const Entry* snapshot = root.find("snapshot")) {
+    for (const char* section : kSnapshotDecides) {
+      if (const Entry* e = root.find(section)) {
+        fail_at(e->key_loc, std::string(section) +
+                                ": a VM restored from a snapshot runs on the snapshot's "
+                                "resources, image, disk, backend and network, but snapshot is "
+                                "set (" +
+                                where(snapshot->value->loc) + "); remove one of the two");
+      }
+    }
   }
   const Entry* mode = lookup(root, "disk", "mode");
   const Entry* size = lookup(root, "disk", "size_mib");

@@ -251,6 +251,23 @@ VmRecord Runtime::create_from_profile(const Profile& profile, const std::string&
   VmSpec spec = profile.spec;
   if (!vm_id.empty()) spec.vm_id = vm_id;
   for (const auto& [key, value] : profile.env) spec.env.push_back(key + "=" + value);
+  if (!profile.snapshot.empty()) {
+    // The loader refused what the snapshot decides (resources, image,
+    // disk, backend, network and so ports): the rest is the VM's own.
+    RestoreOptions o;
+    o.vm_id = spec.vm_id;
+    o.ttl_s = spec.ttl_s;
+    o.on_ttl = spec.on_ttl;
+    o.idle_timeout_s = spec.idle_timeout_s;
+    o.on_idle = spec.on_idle;
+    o.env = spec.env;
+    o.setup = profile.setup;
+    try {
+      return create_from_snapshot(profile.snapshot, o);
+    } catch (const Error& e) {
+      fail(e.status(), profile.source_path + ": snapshot: " + e.what());
+    }
+  }
   spec.setup = profile.setup;
   spec.disk_size_mib = profile.disk_size_mib;
   VmRecord rec = create(spec);

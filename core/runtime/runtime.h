@@ -30,6 +30,9 @@ struct RestoreOptions {
   // source's are not carried over. 0: none; "": VmSpec's default action.
   uint32_t ttl_s = 0, idle_timeout_s = 0;
   std::string on_ttl, on_idle;
+  // NAME=value entries after the snapshot's own (a later one wins), and
+  // commands run once after the restored VM's first start (a profile's).
+  std::vector<std::string> env, setup;
 };
 
 struct RuntimeOptions {

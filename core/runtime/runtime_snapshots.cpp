@@ -211,7 +211,8 @@ VmRecord Runtime::create_from_snapshot(const std::string& id_or_name, const Rest
   spec.accel = s.accel;  // a restore runs under the accelerator it was saved from
   spec.network = kNoNetwork;
   spec.disk_mode = "isolated";
-  spec.setup.clear();  // ran in the source already
+  spec.setup = opts.setup;  // the source's ran in the source already
+  spec.env.insert(spec.env.end(), opts.env.begin(), opts.env.end());
   // The source's time limits are not carried over: a restored VM has those
   // it is given (README "Snapshots and restore"); create() checks them.
   const VmSpec plain;

@@ -8,6 +8,7 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/common/paths.h"
+#include "core/config/vm_spec.h"
 
 namespace smolvm {
 namespace {
@@ -42,11 +43,7 @@ std::string mismatch(const char* field_name, const std::string& asked, const std
 }  // namespace
 
 bool is_valid_snapshot_name(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  const auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!ok(name[0])) return false;
-  return std::all_of(name.begin(), name.end(),
-                     [&](char c) { return ok(c) || c == '-' || c == '.' || c == '_'; });
+  return is_valid_image_name(name);  // one rule for both, so profiles can check either
 }
 
 std::string generate_snapshot_id() { return "snap-" + random_hex(4); }

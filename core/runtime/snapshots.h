@@ -36,7 +36,7 @@ struct Snapshot {
   nlohmann::json spec = nlohmann::json::object();
 };
 
-// [a-z0-9][a-z0-9._-]{0,62}, like VM ids and names people type.
+// [a-z0-9][a-z0-9._-]{0,62}: is_valid_image_name, the rule of names people type.
 bool is_valid_snapshot_name(const std::string& name);
 std::string generate_snapshot_id();
 

@@ -314,7 +314,8 @@ SMOLVM_API const char* smolvm_profile_name(const smolvm_profile* profile);
 /* Fills *out (set out->struct_size first, or smolvm_vm_options_init) with
  * the profile's VM options; strings are owned by the profile. Port
  * forwards, env and setup are not VM options: smolvm_vm_create_from_profile
- * applies them. */
+ * applies them. EINVAL for a profile that names a snapshot (a restore,
+ * which only smolvm_vm_create_from_profile does). */
 SMOLVM_API int smolvm_vm_options_from_profile(smolvm_vm_options* out,
                                               const smolvm_profile* profile);
 
@@ -342,7 +343,9 @@ SMOLVM_API int smolvm_vm_create(smolvm_vm** out, smolvm_runtime* rt, const smolv
 /* Creates a VM from a profile: its options, its env (defaults for every
  * command), its setup commands (run once, after the first start) and its
  * port forwards; on failure nothing is left. vm_id NULL: the profile's id,
- * or a generated one ("" is refused, since 1.2). */
+ * or a generated one ("" is refused, since 1.2). A profile that names a
+ * snapshot makes a VM restored from it, as smolvm_vm_create_from_snapshot
+ * (its env after the snapshot's, its setup run after the first start). */
 SMOLVM_API int smolvm_vm_create_from_profile(smolvm_vm** out, smolvm_runtime* rt,
                                              const smolvm_profile* profile, const char* vm_id);
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
 #include "tests/support/vm_fixture.h"
 
 namespace vmtest {
@@ -179,6 +180,7 @@ TEST(Snapshot, StopAfterwardsThenAStoppedVmIsRefusedAndADamagedStateIsRefused) {
 TEST(Snapshot, CliCreatesListsRestoresAndRemoves) {
   smolvm_vm* src = create_and_start("snapcli");
   ASSERT_NE(src, nullptr);
+  ASSERT_EQ(run(src, "echo before > /root/before").exit_code, 0);
   const CliResult made = cli("snapshot create snapcli --name clisnap");
   ASSERT_EQ(made.status, 0) << made.out;
   EXPECT_EQ(made.out.rfind("snap-", 0), 0u) << made.out;
@@ -190,6 +192,30 @@ TEST(Snapshot, CliCreatesListsRestoresAndRemoves) {
   const CliResult restored = cli("create --from-snapshot clisnap --id snapclir --start");
   ASSERT_EQ(restored.status, 0) << restored.out;
   EXPECT_EQ(cli("run snapclir -- true").status, 0);
+
+  // A profile that names the snapshot: a restore with the profile's own env
+  // (after the snapshot's) and setup (after the first start).
+  const smolvm::test::TempDir dir;
+  const std::string profile = dir.write("warm.yaml",
+                                        "apiVersion: smolvm/v1\nkind: VMProfile\nname: warm\n"
+                                        "snapshot: clisnap\nenv: { GREETING: hello }\n"
+                                        "setup: [ \"echo ran > /root/setup-ran\" ]\n");
+  const CliResult from_profile = cli("create --profile " + profile + " --id snapprof --start");
+  ASSERT_EQ(from_profile.status, 0) << from_profile.out;
+  const CliResult seen =
+      cli("exec snapprof -- sh -c 'cat /root/before /root/setup-ran; echo $GREETING'");
+  EXPECT_EQ(seen.out, "before\nran\nhello\n");
+  EXPECT_NE(cli("inspect snapprof").out.find("restored from snapshot"), std::string::npos);
+  const std::string missing = dir.write("missing.yaml",
+                                        "apiVersion: smolvm/v1\nkind: VMProfile\nname: gone\n"
+                                        "snapshot: no-such-snapshot\n");
+  const CliResult refused = cli("create --profile " + missing);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.out.find("missing.yaml: snapshot: snapshot 'no-such-snapshot' not found"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_EQ(cli("rm -f snapprof").status, 0);
+
   EXPECT_NE(cli("snapshot rm clisnap").status, 0);
   EXPECT_EQ(cli("rm -f snapclir").status, 0);
   EXPECT_EQ(cli("snapshot rm clisnap").status, 0);

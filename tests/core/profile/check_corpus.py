@@ -201,14 +201,15 @@ def expected_values(schema, doc):
             "vmm": get("backend", "vmm"), "executor": get("backend", "executor"),
             "network": get("backend", "network"), "accel": get("backend", "accel"),
             "ports": ports, "env": [[k, v] for k, v in doc.get("env", {}).items()],
-            "setup": doc.get("setup", [])}
+            "setup": doc.get("setup", []), "snapshot": doc.get("snapshot", "")}
 
 
 def actual_values(loaded):
     spec = loaded["spec"]
     out = {k: spec[k] for k in ("vm_id", "vcpu_count", "mem_size_mib", "disk_mode", "boot_args",
                                 "boot_timeout_s", "vmm", "executor", "network", "accel")}
-    out.update({k: loaded[k] for k in ("name", "disk_size_mib", "ports", "env", "setup")})
+    out.update({k: loaded[k] for k in ("name", "disk_size_mib", "ports", "env", "setup",
+                                       "snapshot")})
     return out
 
 

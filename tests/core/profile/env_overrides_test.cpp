@@ -48,6 +48,21 @@ TEST(ProfileEnvOverrides, UnsetAndEmptyVariablesChangeNothing) {
   EXPECT_EQ(p.spec.network, before.spec.network);
 }
 
+TEST(ProfileEnvOverrides, AProfileThatRestoresASnapshotTakesNone) {
+  Profile p = load_profile(PROFILE_EXAMPLES_DIR "/from-snapshot.yaml");
+  ASSERT_EQ(p.snapshot, "warm-python");
+  const Profile before = p;
+  const testing::Failure f = failure_of([&] {
+    apply_env_overrides(p, fake({{"SMOLVM_PROFILE_MEM_SIZE_MIB", "1024"}}));
+  });
+  EXPECT_EQ(f.status, SMOLVM_EINVAL);
+  EXPECT_EQ(f.message,
+            "SMOLVM_PROFILE_MEM_SIZE_MIB='1024': the profile restores snapshot 'warm-python', "
+            "whose VM keeps the resources and backend it was saved with");
+  EXPECT_EQ(p.spec.mem_size_mib, before.spec.mem_size_mib);
+  apply_env_overrides(p, fake({{"SMOLVM_PROFILE_VCPU_COUNT", ""}}));  // unset: nothing to refuse
+}
+
 struct BadOverride {
   const char* variable;
   const char* value;

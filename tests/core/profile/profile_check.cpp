@@ -27,6 +27,7 @@ nlohmann::json to_json(const smolvm::Profile& p) {
           {"ports", ports},
           {"env", env},
           {"setup", p.setup},
+          {"snapshot", p.snapshot},
           {"source_path", p.source_path},
           {"extends_chain", p.extends_chain}};
 }

@@ -399,7 +399,7 @@ typedef struct smolvm_swig_vm_opts {
   smolvm_vm_options o;
   char *vm_id, *disk_mode, *kernel_path, *rootfs_path, *boot_args;
   char *vmm, *executor, *network, *accel;
-  char *on_ttl, *on_idle, *image;
+  char *on_ttl, *on_idle, *image, *boot;
 } smolvm_swig_vm_opts;
 
 smolvm_swig_vm_opts *smolvm_swig_vm_opts_new(void) {
@@ -429,6 +429,7 @@ void smolvm_swig_vm_opts_free(smolvm_swig_vm_opts *v) {
   free(v->on_ttl);
   free(v->on_idle);
   free(v->image);
+  free(v->boot);
   free(v);
 }
 
@@ -454,11 +455,13 @@ int smolvm_swig_vm_opts_set_str(smolvm_swig_vm_opts *v, const char *field, const
   SMOLVM_SWIG_FIELD(on_ttl)
   SMOLVM_SWIG_FIELD(on_idle)
   SMOLVM_SWIG_FIELD(image)
+  SMOLVM_SWIG_FIELD(boot)
 #undef SMOLVM_SWIG_FIELD
   if (!slot) {
     snprintf(msg, sizeof msg,
              "vm option '%s': unknown string field (known: vm_id, disk_mode, kernel_path, "
-             "rootfs_path, boot_args, vmm, executor, network, accel, on_ttl, on_idle, image)",
+             "rootfs_path, boot_args, vmm, executor, network, accel, on_ttl, on_idle, image, "
+             "boot)",
              field);
     return smolvm_swig_fail(SMOLVM_EINVAL, msg);
   }

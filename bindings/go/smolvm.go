@@ -53,6 +53,10 @@ type Options struct {
 	Network     string        // "none", "nftables", "iptables", "auto"
 	Accel       string        // "auto", "kvm", "tcg"
 	BootTimeout time.Duration // how long Start waits for the guest; 0: 120 s
+	// Boot: "auto" ("" too: the first start restores the image's template
+	// where the VM fits one; Info says which boot it got and why) or "cold"
+	// (always boot the kernel).
+	Boot string
 	// DeleteWithOwner makes the VM ephemeral: the process that starts it
 	// owns it, and when that process ends without Detach (exit, any signal,
 	// SIGKILL included) the VM's supervisor deletes it.
@@ -102,6 +106,7 @@ func New(opts Options) (*VM, error) {
 		{"rootfs_path", opts.RootfsPath}, {"boot_args", opts.BootArgs}, {"vmm", opts.VMM},
 		{"executor", opts.Executor}, {"network", opts.Network}, {"accel", opts.Accel},
 		{"on_ttl", opts.OnTTL}, {"on_idle", opts.OnIdle}, {"image", opts.Image},
+		{"boot", opts.Boot},
 	} {
 		if f.value == "" {
 			continue // keep the library's default

@@ -416,6 +416,10 @@ func TestErrors(t *testing.T) {
 		!strings.Contains(err.Error(), "disk_size_mib=100: must be at least the image's size") {
 		t.Errorf("New with a 100 MiB disk: %v; want the image-size error", err)
 	}
+	if _, err := smolvm.New(smolvm.Options{Boot: "warm"}); !errors.Is(err, smolvm.ErrInvalid) ||
+		!strings.Contains(err.Error(), "boot='warm': must be one of auto|cold") {
+		t.Errorf("New with Boot warm: %v; want the library's refusal", err)
+	}
 	if _, err := smolvm.New(smolvm.Options{Image: "go-no-such-image"}); !errors.Is(err, smolvm.ErrNotFound) ||
 		!strings.Contains(err.Error(), "image='go-no-such-image': no such image") {
 		t.Errorf("New with a missing image: %v; want ErrNotFound naming it", err)

@@ -60,6 +60,11 @@ export interface CreateOptions extends RuntimeOptions {
   /** How long start() waits for the guest (rounded up to seconds); default 120 s. */
   bootTimeoutMs?: number;
   /**
+   * 'auto' (default): the first start restores the image's template where the VM fits one
+   * (info().boot and bootReason say which boot it got and why); 'cold': always boot the kernel.
+   */
+  boot?: 'auto' | 'cold';
+  /**
    * Ephemeral: the process that starts the VM owns it; when that process ends without
    * detach() (exit, any signal, SIGKILL included), the VM's supervisor deletes it.
    */

@@ -38,6 +38,7 @@ const VM_FIELDS = {
   network: ['network', 'string'],
   accel: ['accel', 'string'],
   bootTimeoutMs: ['boot_timeout_s', 'u32'], // the C ABI counts seconds
+  boot: ['boot', 'string'],
   deleteWithOwner: ['delete_with_owner', 'bool'],
   ttlS: ['ttl_s', 'u32'],
   onTtl: ['on_ttl', 'string'],

@@ -316,6 +316,9 @@ describe('SmolVM errors (no VM needed)', () => {
     const unnamed = await SmolVM.create({ image: 'node-no-such-image' }).then(() => assert.fail('created'), (e) => e);
     assert.equal(unnamed.code, 'ENOTFOUND');
     assert.match(unnamed.message, /image='node-no-such-image': no such image/);
+    const warm = await SmolVM.create({ boot: 'warm' }).then(() => assert.fail('created'), (e) => e);
+    assert.ok(warm instanceof ConfigError);
+    assert.match(warm.message, /boot='warm': must be one of auto\|cold/);
   });
 
   it('keeps the lifetime policy and refuses a bad action', async () => {

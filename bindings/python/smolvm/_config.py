@@ -51,6 +51,9 @@ class VMConfig:
         accel: ``"auto"`` (KVM where the host has hardware KVM, else TCG),
             ``"kvm"`` or ``"tcg"``.
         boot_timeout_s: seconds start() waits for the guest; 0: 120.
+        boot: ``"auto"`` (None: the default; the first start restores the
+            image's template where the VM fits one, see ``info.boot`` and
+            ``info.boot_reason``) or ``"cold"`` (always boot the kernel).
         disk_size_mib: size of an isolated disk; 0: the image's size, else at
             least that (the guest's ``/`` grows into it at boot).
         env_vars: environment variables every command in the VM sees
@@ -85,6 +88,7 @@ class VMConfig:
     network: str = "none"
     accel: str = "auto"
     boot_timeout_s: int = 0
+    boot: Optional[str] = None
     disk_size_mib: int = 0
     env_vars: Dict[str, str] = field(default_factory=dict)
     ttl_s: int = 0

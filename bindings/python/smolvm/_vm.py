@@ -174,6 +174,7 @@ class VM:
                  boot_timeout_s: Optional[int] = None,
                  disk_size_mib: Optional[int] = None,
                  runtime: Optional[Runtime] = None,
+                 boot: Optional[str] = None,
                  memory: Optional[int] = None,
                  disk_size: Optional[int] = None,
                  backend: Optional[str] = None,
@@ -226,7 +227,7 @@ class VM:
             vm_id=vm_id, vcpu_count=vcpu_count, mem_size_mib=mem_size_mib,
             disk_mode=disk_mode, image=None if image == "default" else image,
             kernel_path=kernel_path, rootfs_path=rootfs_path, boot_args=boot_args, vmm=vmm, executor=executor, network=network,
-            accel=accel, boot_timeout_s=boot_timeout_s, disk_size_mib=disk_size_mib,
+            accel=accel, boot_timeout_s=boot_timeout_s, boot=boot, disk_size_mib=disk_size_mib,
             memory=memory, disk_size=disk_size, backend=backend, comm_channel=comm_channel,
             env_vars=dict(env_vars) if env_vars is not None else None, ttl_s=ttl_s,
             on_ttl=on_ttl, idle_timeout_s=idle_timeout_s, on_idle=on_idle)

@@ -115,6 +115,18 @@ def test_lifetime_policy_is_kept_and_bad_values_are_refused() -> None:
     assert smolvm.list_vms() == before
 
 
+def test_boot_cold_is_honoured_and_a_bad_mode_is_refused() -> None:
+    with pytest.raises(smolvm.ConfigError, match="boot='warm': must be one of auto|cold"):
+        VM(boot="warm")
+    vm = VM(VMConfig(boot="cold"))
+    try:
+        vm.start()
+        info = vm.info
+        assert (info.boot, info.boot_reason) == ("cold", "disabled by the VM's options (boot=cold)")
+    finally:
+        vm.delete()
+
+
 def test_expose_is_unsupported_without_network(vm: SmolVM) -> None:
     with pytest.raises(smolvm.UnsupportedError, match="port forwarding needs a network") as info:
         vm.expose(8080)

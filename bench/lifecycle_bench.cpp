@@ -13,10 +13,14 @@
 //    the cold create+start+first command of that run;
 //  - a VM started from the template (the default) up to its first answer,
 //    its whole one-command lifecycle, and its QEMU's PSS when idle, beside
-//    the cold-booted VM of that run (which boots with boot=cold).
+//    the cold-booted VM of that run (which boots with boot=cold);
+//  - a fork of 10 (what `smolvm fork ID -n 10` does: a snapshot of a running
+//    VM, then 10 VMs restored from it one after another, each up to its
+//    first answer) beside 10 cold create+start+first command in the same
+//    run.
 // Prints a markdown table and writes JSON.
 //
-// usage: lifecycle_bench [--runs N] [--execs M] [--json FILE]
+// usage: lifecycle_bench [--runs N] [--execs M] [--fork-runs F] [--json FILE]
 //        lifecycle_bench --ssh NETWORK [--runs N] [--execs M] [--json FILE]
 // --ssh: SSH readiness instead (executor ssh, a network plugin): run it inside
 // a network namespace of its own (bench/run.sh makes one), never in the
@@ -40,6 +44,7 @@ namespace {
 constexpr const char* kTool = "lifecycle_bench";
 constexpr size_t kMiB = 1 << 20;
 constexpr size_t kFileBytes = 10 * kMiB;
+constexpr int kForks = 10;  // the "fork of 10"
 
 void fail(const std::string& what) { die(kTool, what); }
 
@@ -106,10 +111,63 @@ const Phase kPhases[] = {
      "cold: create, start, `true`, delete (same run)"},
     {"template_pss_mib", "template: idle VM's QEMU PSS (MiB, not ms)", "cold_pss_mib",
      "cold: idle VM's QEMU PSS (MiB, same run)"},
+    {"fork10_all_answer", "fork of 10: snapshot + 10 restores, each to its first answer",
+     "cold10_all_answer", "cold: 10 create+start+first command, one after another (same run)"},
     {"stop_delete", "stop+delete", "bare_qemu_terminate", "bare QEMU: SIGTERM to exit"},
     {"full_lifecycle", "full lifecycle (create, start, `true`, delete)", "bare_full",
      "bare QEMU boot + `true` + SIGTERM"},
 };
+
+void delete_vm(smolvm_vm* vm) {
+  if (smolvm_vm_delete(vm) != 0) fail("delete");
+  smolvm_vm_free(vm);
+}
+
+// `smolvm fork ID -n 10`'s work: a snapshot of a running VM (made and
+// started untimed, from the template), then each fork restored, started and
+// answering `true`. Returns the ms from the snapshot's start to the last
+// fork's answer; everything is deleted afterwards, untimed.
+double fork_run(smolvm_runtime* rt) {
+  smolvm_vm* src = nullptr;
+  if (smolvm_vm_create(&src, rt, nullptr) != 0 || smolvm_vm_start(src) != 0) fail("fork source");
+  smolvm_exec_result_free(run(src, "echo forked > /root/mark"));
+  const auto t0 = Clock::now();
+  char* snap = nullptr;
+  if (smolvm_vm_snapshot(&snap, src, nullptr) != 0) fail("snapshot (fork)");
+  std::vector<smolvm_vm*> forks;
+  for (int i = 0; i < kForks; ++i) {
+    smolvm_vm* vm = nullptr;
+    if (smolvm_vm_create_from_snapshot(&vm, rt, snap, nullptr) != 0) fail("restore (fork)");
+    if (smolvm_vm_start(vm) != 0) fail("start (fork)");
+    smolvm_exec_result_free(run(vm, "true"));
+    forks.push_back(vm);
+  }
+  const double took = ms_since(t0);
+  for (smolvm_vm* vm : forks) delete_vm(vm);
+  delete_vm(src);
+  if (smolvm_snapshot_delete(rt, snap) != 0) fail("snapshot delete (fork)");
+  smolvm_free(snap);
+  return took;
+}
+
+// n cold VMs one after another, each created, started and answering
+// `true`; the ms until the last answered. Deleted afterwards, untimed.
+double cold_runs(smolvm_runtime* rt, int n) {
+  smolvm_vm_options o;
+  smolvm_vm_options_init(&o);
+  o.boot = "cold";
+  std::vector<smolvm_vm*> vms;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    smolvm_vm* vm = nullptr;
+    if (smolvm_vm_create(&vm, rt, &o) != 0 || smolvm_vm_start(vm) != 0) fail("cold start");
+    smolvm_exec_result_free(run(vm, "true"));
+    vms.push_back(vm);
+  }
+  const double took = ms_since(t0);
+  for (smolvm_vm* vm : vms) delete_vm(vm);
+  return took;
+}
 
 // SSH ready: create+start with executor=ssh and a network, then the first
 // command over SSH (it waits for sshd and pins its host key); then `true`
@@ -182,7 +240,7 @@ int ssh_mode(const std::string& network, int runs, int execs, const std::string&
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 20, execs = 10;
+  int runs = 20, execs = 10, fork_runs = 10;
   std::string json_path, ssh_network;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
@@ -192,11 +250,14 @@ int main(int argc, char** argv) {
       runs = std::atoi(argv[i + 1]);
     else if (k == "--execs")
       execs = std::atoi(argv[i + 1]);
+    else if (k == "--fork-runs")
+      fork_runs = std::atoi(argv[i + 1]);
     else if (k == "--json")
       json_path = argv[i + 1];
   }
-  if (runs < 1 || execs < 1) {
-    std::fprintf(stderr, "usage: %s [--runs N>=1] [--execs M>=1] [--json FILE]\n", kTool);
+  if (runs < 1 || execs < 1 || fork_runs < 0) {
+    std::fprintf(
+        stderr, "usage: %s [--runs N>=1] [--execs M>=1] [--fork-runs F>=0] [--json FILE]\n", kTool);
     return 2;
   }
   if (!ssh_network.empty()) return ssh_mode(ssh_network, runs, execs, json_path);
@@ -415,6 +476,18 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "run %d/%d: smolvm create+start %.0f ms, bare qemu %.0f ms (load %.2f)\n",
                  r + 1, runs, ready, bare, loadavg1());
+  }
+  for (int r = 0; r < fork_runs; ++r) {
+    double forked = 0, cold = 0;
+    if (r % 2 == 0) {
+      forked = fork_run(rt), cold = cold_runs(rt, kForks);
+    } else {
+      cold = cold_runs(rt, kForks), forked = fork_run(rt);
+    }
+    s["fork10_all_answer"].add(forked);
+    s["cold10_all_answer"].add(cold);
+    std::fprintf(stderr, "fork run %d/%d: fork of %d %.0f ms, %d cold %.0f ms (load %.2f)\n", r + 1,
+                 fork_runs, kForks, forked, kForks, cold, loadavg1());
   }
   smolvm_runtime_close(rt);
   env["loadavg_1m_at_end"] = loadavg1();

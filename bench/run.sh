@@ -7,12 +7,14 @@
 #
 # usage: bench/run.sh [--quick] [--only lifecycle,ssh,stream,concurrency,density]
 #                     [--runs N] [--vms N] [--idle S] [--seconds S]
-#   --quick    smoke run in under 4 minutes: 3 lifecycle runs, 2 SSH runs, 3
+#   --quick    smoke run in under 5 minutes: 3 lifecycle runs, 2 fork-of-10
+#              runs, 2 SSH runs, 3
 #              streamed-output runs, 8 VMs idle 10 s, 3 s per concurrency cell
 #              (K = 1, 2, 4)
-#   default    20 lifecycle runs, 10 SSH runs, 10 streamed-output runs (1 and
-#              64 MiB), 48 VMs of 128 MiB idle 30 s, 10 s per cell (K = 1, 2,
-#              4, 8): about 12 minutes on 2 TCG cores
+#   default    20 lifecycle runs, 10 fork-of-10 runs (each beside 10 cold
+#              VMs), 10 SSH runs, 10 streamed-output runs (1 and 64 MiB), 48
+#              VMs of 128 MiB idle 30 s, 10 s per cell (K = 1, 2, 4, 8): about
+#              17 minutes on 2 TCG cores
 # Builds into $SMOLVM_BUILD_DIR (default build/) and needs the guest image
 # (built if missing: `smolvm image build`, about 5 minutes the first time).
 # VMs run under a throwaway SMOLVM_STATE_DIR in /tmp (the user's own VMs are
@@ -23,17 +25,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SMOLVM_BUILD_DIR:-$root/build}
 results=$root/bench/results
-runs=20 ssh_runs=10 stream_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8
+runs=20 fork_runs=10 ssh_runs=10 stream_runs=10 execs=10 vms=48 idle=30 seconds=10 clients=1,2,4,8
 only=lifecycle,ssh,stream,concurrency,density
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) runs=3 ssh_runs=2 stream_runs=3 execs=5 vms=8 idle=10 seconds=3 clients=1,2,4 ;;
+    --quick) runs=3 fork_runs=2 ssh_runs=2 stream_runs=3 execs=5 vms=8 idle=10 seconds=3 clients=1,2,4 ;;
     --only) only=$2; shift ;;
     --runs) runs=$2; shift ;;
     --vms) vms=$2; shift ;;
     --idle) idle=$2; shift ;;
     --seconds) seconds=$2; shift ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -51,7 +53,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 has() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 if has lifecycle; then
   echo "== lifecycle: $runs runs"
-  "$build/bin/lifecycle_bench" --runs "$runs" --execs "$execs" \
+  "$build/bin/lifecycle_bench" --runs "$runs" --execs "$execs" --fork-runs "$fork_runs" \
     --json "$results/lifecycle.json" >"$results/lifecycle.md"
 fi
 if has ssh; then

@@ -33,6 +33,9 @@ using namespace mcp;
 // How long a session's sandbox gets to shut down when the session ends.
 constexpr uint32_t kStopTimeoutMs = 1000;
 
+// The most tools/call requests that run at once (a thread each).
+constexpr size_t kMaxCalls = 64;
+
 // Written by the signal handlers; the reader polls it beside stdin.
 int g_signal_pipe[2] = {-1, -1};
 
@@ -150,6 +153,11 @@ class Session {
 
   void start_call(const Message& m) {
     reap();
+    if (calls_.size() >= kMaxCalls) {
+      return out_.send(error_response(m.id, kInternalError,
+                                      "tools/call: " + std::to_string(kMaxCalls) +
+                                          " calls are under way already: wait for one to end"));
+    }
     const json name = m.params.value("name", json());
     if (!name.is_string()) {
       return out_.send(error_response(m.id, kInvalidParams,

@@ -28,6 +28,23 @@ json guest_path_property(const char* what) {
           {"description", std::string("Absolute path of the file in the sandbox ") + what + "."}};
 }
 
+json encoding_property(const char* description) {
+  return {{"type", "string"},
+          {"enum", {"text", "base64"}},
+          {"default", "text"},
+          {"description", description}};
+}
+
+// An integer in lo..hi, with or without a default.
+json integer_property(int64_t lo, int64_t hi, const std::string& description) {
+  return {{"type", "integer"}, {"minimum", lo}, {"maximum", hi}, {"description", description}};
+}
+json integer_property(int64_t lo, int64_t hi, int64_t fallback, const std::string& description) {
+  json p = integer_property(lo, hi, description);
+  p["default"] = fallback;
+  return p;
+}
+
 json tool(const char* name, const std::string& description, json properties,
           std::vector<std::string> required) {
   json schema = {
@@ -38,49 +55,43 @@ json tool(const char* name, const std::string& description, json properties,
 
 json make_tool_list() {
   json tools = json::array();
-  tools.push_back(
-      tool("create_sandbox",
-           "Create and boot a new sandbox: a hardware-isolated Linux microVM (Debian, root, bash) "
-           "with its own kernel. Returns its id, which the other tools take. It is deleted when "
-           "this MCP session ends unless persistent is true. It has no network unless network is "
-           "\"default\".",
-           {{"vcpus",
-             {{"type", "integer"},
-              {"minimum", SMOLVM_VCPU_MIN},
-              {"maximum", SMOLVM_VCPU_MAX},
-              {"description",
-               "Virtual CPUs; " + std::to_string(SMOLVM_VCPU_DEFAULT) + " when left out."}}},
-            {"memory_mib",
-             {{"type", "integer"},
-              {"minimum", SMOLVM_MEM_MIB_MIN},
-              {"maximum", SMOLVM_MEM_MIB_MAX},
-              {"description",
-               "Memory in MiB; " + std::to_string(SMOLVM_MEM_MIB_DEFAULT) + " when left out."}}},
-            {"image",
-             {{"type", "string"},
-              {"minLength", 1},
-              {"description",
-               "A named image (`smolvm image ls`); the default Debian image when left out."}}},
-            {"profile",
-             {{"type", "string"},
-              {"minLength", 1},
-              {"description",
-               "Path on the host of a VM profile (YAML, kind: VMProfile) to create the sandbox "
-               "from; it then sets resources, image and network itself, so vcpus, memory_mib, "
-               "image and network must be left out."}}},
-            {"network",
-             {{"type", "string"},
-              {"enum", {"none", "default"}},
-              {"default", "none"},
-              {"description",
-               "\"none\": no network device at all. \"default\": outbound NAT through the host "
-               "(needs CAP_NET_ADMIN on the host), and expose_port works."}}},
-            {"persistent",
-             {{"type", "boolean"},
-              {"default", false},
-              {"description",
-               "true: the sandbox outlives this MCP session (delete it with delete_sandbox)."}}}},
-           {}));
+  tools.push_back(tool(
+      "create_sandbox",
+      "Create and boot a new sandbox: a hardware-isolated Linux microVM (Debian, root, bash) "
+      "with its own kernel. Returns its id, which the other tools take. It is deleted when "
+      "this MCP session ends unless persistent is true. It has no network unless network is "
+      "\"default\".",
+      {{"vcpus", integer_property(
+                     SMOLVM_VCPU_MIN, SMOLVM_VCPU_MAX,
+                     "Virtual CPUs; " + std::to_string(SMOLVM_VCPU_DEFAULT) + " when left out.")},
+       {"memory_mib", integer_property(SMOLVM_MEM_MIB_MIN, SMOLVM_MEM_MIB_MAX,
+                                       "Memory in MiB; " + std::to_string(SMOLVM_MEM_MIB_DEFAULT) +
+                                           " when left out.")},
+       {"image",
+        {{"type", "string"},
+         {"minLength", 1},
+         {"description",
+          "A named image (`smolvm image ls`); the default Debian image when left out."}}},
+       {"profile",
+        {{"type", "string"},
+         {"minLength", 1},
+         {"description",
+          "Path on the host of a VM profile (YAML, kind: VMProfile) to create the sandbox "
+          "from; it then sets resources, image and network itself, so vcpus, memory_mib, "
+          "image and network must be left out."}}},
+       {"network",
+        {{"type", "string"},
+         {"enum", {"none", "default"}},
+         {"default", "none"},
+         {"description",
+          "\"none\": no network device at all. \"default\": outbound NAT through the host "
+          "(needs CAP_NET_ADMIN on the host), and expose_port works."}}},
+       {"persistent",
+        {{"type", "boolean"},
+         {"default", false},
+         {"description",
+          "true: the sandbox outlives this MCP session (delete it with delete_sandbox)."}}}},
+      {}));
   tools.push_back(
       tool("run_command",
            "Run a shell command line in a sandbox (bash -l -c, as root unless user is given) and "
@@ -110,31 +121,20 @@ json make_tool_list() {
               {"description",
                "Guest user to run as: a name (\"user\", uid 1000, in the default "
                "image), a uid or uid:gid. root by default."}}},
-            {"timeout_s",
-             {{"type", "integer"},
-              {"minimum", 1},
-              {"maximum", kTimeoutMaxS},
-              {"default", kTimeoutDefaultS},
-              {"description", "Seconds before the command is killed."}}}},
+            {"timeout_s", integer_property(1, kTimeoutMaxS, kTimeoutDefaultS,
+                                           "Seconds before the command is killed.")}},
            {"id", "command"}));
   tools.push_back(
       tool("write_file",
            "Write a file in a sandbox (created or replaced; missing parent folders are made). "
-           "content is text, or base64 for binary data with encoding \"base64\". At most 16 MiB.",
+           "content is text, or base64 for binary data with encoding \"base64\". At most " +
+               std::to_string(kFileLimitBytes >> 20) + " MiB.",
            {{"id", id_property()},
             {"path", guest_path_property("to write")},
             {"content", {{"type", "string"}, {"description", "The file's content."}}},
-            {"encoding",
-             {{"type", "string"},
-              {"enum", {"text", "base64"}},
-              {"default", "text"},
-              {"description", "How content is given."}}},
-            {"mode",
-             {{"type", "integer"},
-              {"minimum", 0},
-              {"maximum", 07777},
-              {"default", 0644},
-              {"description", "Permission bits, as a number (420 is 0644, 493 is 0755)."}}}},
+            {"encoding", encoding_property("How content is given.")},
+            {"mode", integer_property(0, 07777, 0644,
+                                      "Permission bits, as a number (420 is 0644, 493 is 0755).")}},
            {"id", "path", "content"}));
   tools.push_back(
       tool("read_file",
@@ -142,17 +142,9 @@ json make_tool_list() {
            "\"base64\" for binary files.",
            {{"id", id_property()},
             {"path", guest_path_property("to read")},
-            {"encoding",
-             {{"type", "string"},
-              {"enum", {"text", "base64"}},
-              {"default", "text"},
-              {"description", "How the content is returned."}}},
-            {"max_bytes",
-             {{"type", "integer"},
-              {"minimum", 1},
-              {"maximum", kFileLimitBytes},
-              {"default", 1024 * 1024},
-              {"description", "Refuse a file larger than this many bytes."}}}},
+            {"encoding", encoding_property("How the content is returned.")},
+            {"max_bytes", integer_property(1, kFileLimitBytes, 1024 * 1024,
+                                           "Refuse a file larger than this many bytes.")}},
            {"id", "path"}));
   tools.push_back(tool("list_sandboxes",
                        "List every sandbox on this host (not only this session's) with its "
@@ -166,17 +158,8 @@ json make_tool_list() {
            "Forward a port on the host's 127.0.0.1 to a port in a sandbox created with network "
            "\"default\", e.g. to reach a web server the sandbox runs. Returns the host address.",
            {{"id", id_property()},
-            {"guest_port",
-             {{"type", "integer"},
-              {"minimum", 1},
-              {"maximum", 65535},
-              {"description", "The port the sandbox listens on."}}},
-            {"host_port",
-             {{"type", "integer"},
-              {"minimum", 0},
-              {"maximum", 65535},
-              {"default", 0},
-              {"description", "Port on 127.0.0.1; 0 picks a free one."}}}},
+            {"guest_port", integer_property(1, 65535, "The port the sandbox listens on.")},
+            {"host_port", integer_property(0, 65535, 0, "Port on 127.0.0.1; 0 picks a free one.")}},
            {"id", "guest_port"}));
   tools.push_back(
       tool("snapshot_sandbox",

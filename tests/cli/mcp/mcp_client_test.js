@@ -149,6 +149,23 @@ test(`smolvm mcp with @modelcontextprotocol/sdk ${sdkVersion}`, async (t) => {
       assert.ok(Date.now() - t0 < 20000);
     });
 
+    await t.test('a cancelled run_command is killed and gets no result', async () => {
+      const abort = new AbortController();
+      const running = client.callTool({ name: 'run_command', arguments: { id, command: 'sleep 45; echo late' } },
+        undefined, { ...LONG, signal: abort.signal });
+      await new Promise((ok) => setTimeout(ok, 1500));
+      abort.abort('changed my mind');
+      await assert.rejects(running, /changed my mind/);
+      // notifications/cancelled killed it: no sleep is left in the guest.
+      const deadline = Date.now() + 10000;
+      let left;
+      do {
+        left = await call(client, 'run_command', { id, command: 'pgrep -x sleep || echo none' });
+      } while (left.stdout !== 'none\n' && Date.now() < deadline);
+      assert.equal(left.stdout, 'none\n');
+      await client.ping();
+    });
+
     await t.test('write_file and read_file, text and base64', async () => {
       const text = 'héllo\nworld\n';
       assert.equal((await call(client, 'write_file', { id, path: '/work/a.txt', content: text })).bytes,

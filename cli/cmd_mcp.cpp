@@ -115,7 +115,9 @@ class Session {
   // that are not persistent.
   void shutdown() {
     stopping_ = true;
-    for (auto& c : calls_) c.thread.join();
+    for (auto& c : calls_) {
+      if (c.thread.joinable()) c.thread.join();
+    }
     calls_.clear();
     std::map<std::string, bool> owned;
     {
@@ -198,8 +200,8 @@ class Session {
 
   void reap() {
     for (auto it = calls_.begin(); it != calls_.end();) {
-      if (*it->done) {
-        it->thread.join();
+      if (*it->done || !it->thread.joinable()) {
+        if (it->thread.joinable()) it->thread.join();
         it = calls_.erase(it);
       } else {
         ++it;
@@ -510,7 +512,14 @@ std::string serve(int in_fd, Session& session, Output& out) {
       }
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      session.handle(parse_message(line));
+      const Message m = parse_message(line);
+      try {
+        session.handle(m);
+      } catch (const std::exception& e) {  // e.g. no thread to be had: this one message fails
+        if (m.kind == Message::Kind::kRequest) {
+          out.send(error_response(m.id, kInternalError, m.method + ": " + e.what()));
+        }
+      }
     }
     buffer.erase(0, start);
     if (buffer.size() > kMaxLineBytes) {

@@ -75,6 +75,7 @@ int cmd_plugins(const std::vector<std::string>& argv);
 int cmd_image(const std::vector<std::string>& argv);
 int cmd_snapshot(const std::vector<std::string>& argv);
 int cmd_fork(const std::vector<std::string>& argv);
+int cmd_mcp(const std::vector<std::string>& argv);
 extern const char* const kSnapshotUsage;
 extern const char* const kForkUsage;
 extern const char* const kImageUsage;

@@ -197,6 +197,18 @@ const std::map<std::string, Entry>& commands() {
       {"snapshot",
        {cmd_snapshot, "save a VM's memory and disk, list, inspect or remove snapshots",
         kSnapshotUsage}},
+      {"mcp",
+       {cmd_mcp, "serve sandboxes to AI agents over the Model Context Protocol (stdio)",
+        "usage: smolvm mcp\n"
+        "A Model Context Protocol server on stdin and stdout (newline-delimited\n"
+        "JSON-RPC 2.0; logs go to stderr), for an MCP client to launch: its config\n"
+        "names the command `smolvm` with the argument `mcp`. Tools: create_sandbox,\n"
+        "run_command, write_file, read_file, list_sandboxes, delete_sandbox,\n"
+        "expose_port, snapshot_sandbox, restore_sandbox (tools/list gives each one's\n"
+        "description and JSON Schema). Sandboxes this session creates are deleted\n"
+        "when stdin closes or on SIGTERM, SIGINT or SIGHUP, and by their supervisor\n"
+        "if this process is killed outright, unless created with persistent: true.\n"
+        "Over HTTP it will come with `smolvm serve`. docs/mcp.md has the details."}},
       {"image", {cmd_image, "build, list, inspect, remove or prune guest images", kImageUsage}},
   };
   return table;

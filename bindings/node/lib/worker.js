@@ -335,6 +335,11 @@ function pollRuns() {
 // command waits, instead of output piling up in this process.
 
 const TERMINAL_EVENTS_PER_TICK = 16; // lets a pause or other streams in
+// What is typed goes in pieces of this size, one a tick, the terminal's
+// output drained between them: a native write waits for the agent's stdin
+// credit, holding this thread, and a program that echoes what it reads
+// (cat on a terminal) gives credit back only while its output is read.
+const TERMINAL_WRITE_CHUNK = 64 * 1024;
 
 // Both 0 would start the command without a terminal: refused here.
 function checkTerminalSize(rows, cols) {
@@ -356,7 +361,7 @@ function startTerminal(id, args) {
   } finally {
     native.smolvm_swig_exec_opts_free(opts);
   }
-  terminals.set(id, { stream, handle: args.handle, paused: false });
+  terminals.set(id, { stream, handle: args.handle, paused: false, writes: [] });
   parentPort.postMessage({ id, ok: true, value: id });
   schedule(0);
 }
@@ -366,7 +371,27 @@ function startTerminal(id, args) {
 function endTerminal(id, t, message) {
   terminals.delete(id);
   native.smolvm_swig_stream_free(t.stream);
+  // What was still to be typed is dropped, as a closed stdin drops it.
+  for (const w of t.writes) parentPort.postMessage({ id: w.id, ok: true });
   parentPort.postMessage({ id, ...message });
+}
+
+// Types the next piece of the oldest write; replies to it once all of it went.
+function writeTerminal(t) {
+  const w = t.writes[0];
+  const end = Math.min(w.off + TERMINAL_WRITE_CHUNK, w.data.byteLength);
+  try {
+    check(native.smolvm_swig_stream_write_stdin(t.stream, w.data.subarray(w.off, end)));
+  } catch (e) {
+    t.writes.shift();
+    parentPort.postMessage({ id: w.id, ok: false, error: describe(e) });
+    return;
+  }
+  w.off = end;
+  if (w.off === w.data.byteLength) {
+    t.writes.shift();
+    parentPort.postMessage({ id: w.id, ok: true });
+  }
 }
 
 function terminalOf(id) {
@@ -400,21 +425,32 @@ function pollTerminal(id, t) {
   return true;
 }
 
+// A paused terminal neither types nor is read: its output is not drained,
+// so a write could wait for credit that never comes.
 function pollTerminals() {
   let progressed = false;
   for (const [id, t] of terminals) {
-    if (!t.paused && pollTerminal(id, t)) progressed = true;
+    if (t.paused) continue;
+    if (t.writes.length > 0) {
+      writeTerminal(t);
+      progressed = true;
+    }
+    if (pollTerminal(id, t)) progressed = true;
   }
   return progressed;
 }
 
+// Queued, typed a piece a tick (TERMINAL_WRITE_CHUNK); replies when done.
+// Typed after the command ended (its exit may be on its way): dropped, as
+// the C ABI drops stdin for an ended command.
+function queueWrite(id, { terminal, data }) {
+  const t = terminals.get(terminal);
+  if (!t) return parentPort.postMessage({ id, ok: true });
+  t.writes.push({ id, data, off: 0 });
+  schedule(0);
+}
+
 const terminalCalls = {
-  // Typed after the command ended (its exit may be on its way): dropped, as
-  // the C ABI drops stdin for an ended command.
-  ptyWrite: ({ terminal, data }) => {
-    const t = terminals.get(terminal);
-    if (t) check(native.smolvm_swig_stream_write_stdin(t.stream, data));
-  },
   ptyResize: ({ terminal, rows, cols }) => {
     checkTerminalSize(rows, cols);
     check(native.smolvm_swig_stream_resize(terminalOf(terminal).stream, rows, cols));
@@ -462,6 +498,7 @@ parentPort.on('message', ({ id, op, args }) => {
     if (op === 'exec') return startRun(id, args); // replies when the command ends
     if (op === 'ptyStart') return startTerminal(id, args); // replies, then posts events
     if (op === 'ptyPause') return pauseTerminal(args);
+    if (op === 'ptyWrite') return queueWrite(id, args);
     if (op === 'abort') {
       const run = runs.get(args.id);
       if (run) run.abort = true;

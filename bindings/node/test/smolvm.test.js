@@ -319,6 +319,14 @@ describe('SmolVM with a real VM', { skip }, () => {
     for await (const chunk of term) chunks.push(chunk); // ends when the command exits
     assert.equal(Buffer.concat(chunks).toString(), 'user\r\n10 20\r\nvt100\r\n');
     assert.equal(await term.wait(), 0);
+    // More than the agent's 1 MiB of stdin credit in one write, its callback
+    // once all of it went; Ctrl-D at a line's start ends input on a terminal.
+    const counter = await vm.pty('stty -echo; echo ready; wc -c', { shell: 'raw' });
+    await counter.readUntil('ready');
+    const lines = ('x'.repeat(79) + '\n').repeat(26214);
+    await new Promise((resolve, reject) => counter.write(lines + '\x04', (e) => (e ? reject(e) : resolve())));
+    assert.match((await counter.readUntil('\n')).toString(), /^\s*2097120\r\n$/);
+    assert.equal(await counter.wait({ timeoutMs: 30000 }), 0);
     await assert.rejects(vm.pty('true', { rows: 0 }), (e) => e instanceof ConfigError && /^rows=0: must be 1\.\.1000/.test(e.message));
     await assert.rejects(vm.pty('true', { rowz: 3 }), (e) => e instanceof ConfigError && /pty option 'rowz'/.test(e.message));
     // 3178 and 3179 mark the processes; the pattern 317[89] does not match itself.

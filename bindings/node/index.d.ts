@@ -1,5 +1,6 @@
 // Type declarations for the `smolvm` package (index.js).
 /// <reference types="node" />
+import { Duplex } from 'node:stream';
 
 /** Where SmolVM keeps its state; unset fields take the library's defaults. */
 export interface RuntimeOptions {
@@ -107,6 +108,45 @@ export interface RunOptions {
   stdin?: string | Uint8Array;
   /** How stdout and stderr are decoded; 'buffer' keeps the bytes. Default 'utf8'. */
   encoding?: BufferEncoding | 'buffer';
+}
+
+/** A command on a terminal (SmolVM.pty): RunOptions' timeoutMs, shell, user, env and cwd. */
+export interface PtyOptions extends Pick<RunOptions, 'timeoutMs' | 'shell' | 'user' | 'env' | 'cwd'> {
+  /** The terminal's size: rows and cols each 1..1000; default 24 x 80. */
+  rows?: number;
+  cols?: number;
+  /** TERM in the guest; default 'xterm-256color'. */
+  term?: string;
+}
+
+/**
+ * A command on a terminal in the guest (SmolVM.pty, SmolVM.shell), as a Duplex stream: write()
+ * types into the terminal; 'data' events, async iteration and readUntil() give what it shows
+ * (stdout and stderr as one stream, with the terminal's \r\n) until the command exits.
+ * end() closes the command's stdin; destroy() kills a command that still runs.
+ */
+export class Terminal extends Duplex {
+  private constructor();
+  /** Set once the command exited: its exit status, or 128+signal. */
+  readonly exitCode: number | null;
+  /** The signal that ended the command, or null. */
+  readonly signalCode: number | null;
+  /** The command's timeoutMs killed it. */
+  readonly timedOut: boolean;
+  /** A new window size (1..1000 each); the terminal's foreground programs get SIGWINCH. */
+  resize(rows: number, cols: number): Promise<void>;
+  /**
+   * What the terminal shows until marker appears (included). Rejects with a TimeoutError
+   * (.output: what came) after timeoutMs (default 30000) or when the command exits first.
+   */
+  readUntil(marker: string | Uint8Array, options?: { timeoutMs?: number }): Promise<Buffer>;
+  /**
+   * The exit code once the command exits, dropping output nobody reads; a TimeoutError if it
+   * still runs after timeoutMs (0, the default: no limit).
+   */
+  wait(options?: { timeoutMs?: number }): Promise<number>;
+  on(event: 'exit', listener: (exitCode: number, signal: number | null) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
 /** How a command ended. A non-zero exit code is a result, not an error. */
@@ -247,6 +287,13 @@ export class SmolVM {
   /** A string runs in the login shell (options.shell); an array runs directly. */
   run(command: string | string[], options: RunOptions & { encoding: 'buffer' }): Promise<RunResult<Buffer>>;
   run(command: string | string[], options?: RunOptions): Promise<RunResult<string>>;
+  /**
+   * Starts a command on a terminal (it leads the terminal's session: job control, Ctrl-C and
+   * full-screen programs work); resolves once it started. Callbacks see run() only.
+   */
+  pty(command: string | string[], options?: PtyOptions): Promise<Terminal>;
+  /** An interactive login shell (bash in the default image) on a terminal; no SSH or network. */
+  shell(options?: Omit<PtyOptions, 'shell'>): Promise<Terminal>;
   /** Shuts the guest down, forcing it off after timeoutMs (0: 10 s). */
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /**

@@ -19,6 +19,7 @@ const path = require('node:path');
 const errors = require('./lib/errors');
 const { channel } = require('./lib/channel');
 const { aroundRun, checkCallback, checkCallbacks } = require('./lib/callbacks');
+const { Terminal } = require('./lib/terminal');
 
 const { ConfigError, VMStateError, AbortError } = errors;
 
@@ -58,6 +59,9 @@ const RESTORE_FIELDS = {
   onIdle: ['on_idle', 'string'],
 };
 const RUN_FIELDS = ['timeoutMs', 'signal', 'env', 'cwd', 'stdin', 'encoding', 'shell', 'user'];
+const PTY_FIELDS = ['rows', 'cols', 'term', 'timeoutMs', 'env', 'cwd', 'shell', 'user'];
+// What shell() runs: the image's login shell, bash where there is one.
+const LOGIN_SHELL = 'command -v bash >/dev/null && exec bash -l || exec /bin/sh -l';
 
 const U32_MAX = 0xffffffff;
 
@@ -172,8 +176,8 @@ async function deleteSnapshot(snapshot, options = {}) {
   await channel().call('snapshotDelete', { runtime: runtimeArgs(options), snapshot }).promise;
 }
 
-function execArgs(command, o) {
-  checkKeys('run option', o, RUN_FIELDS);
+function execArgs(command, o, [what, known] = ['run option', RUN_FIELDS]) {
+  checkKeys(what, o, known);
   const args = {};
   if (typeof command === 'string') {
     checkString('command', command);
@@ -497,6 +501,47 @@ class SmolVM {
     });
   }
 
+  /**
+   * Starts a command on a terminal in the guest and resolves to its Terminal (a Duplex
+   * stream): what is written is typed into it, what is read (data events, async iteration,
+   * readUntil()) is what it shows, stdout and stderr as one stream with the terminal's \r\n;
+   * resize() changes its size (the program gets SIGWINCH); wait() resolves to the exit code.
+   * The command leads the terminal's session, so job control, Ctrl-C ('\x03') and full-screen
+   * programs work. options: rows, cols (each 1..1000; default 24 x 80), term (TERM, default
+   * xterm-256color), user (a guest user's name, a uid or 'uid:gid'; the default image has
+   * 'user', uid 1000), env, cwd, shell and timeoutMs as for run(). destroy() kills a command
+   * that still runs, as does close() of this handle. Callbacks see run() only.
+   */
+  pty(command, options = {}) {
+    let args;
+    try {
+      const { rows = 24, cols = 80, term } = options;
+      args = { ...execArgs(command, options, ['pty option', PTY_FIELDS]), rows, cols };
+      if (term !== undefined) {
+        checkString('term', term);
+        args.term = term;
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue('pty', async (handle) => {
+      const t = new Terminal(this.#channel, { handle, ...args });
+      await t.started;
+      return t;
+    });
+  }
+
+  /**
+   * An interactive login shell (bash in the default image) on a terminal: pty() of it, with
+   * the same options but shell. No SSH or network is needed.
+   */
+  shell(options = {}) {
+    if (options !== null && typeof options === 'object' && 'shell' in options) {
+      return Promise.reject(new ConfigError("pty option 'shell': shell() chooses the shell itself", { code: 'EINVAL' }));
+    }
+    return this.pty(LOGIN_SHELL, { ...options, shell: 'raw' });
+  }
+
   /** Writes data (string or bytes) to a guest file; mode 0 is 0644. */
   writeFile(path, data, { mode = 0 } = {}) {
     try {
@@ -581,6 +626,7 @@ class SmolVM {
 
 module.exports = {
   SmolVM,
+  Terminal,
   listSnapshots,
   getSnapshot,
   deleteSnapshot,

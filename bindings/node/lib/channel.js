@@ -8,13 +8,14 @@ const { SmolVMError, AbortError, fromNative } = require('./errors');
 class Channel {
   constructor() {
     this.pending = new Map(); // call id -> { resolve, reject, op }
+    this.listeners = new Map(); // call id -> fn(event message) (terminals)
     this.nextId = 1;
     this.dead = null; // the error that ended the worker
     this.worker = new Worker(path.join(__dirname, 'worker.js'));
     // An idle worker must not keep the process alive (a forgotten close()
     // would hang it); a pending call must.
     this.worker.unref();
-    this.worker.on('message', (m) => this.reply(m));
+    this.worker.on('message', (m) => (m.event ? this.listeners.get(m.id)?.(m) : this.reply(m)));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`the native worker exited (code ${code})`)));
   }
@@ -32,6 +33,20 @@ class Channel {
   /** Posts op without waiting for (or expecting) a reply. */
   post(op, args) {
     if (!this.dead) this.worker.postMessage({ id: 0, op, args });
+  }
+
+  /**
+   * Hands the events the worker posts under call id ({id, event, ...}) to
+   * fn until unlisten(id). A listener holds the process alive, as a pending
+   * call does: its command still runs.
+   */
+  listen(id, fn) {
+    this.listeners.set(id, fn);
+    this.worker.ref();
+  }
+
+  unlisten(id) {
+    if (this.listeners.delete(id)) this.settled(null);
   }
 
   /** Asks the worker to kill the command of exec call id. */
@@ -54,7 +69,7 @@ class Channel {
 
   settled(id) {
     this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && this.listeners.size === 0) this.worker.unref();
   }
 
   lost(op) {
@@ -70,6 +85,10 @@ class Channel {
     for (const [id, p] of this.pending) {
       this.settled(id);
       p.reject(this.lost(p.op));
+    }
+    for (const [id, fn] of this.listeners) {
+      this.listeners.delete(id);
+      fn({ id, event: 'lost', error: this.lost('terminal') });
     }
     if (current === this) current = null;
   }

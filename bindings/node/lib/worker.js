@@ -17,6 +17,7 @@ const native = require('./addon').load();
 const handles = new Map(); // number -> { rt, vm }
 let nextHandle = 1;
 const runs = new Map(); // call id -> run state
+const terminals = new Map(); // call id of its start -> terminal state
 
 // Read right after the failing call: the message is per thread, and this
 // thread makes every call.
@@ -104,6 +105,12 @@ function info({ handle }) {
 function close({ handle }) {
   const h = handles.get(handle);
   if (!h) return; // closing twice is fine
+  // A terminal's stream uses the handle: it ends first (its command killed).
+  for (const [id, t] of terminals) {
+    if (t.handle === handle) {
+      endTerminal(id, t, { event: 'closed' });
+    }
+  }
   handles.delete(handle);
   native.smolvm_vm_free(h.vm);
   native.smolvm_runtime_close(h.rt); // after its VM, as the C ABI requires
@@ -318,13 +325,158 @@ function pollRuns() {
   return progressed;
 }
 
+// ---- terminals --------------------------------------------------------
+//
+// A terminal (SmolVM.pty) streams its output to the main thread as
+// {id, event: 'data'|'exit'|'error'|'closed'} messages, id being its start
+// call's.
+// The main thread pauses a terminal whose reader lags (ptyPause): its
+// stream is then not polled, so the agent's output credit runs out and the
+// command waits, instead of output piling up in this process.
+
+const TERMINAL_EVENTS_PER_TICK = 16; // lets a pause or other streams in
+// What is typed goes in pieces of this size, one a tick, the terminal's
+// output drained between them: a native write waits for the agent's stdin
+// credit, holding this thread, and a program that echoes what it reads
+// (cat on a terminal) gives credit back only while its output is read.
+const TERMINAL_WRITE_CHUNK = 64 * 1024;
+
+// Both 0 would start the command without a terminal: refused here.
+function checkTerminalSize(rows, cols) {
+  const max = native.SMOLVM_TERMINAL_SIZE_MAX;
+  for (const [name, v] of [['rows', rows], ['cols', cols]]) {
+    if (!Number.isInteger(v) || v < 1 || v > max) {
+      throw { status: native.SMOLVM_EINVAL, code: 'EINVAL', message: `${name}=${String(v)}: must be 1..${max}` };
+    }
+  }
+}
+
+function startTerminal(id, args) {
+  checkTerminalSize(args.rows, args.cols);
+  const opts = execOptions(args);
+  let stream;
+  try {
+    check(native.smolvm_swig_exec_opts_set_pty(opts, args.rows, args.cols, args.term ?? ''));
+    stream = must(native.smolvm_swig_stream_start(vmOf(args.handle), opts));
+  } finally {
+    native.smolvm_swig_exec_opts_free(opts);
+  }
+  terminals.set(id, { stream, handle: args.handle, paused: false, writes: [] });
+  parentPort.postMessage({ id, ok: true, value: id });
+  schedule(0);
+}
+
+// Frees the stream (killing a command that still runs) after telling the
+// main thread how the terminal ended.
+function endTerminal(id, t, message) {
+  terminals.delete(id);
+  native.smolvm_swig_stream_free(t.stream);
+  // What was still to be typed is dropped, as a closed stdin drops it.
+  for (const w of t.writes) parentPort.postMessage({ id: w.id, ok: true });
+  parentPort.postMessage({ id, ...message });
+}
+
+// Types the next piece of the oldest write; replies to it once all of it went.
+function writeTerminal(t) {
+  const w = t.writes[0];
+  const end = Math.min(w.off + TERMINAL_WRITE_CHUNK, w.data.byteLength);
+  try {
+    check(native.smolvm_swig_stream_write_stdin(t.stream, w.data.subarray(w.off, end)));
+  } catch (e) {
+    t.writes.shift();
+    parentPort.postMessage({ id: w.id, ok: false, error: describe(e) });
+    return;
+  }
+  w.off = end;
+  if (w.off === w.data.byteLength) {
+    t.writes.shift();
+    parentPort.postMessage({ id: w.id, ok: true });
+  }
+}
+
+function terminalOf(id) {
+  const t = terminals.get(id);
+  if (!t) throw { status: null, code: 'ECLOSED', message: 'the terminal has ended' };
+  return t;
+}
+
+// Posts what one terminal has now, without waiting; false if it had none.
+function pollTerminal(id, t) {
+  for (let n = 0; n < TERMINAL_EVENTS_PER_TICK; n++) {
+    const k = native.smolvm_swig_stream_next(t.stream, 0);
+    if (k === native.SMOLVM_ETIMEOUT) return n > 0;
+    if (k === native.SMOLVM_EVENT_STDOUT || k === native.SMOLVM_EVENT_STDERR) {
+      parentPort.postMessage({ id, event: 'data', data: native.smolvm_swig_stream_data(t.stream) });
+      continue;
+    }
+    if (k === native.SMOLVM_EVENT_EXIT) {
+      endTerminal(id, t, {
+        event: 'exit',
+        exitCode: native.smolvm_swig_stream_exit_code(t.stream),
+        signal: native.smolvm_swig_stream_signal(t.stream),
+        timedOut: native.smolvm_swig_stream_timed_out(t.stream) !== 0,
+      });
+    } else {
+      const error = k < 0 ? nativeError(k) : { status: null, code: 'EPROTO', message: `unknown event type ${k}` };
+      endTerminal(id, t, { event: 'error', error });
+    }
+    return true;
+  }
+  return true;
+}
+
+// A paused terminal neither types nor is read: its output is not drained,
+// so a write could wait for credit that never comes.
+function pollTerminals() {
+  let progressed = false;
+  for (const [id, t] of terminals) {
+    if (t.paused) continue;
+    if (t.writes.length > 0) {
+      writeTerminal(t);
+      progressed = true;
+    }
+    if (pollTerminal(id, t)) progressed = true;
+  }
+  return progressed;
+}
+
+// Queued, typed a piece a tick (TERMINAL_WRITE_CHUNK); replies when done.
+// Typed after the command ended (its exit may be on its way): dropped, as
+// the C ABI drops stdin for an ended command.
+function queueWrite(id, { terminal, data }) {
+  const t = terminals.get(terminal);
+  if (!t) return parentPort.postMessage({ id, ok: true });
+  t.writes.push({ id, data, off: 0 });
+  schedule(0);
+}
+
+const terminalCalls = {
+  ptyResize: ({ terminal, rows, cols }) => {
+    checkTerminalSize(rows, cols);
+    check(native.smolvm_swig_stream_resize(terminalOf(terminal).stream, rows, cols));
+  },
+  ptyCloseStdin: ({ terminal }) => void check(native.smolvm_swig_stream_close_stdin(terminalOf(terminal).stream)),
+  ptyClose: ({ terminal }) => {
+    const t = terminals.get(terminal);
+    if (t) endTerminal(terminal, t, { event: 'closed' });
+  },
+};
+
+function pauseTerminal({ terminal, paused }) {
+  const t = terminals.get(terminal);
+  if (!t) return;
+  t.paused = paused;
+  if (!paused) schedule(0);
+}
+
 let scheduled = false;
 function schedule(delayMs) {
-  if (scheduled || runs.size === 0) return;
+  if (scheduled || (runs.size === 0 && ![...terminals.values()].some((t) => !t.paused))) return;
   scheduled = true;
   const tick = () => {
     scheduled = false;
-    const progressed = pollRuns();
+    const terminalsProgressed = pollTerminals(); // both polled every tick
+    const progressed = pollRuns() || terminalsProgressed;
     schedule(progressed ? 0 : IDLE_POLL_MS);
   };
   if (delayMs) setTimeout(tick, delayMs);
@@ -344,12 +496,15 @@ function describe(e) {
 parentPort.on('message', ({ id, op, args }) => {
   try {
     if (op === 'exec') return startRun(id, args); // replies when the command ends
+    if (op === 'ptyStart') return startTerminal(id, args); // replies, then posts events
+    if (op === 'ptyPause') return pauseTerminal(args);
+    if (op === 'ptyWrite') return queueWrite(id, args);
     if (op === 'abort') {
       const run = runs.get(args.id);
       if (run) run.abort = true;
       return schedule(0);
     }
-    const call = calls[op];
+    const call = calls[op] || terminalCalls[op];
     if (!call) throw { status: null, code: 'ERROR', message: `unknown call '${op}'` };
     parentPort.postMessage({ id, ok: true, value: call(args) });
   } catch (e) {

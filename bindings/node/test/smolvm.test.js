@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const {
-  SmolVM, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError, CommandBlockedError,
+  SmolVM, Terminal, SmolVMError, ConfigError, NotFoundError, VMStateError, AbortError, CommandBlockedError,
   listSnapshots, getSnapshot, deleteSnapshot,
 } = require('..');
 
@@ -285,6 +285,65 @@ describe('SmolVM with a real VM', { skip }, () => {
     assert.equal(other.closed, true);
     await assert.rejects(other.run('true'), (e) => e instanceof VMStateError && e.code === 'ECLOSED');
     assert.equal((await vm.run('true')).exitCode, 0, 'the VM still runs for the first handle');
+  });
+
+  // Issue 21's terminal checks, on one shell: its size, a resize, python3
+  // typed into it, and its exit code.
+  it('runs a shell on a terminal: stty size, resize, python3, exit code', async () => {
+    const term = await vm.shell({ rows: 30, cols: 100 });
+    assert.ok(term instanceof Terminal);
+    try {
+      // Quoted apart so that the echo of the typed line is not the prompt.
+      term.write("PS1='gu''est# '; stty size\n");
+      assert.match((await term.readUntil('guest# ')).toString(), /30 100/);
+      await term.resize(40, 120);
+      term.write('stty size\n');
+      await term.readUntil('40 120');
+      term.write('python3\n');
+      await term.readUntil('>>> ');
+      term.write('print(6*7)\n');
+      await term.readUntil('42');
+      term.write('exit()\n');
+      await term.readUntil('guest# ');
+      term.write('exit 9\n');
+      assert.equal(await term.wait({ timeoutMs: 30000 }), 9);
+      assert.equal(term.exitCode, 9);
+    } finally {
+      term.destroy();
+    }
+  });
+
+  it('streams a pty command as another user; refuses a bad size naming it', async () => {
+    const term = await vm.pty('id -un; stty size; echo $TERM', { rows: 10, cols: 20, term: 'vt100', user: 'user', shell: 'raw' });
+    const chunks = [];
+    for await (const chunk of term) chunks.push(chunk); // ends when the command exits
+    assert.equal(Buffer.concat(chunks).toString(), 'user\r\n10 20\r\nvt100\r\n');
+    assert.equal(await term.wait(), 0);
+    // More than the agent's 1 MiB of stdin credit in one write, its callback
+    // once all of it went; Ctrl-D at a line's start ends input on a terminal.
+    const counter = await vm.pty('stty -echo; echo ready; wc -c', { shell: 'raw' });
+    await counter.readUntil('ready');
+    const lines = ('x'.repeat(79) + '\n').repeat(26214);
+    await new Promise((resolve, reject) => counter.write(lines + '\x04', (e) => (e ? reject(e) : resolve())));
+    assert.match((await counter.readUntil('\n')).toString(), /^\s*2097120\r\n$/);
+    assert.equal(await counter.wait({ timeoutMs: 30000 }), 0);
+    await assert.rejects(vm.pty('true', { rows: 0 }), (e) => e instanceof ConfigError && /^rows=0: must be 1\.\.1000/.test(e.message));
+    await assert.rejects(vm.pty('true', { rowz: 3 }), (e) => e instanceof ConfigError && /pty option 'rowz'/.test(e.message));
+    // 3178 and 3179 mark the processes; the pattern 317[89] does not match itself.
+    const sleeper = await vm.pty('sleep 3178');
+    try {
+      await assert.rejects(sleeper.resize(24, 1001), (e) => e instanceof ConfigError && /cols=1001/.test(e.message));
+      await assert.rejects(sleeper.wait({ timeoutMs: 200 }), (e) => e.code === 'ETIMEOUT');
+    } finally {
+      sleeper.destroy();
+    }
+    const other = await SmolVM.fromId(vm.id);
+    const orphan = await other.pty('sleep 3179');
+    await other.close();
+    await assert.rejects(orphan.wait(), (e) => e instanceof VMStateError && e.code === 'ECLOSED');
+    // The kills reach the guest after destroy() and close() return: allow them 5 s.
+    const left = await vm.run('for i in $(seq 50); do grep -lq 317[89] /proc/[0-9]*/cmdline 2>/dev/null || exit 0; sleep 0.1; done; exit 1');
+    assert.equal(left.exitCode, 0, 'a destroyed terminal\'s command still runs');
   });
 
   it('refuses text with NUL and requests over the size limit, and stays usable', async () => {

@@ -19,30 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Takes a snapshot of vm; "" (with a test failure) when it fails.
-std::string snapshot(smolvm_vm* vm, const char* name, bool stop = false) {
-  smolvm_snapshot_options o = SMOLVM_SNAPSHOT_OPTIONS_INIT;
-  o.name = name;
-  o.stop = stop ? 1 : 0;
-  char* id = nullptr;
-  if (smolvm_vm_snapshot(&id, vm, &o) != 0) {
-    ADD_FAILURE() << "snapshot: " << last_error();
-    return "";
-  }
-  std::string out = id;
-  smolvm_free(id);
-  return out;
-}
-
-smolvm_vm* restore(const std::string& snap, const std::string& id, uint32_t mem = 0) {
-  smolvm_restore_options o;
-  smolvm_restore_options_init(&o);
-  o.vm_id = id.c_str();
-  o.mem_size_mib = mem;
-  smolvm_vm* vm = nullptr;
-  return smolvm_vm_create_from_snapshot(&vm, runtime(), snap.c_str(), &o) == 0 ? vm : nullptr;
-}
-
 std::string snapshot_folder(const std::string& id) { return state_dir() + "/snapshots/" + id; }
 
 size_t vm_count() {

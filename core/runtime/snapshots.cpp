@@ -103,6 +103,7 @@ Snapshot snapshot_from_json(const json& j, const std::string& dir) {
   s.accel = field<std::string>(j, "accel", dir);
   // Snapshots written before networked VMs could be saved have none.
   if (j.contains("network")) s.network = field<std::string>(j, "network", dir);
+  if (s.network.empty()) damaged(dir, std::string(kManifest) + ": 'network' is empty");
   s.state_bytes = field<uint64_t>(j, "state_bytes", dir);
   s.disk_bytes = field<uint64_t>(j, "disk_bytes", dir);
   s.layers = field<std::vector<std::string>>(j, "layers", dir);

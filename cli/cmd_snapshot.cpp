@@ -98,10 +98,12 @@ const char* const kSnapshotUsage =
     "       smolvm snapshot rm SNAPSHOT...\n"
     "create: syncs the guest's file systems, pauses the VM, saves its memory, devices\n"
     "and disk, and lets it run on (--stop: stops it instead); prints the snapshot's id.\n"
-    "Only a running or paused VM with an isolated disk and no network can be saved.\n"
+    "Only a running or paused VM with an isolated disk can be saved.\n"
     "`smolvm create --from-snapshot SNAPSHOT [--start]` makes a new VM that runs on\n"
     "from that moment (its RNG reseeded and its clock set from the host); each one\n"
-    "has its own id, disk, cgroup and uid. rm is refused while VMs use the snapshot.\n"
+    "has its own id, disk, cgroup and uid, and, if the source had a network, a\n"
+    "network of the same plugin with its own address, MAC and TAP. rm is refused\n"
+    "while VMs use the snapshot.\n"
     "SNAPSHOT is an id (snap-...) or a name.";
 
 int cmd_snapshot(const std::vector<std::string>& argv) {

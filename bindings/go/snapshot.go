@@ -71,9 +71,10 @@ func (j snapshotJSON) info() SnapshotInfo {
 // paused VM; a running guest's file systems are synced first) and returns
 // the snapshot's record. The VM runs on afterwards (a paused one stays
 // paused), or is stopped with opts.Stop. ErrState naming the state for a
-// VM that is neither running nor paused; ErrUnsupported for a shared disk
-// or a VM with a network; ErrExists for a name in use. A failure leaves no
-// snapshot and the VM as it was.
+// VM that is neither running nor paused; ErrUnsupported for a shared disk;
+// ErrExists for a name in use. A failure leaves no snapshot and the VM as
+// it was. A VM restored from the snapshot of a VM with a network gets a
+// network of the same plugin with its own address, MAC and TAP.
 func (vm *VM) Snapshot(opts SnapshotOptions) (SnapshotInfo, error) {
 	if err := checkText("snapshot", "Name", opts.Name); err != nil {
 		return SnapshotInfo{}, err

@@ -92,6 +92,19 @@ std::string network_boot_args(const Lease& lease) {
   return args;
 }
 
+std::string guest_network_commands(const Lease& lease) {
+  if (lease.ip.empty()) return "";
+  // Each value is one the host made (allocate_network), never the guest's.
+  // The default route goes with the old address, so it is added again.
+  std::string cmds = "ip link set dev eth0 address " + lease.mac +
+                     " && ip -4 addr flush dev eth0 && ip neigh flush dev eth0 && ip addr add " +
+                     lease.ip + "/" + std::to_string(lease.prefix) +
+                     " brd + dev eth0 && ip route replace default via " + lease.gateway +
+                     " dev eth0";
+  if (!lease.dns.empty()) cmds += " && echo 'nameserver " + lease.dns + "' >/etc/resolv.conf";
+  return cmds;
+}
+
 namespace {
 
 void check(int rc, const smolvm_plugin_error& err) {

@@ -37,6 +37,10 @@ using Lease = VmRuntime::Lease;
 Lease allocate_network(Store& store, const std::string& vm_id);
 // Kernel command line for the guest agent's network setup ("" for none).
 std::string network_boot_args(const Lease& lease);
+// A restored guest runs on with its source's MAC, address and resolver: the
+// guest shell commands (iproute2, in the default image) that move eth0 onto
+// lease's instead, the neighbours of the old link forgotten ("" for none).
+std::string guest_network_commands(const Lease& lease);
 
 // The network plugin, driven with configs built from a VM's lease.
 class NetworkBackend {

@@ -12,6 +12,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/common/process.h"
+#include "core/network/network.h"
 #include "core/runtime/guest_session.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
@@ -62,13 +63,6 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
     fail(SMOLVM_EUNSUPPORTED, "vm '" + id + "' has a shared disk (disk_mode=" + rec.spec.disk_mode +
                                   "), whose writes are thrown away: only an isolated disk can "
                                   "be snapshotted");
-  }
-  if (!rec.runtime.network.empty() && rec.runtime.network != kNoNetwork) {
-    fail(SMOLVM_EUNSUPPORTED,
-         "vm '" + id + "' has a network (" + rec.runtime.network +
-             "): snapshots of networked VMs are not supported yet (a restored guest would keep "
-             "its source's address); to snapshot a VM, create it with network=none (the "
-             "default: no --network); VMs restored from a snapshot have no network either");
   }
   const auto& vmm = plugins_.get(SMOLVM_PLUGIN_VMM, rec.runtime.vmm).vtable<smolvm_vmm_vtable>();
   if (!SMOLVM_VMM_HAS(&vmm, save_state) || !SMOLVM_VMM_HAS(&vmm, launch_restore)) {
@@ -209,7 +203,10 @@ VmRecord Runtime::create_from_snapshot(const std::string& id_or_name, const Rest
   spec.vmm = s.vmm;
   spec.executor = s.executor;
   spec.accel = s.accel;  // a restore runs under the accelerator it was saved from
-  spec.network = kNoNetwork;
+  // The snapshot's network plugin: create() leases the restore an address of
+  // its own, and its start sets up its own TAP and rules as a cold start's
+  // does; refresh_restored_guest() moves the guest onto them.
+  spec.network = s.network;
   spec.disk_mode = "isolated";
   spec.setup = opts.setup;  // the source's ran in the source already
   spec.env.insert(spec.env.end(), opts.env.begin(), opts.env.end());
@@ -229,24 +226,33 @@ void Runtime::refresh_restored_guest(const std::string& id) {
   // next random bytes no longer follow from its source's state. perl-base
   // is in every Debian image; `date -s` takes the host's clock.
   const std::string entropy = random_hex(kReseedBytes);
+  // A networked restore has its own lease and TAP; its guest still has the
+  // source's MAC and address until told otherwise.
+  const Lease lease = store_->get(id).runtime.lease;
+  const std::string network = guest_network_commands(lease);
   GuestSession guest(*this, id);
   ExecRequest req;
   // The clock first: perl's start alone takes 150-200 ms under TCG (more
   // on a busy host), which the clock would otherwise lag the host's by.
   req.argv = {"/bin/sh",
               "-c",
-              "date -u -s \"$2\" >/dev/null && "
-              "perl -e 'open(my $f, \">\", \"/dev/urandom\") or die \"urandom: $!\\n\"; "
-              "syswrite($f, pack(\"H*\", $ARGV[0])) or die \"write: $!\\n\"; "
-              "ioctl($f, 0x5207, 0) or die \"RNDRESEEDCRNG: $!\\n\"' \"$1\"",
+              "date -u -s \"$2\" >/dev/null && " + (network.empty() ? "" : network + " && ") +
+                  "perl -e 'open(my $f, \">\", \"/dev/urandom\") or die \"urandom: $!\\n\"; "
+                  "syswrite($f, pack(\"H*\", $ARGV[0])) or die \"write: $!\\n\"; "
+                  "ioctl($f, 0x5207, 0) or die \"RNDRESEEDCRNG: $!\\n\"' \"$1\"",
               "refresh",
               entropy,
               host_clock()};
   req.timeout_ms = kRefreshTimeoutMs;
   const ExecResult r = guest.run(req, "");
   if (r.exit_code != 0) {
-    fail(SMOLVM_EIO, "the restored guest could not reseed its RNG and set its clock (exit " +
-                         std::to_string(r.exit_code) + (r.err.empty() ? "" : ": " + r.err) + ")");
+    std::string said = r.err;
+    while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+    // Read after "vm '…' started but its ".
+    fail(SMOLVM_EIO, "refresh after the restore failed: the guest could not set its clock" +
+                         (network.empty() ? "" : ", move its network to " + lease.ip) +
+                         " and reseed its RNG (exit " + std::to_string(r.exit_code) +
+                         (said.empty() ? "" : ": " + said) + ")");
   }
 }
 

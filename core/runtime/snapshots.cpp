@@ -58,6 +58,7 @@ Snapshot snapshot_of(const VmRecord& rec) {
   s.vmm = rec.runtime.vmm;
   s.executor = rec.runtime.executor;
   s.accel = rec.runtime.accel;
+  s.network = rec.runtime.network.empty() ? s.network : rec.runtime.network;
   s.spec = to_json(rec.spec);
   return s;
 }
@@ -78,6 +79,7 @@ json to_json(const Snapshot& s) {
               {"vmm", s.vmm},
               {"executor", s.executor},
               {"accel", s.accel},
+              {"network", s.network},
               {"state_bytes", s.state_bytes},
               {"disk_bytes", s.disk_bytes},
               {"layers", s.layers},
@@ -99,6 +101,9 @@ Snapshot snapshot_from_json(const json& j, const std::string& dir) {
   s.vmm = field<std::string>(j, "vmm", dir);
   s.executor = field<std::string>(j, "executor", dir);
   s.accel = field<std::string>(j, "accel", dir);
+  // Snapshots written before networked VMs could be saved have none.
+  if (j.contains("network")) s.network = field<std::string>(j, "network", dir);
+  if (s.network.empty()) damaged(dir, std::string(kManifest) + ": 'network' is empty");
   s.state_bytes = field<uint64_t>(j, "state_bytes", dir);
   s.disk_bytes = field<uint64_t>(j, "disk_bytes", dir);
   s.layers = field<std::vector<std::string>>(j, "layers", dir);

@@ -28,6 +28,9 @@ struct Snapshot {
   uint32_t vcpu_count = 0, mem_size_mib = 0;
   std::string kernel_path, rootfs_path;  // the image (its files)
   std::string vmm, executor, accel;
+  // The source's network plugin, or "none": every restore gets a network of
+  // that plugin with its own lease, TAP, MAC and address (none: no NIC).
+  std::string network = kNoNetwork;
   uint64_t state_bytes = 0, disk_bytes = 0;
   // The disk layers a restored VM's disk sits on, oldest first: the source
   // VM's own layers (it may itself be restored), then this disk.qcow2.

@@ -714,9 +714,10 @@ SMOLVM_API int smolvm_vm_get_ex(smolvm_vm* vm, const char* guest_path, const cha
  * the state folder (<state>/snapshots/<id>/). Its disk becomes a read-only
  * layer: the source VM runs on, and every VM restored from the snapshot
  * gets its own copy-on-write disk on that layer. Only a VM with an isolated
- * disk and no network can be snapshotted (SMOLVM_EUNSUPPORTED otherwise),
- * and only by a VMM plugin that can save and load a VM's state (plugin ABI
- * 1.5; vmm-qemu can). */
+ * disk can be snapshotted (SMOLVM_EUNSUPPORTED otherwise), and only by a VMM
+ * plugin that can save and load a VM's state (plugin ABI 1.5; vmm-qemu can).
+ * A VM restored from a snapshot of a VM with a network gets a network of the
+ * same plugin with its own address, MAC and TAP. */
 
 typedef struct smolvm_snapshot_options {
   uint32_t struct_size;

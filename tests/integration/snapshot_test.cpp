@@ -19,30 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Takes a snapshot of vm; "" (with a test failure) when it fails.
-std::string snapshot(smolvm_vm* vm, const char* name, bool stop = false) {
-  smolvm_snapshot_options o = SMOLVM_SNAPSHOT_OPTIONS_INIT;
-  o.name = name;
-  o.stop = stop ? 1 : 0;
-  char* id = nullptr;
-  if (smolvm_vm_snapshot(&id, vm, &o) != 0) {
-    ADD_FAILURE() << "snapshot: " << last_error();
-    return "";
-  }
-  std::string out = id;
-  smolvm_free(id);
-  return out;
-}
-
-smolvm_vm* restore(const std::string& snap, const std::string& id, uint32_t mem = 0) {
-  smolvm_restore_options o;
-  smolvm_restore_options_init(&o);
-  o.vm_id = id.c_str();
-  o.mem_size_mib = mem;
-  smolvm_vm* vm = nullptr;
-  return smolvm_vm_create_from_snapshot(&vm, runtime(), snap.c_str(), &o) == 0 ? vm : nullptr;
-}
-
 std::string snapshot_folder(const std::string& id) { return state_dir() + "/snapshots/" + id; }
 
 size_t vm_count() {
@@ -333,27 +309,41 @@ TEST(Snapshot, AnIdleVmHibernatesAndTheNextCommandWakesItWithItsFilesAndProcesse
       << shared.out;
 }
 
-// A VM created with a network is refused in any state, and the message
-// says what to do instead. Only created: the refusal needs no guest, and
-// so no network namespace.
-TEST(Snapshot, AVmWithANetworkIsRefusedSayingWhatToDo) {
+// A networked VM is saved like any other (tests/network/net_snapshot_test.cpp
+// restores it inside network namespaces): only its state can refuse it. A
+// shared disk is refused in any state, before its state is looked at. Only
+// created: the refusals need no guest, and so no network namespace.
+TEST(Snapshot, ANetworkedVmIsRefusedOnlyForItsStateASharedDiskAlways) {
   const CliResult made = cli("create --id snapnet --network auto");
   if (made.status != 0 && made.out.find("network") != std::string::npos) {
     GTEST_SKIP() << "no network plugin is available here: " << made.out;
   }
   ASSERT_EQ(made.status, 0) << made.out;
+  const size_t snapshots_before = files_in(state_dir() + "/snapshots").size();
   smolvm_vm* vm = nullptr;
   ASSERT_EQ(smolvm_vm_open(&vm, runtime(), "snapnet"), 0) << last_error();
   char* id = nullptr;
-  EXPECT_EQ(smolvm_vm_snapshot(&id, vm, nullptr), SMOLVM_EUNSUPPORTED);
+  EXPECT_EQ(smolvm_vm_snapshot(&id, vm, nullptr), SMOLVM_ESTATE);
   const std::string why = last_error();
-  std::printf("networked VM: %s\n", why.c_str());
-  EXPECT_NE(why.find("has a network"), std::string::npos) << why;
-  EXPECT_NE(why.find("create it with network=none"), std::string::npos) << why;
+  std::printf("networked VM, created: %s\n", why.c_str());
+  EXPECT_NE(why.find("is created: only a running or paused VM can be snapshotted"),
+            std::string::npos)
+      << why;
   EXPECT_EQ(id, nullptr);
-  EXPECT_FALSE(fs::exists(state_dir() + "/snapshots") && !fs::is_empty(state_dir() + "/snapshots"));
   EXPECT_EQ(smolvm_vm_delete(vm), 0) << last_error();
   smolvm_vm_free(vm);
+
+  smolvm_vm* shared = create("snapshared", "shared");
+  ASSERT_NE(shared, nullptr) << last_error();
+  EXPECT_EQ(smolvm_vm_snapshot(&id, shared, nullptr), SMOLVM_EUNSUPPORTED);
+  const std::string shared_why = last_error();
+  std::printf("shared disk: %s\n", shared_why.c_str());
+  EXPECT_NE(shared_why.find("has a shared disk (disk_mode=shared)"), std::string::npos)
+      << shared_why;
+  EXPECT_EQ(id, nullptr);
+  EXPECT_EQ(files_in(state_dir() + "/snapshots").size(), snapshots_before);
+  EXPECT_EQ(smolvm_vm_delete(shared), 0) << last_error();
+  smolvm_vm_free(shared);
 }
 
 }  // namespace

@@ -181,6 +181,29 @@ std::string wait_state_change(smolvm_vm* vm, const std::string& state, int timeo
   }
 }
 
+std::string snapshot(smolvm_vm* vm, const char* name, bool stop) {
+  smolvm_snapshot_options o = SMOLVM_SNAPSHOT_OPTIONS_INIT;
+  o.name = name;
+  o.stop = stop ? 1 : 0;
+  char* id = nullptr;
+  if (smolvm_vm_snapshot(&id, vm, &o) != 0) {
+    ADD_FAILURE() << "snapshot: " << last_error();
+    return "";
+  }
+  std::string out = id;
+  smolvm_free(id);
+  return out;
+}
+
+smolvm_vm* restore(const std::string& snap, const std::string& id, uint32_t mem) {
+  smolvm_restore_options o;
+  smolvm_restore_options_init(&o);
+  o.vm_id = id.c_str();
+  o.mem_size_mib = mem;
+  smolvm_vm* vm = nullptr;
+  return smolvm_vm_create_from_snapshot(&vm, runtime(), snap.c_str(), &o) == 0 ? vm : nullptr;
+}
+
 std::string last_error() { return smolvm_last_error(); }
 
 double host_now() {

@@ -61,4 +61,10 @@ CliResult cli(const std::string& args);
 // Waits until the VM leaves `state` (or timeout); returns the new state.
 std::string wait_state_change(smolvm_vm* vm, const std::string& state, int timeout_ms);
 
+// Takes a snapshot of vm; "" (with a test failure) when it fails.
+std::string snapshot(smolvm_vm* vm, const char* name, bool stop = false);
+// A new VM restored from snap (not started); nullptr when create fails
+// (smolvm_last_error says why). mem 0: the snapshot's.
+smolvm_vm* restore(const std::string& snap, const std::string& id, uint32_t mem = 0);
+
 }  // namespace vmtest

@@ -93,8 +93,10 @@ class SnapshotInfo:
         artifacts: its files (:class:`SnapshotArtifacts`).
         vm_config: the machine it restores onto, as a :class:`VMConfig`
             (vCPUs, memory, image, backends).
-        network_config: always None: VMs with a network cannot be
-            snapshotted yet.
+        network_config: always None: a VM restored from the snapshot of a
+            VM with a network gets a network of the same plugin with an
+            address, MAC and TAP of its own (``smolvm snapshot inspect``
+            shows the plugin as ``network``).
         created_at: when it was taken (UTC).
         snapshot_type: always ``SnapshotType.FULL``.
         restored: True while a VM restored from it exists.

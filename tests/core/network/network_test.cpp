@@ -106,16 +106,36 @@ TEST(NetworkPool, BadCidrNamesTheVariableTheValueAndTheRange) {
   }
 }
 
-TEST(NetworkBootArgs, AddressGatewayAndDnsOnlyWhenKnown) {
-  EXPECT_EQ(network_boot_args(Lease{}), "");
+// A lease of 10.0.0.0/24 as allocate_network makes it, without a resolver.
+Lease lease_of_10_0_0_2() {
   Lease lease;
   lease.ip = "10.0.0.2";
   lease.prefix = 24;
   lease.gateway = "10.0.0.1";
+  lease.mac = "06:00:0a:00:00:02";
+  return lease;
+}
+
+TEST(NetworkBootArgs, AddressGatewayAndDnsOnlyWhenKnown) {
+  EXPECT_EQ(network_boot_args(Lease{}), "");
+  Lease lease = lease_of_10_0_0_2();
   EXPECT_EQ(network_boot_args(lease), "smolvm.ip=10.0.0.2/24 smolvm.gw=10.0.0.1");
   lease.dns = "192.0.2.53";
   EXPECT_EQ(network_boot_args(lease),
             "smolvm.ip=10.0.0.2/24 smolvm.gw=10.0.0.1 smolvm.dns=192.0.2.53");
+}
+
+TEST(GuestNetworkCommands, MoveEth0OntoTheLeaseOnlyWhenThereIsOne) {
+  EXPECT_EQ(guest_network_commands(Lease{}), "");
+  Lease lease = lease_of_10_0_0_2();
+  const std::string moves =
+      "ip link set dev eth0 address 06:00:0a:00:00:02 && ip -4 addr flush dev eth0 && "
+      "ip neigh flush dev eth0 && ip addr add 10.0.0.2/24 brd + dev eth0 && "
+      "ip route replace default via 10.0.0.1 dev eth0";
+  EXPECT_EQ(guest_network_commands(lease), moves);
+  lease.dns = "192.0.2.53";
+  EXPECT_EQ(guest_network_commands(lease),
+            moves + " && echo 'nameserver 192.0.2.53' >/etc/resolv.conf");
 }
 
 // The host's own resolver file: whatever it says, a loopback resolver is

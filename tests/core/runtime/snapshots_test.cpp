@@ -82,6 +82,25 @@ TEST_F(Snapshots, DamagedManifestNamesTheFolderAndTheField) {
             "snapshot " + s.dir + " is damaged: manifest.json: 'vcpu_count' has the wrong type");
 }
 
+// A networked VM's snapshot names its plugin, which every restore takes;
+// one written before snapshots could have a network has none.
+TEST_F(Snapshots, TheNetworkPluginIsKeptAndAnOlderManifestHasNone) {
+  Snapshot s = make("snap-00000001", "", 5);
+  EXPECT_EQ(s.network, "none");
+  s.network = "nftables";
+  auto j = to_json(s);
+  EXPECT_EQ(j["network"], "nftables");
+  EXPECT_EQ(snapshot_from_json(j, s.dir).network, "nftables");
+  j.erase("network");
+  EXPECT_EQ(snapshot_from_json(j, s.dir).network, "none");
+  j["network"] = 7;
+  EXPECT_EQ(message_of([&] { snapshot_from_json(j, s.dir); }),
+            "snapshot " + s.dir + " is damaged: manifest.json: 'network' has the wrong type");
+  j["network"] = "";
+  EXPECT_EQ(message_of([&] { snapshot_from_json(j, s.dir); }),
+            "snapshot " + s.dir + " is damaged: manifest.json: 'network' is empty");
+}
+
 TEST_F(Snapshots, ListsOldestFirstAndFindsByIdOrName) {
   make("snap-0000000b", "later", 20);
   make("snap-0000000a", "earlier", 10);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -36,8 +37,9 @@ std::string exec_shell(const Args& a) {
 }
 
 // What needs no VM to refuse, checked before one is made or reached.
-void check_exec_args(const Args& a) {
-  if (a.rest.empty()) throw UsageError("no command given (put it after --)");
+// run may go without a command (the image's Entrypoint and Cmd); exec may not.
+void check_exec_args(const Args& a, bool command_needed = true) {
+  if (command_needed && a.rest.empty()) throw UsageError("no command given (put it after --)");
   exec_timeout_ms(a);
   exec_shell(a);
 }
@@ -45,7 +47,9 @@ void check_exec_args(const Args& a) {
 // Runs argv (one argument: a shell command line) in the VM, streaming its
 // output to ours; returns its exit code. Ctrl-C is passed to the command.
 // With --tty it runs on a terminal, attached to ours (terminal.h).
-int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
+// One word of cmd is a shell command line, unless as_argv.
+int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd,
+                   bool as_argv = false) {
   std::vector<const char*> argv, env;
   for (const auto& c : cmd) argv.push_back(c.c_str());
   const auto envs = a.all("--env");
@@ -59,7 +63,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
 
   smolvm_exec_options o;
   smolvm_exec_options_init(&o);
-  if (cmd.size() == 1) {
+  if (cmd.size() == 1 && !as_argv) {
     o.command = cmd[0].c_str();  // one argument: a shell command line
   } else {
     o.argv = argv.data();
@@ -104,6 +108,40 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   }
 }
 
+// What `run` runs when given no command: the Entrypoint then the Cmd of an
+// imported image's config (its manifest's defaults), found through the
+// image the VM was made from.
+std::vector<std::string> image_command(Runtime& rt, smolvm_vm* vm) {
+  const std::filesystem::path rootfs = info_json(vm)["rootfs_path"].get<std::string>();
+  const std::string key = rootfs.parent_path().filename().string();
+  std::vector<std::string> command;
+  char* out = nullptr;
+  if (smolvm_image_list(&out, rt.rt, key.c_str()) == 0) {  // else not a cached image
+    const auto list = nlohmann::json::parse(out ? out : "[]", nullptr, false);
+    smolvm_free(out);
+    const auto& defaults = list.is_array() && !list.empty()
+                               ? list[0]["manifest"].value("defaults", nlohmann::json::object())
+                               : nlohmann::json::object();
+    for (const char* part : {"entrypoint", "cmd"}) {
+      for (const auto& c : defaults.value(part, nlohmann::json::array())) {
+        command.push_back(c.get<std::string>());
+      }
+    }
+  }
+  if (command.empty()) {
+    throw UsageError("run: no COMMAND, and the VM's image (" + rootfs.string() +
+                     ") has no Entrypoint or Cmd to run instead; give -- COMMAND");
+  }
+  return command;
+}
+
+// The command after --, or else the image's, which is always argv (one word
+// is a program, as the image means it, not a shell line).
+int run_command(smolvm_vm* vm, const Args& a, Runtime& rt) {
+  if (!a.rest.empty()) return stream_command(vm, a, a.rest);
+  return stream_command(vm, a, image_command(rt, vm), true);
+}
+
 }  // namespace
 
 int cmd_exec(const std::vector<std::string>& argv) {
@@ -141,14 +179,14 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
   const Args a = parse_args(argv, values, {"--rm", "--stdin", "--tty"}, kExecAliases);
-  check_exec_args(a);  // a bad --timeout or --shell is refused before a VM is made
+  check_exec_args(a, false);  // a bad --timeout or --shell is refused before a VM is made
   if (!a.has("--rm")) {
     if (a.positional.size() != 1) {
       throw UsageError("run takes a VM id (or --rm for a one-shot VM), then -- COMMAND");
     }
     Runtime rt;
     Vm vm(rt, a.positional[0]);
-    return stream_command(vm.vm, a, a.rest);
+    return run_command(vm.vm, a, rt);
   }
   if (!a.positional.empty()) throw UsageError("run --rm makes its own VM: give no VM id");
   smolvm_vm_options o;
@@ -172,7 +210,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
   } cleanup{vm.vm};
   check(smolvm_vm_start(vm.vm));
-  return stream_command(vm.vm, a, a.rest);
+  return run_command(vm.vm, a, rt);
 }
 
 int cmd_cp(const std::vector<std::string>& argv) {

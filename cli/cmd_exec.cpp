@@ -109,14 +109,17 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
 }
 
 // What `run` runs when given no command: the Entrypoint then the Cmd of an
-// imported image's config (its manifest's defaults), found through the
-// image the VM was made from.
-std::vector<std::string> image_command(Runtime& rt, smolvm_vm* vm) {
-  const std::filesystem::path rootfs = info_json(vm)["rootfs_path"].get<std::string>();
-  const std::string key = rootfs.parent_path().filename().string();
+// imported image's config (its manifest's defaults), of the image `which`
+// (a name or key; `what` names it for the user). Always argv: one word is
+// a program, as the image means it, not a shell line.
+std::vector<std::string> image_command(Runtime& rt, const std::string& which,
+                                       const std::string& what) {
   std::vector<std::string> command;
   char* out = nullptr;
-  if (smolvm_image_list(&out, rt.rt, key.c_str()) == 0) {  // else not a cached image
+  std::string why;  // the image is not in the cache (a user's own rootfs, a wrong name)
+  if (smolvm_image_list(&out, rt.rt, which.c_str()) != 0) {
+    why = std::string(" (") + smolvm_last_error() + ")";
+  } else {
     const auto list = nlohmann::json::parse(out ? out : "[]", nullptr, false);
     smolvm_free(out);
     const auto& defaults = list.is_array() && !list.empty()
@@ -129,17 +132,17 @@ std::vector<std::string> image_command(Runtime& rt, smolvm_vm* vm) {
     }
   }
   if (command.empty()) {
-    throw UsageError("run: no COMMAND, and the VM's image (" + rootfs.string() +
-                     ") has no Entrypoint or Cmd to run instead; give -- COMMAND");
+    throw UsageError("no command given (put it after --), and " + what +
+                     " has no Entrypoint or Cmd to run instead" + why);
   }
   return command;
 }
 
-// The command after --, or else the image's, which is always argv (one word
-// is a program, as the image means it, not a shell line).
-int run_command(smolvm_vm* vm, const Args& a, Runtime& rt) {
-  if (!a.rest.empty()) return stream_command(vm, a, a.rest);
-  return stream_command(vm, a, image_command(rt, vm), true);
+// The image command of the image vm was made from.
+std::vector<std::string> vm_image_command(Runtime& rt, smolvm_vm* vm) {
+  const std::filesystem::path rootfs = info_json(vm)["rootfs_path"].get<std::string>();
+  return image_command(rt, rootfs.parent_path().filename().string(),
+                       "the VM's image (" + rootfs.string() + ")");
 }
 
 }  // namespace
@@ -186,7 +189,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
     Runtime rt;
     Vm vm(rt, a.positional[0]);
-    return run_command(vm.vm, a, rt);
+    if (!a.rest.empty()) return stream_command(vm.vm, a, a.rest);
+    return stream_command(vm.vm, a, vm_image_command(rt, vm.vm), true);
   }
   if (!a.positional.empty()) throw UsageError("run --rm makes its own VM: give no VM id");
   smolvm_vm_options o;
@@ -196,6 +200,17 @@ int cmd_run(const std::vector<std::string>& argv) {
   // terminal) before the cleanup below runs, the supervisor deletes the VM.
   o.delete_with_owner = 1;
   Runtime rt;
+  // Without a command, the image must have one: known before a VM is made.
+  std::vector<std::string> command = a.rest;
+  if (command.empty()) {
+    const std::string image = o.image ? o.image : "";
+    if (image.empty()) {
+      throw UsageError(
+          "no command given (put it after --); only an image with an Entrypoint "
+          "or Cmd runs without one (--image NAME)");
+    }
+    command = image_command(rt, image, "image '" + image + "'");
+  }
   smolvm_vm* raw = nullptr;
   check(smolvm_vm_create(&raw, rt.rt, &o));
   Vm vm(raw);
@@ -210,7 +225,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
   } cleanup{vm.vm};
   check(smolvm_vm_start(vm.vm));
-  return run_command(vm.vm, a, rt);
+  return stream_command(vm.vm, a, command, a.rest.empty());
 }
 
 int cmd_cp(const std::vector<std::string>& argv) {

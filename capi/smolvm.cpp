@@ -373,7 +373,8 @@ int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run) {
     const std::string cache = cache_of(rt);
     nlohmann::json list = nlohmann::json::array();
     for (const auto& img : smolvm::prune_images(cache, dry_run != 0)) {
-      list.push_back({{"key", img.key},
+      list.push_back({{"kind", img.kind},
+                      {"key", img.key},
                       {"path", img.path},
                       {"bytes", img.bytes},
                       {"removed", !dry_run && img.kept_because.empty()},

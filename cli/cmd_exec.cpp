@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -36,8 +37,9 @@ std::string exec_shell(const Args& a) {
 }
 
 // What needs no VM to refuse, checked before one is made or reached.
-void check_exec_args(const Args& a) {
-  if (a.rest.empty()) throw UsageError("no command given (put it after --)");
+// run may go without a command (the image's Entrypoint and Cmd); exec may not.
+void check_exec_args(const Args& a, bool command_needed = true) {
+  if (command_needed && a.rest.empty()) throw UsageError("no command given (put it after --)");
   exec_timeout_ms(a);
   exec_shell(a);
 }
@@ -45,7 +47,9 @@ void check_exec_args(const Args& a) {
 // Runs argv (one argument: a shell command line) in the VM, streaming its
 // output to ours; returns its exit code. Ctrl-C is passed to the command.
 // With --tty it runs on a terminal, attached to ours (terminal.h).
-int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd) {
+// One word of cmd is a shell command line, unless as_argv.
+int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>& cmd,
+                   bool as_argv = false) {
   std::vector<const char*> argv, env;
   for (const auto& c : cmd) argv.push_back(c.c_str());
   const auto envs = a.all("--env");
@@ -59,7 +63,7 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
 
   smolvm_exec_options o;
   smolvm_exec_options_init(&o);
-  if (cmd.size() == 1) {
+  if (cmd.size() == 1 && !as_argv) {
     o.command = cmd[0].c_str();  // one argument: a shell command line
   } else {
     o.argv = argv.data();
@@ -104,6 +108,43 @@ int stream_command(smolvm_vm* vm, const Args& a, const std::vector<std::string>&
   }
 }
 
+// What `run` runs when given no command: the Entrypoint then the Cmd of an
+// imported image's config (its manifest's defaults), of the image `which`
+// (a name or key; `what` names it for the user). Always argv: one word is
+// a program, as the image means it, not a shell line.
+std::vector<std::string> image_command(Runtime& rt, const std::string& which,
+                                       const std::string& what) {
+  std::vector<std::string> command;
+  char* out = nullptr;
+  std::string why;  // the image is not in the cache (a user's own rootfs, a wrong name)
+  if (smolvm_image_list(&out, rt.rt, which.c_str()) != 0) {
+    why = std::string(" (") + smolvm_last_error() + ")";
+  } else {
+    const auto list = nlohmann::json::parse(out ? out : "[]", nullptr, false);
+    smolvm_free(out);
+    const auto& defaults = list.is_array() && !list.empty()
+                               ? list[0]["manifest"].value("defaults", nlohmann::json::object())
+                               : nlohmann::json::object();
+    for (const char* part : {"entrypoint", "cmd"}) {
+      for (const auto& c : defaults.value(part, nlohmann::json::array())) {
+        command.push_back(c.get<std::string>());
+      }
+    }
+  }
+  if (command.empty()) {
+    throw UsageError("no command given (put it after --), and " + what +
+                     " has no Entrypoint or Cmd to run instead" + why);
+  }
+  return command;
+}
+
+// The image command of the image vm was made from.
+std::vector<std::string> vm_image_command(Runtime& rt, smolvm_vm* vm) {
+  const std::filesystem::path rootfs = info_json(vm)["rootfs_path"].get<std::string>();
+  return image_command(rt, rootfs.parent_path().filename().string(),
+                       "the VM's image (" + rootfs.string() + ")");
+}
+
 }  // namespace
 
 int cmd_exec(const std::vector<std::string>& argv) {
@@ -141,14 +182,15 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::set<std::string> values = kCreateValueFlags;
   values.insert(kExecValueFlags.begin(), kExecValueFlags.end());
   const Args a = parse_args(argv, values, {"--rm", "--stdin", "--tty"}, kExecAliases);
-  check_exec_args(a);  // a bad --timeout or --shell is refused before a VM is made
+  check_exec_args(a, false);  // a bad --timeout or --shell is refused before a VM is made
   if (!a.has("--rm")) {
     if (a.positional.size() != 1) {
       throw UsageError("run takes a VM id (or --rm for a one-shot VM), then -- COMMAND");
     }
     Runtime rt;
     Vm vm(rt, a.positional[0]);
-    return stream_command(vm.vm, a, a.rest);
+    if (!a.rest.empty()) return stream_command(vm.vm, a, a.rest);
+    return stream_command(vm.vm, a, vm_image_command(rt, vm.vm), true);
   }
   if (!a.positional.empty()) throw UsageError("run --rm makes its own VM: give no VM id");
   smolvm_vm_options o;
@@ -158,6 +200,17 @@ int cmd_run(const std::vector<std::string>& argv) {
   // terminal) before the cleanup below runs, the supervisor deletes the VM.
   o.delete_with_owner = 1;
   Runtime rt;
+  // Without a command, the image must have one: known before a VM is made.
+  std::vector<std::string> command = a.rest;
+  if (command.empty()) {
+    const std::string image = o.image ? o.image : "";
+    if (image.empty()) {
+      throw UsageError(
+          "no command given (put it after --); only an image with an Entrypoint "
+          "or Cmd runs without one (--image NAME)");
+    }
+    command = image_command(rt, image, "image '" + image + "'");
+  }
   smolvm_vm* raw = nullptr;
   check(smolvm_vm_create(&raw, rt.rt, &o));
   Vm vm(raw);
@@ -172,7 +225,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
   } cleanup{vm.vm};
   check(smolvm_vm_start(vm.vm));
-  return stream_command(vm.vm, a, a.rest);
+  return stream_command(vm.vm, a, command, a.rest.empty());
 }
 
 int cmd_cp(const std::vector<std::string>& argv) {

@@ -1,4 +1,4 @@
-// smolvm image: build, ls, inspect, rm, prune.
+// smolvm image: build, import, save, load, ls, inspect, rm, prune.
 #include <unistd.h>
 
 #include <cctype>
@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "core/config/vm_spec.h"  // kDefaultImageName
 
 namespace smolvm_cli {
 namespace {
@@ -178,6 +179,42 @@ int image_build(const std::vector<std::string>& rest) {
   return exec_builder(args);
 }
 
+// Runs guest/image-archive.sh SUBCOMMAND ARGS... in this process's place.
+int exec_archiver(std::vector<std::string> args, const Args& a) {
+  args.insert(args.begin(), {"bash", guest_script("SMOLVM_IMAGE_ARCHIVER", "image-archive.sh")});
+  if (a.has("--quiet")) args.push_back("--quiet");
+  return exec_builder(args);
+}
+
+// One file of an image, to move it to another host (guest/image-archive.sh).
+int image_save(const std::vector<std::string>& rest) {
+  const Args a = parse_args(rest, {"--output"}, {"--quiet"}, {{"-o", "--output"}});
+  if (a.positional.size() != 1 || !a.has("--output")) {
+    throw UsageError("usage: smolvm image save NAME|KEY -o FILE");
+  }
+  const std::string which = a.positional[0];
+  const auto img = library_json([&](char** out) {
+                     return smolvm_image_list(out, nullptr, which.c_str());
+                   }).at(0);
+  // The name the file carries for load: the one asked for, else the image's first.
+  std::string name;
+  for (const auto& n : img["names"]) {
+    const std::string s = n.get<std::string>();
+    if (s == smolvm::kDefaultImageName) continue;
+    if (s == which || name.empty()) name = s;
+  }
+  return exec_archiver({"save", img["path"].get<std::string>(), name, a.get("--output")}, a);
+}
+
+// An image from a file image save wrote, checked before it reaches the cache.
+int image_load(const std::vector<std::string>& rest) {
+  const Args a = parse_args(rest, {"--name"}, {"--quiet"});
+  if (a.positional.size() != 1) throw UsageError("usage: smolvm image load FILE [--name NAME]");
+  std::vector<std::string> args = {"load", a.positional[0]};
+  if (a.has("--name")) args.insert(args.end(), {"--name", a.get("--name")});
+  return exec_archiver(args, a);
+}
+
 int image_ls(const std::vector<std::string>& rest) {
   const Args a = parse_args(rest, {}, {"--json"});
   const auto list =
@@ -249,7 +286,8 @@ int image_prune(const std::vector<std::string>& rest) {
     const std::string why = img["kept_because"];
     const uint64_t mib = img["bytes"].get<uint64_t>() >> 20;
     if (why.empty()) freed += img["bytes"].get<uint64_t>();
-    std::printf("%-18s %-24s %6llu MiB\n", img["key"].get<std::string>().c_str(),
+    std::printf("%-6s %-18s %-24s %6llu MiB\n", img.value("kind", "image").c_str(),
+                img["key"].get<std::string>().c_str(),
                 why.empty() ? (dry ? "would be removed" : "removed") : ("kept: " + why).c_str(),
                 static_cast<unsigned long long>(mib));
   }
@@ -264,6 +302,8 @@ const char* const kImageUsage =
     "usage: smolvm image build [-f RECIPE.yaml] [--name NAME] [--kernel built|stock|auto]\n"
     "                          [--force] [--quiet]\n"
     "       smolvm image import FILE|FOLDER [--name NAME] [--force] [--quiet]\n"
+    "       smolvm image save NAME|KEY -o FILE [--quiet]\n"
+    "       smolvm image load FILE [--name NAME] [--quiet]\n"
     "       smolvm image ls [--json]\n"
     "       smolvm image inspect NAME|KEY\n"
     "       smolvm image rm NAME|KEY...\n"
@@ -282,13 +322,21 @@ const char* const kImageUsage =
     "whiteouts applied; device nodes are dropped and links kept inside the root; the\n"
     "agent is added as init; its Env, WorkingDir, User, Entrypoint and Cmd are kept\n"
     "in the manifest, its Env becoming its VMs' environment.\n"
+    "save: the image as one file (.tar.zst, else .tar.gz/.tgz or .tar by its\n"
+    "name): its manifest, kernel and sparse rootfs with their sizes and SHA-256.\n"
+    "load: such a file into the cache, named by --name or the name it was saved\n"
+    "under. The file is not trusted: anything but plain files with plain names,\n"
+    "sizes or hashes that differ from its index, a manifest naming other files or\n"
+    "another key are refused before the image reaches the cache; an image already\n"
+    "there is not loaded again (only named).\n"
     "A VM boots a named image with `smolvm create --image NAME` (profile\n"
     "`image: NAME`) and keeps the image the name led to when it was created.\n"
     "rm: removes a name, and its image unless another name leads there; a KEY\n"
     "removes the image and its names. Removing an image is refused while a VM or\n"
     "snapshot uses it.\n"
     "prune: removes every image that is neither the default, nor named, nor\n"
-    "used by a VM (in any state folder). --dry-run only lists.";
+    "used by a VM (in any state folder), then every recipe layer (layers/) no\n"
+    "kept image is made of. --dry-run only lists.";
 
 int cmd_image(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help") {
@@ -298,11 +346,14 @@ int cmd_image(const std::vector<std::string>& argv) {
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "build") return image_build(rest);
   if (argv[0] == "import") return image_import(rest);
+  if (argv[0] == "save") return image_save(rest);
+  if (argv[0] == "load") return image_load(rest);
   if (argv[0] == "ls") return image_ls(rest);
   if (argv[0] == "inspect") return image_inspect(rest);
   if (argv[0] == "rm") return image_rm(rest);
   if (argv[0] == "prune") return image_prune(rest);
-  throw UsageError("image takes build, import, ls, inspect, rm or prune, not '" + argv[0] + "'");
+  throw UsageError("image takes build, import, save, load, ls, inspect, rm or prune, not '" +
+                   argv[0] + "'");
 }
 
 }  // namespace smolvm_cli

@@ -85,8 +85,8 @@ const std::map<std::string, Entry>& commands() {
       {"run",
        {cmd_run, "run a command in a VM (or in a one-shot VM with --rm)",
         "usage: smolvm run ID [-e K=V]... [-w DIR] [-t SECONDS] [-i] [--shell login|raw]\n"
-        "                 -- COMMAND...\n"
-        "       smolvm run --rm [create options] [-e K=V]... -- COMMAND...\n"
+        "                 [-- COMMAND...]\n"
+        "       smolvm run --rm [create options] [-e K=V]... [-- COMMAND...]\n"
         "One COMMAND argument is a shell command line, run by the VM user's login\n"
         "shell (bash -l -c in the default image), or by /bin/sh -c with --shell raw;\n"
         "several are run as argv. Output streams as it comes; the exit code is the\n"
@@ -97,6 +97,11 @@ const std::map<std::string, Entry>& commands() {
         "everything it started (its cgroup in the guest) after SECONDS, and returns\n"
         "at most a short grace later whatever the guest does. Ctrl-C is passed on\n"
         "to the command.\n"
+        "Without a COMMAND, run runs the Entrypoint then the Cmd of the VM's image\n"
+        "(an imported container image's config; refused when it has neither).\n"
+        "Commands run as the image's default user, in its working directory, with\n"
+        "its environment (a recipe's user/workdir/env, an import's User/WorkingDir/\n"
+        "Env); -u, -w and -e win over them.\n"
         "Exit codes: the command's own; 125 when SmolVM itself failed; 2 for usage."}},
       {"exec",
        {cmd_exec, "run a command in a running VM (same as run ID)",

@@ -26,7 +26,9 @@ cache=${SMOLVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/smolvm}
 plan="" image_builder="" agent="" name="" force=0 quiet=0
 # Bump when the way a layer or image is made changes in a way keys do not show.
 LAYER_FORMAT=1
-IMAGE_FORMAT=1
+# 2: the default working directory exists in the image; the manifest says
+# whether it has the tools a guest restored from a template runs.
+IMAGE_FORMAT=2
 DEFAULT_SIZE_MIB=1024
 
 while [ $# -gt 0 ]; do
@@ -206,6 +208,8 @@ build_layers() {
       fi
       mkdir -p "$work/out"
       tar -C "$tree" --numeric-owner -cf "$work/out/root.tar" .
+      # The layer below, for `smolvm image prune` (core/runtime/layer_prune.h).
+      echo "$top_key" >"$work/out/parent"
       publish "$work/out" "$dir"
       tree_key=$key  # the tree is this layer now
       say "$label done: layer $key ($(mib_of "$dir/root.tar") MiB)"
@@ -335,6 +339,12 @@ else
   say "image: assembling rootfs.ext4 from layer $top_key"
   tree_at "$top_key" "$top_tar"
   make_bootable "$tree"
+  # Commands start in the default working directory, which an image's
+  # config may name without having (docker makes it at run time). The path
+  # is normalised first: `..` cannot climb out of the tree, and an
+  # imported image's links were contained (contain_links).
+  workdir=$(jq -r .workdir <<<"$defaults")
+  [ -z "$workdir" ] || mkdir -p "$tree$(realpath -ms "/$workdir")"
   used_mib=$(( $(du -sm "$tree" | cut -f1) ))
   if [ "$size_mib" = 0 ]; then
     size_mib=$(( used_mib * 5 / 4 + 128 ))
@@ -345,14 +355,20 @@ else
     -d "$tree" "$work/image/rootfs.ext4" "${size_mib}M" >"$work/step.log" 2>&1 ||
     { tail -n 5 "$work/step.log" >&2; die "mkfs.ext4 failed: the tree takes $used_mib MiB; disk.size_mib is $size_mib"; }
   cp "$kernel_dir/vmlinux" "$kernel_dir/bzImage" "$work/image/"
+  # What a guest restored from a template runs (core/runtime/image.h,
+  # image_has_template_tools); without them its VMs boot cold.
+  template_tools=false
+  if [ -x "$tree/usr/bin/perl" ] && { [ -x "$tree/bin/date" ] || [ -x "$tree/usr/bin/date" ]; }; then
+    template_tools=true
+  fi
   jq -n --arg key "$key" --arg created "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     --argjson size "$size_mib" --arg kernel_key "$(basename "$kernel_dir")" \
     --arg layer "$top_key" --arg agent "$agent_hash" --argjson plan "$plan_json" \
-    --argjson defaults "$defaults" \
+    --argjson defaults "$defaults" --argjson template_tools "$template_tools" \
     '{format: 1, key: $key, created: $created, kernel: "vmlinux", kernel_bzimage: "bzImage",
       rootfs: "rootfs.ext4", rootfs_size_mib: $size, kernel_key: $kernel_key,
       agent_sha256_16: $agent, layer: $layer, recipe: $plan.name, recipe_source: $plan.source,
-      defaults: $defaults}' >"$work/image/manifest.json"
+      defaults: $defaults, template_tools: $template_tools}' >"$work/image/manifest.json"
   out=$work/image
   mkdir -p "$cache/images"
 fi

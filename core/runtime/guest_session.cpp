@@ -308,7 +308,12 @@ GuestSession::~GuestSession() {
 std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   // Read per command: another handle or process may have changed the
   // VM's environment since this session opened (smolvm_vm_env_set).
-  default_env_ = rt_.store().get(vm_id_).spec.env;
+  const VmRecord rec = rt_.store().get(vm_id_);
+  default_env_ = rec.spec.env;
+  const std::string& user =
+      req.user.empty() && req.image_defaults ? rec.runtime.image_user : req.user;
+  const std::string& cwd =
+      req.cwd.empty() && req.image_defaults ? rec.runtime.image_workdir : req.cwd;
   check_request_size(req, default_env_);  // first: the checks below quote fields
   check_exec_request(req);
   std::vector<const char*> argv, env;
@@ -323,7 +328,7 @@ std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   r.command = req.command.empty() ? nullptr : req.command.c_str();
   r.env = env.empty() ? nullptr : env.data();
   r.env_count = env.size();
-  r.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
+  r.cwd = cwd.empty() ? nullptr : cwd.c_str();
   r.timeout_ms = req.timeout_ms;
   r.shell = req.shell.empty() ? nullptr : req.shell.c_str();
   // An executor built before 1.6 would not see these fields and run the
@@ -331,12 +336,12 @@ std::unique_ptr<ExecStream> GuestSession::start(const ExecRequest& req) {
   // that could never be resized.
   const bool knows_1_6 =
       vt_->struct_size >= offsetof(smolvm_executor_vtable, exec_resize) + sizeof vt_->exec_resize;
-  if ((!req.user.empty() && !knows_1_6) || (req.pty && !SMOLVM_EXECUTOR_HAS(vt_, exec_resize))) {
+  if ((!user.empty() && !knows_1_6) || (req.pty && !SMOLVM_EXECUTOR_HAS(vt_, exec_resize))) {
     fail(SMOLVM_EUNSUPPORTED, std::string("the VM's executor cannot run a command ") +
                                   (req.pty ? "on a terminal" : "as another user") +
                                   " (it was built before SmolVM 1.6, or has no exec_resize)");
   }
-  r.user = req.user.empty() ? nullptr : req.user.c_str();
+  r.user = user.empty() ? nullptr : user.c_str();
   if (req.pty) {
     r.pty_rows = req.pty->rows;
     r.pty_cols = req.pty->cols;

@@ -32,6 +32,10 @@ struct ExecRequest {
   uint32_t timeout_ms = 0;
   std::string user;                 // "": the guest's default; a name or uid[:gid]
   std::optional<ExecTerminal> pty;  // run on a terminal
+  // An empty user or cwd takes the image's default (VmRuntime::image_user,
+  // image_workdir). false: the runtime's own commands (sync, the clock),
+  // which run as root in / whatever the image asks.
+  bool image_defaults = true;
 };
 
 struct ExecResult {

@@ -8,7 +8,9 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/config/vm_spec.h"
+#include "core/runtime/guest_session.h"
 #include "core/runtime/image_names.h"
+#include "core/runtime/request_limits.h"
 
 namespace smolvm {
 namespace {
@@ -138,30 +140,76 @@ std::string vmm_cannot_boot(const KernelBoot& boot, uint32_t vmm_abi_minor,
          "the plugin, or build the guest's own kernel with `smolvm image build --kernel built`";
 }
 
-std::vector<std::string> env_with_image_defaults(const std::string& rootfs,
-                                                 const std::vector<std::string>& env) {
-  const std::string manifest = std::filesystem::path(rootfs).parent_path() / "manifest.json";
-  if (!path_exists(manifest)) return env;
-  const auto j = nlohmann::json::parse(read_file(manifest), nullptr, false);
-  if (!j.is_object() || !j.contains("defaults") || !j["defaults"].is_object() ||
-      !j["defaults"].contains("env") || !j["defaults"]["env"].is_array()) {
-    return env;
-  }
-  const auto name_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
-  std::vector<std::string> out;
-  for (const auto& e : j["defaults"]["env"]) {
-    const std::string kv = e.is_string() ? e.get<std::string>() : e.dump();
+ImageDefaults image_defaults_of(const std::string& rootfs) {
+  ImageDefaults d;
+  const std::string dir = std::filesystem::path(rootfs).parent_path().string();
+  const auto m = image_manifest(dir);
+  const auto found = m.is_object() ? m.find("defaults") : m.end();
+  if (!m.is_object() || found == m.end() || found->is_null()) return d;
+  const std::string path = dir + "/manifest.json";
+  if (!found->is_object()) fail(SMOLVM_EINVAL, path + ": 'defaults' must be an object");
+  const nlohmann::json& j = *found;
+  const auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_array()) fail(SMOLVM_EINVAL, path + ": defaults." + key + " must be a list");
+    for (const auto& e : *it) {
+      if (!e.is_string() || e.get<std::string>().find('\0') != std::string::npos) {
+        fail(SMOLVM_EINVAL,
+             path + ": defaults." + key + ": " + e.dump() + " must be a string without NUL bytes");
+      }
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  };
+  d.env = strings("env");
+  for (const auto& kv : d.env) {
     try {
       check_env_entry(kv);
     } catch (const Error& err) {
-      fail(SMOLVM_EINVAL, manifest + ": defaults.env: " + err.what());
+      fail(SMOLVM_EINVAL, path + ": defaults.env: " + err.what());
     }
+  }
+  d.command = strings("entrypoint");
+  for (auto& c : strings("cmd")) d.command.push_back(std::move(c));
+  d.user = manifest_string(j, "user", path);
+  d.workdir = manifest_string(j, "workdir", path);
+  if (!d.workdir.empty() && d.workdir[0] != '/') {
+    fail(SMOLVM_EINVAL,
+         path + ": defaults.workdir='" + d.workdir + "': must be an absolute path in the guest");
+  }
+  // The rules a command's own user and cwd follow.
+  ExecRequest as_command;
+  as_command.argv = {"true"};
+  as_command.user = d.user;
+  as_command.cwd = d.workdir;
+  try {
+    check_exec_request(as_command);
+    check_request_size(as_command, d.env);
+  } catch (const Error& err) {
+    fail(SMOLVM_EINVAL, path + ": defaults: " + err.what());
+  }
+  return d;
+}
+
+std::vector<std::string> env_with_image_defaults(const ImageDefaults& image,
+                                                 const std::vector<std::string>& env) {
+  const auto name_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> out;
+  for (const std::string& kv : image.env) {
     bool overridden = false;
     for (const std::string& own : env) overridden = overridden || name_of(own) == name_of(kv);
     if (!overridden) out.push_back(kv);
   }
   out.insert(out.end(), env.begin(), env.end());
   return out;
+}
+
+bool image_has_template_tools(const std::string& rootfs) {
+  const auto m = image_manifest(std::filesystem::path(rootfs).parent_path().string());
+  const auto it = m.is_object() ? m.find("template_tools") : m.end();
+  return it == m.end() || !it->is_boolean() || it->get<bool>();
 }
 
 uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs) {

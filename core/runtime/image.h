@@ -50,12 +50,35 @@ std::string vmm_cannot_boot(const KernelBoot& boot, uint32_t vmm_abi_minor,
 // when set (refused with EINVAL below the image's own size, which the
 // guest's file system fills and cannot shrink from), else the image's size
 // rounded up to whole MiB.
-// `env` over the environment the image's recipe gave it (its manifest's
-// defaults.env, KEY=VALUE): the VM's own entry wins over the image's of the
-// same name. An image without one (the default image, a user's own rootfs)
-// adds nothing. EINVAL naming the manifest for an entry that is not KEY=VALUE.
-std::vector<std::string> env_with_image_defaults(const std::string& rootfs,
+// What an image's recipe or imported config asks of its VMs' commands (the
+// manifest's "defaults", guest/build-recipe.sh): their environment
+// (KEY=VALUE), user and working directory when a command names none, and
+// the command `smolvm run` runs when given none (Entrypoint then Cmd).
+// The default image and a user's own rootfs have none of it.
+struct ImageDefaults {
+  std::vector<std::string> env;
+  std::string user;
+  std::string workdir;
+  std::vector<std::string> command;
+};
+
+// The defaults in the manifest beside `rootfs`, read once when a VM is
+// created. EINVAL naming the manifest and the field for an env entry that
+// is not KEY=VALUE, a user that is not a name or uid[:gid], a workdir that
+// is not an absolute path, or a field of the wrong type.
+ImageDefaults image_defaults_of(const std::string& rootfs);
+
+// `env` over the image's environment: the VM's own entry wins over the
+// image's of the same name.
+std::vector<std::string> env_with_image_defaults(const ImageDefaults& image,
                                                  const std::vector<std::string>& env);
+
+// Whether a guest of the image restored from a template can be made a VM
+// of its own: Runtime::refresh_restored_guest runs date and perl in it. An
+// image built from a recipe or imported records "template_tools" in its
+// manifest (guest/build-recipe.sh looks in its tree: a busybox or
+// distroless image lacks them); the default image has both.
+bool image_has_template_tools(const std::string& rootfs);
 
 uint32_t disk_size_mib_for(uint32_t requested_mib, const std::string& rootfs);
 

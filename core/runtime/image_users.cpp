@@ -13,6 +13,7 @@
 #include "core/common/error.h"
 #include "core/common/files.h"
 #include "core/runtime/image_names.h"
+#include "core/runtime/layer_prune.h"
 
 namespace smolvm {
 namespace {
@@ -136,6 +137,7 @@ std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run
     dirs.push_back(e.path());
   }
   if (ec) fail(SMOLVM_EIO, "cannot list " + images + ": " + ec.message());
+  std::vector<std::string> kept;
   for (const auto& dir : dirs) {
     CachedImage img;
     img.key = dir.filename().string();
@@ -152,8 +154,10 @@ std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run
     } else if (!dry_run && !remove_tree(img.path)) {
       fail(SMOLVM_EIO, "cannot remove " + img.path);
     }
+    if (!img.kept_because.empty()) kept.push_back(img.path);
     out.push_back(img);
   }
+  for (auto& layer : prune_layers(cache_dir, kept, dry_run)) out.push_back(std::move(layer));
   return out;
 }
 

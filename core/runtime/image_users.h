@@ -52,17 +52,19 @@ class ImagesLock {
 uint64_t bytes_on_disk(const std::string& dir);
 
 struct CachedImage {
-  std::string key;           // the folder's name under images/
-  std::string path;          // the folder
-  uint64_t bytes = 0;        // space it takes on disk (its files are sparse)
-  std::string kept_because;  // "" when removed (or, dry run, removable)
+  std::string kind = "image";  // or "layer" (core/runtime/layer_prune.h)
+  std::string key;             // the folder's name under images/ (layers/)
+  std::string path;            // the folder
+  uint64_t bytes = 0;          // space it takes on disk (its files are sparse)
+  std::string kept_because;    // "" when removed (or, dry run, removable)
 };
 
 // Every image in cache_dir/images, each removed unless it is the default,
 // has a name (core/runtime/image_names.h) or a VM folder still uses it; with dry_run nothing is
 // removed. Holds images/.lock (as `smolvm image build` does while it publishes an image and moves
 // images/default), so a new image is never removed between being published and becoming the
-// default. Throws smolvm::Error when the cache cannot be read or an image cannot be removed.
+// default. Then the recipe layers no kept image is made of (prune_layers), listed after the
+// images. Throws smolvm::Error when the cache cannot be read or an image cannot be removed.
 std::vector<CachedImage> prune_images(const std::string& cache_dir, bool dry_run);
 
 }  // namespace smolvm

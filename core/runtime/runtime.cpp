@@ -121,7 +121,8 @@ VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
   validate(spec);
   const ImagePaths image =
       resolve_image(spec.image, spec.kernel_path, spec.rootfs_path, cache_dir_);
-  spec.env = env_with_image_defaults(image.rootfs, spec.env);
+  const ImageDefaults defaults = image_defaults_of(image.rootfs);
+  spec.env = env_with_image_defaults(defaults, spec.env);
   const uint32_t disk_size_mib = disk_size_mib_for(spec.disk_size_mib, image.rootfs);
 
   VmRecord rec;
@@ -155,6 +156,8 @@ VmRecord Runtime::create(VmSpec spec, const Snapshot* from) {
     rec.runtime.vm_dir = dir;
     rec.runtime.kernel_path = image.kernel;
     rec.runtime.rootfs_path = image.rootfs;
+    rec.runtime.image_user = defaults.user;
+    rec.runtime.image_workdir = defaults.workdir;
     rec.runtime.vmm = vmm;
     rec.runtime.executor = executor;
     rec.runtime.network = network;

@@ -80,6 +80,7 @@ Snapshot Runtime::snapshot(const std::string& id, const std::string& name, bool 
     GuestSession guest(*this, id);
     ExecRequest req;
     req.argv = {"sync"};
+    req.image_defaults = false;
     req.timeout_ms = kSyncTimeoutMs;
     const ExecResult r = guest.run(req, "");
     if (r.exit_code != 0) {
@@ -244,6 +245,7 @@ void Runtime::refresh_restored_guest(const std::string& id) {
               entropy,
               host_clock()};
   req.timeout_ms = kRefreshTimeoutMs;
+  req.image_defaults = false;
   const ExecResult r = guest.run(req, "");
   if (r.exit_code != 0) {
     std::string said = r.err;

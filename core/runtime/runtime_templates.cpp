@@ -11,6 +11,7 @@
 #include "core/common/files.h"
 #include "core/common/paths.h"
 #include "core/common/process.h"
+#include "core/runtime/image.h"
 #include "core/runtime/image_users.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/supervisor_client.h"
@@ -82,6 +83,7 @@ Runtime::BootPlan Runtime::plan_boot(VmRecord& rec, const std::string& accel,
   fit.executor = rec.runtime.executor;
   fit.image_cached = !image_dir.empty();
   fit.image_kernel = image_dir_of(rec.runtime.kernel_path, cache_dir_) == image_dir;
+  fit.image_tools = image_has_template_tools(rec.runtime.rootfs_path);
   fit.vmm_can_restore = SMOLVM_VMM_HAS(&vmm, save_state) && SMOLVM_VMM_HAS(&vmm, launch_restore);
   fit.vmm = rec.runtime.vmm;
   plan.reason = template_misfit(fit);

@@ -67,6 +67,10 @@ std::string template_misfit(const TemplateFit& fit) {
     return "the VM boots a kernel of its own (kernel_path is not its image's; templates are kept "
            "per image)";
   }
+  if (!fit.image_tools) {
+    return "the image lacks date or perl, which a guest restored from a template runs to set its "
+           "clock and reseed its RNG (a clone must not share its siblings' random numbers)";
+  }
   if (!fit.vmm_can_restore) {
     return "the VMM plugin " + fit.vmm + " cannot save and restore a VM (plugin ABI 1.5)";
   }

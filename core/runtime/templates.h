@@ -41,8 +41,9 @@ struct TemplateFit {
   uint32_t disk_size_mib = 0;      // the spec's: a template's guest grew / to the image's
   std::string executor_boot_args;  // what the executor's booting hook adds
   std::string executor;
-  bool image_cached = true;     // the image is in the cache (templates live there)
-  bool image_kernel = true;     // the kernel is that image's own (the key holds no other)
+  bool image_cached = true;  // the image is in the cache (templates live there)
+  bool image_kernel = true;  // the kernel is that image's own (the key holds no other)
+  bool image_tools = true;   // the image has what a restored guest runs (image_has_template_tools)
   bool vmm_can_restore = true;  // save_state and launch_restore (plugin ABI 1.5)
   std::string vmm;
 };

@@ -16,6 +16,8 @@ void each_field(Runtime& rt, Visit&& visit) {
   visit("kernel_path", rt.kernel_path);
   visit("rootfs_path", rt.rootfs_path);
   visit("disk_path", rt.disk_path);
+  visit("image_user", rt.image_user);
+  visit("image_workdir", rt.image_workdir);
   visit("disk_size_mib", rt.disk_size_mib);
   visit("console_log", rt.console_log);
   visit("supervisor_socket", rt.supervisor_socket);

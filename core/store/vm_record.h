@@ -31,6 +31,9 @@ struct VmRuntime {
   std::string vm_dir;
   std::string kernel_path, rootfs_path;
   std::string disk_path;  // "" for a shared disk
+  // The user and working directory of a command that names none, from the
+  // image's defaults (core/runtime/image.h), read once at create.
+  std::string image_user, image_workdir;
   uint32_t disk_size_mib = 0;
   std::string console_log;
   std::string supervisor_socket;

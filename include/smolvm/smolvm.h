@@ -159,7 +159,11 @@ SMOLVM_API int smolvm_plugins_inspect(char** out_json, smolvm_runtime* rt);
  * neither the default, nor named (since 1.6), nor used by a VM, in any state
  * folder, and writes a JSON array to *out_json (free with smolvm_free), one
  * object per image: {"key", "path", "bytes" (space on disk), "removed": bool,
- * "kept_because": "the default image" | "named NAME" | "used by a VM" | ""}. dry_run != 0
+ * "kept_because": "the default image" | "named NAME" | "used by a VM" | "",
+ * "kind": "image"}. Then the image recipes' layers (<cache>/layers/<key>)
+ * that no kept image is made of go too, each listed after the images as an
+ * object of "kind": "layer" (kept_because "part of a kept image", or while
+ * a build runs "a build is running (...)"). dry_run != 0
  * removes nothing and reports what would go ("removed" stays false,
  * "kept_because" ""). rt may be NULL: the default cache folder is used. */
 SMOLVM_API int smolvm_image_prune(char** out_json, smolvm_runtime* rt, int dry_run);

@@ -184,9 +184,20 @@ TEST_F(CliHelp, RunRefusesABadShellOrNoCommandBeforeMakingAVm) {
   CliResult r = cli("run --rm --shell zsh -- ls");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.output, "smolvm run: --shell zsh: must be login or raw\n");
+  // Without a command only an image's Entrypoint or Cmd would do; the
+  // default image has neither.
   r = cli("run --rm");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.output, "smolvm run: no command given (put it after --)\n");
+  EXPECT_EQ(r.output,
+            "smolvm run: no command given (put it after --); only an image with an Entrypoint or "
+            "Cmd runs without one (--image NAME)\n");
+  r = cli("run --rm --image no-such-image");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("smolvm run: no command given (put it after --), and image "
+                          "'no-such-image' has no Entrypoint or Cmd to run instead "
+                          "(image='no-such-image': no such image"),
+            std::string::npos)
+      << r.output;
   r = cli("run --rm --");
   EXPECT_EQ(r.code, 2);
   expect_no_vm();

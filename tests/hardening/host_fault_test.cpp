@@ -1,7 +1,7 @@
 // Faults on the host side, without booting: a process killed during create,
 // the store locked by another process, an unwritable state folder, a full
-// disk during the image build, two deletes racing. Each checks that nothing
-// is half-written or left behind.
+// disk during the image build and a recipe build, two deletes racing. Each
+// checks that nothing is half-written or left behind.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -146,15 +146,24 @@ TEST(HostFault, AnUnwritableStateFolderIsAClearErrorAndWritesNothing) {
   EXPECT_EQ(folders().count("ro1") + folders().count("ro2"), 0u);
 }
 
+// The developer's cache, whose kernel and rootfs layers a tiny cache links
+// to (the build's earlier, slow steps are then cached).
+std::string real_cache() {
+  const char* home = getenv("HOME");
+  return getenv("SMOLVM_REAL_CACHE") ? getenv("SMOLVM_REAL_CACHE")
+                                     : std::string(home) + "/.cache/smolvm";
+}
+
+bool has_layers(const std::string& cache) {
+  struct stat st {};
+  return stat((cache + "/kernel").c_str(), &st) == 0 &&
+         stat((cache + "/rootfs-base").c_str(), &st) == 0;
+}
+
 TEST(HostFault, DiskFullDuringImageBuildLeavesNoHalfImage) {
   if (sh("unshare -m true") != 0) GTEST_SKIP() << "unshare -m is not permitted here";
-  const char* home = getenv("HOME");
-  const std::string real =
-      std::string(getenv("SMOLVM_REAL_CACHE") ? getenv("SMOLVM_REAL_CACHE")
-                                              : std::string(home) + "/.cache/smolvm");
-  struct stat st {};
-  if (stat((real + "/kernel").c_str(), &st) != 0 ||
-      stat((real + "/rootfs-base").c_str(), &st) != 0) {
+  const std::string real = real_cache();
+  if (!has_layers(real)) {
     GTEST_SKIP() << "no cached kernel and rootfs layers in " << real << " (smolvm image build)";
   }
   const std::string cache = state_dir() + "/tiny-cache";
@@ -194,6 +203,35 @@ TEST(HostFault, DiskFullDuringImageBuildLeavesNoHalfImage) {
   EXPECT_EQ(out.find("build-exit=0"), std::string::npos) << out;
   EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
   EXPECT_NE(out.find("nothing was added to the cache"), std::string::npos) << out;
+  EXPECT_NE(out.find("images=[]"), std::string::npos) << "a half image was left: " << out;
+}
+
+// The same full disk under a recipe build (guest/build-recipe.sh): the
+// step's tree does not fit, and the cache keeps no layer, image or work
+// folder of it.
+TEST(HostFault, DiskFullDuringARecipeBuildLeavesTheCacheAsItWas) {
+  if (sh("unshare -m true") != 0) GTEST_SKIP() << "unshare -m is not permitted here";
+  const std::string real = real_cache();
+  if (!has_layers(real)) {
+    GTEST_SKIP() << "no cached kernel and rootfs layers in " << real << " (smolvm image build)";
+  }
+  const std::string cache = state_dir() + "/tiny-recipe-cache";
+  mkdir(cache.c_str(), 0700);
+  const std::string recipe = state_dir() + "/tiny.yaml";
+  sh("printf 'apiVersion: smolvm/v1\\nkind: ImageRecipe\\nname: tiny\\nrun: [\"true\"]\\n' > '" +
+     recipe + "'");
+  std::string out;
+  sh("unshare -m --propagation private sh -c \"mount -t tmpfs -o size=20m tmpfs '" + cache +
+         "' && ln -s '" + real + "/kernel' '" + cache + "/kernel' && ln -s '" + real +
+         "/rootfs-base' '" + cache + "/rootfs-base' && SMOLVM_CACHE_DIR='" + cache + "' " + cli() +
+         " image build -f '" + recipe + "' 2>&1; echo build-exit=\\$?; echo layers=[\\$(ls -A '" +
+         cache + "/layers' 2>&1)]; echo images=[\\$(ls '" + cache + "/images' 2>/dev/null)]\"",
+     &out);
+  std::printf("disk full during a recipe build:\n...%s",
+              out.substr(out.size() > 600 ? out.size() - 600 : 0).c_str());
+  EXPECT_EQ(out.find("build-exit=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
+  EXPECT_NE(out.find("layers=[]"), std::string::npos) << "a half layer was left: " << out;
   EXPECT_NE(out.find("images=[]"), std::string::npos) << "a half image was left: " << out;
 }
 

@@ -103,6 +103,44 @@ TEST_F(Image, AMissingInitrdIsNamed) {
   EXPECT_EQ(f.status, SMOLVM_ENOTFOUND);
 }
 
+// The defaults guest/build-recipe.sh records for an image's VMs, read once
+// at create: an imported config's Entrypoint then Cmd make its command.
+TEST_F(Image, TheDefaultsOfARecipeOrAnImportAreReadWhole) {
+  const std::string dir = stock_image(
+      "aaaa", R"("defaults": {"env": ["A=1", "B=x=y"], "user": "1000:100", "workdir": "/work",)"
+              R"( "entrypoint": ["/bin/busybox", "echo"], "cmd": ["hi"]})");
+  const ImageDefaults d = image_defaults_of(dir + "/rootfs.ext4");
+  EXPECT_EQ(d.env, (std::vector<std::string>{"A=1", "B=x=y"}));
+  EXPECT_EQ(d.user, "1000:100");
+  EXPECT_EQ(d.workdir, "/work");
+  EXPECT_EQ(d.command, (std::vector<std::string>{"/bin/busybox", "echo", "hi"}));
+  // The VM's own entry wins over the image's of the same name.
+  EXPECT_EQ(env_with_image_defaults(d, {"B=mine"}), (std::vector<std::string>{"A=1", "B=mine"}));
+  // The default image records none.
+  const ImageDefaults none = image_defaults_of(stock_image("bbbb", R"("x": 1)") + "/rootfs.ext4");
+  EXPECT_TRUE(none.env.empty() && none.user.empty() && none.workdir.empty() &&
+              none.command.empty());
+}
+
+// A manifest is read as untrusted as any other file in the cache: a default
+// that no command could take is refused at create, naming the manifest.
+TEST_F(Image, ADefaultNoCommandCouldTakeIsRefusedNamingTheManifest) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"workdir": "work"})", "defaults.workdir='work': must be an absolute path"},
+      {R"({"user": "a\nb"})", "must be a user name, a uid or uid:gid"},
+      {R"({"env": ["NOEQUALS"]})", "defaults.env: "},
+      {R"({"env": "A=1"})", "defaults.env must be a list"},
+      {R"({"cmd": [1]})", "defaults.cmd: 1 must be a string"},
+      {R"("text")", "'defaults' must be an object"}};
+  for (const auto& [defaults, message] : cases) {
+    const std::string dir = stock_image("cccc", std::string(R"("defaults": )") + defaults);
+    const test::Failure f = test::failure_of([&] { image_defaults_of(dir + "/rootfs.ext4"); });
+    EXPECT_EQ(f.status, SMOLVM_EINVAL) << defaults;
+    EXPECT_NE(f.message.find(dir + "/manifest.json: "), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find(message), std::string::npos) << f.message;
+  }
+}
+
 // A VMM plugin built before 1.6 never reads the initrd or ACPI fields: it
 // would boot the stock kernel without them, so core refuses it first.
 TEST(ImageVmm, APluginBeforeOneSixCannotBootTheStockKernel) {

@@ -54,6 +54,8 @@ TEST(TemplateFit, EachThingATemplateCannotCarrySaysWhy) {
             "executor ssh passes kernel args of its own to each VM");
   EXPECT_NE(why([](TemplateFit& f) { f.image_cached = false; }).find("not a cached image"),
             std::string::npos);
+  EXPECT_NE(why([](TemplateFit& f) { f.image_tools = false; }).find("lacks date or perl"),
+            std::string::npos);
   EXPECT_NE(why([](TemplateFit& f) { f.image_kernel = false; }).find("a kernel of its own"),
             std::string::npos);
   EXPECT_NE(why([](TemplateFit& f) { f.vmm_can_restore = false; }).find("VMM plugin fc"),

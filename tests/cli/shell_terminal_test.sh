@@ -16,7 +16,18 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- pane:"; tmux -L "$sock" capture-pane -p -t t || true; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  echo "--- pane:"
+  tmux -L "$sock" capture-pane -p -t t || true
+  # What the VM went through, for a failure that does not reproduce.
+  echo "--- inspect:"
+  "$smolvm" inspect "$id" 2>&1 | grep -E '"(state|boot|boot_reason|last_error)"' || true
+  echo "--- supervisor log:"
+  dir=$("$smolvm" inspect "$id" 2>/dev/null | sed -n 's/.*"state_dir": "\(.*\)".*/\1/p')
+  tail -n 20 "$dir/supervisor.log" 2>&1 || true
+  exit 1
+}
 
 "$smolvm" create --id "$id" --start >/dev/null
 

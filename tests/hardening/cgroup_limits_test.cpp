@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tests/hardening/hardening.h"
+#include "tests/support/temp_dir.h"
 
 namespace hardening {
 namespace {
@@ -26,11 +26,6 @@ using vmtest::info;
 using vmtest::pid_alive;
 using vmtest::run;
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 bool exists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;
@@ -39,7 +34,7 @@ bool exists(const std::string& path) {
 // A "key value" line of a control file (cpu.stat, memory.stat,
 // memory.oom_control, memory.events), or -1.
 long long value_of(const std::string& file, const std::string& key) {
-  std::istringstream in(read_text(file));
+  std::istringstream in(smolvm::test::read_file(file));
   std::string k;
   long long v;
   while (in >> k >> v) {
@@ -49,13 +44,13 @@ long long value_of(const std::string& file, const std::string& key) {
 }
 
 long long number_in(const std::string& file) {
-  const std::string t = read_text(file);
+  const std::string t = smolvm::test::read_file(file);
   return t.empty() ? -1 : std::stoll(t);
 }
 
 // CPU seconds used by a process, all its threads (utime + stime).
 double cpu_seconds(int64_t pid) {
-  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = smolvm::test::read_file("/proc/" + std::to_string(pid) + "/stat");
   std::istringstream in(stat.substr(stat.rfind(')') + 2));
   std::string field;
   long long ticks = 0;
@@ -149,14 +144,15 @@ TEST_F(CgroupLimits, QemuAndAllItsThreadsAreInTheVmsGroupInEveryHierarchy) {
   ASSERT_EQ(groups_.size(), 3u) << cg_.dump();
   for (const auto& [c, dir] : groups_) {
     EXPECT_TRUE(ends_with(dir, "/smolvm/cglimits")) << dir;
-    EXPECT_NE(("\n" + read_text(dir + "/cgroup.procs")).find("\n" + std::to_string(vmm_) + "\n"),
+    EXPECT_NE(("\n" + smolvm::test::read_file(dir + "/cgroup.procs"))
+                  .find("\n" + std::to_string(vmm_) + "\n"),
               std::string::npos)
         << c << ": " << dir;
   }
   const std::string task_dir = "/proc/" + std::to_string(vmm_) + "/task";
   size_t threads = 0;
   for (const auto& tid : files_in(task_dir)) {
-    const std::string proc_cgroup = read_text(task_dir + "/" + tid + "/cgroup");
+    const std::string proc_cgroup = smolvm::test::read_file(task_dir + "/" + tid + "/cgroup");
     if (proc_cgroup.empty()) continue;  // the thread just ended
     ++threads;
     for (const auto& [c, dir] : groups_) {
@@ -168,7 +164,7 @@ TEST_F(CgroupLimits, QemuAndAllItsThreadsAreInTheVmsGroupInEveryHierarchy) {
   EXPECT_GT(threads, 1u);
   // The supervisor stays where it was: only the VMM is limited.
   const std::string sup =
-      read_text("/proc/" + std::to_string(info(vm_).supervisor_pid) + "/cgroup");
+      smolvm::test::read_file("/proc/" + std::to_string(info(vm_).supervisor_pid) + "/cgroup");
   EXPECT_EQ(sup.find("/smolvm/cglimits"), std::string::npos) << sup;
   std::printf("QEMU %lld: %zu threads, all in the VM's groups\n", static_cast<long long>(vmm_),
               threads);
@@ -187,7 +183,7 @@ TEST_F(CgroupLimits, TheLimitFilesMatchTheVcpusAndTheMemory) {
       EXPECT_EQ(number_in(groups_.at("memory") + "/memory.memsw.limit_in_bytes"), memory_max);
     }
   } else {
-    EXPECT_EQ(read_text(groups_.at("cpu") + "/cpu.max"), "100000 100000\n");
+    EXPECT_EQ(smolvm::test::read_file(groups_.at("cpu") + "/cpu.max"), "100000 100000\n");
     EXPECT_EQ(number_in(groups_.at("memory") + "/memory.max"), memory_max);
   }
   EXPECT_EQ(number_in(groups_.at("pids") + "/pids.max"), 129);

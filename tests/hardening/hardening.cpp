@@ -4,7 +4,8 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <iterator>
+
+#include "tests/support/temp_dir.h"
 
 namespace hardening {
 
@@ -41,8 +42,7 @@ using vmtest::pid_alive;
   // the VM's folder on its command line.
   for (const auto& pid : files_in("/proc")) {
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f("/proc/" + pid + "/cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const std::string cmd = smolvm::test::read_file("/proc/" + pid + "/cmdline");
     if (cmd.find(vm_dir + "/") != std::string::npos && pid_alive(std::stoll(pid))) {
       return ::testing::AssertionFailure() << "process " << pid << " still uses " << vm_dir;
     }

@@ -25,7 +25,8 @@ class TempDir {
 
 // Writes text to path and sets its mode.
 void write_file(const std::string& path, const std::string& text, int mode = 0644);
-// The whole file, or "" if it cannot be read.
+// The whole file, or "" if it cannot be opened or read (a /proc/PID file
+// of a process that just exited included).
 std::string read_file(const std::string& path);
 
 }  // namespace smolvm::test

@@ -63,7 +63,11 @@ work=$(mktemp -d "$cache/layers/.build-XXXXXX")
 # Expanded now: under set -e the EXIT trap runs after locals are gone. The
 # work folder holds every half-made layer and image tree.
 trap "rm -rf '$work'" EXIT
-trap 'echo "build-recipe: interrupted; nothing was added to the cache" >&2; exit 130' INT TERM
+# The message goes to the stderr this script started with: a signal that
+# comes while a step runs is handled inside that step's function, whose
+# output goes to its log (which the EXIT trap then removes).
+exec {stderr_fd}>&2
+trap 'echo "build-recipe: interrupted; nothing was added to the cache" >&$stderr_fd; exit 130' INT TERM
 
 mib_of() { echo $(( ($(stat -c %s "$1") + 1048575) / 1048576 )); }
 
@@ -85,13 +89,16 @@ tree_at() {
 
 # Runs "$@" as root in $tree: chroot in private mount and PID namespaces
 # with a fresh /proc and a minimal /dev, a clean environment plus the
-# recipe's env. stdin is passed through.
+# recipe's env. stdin is passed through. --kill-child: when unshare ends
+# (Ctrl-C reaches it with the rest of the process group) the namespace's
+# first process is killed, and every process of the step with it, also one
+# forked after the signal went out.
 in_root() {
   local -a env_args=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
   local kv
   while IFS= read -r kv; do [ -n "$kv" ] && env_args+=("$kv"); done < <(jq -r '.env[]' <<<"$recipe_json")
-  unshare --mount --pid --fork --propagation private -- /bin/bash -c '
+  unshare --mount --pid --fork --kill-child --propagation private -- /bin/bash -c '
     set -e
     root=$1; shift
     mkdir -p "$root/proc" "$root/dev"

@@ -194,6 +194,46 @@ TEST(Images, AFailedStepNamesItselfAndLeavesTheCacheAsItWas) {
   EXPECT_EQ(entries_of(cache_dir() + "/images"), images);
 }
 
+// Ctrl-C in a terminal signals the whole foreground process group: the CLI,
+// build-recipe.sh and the step's chroot. The build ends, says so, and the
+// cache is as it was, with no step process left.
+TEST(Images, ACtrlCDuringABuildLeavesTheCacheAsItWasAndNoStepRunning) {
+  smolvm::test::TempDir tmp;
+  const std::string recipe = write_recipe(tmp.path(), "\"echo slow-step; sleep 611\"");
+  const auto layers = entries_of(cache_dir() + "/layers");
+  const auto images = entries_of(cache_dir() + "/images");
+  const std::string log = tmp.path() + "/build.log";
+  // A process group of its own (setsid), interrupted once its run step began.
+  // A background job of a non-interactive shell starts with SIGINT ignored
+  // (POSIX), which a terminal's foreground job does not: env restores it.
+  // A build still running 60 s after the signal is killed and said so.
+  std::string out;
+  const int status = smolvm::test::sh(
+      "SMOLVM_STATE_DIR='" + state_dir() +
+          "' setsid env --default-signal=INT '" SMOLVM_CLI "' image build -f " + recipe + " >" +
+          log + " 2>&1 & pid=$!; for i in $(seq 600); do grep -q 'run: echo slow-step' " + log +
+          " && break; sleep 0.1; done; sleep 1; kill -INT -$pid; for i in $(seq 600); do "
+          "kill -0 $pid 2>/dev/null || break; sleep 0.1; done; if kill -0 $pid 2>/dev/null; "
+          "then kill -KILL -$pid; echo stuck; fi; wait $pid; echo rc=$?",
+      &out);
+  EXPECT_EQ(status, 0) << out;
+  const std::string said = smolvm::test::read_file(log);
+  EXPECT_NE(said.find("run: echo slow-step"), std::string::npos) << said;
+  EXPECT_EQ(out.find("stuck"), std::string::npos) << out << said;
+  EXPECT_EQ(out.find("rc=0"), std::string::npos) << out << said;  // it did not finish
+  EXPECT_NE(said.find("interrupted"), std::string::npos) << said;
+  // The step's PID namespace is killed with unshare: gone within moments
+  // ([1]: the pattern does not match the shell that runs pgrep).
+  EXPECT_EQ(smolvm::test::output_of("for i in $(seq 50); do pgrep -f 'sleep 61[1]' || break; "
+                                    "sleep 0.1; done"),
+            "");
+  for (const auto& e : entries_of(cache_dir() + "/layers")) {
+    EXPECT_NE(e.rfind(".build-", 0), 0u) << e << " left behind";
+  }
+  EXPECT_LE(entries_of(cache_dir() + "/layers").size(), layers.size() + 1);  // the file step's
+  EXPECT_EQ(entries_of(cache_dir() + "/images"), images);
+}
+
 TEST(Images, AVmBootsANamedImageAndKeepsItWhenTheNameGoes) {
   // Naming the default image's build: its layers are cached, so this only
   // links images/names/<name> (the build's own no-op path).

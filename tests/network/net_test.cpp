@@ -192,9 +192,12 @@ TEST_F(Net, AVmCannotSendFromAnAddressNotItsOwn) {
       run(a_, "ip addr add " + made_up + "/32 dev eth0 && ip addr add " + other + "/32 dev eth0")
           .exit_code,
       0);
-  const long drops = spoofed_drops();
-  EXPECT_NE(fetch_upstream_hello(a_, made_up).out, "hello from upstream\n");
-  EXPECT_NE(fetch_upstream_hello(a_, other).out, "hello from upstream\n");
+  // Not one of their segments reaches upstream (without the check they
+  // would, and only the replies would go astray).
+  const long drops = spoofed_drops(), segments = upstream_tcp_segments_in();
+  EXPECT_NE(fetch_upstream_hello(a_, made_up, 2).out, "hello from upstream\n");
+  EXPECT_NE(fetch_upstream_hello(a_, other, 2).out, "hello from upstream\n");
+  EXPECT_EQ(upstream_tcp_segments_in(), segments);
   EXPECT_GT(spoofed_drops(), drops);
   EXPECT_EQ(fetch_upstream_hello(a_, own).out, "hello from upstream\n");
   EXPECT_EQ(fetch_upstream_hello(b_).out, "hello from upstream\n");
@@ -226,7 +229,7 @@ TEST_F(Net, AnOlderNftablesTableGainsAntiSpoofingWithoutCuttingOffRunningVms) {
   EXPECT_EQ(fetch_upstream_hello(a_).out, "hello from upstream\n");
   const long drops = spoofed_drops();
   ASSERT_EQ(run(a_, "ip addr add 172.16.250.251/32 dev eth0").exit_code, 0);
-  EXPECT_NE(fetch_upstream_hello(a_, "172.16.250.251").out, "hello from upstream\n");
+  EXPECT_NE(fetch_upstream_hello(a_, "172.16.250.251", 2).out, "hello from upstream\n");
   EXPECT_GT(spoofed_drops(), drops);
   run(a_, "ip addr del 172.16.250.251/32 dev eth0");
 }

@@ -1,6 +1,7 @@
 #include "plugins/net-common/tap.h"
 
 #include <net/if.h>
+#include <unistd.h>
 
 #include "plugins/net-common/tools.h"
 #include "smolvm/sdk/path.h"
@@ -44,8 +45,13 @@ bool tap_up(const smolvm_network_config& cfg, std::string& error) {
       !run({"route", "replace", std::string(cfg.guest_ip) + "/32", "dev", tap}, false)) {
     return false;
   }
+  // No IPv6 on the TAP: the firewall rules (and the guest's lease) are IPv4
+  // only, so an IPv6 packet from the guest would pass them unchecked. A
+  // kernel without IPv6 has no such file and nothing to turn off.
+  const std::string no_ipv6 = "/proc/sys/net/ipv6/conf/" + tap + "/disable_ipv6";
   return write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", error) &&
-         write_sysctl("/proc/sys/net/ipv4/conf/" + tap + "/route_localnet", "1", error);
+         write_sysctl("/proc/sys/net/ipv4/conf/" + tap + "/route_localnet", "1", error) &&
+         (access(no_ipv6.c_str(), F_OK) != 0 || write_sysctl(no_ipv6, "1", error));
 }
 
 bool tap_down(const std::string& tap_name, std::string& error) {

@@ -10,8 +10,9 @@
 namespace smolvm_net {
 
 // Creates (or finds) the persistent TAP, brings it up, adds the gateway
-// address and the guest route, and enables forwarding and route_localnet
-// (for port forwards reached from 127.0.0.1). Returns false with error.
+// address and the guest route, enables forwarding and route_localnet (for
+// port forwards reached from 127.0.0.1) and turns IPv6 off on the TAP.
+// Returns false with error.
 bool tap_up(const smolvm_network_config& cfg, std::string& error);
 // Removes the TAP (and with it its address and route); absent is fine.
 bool tap_down(const std::string& tap_name, std::string& error);

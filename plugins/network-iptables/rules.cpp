@@ -8,18 +8,21 @@ std::string s(const char* v) { return v ? v : ""; }
 }  // namespace
 
 std::vector<Chain> chains() {
-  return {{"filter", "SMOLVM-FORWARD", "FORWARD"},
-          {"filter", "SMOLVM-INPUT", "INPUT"},
-          {"nat", "SMOLVM-PREROUTING", "PREROUTING"},
-          {"nat", "SMOLVM-OUTPUT", "OUTPUT"},
-          {"nat", "SMOLVM-POSTROUTING", "POSTROUTING"}};
+  return {
+      {"filter", "SMOLVM-FORWARD", "FORWARD"},      {"filter", "SMOLVM-INPUT", "INPUT"},
+      {"nat", "SMOLVM-PREROUTING", "PREROUTING"},   {"nat", "SMOLVM-OUTPUT", "OUTPUT"},
+      {"nat", "SMOLVM-POSTROUTING", "POSTROUTING"}, {"raw", "SMOLVM-PREROUTING", "PREROUTING"},
+  };
 }
 
 std::vector<Rule> vm_rules(const smolvm_network_config& cfg) {
   const std::string tap = s(cfg.tap_name), ip = s(cfg.guest_ip) + "/32";
-  // The same policy as the nftables plugin: no VM to VM, out through NAT,
-  // in only through port forwards, no host services.
+  // The same policy as the nftables plugin: from its TAP only its own
+  // address (raw, before conntrack; the rule's counters count the drops),
+  // no VM to VM, out through NAT, in only through port forwards, no host
+  // services.
   return {
+      {"raw", "SMOLVM-PREROUTING", {"-i", tap, "!", "-s", ip, "-j", "DROP"}},
       {"filter", "SMOLVM-FORWARD", {"-i", tap, "-o", "svm+", "-j", "DROP"}},
       {"filter",
        "SMOLVM-FORWARD",

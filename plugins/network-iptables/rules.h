@@ -12,7 +12,7 @@
 namespace smolvm_ipt {
 
 struct Rule {
-  std::string table;  // "filter" | "nat"
+  std::string table;  // "filter" | "nat" | "raw"
   std::string chain;
   std::vector<std::string> spec;  // match and target, without -A/-D
 };

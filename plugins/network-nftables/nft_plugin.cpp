@@ -1,6 +1,7 @@
 // network-nftables: TAP + NAT + isolation + port forwards with nftables.
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 #include "plugins/net-common/tap.h"
@@ -33,12 +34,41 @@ bool missing_element(const std::string& output) {
          output.find("does not exist") != std::string::npos;
 }
 
+bool is_tap(const std::string& name) {
+  return run_tool({nft(), "get", "element", "ip", "smolvm", "taps", "{", "\"" + name + "\"", "}"})
+             .exit_code == 0;
+}
+
+// The sources of VMs already running when an older table gains the
+// anti-spoofing rule, or the rule would cut them off: each TAP's guest is
+// the one address routed to it ("172.16.0.2 dev svm-0a scope link").
+std::string sources_of_running_vms() {
+  const auto routes =
+      run_tool({smolvm::sdk::find_system_tool("ip"), "-4", "-o", "route", "show"}).output;
+  std::istringstream lines(routes);
+  std::string line, script;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string addr, dev, tap;
+    if (!(words >> addr >> dev >> tap) || dev != "dev" || addr.find('/') != std::string::npos ||
+        !is_tap(tap)) {
+      continue;
+    }
+    script += "add element " + smolvm_nft::source_element(tap, addr);
+  }
+  return script;
+}
+
 // Creates the table once; the lock keeps two VMs starting together from
-// both creating it (its rules would then be there twice).
+// both creating it (its rules would then be there twice). A table without
+// the anti-spoofing set (made by an older SmolVM) gets it here.
 bool ensure_table(std::string& error) {
   smolvm_net::FileLock lock("smolvm-nftables.lock");
-  if (run_tool({nft(), "list", "table", "ip", "smolvm"}).exit_code == 0) return true;
-  return apply(smolvm_nft::base_table(), error);
+  if (run_tool({nft(), "list", "table", "ip", "smolvm"}).exit_code != 0) {
+    return apply(smolvm_nft::base_table() + smolvm_nft::antispoof(), error);
+  }
+  if (run_tool({nft(), "list", "set", "ip", "smolvm", "sources"}).exit_code == 0) return true;
+  return apply(smolvm_nft::antispoof() + sources_of_running_vms(), error);
 }
 
 void probe(Nftables, char* out, size_t cap, smolvm_plugin_error*) {

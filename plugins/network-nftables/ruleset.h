@@ -14,6 +14,12 @@ inline constexpr const char* kTable = "ip smolvm";
 
 // The table with its sets, maps and fixed rules (created once).
 std::string base_table();
+// The anti-spoofing set, counter and rule, added to the table on its own
+// so that a table made by an older SmolVM (without them) gains them too.
+std::string antispoof();
+// "ip smolvm sources { "TAP" . IP }": the one address TAP may send from;
+// after "add element " or "delete element ".
+std::string source_element(const std::string& tap, const std::string& ip);
 // Statements adding one VM (its TAP and address) to the sets.
 std::string add_vm(const smolvm_network_config& cfg);
 // One statement each, so that a missing element does not stop the rest.

@@ -77,11 +77,32 @@ smolvm_vm* create_net(const std::string& id, const char* kernel) {
   return vm;
 }
 
-Result fetch_upstream_hello(smolvm_vm* vm) {
+Result fetch_upstream_hello(smolvm_vm* vm, const std::string& source, int timeout_s) {
   return run(vm,
-             "python3 -c \"import urllib.request as u; "
-             "print(u.urlopen('http://10.254.0.2:8080/hello.txt', timeout=5).read().decode(), "
-             "end='')\"");
+             "python3 -c \"import http.client as h; "
+             "c = h.HTTPConnection('10.254.0.2', 8080, timeout=" +
+                 std::to_string(timeout_s) + ", source_address=('" + source +
+                 "', 0)); c.request('GET', '/hello.txt'); "
+                 "print(c.getresponse().read().decode(), end='')\"");
+}
+
+long upstream_tcp_segments_in() {
+  const char* up = std::getenv("SMOLVM_TEST_UPSTREAM_NS");
+  if (!up) return -1;
+  // /proc/net/snmp's "Tcp:" lines: the field names, then their values.
+  return std::atol(sh(std::string("ip netns exec ") + up +
+                      " awk '/^Tcp:/ { if (!c) { for (i = 1; i <= NF; i++) if ($i == \"InSegs\") "
+                      "c = i } else print $c }' /proc/net/snmp")
+                       .c_str());
+}
+
+long spoofed_drops() {
+  const std::string out = std::string(plugin()) == "iptables"
+                              ? sh("iptables -w -t raw -nvxL SMOLVM-PREROUTING | awk 'NR>2 "
+                                   "{ n += $1 } END { print n + 0 }'")
+                              : sh("nft list counter ip smolvm spoofed | awk '/packets/ "
+                                   "{ print $2 }'");
+  return std::atol(out.c_str());
 }
 
 }  // namespace vmtest

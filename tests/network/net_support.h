@@ -24,7 +24,14 @@ int vm_rule_lines();
 int lease_count();
 // A VM of 256 MiB on the plugin under test (not started).
 smolvm_vm* create_net(const std::string& id, const char* kernel = nullptr);
-// The guest fetches the upstream namespace's hello.txt over HTTP.
-Result fetch_upstream_hello(smolvm_vm* vm);
+// The guest fetches the upstream namespace's hello.txt over HTTP, from the
+// address `source` of its own (its leased one by default).
+Result fetch_upstream_hello(smolvm_vm* vm, const std::string& source = "", int timeout_s = 5);
+// TCP segments the upstream namespace has received so far (-1 outside
+// run_in_netns.sh's first namespace pair).
+long upstream_tcp_segments_in();
+// Packets the plugin under test dropped because their source was not the
+// leased address of the TAP they came from (all VMs together).
+long spoofed_drops();
 
 }  // namespace vmtest

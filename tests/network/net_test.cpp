@@ -183,6 +183,57 @@ TEST_F(Net, AVmCannotReachAnotherVmNorHostServices) {
   close(fd);
 }
 
+TEST_F(Net, AVmCannotSendFromAnAddressNotItsOwn) {
+  // The guest gives its eth0 a made-up address and B's address; packets it
+  // sends from either are dropped at the host (and counted), from its own
+  // address they go out, and B, which spoofs nothing, is untouched.
+  const std::string own = ip_of(a_), other = ip_of(b_), made_up = "172.16.250.250";
+  ASSERT_EQ(
+      run(a_, "ip addr add " + made_up + "/32 dev eth0 && ip addr add " + other + "/32 dev eth0")
+          .exit_code,
+      0);
+  // Not one of their segments reaches upstream (without the check they
+  // would, and only the replies would go astray).
+  const long drops = spoofed_drops(), segments = upstream_tcp_segments_in();
+  EXPECT_NE(fetch_upstream_hello(a_, made_up, 2).out, "hello from upstream\n");
+  EXPECT_NE(fetch_upstream_hello(a_, other, 2).out, "hello from upstream\n");
+  EXPECT_EQ(upstream_tcp_segments_in(), segments);
+  EXPECT_GT(spoofed_drops(), drops);
+  EXPECT_EQ(fetch_upstream_hello(a_, own).out, "hello from upstream\n");
+  EXPECT_EQ(fetch_upstream_hello(b_).out, "hello from upstream\n");
+  EXPECT_EQ(
+      run(a_, "ip addr del " + made_up + "/32 dev eth0 && ip addr del " + other + "/32 dev eth0")
+          .exit_code,
+      0);
+  // No IPv6 from a TAP: the rules above are IPv4 only.
+  for (const auto& link : links()) {
+    if (link.rfind("svm-", 0) != 0) continue;
+    EXPECT_EQ(sh("cat /proc/sys/net/ipv6/conf/" + link + "/disable_ipv6"), "1\n") << link;
+  }
+}
+
+TEST_F(Net, AnOlderNftablesTableGainsAntiSpoofingWithoutCuttingOffRunningVms) {
+  if (std::string(plugin()) != "nftables") GTEST_SKIP() << "the nftables table's upgrade";
+  // The table as an older SmolVM made it, with A and B running: no
+  // sources set, counter nor antispoof chain.
+  sh("nft delete chain ip smolvm antispoof; nft delete set ip smolvm sources; "
+     "nft delete counter ip smolvm spoofed");
+  ASSERT_NE(sh("nft list table ip smolvm").find("taps"), std::string::npos);
+  ASSERT_EQ(sh("nft list table ip smolvm").find("sources"), std::string::npos);
+  // Any use of the table (here a port forward) brings it up to date, with
+  // the running VMs' TAP . address pairs taken from their routes.
+  ASSERT_EQ(smolvm_vm_expose(nullptr, a_, 9, 0, nullptr, nullptr), 0) << smolvm_last_error();
+  const std::string sources = sh("nft list set ip smolvm sources");
+  EXPECT_NE(sources.find(" . " + ip_of(a_)), std::string::npos) << sources;
+  EXPECT_NE(sources.find(" . " + ip_of(b_)), std::string::npos) << sources;
+  EXPECT_EQ(fetch_upstream_hello(a_).out, "hello from upstream\n");
+  const long drops = spoofed_drops();
+  ASSERT_EQ(run(a_, "ip addr add 172.16.250.251/32 dev eth0").exit_code, 0);
+  EXPECT_NE(fetch_upstream_hello(a_, "172.16.250.251", 2).out, "hello from upstream\n");
+  EXPECT_GT(spoofed_drops(), drops);
+  run(a_, "ip addr del 172.16.250.251/32 dev eth0");
+}
+
 TEST_F(Net, SupervisorCrashThenGcLeavesNoTapNorRule) {
   smolvm_vm* c = create_net("net-c");
   ASSERT_EQ(smolvm_vm_start(c), 0) << smolvm_last_error();

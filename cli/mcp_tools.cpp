@@ -1,7 +1,7 @@
 #include "cli/mcp_tools.h"
 
 #include <algorithm>
-#include <regex>
+#include <stdexcept>
 
 #include "protocol/base64.h"
 #include "smolvm/smolvm.h"
@@ -16,6 +16,26 @@ namespace {
 constexpr uint32_t kTimeoutMaxS = 86400;
 constexpr uint32_t kTimeoutDefaultS = 300;
 
+// The schemas' patterns, each checked by matches() below rather than by
+// std::regex, which recurses per character (a long hostile string can
+// overflow the stack) and trips GCC 12's -Wmaybe-uninitialized at -O3.
+constexpr const char* kAbsolutePath = "^/";
+constexpr const char* kName = "^[a-z0-9][a-z0-9._-]{0,62}$";
+
+bool matches(const std::string& pattern, const std::string& s) {
+  if (pattern == kAbsolutePath) return !s.empty() && s[0] == '/';
+  if (pattern == kName) {
+    const auto lower_or_digit = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    };
+    if (s.empty() || s.size() > 63 || !lower_or_digit(s[0])) return false;
+    return std::all_of(s.begin(), s.end(), [&](char c) {
+      return lower_or_digit(c) || c == '.' || c == '_' || c == '-';
+    });
+  }
+  throw std::logic_error("mcp_tools: no matcher for the schema pattern " + pattern);
+}
+
 json id_property() {
   return {{"type", "string"},
           {"minLength", 1},
@@ -24,7 +44,7 @@ json id_property() {
 
 json guest_path_property(const char* what) {
   return {{"type", "string"},
-          {"pattern", "^/"},
+          {"pattern", kAbsolutePath},
           {"description", std::string("Absolute path of the file in the sandbox ") + what + "."}};
 }
 
@@ -109,7 +129,7 @@ json make_tool_list() {
               {"description", "The command line, e.g. \"cd /src && make test 2>&1\"."}}},
             {"cwd",
              {{"type", "string"},
-              {"pattern", "^/"},
+              {"pattern", kAbsolutePath},
               {"description", "Working directory (absolute); / or the user's home by default."}}},
             {"env",
              {{"type", "object"},
@@ -164,12 +184,12 @@ json make_tool_list() {
   tools.push_back(
       tool("snapshot_sandbox",
            "Save a running sandbox's memory and disk as a snapshot; the sandbox runs on. "
-           "restore_sandbox makes new sandboxes that continue from that moment. Needs a sandbox "
-           "without network.",
+           "restore_sandbox makes new sandboxes that continue from that moment (each with its own "
+           "address when the sandbox has a network). Needs a sandbox with its own (isolated) disk.",
            {{"id", id_property()},
             {"name",
              {{"type", "string"},
-              {"pattern", "^[a-z0-9][a-z0-9._-]{0,62}$"},
+              {"pattern", kName},
               {"description", "A unique name for the snapshot (optional)."}}}},
            {"id"}));
   tools.push_back(
@@ -249,10 +269,10 @@ json check_schema(const json& schema, const json& value, const std::string& wher
                ? "must not be empty"
                : "must be at least " + schema["minLength"].dump() + " long");
     }
-    if (schema.contains("pattern") &&
-        !std::regex_search(s, std::regex(schema["pattern"].get<std::string>()))) {
-      fail(schema["pattern"] == "^/" ? "must be an absolute path"
-                                     : "must match " + schema["pattern"].get<std::string>());
+    if (schema.contains("pattern") && !matches(schema["pattern"].get<std::string>(), s)) {
+      fail(schema["pattern"] == kAbsolutePath
+               ? "must be an absolute path"
+               : "must match " + schema["pattern"].get<std::string>());
     }
   }
   if (type == "object") {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 #include "smolvm/smolvm.h"
 
@@ -108,6 +109,23 @@ TEST(McpTools, RefusalsNameFieldValueAndRule) {
     SCOPED_TRACE(c.args.dump());
     EXPECT_EQ(refusal(c.tool, c.args).rfind(c.message, 0), 0u) << refusal(c.tool, c.args);
   }
+}
+
+TEST(McpTools, PatternsAreCheckedWithoutRecursionWhateverTheLength) {
+  for (const std::string& ok : std::vector<std::string>{"a", "base-1.2_x", std::string(63, 'z')}) {
+    EXPECT_NO_THROW(checked_arguments("snapshot_sandbox", {{"id", "x"}, {"name", ok}})) << ok;
+  }
+  // 64 characters, and a hostile megabyte: refused, not a crash.
+  for (const std::string& bad :
+       std::vector<std::string>{std::string(64, 'a'), std::string(1 << 20, 'a'), "-a", "a/b"}) {
+    EXPECT_EQ(refusal("snapshot_sandbox", {{"id", "x"}, {"name", bad}})
+                  .rfind("snapshot_sandbox.name=", 0),
+              0u);
+  }
+  const std::string long_path(1 << 20, 'p');
+  EXPECT_NE(refusal("write_file", {{"id", "x"}, {"path", long_path}, {"content", ""}})
+                .find("must be an absolute path"),
+            std::string::npos);
 }
 
 TEST(McpTools, DefaultsAreFilledFromTheSchema) {
